@@ -1,0 +1,2 @@
+// @flashgraph/attn-metadata: public API. See README.md.
+export {};

@@ -1,0 +1,2 @@
+// @flashgraph/config: public API. See README.md.
+export {};

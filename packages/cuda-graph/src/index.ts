@@ -1,0 +1,2 @@
+// @flashgraph/cuda-graph: public API. See README.md.
+export {};

@@ -1,0 +1,2 @@
+// @flashgraph/cuda: public API. See README.md.
+export {};

@@ -1,0 +1,2 @@
+// @flashgraph/engine: public API. See README.md.
+export {};

@@ -1,0 +1,2 @@
+// @flashgraph/fa3: public API. See README.md.
+export {};

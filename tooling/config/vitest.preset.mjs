@@ -1,0 +1,31 @@
+// Shared vitest preset. Sibling packages resolve to their sources, so a package's tests never
+// need a sibling's build. GPU suites (test/gpu, node:test format) are run by tooling/gpu instead.
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packagesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages');
+
+function siblingAliases() {
+  const alias = {};
+  for (const name of readdirSync(packagesDir)) {
+    const entry = join(packagesDir, name, 'src/index.ts');
+    if (existsSync(entry)) alias[`@flashgraph/${name}`] = entry;
+  }
+  return alias;
+}
+
+/** @param {import('vitest/config').UserConfig} [overrides] */
+export function flashgraphVitest(overrides = {}) {
+  return defineConfig({
+    resolve: { alias: siblingAliases() },
+    ...overrides,
+    test: {
+      include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+      exclude: ['test/gpu/**', 'node_modules/**', 'dist/**'],
+      testTimeout: 30_000,
+      ...(overrides.test ?? {}),
+    },
+  });
+}
