@@ -3,7 +3,7 @@
 // (tooling/scripts/bundle.mjs), points $FLASHGRAPH_NATIVE_DIR at the built addons, runs it.
 // Usage (from a package): node ../../tooling/scripts/run-ts.mjs bench/x.bench.ts [args...]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { bundle, collectNativeAddons, repoRoot } from './bundle.mjs';
 
@@ -22,4 +22,5 @@ if (!env.FLASHGRAPH_NATIVE_DIR) {
   collectNativeAddons(env.FLASHGRAPH_NATIVE_DIR);
 }
 const r = spawnSync(process.execPath, [out, ...args], { stdio: 'inherit', env });
+rmSync(out, { force: true });
 process.exit(r.status ?? 1);
