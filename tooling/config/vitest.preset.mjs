@@ -25,6 +25,9 @@ export function flashgraphVitest(overrides = {}) {
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
       exclude: ['test/gpu/**', 'node_modules/**', 'dist/**'],
       testTimeout: 30_000,
+      // The JSON report feeds tooling/scripts/test-summary.mjs (one closing line for all packages).
+      reporters: ['default', 'json'],
+      outputFile: { json: 'test-results/vitest.json' },
       ...(overrides.test ?? {}),
     },
   });
