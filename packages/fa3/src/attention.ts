@@ -1,0 +1,195 @@
+// createAttention and the Attention object: one workspace allocated at creation, sized by the
+// capacities (design rule 1 and 2), then schedule / forward / writeKvCache launches on the
+// caller's stream, all graph-capturable and allocation-free.
+import { DeviceBuffer, DisposedError } from '@flashgraph/cuda';
+import {
+  type CheckedForward,
+  type ForwardArgs,
+  type ScheduleArgs,
+  type WriteKvCacheArgs,
+  checkForwardArgs,
+  checkScheduleArgs,
+  checkWriteKvCacheArgs,
+} from './call-args.js';
+import { type Caps, type NativeFa3, type WorkspaceLayout } from './native.js';
+import { callNative, requireNative } from './native-call.js';
+import { type AttentionOptions, type ResolvedAttentionOptions, partialsBytes, resolveOptions, worstCaseTiles } from './options.js';
+import { stepSplitBound } from './plan-splits.js';
+import type { TileShape } from './tile-shape.js';
+import { INT32_MAX, checkArgs, checkInt } from './validate.js';
+
+export interface AttentionMetadata {
+  /** Splits per request slot, `[maxNumReqs]`; 0 past the live batch. */
+  splits: Int32Array;
+  /** Work-tile offsets, `[maxNumReqs + 1]`; entries past the live batch repeat the total. */
+  tileOffsets: Int32Array;
+  totalTiles: number;
+}
+
+export interface Attention {
+  readonly options: ResolvedAttentionOptions;
+  /** Bytes of device memory held (one workspace, allocated at creation). */
+  readonly workspaceBytes: number;
+  /** Streaming multiprocessors of the device: the persistent grid size. */
+  readonly smCount: number;
+  readonly tileShape: TileShape;
+  /** The split bound a step with these arguments uses, 1..maxNumSplits. */
+  resolveNumSplits(args: { numSplits: number; maxSeqlenQ: number; maxSeqlenK: number }): number;
+  /** Runs the prepare kernel: per-request splits and tile offsets into the workspace. */
+  schedule(args: ScheduleArgs): void;
+  /** Attention over the paged cache with the metadata of the last schedule(). */
+  forward(args: ForwardArgs): void;
+  /** New keys / values into the paged cache by slot mapping (slot -1 skipped). */
+  writeKvCache(args: WriteKvCacheArgs): void;
+  /** Synchronous copy of the metadata (for tests); synchronize the scheduling stream first. */
+  readMetadata(): AttentionMetadata;
+  readonly disposed: boolean;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+class AttentionImpl implements Attention {
+  readonly options: ResolvedAttentionOptions;
+  readonly workspaceBytes: number;
+  readonly smCount: number;
+  readonly tileShape: TileShape;
+  #native: NativeFa3;
+  #caps: Caps;
+  #layout: WorkspaceLayout;
+  #workspace: DeviceBuffer | undefined;
+  #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
+
+  constructor(native: NativeFa3, options: ResolvedAttentionOptions, caps: Caps, smCount: number, tile: TileShape, layout: WorkspaceLayout, workspace: DeviceBuffer) {
+    this.options = options;
+    this.#native = native;
+    this.#caps = caps;
+    this.smCount = smCount;
+    this.tileShape = tile;
+    this.#layout = layout;
+    this.#workspace = workspace;
+    this.workspaceBytes = workspace.byteLength;
+  }
+
+  get disposed(): boolean {
+    return this.#workspace === undefined;
+  }
+
+  #ws(fn: string): DeviceBuffer {
+    if (!this.#workspace) throw new DisposedError(`Attention.${fn}: this Attention was disposed`);
+    return this.#workspace;
+  }
+
+  #bound(numSplits: number, maxSeqlenQ: number, maxSeqlenK: number): number {
+    const o = this.options;
+    return stepSplitBound({
+      numSplits, maxSeqlenQ, maxSeqlenK, numHeadsKv: o.numHeadsKv, qheadsPerKvhead: o.numHeadsQ / o.numHeadsKv,
+      blockM: this.tileShape.blockM, blockN: this.tileShape.blockN, smCount: this.smCount, maxNumSplits: o.maxNumSplits,
+    });
+  }
+
+  resolveNumSplits(args: { numSplits: number; maxSeqlenQ: number; maxSeqlenK: number }): number {
+    const fn = 'Attention.resolveNumSplits';
+    this.#ws('resolveNumSplits');
+    const a = checkArgs(fn, args);
+    const o = this.options;
+    const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
+    const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
+    const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
+    return this.#bound(numSplits, maxSeqlenQ, maxSeqlenK);
+  }
+
+  schedule(args: ScheduleArgs): void {
+    const fn = 'Attention.schedule';
+    const ws = this.#ws('schedule');
+    const s = checkScheduleArgs(fn, this.options, args);
+    const numSplitsBound = this.#bound(s.numSplits, s.maxSeqlenQ, s.maxSeqlenK);
+    callNative(fn, () =>
+      this.#native.prepare({
+        stream: s.stream, workspace: ws.ptr, caps: this.#caps, cuSeqlensQ: s.cuSeqlensQ, seqLens: s.seqLens,
+        numReqs: s.numReqs, numSplitsBound, smCount: this.smCount,
+      }),
+    );
+    this.#scheduledReqs = s.numReqs;
+  }
+
+  forward(args: ForwardArgs): void {
+    const fn = 'Attention.forward';
+    const ws = this.#ws('forward');
+    const f: CheckedForward = checkForwardArgs(fn, this.options, args);
+    if (this.#scheduledReqs === 0) {
+      throw new Error(`${fn}: call schedule() first: forward reads the metadata that schedule() writes`);
+    }
+    if (f.numReqs !== this.#scheduledReqs) {
+      throw new RangeError(`${fn}: numReqs (${f.numReqs}) must equal the numReqs of the last schedule() (${this.#scheduledReqs})`);
+    }
+    const numSplitsBound = this.#bound(f.numSplits, f.maxSeqlenQ, f.maxSeqlenK);
+    callNative(fn, () =>
+      this.#native.forward({
+        stream: f.stream, workspace: ws.ptr, caps: this.#caps, q: f.q, kCache: f.kCache, vCache: f.vCache, out: f.out,
+        lse: f.lse, pageTable: f.pageTable, pageTableStride: f.pageTableStride, cuSeqlensQ: f.cuSeqlensQ,
+        seqLens: f.seqLens, numReqs: f.numReqs, maxSeqlenQ: f.maxSeqlenQ, maxSeqlenK: f.maxSeqlenK,
+        softmaxScale: f.softmaxScale, numSplitsBound, smCount: this.smCount,
+      }),
+    );
+  }
+
+  writeKvCache(args: WriteKvCacheArgs): void {
+    const fn = 'Attention.writeKvCache';
+    this.#ws('writeKvCache');
+    const w = checkWriteKvCacheArgs(fn, this.options, args);
+    if (w.numTokens === 0) return; // nothing to write; no launch
+    callNative(fn, () => this.#native.writeKvCache({ ...w, caps: this.#caps }));
+  }
+
+  readMetadata(): AttentionMetadata {
+    const ws = this.#ws('readMetadata');
+    const n = this.options.maxNumReqs;
+    const splits = ws.read(new Int32Array(n), { offset: this.#layout.splitsOffset });
+    const tileOffsets = ws.read(new Int32Array(n + 1), { offset: this.#layout.tileOffsetsOffset });
+    return { splits, tileOffsets, totalTiles: tileOffsets[n]! };
+  }
+
+  dispose(): void {
+    const ws = this.#workspace;
+    this.#workspace = undefined;
+    ws?.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * Creates an attention instance: validates every option, then allocates its one workspace
+ * (metadata, tile counters, fp32 split partials) sized by the capacities. Nothing allocates later.
+ */
+export function createAttention(opts: AttentionOptions): Attention {
+  const fn = 'createAttention';
+  const { options, caps } = resolveOptions(opts);
+  const native = requireNative(fn);
+  const st = callNative(`${fn} (status)`, () => native.status());
+  if (!st.available) throw new Error(`${fn}: no usable CUDA device: ${st.reason ?? 'unknown reason'}`);
+  const smCount = st.smCount ?? 0;
+  if (!Number.isInteger(smCount) || smCount < 1) throw new Error(`${fn}: the addon reported an invalid smCount (${smCount})`);
+  const tile = callNative(`${fn} (tileShape)`, () => native.tileShape(options.headDim, options.numHeadsQ / options.numHeadsKv));
+  const tiles = worstCaseTiles(options, tile.blockM);
+  if (tiles > INT32_MAX) {
+    throw new RangeError(
+      `${fn}: maxNumSplits x numHeadsKv x (maxNumTokens x G / ${tile.blockM} + maxNumReqs) = ${tiles} work tiles exceeds the int32 tile offsets (${INT32_MAX}); lower maxNumSplits, maxNumTokens or maxNumReqs`,
+    );
+  }
+  const layout = callNative(`${fn} (workspaceLayout)`, () => native.workspaceLayout(caps));
+  const minBytes = partialsBytes(options);
+  if (!Number.isSafeInteger(layout.totalBytes) || layout.totalBytes < minBytes) {
+    throw new Error(`${fn}: the addon's workspace (${layout.totalBytes} bytes) is smaller than the split partials (${minBytes} bytes)`);
+  }
+  const workspace = DeviceBuffer.alloc(layout.totalBytes, { device: options.device });
+  try {
+    workspace.fill(0); // metadata reads as an empty schedule and the tile counters start at 0
+  } catch (err) {
+    workspace.dispose();
+    throw err;
+  }
+  return new AttentionImpl(native, options, caps, smCount, Object.freeze({ blockM: tile.blockM, blockN: tile.blockN }), layout, workspace);
+}

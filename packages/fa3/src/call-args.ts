@@ -1,0 +1,153 @@
+// Checks of schedule / forward / writeKvCache arguments against the attention's capacities.
+// Pure functions (no device work) so every rule is testable on a machine without a GPU.
+import { type DeviceMemory, type StreamLike, devicePointer, streamHandle } from './device-args.js';
+import { DTYPE_BYTES, type ResolvedAttentionOptions } from './options.js';
+import { checkArgs, checkInt, checkNumber } from './validate.js';
+
+export interface ScheduleArgs {
+  stream: StreamLike;
+  /** int32 `[numReqs + 1]` (FA3 `cu_seqlens_q`). */
+  cuSeqlensQ: DeviceMemory;
+  /** int32 `[numReqs]`: keys per request, this step's included (FA3 `seqused_k`). */
+  seqLens: DeviceMemory;
+  /** Requests this step (FA3 `batch_size`), 1..maxNumReqs. Padded requests have q_len = seq_len = 0. */
+  numReqs: number;
+  /** Longest query (FA3 `max_seqlen_q`), 0..maxNumTokens. */
+  maxSeqlenQ: number;
+  /** Longest context (FA3 `max_seqlen_k`), 0..maxNumPagesPerReq x pageSize. */
+  maxSeqlenK: number;
+  /** FA3 `num_splits`: 0 = heuristic bounded by maxNumSplits, 1..maxNumSplits = the step's bound. */
+  numSplits: number;
+}
+
+export interface ForwardArgs extends ScheduleArgs {
+  /** `[totalQ, Hq, D]` dtype. */
+  q: DeviceMemory;
+  /** `[numPages, pageSize, Hkv, D]` dtype (FA3 `k` / `v` with a page table). */
+  kCache: DeviceMemory;
+  vCache: DeviceMemory;
+  /** `[totalQ, Hq, D]` dtype. */
+  out: DeviceMemory;
+  /** fp32 `[Hq, totalQ]` natural-log LSE (FA3 `softmax_lse`); optional. */
+  lse?: DeviceMemory;
+  /** int32 `[numReqs, pageTableStride]` (FA3 `page_table`). */
+  pageTable: DeviceMemory;
+  /** Row stride of pageTable in entries; default maxNumPagesPerReq. */
+  pageTableStride?: number;
+  /** Default 1 / sqrt(headDim). */
+  softmaxScale?: number;
+}
+
+export interface WriteKvCacheArgs {
+  stream: StreamLike;
+  /** `[numTokens, Hkv, D]` dtype. */
+  key: DeviceMemory;
+  value: DeviceMemory;
+  kCache: DeviceMemory;
+  vCache: DeviceMemory;
+  /** int32 `[numTokens]`: cache slot (page x pageSize + offset) of each token; -1 = skip. */
+  slotMapping: DeviceMemory;
+  /** 0..maxNumTokens. */
+  numTokens: number;
+}
+
+export interface CheckedSchedule {
+  stream: bigint;
+  cuSeqlensQ: bigint;
+  seqLens: bigint;
+  numReqs: number;
+  maxSeqlenQ: number;
+  maxSeqlenK: number;
+  numSplits: number;
+}
+
+export interface CheckedForward extends CheckedSchedule {
+  q: bigint;
+  kCache: bigint;
+  vCache: bigint;
+  out: bigint;
+  lse: bigint;
+  pageTable: bigint;
+  pageTableStride: number;
+  softmaxScale: number;
+}
+
+export interface CheckedWriteKvCache {
+  stream: bigint;
+  key: bigint;
+  value: bigint;
+  kCache: bigint;
+  vCache: bigint;
+  slotMapping: bigint;
+  numTokens: number;
+}
+
+/** Vectorized 16-byte loads need 16-byte aligned q / out / cache / key / value rows. */
+const VEC_ALIGN = 16;
+
+function cacheBytes(o: ResolvedAttentionOptions): { bytes: number; shape: string } {
+  return {
+    bytes: o.numPages * o.pageSize * o.numHeadsKv * o.headDim * DTYPE_BYTES,
+    shape: `[numPages, pageSize, Hkv, D] = [${o.numPages}, ${o.pageSize}, ${o.numHeadsKv}, ${o.headDim}] ${o.dtype}`,
+  };
+}
+
+export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedSchedule {
+  const a = checkArgs(fn, args);
+  const stream = streamHandle(fn, a.stream);
+  const numReqs = checkInt(fn, 'numReqs', a.numReqs, 1, o.maxNumReqs);
+  const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
+  const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
+  if (a.numSplits === undefined) {
+    throw new TypeError(`${fn}: numSplits is required: 0 (heuristic, bounded by maxNumSplits = ${o.maxNumSplits}) or 1..${o.maxNumSplits}`);
+  }
+  // Above the capacity is an error, never a silent clamp: the partials are sized for maxNumSplits.
+  const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
+  const cuSeqlensQ = devicePointer(fn, 'cuSeqlensQ', a.cuSeqlensQ, 4 * (numReqs + 1), `int32 [numReqs + 1] = [${numReqs + 1}]`, 4, o.device);
+  const seqLens = devicePointer(fn, 'seqLens', a.seqLens, 4 * numReqs, `int32 [numReqs] = [${numReqs}]`, 4, o.device);
+  return { stream, cuSeqlensQ, seqLens, numReqs, maxSeqlenQ, maxSeqlenK, numSplits };
+}
+
+export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedForward {
+  const s = checkScheduleArgs(fn, o, args);
+  const a = args as Record<string, unknown>;
+  const pagesNeeded = Math.ceil(s.maxSeqlenK / o.pageSize);
+  const pageTableStride =
+    a.pageTableStride === undefined
+      ? o.maxNumPagesPerReq
+      : checkInt(fn, 'pageTableStride', a.pageTableStride, Math.max(1, pagesNeeded), o.maxNumPagesPerReq);
+  const softmaxScale = a.softmaxScale === undefined ? 1 / Math.sqrt(o.headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
+  // totalQ lives on the device; maxSeqlenQ bounds every request, maxNumTokens the whole step.
+  const tokens = Math.min(o.maxNumTokens, s.numReqs * s.maxSeqlenQ);
+  const rowBytes = o.numHeadsQ * o.headDim * DTYPE_BYTES;
+  const qShape = `[min(maxNumTokens, numReqs x maxSeqlenQ), Hq, D] = [${tokens}, ${o.numHeadsQ}, ${o.headDim}] ${o.dtype}`;
+  const q = devicePointer(fn, 'q', a.q, tokens * rowBytes, qShape, VEC_ALIGN, o.device);
+  const out = devicePointer(fn, 'out', a.out, tokens * rowBytes, qShape, VEC_ALIGN, o.device);
+  const lse =
+    a.lse === undefined || a.lse === null
+      ? 0n
+      : devicePointer(fn, 'lse', a.lse, 4 * o.numHeadsQ * tokens, `fp32 [Hq, min(maxNumTokens, numReqs x maxSeqlenQ)] = [${o.numHeadsQ}, ${tokens}]`, 4, o.device);
+  const c = cacheBytes(o);
+  const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
+  const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
+  const pageTable = devicePointer(
+    fn, 'pageTable', a.pageTable, 4 * s.numReqs * pageTableStride,
+    `int32 [numReqs, pageTableStride] = [${s.numReqs}, ${pageTableStride}]`, 4, o.device,
+  );
+  return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale };
+}
+
+export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedWriteKvCache {
+  const a = checkArgs(fn, args);
+  const stream = streamHandle(fn, a.stream);
+  const numTokens = checkInt(fn, 'numTokens', a.numTokens, 0, o.maxNumTokens);
+  const rowBytes = o.numHeadsKv * o.headDim * DTYPE_BYTES;
+  const shape = `[numTokens, Hkv, D] = [${numTokens}, ${o.numHeadsKv}, ${o.headDim}] ${o.dtype}`;
+  const key = devicePointer(fn, 'key', a.key, numTokens * rowBytes, shape, VEC_ALIGN, o.device);
+  const value = devicePointer(fn, 'value', a.value, numTokens * rowBytes, shape, VEC_ALIGN, o.device);
+  const c = cacheBytes(o);
+  const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
+  const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
+  const slotMapping = devicePointer(fn, 'slotMapping', a.slotMapping, 4 * numTokens, `int32 [numTokens] = [${numTokens}]`, 4, o.device);
+  return { stream, key, value, kCache, vCache, slotMapping, numTokens };
+}

@@ -1,0 +1,172 @@
+// The scheduling maths of docs/architecture.md ("Scheduling maths"), integer-only, bit for bit
+// what native/fa3/kernels/scheduling.h computes: the host's step bound (FA3's wave-efficiency
+// heuristic) and the prepare kernel's per-request split counts and work-tile offsets.
+import { tileShape } from './tile-shape.js';
+import { INT32_MAX, checkArgs, checkInt, checkInt32Array, checkOneOf } from './validate.js';
+
+/** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
+export const MAX_NUM_SPLITS = 256;
+
+export interface SplitPlan {
+  /** The step's split bound (1..maxNumSplits): per-request splits never exceed it. */
+  readonly numSplitsBound: number;
+  readonly blockM: number;
+  readonly blockN: number;
+  /** Splits per request: 0 for a request without queries, else 1..numSplitsBound. */
+  readonly splits: Int32Array;
+  /** Exclusive prefix sum of the work tiles per request; `tileOffsets[numReqs] = totalTiles`. */
+  readonly tileOffsets: Int32Array;
+  readonly totalTiles: number;
+}
+
+/** ceil(a / b) for non-negative safe integers a and b >= 1, exact (no floating rounding). */
+export function ceilDiv(a: number, b: number): number {
+  let q = Math.floor(a / b);
+  while (q * b < a) q++;
+  while (q > 0 && (q - 1) * b >= a) q--;
+  return q;
+}
+
+export interface StepBoundInput {
+  numSplits: number;
+  maxSeqlenQ: number;
+  maxSeqlenK: number;
+  numHeadsKv: number;
+  qheadsPerKvhead: number;
+  blockM: number;
+  blockN: number;
+  smCount: number;
+  maxNumSplits: number;
+}
+
+/**
+ * The step's split bound. `numSplits >= 1` is used as given (callers validated it against
+ * maxNumSplits). `numSplits == 0` runs FA3's wave-efficiency heuristic with the batch taken as 1
+ * (splitting is per request on the device), then clamps to [1, maxNumSplits].
+ */
+export function stepSplitBound(a: StepBoundInput): number {
+  if (a.numSplits >= 1) return Math.min(a.numSplits, a.maxNumSplits);
+  const totalMBlocks = a.numHeadsKv * ceilDiv(a.maxSeqlenQ * a.qheadsPerKvhead, a.blockM);
+  const numNBlocks = ceilDiv(a.maxSeqlenK, a.blockN);
+  // Enough query tiles to fill 80% of the SMs, or too few KV blocks to be worth splitting.
+  if (10 * totalMBlocks >= 8 * a.smCount || numNBlocks <= 4) return 1;
+  const maxS = Math.min(128, a.smCount, numNBlocks, a.maxNumSplits);
+  // eff(s) = w / (sm * ceil(w / sm)) with w = totalMBlocks * s, kept as the exact fraction num/den.
+  const eligible = (s: number) => s === 1 || ceilDiv(numNBlocks, s) !== ceilDiv(numNBlocks, s - 1);
+  const num = (s: number) => totalMBlocks * s;
+  const den = (s: number) => a.smCount * ceilDiv(totalMBlocks * s, a.smCount);
+  let best = 1; // eff(best) is the largest efficiency seen; s = 1 is always eligible
+  for (let s = 2; s <= maxS; s++) {
+    if (eligible(s) && num(s) * den(best) > num(best) * den(s)) best = s;
+  }
+  // Smallest eligible s with eff(s) >= 0.85 * eff(best): 100 * num(s) * den(best) >= 85 * num(best) * den(s).
+  for (let s = 1; s <= maxS; s++) {
+    if (eligible(s) && 100 * num(s) * den(best) >= 85 * num(best) * den(s)) {
+      return Math.max(1, Math.min(s, a.maxNumSplits));
+    }
+  }
+  return 1; // unreachable: s = best always qualifies
+}
+
+export interface PlanInput {
+  cuSeqlensQ: Int32Array;
+  seqLens: Int32Array;
+  numReqs: number;
+  numHeadsKv: number;
+  qheadsPerKvhead: number;
+  blockM: number;
+  blockN: number;
+  smCount: number;
+  numSplitsBound: number;
+}
+
+/** What the prepare kernel writes for requests 0..numReqs-1 (inputs already validated). */
+export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number } {
+  const { numReqs, numHeadsKv, blockM, blockN } = a;
+  const g = a.qheadsPerKvhead;
+  const mBlocks = new Float64Array(numReqs);
+  const nBlocks = new Float64Array(numReqs);
+  let totalWork = 0; // a float sum is exact below 2^53; past 2^48 we redo it in BigInt
+  for (let b = 0; b < numReqs; b++) {
+    const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
+    const k = a.seqLens[b]!;
+    if (q < 0) throw new RangeError(`${fn}: cuSeqlensQ must be non-decreasing, but cuSeqlensQ[${b + 1}] < cuSeqlensQ[${b}]`);
+    if (k < 0) throw new RangeError(`${fn}: seqLens[${b}] must be >= 0, got ${k}`);
+    const m = ceilDiv(q * g, blockM);
+    const n = ceilDiv(k, blockN);
+    mBlocks[b] = m;
+    nBlocks[b] = n;
+    totalWork += m * n * numHeadsKv;
+  }
+  let blocksPerSm: number;
+  if (totalWork > 2 ** 48) {
+    let bigWork = 0n;
+    for (let b = 0; b < numReqs; b++) bigWork += BigInt(mBlocks[b]!) * BigInt(nBlocks[b]!) * BigInt(numHeadsKv);
+    const d = 10n * BigInt(a.smCount);
+    blocksPerSm = Number((bigWork * 11n + d - 1n) / d);
+  } else {
+    blocksPerSm = ceilDiv(totalWork * 11, 10 * a.smCount);
+  }
+  if (blocksPerSm < 1) blocksPerSm = 1;
+
+  const splits = new Int32Array(numReqs);
+  const tileOffsets = new Int32Array(numReqs + 1);
+  let total = 0;
+  for (let b = 0; b < numReqs; b++) {
+    const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
+    const s = q === 0 ? 0 : Math.min(Math.max(ceilDiv(nBlocks[b]!, blocksPerSm), 1), a.numSplitsBound);
+    splits[b] = s;
+    tileOffsets[b] = total;
+    total += numHeadsKv * mBlocks[b]! * s;
+    if (total > INT32_MAX) {
+      throw new RangeError(`${fn}: the batch needs more than ${INT32_MAX} work tiles (int32 tile offsets); reduce the batch`);
+    }
+  }
+  tileOffsets[numReqs] = total;
+  return { splits, tileOffsets, totalTiles: total };
+}
+
+/**
+ * The scheduling maths on the CPU, bit-identical to the device's prepare kernel: the step bound
+ * (`numSplits` 0 = FA3 heuristic), the split count of every request and the work-tile offsets.
+ */
+export function planSplits(args: {
+  cuSeqlensQ: Int32Array;
+  seqLens: Int32Array;
+  numReqs: number;
+  numHeadsQ: number;
+  numHeadsKv: number;
+  headDim: number;
+  maxNumSplits: number;
+  numSplits: number;
+  maxSeqlenQ: number;
+  maxSeqlenK: number;
+  smCount: number;
+}): SplitPlan {
+  const fn = 'planSplits';
+  const a = checkArgs(fn, args);
+  const numReqs = checkInt(fn, 'numReqs', a.numReqs, 0, INT32_MAX - 1);
+  const cuSeqlensQ = checkInt32Array(fn, 'cuSeqlensQ', a.cuSeqlensQ, numReqs + 1);
+  const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, numReqs);
+  const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1024);
+  const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, numHeadsQ);
+  if (numHeadsQ % numHeadsKv !== 0) {
+    throw new RangeError(`${fn}: numHeadsQ (${numHeadsQ}) must be a multiple of numHeadsKv (${numHeadsKv})`);
+  }
+  const headDim = checkOneOf(fn, 'headDim', a.headDim, [64, 128, 256] as const);
+  const maxNumSplits = checkInt(fn, 'maxNumSplits', a.maxNumSplits, 1, MAX_NUM_SPLITS);
+  const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, maxNumSplits);
+  const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, INT32_MAX);
+  const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
+  const smCount = checkInt(fn, 'smCount', a.smCount, 1, 65536);
+  const qheadsPerKvhead = numHeadsQ / numHeadsKv;
+  const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead);
+  const numSplitsBound = stepSplitBound({
+    numSplits, maxSeqlenQ, maxSeqlenK, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, maxNumSplits,
+  });
+  const plan = planRequests(
+    { cuSeqlensQ, seqLens, numReqs, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, numSplitsBound },
+    fn,
+  );
+  return { numSplitsBound, blockM, blockN, ...plan };
+}

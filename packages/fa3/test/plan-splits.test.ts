@@ -1,0 +1,220 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { planSplits, tileShape } from '../src/index.js';
+import { ceilDiv, stepSplitBound } from '../src/plan-splits.js';
+
+/** A batch from per-request (qLen, kLen) pairs. */
+function batch(reqs: readonly (readonly [number, number])[]): { cuSeqlensQ: Int32Array; seqLens: Int32Array; numReqs: number } {
+  const cuSeqlensQ = new Int32Array(reqs.length + 1);
+  const seqLens = new Int32Array(reqs.length);
+  reqs.forEach(([q, k], b) => {
+    cuSeqlensQ[b + 1] = cuSeqlensQ[b]! + q;
+    seqLens[b] = k;
+  });
+  return { cuSeqlensQ, seqLens, numReqs: reqs.length };
+}
+
+// Llama-3-8B-like decode geometry on an H100 SXM (132 SMs): G = 4, D = 128 -> blockM 64, blockN 64.
+const llama = { numHeadsQ: 32, numHeadsKv: 8, headDim: 128, smCount: 132, maxNumSplits: 32 } as const;
+
+describe('tileShape', () => {
+  it.each([
+    [64, 1, 64, 128],
+    [64, 8, 64, 128],
+    [128, 1, 64, 64],
+    [128, 4, 64, 64],
+    [256, 2, 64, 64],
+  ])('headDim %i, G %i -> blockM %i, blockN %i (scheduling.h tile_shape)', (d, g, m, n) => {
+    expect(tileShape(d, g)).toEqual({ blockM: m, blockN: n });
+  });
+
+  it('rejects head dims the kernels do not build', () => {
+    expect(() => tileShape(96, 1)).toThrow(RangeError);
+    expect(() => tileShape(128, 0)).toThrow(RangeError);
+  });
+});
+
+describe('ceilDiv', () => {
+  it('is exact where float division rounds', () => {
+    expect(ceilDiv(0, 7)).toBe(0);
+    expect(ceilDiv(1, 64)).toBe(1);
+    expect(ceilDiv(64, 64)).toBe(1);
+    expect(ceilDiv(65, 64)).toBe(2);
+    expect(ceilDiv(2 ** 53 - 1, 3)).toBe(3002399751580331);
+    expect(ceilDiv(2 ** 52 + 1, 2 ** 52)).toBe(2);
+  });
+});
+
+describe('step split bound (FA3 wave-efficiency heuristic)', () => {
+  const base = { ...llama, cuSeqlensQ: new Int32Array([0, 1]), seqLens: new Int32Array([1]), numReqs: 1 };
+  // Hand-computed: totalMBlocks = 8 * ceil(1 * 4 / 64) = 8; numNBlocks = 32768 / 64 = 512;
+  // eff(s) = 8s / 132 for s <= 16, best 128/132 at s = 16; 0.85 x best -> 8s >= 108.8 -> s = 14.
+  it.each([
+    ['decode 32k, S = 32', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 32 }, 14],
+    // S = 8: best eff 64/132 at s = 8; 8s >= 54.4 -> s = 7 (ceil(512/7) = 74 != ceil(512/6) = 86).
+    ['decode 32k, S = 8', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 8 }, 7],
+    ['S = 1 always 1', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 1 }, 1],
+    // 10 * totalMBlocks >= 8 * SMs: 8 * ceil(1024 * 4 / 64) = 512 tiles already fill the machine.
+    ['prefill 1k', { maxSeqlenQ: 1024, maxSeqlenK: 32768, maxNumSplits: 32 }, 1],
+    // numNBlocks = 256 / 64 = 4 <= 4.
+    ['short context', { maxSeqlenQ: 1, maxSeqlenK: 256, maxNumSplits: 32 }, 1],
+    ['empty step', { maxSeqlenQ: 0, maxSeqlenK: 0, maxNumSplits: 32 }, 1],
+    // numNBlocks = 5: s <= 5; eligible 1, 2, 3, 5 (ceil(5/4) = ceil(5/3) = 2); eff 8s/132 -> best 5,
+    // 0.85 x 40 = 34 -> s = 5.
+    ['5 KV blocks', { maxSeqlenQ: 1, maxSeqlenK: 257, maxNumSplits: 32 }, 5],
+    ['explicit numSplits is the bound', { maxSeqlenQ: 1, maxSeqlenK: 32768, numSplits: 3 }, 3],
+    ['explicit numSplits 1', { maxSeqlenQ: 1024, maxSeqlenK: 128, numSplits: 1 }, 1],
+  ] as const)('%s -> %i', (_name, over, expected) => {
+    const plan = planSplits({ numSplits: 0, ...base, ...over });
+    expect(plan.numSplitsBound).toBe(expected);
+  });
+
+  it('D = 64 uses 128-key blocks: 32768 / 128 = 256 blocks', () => {
+    // totalMBlocks = 8; best eff at s = 16 (128/132), threshold -> s = 14; ceil(256/14) = 19 != ceil(256/13) = 20.
+    const plan = planSplits({ ...base, headDim: 64, numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768 });
+    expect(plan.blockN).toBe(128);
+    expect(plan.numSplitsBound).toBe(14);
+  });
+
+  it('stays in [1, maxNumSplits] and within min(128, SMs, KV blocks)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }), // Hkv
+        fc.constantFrom(1, 2, 4, 8), // G
+        fc.constantFrom(64, 128, 256),
+        fc.integer({ min: 1, max: 256 }), // S
+        fc.integer({ min: 0, max: 4096 }), // maxSeqlenQ
+        fc.integer({ min: 0, max: 1 << 20 }), // maxSeqlenK
+        fc.integer({ min: 1, max: 264 }), // SMs
+        (hkv, g, d, s, mq, mk, sm) => {
+          const { blockM, blockN } = tileShape(d, g);
+          const b = stepSplitBound({
+            numSplits: 0, maxSeqlenQ: mq, maxSeqlenK: mk, numHeadsKv: hkv, qheadsPerKvhead: g, blockM, blockN, smCount: sm, maxNumSplits: s,
+          });
+          expect(Number.isInteger(b)).toBe(true);
+          expect(b).toBeGreaterThanOrEqual(1);
+          expect(b).toBeLessThanOrEqual(s);
+          if (b > 1) expect(b).toBeLessThanOrEqual(Math.min(128, sm, ceilDiv(mk, blockN)));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('planSplits per-request splits and tiles', () => {
+  it('matches a hand-computed decode batch', () => {
+    // m = [1, 1, 0, 1], n = [512, 2, 0, 0]; totalWork = (512 + 2) * 8 = 4112;
+    // blocksPerSm = ceil(4112 * 11 / 1320) = 35; splits = [min(ceil(512/35) = 15, 14), 1, 0, 1].
+    const plan = planSplits({
+      ...llama, ...batch([[1, 32768], [1, 100], [0, 0], [1, 0]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768,
+    });
+    expect(plan.numSplitsBound).toBe(14);
+    expect(Array.from(plan.splits)).toEqual([14, 1, 0, 1]);
+    expect(Array.from(plan.tileOffsets)).toEqual([0, 112, 120, 120, 128]);
+    expect(plan.totalTiles).toBe(128);
+  });
+
+  it('an explicit bound caps every request', () => {
+    const plan = planSplits({ ...llama, ...batch([[1, 32768], [1, 4096]]), numSplits: 4, maxSeqlenQ: 1, maxSeqlenK: 32768 });
+    // totalWork = (512 + 64) * 8 = 4608 -> blocksPerSm = ceil(50688 / 1320) = 39; ceil(64/39) = 2.
+    expect(Array.from(plan.splits)).toEqual([4, 2]);
+    expect(plan.totalTiles).toBe(8 * 4 + 8 * 2);
+  });
+
+  it('prefill: GQA-packed query blocks, no split when the machine is full', () => {
+    // q = 1000 tokens x G 4 = 4000 packed rows -> m = ceil(4000 / 64) = 63; n = ceil(1000 / 64) = 16.
+    const plan = planSplits({ ...llama, ...batch([[1000, 1000]]), numSplits: 0, maxSeqlenQ: 1000, maxSeqlenK: 1000 });
+    expect(plan.numSplitsBound).toBe(1);
+    expect(Array.from(plan.splits)).toEqual([1]);
+    expect(plan.totalTiles).toBe(8 * 63);
+  });
+
+  it('has no 992-request limit: request 4000 of 4096 still gets dynamic splits', () => {
+    const reqs: [number, number][] = Array.from({ length: 4096 }, () => [1, 1]);
+    reqs[4000] = [1, 32768];
+    const plan = planSplits({ ...llama, ...batch(reqs), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768 });
+    // totalWork = 4095 * 8 + 512 * 8 = 36856 -> blocksPerSm = ceil(405416 / 1320) = 308 -> ceil(512/308) = 2.
+    expect(plan.splits[4000]).toBe(2);
+    expect(plan.splits[3999]).toBe(1);
+    expect(plan.totalTiles).toBe(4095 * 8 + 2 * 8);
+    expect(plan.tileOffsets).toHaveLength(4097);
+  });
+
+  it('numReqs 0 is an empty plan', () => {
+    const plan = planSplits({ ...llama, ...batch([]), numSplits: 0, maxSeqlenQ: 0, maxSeqlenK: 0 });
+    expect(plan.splits).toHaveLength(0);
+    expect(Array.from(plan.tileOffsets)).toEqual([0]);
+    expect(plan.totalTiles).toBe(0);
+  });
+
+  it('only reads the first numReqs entries of longer arrays', () => {
+    const b = batch([[1, 5000], [3, 70], [9, 9]]);
+    const full = planSplits({ ...llama, ...b, numReqs: 2, numSplits: 0, maxSeqlenQ: 3, maxSeqlenK: 5000 });
+    const cut = planSplits({
+      ...llama, cuSeqlensQ: b.cuSeqlensQ.slice(0, 3), seqLens: b.seqLens.slice(0, 2), numReqs: 2, numSplits: 0, maxSeqlenQ: 3, maxSeqlenK: 5000,
+    });
+    expect(full).toEqual(cut);
+  });
+
+  const reqArb = fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 2048 })), fc.integer({ min: 0, max: 65536 }));
+  it('properties: splits in [1, bound] for q > 0 and 0 for q = 0; offsets are the prefix sum of tiles', () => {
+    fc.assert(
+      fc.property(
+        fc.array(reqArb, { minLength: 1, maxLength: 300 }),
+        fc.constantFrom(1, 2, 4, 8),
+        fc.integer({ min: 1, max: 16 }),
+        fc.constantFrom(64, 128, 256),
+        fc.integer({ min: 1, max: 256 }),
+        fc.integer({ min: 0, max: 256 }),
+        fc.integer({ min: 1, max: 200 }),
+        (reqs, g, hkv, d, s, nsRaw, sm) => {
+          const b = batch(reqs);
+          const numSplits = nsRaw % (s + 1);
+          const maxSeqlenQ = Math.max(...reqs.map((r) => r[0]));
+          const maxSeqlenK = Math.max(...reqs.map((r) => r[1]));
+          const plan = planSplits({
+            ...b, numHeadsQ: hkv * g, numHeadsKv: hkv, headDim: d, maxNumSplits: s, numSplits, maxSeqlenQ, maxSeqlenK, smCount: sm,
+          });
+          expect(plan.numSplitsBound).toBeGreaterThanOrEqual(1);
+          expect(plan.numSplitsBound).toBeLessThanOrEqual(s);
+          if (numSplits > 0) expect(plan.numSplitsBound).toBe(numSplits);
+          let sum = 0;
+          reqs.forEach(([q], i) => {
+            const sp = plan.splits[i]!;
+            if (q === 0) expect(sp).toBe(0);
+            else {
+              expect(sp).toBeGreaterThanOrEqual(1);
+              expect(sp).toBeLessThanOrEqual(plan.numSplitsBound);
+            }
+            expect(plan.tileOffsets[i]).toBe(sum);
+            sum += hkv * ceilDiv(q * g, plan.blockM) * sp;
+            expect(plan.tileOffsets[i + 1]!).toBeGreaterThanOrEqual(plan.tileOffsets[i]!);
+          });
+          expect(plan.totalTiles).toBe(sum);
+          expect(plan.tileOffsets[reqs.length]).toBe(sum);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('planSplits argument errors', () => {
+  const ok = { ...llama, ...batch([[1, 10]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 10 };
+  it.each([
+    ['numSplits above maxNumSplits', { numSplits: 33 }, RangeError, /numSplits must be an integer in \[0, 32\]/],
+    ['maxNumSplits above 256', { maxNumSplits: 257 }, RangeError, /maxNumSplits must be an integer in \[1, 256\]/],
+    ['fractional numSplits', { numSplits: 1.5 }, TypeError, /numSplits/],
+    ['Hq not a multiple of Hkv', { numHeadsQ: 12, numHeadsKv: 8 }, RangeError, /multiple of numHeadsKv/],
+    ['head dim 96', { headDim: 96 }, RangeError, /headDim must be one of 64, 128, 256/],
+    ['cuSeqlensQ too short', { numReqs: 2 }, RangeError, /cuSeqlensQ must hold at least 3/],
+    ['cuSeqlensQ not Int32Array', { cuSeqlensQ: [0, 1] }, TypeError, /cuSeqlensQ must be an Int32Array/],
+    ['decreasing cuSeqlensQ', { cuSeqlensQ: new Int32Array([3, 1]) }, RangeError, /non-decreasing/],
+    ['negative seqLens', { seqLens: new Int32Array([-1]) }, RangeError, /seqLens\[0\] must be >= 0/],
+    ['zero SMs', { smCount: 0 }, RangeError, /smCount/],
+  ] as const)('%s', (_name, over, Err, message) => {
+    expect(() => planSplits({ ...ok, ...(over as object) } as never)).toThrow(Err);
+    expect(() => planSplits({ ...ok, ...(over as object) } as never)).toThrow(message);
+  });
+});
