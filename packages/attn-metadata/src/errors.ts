@@ -1,0 +1,49 @@
+// The one error class of this package: every rejected option, batch or call names the offending
+// path (`requests[3].blockIds[2]`), the bad value and the allowed range, so a log line is enough
+// to find the bug in the caller's scheduler.
+
+export type MetadataErrorCode =
+  | 'invalid_option' // a builder option is missing, not an integer, or out of range
+  | 'capacity_mismatch' // a builder option does not fit the attention's capacities
+  | 'invalid_batch' // the batch or a request is not the expected shape
+  | 'not_integer' // a count or block id is not an integer
+  | 'out_of_range' // a count is negative or above what the field allows
+  | 'too_many_requests' // more requests than maxNumReqs
+  | 'too_many_tokens' // more new tokens than maxNumTokens
+  | 'request_too_long' // seqLen above maxBlocksPerReq x blockSize
+  | 'too_many_blocks' // blockIds longer than maxBlocksPerReq
+  | 'not_enough_blocks' // blockIds too short to hold seqLen tokens
+  | 'invalid_block_id' // a block id outside [0, numBlocks)
+  | 'invalid_padding' // padToTokens / padToReqs below the actual count or above capacity
+  | 'invalid_stream' // build() without a stream
+  | 'invalid_metadata' // describe() of an object no builder returned
+  | 'stale_metadata' // describe() of metadata whose staging data was overwritten by a later build
+  | 'disposed'; // the builder was disposed
+
+export class MetadataError extends Error {
+  override readonly name = 'MetadataError';
+  readonly code: MetadataErrorCode;
+  /** Where the bad value sits, e.g. `requests[3].blockIds[2]` or `options.padToTokens`. */
+  readonly path: string;
+  readonly value: unknown;
+  /** The allowed range or shape, e.g. `[0, 4096)` or `integer >= 0`. */
+  readonly allowed: string;
+
+  constructor(code: MetadataErrorCode, path: string, value: unknown, allowed: string, detail?: string) {
+    const shown = describeValue(value);
+    super(`${path}: ${detail ?? 'invalid value'} (got ${shown}, allowed ${allowed})`);
+    this.code = code;
+    this.path = path;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `array(${value.length})`;
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
+  return 'object';
+}

@@ -1,0 +1,207 @@
+// The host mirror: every metadata array of a step written into Int32Array views over one staging
+// memory (pinned, in the builder), in the exact layout the device buffer has. Pure host code: it
+// is what the CPU tests check and what the one device copy per step sends.
+//
+// Cost is proportional to the batch, not the capacity: the writer remembers how far the previous
+// step wrote (requests, tokens, and the length of every block-table row) and clears only the
+// stale part back to neutral, so every entry past the padded counts is neutral after each step.
+import { type MetadataLayout, metadataLayout } from './layout.js';
+import { type BatchSummary, newBatchSummary, validateBatch, validatePadding } from './validate-batch.js';
+import type { MetadataBatch, MetadataCapacities } from './types.js';
+import { validateCapacities } from './validate-options.js';
+import { MetadataError } from './errors.js';
+
+/** Neutral values: what an entry holds when no request or token owns it. */
+export const NEUTRAL_SLOT = -1;
+export const NEUTRAL_POSITION = 0;
+export const NEUTRAL_SEQ_LEN = 0;
+export const NEUTRAL_BLOCK_ID = -1;
+
+/** The counts of one written step. */
+export interface HostStep {
+  readonly numReqs: number;
+  readonly numActualTokens: number;
+  readonly numPaddedReqs: number;
+  readonly numPaddedTokens: number;
+  readonly maxQueryLen: number;
+  readonly maxSeqLen: number;
+  readonly uniformDecode: boolean;
+}
+
+export interface HostPadding {
+  padToTokens?: number;
+  padToReqs?: number;
+}
+
+export interface HostMirror {
+  readonly capacities: MetadataCapacities;
+  readonly layout: MetadataLayout;
+  /** The whole staging memory as int32 (layout.totalElements). */
+  readonly buffer: Int32Array;
+  /** Capacity-length views into `buffer`. */
+  readonly queryStartLoc: Int32Array;
+  readonly seqLens: Int32Array;
+  readonly blockTable: Int32Array;
+  readonly slotMapping: Int32Array;
+  readonly positions: Int32Array;
+  /**
+   * Validates `batch` and the padding, then writes the step. On a validation error nothing is
+   * written. Returns the step's counts.
+   */
+  write(batch: MetadataBatch, padding?: HostPadding): HostStep;
+}
+
+export interface HostMirrorOptions extends MetadataCapacities {
+  /** Query length of a uniform decode step (1 + speculative tokens). Default 1. */
+  uniformDecodeQueryLen?: number;
+}
+
+/**
+ * Creates a host mirror over `storage` (the builder passes its pinned staging memory; by default
+ * a fresh ArrayBuffer). The storage is set to the neutral state.
+ */
+export function createHostMirror(options: HostMirrorOptions, storage?: Int32Array): HostMirror {
+  const caps = validateCapacities(options);
+  const uniformQ = options.uniformDecodeQueryLen ?? 1;
+  if (!Number.isInteger(uniformQ) || uniformQ < 1) {
+    throw new MetadataError('invalid_option', 'options.uniformDecodeQueryLen', uniformQ, 'integer >= 1', 'must be a positive integer');
+  }
+  const layout = metadataLayout(caps);
+  let buffer: Int32Array;
+  if (storage === undefined) {
+    buffer = new Int32Array(layout.totalElements);
+  } else {
+    if (!(storage instanceof Int32Array) || storage.length < layout.totalElements) {
+      throw new MetadataError('invalid_option', 'storage', storage, `Int32Array of at least ${layout.totalElements} elements`, 'staging too small');
+    }
+    buffer = storage.subarray(0, layout.totalElements);
+  }
+  return new Mirror(caps, layout, buffer, uniformQ);
+}
+
+class Mirror implements HostMirror {
+  readonly queryStartLoc: Int32Array;
+  readonly seqLens: Int32Array;
+  readonly blockTable: Int32Array;
+  readonly slotMapping: Int32Array;
+  readonly positions: Int32Array;
+  /** Ids written into each block-table row by the previous steps (0 = the row is neutral). */
+  private readonly rowLengths: Int32Array;
+  /** Rows [0, rowsExtent) may hold block ids; seqLens [0, reqsExtent) and tokens [0, tokensExtent) may be non-neutral. */
+  private rowsExtent = 0;
+  private reqsExtent = 0;
+  private tokensExtent = 0;
+  private readonly summary: BatchSummary = newBatchSummary();
+
+  constructor(
+    readonly capacities: MetadataCapacities,
+    readonly layout: MetadataLayout,
+    readonly buffer: Int32Array,
+    private readonly uniformDecodeQueryLen: number,
+  ) {
+    const R = capacities.maxNumReqs;
+    const T = capacities.maxNumTokens;
+    this.queryStartLoc = buffer.subarray(layout.queryStartLocOffset, layout.queryStartLocOffset + R + 1);
+    this.seqLens = buffer.subarray(layout.seqLensOffset, layout.seqLensOffset + R);
+    this.slotMapping = buffer.subarray(layout.slotMappingOffset, layout.slotMappingOffset + T);
+    this.positions = buffer.subarray(layout.positionsOffset, layout.positionsOffset + T);
+    this.blockTable = buffer.subarray(layout.blockTableOffset, layout.blockTableOffset + R * layout.blockTableStride);
+    this.rowLengths = new Int32Array(R);
+    // Neutral start; the alignment gaps between arrays stay 0.
+    buffer.fill(0);
+    this.slotMapping.fill(NEUTRAL_SLOT);
+    this.blockTable.fill(NEUTRAL_BLOCK_ID);
+  }
+
+  write(batch: MetadataBatch, padding?: HostPadding): HostStep {
+    const caps = this.capacities;
+    const s = this.summary;
+    validateBatch(batch, caps, this.uniformDecodeQueryLen, s);
+    const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
+    const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
+    this.writeArrays(batch.requests, s.numReqs, s.numActualTokens);
+    return Object.freeze({
+      numReqs: s.numReqs,
+      numActualTokens: s.numActualTokens,
+      numPaddedReqs,
+      numPaddedTokens,
+      maxQueryLen: s.maxQueryLen,
+      maxSeqLen: s.maxSeqLen,
+      uniformDecode: s.uniformDecode,
+    });
+  }
+
+  /** Writes validated requests; padded entries and every stale entry become neutral. */
+  private writeArrays(requests: MetadataBatch['requests'], numReqs: number, numTokens: number): void {
+    const qsl = this.queryStartLoc;
+    const seqLens = this.seqLens;
+    const bt = this.blockTable;
+    const slots = this.slotMapping;
+    const positions = this.positions;
+    const rowLengths = this.rowLengths;
+    const stride = this.layout.blockTableStride;
+    const bs = this.capacities.blockSize;
+
+    let t = 0;
+    qsl[0] = 0;
+    for (let i = 0; i < numReqs; i++) {
+      const req = requests[i]!;
+      const q = req.numNewTokens;
+      const computed = req.numComputedTokens;
+      const ids = req.blockIds;
+      const n = ids.length;
+      seqLens[i] = computed + q;
+
+      const row = i * stride;
+      if (ids instanceof Int32Array) {
+        bt.set(ids, row);
+      } else {
+        for (let j = 0; j < n; j++) bt[row + j] = ids[j]!;
+      }
+      const previous = rowLengths[i]!;
+      if (previous > n) bt.fill(NEUTRAL_BLOCK_ID, row + n, row + previous);
+      rowLengths[i] = n;
+
+      // slot = blockIds[pos / bs] * bs + pos % bs, walked block by block without a division per token.
+      if (q > 0) {
+        let block = Math.floor(computed / bs);
+        let offset = computed - block * bs;
+        let base = ids[block]! * bs;
+        let pos = computed;
+        const end = t + q;
+        for (;;) {
+          slots[t] = base + offset;
+          positions[t] = pos;
+          t++;
+          if (t === end) break;
+          pos++;
+          if (++offset === bs) {
+            offset = 0;
+            base = ids[++block]! * bs;
+          }
+        }
+      }
+      qsl[i + 1] = t;
+    }
+
+    // Past the real requests: queryStartLoc repeats the token count up to capacity (its value
+    // changes every step, so the whole tail is rewritten; a memset of maxNumReqs ints).
+    qsl.fill(numTokens, numReqs + 1);
+    if (this.reqsExtent > numReqs) seqLens.fill(NEUTRAL_SEQ_LEN, numReqs, this.reqsExtent);
+    for (let i = numReqs; i < this.rowsExtent; i++) {
+      const previous = rowLengths[i]!;
+      if (previous > 0) {
+        bt.fill(NEUTRAL_BLOCK_ID, i * stride, i * stride + previous);
+        rowLengths[i] = 0;
+      }
+    }
+    // Padded tokens and the stale tail: slot -1 (never written to the KV cache), position 0.
+    if (this.tokensExtent > numTokens) {
+      slots.fill(NEUTRAL_SLOT, numTokens, this.tokensExtent);
+      positions.fill(NEUTRAL_POSITION, numTokens, this.tokensExtent);
+    }
+    this.reqsExtent = numReqs;
+    this.rowsExtent = numReqs;
+    this.tokensExtent = numTokens;
+  }
+}

@@ -1,0 +1,142 @@
+// Checks a step's batch against the capacities before anything is written: a rejected batch leaves
+// the staging memory (and so the device) exactly as the previous step left it. One read pass; the
+// counts it gathers are reused by the writer.
+import { MetadataError } from './errors.js';
+import type { MetadataCapacities } from './types.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+/** What validation learns about a batch (one reused object per mirror: no per-step allocation). */
+export interface BatchSummary {
+  numReqs: number;
+  numActualTokens: number;
+  maxQueryLen: number;
+  maxSeqLen: number;
+  uniformDecode: boolean;
+}
+
+export function newBatchSummary(): BatchSummary {
+  return { numReqs: 0, numActualTokens: 0, maxQueryLen: 0, maxSeqLen: 0, uniformDecode: false };
+}
+
+function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as ArrayLike<unknown>).length === 'number' &&
+    Number.isInteger((value as ArrayLike<unknown>).length)
+  );
+}
+
+function checkCount(path: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new MetadataError('not_integer', path, value, `integer in [0, ${max}]`, 'must be an integer');
+  }
+  if (value < 0 || value > max) {
+    throw new MetadataError('out_of_range', path, value, `[0, ${max}]`, value < 0 ? 'must be >= 0' : 'too large');
+  }
+  return value;
+}
+
+/**
+ * Validates `batch` and fills `out`. `uniformDecodeQueryLen` is the query length of a uniform
+ * decode step (1 + speculative tokens).
+ */
+export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformDecodeQueryLen: number, out: BatchSummary): void {
+  if (batch === null || typeof batch !== 'object') {
+    throw new MetadataError('invalid_batch', 'batch', batch, '{ requests: MetadataRequest[] }', 'must be an object');
+  }
+  const requests = (batch as { requests?: unknown }).requests;
+  if (!isArrayLike(requests)) {
+    throw new MetadataError('invalid_batch', 'batch.requests', requests, 'an array of requests', 'must be an array');
+  }
+  const numReqs = requests.length;
+  if (numReqs > caps.maxNumReqs) {
+    throw new MetadataError('too_many_requests', 'batch.requests', numReqs, `at most ${caps.maxNumReqs} requests (maxNumReqs)`, 'too many requests');
+  }
+  const { blockSize, numBlocks, maxBlocksPerReq, maxNumTokens } = caps;
+  const maxSeqLenAllowed = maxBlocksPerReq * blockSize;
+  let numTokens = 0;
+  let maxQueryLen = 0;
+  let maxSeqLen = 0;
+  let uniform = numReqs > 0;
+  for (let i = 0; i < numReqs; i++) {
+    const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown } | null;
+    if (req === null || typeof req !== 'object') {
+      throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
+    }
+    const q = checkCount(`requests[${i}].numNewTokens`, req.numNewTokens, INT32_MAX);
+    const computed = checkCount(`requests[${i}].numComputedTokens`, req.numComputedTokens, INT32_MAX);
+    numTokens += q;
+    if (numTokens > maxNumTokens) {
+      throw new MetadataError(
+        'too_many_tokens', `requests[${i}].numNewTokens`, q, `a batch total <= ${maxNumTokens} (maxNumTokens)`,
+        `the batch's new tokens reach ${numTokens} here`,
+      );
+    }
+    const seqLen = computed + q;
+    if (seqLen > maxSeqLenAllowed) {
+      const field = computed > maxSeqLenAllowed ? 'numComputedTokens' : 'numNewTokens';
+      throw new MetadataError(
+        'request_too_long', `requests[${i}].${field}`, field === 'numNewTokens' ? q : computed,
+        `numComputedTokens + numNewTokens <= ${maxSeqLenAllowed} (maxBlocksPerReq x blockSize)`,
+        `seqLen ${seqLen} = ${computed} computed + ${q} new is longer than a request can be`,
+      );
+    }
+    const ids = req.blockIds;
+    if (!isArrayLike(ids)) {
+      throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
+    }
+    const n = ids.length;
+    if (n > maxBlocksPerReq) {
+      throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
+    }
+    const needed = Math.ceil(seqLen / blockSize);
+    if (n < needed) {
+      throw new MetadataError(
+        'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
+        'not enough blocks for the sequence',
+      );
+    }
+    // The hot loop: one compare chain per id, integer check included ((b | 0) === b is false for
+    // fractions, NaN, holes, strings and values outside int32).
+    for (let j = 0; j < n; j++) {
+      const b = ids[j] as number;
+      if (!(b >= 0 && b < numBlocks && (b | 0) === b)) {
+        throw new MetadataError(
+          Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer',
+          `requests[${i}].blockIds[${j}]`, b, `integer in [0, ${numBlocks}) (numBlocks)`, 'block id outside the KV cache',
+        );
+      }
+    }
+    if (q > maxQueryLen) maxQueryLen = q;
+    if (seqLen > maxSeqLen) maxSeqLen = seqLen;
+    if (q !== uniformDecodeQueryLen) uniform = false;
+  }
+  out.numReqs = numReqs;
+  out.numActualTokens = numTokens;
+  out.maxQueryLen = maxQueryLen;
+  out.maxSeqLen = maxSeqLen;
+  out.uniformDecode = uniform;
+}
+
+/** Validates the padded counts of a step: actual <= padded <= capacity, integers. */
+export function validatePadding(
+  path: string,
+  value: unknown,
+  actual: number,
+  capacity: number,
+  capacityName: string,
+): number {
+  if (value === undefined) return actual;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new MetadataError('invalid_padding', path, value, `integer in [${actual}, ${capacity}]`, 'must be an integer');
+  }
+  if (value < actual || value > capacity) {
+    throw new MetadataError(
+      'invalid_padding', path, value, `[${actual}, ${capacity}] (actual count .. ${capacityName})`,
+      value < actual ? 'padding cannot be below the actual count' : `above ${capacityName}`,
+    );
+  }
+  return value;
+}
