@@ -1,2 +1,21 @@
-// @flashgraph/cuda-graph: public API. See README.md.
-export {};
+// @flashgraph/cuda-graph: capture, pad, replay and fall back, one CUDA graph per capture size.
+export { createGraphRunner } from './create-graph-runner.js';
+export { padRequestCount } from './capture-plan.js';
+export type { PadRequestCountArgs } from './capture-plan.js';
+export { GraphCaptureError, GraphRunnerError } from './errors.js';
+export type { CapturePhase, GraphRunnerErrorCode } from './errors.js';
+export type {
+  CaptureProgress,
+  GraphMemory,
+  GraphRunner,
+  GraphRunnerOptions,
+  GraphRunnerStats,
+  GraphStep,
+  RunBatch,
+  RunOutcome,
+  SegmentedStep,
+  SizeStats,
+  StepContext,
+  StepPhase,
+  StepSegment,
+} from './types.js';

@@ -1,0 +1,94 @@
+import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { buildCapturePlan, padRequestCount } from '../src/capture-plan.js';
+
+describe('padRequestCount', () => {
+  test.each([
+    // paddedTokens, uniformDecode, k, maxNumReqs, expected
+    [8, false, 1, undefined, 8],
+    [8, true, 1, undefined, 8],
+    [8, true, 2, undefined, 4],
+    [10, true, 4, undefined, 3], // ceil: the last dummy request is shorter
+    [512, false, 1, 256, 256],
+    [512, true, 1, 256, 256],
+    [16, true, 4, 2, 2],
+    [1, false, 1, 1, 1],
+  ])('(%i tokens, uniform %s, k %i, max %s) -> %i', (paddedTokens, uniformDecode, k, maxNumReqs, expected) => {
+    expect(
+      padRequestCount({ paddedTokens, uniformDecode, uniformDecodeQueryLen: k, ...(maxNumReqs === undefined ? {} : { maxNumReqs }) }),
+    ).toBe(expected);
+  });
+
+  test.each([
+    [{ paddedTokens: 0, uniformDecode: false, uniformDecodeQueryLen: 1 }, /paddedTokens must be an integer >= 1/],
+    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 0 }, /uniformDecodeQueryLen/],
+    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 1, maxNumReqs: 1.5 }, /maxNumReqs/],
+  ])('rejects %o', (args, message) => {
+    expect(() => padRequestCount(args)).toThrow(RangeError);
+    expect(() => padRequestCount(args)).toThrow(message);
+  });
+
+  test('a real batch always fits its padded request count (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 64 }), (reqs, k, extra) => {
+        const paddedTokens = reqs * k + extra;
+        expect(padRequestCount({ paddedTokens, uniformDecode: true, uniformDecodeQueryLen: k })).toBeGreaterThanOrEqual(reqs);
+        expect(padRequestCount({ paddedTokens, uniformDecode: false, uniformDecodeQueryLen: k, maxNumReqs: reqs })).toBe(reqs);
+      }),
+    );
+  });
+});
+
+describe('buildCapturePlan', () => {
+  const context = { maxNumSeqs: 256, maxNumBatchedTokens: 8192 };
+
+  test('default sizes for 256 sequences: 51 sizes, full graphs for all in mode full', () => {
+    const config = resolveGraphConfig({ mode: 'full' }, context);
+    const plan = buildCapturePlan(config, 256);
+    expect(plan.sizes).toHaveLength(51);
+    expect(plan.sizes.every((s) => s.fullMixed && !s.fullDecode && !s.piecewise)).toBe(true);
+    expect(plan.sizes.at(-1)).toMatchObject({ size: 512, mixedReqs: 256, decodeReqs: 256 });
+    expect(plan.maxCaptureSize).toBe(512);
+  });
+
+  test('full decode graphs only for sizes a uniform decode batch can reach', () => {
+    const config = resolveGraphConfig({ mode: 'full_and_piecewise' }, context);
+    const plan = buildCapturePlan(config, 256);
+    const decodeSizes = plan.sizes.filter((s) => s.fullDecode).map((s) => s.size);
+    expect(decodeSizes).toEqual(config.captureSizes.filter((s) => s <= 256));
+    expect(plan.sizes.every((s) => s.piecewise)).toBe(true);
+  });
+
+  test('with query length 4 only sizes some r * 4 pads to get decode graphs', () => {
+    const config = resolveGraphConfig(
+      { mode: 'full_decode_only', captureSizes: [4, 8, 12, 16, 32] },
+      { maxNumSeqs: 6, maxNumBatchedTokens: 64, uniformDecodeQueryLen: 4 },
+    );
+    const plan = buildCapturePlan(config, 6);
+    // r = 1..6 -> 4, 8, 12, 16, 20 -> 32, 24 -> 32
+    expect(plan.sizes.map((s) => [s.size, s.fullDecode, s.decodeReqs])).toEqual([
+      [4, true, 1],
+      [8, true, 2],
+      [12, true, 3],
+      [16, true, 4],
+      [32, true, 6],
+    ]);
+    const capped = buildCapturePlan(config, 3);
+    expect(capped.sizes.filter((s) => s.fullDecode).map((s) => s.size)).toEqual([4, 8, 12]);
+  });
+
+  test.each(['none', 'full', 'full_decode_only', 'piecewise', 'full_and_piecewise'] as const)(
+    'padIndex agrees with padToCaptureSize (%s)',
+    (mode) => {
+      const config = resolveGraphConfig({ mode }, context);
+      const plan = buildCapturePlan(config, undefined);
+      expect(plan.padIndex).toHaveLength(config.maxCaptureSize + 1);
+      for (let n = 1; n <= config.maxCaptureSize; n++) {
+        expect(plan.sizes[plan.padIndex[n]!]!.size).toBe(padToCaptureSize(config, n));
+      }
+      expect(plan.sizes.some((s) => s.fullMixed)).toBe(config.fullGraphsFor === 'all');
+      expect(plan.sizes.some((s) => s.piecewise)).toBe(config.piecewise);
+    },
+  );
+});

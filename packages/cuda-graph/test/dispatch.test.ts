@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import type { RunBatch, RunOutcome } from '../src/types.js';
+import { ALL_MODES, type StepCall, kernelName, makeRunner, segmentedStep } from './helpers/steps.js';
+
+type Expected = Pick<RunOutcome, 'mode' | 'paddedTokens' | 'paddedReqs'>;
+const eager = (b: RunBatch): Expected => ({ mode: 'eager', paddedTokens: b.numTokens, paddedReqs: b.numReqs });
+
+const mixed3: RunBatch = { numTokens: 3, numReqs: 2, uniformDecode: false };
+const decode3: RunBatch = { numTokens: 3, numReqs: 3, uniformDecode: true };
+const exact8: RunBatch = { numTokens: 8, numReqs: 1, uniformDecode: false };
+const above: RunBatch = { numTokens: 17, numReqs: 4, uniformDecode: false };
+const aboveDecode: RunBatch = { numTokens: 17, numReqs: 17, uniformDecode: true };
+
+// Sizes 1, 2, 4, 8, 16; uniformDecodeQueryLen 1; no maxNumReqs.
+const table: [string, RunBatch, Expected][] = [
+  ['none', mixed3, eager(mixed3)],
+  ['none', decode3, eager(decode3)],
+  ['full', mixed3, { mode: 'full', paddedTokens: 4, paddedReqs: 4 }],
+  ['full', decode3, { mode: 'full', paddedTokens: 4, paddedReqs: 4 }],
+  ['full', exact8, { mode: 'full', paddedTokens: 8, paddedReqs: 8 }],
+  ['full', above, eager(above)],
+  ['full_decode_only', mixed3, eager(mixed3)],
+  ['full_decode_only', decode3, { mode: 'full', paddedTokens: 4, paddedReqs: 4 }],
+  ['full_decode_only', aboveDecode, eager(aboveDecode)],
+  ['piecewise', mixed3, { mode: 'piecewise', paddedTokens: 4, paddedReqs: 4 }],
+  ['piecewise', decode3, { mode: 'piecewise', paddedTokens: 4, paddedReqs: 4 }],
+  ['piecewise', above, eager(above)],
+  ['full_and_piecewise', mixed3, { mode: 'piecewise', paddedTokens: 4, paddedReqs: 4 }],
+  ['full_and_piecewise', decode3, { mode: 'full', paddedTokens: 4, paddedReqs: 4 }],
+  ['full_and_piecewise', exact8, { mode: 'piecewise', paddedTokens: 8, paddedReqs: 8 }],
+  ['full_and_piecewise', above, eager(above)],
+  ['full_and_piecewise', aboveDecode, eager(aboveDecode)],
+];
+
+describe('dispatch decisions', () => {
+  test.each(table)('%s %o -> %o', (mode, batch, expected) => {
+    const { runner } = makeRunner(mode as never);
+    expect(runner.plan(batch)).toEqual(expected);
+    runner.capture(segmentedStep());
+    const outcome = runner.run(batch);
+    expect(outcome).toEqual(expected);
+    expect(Object.isFrozen(outcome)).toBe(true);
+    expect(runner.plan(batch)).toEqual(expected);
+  });
+
+  test('maxNumReqs caps the padded request count of mixed batches', () => {
+    const { runner } = makeRunner('full', { maxNumReqs: 4 });
+    runner.capture(segmentedStep());
+    expect(runner.run({ numTokens: 13, numReqs: 3, uniformDecode: false })).toEqual({
+      mode: 'full',
+      paddedTokens: 16,
+      paddedReqs: 4,
+    });
+    expect(() => runner.run({ numTokens: 13, numReqs: 5, uniformDecode: false })).toThrow(/maxNumReqs \(4\)/);
+  });
+
+  test('replay outcomes are shared frozen objects; eager outcomes are fresh', () => {
+    const { runner } = makeRunner('full_and_piecewise');
+    runner.capture(segmentedStep());
+    expect(runner.run(mixed3)).toBe(runner.run({ numTokens: 4, numReqs: 1, uniformDecode: false }));
+    expect(runner.run(decode3)).not.toBe(runner.run(mixed3));
+    expect(runner.run(above)).not.toBe(runner.run(above));
+  });
+
+  test('full replay launches exactly one graph; piecewise launches one per graph segment', () => {
+    const { runner, backend } = makeRunner('full_and_piecewise');
+    const calls: StepCall[] = [];
+    runner.capture(segmentedStep(calls));
+    calls.length = 0;
+    backend.calls.length = 0;
+    runner.run(decode3);
+    expect(backend.count('launch')).toBe(1);
+    expect(calls).toEqual([]);
+    backend.calls.length = 0;
+    runner.run(mixed3);
+    expect(backend.count('launch')).toBe(2);
+    // The eager segment runs between the graphs, with the padded size and the batch's uniformity.
+    expect(calls).toEqual([{ segment: 'attn', phase: 'eager', numTokens: 4, numReqs: 4, uniformDecode: false }]);
+  });
+
+  test.each([
+    [{ numTokens: 0, numReqs: 1, uniformDecode: false }, RangeError, /numTokens must be an integer >= 1/],
+    [{ numTokens: 2.5, numReqs: 1, uniformDecode: false }, RangeError, /numTokens/],
+    [{ numTokens: 4, numReqs: 0, uniformDecode: false }, RangeError, /numReqs must be an integer in \[1, numTokens = 4\]/],
+    [{ numTokens: 4, numReqs: 5, uniformDecode: false }, RangeError, /numReqs/],
+    [{ numTokens: 4, numReqs: 2, uniformDecode: 'yes' }, TypeError, /uniformDecode must be a boolean/],
+    [{ numTokens: 4, numReqs: 2, uniformDecode: true }, RangeError, /numReqs \* uniformDecodeQueryLen/],
+    [null, TypeError, /batch must be/],
+  ])('bad batch %o -> %s', (batch, type, message) => {
+    const { runner, backend } = makeRunner('full');
+    runner.capture(segmentedStep());
+    backend.calls.length = 0;
+    expect(() => runner.run(batch as never)).toThrow(type);
+    expect(() => runner.run(batch as never)).toThrow(message);
+    expect(() => runner.plan(batch as never)).toThrow(type);
+    expect(backend.calls).toEqual([]);
+  });
+});
+
+describe('replay does what the eager step would do at the padded size (property)', () => {
+  const batchArb = fc
+    .record({ numTokens: fc.integer({ min: 1, max: 24 }), reqFraction: fc.double({ min: 0, max: 1, noNaN: true }), uniformDecode: fc.boolean() })
+    .map(({ numTokens, reqFraction, uniformDecode }): RunBatch => ({
+      numTokens,
+      numReqs: uniformDecode ? numTokens : 1 + Math.floor(reqFraction * (numTokens - 1)),
+      uniformDecode,
+    }));
+
+  for (const mode of ALL_MODES) {
+    test(mode, () => {
+      const { runner, backend } = makeRunner(mode);
+      runner.capture(segmentedStep());
+      const sizes = [1, 2, 4, 8, 16];
+      let expectedPadding = 0;
+      let expectedEager = 0;
+      fc.assert(
+        fc.property(batchArb, (batch) => {
+          backend.executed.length = 0;
+          const outcome = runner.run(batch);
+          expect(outcome).toEqual(runner.plan(batch));
+          const padded = sizes.find((s) => s >= batch.numTokens);
+          if (outcome.mode === 'eager') {
+            expectedEager++;
+            expect(backend.executed).toEqual(['pre', 'attn', 'post'].map((s) => kernelName(s, batch)));
+            return;
+          }
+          expect(outcome.paddedTokens).toBe(padded);
+          expect(outcome.paddedReqs).toBeGreaterThanOrEqual(batch.numReqs);
+          expectedPadding += outcome.paddedTokens - batch.numTokens;
+          const size = outcome.paddedTokens;
+          if (outcome.mode === 'full') {
+            const graphUniform = batch.uniformDecode && mode !== 'full';
+            const ctx = { numTokens: size, numReqs: outcome.paddedReqs, uniformDecode: graphUniform };
+            expect(backend.executed).toEqual(['pre', 'attn', 'post'].map((s) => kernelName(s, ctx)));
+          } else {
+            const graphCtx = { numTokens: size, numReqs: outcome.paddedReqs, uniformDecode: false };
+            expect(backend.executed).toEqual([
+              kernelName('pre', graphCtx),
+              kernelName('attn', { ...graphCtx, uniformDecode: batch.uniformDecode }),
+              kernelName('post', graphCtx),
+            ]);
+          }
+        }),
+        { numRuns: 300 },
+      );
+      const stats = runner.stats();
+      expect(stats.eagerFallbacks).toBe(expectedEager);
+      expect(stats.sizes.reduce((a, s) => a + s.paddingTokens, 0)).toBe(expectedPadding);
+    });
+  }
+});
