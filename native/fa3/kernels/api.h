@@ -1,0 +1,112 @@
+// Plain C++ API of the fa3 kernels (no Node headers): capacity validation, workspace layout, the
+// host scheduling maths, and launchers for prepare / forward / KV-cache write on a caller's
+// stream. Every function returns a Result; none aborts or throws. Messages start with the CUDA
+// error name (cudaErrorInvalidValue: ...) or an fa3 error name (fa3ErrorNoDevice: ...).
+//
+// Layouts (row-major, last dim contiguous):
+//   q, out            [maxNumTokens rows, Hq, D]  dtype       (token indices are clamped to capacity)
+//   lse               fp32 [Hq, lseStride]         natural log  (lseStride defaults to maxNumTokens)
+//   kCache, vCache    [numPages, pageSize, Hkv, D] dtype
+//   pageTable         int32 [maxNumReqs, pageTableStride]
+//   cuSeqlensQ        int32 [numReqs + 1];  seqLens int32 [numReqs]
+//   key, value        [numTokens, Hkv, D] dtype;  slotMapping int32 [numTokens] (-1 = padding)
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+
+#include "layout.h"
+#include "scheduling.h"
+
+namespace fa3 {
+
+struct Result {
+  int code = 0;         // 0 = success; otherwise a cudaError_t value or kFa3Error*
+  std::string message;  // "<errorName>: <what>"
+  bool ok() const { return code == 0; }
+};
+
+constexpr int kFa3ErrorNoDevice = 100000;
+
+struct Caps {
+  int num_heads_q = 0;
+  int num_heads_kv = 0;
+  int head_dim = 0;
+  int dtype = 0;  // 0 = bf16, 1 = fp16
+  int page_size = 0;
+  int num_pages = 0;
+  int max_num_reqs = 0;
+  int max_num_tokens = 0;
+  int max_num_pages_per_req = 0;
+  int max_num_splits = 0;
+  bool causal = false;
+  int window_left = -1;   // -1: unbounded
+  int window_right = -1;  // -1: unbounded
+  float softcap = 0.f;    // 0: off
+};
+
+struct DeviceInfo {
+  bool available = false;
+  std::string reason;
+  int device = 0;
+  int sm_count = 0;
+  std::string name;
+};
+
+// Never fails; available = false with a reason when there is no usable sm_90 device.
+DeviceInfo device_status();
+
+Result validate_caps(const Caps& caps);
+SchedShape sched_shape(const Caps& caps);
+
+Result tile_shape_checked(int head_dim, int qheads_per_kvhead, TileShape* out);
+Result workspace_layout_checked(const Caps& caps, WorkspaceLayout* out);
+Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seqlen_q, int max_seqlen_k,
+                                  int sm_count, int* out);
+
+// Host mirror of the prepare kernel for the first num_reqs entries: splits [numReqs],
+// tile_offsets [numReqs + 1].
+Result plan_splits_host(const Caps& caps, const int32_t* cu_seqlens_q, const int32_t* seq_lens, int num_reqs,
+                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets,
+                        int32_t* total_tiles);
+
+struct PrepareArgs {
+  uintptr_t stream = 0;
+  uintptr_t workspace = 0;
+  Caps caps;
+  uintptr_t cu_seqlens_q = 0;
+  uintptr_t seq_lens = 0;
+  int num_reqs = 0;
+  int num_splits_bound = 1;
+  int sm_count = 0;
+};
+Result prepare(const PrepareArgs& a);
+
+struct ForwardArgs {
+  uintptr_t stream = 0;
+  uintptr_t workspace = 0;
+  Caps caps;
+  uintptr_t q = 0, k_cache = 0, v_cache = 0, out = 0;
+  uintptr_t lse = 0;  // 0: none
+  int64_t lse_stride = 0;  // 0: maxNumTokens
+  uintptr_t page_table = 0;
+  int64_t page_table_stride = 0;
+  uintptr_t cu_seqlens_q = 0, seq_lens = 0;
+  int num_reqs = 0;
+  int max_seqlen_q = 0, max_seqlen_k = 0;  // accepted for FA3 parity; the kernel reads lengths on device
+  double softmax_scale = 0;  // <= 0 is rejected; callers resolve the 1/sqrt(D) default
+  int num_splits_bound = 1;
+  int sm_count = 0;
+};
+Result forward(const ForwardArgs& a);
+
+struct KvWriteArgs {
+  uintptr_t stream = 0;
+  Caps caps;
+  uintptr_t key = 0, value = 0, k_cache = 0, v_cache = 0, slot_mapping = 0;
+  int num_tokens = 0;
+};
+Result write_kv_cache(const KvWriteArgs& a);
+
+}  // namespace fa3

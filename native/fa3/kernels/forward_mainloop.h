@@ -1,0 +1,302 @@
+// Main loop of one work tile: loads the tile's packed Q rows, streams its KV blocks through a
+// 3-stage cp.async pipeline (16-byte gathers from the paged cache, page ids fetched a pipeline
+// depth ahead and checked against [0, numPages) before any address is formed), and runs
+// S = Q K^T, masking, online softmax (exp2, scale folded in, fp32 state) and O += P V on
+// mma.sync m16n8k16.
+//
+// Warp layout per tile: the 4 warps split the tile's valid rows into 16-row slices (warps_m) and
+// each KV block's keys into warps_n = 4 / warps_m slices. A decode tile (<= 16 packed rows) thus
+// has all four warps computing on a quarter of every KV block; the epilogue merges them.
+#pragma once
+
+#include <stdint.h>
+
+#include "forward_params.h"
+#include "forward_tile_scheduler.h"
+#include "ptx.h"
+
+namespace fa3 {
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Element offset of 16-byte chunk c of row `row` in a [rows][D] tile: XOR swizzle over 8 chunks,
+// so the 8 rows one ldmatrix reads hit 8 different bank groups.
+template <int D>
+__device__ __forceinline__ int swz(int row, int c) {
+  return row * D + ((c ^ (row & 7)) << 3);
+}
+
+// Per-tile constants every thread derives once.
+struct TileGeometry {
+  int warps_m, warps_n, wm, wn, nt_w;  // nt_w: n8 tiles of each KV block this warp owns
+  int nblocks;
+  int64_t diag_a, diag_b;              // bottom-right diagonal of this thread's two rows
+  int64_t diag_tile_lo, diag_tile_hi;  // of the tile's first and last valid rows
+};
+
+template <int D>
+__device__ __forceinline__ TileGeometry tile_geometry(const ForwardParams& p, const TileInfo& ti) {
+  using Tr = ForwardTraits<D>;
+  TileGeometry geo;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  geo.warps_m = ti.rows <= 16 ? 1 : (ti.rows <= 32 ? 2 : 4);
+  geo.warps_n = Tr::kWarps / geo.warps_m;
+  geo.wm = warp / geo.warps_n;
+  geo.wn = warp % geo.warps_n;
+  geo.nt_w = (Tr::kBlockN / 8) / geo.warps_n;
+  geo.nblocks = ti.block_end - ti.block_begin;
+  const int g = qheads_per_kvhead(p.shape);
+  const int row_a = ti.m_block * Tr::kBlockM + geo.wm * 16 + (lane >> 2);
+  const int64_t base = static_cast<int64_t>(ti.k_len) - ti.q_len;
+  geo.diag_a = base + row_a / g;
+  geo.diag_b = base + (row_a + 8) / g;
+  geo.diag_tile_lo = base + (ti.m_block * Tr::kBlockM) / g;
+  geo.diag_tile_hi = base + (ti.m_block * Tr::kBlockM + ti.rows - 1) / g;
+  return geo;
+}
+
+template <int D, typename T>
+__device__ __forceinline__ void load_q_tile(const ForwardParams& p, const TileInfo& ti, T* sQ) {
+  using Tr = ForwardTraits<D>;
+  const T* q = static_cast<const T*>(p.q);
+  const int g = qheads_per_kvhead(p.shape);
+#pragma unroll 1
+  for (int idx = threadIdx.x; idx < Tr::kBlockM * Tr::kChunks; idx += Tr::kThreads) {
+    const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
+    const bool valid = row < ti.rows;
+    const int packed = ti.m_block * Tr::kBlockM + row;
+    const int64_t tok = ti.q_start + packed / g;
+    const int head = ti.kv_head * g + packed % g;
+    const T* src = valid ? q + (tok * p.shape.num_heads_q + head) * D + c * 8 : q;
+    cp_async_16(smem_u32(sQ + swz<D>(row, c)), src, valid);
+  }
+}
+
+// Page ids of KV block k (relative to the tile) into ring slot k % kPageRing; 0 past k_len.
+template <int D>
+__device__ __forceinline__ void issue_page_ids(const ForwardParams& p, const TileInfo& ti, int k, int* ring) {
+  using Tr = ForwardTraits<D>;
+  const int t = threadIdx.x;
+  if (t < Tr::kGroupsPerBlock) {
+    const int64_t pos = static_cast<int64_t>(ti.block_begin + k) * Tr::kBlockN + t * 16;
+    const bool valid = k < ti.block_end - ti.block_begin && pos < ti.k_len;
+    const int* src = valid ? p.page_table + ti.req * p.page_table_stride + pos / p.shape.page_size : p.page_table;
+    cp_async_4(smem_u32(ring + (k % Tr::kPageRing) * Tr::kGroupsPerBlock + t), src, valid);
+  }
+}
+
+// K and V of KV block k into stage k % kStages. An invalid page or a key past k_len is
+// zero-filled and never read (the mask removes it).
+template <int D, typename T>
+__device__ __forceinline__ void issue_kv_block(const ForwardParams& p, const TileInfo& ti, int k, T* sK, T* sV,
+                                               const int* ring) {
+  using Tr = ForwardTraits<D>;
+  if (k >= ti.block_end - ti.block_begin) return;
+  const T* kc = static_cast<const T*>(p.k_cache);
+  const T* vc = static_cast<const T*>(p.v_cache);
+  const int stage = k % Tr::kStages;
+  T* sk = sK + stage * (Tr::kBlockN * D);
+  T* sv = sV + stage * (Tr::kBlockN * D);
+  const int* pages = ring + (k % Tr::kPageRing) * Tr::kGroupsPerBlock;
+  const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
+  const int64_t head_off = static_cast<int64_t>(ti.kv_head) * D;
+  const int64_t block_pos = static_cast<int64_t>(ti.block_begin + k) * Tr::kBlockN;
+  constexpr int kRowsPerPass = Tr::kThreads / Tr::kChunks;
+  const int c = threadIdx.x % Tr::kChunks;
+#pragma unroll
+  for (int i = 0; i < Tr::kBlockN / kRowsPerPass; ++i) {
+    const int row = threadIdx.x / Tr::kChunks + i * kRowsPerPass;
+    const int64_t pos = block_pos + row;
+    const int page = pages[row >> 4];
+    const bool ok = pos < ti.k_len && static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+    const int64_t off = ok ? (static_cast<int64_t>(page) * p.shape.page_size + pos % p.shape.page_size) * token_stride +
+                                 head_off + c * 8
+                           : 0;
+    cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
+    cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+  }
+}
+
+// Running softmax state and output accumulator of one warp's 16 rows (two rows per thread:
+// lane/4 and lane/4 + 8 of the slice).
+template <int D>
+struct WarpState {
+  float o[D / 8][4];
+  float m[2];  // running max, log2 domain; -inf before any visible key
+  float l[2];  // running sum, partial over this thread's columns
+};
+
+template <int D, typename T>
+__device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
+                                             char* smem, WarpState<D>& st) {
+  using Tr = ForwardTraits<D>;
+  constexpr int kNT = Tr::kBlockN / 8;
+  T* sQ = reinterpret_cast<T*>(smem);
+  T* sK = reinterpret_cast<T*>(smem + Tr::kKOffset);
+  T* sV = reinterpret_cast<T*>(smem + Tr::kVOffset);
+  int* ring = reinterpret_cast<int*>(smem + Tr::kPageOffset);
+  const int lane = threadIdx.x & 31;
+
+#pragma unroll
+  for (int d = 0; d < D / 8; ++d) st.o[d][0] = st.o[d][1] = st.o[d][2] = st.o[d][3] = 0.f;
+  st.m[0] = st.m[1] = -INFINITY;
+  st.l[0] = st.l[1] = 0.f;
+  if (geo.nblocks <= 0) return;
+
+  // Prologue: Q and the page ids of the first kStages blocks, then K/V of blocks 0..kStages-2
+  // (each group also brings the page ids kStages blocks further).
+  load_q_tile<D, T>(p, ti, sQ);
+#pragma unroll
+  for (int k = 0; k < Tr::kStages; ++k) issue_page_ids<D>(p, ti, k, ring);
+  cp_async_commit();
+  cp_async_wait<0>();
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < Tr::kStages - 1; ++k) {
+    issue_kv_block<D, T>(p, ti, k, sK, sV, ring);
+    issue_page_ids<D>(p, ti, k + Tr::kStages, ring);
+    cp_async_commit();
+  }
+
+  // Q fragments (A operand) of this warp's 16 rows.
+  const int q_row = geo.wm * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+  uint32_t qf[Tr::kQInRegs ? D / 16 : 1][4];
+  if constexpr (Tr::kQInRegs) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+      ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
+  }
+
+  const int right = p.causal ? 0 : p.window_right;
+  const int left = p.window_left;
+
+#pragma unroll 1
+  for (int j = 0; j < geo.nblocks; ++j) {
+    cp_async_wait<Tr::kStages - 2>();
+    __syncthreads();
+    issue_kv_block<D, T>(p, ti, j + Tr::kStages - 1, sK, sV, ring);
+    issue_page_ids<D>(p, ti, j + 2 * Tr::kStages - 1, ring);
+    cp_async_commit();
+
+    const T* sk = sK + (j % Tr::kStages) * (Tr::kBlockN * D);
+    const T* sv = sV + (j % Tr::kStages) * (Tr::kBlockN * D);
+    const int* pages = ring + (j % Tr::kPageRing) * Tr::kGroupsPerBlock;
+    const int64_t kb0 = static_cast<int64_t>(ti.block_begin + j) * Tr::kBlockN;
+
+    // Which 16-key groups of this block sit on an invalid page (uniform over the CTA).
+    unsigned bad_pages = 0;
+#pragma unroll
+    for (int q = 0; q < Tr::kGroupsPerBlock; ++q) {
+      const int page = pages[q];
+      if (kb0 + q * 16 < ti.k_len && static_cast<unsigned>(page) >= static_cast<unsigned>(p.num_pages))
+        bad_pages |= 1u << q;
+    }
+    const int64_t kb1 = kb0 + Tr::kBlockN - 1;
+    const bool need_mask = kb1 >= ti.k_len || bad_pages != 0 || (right >= 0 && kb1 > geo.diag_tile_lo + right) ||
+                           (left >= 0 && kb0 < geo.diag_tile_hi - left);
+
+    // S = Q K^T over this warp's keys of the block.
+    float s[kNT][4];
+#pragma unroll
+    for (int t = 0; t < kNT; ++t) s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.f;
+    const int n_base = geo.wn * geo.nt_w * 8;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t a[4];
+      if constexpr (Tr::kQInRegs) {
+        a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
+      } else {
+        ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
+      }
+#pragma unroll
+      for (int t = 0; t < kNT; t += 2) {
+        if (t < geo.nt_w) {
+          const int krow = n_base + t * 8 + ((lane >> 4) << 3) + (lane & 7);
+          uint32_t b0, b1, b2, b3;
+          ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
+          MmaOp<T>::run(s[t], a, b0, b1);
+          MmaOp<T>::run(s[t + 1], a, b2, b3);
+        }
+      }
+    }
+
+    // Scale (or softcap) into the log2 domain, then mask.
+#pragma unroll
+    for (int t = 0; t < kNT; ++t) {
+      if (t < geo.nt_w) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          float x = s[t][e];
+          x = p.has_softcap ? p.softcap_post * tanhf(x * p.softcap_pre) : x * p.scale_log2;
+          if (need_mask) {
+            const int col = n_base + t * 8 + (lane & 3) * 2 + (e & 1);
+            const int64_t pos = kb0 + col;
+            const int64_t diag = e < 2 ? geo.diag_a : geo.diag_b;
+            const bool masked = pos >= ti.k_len || ((bad_pages >> (col >> 4)) & 1u) ||
+                                (right >= 0 && pos > diag + right) || (left >= 0 && pos < diag - left);
+            if (masked) x = -INFINITY;
+          }
+          s[t][e] = x;
+        }
+      }
+    }
+
+    // Online softmax, rows a (e = 0, 1) and b (e = 2, 3).
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int t = 0; t < kNT; ++t)
+        if (t < geo.nt_w) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(st.m[h], mx);
+      const float m_use = m_new == -INFINITY ? 0.f : m_new;
+      const float alpha = fast_exp2(st.m[h] - m_use);
+      float sum = 0.f;
+#pragma unroll
+      for (int t = 0; t < kNT; ++t) {
+        if (t < geo.nt_w) {
+          s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
+          s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+          sum += s[t][2 * h] + s[t][2 * h + 1];
+        }
+      }
+      st.l[h] = st.l[h] * alpha + sum;
+      st.m[h] = m_new;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d) {
+        st.o[d][2 * h] *= alpha;
+        st.o[d][2 * h + 1] *= alpha;
+      }
+    }
+
+    // O += P V: P's C fragments of two adjacent n8 tiles form one k16 A fragment.
+#pragma unroll
+    for (int t = 0; t < kNT; t += 2) {
+      if (t < geo.nt_w) {
+        uint32_t a[4];
+        a[0] = MmaOp<T>::pack(s[t][0], s[t][1]);
+        a[1] = MmaOp<T>::pack(s[t][2], s[t][3]);
+        a[2] = MmaOp<T>::pack(s[t + 1][0], s[t + 1][1]);
+        a[3] = MmaOp<T>::pack(s[t + 1][2], s[t + 1][3]);
+        const int vrow = n_base + t * 8 + (lane & 7) + ((lane >> 3) & 1) * 8;
+#pragma unroll
+        for (int d = 0; d < D / 8; d += 2) {
+          uint32_t b0, b1, b2, b3;
+          ldmatrix_x4_trans(smem_u32(sv + swz<D>(vrow, d + (lane >> 4))), b0, b1, b2, b3);
+          MmaOp<T>::run(st.o[d], a, b0, b1);
+          MmaOp<T>::run(st.o[d + 1], a, b2, b3);
+        }
+      }
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // every warp is done with the K/V stages: the epilogue may reuse them
+}
+
+}  // namespace fa3

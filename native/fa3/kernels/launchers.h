@@ -1,0 +1,41 @@
+// Declarations of the launchers behind the C++ API: forward (dispatch over head dim x dtype),
+// prepare and the KV-cache write. Free of Node headers.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "forward_params.h"
+
+namespace fa3 {
+
+enum class DType : int { kBF16 = 0, kFP16 = 1 };
+
+cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, int sm_count, cudaStream_t stream);
+
+struct PrepareParams {
+  const int* cu_seqlens_q;
+  const int* seq_lens;
+  int num_reqs;
+  int split_bound;  // min(numSplitsBound, maxNumSplits) >= 1
+  int sm_count;
+  SchedShape shape;
+  int* splits;
+  int* tile_offsets;
+  int* counters;
+  int64_t num_counters;  // header + group counters
+};
+cudaError_t launch_prepare(const PrepareParams& p, cudaStream_t stream);
+
+struct KvWriteParams {
+  const void* key;
+  const void* value;
+  void* k_cache;
+  void* v_cache;
+  const int* slot_mapping;
+  int num_tokens;
+  int64_t num_slots;     // numPages * pageSize
+  int row_chunks;        // Hkv * D / 8 (16-byte chunks per token)
+};
+cudaError_t launch_kv_write(const KvWriteParams& p, cudaStream_t stream);
+
+}  // namespace fa3

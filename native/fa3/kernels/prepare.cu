@@ -1,0 +1,73 @@
+// The AoT scheduler kernel (FA3's "prepare"): from device cu_seqlens_q and seq_lens it writes
+// splits[b] and tileOffsets for every entry up to capacity (zero splits and the repeated total
+// past numReqs, so a stale tail from an earlier, larger batch never creates work), zeroes the
+// tile, done and fused-merge counters, and does it for any numReqs up to capacity: one CTA of
+// 1024 threads loops over requests in chunks of 1024 with a block reduction and a carried
+// block-wide prefix sum (no 992-request limit).
+#include <cub/block/block_reduce.cuh>
+#include <cub/block/block_scan.cuh>
+
+#include "launchers.h"
+#include "layout.h"
+#include "scheduling.h"
+
+namespace fa3 {
+
+constexpr int kPrepareThreads = 1024;
+
+__global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareParams p) {
+  using Reduce = cub::BlockReduce<long long, kPrepareThreads>;
+  using Scan = cub::BlockScan<int, kPrepareThreads>;
+  __shared__ union {
+    typename Reduce::TempStorage reduce;
+    typename Scan::TempStorage scan;
+  } tmp;
+  __shared__ long long s_total_work;
+
+  const SchedShape& s = p.shape;
+  const TileShape ts = tile_shape(s.head_dim, qheads_per_kvhead(s));
+  const int num_reqs = min(max(p.num_reqs, 0), s.max_num_reqs);
+
+  // 1. Total work of the batch.
+  long long work = 0;
+  for (int b = threadIdx.x; b < num_reqs; b += kPrepareThreads) {
+    const RequestLens r = request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+    work += request_work(r, s, ts);
+  }
+  const long long total = Reduce(tmp.reduce).Sum(work);
+  if (threadIdx.x == 0) s_total_work = total;
+  __syncthreads();
+  const int64_t bps = blocks_per_sm(s_total_work, p.sm_count);
+
+  // 2. Splits and the exclusive prefix sum of tiles, over the whole capacity.
+  int carry = 0;
+  for (int base = 0; base < s.max_num_reqs; base += kPrepareThreads) {
+    const int b = base + threadIdx.x;
+    int splits = 0, tiles = 0;
+    if (b < num_reqs) {
+      const RequestLens r = request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+      splits = request_splits(r, bps, p.split_bound, ts);
+      tiles = static_cast<int>(request_tiles(r, splits, s, ts));
+    }
+    int excl = 0, chunk_total = 0;
+    Scan(tmp.scan).ExclusiveSum(tiles, excl, chunk_total);
+    if (b < s.max_num_reqs) {
+      p.splits[b] = splits;
+      p.tile_offsets[b] = carry + excl;
+    }
+    carry += chunk_total;
+    __syncthreads();  // tmp.scan is reused by the next chunk
+  }
+  if (threadIdx.x == 0) p.tile_offsets[s.max_num_reqs] = carry;
+
+  // 3. Counters back to zero (the forward kernel also resets them itself; this makes a stuck
+  //    counter left by corrupt metadata heal on the next step).
+  for (int64_t i = threadIdx.x; i < p.num_counters; i += kPrepareThreads) p.counters[i] = 0;
+}
+
+cudaError_t launch_prepare(const PrepareParams& p, cudaStream_t stream) {
+  prepare_kernel<<<1, kPrepareThreads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace fa3

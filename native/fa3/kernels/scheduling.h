@@ -1,0 +1,198 @@
+// Scheduling maths: the one definition of tile sizes, the host split heuristic, the per-request
+// dynamic split, the work-tile numbering and each split's KV range. Integer arithmetic only and
+// __host__ __device__, so the host heuristic (`resolve_num_splits`), the host mirror
+// (`plan_splits_host` in api.cu, which `planSplits` in packages/fa3 mirrors bit for bit), the
+// prepare kernel and the forward kernel all run this same code.
+//
+// Tile order inside a request (FA3 style): split fastest, then m block, then KV head:
+//   tile - tileOffsets[b] = (kv_head * m_blocks + m_block) * splits + split
+#pragma once
+
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define FA3_HD __host__ __device__ __forceinline__
+#else
+#define FA3_HD inline
+#endif
+
+namespace fa3 {
+
+// FA3 packs the split count into 8 bits; the same cap bounds maxNumSplits here.
+constexpr int kMaxSplitsLimit = 256;
+// Host heuristic never proposes more splits than this (FA3's cap).
+constexpr int kHeuristicMaxSplits = 128;
+
+struct TileShape {
+  int block_m;  // packed query rows (query token x query head of one KV head) per work tile
+  int block_n;  // KV tokens per KV block
+};
+
+// THE tile-size function. 64 packed rows per tile (four warps of 16 rows); KV blocks of 32 KiB
+// per K+V stage for D <= 128 (so two CTAs fit on an SM with a 3-stage pipeline), 64 KiB at D=256.
+// qheads_per_kvhead is part of the signature so a future G-dependent shape changes one place.
+FA3_HD constexpr TileShape tile_shape(int head_dim, int qheads_per_kvhead) {
+  return (void)qheads_per_kvhead, TileShape{64, head_dim <= 64 ? 128 : 64};
+}
+
+FA3_HD int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
+FA3_HD int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+FA3_HD int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+FA3_HD int clamp_int(int64_t x, int64_t lo, int64_t hi) {
+  return static_cast<int>(x < lo ? lo : (x > hi ? hi : x));
+}
+
+// The capacities and head geometry the scheduling maths needs (a subset of the addon's Caps).
+struct SchedShape {
+  int num_heads_q;
+  int num_heads_kv;
+  int head_dim;
+  int page_size;
+  int max_num_reqs;
+  int max_num_tokens;
+  int max_num_pages_per_req;
+  int max_num_splits;
+};
+
+FA3_HD int qheads_per_kvhead(const SchedShape& s) { return s.num_heads_q / s.num_heads_kv; }
+
+// Request b's lengths as every stage sees them. For valid input (0 <= cu monotone <= maxNumTokens,
+// 0 <= seqLens <= maxNumPagesPerReq * pageSize) this is exactly cu[b+1]-cu[b] and seqLens[b]; bad
+// device data is clamped into capacity so it can cost correctness, never memory safety.
+struct RequestLens {
+  int q_start;
+  int q_len;
+  int k_len;
+};
+
+FA3_HD RequestLens request_lens(int cu_b, int cu_b1, int seq_len, const SchedShape& s) {
+  RequestLens r;
+  r.q_start = clamp_int(cu_b, 0, s.max_num_tokens);
+  int q_end = clamp_int(cu_b1, r.q_start, s.max_num_tokens);
+  r.q_len = q_end - r.q_start;
+  r.k_len = clamp_int(seq_len, 0, static_cast<int64_t>(s.max_num_pages_per_req) * s.page_size);
+  return r;
+}
+
+// m_b: packed query blocks of a request; n_b: KV blocks.
+FA3_HD int m_blocks(int q_len, int g, const TileShape& t) {
+  return static_cast<int>(ceil_div64(static_cast<int64_t>(q_len) * g, t.block_m));
+}
+FA3_HD int n_blocks(int k_len, const TileShape& t) {
+  return static_cast<int>(ceil_div64(k_len, t.block_n));
+}
+
+// Step bound (host): numSplits >= 1 is used as given (clamped to capacity; the TS layer rejects
+// larger values). numSplits == 0: FA3's wave-efficiency heuristic with batch taken as 1 (splitting
+// is dynamic per request), efficiencies compared exactly by integer cross-multiplication.
+FA3_HD int resolve_num_splits(const SchedShape& s, int num_splits, int max_seqlen_q, int max_seqlen_k,
+                              int sm_count) {
+  const int cap = s.max_num_splits < 1 ? 1 : s.max_num_splits;
+  if (num_splits >= 1) return clamp_int(num_splits, 1, cap);
+  if (sm_count < 1) return 1;
+  const int g = qheads_per_kvhead(s);
+  const TileShape t = tile_shape(s.head_dim, g);
+  const int64_t total_m = static_cast<int64_t>(s.num_heads_kv) *
+                          ceil_div64(static_cast<int64_t>(max64(max_seqlen_q, 0)) * g, t.block_m);
+  const int64_t num_n = ceil_div64(max64(max_seqlen_k, 0), t.block_n);
+  if (10 * total_m >= 8 * static_cast<int64_t>(sm_count) || num_n <= 4) return 1;
+  const int64_t max_s =
+      min64(min64(kHeuristicMaxSplits, sm_count), min64(num_n, cap));
+  // eff(s) = w / (sm * ceil(w / sm)) kept as the fraction num/den.
+  int64_t best_num = 0, best_den = 1;
+  for (int64_t sp = 1; sp <= max_s; ++sp) {
+    if (sp > 1 && ceil_div64(num_n, sp) == ceil_div64(num_n, sp - 1)) continue;
+    const int64_t w = total_m * sp;
+    const int64_t den = sm_count * ceil_div64(w, sm_count);
+    if (w * best_den > best_num * den) { best_num = w; best_den = den; }
+  }
+  for (int64_t sp = 1; sp <= max_s; ++sp) {
+    if (sp > 1 && ceil_div64(num_n, sp) == ceil_div64(num_n, sp - 1)) continue;
+    const int64_t w = total_m * sp;
+    const int64_t den = sm_count * ceil_div64(w, sm_count);
+    // w / den >= 0.85 * best_num / best_den
+    if (100 * w * best_den >= 85 * best_num * den) return clamp_int(sp, 1, cap);
+  }
+  return 1;
+}
+
+// The per-step bound every device stage uses: min(stepBound, maxNumSplits), at least 1.
+FA3_HD int split_bound(int num_splits_bound, const SchedShape& s) {
+  const int cap = s.max_num_splits < 1 ? 1 : s.max_num_splits;
+  return clamp_int(num_splits_bound, 1, cap);
+}
+
+// One request's share of the work: m_b * n_b * numHeadsKv.
+FA3_HD int64_t request_work(const RequestLens& r, const SchedShape& s, const TileShape& t) {
+  return static_cast<int64_t>(m_blocks(r.q_len, qheads_per_kvhead(s), t)) * n_blocks(r.k_len, t) *
+         s.num_heads_kv;
+}
+
+// blocksPerSm = max(1, ceil(totalWork * 11 / (10 * smCount))).
+FA3_HD int64_t blocks_per_sm(int64_t total_work, int sm_count) {
+  const int64_t sm = sm_count < 1 ? 1 : sm_count;
+  return max64(1, ceil_div64(total_work * 11, 10 * sm));
+}
+
+// splits[b]: 0 for a request with no queries (it produces no tiles), else
+// clamp(ceil(n_b / blocksPerSm), 1, bound).
+FA3_HD int request_splits(const RequestLens& r, int64_t bps, int bound, const TileShape& t) {
+  if (r.q_len == 0) return 0;
+  return clamp_int(ceil_div64(n_blocks(r.k_len, t), bps), 1, bound);
+}
+
+// tiles_b = numHeadsKv * m_b * splits[b].
+FA3_HD int64_t request_tiles(const RequestLens& r, int splits, const SchedShape& s, const TileShape& t) {
+  return static_cast<int64_t>(s.num_heads_kv) * m_blocks(r.q_len, qheads_per_kvhead(s), t) * splits;
+}
+
+// Decoding a tile's position inside its request (see the order at the top of this file).
+struct TileCoord {
+  int kv_head;
+  int m_block;
+  int split;
+};
+
+FA3_HD TileCoord tile_coord(int within, int splits, int m_b) {
+  TileCoord c;
+  c.split = within % splits;
+  const int rest = within / splits;
+  c.m_block = rest % m_b;
+  c.kv_head = rest / m_b;
+  return c;
+}
+
+// Split s covers KV blocks [s * nPer, min(n_b, (s + 1) * nPer)), nPer = ceil(n_b / splits).
+struct BlockRange {
+  int begin;
+  int end;  // begin >= end: an empty share (it writes LSE = -inf)
+};
+
+FA3_HD BlockRange split_block_range(int n_b, int splits, int split) {
+  const int per = static_cast<int>(ceil_div64(n_b, splits));
+  BlockRange r;
+  r.begin = static_cast<int>(min64(static_cast<int64_t>(split) * per, n_b));
+  r.end = static_cast<int>(min64(static_cast<int64_t>(r.begin) + per, n_b));
+  return r;
+}
+
+// The fused merge keeps one arrival counter per (KV head, request, m block) group. Slot of a
+// group: kv_head * groups_per_head + floor(q_start * G / blockM) + b + m_block, unique because
+// floor(x) + ceil(y) <= floor(x + y) + 1, and < groups_per_head for q_start + q_len <= T.
+FA3_HD int64_t groups_per_head(const SchedShape& s, const TileShape& t) {
+  return static_cast<int64_t>(s.max_num_tokens) * qheads_per_kvhead(s) / t.block_m + s.max_num_reqs + 1;
+}
+FA3_HD int64_t group_slot(const SchedShape& s, const TileShape& t, int b, const RequestLens& r,
+                          const TileCoord& c) {
+  return c.kv_head * groups_per_head(s, t) +
+         static_cast<int64_t>(r.q_start) * qheads_per_kvhead(s) / t.block_m + b + c.m_block;
+}
+
+// Upper bound on the number of work tiles any metadata can describe for these capacities; the
+// forward kernel clamps totalTiles to it.
+FA3_HD int64_t max_total_tiles(const SchedShape& s, const TileShape& t) {
+  const int cap = s.max_num_splits < 1 ? 1 : s.max_num_splits;
+  return static_cast<int64_t>(s.num_heads_kv) * cap * (groups_per_head(s, t) - 1);
+}
+
+}  // namespace fa3
