@@ -26,7 +26,7 @@ export function cudaBackend(streamOrHandle: Stream | bigint): CaptureBackend<Str
   const status = cudaStatus();
   if (!status.available) {
     throw new NoCudaDeviceError(
-      `createGraphRunner: CUDA graphs need a CUDA device, but none is usable (${status.reason ?? 'unknown reason'})`,
+      `${status.reason ?? 'CUDA is unavailable'} (createGraphRunner captures CUDA graphs and needs a usable device)`,
     );
   }
   const owned = typeof streamOrHandle === 'bigint';
