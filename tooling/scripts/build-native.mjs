@@ -10,6 +10,7 @@
 //                node-addon-api and node-api-headers are resolved from DIR's node_modules, so list
 //                them as devDependencies of that package.
 //   --prebuilds-dir DIR  copy the .node file(s) into DIR instead of <pkgDir>/prebuilds/<platform>-<arch>
+//   --no-copy    build only; the addon stays in native/<addon>/build/<config>/ (test-only addons)
 //   --debug      Debug configuration (default Release)
 //   --clean      delete native/<addon>/build first (otherwise the build dir is reused: incremental)
 //
@@ -37,16 +38,17 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const args = { addon: undefined, out: process.cwd(), prebuildsDir: undefined, debug: false, clean: false, verbose: false };
+  const args = { addon: undefined, out: process.cwd(), prebuildsDir: undefined, copy: true, debug: false, clean: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--out') args.out = resolve(argv[++i] ?? fail('--out needs a directory'));
     else if (a === '--prebuilds-dir') args.prebuildsDir = resolve(argv[++i] ?? fail('--prebuilds-dir needs a directory'));
+    else if (a === '--no-copy') args.copy = false;
     else if (a === '--debug') args.debug = true;
     else if (a === '--clean') args.clean = true;
     else if (a === '--verbose') args.verbose = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: build-native.mjs <addon> [--out <pkgDir>] [--prebuilds-dir <dir>] [--debug] [--clean] [--verbose]');
+      console.log('usage: build-native.mjs <addon> [--out <pkgDir>] [--prebuilds-dir <dir>] [--no-copy] [--debug] [--clean] [--verbose]');
       process.exit(0);
     } else if (a.startsWith('-')) fail(`unknown option ${a}`);
     else if (args.addon === undefined) args.addon = a;
@@ -173,6 +175,10 @@ cmakeJs('build', ['--parallel', String(jobs)]);
 const outputDir = join(buildDir, config);
 const built = existsSync(outputDir) ? readdirSync(outputDir).filter((f) => f.endsWith('.node')) : [];
 if (built.length === 0) fail(`the build of native/${args.addon} produced no .node file in ${outputDir}`);
+if (!args.copy) {
+  for (const file of built) console.log(`build-native: ${join(outputDir, file)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(0);
+}
 const prebuildsDir = args.prebuildsDir ?? join(args.out, 'prebuilds', `${process.platform}-${process.arch}`);
 mkdirSync(prebuildsDir, { recursive: true });
 for (const file of built) {

@@ -1,0 +1,29 @@
+// Device-wide queries and synchronization.
+import { callNative } from './capture-guard.js';
+import { requireCuda, resolveDevice } from './status.js';
+
+/** Free and total device memory in bytes (cudaMemGetInfo), for a device (default 0). */
+export function memGetInfo(device?: number): { freeBytes: number; totalBytes: number } {
+  const native = requireCuda();
+  const d = resolveDevice(device, 'device');
+  return callNative(native, () => native.memGetInfo(d));
+}
+
+/**
+ * Memory of graph allocations (memory nodes, e.g. cudaMallocAsync captured into graphs) on a
+ * device: in use now (`usedBytes`), the high-water mark of use (`highBytes`), and what the
+ * allocator holds from the driver (`reservedBytes`).
+ */
+export function deviceGraphMemory(device?: number): { usedBytes: number; highBytes: number; reservedBytes: number } {
+  const native = requireCuda();
+  const d = resolveDevice(device, 'device');
+  const m = callNative(native, () => native.graphMemory(d));
+  return { usedBytes: m.usedBytes, highBytes: m.highBytes, reservedBytes: m.reservedBytes };
+}
+
+/** Waits until all work on a device (default 0) is done (cudaDeviceSynchronize). */
+export function deviceSynchronize(device?: number): void {
+  const native = requireCuda();
+  const d = resolveDevice(device, 'device');
+  callNative(native, () => native.deviceSynchronize(d));
+}
