@@ -28,14 +28,41 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
   );
 }
 
-function checkCount(path: string, value: unknown, max: number): number {
+/** Checks a request count field; the error path is only built when the check fails. */
+function checkCount(i: number, field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new MetadataError('not_integer', path, value, `integer in [0, ${max}]`, 'must be an integer');
+    throw new MetadataError('not_integer', `requests[${i}].${field}`, value, `integer in [0, ${INT32_MAX}]`, 'must be an integer');
   }
-  if (value < 0 || value > max) {
-    throw new MetadataError('out_of_range', path, value, `[0, ${max}]`, value < 0 ? 'must be >= 0' : 'too large');
+  if (value < 0 || value > INT32_MAX) {
+    throw new MetadataError('out_of_range', `requests[${i}].${field}`, value, `[0, ${INT32_MAX}]`, value < 0 ? 'must be >= 0' : 'too large');
   }
   return value;
+}
+
+function badBlockId(i: number, j: number, b: unknown, numBlocks: number): MetadataError {
+  const code = Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer';
+  return new MetadataError(code, `requests[${i}].blockIds[${j}]`, b, `integer in [0, ${numBlocks}) (numBlocks)`, 'block id outside the KV cache');
+}
+
+/** Every id in [0, numBlocks) and an integer; returns the index of the first bad one, or -1. */
+function firstBadBlockId(ids: ArrayLike<number>, n: number, numBlocks: number): number {
+  if (ids instanceof Int32Array) {
+    // Integers by construction: only the range, branch-free over the row.
+    let bad = 0;
+    for (let j = 0; j < n; j++) {
+      const b = ids[j]!;
+      bad |= b | (numBlocks - 1 - b);
+    }
+    if (bad >= 0) return -1;
+    for (let j = 0; j < n; j++) if (ids[j]! < 0 || ids[j]! >= numBlocks) return j;
+    return -1;
+  }
+  // (b | 0) === b is false for fractions, NaN, holes, strings and values outside int32.
+  for (let j = 0; j < n; j++) {
+    const b = ids[j] as number;
+    if (!(b >= 0 && b < numBlocks && (b | 0) === b)) return j;
+  }
+  return -1;
 }
 
 /**
@@ -65,8 +92,8 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
     if (req === null || typeof req !== 'object') {
       throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
     }
-    const q = checkCount(`requests[${i}].numNewTokens`, req.numNewTokens, INT32_MAX);
-    const computed = checkCount(`requests[${i}].numComputedTokens`, req.numComputedTokens, INT32_MAX);
+    const q = checkCount(i, 'numNewTokens', req.numNewTokens);
+    const computed = checkCount(i, 'numComputedTokens', req.numComputedTokens);
     numTokens += q;
     if (numTokens > maxNumTokens) {
       throw new MetadataError(
@@ -98,17 +125,8 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
         'not enough blocks for the sequence',
       );
     }
-    // The hot loop: one compare chain per id, integer check included ((b | 0) === b is false for
-    // fractions, NaN, holes, strings and values outside int32).
-    for (let j = 0; j < n; j++) {
-      const b = ids[j] as number;
-      if (!(b >= 0 && b < numBlocks && (b | 0) === b)) {
-        throw new MetadataError(
-          Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer',
-          `requests[${i}].blockIds[${j}]`, b, `integer in [0, ${numBlocks}) (numBlocks)`, 'block id outside the KV cache',
-        );
-      }
-    }
+    const bad = firstBadBlockId(ids as ArrayLike<number>, n, numBlocks);
+    if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
     if (q > maxQueryLen) maxQueryLen = q;
     if (seqLen > maxSeqLen) maxSeqLen = seqLen;
     if (q !== uniformDecodeQueryLen) uniform = false;

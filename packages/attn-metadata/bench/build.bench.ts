@@ -1,0 +1,126 @@
+// Host time of the metadata build for decode batches of 1, 64, 256 and 1024 requests.
+// Part 1 (any machine): the host-mirror write (validation + every array + stale-tail clearing),
+// which is all the CPU work of `build` except two native calls. Part 2 (only with a CUDA device):
+// the whole `build` (host mirror, one async copy, scheduler launch) from JS, and the device time
+// of the step copy plus the scheduler, measured with events.
+import { createHostMirror } from '../src/host-mirror.js';
+import type { MetadataBatch } from '../src/types.js';
+
+const BLOCK_SIZE = 16;
+const CAPS = { maxNumReqs: 1024, maxNumTokens: 8192, blockSize: BLOCK_SIZE, numBlocks: 1 << 20, maxBlocksPerReq: 512 };
+const SIZES = [1, 64, 256, 1024];
+const CONTEXTS = [128, 1024, 4096];
+
+/** Two decode batches (context c and c + 1, as in consecutive steps) of n requests. */
+function decodeBatches(n: number, context: number, arrays: 'int32' | 'array'): [MetadataBatch, MetadataBatch] {
+  const make = (c: number): MetadataBatch => ({
+    requests: Array.from({ length: n }, (_, i) => {
+      const ids = Array.from({ length: Math.ceil((context + 2) / BLOCK_SIZE) }, (_, j) => (i * 613 + j * 7) % CAPS.numBlocks);
+      return { numNewTokens: 1, numComputedTokens: c, blockIds: arrays === 'int32' ? Int32Array.from(ids) : ids };
+    }),
+  });
+  return [make(context), make(context + 1)];
+}
+
+function median(samples: number[]): number {
+  const s = samples.slice().sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** Median microseconds per call of fn(i), timing groups of calls so the timer stays negligible. */
+function measure(fn: (i: number) => void, targetMs = 300): number {
+  let i = 0;
+  const warmEnd = performance.now() + 100;
+  while (performance.now() < warmEnd) fn(i++);
+  const perCall = 100 / i; // ms
+  const group = Math.max(1, Math.ceil(0.05 / perCall)); // ~50 us per sample
+  const samples: number[] = [];
+  const end = performance.now() + targetMs;
+  while (performance.now() < end || samples.length < 50) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < group; k++) fn(i++);
+    samples.push(Number(process.hrtime.bigint() - t0) / 1000 / group);
+  }
+  return median(samples);
+}
+
+interface Row {
+  requests: number;
+  context: number;
+  blockIds: string;
+  hostMirrorUs: number;
+  buildUs?: number;
+  deviceUs?: number;
+}
+
+const rows: Row[] = [];
+const mirror = createHostMirror(CAPS);
+for (const context of CONTEXTS) {
+  for (const n of SIZES) {
+    for (const arrays of ['int32', 'array'] as const) {
+      const batches = decodeBatches(n, context, arrays);
+      const us = measure((i) => mirror.write(batches[i & 1]!, { padToTokens: n, padToReqs: n }));
+      rows.push({ requests: n, context, blockIds: arrays === 'int32' ? 'Int32Array' : 'number[]', hostMirrorUs: us });
+    }
+  }
+}
+
+// This machine's speed at the kind of loop the writer runs, so numbers can be compared across
+// machines: a scalar sum over 16,640 int32 (256 rows of 65 block ids).
+const calibration = (() => {
+  const a = new Int32Array(16_640).map((_, i) => i & 1023);
+  let sink = 0;
+  const us = measure(() => {
+    for (let j = 0; j < a.length; j++) sink += a[j]!;
+  });
+  if (sink === -1) console.log(sink);
+  return us;
+})();
+
+await gpuPart(rows);
+
+console.log('attn-metadata build: host time per decode step (median)');
+console.log('requests  context  blockIds     host mirror (us)  build from JS (us)  copy+schedule on GPU (us)');
+for (const r of rows) {
+  console.log(
+    `${String(r.requests).padStart(8)}  ${String(r.context).padStart(7)}  ${r.blockIds.padEnd(11)}  ${r.hostMirrorUs.toFixed(2).padStart(16)}  ${(r.buildUs?.toFixed(2) ?? '-').padStart(18)}  ${(r.deviceUs?.toFixed(2) ?? '-').padStart(25)}`,
+  );
+}
+const target = rows.find((r) => r.requests === 256 && r.context === 1024 && r.blockIds === 'Int32Array')!;
+console.log(`target: <= 20 us host time for 256 decode requests: ${target.hostMirrorUs.toFixed(2)} us (${target.hostMirrorUs <= 20 ? 'met' : 'MISSED'})`);
+console.log(`calibration: scalar sum of 16,640 int32 on this CPU: ${calibration.toFixed(2)} us`);
+console.log(JSON.stringify({ bench: 'attn-metadata/build', node: process.version, calibrationUs: calibration, rows }));
+
+async function gpuPart(out: Row[]): Promise<void> {
+  const cuda = await import('@flashgraph/cuda');
+  const status = cuda.cudaStatus();
+  if (!status.available) {
+    console.log(`GPU part skipped: no CUDA device (${status.reason ?? 'unknown'})`);
+    return;
+  }
+  const { createAttention } = await import('@flashgraph/fa3');
+  const { resolveGraphConfig } = await import('@flashgraph/config');
+  const { createMetadataBuilder } = await import('../src/index.js');
+  using stream = cuda.Stream.create();
+  using attention = createAttention({
+    numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: BLOCK_SIZE, numPages: CAPS.numBlocks,
+    maxNumReqs: CAPS.maxNumReqs, maxNumTokens: CAPS.maxNumTokens, maxNumPagesPerReq: CAPS.maxBlocksPerReq, maxNumSplits: 32, causal: true,
+  });
+  const graphConfig = resolveGraphConfig({ mode: 'full_and_piecewise' }, { maxNumSeqs: CAPS.maxNumReqs, maxNumBatchedTokens: CAPS.maxNumTokens });
+  using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
+  const start = cuda.Event.create({ timing: true });
+  const stop = cuda.Event.create({ timing: true });
+  for (const r of out.filter((row) => row.blockIds === 'Int32Array')) {
+    const batches = decodeBatches(r.requests, r.context, 'int32');
+    r.buildUs = measure((i) => builder.build(batches[i & 1]!, { stream, padToTokens: r.requests, padToReqs: r.requests }), 200);
+    stream.synchronize();
+    const reps = 200;
+    start.record(stream);
+    for (let i = 0; i < reps; i++) builder.build(batches[i & 1]!, { stream, padToTokens: r.requests, padToReqs: r.requests });
+    stop.record(stream);
+    stop.synchronize();
+    r.deviceUs = (start.elapsedMs(stop) * 1000) / reps;
+  }
+  start.dispose();
+  stop.dispose();
+}
