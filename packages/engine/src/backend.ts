@@ -1,0 +1,32 @@
+// What the engine needs from an execution backend (CUDA or CPU): capture once, then run one
+// scheduled batch and hand back the sampled tokens.
+import type { GraphRunnerStats, RunOutcome } from '@flashgraph/cuda-graph';
+import type { BackendKind } from './model.js';
+import type { ScheduledBatch } from './scheduler.js';
+
+export interface ExecuteResult {
+  readonly outcome: RunOutcome;
+  /** sampled[i]: the next token of batch.requests[i] (-1 where it samples nothing). */
+  readonly sampled: Int32Array;
+}
+
+export interface ExecutionBackend {
+  readonly kind: BackendKind;
+  /** Device memory held by the backend (KV cache, activations, attention workspace), 0 on CPU. */
+  readonly deviceBytes: number;
+  /** Captures every graph of the resolved mode. */
+  capture(): GraphRunnerStats;
+  execute(batch: ScheduledBatch): ExecuteResult;
+  runnerStats(): GraphRunnerStats;
+  dispose(): void;
+}
+
+/** Sizes every backend derives from the engine options. */
+export interface BackendLimits {
+  blockSize: number;
+  numBlocks: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  maxBlocksPerReq: number;
+  device: number;
+}

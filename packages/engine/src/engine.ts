@@ -1,0 +1,504 @@
+// createEngine: resolves the graph config, picks the backend, loads the model, captures, and
+// returns the decode loop (addRequest / step / run). The loop itself is small: schedule, execute
+// on the backend, commit sampled tokens, retire finished requests.
+import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
+import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
+import type { BackendLimits, ExecutionBackend } from './backend.js';
+import { BlockManager } from './block-manager.js';
+import { createCpuBackend } from './cpu-backend.js';
+import { createCudaBackend } from './cuda-backend.js';
+import { EngineDisposedError, RequestTooLargeError } from './errors.js';
+import type { BackendKind, Model } from './model.js';
+import { type LatencySummary, summarize } from './percentiles.js';
+import { type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
+import { type BackendRequest, selectBackend } from './select-backend.js';
+import { checkInt, checkObject, checkOneOf } from './validate.js';
+
+export interface EngineOptions {
+  model: Model;
+  /** CUDA-graph configuration (`@flashgraph/config` input); default `{}` (full_and_piecewise). */
+  graph?: GraphConfigInput;
+  cache: {
+    /** Tokens per KV page; a multiple of 16 on CUDA. */
+    blockSize: number;
+    /** Pages in the KV cache. */
+    numBlocks: number;
+  };
+  limits: {
+    /** Most requests in one step. */
+    maxNumSeqs: number;
+    /** Most tokens in one step (>= maxNumSeqs); prompts longer than this are prefilled in chunks. */
+    maxNumBatchedTokens: number;
+    /** Longest request (prompt + maxNewTokens - 1); default min(numBlocks x blockSize, 16384). */
+    maxModelLen?: number;
+  };
+  /** Default 'auto': CUDA when a usable device is present, else the CPU backend. */
+  backend?: BackendRequest;
+  /** CUDA device ordinal, default 0. */
+  device?: number;
+  onProgress?: (event: EngineProgress) => void;
+}
+
+/** Start-up progress: loading, then one event per capture phase of each size (largest first). */
+export type EngineProgress =
+  | { readonly phase: 'load'; readonly backend: BackendKind; readonly reason: string }
+  | {
+      readonly phase: 'capture';
+      /** Which part of this size's capture starts ('warmup', 'capture') or ended ('done'). */
+      readonly capturePhase: CaptureProgress['phase'];
+      readonly size: number;
+      readonly index: number;
+      readonly total: number;
+      readonly elapsedMs: number;
+    }
+  | { readonly phase: 'ready'; readonly captureMs: number; readonly graphs: number };
+
+export interface AddRequestOptions {
+  /** Token ids in [0, vocabSize), at least one. */
+  promptTokens: ArrayLike<number>;
+  /** Tokens to generate, >= 1. */
+  maxNewTokens: number;
+}
+
+export type StepMode = 'full' | 'piecewise' | 'eager';
+
+export interface RequestOutput {
+  readonly id: number;
+  readonly promptLength: number;
+  readonly outputTokens: readonly number[];
+  /** Step indices: added, first scheduled, first token, finished. */
+  readonly addedAtStep: number;
+  readonly firstTokenAtStep: number;
+  readonly finishedAtStep: number;
+}
+
+export interface StepResult {
+  readonly index: number;
+  /** What ran: a full-graph replay, piecewise graphs, or eager; 'idle' when nothing was scheduled. */
+  readonly mode: StepMode | 'idle';
+  readonly numReqs: number;
+  readonly numTokens: number;
+  readonly numDecodes: number;
+  readonly numPrefills: number;
+  readonly uniformDecode: boolean;
+  /** Tokens and requests the launched work covered (capture size when a graph ran). */
+  readonly paddedTokens: number;
+  readonly paddedReqs: number;
+  /** Wall-clock time of the step, host scheduling and device work until the tokens are back. */
+  readonly durationMs: number;
+  /** Tokens sampled this step, by request id. */
+  readonly sampled: readonly { readonly id: number; readonly token: number }[];
+  readonly finished: readonly RequestOutput[];
+}
+
+export interface ModeStats {
+  readonly steps: number;
+  readonly tokens: number;
+  readonly paddingTokens: number;
+  /** paddingTokens / (tokens + paddingTokens); 0 without steps. */
+  readonly paddingWaste: number;
+  readonly totalMs: number;
+}
+
+export interface EngineStats {
+  readonly steps: number;
+  readonly promptTokens: number;
+  readonly generatedTokens: number;
+  readonly totalMs: number;
+  readonly stepLatencyMs: LatencySummary;
+  readonly decodeStepLatencyMs: LatencySummary;
+  readonly byMode: Readonly<Record<StepMode, ModeStats>>;
+  readonly runner: GraphRunnerStats;
+}
+
+export interface RunResult {
+  /** One per request finished during this run, by ascending id. */
+  readonly outputs: readonly RequestOutput[];
+  readonly stats: RunStats;
+}
+
+export interface RunStats extends EngineStats {
+  readonly elapsedMs: number;
+  /** Generated tokens per second of wall-clock time. */
+  readonly outputTokensPerSecond: number;
+  /** Prompt + generated tokens per second. */
+  readonly tokensPerSecond: number;
+}
+
+export interface Engine {
+  readonly backend: BackendKind;
+  /** Why this backend was chosen. */
+  readonly backendReason: string;
+  readonly model: Model;
+  readonly graphConfig: ResolvedGraphConfig;
+  /** Graph capture at start-up: time, graphs, and graph memory from the driver. */
+  readonly capture: { readonly ms: number; readonly graphs: number; readonly graphMemoryBytes: number };
+  /** Device memory held by the engine's buffers (0 on CPU). */
+  readonly deviceBytes: number;
+  readonly limits: Readonly<Required<EngineOptions['limits']>>;
+  readonly numWaiting: number;
+  readonly numRunning: number;
+  readonly numFreeBlocks: number;
+  /** Queues a request and returns its id; throws RequestTooLargeError if it can never fit. */
+  addRequest(request: AddRequestOptions): number;
+  /** Runs one batch (decodes first, then prefill chunks). */
+  step(): Promise<StepResult>;
+  /** Steps until every request has finished. */
+  run(): Promise<RunResult>;
+  stats(): EngineStats;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const o = checkObject('createEngine options', options);
+  const model = o.model as Model;
+  if (!model || typeof model !== 'object' || typeof model.load !== 'function' || !model.shape) {
+    throw new TypeError('model must be a Model ({ name, shape, backends, load }), e.g. syntheticDecoder()');
+  }
+  const cache = checkObject('cache', o.cache);
+  const limitsIn = checkObject('limits', o.limits);
+  const blockSize = checkInt('cache.blockSize', cache.blockSize, 1, 1 << 16);
+  const numBlocks = checkInt('cache.numBlocks', cache.numBlocks, 1, 2 ** 31 - 1);
+  const maxNumSeqs = checkInt('limits.maxNumSeqs', limitsIn.maxNumSeqs, 1, 1 << 20);
+  const maxNumBatchedTokens = checkInt('limits.maxNumBatchedTokens', limitsIn.maxNumBatchedTokens, maxNumSeqs, 1 << 24);
+  const cacheTokens = numBlocks * blockSize;
+  const maxModelLen = checkInt('limits.maxModelLen', limitsIn.maxModelLen ?? Math.min(cacheTokens, 16384), 1, cacheTokens);
+  const requested = checkOneOf('backend', o.backend ?? 'auto', ['auto', 'cuda', 'cpu'] as const);
+  const device = checkInt('device', o.device ?? 0, 0, 1024);
+  const onProgress = o.onProgress as EngineOptions['onProgress'];
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  const graphInput = (o.graph ?? {}) as GraphConfigInput;
+
+  // Throws ConfigError (every problem, each with a fix) before any allocation.
+  const graphConfig = resolveGraphConfig(graphInput, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
+  const choice = selectBackend(requested, model, device);
+  if (choice.kind === 'cuda' && blockSize % 16 !== 0) {
+    throw new RangeError(`cache.blockSize must be a multiple of 16 on the CUDA backend (FA3 page size), got ${blockSize}`);
+  }
+  onProgress?.({ phase: 'load', backend: choice.kind, reason: choice.reason });
+  const limits: BackendLimits = {
+    blockSize,
+    numBlocks,
+    maxNumSeqs,
+    maxNumBatchedTokens,
+    maxBlocksPerReq: Math.ceil(maxModelLen / blockSize),
+    device,
+  };
+  const captureProgress = onProgress
+    ? (e: CaptureProgress) =>
+        onProgress({ phase: 'capture', capturePhase: e.phase, size: e.size, index: e.index, total: e.total, elapsedMs: e.elapsedMs })
+    : undefined;
+  const backend =
+    choice.kind === 'cuda'
+      ? createCudaBackend(model, graphConfig, limits, captureProgress)
+      : createCpuBackend(model, graphConfig, limits, captureProgress);
+  let stats: GraphRunnerStats;
+  try {
+    stats = backend.capture();
+  } catch (err) {
+    backend.dispose();
+    throw err;
+  }
+  const graphMemoryBytes = Math.max(0, stats.graphMemory.usedBytes - (stats.graphMemoryAtCaptureStart?.usedBytes ?? 0));
+  onProgress?.({ phase: 'ready', captureMs: stats.captureMs, graphs: stats.graphs });
+  return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
+    blockSize,
+    numBlocks,
+    maxNumSeqs,
+    maxNumBatchedTokens,
+    maxModelLen,
+    captureMs: stats.captureMs,
+    graphs: stats.graphs,
+    graphMemoryBytes,
+  });
+}
+
+interface EngineSetup {
+  blockSize: number;
+  numBlocks: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  maxModelLen: number;
+  captureMs: number;
+  graphs: number;
+  graphMemoryBytes: number;
+}
+
+interface ModeAccumulator {
+  steps: number;
+  tokens: number;
+  paddingTokens: number;
+  totalMs: number;
+}
+
+class EngineImpl implements Engine {
+  readonly capture: Engine['capture'];
+  readonly limits: Engine['limits'];
+  private readonly blocks: BlockManager;
+  private readonly scheduler: Scheduler;
+  private readonly requests = new Map<number, RequestState>();
+  private nextId = 0;
+  private stepIndex = 0;
+  private disposed = false;
+  private stepping = false;
+  private readonly latencies: number[] = [];
+  private readonly decodeLatencies: number[] = [];
+  private promptTokens = 0;
+  private generatedTokens = 0;
+  private totalMs = 0;
+  private readonly modes: Record<StepMode, ModeAccumulator> = {
+    full: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+    piecewise: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+    eager: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+  };
+
+  constructor(
+    readonly model: Model,
+    readonly graphConfig: ResolvedGraphConfig,
+    readonly backend: BackendKind,
+    readonly backendReason: string,
+    private readonly exec: ExecutionBackend,
+    setup: EngineSetup,
+  ) {
+    this.blocks = new BlockManager({ numBlocks: setup.numBlocks, blockSize: setup.blockSize });
+    this.scheduler = new Scheduler(this.blocks, { maxNumSeqs: setup.maxNumSeqs, maxNumBatchedTokens: setup.maxNumBatchedTokens });
+    this.capture = Object.freeze({ ms: setup.captureMs, graphs: setup.graphs, graphMemoryBytes: setup.graphMemoryBytes });
+    this.limits = Object.freeze({
+      maxNumSeqs: setup.maxNumSeqs,
+      maxNumBatchedTokens: setup.maxNumBatchedTokens,
+      maxModelLen: setup.maxModelLen,
+    });
+  }
+
+  get deviceBytes(): number {
+    return this.exec.deviceBytes;
+  }
+
+  get numWaiting(): number {
+    return this.scheduler.numWaiting;
+  }
+
+  get numRunning(): number {
+    return this.scheduler.numRunning;
+  }
+
+  get numFreeBlocks(): number {
+    return this.blocks.numFreeBlocks;
+  }
+
+  private live(what: string): void {
+    if (this.disposed) throw new EngineDisposedError(what);
+  }
+
+  addRequest(request: AddRequestOptions): number {
+    this.live('addRequest');
+    const r = checkObject('request', request);
+    const prompt = r.promptTokens as ArrayLike<number>;
+    if (prompt === null || typeof prompt !== 'object' || typeof prompt.length !== 'number') {
+      throw new TypeError('promptTokens must be an array (or typed array) of token ids');
+    }
+    if (prompt.length < 1) throw new RangeError('promptTokens must hold at least one token, got 0');
+    const vocab = this.model.shape.vocabSize;
+    const tokens = new Array<number>(prompt.length);
+    for (let i = 0; i < prompt.length; i++) {
+      const t = prompt[i];
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
+        throw new RangeError(`promptTokens[${i}] must be a token id in [0, ${vocab - 1}], got ${String(t)}`);
+      }
+      tokens[i] = t;
+    }
+    const maxNewTokens = checkInt('maxNewTokens', r.maxNewTokens, 1, 1 << 24);
+    const kvTokens = Scheduler.maxKvTokens({ promptLength: tokens.length, maxNewTokens });
+    if (kvTokens > this.limits.maxModelLen) throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
+    const id = this.nextId++;
+    const state: RequestState = {
+      id,
+      promptLength: tokens.length,
+      maxNewTokens,
+      tokens,
+      numComputedTokens: 0,
+      status: 'waiting',
+      addedAtStep: this.stepIndex,
+      scheduledAtStep: -1,
+      firstTokenAtStep: -1,
+      finishedAtStep: -1,
+    };
+    this.requests.set(id, state);
+    this.scheduler.add(state);
+    return id;
+  }
+
+  async step(): Promise<StepResult> {
+    this.live('step');
+    if (this.stepping) throw new Error('step: a step is already running; await it before calling step() again');
+    this.stepping = true;
+    try {
+      return this.stepSync();
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private stepSync(): StepResult {
+    const start = performance.now();
+    const index = this.stepIndex;
+    const batch: ScheduledBatch = this.scheduler.schedule(index);
+    if (batch.requests.length === 0) {
+      return Object.freeze({
+        index,
+        mode: 'idle',
+        numReqs: 0,
+        numTokens: 0,
+        numDecodes: 0,
+        numPrefills: 0,
+        uniformDecode: false,
+        paddedTokens: 0,
+        paddedReqs: 0,
+        durationMs: 0,
+        sampled: [],
+        finished: [],
+      });
+    }
+    const { outcome, sampled } = this.exec.execute(batch);
+    this.stepIndex++;
+    const finished = this.scheduler.commit(batch, sampled, index);
+    const durationMs = performance.now() - start;
+
+    const sampledOut: { id: number; token: number }[] = [];
+    batch.requests.forEach((entry, i) => {
+      if (entry.sample) sampledOut.push({ id: entry.request.id, token: sampled[i] as number });
+      if (entry.numComputedTokens < entry.request.promptLength) {
+        this.promptTokens += Math.min(entry.numNewTokens, entry.request.promptLength - entry.numComputedTokens);
+      }
+    });
+    this.generatedTokens += sampledOut.length;
+    this.latencies.push(durationMs);
+    if (batch.numPrefills === 0) this.decodeLatencies.push(durationMs);
+    this.totalMs += durationMs;
+    const m = this.modes[outcome.mode];
+    m.steps++;
+    m.tokens += batch.numTokens;
+    m.paddingTokens += outcome.paddedTokens - batch.numTokens;
+    m.totalMs += durationMs;
+    const finishedOut = finished.map((r) => {
+      this.requests.delete(r.id);
+      return toOutput(r);
+    });
+    return Object.freeze({
+      index,
+      mode: outcome.mode,
+      numReqs: batch.requests.length,
+      numTokens: batch.numTokens,
+      numDecodes: batch.numDecodes,
+      numPrefills: batch.numPrefills,
+      uniformDecode: batch.uniformDecode,
+      paddedTokens: outcome.paddedTokens,
+      paddedReqs: outcome.paddedReqs,
+      durationMs,
+      sampled: sampledOut,
+      finished: finishedOut,
+    });
+  }
+
+  async run(): Promise<RunResult> {
+    this.live('run');
+    const before = this.snapshot();
+    const start = performance.now();
+    const outputs: RequestOutput[] = [];
+    while (this.scheduler.hasUnfinished) {
+      const result = await this.step();
+      outputs.push(...result.finished);
+      if (result.mode === 'idle') break; // unreachable: addRequest rejects what can never fit
+    }
+    const elapsedMs = performance.now() - start;
+    outputs.sort((a, b) => a.id - b.id);
+    const stats = this.statsSince(before);
+    const s = elapsedMs / 1000;
+    return {
+      outputs,
+      stats: {
+        ...stats,
+        elapsedMs,
+        outputTokensPerSecond: s > 0 ? stats.generatedTokens / s : 0,
+        tokensPerSecond: s > 0 ? (stats.generatedTokens + stats.promptTokens) / s : 0,
+      },
+    };
+  }
+
+  private snapshot() {
+    return {
+      steps: this.latencies.length,
+      decodeSteps: this.decodeLatencies.length,
+      promptTokens: this.promptTokens,
+      generatedTokens: this.generatedTokens,
+      totalMs: this.totalMs,
+      modes: structuredClone(this.modes),
+    };
+  }
+
+  private statsSince(before: ReturnType<EngineImpl['snapshot']>): EngineStats {
+    const byMode = {} as Record<StepMode, ModeStats>;
+    for (const mode of ['full', 'piecewise', 'eager'] as const) {
+      const now = this.modes[mode];
+      const was = before.modes[mode];
+      const tokens = now.tokens - was.tokens;
+      const paddingTokens = now.paddingTokens - was.paddingTokens;
+      byMode[mode] = {
+        steps: now.steps - was.steps,
+        tokens,
+        paddingTokens,
+        paddingWaste: tokens + paddingTokens > 0 ? paddingTokens / (tokens + paddingTokens) : 0,
+        totalMs: now.totalMs - was.totalMs,
+      };
+    }
+    return {
+      steps: this.latencies.length - before.steps,
+      promptTokens: this.promptTokens - before.promptTokens,
+      generatedTokens: this.generatedTokens - before.generatedTokens,
+      totalMs: this.totalMs - before.totalMs,
+      stepLatencyMs: summarize(this.latencies.slice(before.steps)),
+      decodeStepLatencyMs: summarize(this.decodeLatencies.slice(before.decodeSteps)),
+      byMode,
+      runner: this.exec.runnerStats(),
+    };
+  }
+
+  stats(): EngineStats {
+    return this.statsSince({
+      steps: 0,
+      decodeSteps: 0,
+      promptTokens: 0,
+      generatedTokens: 0,
+      totalMs: 0,
+      modes: {
+        full: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+        piecewise: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+        eager: { steps: 0, tokens: 0, paddingTokens: 0, totalMs: 0 },
+      },
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.scheduler.clear();
+    this.requests.clear();
+    this.exec.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function toOutput(r: RequestState): RequestOutput {
+  return Object.freeze({
+    id: r.id,
+    promptLength: r.promptLength,
+    outputTokens: Object.freeze(r.tokens.slice(r.promptLength)),
+    addedAtStep: r.addedAtStep,
+    firstTokenAtStep: r.firstTokenAtStep,
+    finishedAtStep: r.finishedAtStep,
+  });
+}

@@ -1,0 +1,180 @@
+// Continuous batching: which requests run in the next step and how many tokens each.
+// Order (vLLM v1's): running decodes first (one token each), then the prefill chunks of running
+// requests, then newly admitted requests, all within maxNumSeqs requests and maxNumBatchedTokens
+// tokens (chunked prefill). A waiting request is admitted only when the block manager can reserve
+// its worst case, so the cache never runs out mid-request.
+import type { BlockManager } from './block-manager.js';
+
+export type RequestStatus = 'waiting' | 'running' | 'finished';
+
+/** The scheduler's record of one request. */
+export interface RequestState {
+  readonly id: number;
+  readonly promptLength: number;
+  readonly maxNewTokens: number;
+  /** Prompt followed by the tokens sampled so far. */
+  readonly tokens: number[];
+  /** Tokens whose keys and values are in the KV cache. */
+  numComputedTokens: number;
+  status: RequestStatus;
+  /** Step index at which the request was added, first scheduled, got its first token, finished. */
+  readonly addedAtStep: number;
+  scheduledAtStep: number;
+  firstTokenAtStep: number;
+  finishedAtStep: number;
+}
+
+/** One request's share of a step. */
+export interface ScheduledRequest {
+  readonly request: RequestState;
+  /** Tokens computed this step: 1 for a decode, the chunk length for a prefill. */
+  readonly numNewTokens: number;
+  /** Tokens already in the KV cache before this step. */
+  readonly numComputedTokens: number;
+  /** The request's KV pages, covering numComputedTokens + numNewTokens tokens. */
+  readonly blockIds: readonly number[];
+  /** Whether this step samples the request's next token (its chunk reaches the last known token). */
+  readonly sample: boolean;
+}
+
+export interface ScheduledBatch {
+  /** Decodes first, then prefill chunks. */
+  readonly requests: readonly ScheduledRequest[];
+  readonly numTokens: number;
+  readonly numDecodes: number;
+  readonly numPrefills: number;
+  /** Every request computes exactly one token (a pure decode step). */
+  readonly uniformDecode: boolean;
+}
+
+export interface SchedulerLimits {
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+}
+
+export class Scheduler {
+  private readonly waiting: RequestState[] = [];
+  // Admission order; a request stays here until it finishes.
+  private readonly running: RequestState[] = [];
+
+  constructor(
+    private readonly blocks: BlockManager,
+    private readonly limits: SchedulerLimits,
+  ) {}
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  get numRunning(): number {
+    return this.running.length;
+  }
+
+  get hasUnfinished(): boolean {
+    return this.waiting.length > 0 || this.running.length > 0;
+  }
+
+  /** Queues a request; it is admitted by a later `schedule()` once it fits. */
+  add(request: RequestState): void {
+    this.waiting.push(request);
+  }
+
+  /** KV-cache tokens a request needs at most (its last sampled token is never computed). */
+  static maxKvTokens(request: { promptLength: number; maxNewTokens: number }): number {
+    return request.promptLength + request.maxNewTokens - 1;
+  }
+
+  /** Picks the next step's batch and grows each chosen request's pages. Empty when idle. */
+  schedule(stepIndex: number): ScheduledBatch {
+    const out: ScheduledRequest[] = [];
+    let budget = this.limits.maxNumBatchedTokens;
+    let numDecodes = 0;
+
+    const take = (request: RequestState, numNewTokens: number) => {
+      const numComputedTokens = request.numComputedTokens;
+      const blockIds = this.blocks.grow(request.id, numComputedTokens + numNewTokens);
+      out.push({
+        request,
+        numNewTokens,
+        numComputedTokens,
+        blockIds,
+        sample: numComputedTokens + numNewTokens === request.tokens.length,
+      });
+      budget -= numNewTokens;
+      if (request.scheduledAtStep < 0) request.scheduledAtStep = stepIndex;
+    };
+
+    // 1. Decodes: every running request whose prompt is fully in the cache computes its last token.
+    for (const request of this.running) {
+      if (budget <= 0) break;
+      if (request.numComputedTokens >= request.promptLength) {
+        take(request, request.tokens.length - request.numComputedTokens);
+        numDecodes++;
+      }
+    }
+    // 2. Prefill chunks of running requests, oldest first.
+    for (const request of this.running) {
+      if (budget <= 0) break;
+      if (request.numComputedTokens < request.promptLength) {
+        take(request, Math.min(request.promptLength - request.numComputedTokens, budget));
+      }
+    }
+    // 3. Admit waiting requests in arrival order while requests, tokens and pages allow. FIFO: a
+    // request that doesn't fit blocks the ones behind it, so big requests cannot starve.
+    while (this.waiting.length > 0 && budget > 0 && this.running.length < this.limits.maxNumSeqs) {
+      const request = this.waiting[0] as RequestState;
+      const maxTokens = Scheduler.maxKvTokens(request);
+      if (!this.blocks.canReserve(maxTokens)) break;
+      this.waiting.shift();
+      this.blocks.reserve(request.id, maxTokens);
+      request.status = 'running';
+      this.running.push(request);
+      take(request, Math.min(request.promptLength, budget));
+    }
+
+    const numTokens = this.limits.maxNumBatchedTokens - budget;
+    return {
+      requests: out,
+      numTokens,
+      numDecodes,
+      numPrefills: out.length - numDecodes,
+      uniformDecode: out.length > 0 && out.every((r) => r.numNewTokens === 1),
+    };
+  }
+
+  /**
+   * Applies a finished step: advances each request, appends sampled tokens (`sampled[i]` belongs
+   * to `batch.requests[i]`), retires requests that reached maxNewTokens and frees their pages.
+   * Returns the requests that finished.
+   */
+  commit(batch: ScheduledBatch, sampled: ArrayLike<number>, stepIndex: number): RequestState[] {
+    const finished: RequestState[] = [];
+    batch.requests.forEach((entry, i) => {
+      const request = entry.request;
+      request.numComputedTokens = entry.numComputedTokens + entry.numNewTokens;
+      if (!entry.sample) return;
+      request.tokens.push(sampled[i] as number);
+      if (request.tokens.length - request.promptLength === 1) request.firstTokenAtStep = stepIndex;
+      if (request.tokens.length - request.promptLength >= request.maxNewTokens) {
+        request.status = 'finished';
+        request.finishedAtStep = stepIndex;
+        this.blocks.release(request.id);
+        finished.push(request);
+      }
+    });
+    if (finished.length > 0) {
+      const done = new Set(finished);
+      let w = 0;
+      for (const r of this.running) if (!done.has(r)) this.running[w++] = r;
+      this.running.length = w;
+    }
+    return finished;
+  }
+
+  /** Drops every queued and running request and returns their pages (used by dispose). */
+  clear(): void {
+    for (const r of this.running) if (this.blocks.has(r.id)) this.blocks.release(r.id);
+    this.running.length = 0;
+    this.waiting.length = 0;
+  }
+}

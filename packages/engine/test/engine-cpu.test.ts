@@ -1,0 +1,169 @@
+import type { GraphMode } from '@flashgraph/config';
+import { describe, expect, it } from 'vitest';
+import {
+  EngineDisposedError,
+  type Model,
+  RequestTooLargeError,
+  createEngine,
+  syntheticDecoder,
+} from '../src/index.js';
+import { referenceGenerate, rng } from './helpers/reference-model.js';
+
+const model = syntheticDecoder({ numLayers: 2, numHeadsQ: 4, numHeadsKv: 2, headDim: 64, vocabSize: 512 });
+
+function workload(seed: number, n: number, maxPrompt: number, maxOut: number) {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => ({
+    promptTokens: Array.from({ length: 1 + Math.floor(r() * maxPrompt) }, () => Math.floor(r() * 512)),
+    maxNewTokens: 1 + Math.floor(r() * maxOut),
+  }));
+}
+
+const base = {
+  model,
+  cache: { blockSize: 4, numBlocks: 48 },
+  limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16 },
+  backend: 'cpu' as const,
+};
+
+describe('engine on the CPU backend', () => {
+  const requests = workload(7, 10, 30, 6);
+  const expected = requests.map((r) => referenceGenerate(model.shape, r.promptTokens, r.maxNewTokens));
+
+  it.each<[GraphMode, string[]]>([
+    ['none', ['eager']],
+    ['piecewise', ['piecewise', 'eager']],
+    ['full', ['full', 'eager']],
+    ['full_decode_only', ['full', 'eager']],
+    ['full_and_piecewise', ['full', 'piecewise', 'eager']],
+  ])('mode %s: outputs equal a direct recomputation of each sequence', async (mode, modesSeen) => {
+    const engine = await createEngine({ ...base, graph: { mode } });
+    expect(engine.backend).toBe('cpu');
+    expect(engine.backendReason).toMatch(/requested/);
+    const ids = requests.map((r) => engine.addRequest(r));
+    const { outputs, stats } = await engine.run();
+    expect(outputs.map((o) => o.id)).toEqual(ids);
+    outputs.forEach((o, i) => expect([...o.outputTokens], `request ${i}`).toEqual(expected[i]));
+    expect(stats.generatedTokens).toBe(expected.flat().length);
+    expect(stats.promptTokens).toBe(requests.reduce((n, r) => n + r.promptTokens.length, 0));
+    const used = (['full', 'piecewise', 'eager'] as const).filter((m) => stats.byMode[m].steps > 0);
+    for (const m of used) expect(modesSeen).toContain(m);
+    expect(stats.stepLatencyMs.count).toBe(stats.steps);
+    // Every page is back once all requests finished.
+    expect(engine.numFreeBlocks).toBe(48);
+    expect(engine.numRunning + engine.numWaiting).toBe(0);
+    engine.dispose();
+  });
+
+  it('step() reports decode-first batches, padding and finished requests', async () => {
+    const engine = await createEngine({ ...base, graph: { mode: 'full_and_piecewise' } });
+    engine.addRequest({ promptTokens: [1, 2, 3], maxNewTokens: 2 });
+    engine.addRequest({ promptTokens: Array.from({ length: 20 }, (_, i) => i), maxNewTokens: 1 });
+    const s0 = await engine.step();
+    expect(s0.numTokens).toBe(16); // 3 + a 13-token chunk
+    expect(s0.numPrefills).toBe(2);
+    expect(s0.sampled.map((s) => s.id)).toEqual([0]);
+    const s1 = await engine.step();
+    expect(s1.numDecodes).toBe(1);
+    expect(s1.numTokens).toBe(1 + 7);
+    expect(s1.finished.map((f) => f.id).sort()).toEqual([0, 1]);
+    expect(s1.paddedTokens).toBeGreaterThanOrEqual(s1.numTokens);
+    const idle = await engine.step();
+    expect(idle.mode).toBe('idle');
+    engine.dispose();
+  });
+
+  it('replays a decode full graph with padding (3 requests pad to capture size 4)', async () => {
+    const engine = await createEngine({ ...base, graph: { mode: 'full_and_piecewise', captureSizes: [1, 2, 4, 8, 16] } });
+    for (let i = 0; i < 3; i++) engine.addRequest({ promptTokens: [i + 1], maxNewTokens: 3 });
+    await engine.step(); // three 1-token prompts: a uniform batch
+    const s = await engine.step();
+    expect(s.uniformDecode).toBe(true);
+    expect(s.mode).toBe('full');
+    expect(s.paddedTokens).toBe(4);
+    expect(s.paddedReqs).toBe(4);
+    const { outputs } = await engine.run();
+    expect(outputs).toHaveLength(3);
+    outputs.forEach((o, i) => expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, [i + 1], 3)));
+    const stats = engine.stats();
+    expect(stats.byMode.full.paddingTokens).toBeGreaterThan(0);
+    expect(stats.runner.graphs).toBeGreaterThan(0);
+    engine.dispose();
+  });
+
+  it('reports capture progress, largest size first', async () => {
+    const events: string[] = [];
+    const engine = await createEngine({
+      ...base,
+      graph: { mode: 'full', captureSizes: [2, 8] },
+      onProgress: (e) => events.push(e.phase === 'capture' ? `${e.capturePhase}:${e.size}` : e.phase),
+    });
+    expect(events).toEqual(['load', 'warmup:8', 'capture:8', 'done:8', 'warmup:2', 'capture:2', 'done:2', 'ready']);
+    expect(engine.capture.graphs).toBe(2);
+    engine.dispose();
+  });
+
+  it('chooses the CPU backend under auto when no GPU is present, and says why', async () => {
+    const engine = await createEngine({ ...base, backend: 'auto' });
+    expect(engine.backend).toBe('cpu');
+    expect(engine.backendReason).toMatch(/CPU backend: /);
+    engine.dispose();
+  });
+
+  it("backend 'cuda' without a device fails before any work, saying what to do", async () => {
+    await expect(createEngine({ ...base, backend: 'cuda' })).rejects.toThrow(/backend 'cuda' is not available: .*use backend 'auto' or 'cpu'/);
+  });
+
+  it('rejects requests that can never fit, and bad tokens', async () => {
+    const engine = await createEngine({ ...base, limits: { ...base.limits, maxModelLen: 32 } });
+    expect(() => engine.addRequest({ promptTokens: new Array(30).fill(1), maxNewTokens: 4 })).toThrow(RequestTooLargeError);
+    expect(() => engine.addRequest({ promptTokens: [], maxNewTokens: 1 })).toThrow(/at least one token/);
+    expect(() => engine.addRequest({ promptTokens: [512], maxNewTokens: 1 })).toThrow(/promptTokens\[0\] must be a token id in \[0, 511\]/);
+    expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 0 })).toThrow(/maxNewTokens must be an integer in \[1,/);
+    engine.dispose();
+    expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 1 })).toThrow(EngineDisposedError);
+    await expect(engine.step()).rejects.toThrow(EngineDisposedError);
+    engine.dispose(); // idempotent
+  });
+
+  it('queues requests when the cache is full and still finishes all of them', async () => {
+    const engine = await createEngine({ ...base, cache: { blockSize: 4, numBlocks: 8 } });
+    const reqs = workload(11, 6, 20, 4);
+    reqs.forEach((r) => engine.addRequest(r));
+    const { outputs } = await engine.run();
+    outputs.forEach((o, i) => expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, reqs[i]!.promptTokens, reqs[i]!.maxNewTokens)));
+    expect(engine.numFreeBlocks).toBe(8);
+    engine.dispose();
+  });
+
+  it.each([
+    [{ cache: { blockSize: 0, numBlocks: 4 } }, /cache.blockSize/],
+    [{ limits: { maxNumSeqs: 8, maxNumBatchedTokens: 4 } }, /limits.maxNumBatchedTokens must be an integer in \[8,/],
+    [{ backend: 'gpu' }, /backend must be one of 'auto', 'cuda', 'cpu'/],
+    [{ model: {} }, /model must be a Model/],
+    [{ graph: { mode: 'fast' } }, /mode/],
+    [{ limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16, maxModelLen: 10_000 } }, /limits.maxModelLen must be an integer in \[1, 192\]/],
+  ])('rejects bad options %j', async (patch, message) => {
+    await expect(createEngine({ ...base, ...(patch as object) } as never)).rejects.toThrow(message);
+  });
+});
+
+describe('model contract', () => {
+  const broken = (forward: Model['load']): Model => ({ ...model, name: 'broken', load: forward });
+
+  it('names the problem when a forward forgets to yield attention', async () => {
+    const m = broken(() => ({
+      *forward(ctx) {
+        ctx.attention(0, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
+        ctx.attention(1, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
+      },
+      dispose() {},
+    }));
+    await expect(createEngine({ ...base, model: m })).rejects.toThrow(/was called before the call for layer 0 was yielded/);
+  });
+
+  it('names the problem when a forward is not a generator', async () => {
+    const m = broken(() => ({ forward: (() => undefined) as never, dispose() {} }));
+    await expect(createEngine({ ...base, model: m })).rejects.toThrow(/must be a generator function/);
+  });
+});
