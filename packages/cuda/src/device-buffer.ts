@@ -63,10 +63,10 @@ export class DeviceBuffer {
 
   /** Allocates `byteLength` bytes (uninitialized) on a device (default 0). 0 bytes gives ptr 0n. */
   static alloc(byteLength: number, opts?: { device?: number }): DeviceBuffer {
-    const native = requireCuda();
     const bytes = checkSize(byteLength, 'byteLength');
     const o = checkOptions(opts, 'opts');
     const device = resolveDevice(o.device);
+    const native = requireCuda();
     flushPendingFrees(native);
     const ptr = bytes === 0 ? 0n : callNative(native, () => native.malloc(device, bytes));
     const alloc: Allocation = { ptr, byteLength: bytes, device, freed: false };

@@ -4,8 +4,8 @@ import { requireCuda, resolveDevice } from './status.js';
 
 /** Free and total device memory in bytes (cudaMemGetInfo), for a device (default 0). */
 export function memGetInfo(device?: number): { freeBytes: number; totalBytes: number } {
-  const native = requireCuda();
   const d = resolveDevice(device, 'device');
+  const native = requireCuda();
   return callNative(native, () => native.memGetInfo(d));
 }
 
@@ -15,15 +15,15 @@ export function memGetInfo(device?: number): { freeBytes: number; totalBytes: nu
  * allocator holds from the driver (`reservedBytes`).
  */
 export function deviceGraphMemory(device?: number): { usedBytes: number; highBytes: number; reservedBytes: number } {
-  const native = requireCuda();
   const d = resolveDevice(device, 'device');
+  const native = requireCuda();
   const m = callNative(native, () => native.graphMemory(d));
   return { usedBytes: m.usedBytes, highBytes: m.highBytes, reservedBytes: m.reservedBytes };
 }
 
 /** Waits until all work on a device (default 0) is done (cudaDeviceSynchronize). */
 export function deviceSynchronize(device?: number): void {
-  const native = requireCuda();
   const d = resolveDevice(device, 'device');
+  const native = requireCuda();
   callNative(native, () => native.deviceSynchronize(d));
 }

@@ -24,10 +24,10 @@ export class Event {
 
   /** Creates an event; `timing: true` (default false) allows elapsedMs() at some cost per record. */
   static create(opts?: { timing?: boolean; device?: number }): Event {
-    const native = requireCuda();
     const o = checkOptions(opts, 'opts');
     const timing = checkOptionalBoolean(o.timing, 'opts.timing', false);
     const device = resolveDevice(o.device);
+    const native = requireCuda();
     const handle = callNative(native, () => native.eventCreate(device, timing));
     const event = new Event(constructing, { handle, device, timing, disposed: false });
     eventFinalizer.register(event, handle, event);

@@ -35,8 +35,8 @@ export class PinnedHostBuffer {
 
   /** Allocates `byteLength` bytes of page-locked host memory (uninitialized; 0 bytes gives ptr 0n). */
   static alloc(byteLength: number): PinnedHostBuffer {
-    const native = requireCuda();
     const bytes = checkSize(byteLength, 'byteLength');
+    const native = requireCuda();
     if (bytes === 0) {
       const buffer = new ArrayBuffer(0);
       return new PinnedHostBuffer(constructing, { buffer, ptr: 0n, byteLength: 0, bytes: new Uint8Array(buffer), disposed: false });

@@ -57,10 +57,14 @@ export function requireCuda(): NativeCuda {
   return loaded.addon;
 }
 
-/** Validates a device index against the devices present (call after requireCuda). */
+/**
+ * Validates a device index: an integer >= 0, and below the device count when CUDA is available
+ * (without CUDA the next requireCuda() reports that instead).
+ */
 export function checkDevice(value: unknown, name = 'device'): number {
-  const count = cachedStatus?.devices.length ?? 0;
-  return checkInt(value, name, 0, Math.max(0, count - 1));
+  cachedStatus ??= computeStatus();
+  const count = cachedStatus.devices.length;
+  return checkInt(value, name, 0, cachedStatus.available && count > 0 ? count - 1 : 2 ** 31 - 1);
 }
 
 export function resolveDevice(value: unknown, name = 'opts.device'): number {

@@ -40,10 +40,11 @@ export class Stream {
 
   /** Creates a stream on a device (default 0). Blocking by default (orders with the legacy stream). */
   static create(opts?: StreamCreateOptions): Stream {
-    const native = requireCuda();
     const o = checkOptions(opts, 'opts');
     const device = resolveDevice(o.device);
     const nonBlocking = checkOptionalBoolean(o.nonBlocking, 'opts.nonBlocking', false);
+    if (o.priority !== undefined) checkInt(o.priority, 'opts.priority', -(2 ** 31), 2 ** 31 - 1);
+    const native = requireCuda();
     let priority = 0;
     if (o.priority !== undefined) {
       const [least, greatest] = callNative(native, () => native.streamPriorityRange(device));
@@ -60,9 +61,10 @@ export class Stream {
    * stream). Not owned: dispose() forgets it and never destroys it.
    */
   static fromHandle(handle: bigint, opts?: { device?: number }): Stream {
-    const native = requireCuda();
     checkHandle(handle, 'handle', true);
     const o = checkOptions(opts, 'opts');
+    if (o.device !== undefined) checkDevice(o.device, 'opts.device');
+    const native = requireCuda();
     const device = o.device === undefined ? callNative(native, () => native.streamGetDevice(handle)) : checkDevice(o.device, 'opts.device');
     return new Stream(constructing, { handle, device, owned: false, disposed: false, capturing: false });
   }

@@ -1,0 +1,145 @@
+// The real flashgraph_cuda.node on a machine without a GPU (CI): it loads, cudaStatus() reports
+// unavailability with an actionable reason and never throws, every GPU entry point throws
+// NoCudaDeviceError carrying that reason, and CUDA failures surface as CudaError-shaped Errors.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { NativeCuda } from '../src/native.js';
+
+const prebuilt = fileURLToPath(new URL('../prebuilds/linux-x64/flashgraph_cuda.node', import.meta.url));
+const hasAddon = existsSync(prebuilt);
+const require = createRequire(import.meta.url);
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.resetModules();
+});
+
+describe.skipIf(!hasAddon)('flashgraph_cuda.node', () => {
+  const addon = () => require(prebuilt) as NativeCuda;
+
+  it('loads and exports the whole native contract', () => {
+    const names = Object.keys(addon()).sort();
+    for (const fn of ['status', 'streamCreate', 'malloc', 'free', 'pinnedAlloc', 'graphExecUpdate', 'streamAbandonCapture', 'convert']) {
+      expect(names).toContain(fn);
+    }
+  });
+
+  it('status() reports the machine without throwing', () => {
+    const s = addon().status();
+    expect(s.runtimeVersion).toBeGreaterThanOrEqual(12000);
+    if (!s.available) {
+      expect(s.devices).toEqual([]);
+      expect(s.errorName).toMatch(/^cuda(ErrorInsufficientDriver|ErrorNoDevice|Error\w+)$/);
+      expect(s.reason).toMatch(/driver|device/i);
+    }
+  });
+
+  it('a failing CUDA call throws an Error carrying the CUDA name, code and call', () => {
+    const s = addon().status();
+    if (s.available) return; // only meaningful without a device
+    let err: (Error & Record<string, unknown>) | undefined;
+    try {
+      addon().malloc(0, 16);
+    } catch (e) {
+      err = e as Error & Record<string, unknown>;
+    }
+    expect(err).toBeInstanceOf(Error);
+    expect(err?.message).toMatch(new RegExp(`^${s.errorName}: cuda\\w+ failed: `));
+    expect(err?.cudaName).toBe(s.errorName);
+    expect(typeof err?.cudaCode).toBe('number');
+    expect(err?.cudaCall).toMatch(/^cuda/);
+  });
+
+  it('the addon re-checks argument types itself', () => {
+    expect(() => addon().malloc(0, -1)).toThrow(RangeError);
+    expect(() => addon().streamSynchronize(5 as unknown as bigint)).toThrow(TypeError);
+    expect(() => addon().memcpyHtoD(0, 1n, {} as Uint8Array, 0n)).toThrow(TypeError);
+    expect(() => addon().pinnedFree(new ArrayBuffer(8))).toThrow(/not a pinned buffer/);
+    expect(() => addon().pinnedCopy(0, 1n, 1n, 8, true, 0n)).toThrow(/not inside a live pinned allocation/);
+  });
+});
+
+describe.skipIf(!hasAddon)('the public API without a device', async () => {
+  const cuda = await import('../src/index.js');
+  const status = cuda.cudaStatus();
+
+  it('cudaStatus() never throws and explains what to do', () => {
+    expect(() => cuda.cudaStatus()).not.toThrow();
+    expect(cuda.cudaStatus()).toEqual(status); // stable
+    if (status.available) return;
+    expect(status.reason).toMatch(/install|driver|GPU/i);
+    expect(status.devices).toEqual([]);
+    expect(status.runtimeVersion).toBeGreaterThan(0);
+  });
+
+  const entryPoints: [string, () => unknown][] = [
+    ['DeviceBuffer.alloc', () => cuda.DeviceBuffer.alloc(16)],
+    ['PinnedHostBuffer.alloc', () => cuda.PinnedHostBuffer.alloc(16)],
+    ['Stream.create', () => cuda.Stream.create()],
+    ['Stream.fromHandle', () => cuda.Stream.fromHandle(0n)],
+    ['Event.create', () => cuda.Event.create({ timing: true })],
+    ['memGetInfo', () => cuda.memGetInfo()],
+    ['deviceGraphMemory', () => cuda.deviceGraphMemory()],
+    ['deviceSynchronize', () => cuda.deviceSynchronize()],
+    ['kernels.fillInt32', () => cuda.kernels.fillInt32(0x1000n, 0, 1, 0n)],
+    ['kernels.addFloat32', () => cuda.kernels.addFloat32(0x1000n, 0x1000n, 0x1000n, 1, 0n)],
+    ['kernels.copyBytes', () => cuda.kernels.copyBytes(0x1000n, 0x2000n, 1, 0n)],
+  ];
+  it.skipIf(status.available).each(entryPoints)('%s throws NoCudaDeviceError with the reason', (_name, fn) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(cuda.NoCudaDeviceError);
+    expect((err as InstanceType<typeof cuda.NoCudaDeviceError>).reason).toBe(status.reason);
+    expect((err as Error).message).toContain(status.reason);
+  });
+
+  it('argument errors still come first without a device', () => {
+    expect(() => cuda.DeviceBuffer.alloc(-1)).toThrow(RangeError);
+    expect(() => cuda.Stream.fromHandle(-1n)).toThrow(RangeError);
+    expect(() => cuda.kernels.fillInt32(0n, 0, 1, 0n)).toThrow(RangeError);
+  });
+});
+
+describe.skipIf(!hasAddon)('addon loading', () => {
+  it('looks in $FLASHGRAPH_NATIVE_DIR first, then the package prebuilds', async () => {
+    vi.stubEnv('FLASHGRAPH_NATIVE_DIR', '/opt/addons/');
+    const native = await import('../src/native.js');
+    expect(native.addonCandidates()).toEqual(['/opt/addons/flashgraph_cuda.node', prebuilt]);
+  });
+
+  it('falls back to the prebuild when the directory holds a broken addon, and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-native-'));
+    writeFileSync(join(dir, 'flashgraph_cuda.node'), 'not an ELF file');
+    vi.stubEnv('FLASHGRAPH_NATIVE_DIR', dir);
+    const native = await import('../src/native.js');
+    const loaded = native.loadNative();
+    expect(loaded.addon).not.toBeNull();
+    expect(loaded).toMatchObject({ path: prebuilt });
+  });
+
+  it('reports where it looked when no addon loads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-native-'));
+    writeFileSync(join(dir, 'flashgraph_cuda.node'), 'broken');
+    vi.stubEnv('FLASHGRAPH_NATIVE_DIR', dir);
+    vi.doMock('node:fs', async (orig) => {
+      const fs = await orig<typeof import('node:fs')>();
+      return { ...fs, existsSync: (p: string) => p.startsWith(dir) && fs.existsSync(p) };
+    });
+    const cuda = await import('../src/index.js');
+    const status = cuda.cudaStatus();
+    expect(status.available).toBe(false);
+    expect(status.reason).toMatch(/flashgraph_cuda.node could not be loaded: build it with `pnpm --filter @flashgraph\/cuda build`/);
+    expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (`);
+    expect(status.reason).toContain(`${prebuilt} (missing)`);
+    expect(() => cuda.Stream.create()).toThrow(cuda.NoCudaDeviceError);
+    vi.doUnmock('node:fs');
+  });
+});
