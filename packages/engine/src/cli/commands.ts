@@ -1,5 +1,7 @@
-// The command table. Adding a subcommand is one file exporting a CliCommand plus one line here;
-// commands load lazily, so `flashgraph plan` never loads a native addon.
+// The command table. Adding a subcommand is one file exporting a CliCommand plus one line here.
+// A command's code runs only when it is chosen; but the bundle hoists static imports of other
+// packages, so a command that needs a native-backed package (@flashgraph/cuda, fa3, engine's
+// addon) should `await import()` it inside run(), keeping `flashgraph plan --help` addon-free.
 import type { CliCommand } from './command';
 
 export interface CommandEntry {
