@@ -23,6 +23,10 @@ const PACKAGES = [
       'graphConfigJsonSchema',
     ],
   },
+  {
+    name: '@flashgraph/cuda',
+    exports: ['cudaStatus', 'Stream', 'Event', 'DeviceBuffer', 'PinnedHostBuffer', 'Graph', 'GraphExec', 'memGetInfo', 'kernels', 'toBf16', 'CudaError', 'NoCudaDeviceError', 'DisposedError'],
+  },
 ];
 
 const PNPM_VERSION = '10.34.9';
