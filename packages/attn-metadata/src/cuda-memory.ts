@@ -2,6 +2,7 @@
 // tells when the last eager step copy has read the staging memory.
 import { DeviceBuffer, Event, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
 import type { MetadataMemory } from './device-memory.js';
+import { MetadataError } from './errors.js';
 
 export type StreamArg = Stream | bigint;
 
@@ -35,7 +36,10 @@ class CudaMemory implements MetadataMemory<DeviceBuffer, StreamArg> {
   }
 
   private stream(stream: StreamArg): Stream {
-    if (typeof stream !== 'bigint') return stream;
+    if (stream instanceof Stream) return stream;
+    if (typeof stream !== 'bigint') {
+      throw new MetadataError('invalid_stream', 'options.stream', stream, 'a Stream of @flashgraph/cuda or a bigint cudaStream_t', 'not a stream');
+    }
     if (this.wrapped === undefined || this.wrapped.handle !== stream) {
       this.wrapped = Stream.fromHandle(stream, { device: this.device.device });
     }
@@ -70,6 +74,8 @@ class CudaMemory implements MetadataMemory<DeviceBuffer, StreamArg> {
   }
 
   dispose(): void {
+    // The last step copy may still be reading the pinned memory.
+    if (this.copyPending) this.event.synchronize();
     this.event.dispose();
     this.device.dispose();
     this.pinned.dispose();

@@ -120,7 +120,7 @@ class Mirror implements HostMirror {
     const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
     const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
     this.writeArrays(batch.requests, s.numReqs, s.numActualTokens);
-    return Object.freeze({
+    return {
       numReqs: s.numReqs,
       numActualTokens: s.numActualTokens,
       numPaddedReqs,
@@ -128,7 +128,7 @@ class Mirror implements HostMirror {
       maxQueryLen: s.maxQueryLen,
       maxSeqLen: s.maxSeqLen,
       uniformDecode: s.uniformDecode,
-    });
+    };
   }
 
   /** Writes validated requests; padded entries and every stale entry become neutral. */

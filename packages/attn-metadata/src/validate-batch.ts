@@ -111,7 +111,7 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
       );
     }
     const ids = req.blockIds;
-    if (!isArrayLike(ids)) {
+    if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
       throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
     }
     const n = ids.length;
