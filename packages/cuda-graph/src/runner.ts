@@ -297,7 +297,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
     try {
       backend.beginCapture();
     } catch (cause) {
-      this.abortCapture();
+      // Nothing was begun; a capture already open on the stream is not ours to end.
       throw fail('capture', cause);
     }
     let captured: object;
@@ -312,15 +312,20 @@ export class RunnerCore<S> implements GraphRunner<S> {
     try {
       exec = backend.instantiate(captured);
     } catch (cause) {
+      quietly(() => backend.disposeGraph(captured));
       throw fail('instantiate', cause);
-    } finally {
+    }
+    try {
       // The exec is independent of its template graph once instantiated.
       backend.disposeGraph(captured);
+    } catch (cause) {
+      quietly(() => backend.disposeExec(exec));
+      throw fail('instantiate', cause);
     }
     try {
       backend.upload(exec);
     } catch (cause) {
-      backend.disposeExec(exec);
+      quietly(() => backend.disposeExec(exec));
       throw fail('upload', cause);
     }
     return exec;
@@ -328,13 +333,12 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
   /** Ends a capture the step broke, so the stream is usable again; the partial graph is freed. */
   private abortCapture(): void {
-    try {
+    // An invalidated capture fails to end, but ending it is what returns the stream to normal.
+    quietly(() => {
       if (!this.backend.isCapturing()) return;
       const partial = this.backend.endCapture();
       this.backend.disposeGraph(partial);
-    } catch {
-      // An invalidated capture fails to end, but ending it is what returns the stream to normal.
-    }
+    });
   }
 
   // ---- lifetime ------------------------------------------------------------------------------
@@ -456,6 +460,15 @@ export class RunnerCore<S> implements GraphRunner<S> {
       default:
         return new GraphRunnerError('NOT_CAPTURED', `${call}(): call capture(step) first`);
     }
+  }
+}
+
+/** Cleanup on a failure path: the original error is the one worth reporting. */
+function quietly(cleanup: () => void): void {
+  try {
+    cleanup();
+  } catch {
+    // already failing
   }
 }
 

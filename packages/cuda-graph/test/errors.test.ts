@@ -183,3 +183,14 @@ describe('failing captures end cleanly and name the size, phase and cause', () =
     expect(env.runner.run({ numTokens: 2, numReqs: 1, uniformDecode: false }).mode).toBe('piecewise');
   });
 });
+
+test('a stream that is already capturing is left alone', () => {
+  const env = makeRunner('full', { numWarmups: 0 });
+  env.backend.beginCapture(); // someone else's capture
+  const err = captureError(() => env.runner.capture(segmentedStep()));
+  expect(err).toMatchObject({ size: 16, phase: 'capture' });
+  expect((err.cause as Error).message).toMatch(/already capturing/);
+  expect(env.backend.capturing).toBe(true);
+  env.backend.disposeGraph(env.backend.endCapture());
+  expectCleanAndRetryable(env);
+});
