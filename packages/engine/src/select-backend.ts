@@ -11,8 +11,8 @@ export interface BackendChoice {
   readonly reason: string;
 }
 
-/** Minimum compute capability of flashgraph's kernels (sm_90a, Hopper). */
-export const MIN_COMPUTE_CAPABILITY = 9.0;
+/** flashgraph's kernels are built for sm_90a, which runs on compute capability 9.x (Hopper) only. */
+export const REQUIRED_CC_MAJOR = 9;
 
 /** Why CUDA can't run this model here, or null when it can. */
 export function cudaUnavailableReason(model: Model, device: number): string | null {
@@ -26,9 +26,9 @@ export function cudaUnavailableReason(model: Model, device: number): string | nu
   if (!status.available) return `no usable CUDA device (${status.reason ?? 'unknown reason'})`;
   const dev = status.devices?.[device];
   if (!dev) return `CUDA device ${device} does not exist (${status.devices?.length ?? 0} visible)`;
-  const cc = Number(dev.computeCapability);
-  if (Number.isFinite(cc) && cc < MIN_COMPUTE_CAPABILITY) {
-    return `${dev.name} has compute capability ${dev.computeCapability}; flashgraph's kernels need ${MIN_COMPUTE_CAPABILITY.toFixed(1)} (Hopper)`;
+  const major = Number.parseInt(String(dev.computeCapability), 10);
+  if (Number.isFinite(major) && major !== REQUIRED_CC_MAJOR) {
+    return `${dev.name} has compute capability ${dev.computeCapability}; flashgraph's kernels are built for sm_90a (Hopper, 9.x)`;
   }
   const native = loadNative();
   if (!native.addon) return native.reason;

@@ -15,4 +15,16 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'Resolve a CUDA graph configuration and print the capture plan',
     load: async () => (await import('./plan-command')).planCommand,
   },
+  doctor: {
+    summary: 'Check the GPU, driver, CUDA runtime and native addons, and say what to do',
+    load: async () => (await import('../commands/doctor')).doctorCommand,
+  },
+  bench: {
+    summary: 'Decode step time of the synthetic model: eager vs piecewise vs full graphs',
+    load: async () => (await import('../commands/bench')).benchCommand,
+  },
+  simulate: {
+    summary: 'Run a random workload through engine.run(): throughput, latency, padding',
+    load: async () => (await import('../commands/simulate')).simulateCommand,
+  },
 };
