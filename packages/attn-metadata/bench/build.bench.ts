@@ -77,9 +77,11 @@ const calibration = (() => {
   const a = new Int32Array(16_640).map((_, i) => i & 1023);
   let sink = 0;
   const us = measureBoth(() => {
-    for (let j = 0; j < a.length; j++) sink += a[j]!;
+    let sum = 0;
+    for (let j = 0; j < a.length; j++) sum = (sum + a[j]!) | 0;
+    sink ^= sum;
   }).min;
-  if (sink === -1) console.log(sink);
+  if (sink === 0x7fffffff) console.log(sink);
   return us;
 })();
 

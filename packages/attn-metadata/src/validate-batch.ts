@@ -47,11 +47,21 @@ function badBlockId(i: number, j: number, b: unknown, numBlocks: number): Metada
 /** Every id in [0, numBlocks) and an integer; returns the index of the first bad one, or -1. */
 function firstBadBlockId(ids: ArrayLike<number>, n: number, numBlocks: number): number {
   if (ids instanceof Int32Array) {
-    // Integers by construction: only the range, branch-free over the row.
+    // Integers by construction: only the range. Branch-free, four ids per iteration: the sign bit
+    // of `b | (numBlocks - 1 - b)` is set exactly when b < 0 or b >= numBlocks.
+    const top = numBlocks - 1;
     let bad = 0;
-    for (let j = 0; j < n; j++) {
+    let j = 0;
+    for (; j + 3 < n; j += 4) {
+      const a = ids[j]!;
+      const b = ids[j + 1]!;
+      const c = ids[j + 2]!;
+      const d = ids[j + 3]!;
+      bad |= a | b | c | d | (top - a) | (top - b) | (top - c) | (top - d);
+    }
+    for (; j < n; j++) {
       const b = ids[j]!;
-      bad |= b | (numBlocks - 1 - b);
+      bad |= b | (top - b);
     }
     if (bad >= 0) return -1;
     for (let j = 0; j < n; j++) if (ids[j]! < 0 || ids[j]! >= numBlocks) return j;

@@ -73,6 +73,31 @@ describe('batch validation errors name the request index and field', () => {
   });
 });
 
+describe('Int32Array block ids (the unrolled range check)', () => {
+  const wide = { maxNumReqs: 2, maxNumTokens: 8, blockSize: 2, numBlocks: 50, maxBlocksPerReq: 11 };
+  it.each([
+    { at: 0, value: -1 },
+    { at: 5, value: 50 },
+    { at: 7, value: -2147483648 },
+    { at: 8, value: 2147483647 },
+    { at: 10, value: 50 },
+  ])('finds $value at index $at', ({ at, value }) => {
+    const ids = Int32Array.from({ length: 11 }, (_, j) => j * 3);
+    ids[at] = value;
+    const mirror = createHostMirror(wide);
+    const err = caught(() => mirror.write({ requests: [ok({ blockIds: [1, 2] }), { numNewTokens: 1, numComputedTokens: 20, blockIds: ids }] }));
+    expect(err.code).toBe('invalid_block_id');
+    expect(err.path).toBe(`requests[1].blockIds[${at}]`);
+    expect(err.value).toBe(value);
+  });
+
+  it('accepts 0 and numBlocks - 1', () => {
+    const mirror = createHostMirror(wide);
+    const ids = Int32Array.from({ length: 11 }, (_, j) => (j % 2 === 0 ? 0 : 49));
+    expect(() => mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 20, blockIds: ids }] })).not.toThrow();
+  });
+});
+
 describe('capacity validation', () => {
   const base = { maxNumReqs: 4, maxNumTokens: 16, blockSize: 4, numBlocks: 10, maxBlocksPerReq: 3 };
   it.each([
