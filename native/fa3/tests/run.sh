@@ -21,7 +21,7 @@ while (($#)); do
 done
 
 build() {
-  local flags=(-std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall)
+  local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall)
   local srcs=(kernels/api.cu kernels/prepare.cu kernels/kv_write.cu kernels/forward_dispatch.cu
               kernels/forward_instantiate_bf16.cu kernels/forward_instantiate_fp16.cu tests/fa3_selftest.cu)
   local objs=() pids=() s o
@@ -49,20 +49,20 @@ card=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,nohe
 echo "card: ${card:-unknown}  date: $(date -u +%F)"
 summary=()
 
-timeout 200 "$bin" prepare graph correctness --configs "$configs" > "$OUT/correctness.log" 2>&1; rc=$?
+timeout 110 "$bin" prepare graph correctness --configs "$configs" > "$OUT/correctness.log" 2>&1; rc=$?
 summary+=("correctness rc=$rc: $(grep -E '^checks:' "$OUT/correctness.log")")
 grep -E '^FAIL' "$OUT/correctness.log" | head -20
 
 if command -v compute-sanitizer > /dev/null; then
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 17 "$bin" graph > "$OUT/memcheck-graph.log" 2>&1; rc=$?
+  timeout 75 compute-sanitizer --tool memcheck --error-exitcode 17 "$bin" graph race > "$OUT/memcheck-graph.log" 2>&1; rc=$?
   summary+=("memcheck graph rc=$rc: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck-graph.log" | tail -1) $(grep -E '^checks:' "$OUT/memcheck-graph.log")")
-  timeout 100 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 17 "$bin" race > "$OUT/racecheck.log" 2>&1; rc=$?
+  timeout 40 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 17 "$bin" race > "$OUT/racecheck.log" 2>&1; rc=$?
   summary+=("racecheck race rc=$rc: $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/racecheck.log" | tail -1) $(grep -E '^checks:' "$OUT/racecheck.log")")
 else
   summary+=("compute-sanitizer not found: sanitizer runs skipped")
 fi
 
-timeout 120 "$bin" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1; rc=$?
+timeout 80 "$bin" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1; rc=$?
 summary+=("bench rc=$rc")
 
 echo "==== fa3 summary (${card:-unknown})"
