@@ -27,7 +27,7 @@ function contractError(message: string): EngineError {
 }
 
 export function segmentedForward<S>(options: ForwardDriverOptions<S>): SegmentedStep<S> {
-  const { numLayers, model } = options;
+  const { numLayers } = options;
   const calls: (AttentionCall | undefined)[] = new Array(numLayers).fill(undefined);
   let generator: Generator<AttentionCall, void, void> | null = null;
   let pending: AttentionCall | null = null;

@@ -43,7 +43,7 @@ describe('engine on the CPU backend', () => {
     const ids = requests.map((r) => engine.addRequest(r));
     const { outputs, stats } = await engine.run();
     expect(outputs.map((o) => o.id)).toEqual(ids);
-    outputs.forEach((o, i) => expect([...o.outputTokens], `request ${i}`).toEqual(expected[i]));
+    for (const [i, o] of outputs.entries()) expect([...o.outputTokens], `request ${i}`).toEqual(expected[i]);
     expect(stats.generatedTokens).toBe(expected.flat().length);
     expect(stats.promptTokens).toBe(requests.reduce((n, r) => n + r.promptTokens.length, 0));
     const used = (['full', 'piecewise', 'eager'] as const).filter((m) => stats.byMode[m].steps > 0);
@@ -84,7 +84,7 @@ describe('engine on the CPU backend', () => {
     expect(s.paddedReqs).toBe(4);
     const { outputs } = await engine.run();
     expect(outputs).toHaveLength(3);
-    outputs.forEach((o, i) => expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, [i + 1], 3)));
+    for (const [i, o] of outputs.entries()) expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, [i + 1], 3));
     const stats = engine.stats();
     expect(stats.byMode.full.paddingTokens).toBeGreaterThan(0);
     expect(stats.runner.graphs).toBeGreaterThan(0);
@@ -129,9 +129,9 @@ describe('engine on the CPU backend', () => {
   it('queues requests when the cache is full and still finishes all of them', async () => {
     const engine = await createEngine({ ...base, cache: { blockSize: 4, numBlocks: 8 } });
     const reqs = workload(11, 6, 20, 4);
-    reqs.forEach((r) => engine.addRequest(r));
+    for (const r of reqs) engine.addRequest(r);
     const { outputs } = await engine.run();
-    outputs.forEach((o, i) => expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, reqs[i]!.promptTokens, reqs[i]!.maxNewTokens)));
+    for (const [i, o] of outputs.entries()) expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, reqs[i]!.promptTokens, reqs[i]!.maxNewTokens));
     expect(engine.numFreeBlocks).toBe(8);
     engine.dispose();
   });
@@ -155,7 +155,7 @@ describe('model contract', () => {
     const m = broken(() => ({
       *forward(ctx) {
         ctx.attention(0, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
-        ctx.attention(1, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
+        yield ctx.attention(1, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
       },
       dispose() {},
     }));

@@ -124,7 +124,7 @@ describe('Scheduler', () => {
         (reqs, maxNumSeqs, budget) => {
           const numBlocks = 40;
           const { scheduler, blocks } = setup(numBlocks, 2, maxNumSeqs, Math.max(budget, maxNumSeqs));
-          reqs.forEach((r, i) => scheduler.add(request(i, r.prompt, r.out)));
+          for (const [i, r] of reqs.entries()) scheduler.add(request(i, r.prompt, r.out));
           const generated = new Map<number, number>();
           for (let step = 0; scheduler.hasUnfinished; step++) {
             expect(step).toBeLessThan(2000);
@@ -143,7 +143,7 @@ describe('Scheduler', () => {
             }
             commit(scheduler, batch, step);
           }
-          reqs.forEach((r, i) => expect(generated.get(i)).toBe(r.out));
+          for (const [i, r] of reqs.entries()) expect(generated.get(i)).toBe(r.out);
           expect(blocks.numFreeBlocks).toBe(numBlocks);
           expect(blocks.numAvailableBlocks).toBe(numBlocks);
         },

@@ -40,14 +40,14 @@ GPU it runs on the CPU backend with a small model, and says so.
 
   --batch-sizes <list>           requests per decode step (default 1,8,32,128)
   --modes <list>                 eager,piecewise,full (default all three)
-  --context <n>                  prompt tokens per request (default 1024 on CUDA, 64 on CPU)
+  --context <n>                  prompt tokens per request (default 1024 on CUDA, 32 on CPU)
   --steps <n>                    timed decode steps per batch size (default 20; 5 on CPU)
   --warmup-steps <n>             untimed decode steps first (default 3; 1 on CPU)
   --layers <n>                   model layers (default 32; 2 on CPU)
   --heads-q <n> --heads-kv <n>   attention heads (default 32 and 8; 4 and 2 on CPU)
   --head-dim <n>                 64, 128 or 256 (default 128; 64 on CPU)
   --block-size <n>               KV page size in tokens (default 16)
-  --max-num-batched-tokens <n>   prefill chunk budget (default 2048; 256 on CPU)
+  --max-num-batched-tokens <n>   prefill chunk budget (default 2048; 1024 on CPU)
   --max-num-splits <n>           split-KV bound of full graphs (default 32)
   --seed <n>                     prompt tokens seed (default 1)
   --backend <auto|cuda|cpu>      default auto
@@ -85,7 +85,8 @@ export function formatBench(r: BenchReport): string {
   lines.push('', table, '');
   for (const m of r.modes) {
     if (m.mode === 'eager') continue;
-    lines.push(`${m.mode}: captured ${m.graphs} graphs in ${fmt(m.captureMs, 1)} ms, graph memory ${formatBytes(m.graphMemoryBytes)}`);
+    const memory = r.backend === 'cpu' ? 'no device graph memory on the CPU backend' : `graph memory ${formatBytes(m.graphMemoryBytes)}`;
+    lines.push(`${m.mode}: captured ${m.graphs} graphs in ${fmt(m.captureMs, 1)} ms, ${memory}`);
   }
   return lines.join('\n');
 }
@@ -123,11 +124,11 @@ export const benchCommand: CliCommand = {
     const modelOptions = modelOptionsFor(planned.kind, { layers: s('layers'), headsQ: s('heads-q'), headsKv: s('heads-kv'), headDim: s('head-dim') });
     const batchSizes = parseIntList('batch-sizes', s('batch-sizes'), [1, 8, 32, 128], 1, 4096);
     const modes = parseChoiceList<BenchMode>('modes', s('modes'), BENCH_MODES, BENCH_MODES);
-    const context = parseIntFlag('context', s('context'), gpu ? 1024 : 64, 1, 1 << 20);
+    const context = parseIntFlag('context', s('context'), gpu ? 1024 : 32, 1, 1 << 20);
     const steps = parseIntFlag('steps', s('steps'), gpu ? 20 : 5, 1, 100000);
     const warmupSteps = parseIntFlag('warmup-steps', s('warmup-steps'), gpu ? 3 : 1, 0, 1000);
     const blockSize = parseIntFlag('block-size', s('block-size'), 16, 16, 4096);
-    const maxNumBatchedTokens = parseIntFlag('max-num-batched-tokens', s('max-num-batched-tokens'), gpu ? 2048 : 256, 1, 1 << 20);
+    const maxNumBatchedTokens = parseIntFlag('max-num-batched-tokens', s('max-num-batched-tokens'), gpu ? 2048 : 1024, 1, 1 << 20);
     const maxNumSplits = parseIntFlag('max-num-splits', s('max-num-splits'), 32, 1, 256);
     const seed = parseIntFlag('seed', s('seed'), 1, 0);
     const chart = s('chart');

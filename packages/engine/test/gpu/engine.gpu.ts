@@ -1,0 +1,197 @@
+// GPU tests of @flashgraph/engine (node:test; bundled and run on the device by tooling/gpu).
+// Skipped without a usable CUDA device.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DeviceBuffer, Stream, cudaStatus, fromBf16, memGetInfo, toBf16 } from '@flashgraph/cuda';
+import type { GraphMode } from '@flashgraph/config';
+import { createEngine, syntheticDecoder } from '@flashgraph/engine';
+import { runCli } from '../../src/cli/run';
+import { runDecodeBench } from '../../src/decode-bench.js';
+import { loadNative } from '../../src/native.js';
+import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
+import { syntheticDims } from '../../src/synthetic-model.js';
+
+const status = cudaStatus();
+const skip = status.available ? false : `no CUDA device: ${status.reason}`;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const shape = { numLayers: 4, numHeadsQ: 32, numHeadsKv: 8, headDim: 128, vocabSize: 32000 } as const;
+const model = syntheticDecoder(shape);
+
+function workload(seed: number, n: number) {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => ({
+    promptTokens: Array.from({ length: 1 + Math.floor(r() * 150) }, () => Math.floor(r() * shape.vocabSize)),
+    maxNewTokens: 1 + Math.floor(r() * 12),
+  }));
+}
+
+async function generate(mode: GraphMode, maxNumSplits: number, requests: ReturnType<typeof workload>) {
+  const engine = await createEngine({
+    model,
+    graph: { mode, maxNumSplits },
+    cache: { blockSize: 16, numBlocks: 512 },
+    limits: { maxNumSeqs: 16, maxNumBatchedTokens: 256 },
+    backend: 'cuda',
+  });
+  try {
+    for (const r of requests) engine.addRequest(r);
+    const { outputs, stats } = await engine.run();
+    return { tokens: outputs.map((o) => [...o.outputTokens]), stats };
+  } finally {
+    engine.dispose();
+  }
+}
+
+test('full-graph, piecewise and eager outputs are identical for the same workload (one split)', { skip }, async () => {
+  // With maxNumSplits 1 every step uses the same split bound, so every mode runs bit-identical
+  // arithmetic and the sampled tokens must match exactly.
+  const requests = workload(3, 24);
+  const eager = await generate('none', 1, requests);
+  for (const mode of ['full', 'piecewise', 'full_and_piecewise'] as const) {
+    const run = await generate(mode, 1, requests);
+    assert.deepEqual(run.tokens, eager.tokens, `${mode} outputs differ from eager`);
+    if (mode !== 'piecewise') assert.ok(run.stats.byMode.full.steps > 0, `${mode}: no full-graph step ran`);
+    if (mode !== 'full') assert.ok(run.stats.byMode.piecewise.steps > 0, `${mode}: no piecewise step ran`);
+  }
+  for (const t of eager.tokens.flat()) assert.ok(t >= 0 && t < shape.vocabSize, `token ${t} out of range`);
+});
+
+test('full graphs with the default split bound are deterministic and match replay-to-replay', { skip }, async () => {
+  const requests = workload(5, 24);
+  const a = await generate('full_and_piecewise', 32, requests);
+  const b = await generate('full_and_piecewise', 32, requests);
+  assert.deepEqual(a.tokens, b.tokens);
+  assert.ok(a.stats.byMode.full.steps > 0);
+});
+
+test('synthetic kernels match the CPU mirror (bf16 storage); sampling matches exactly', { skip }, () => {
+  const native = loadNative();
+  assert.ok(native.addon, native.addon ? '' : native.reason);
+  const d = syntheticDims(model.shape);
+  const w = syntheticWeights(d);
+  const T = 37;
+  const R = 5;
+  const kernels = new native.addon.SyntheticKernels({ ...d, dtype: 0, maxNumTokens: T, maxNumReqs: R });
+  const stream = Stream.create();
+  const r = rng(9);
+  const tokens = Int32Array.from({ length: T }, () => Math.floor(r() * d.vocabSize));
+  const positions = Int32Array.from({ length: T }, () => Math.floor(r() * 40000));
+  const bufs = {
+    tok: DeviceBuffer.alloc(T * 4),
+    pos: DeviceBuffer.alloc(T * 4),
+    x: DeviceBuffer.alloc(T * d.hiddenSize * 2),
+    q: DeviceBuffer.alloc(T * d.qSize * 2),
+    k: DeviceBuffer.alloc(T * d.kvSize * 2),
+    v: DeviceBuffer.alloc(T * d.kvSize * 2),
+    o: DeviceBuffer.alloc(T * d.qSize * 2),
+    rows: DeviceBuffer.alloc(R * 4),
+    sampled: DeviceBuffer.alloc(R * 4),
+  };
+  try {
+    bufs.tok.write(tokens);
+    bufs.pos.write(positions);
+    const readBf16 = (b: DeviceBuffer, n: number) => fromBf16(b.read(new Uint16Array(n)));
+    const close = (got: Float32Array, want: Float32Array, what: string) => {
+      for (let i = 0; i < want.length; i++) {
+        const tol = 1e-2 * Math.abs(want[i] as number) + 1e-2;
+        assert.ok(Math.abs((got[i] as number) - (want[i] as number)) <= tol, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+      }
+    };
+    // Embedding.
+    kernels.embed(bufs.tok.ptr, bufs.pos.ptr, bufs.x.ptr, T, stream.handle);
+    stream.synchronize();
+    const x = readBf16(bufs.x, T * d.hiddenSize);
+    const xWant = new Float32Array(T * d.hiddenSize);
+    for (let t = 0; t < T; t++) embedRow(xWant, t * d.hiddenSize, tokens[t] as number, positions[t] as number, d.hiddenSize);
+    close(x, xWant, 'embed');
+    // Projection from the GPU's own bf16 hidden state (so only this kernel's error counts).
+    kernels.project(2, bufs.x.ptr, bufs.q.ptr, bufs.k.ptr, bufs.v.ptr, T, stream.handle);
+    stream.synchronize();
+    const qW = new Float32Array(T * d.qSize);
+    const kW = new Float32Array(T * d.kvSize);
+    const vW = new Float32Array(T * d.kvSize);
+    for (let t = 0; t < T; t++) projectRow(d, w, 2, x, t * d.hiddenSize, qW, kW, vW, t);
+    close(readBf16(bufs.q, T * d.qSize), qW, 'q');
+    close(readBf16(bufs.k, T * d.kvSize), kW, 'k');
+    close(readBf16(bufs.v, T * d.kvSize), vW, 'v');
+    // Residual with a random attention output.
+    const o = Float32Array.from({ length: T * d.qSize }, () => r() * 2 - 1);
+    const oBf = toBf16(o);
+    bufs.o.write(oBf);
+    kernels.residual(1, bufs.x.ptr, bufs.o.ptr, T, stream.handle);
+    stream.synchronize();
+    const xAfter = x.slice();
+    const oRounded = fromBf16(oBf);
+    for (let t = 0; t < T; t++) residualRow(d, w, 1, xAfter, t * d.hiddenSize, oRounded, t * d.qSize);
+    const xGpu = readBf16(bufs.x, T * d.hiddenSize);
+    close(xGpu, xAfter, 'residual');
+    // Sampling: the same bf16 rows on both sides, explicit fp32 rounding: identical tokens.
+    const rows = Int32Array.from([0, 36, -1, 17, 99]);
+    bufs.rows.write(rows);
+    bufs.sampled.fill(0xff);
+    kernels.sample(bufs.x.ptr, bufs.rows.ptr, bufs.sampled.ptr, R, T, stream.handle);
+    stream.synchronize();
+    const got = bufs.sampled.read(new Int32Array(R));
+    const want = Array.from(rows, (row) => (row < 0 || row >= T ? -1 : sampleRow(d, w, xGpu, row * d.hiddenSize)));
+    assert.deepEqual([...got], want);
+  } finally {
+    for (const b of Object.values(bufs)) b.dispose();
+    stream.dispose();
+  }
+});
+
+test('engine dispose returns device memory', { skip }, async () => {
+  const before = memGetInfo().freeBytes;
+  for (let i = 0; i < 3; i++) {
+    const e = await createEngine({ model, graph: { mode: 'full_and_piecewise' }, cache: { blockSize: 16, numBlocks: 1024 }, limits: { maxNumSeqs: 32, maxNumBatchedTokens: 512 }, backend: 'cuda' });
+    e.addRequest({ promptTokens: [1, 2, 3], maxNewTokens: 4 });
+    await e.run();
+    e.dispose();
+  }
+  const after = memGetInfo().freeBytes;
+  assert.ok(before - after < 64 * 2 ** 20, `free memory dropped by ${((before - after) / 2 ** 20).toFixed(1)} MiB`);
+});
+
+test('bench (decode loop) and simulate run on the GPU', { skip }, async () => {
+  const result = await runDecodeBench({
+    model: syntheticDecoder({ numLayers: 8 }),
+    backend: 'cuda',
+    batchSizes: [1, 8],
+    modes: ['eager', 'piecewise', 'full'],
+    context: 256,
+    steps: 5,
+    warmupSteps: 2,
+    blockSize: 16,
+    maxNumBatchedTokens: 512,
+    maxNumSplits: 32,
+    seed: 1,
+  });
+  assert.equal(result.backend, 'cuda');
+  for (const row of result.rows) {
+    assert.equal(row.ranAs, row.mode, `${row.mode} at batch ${row.batchSize} ran as ${row.ranAs}`);
+    assert.ok(row.stepMs.p50 > 0);
+  }
+  console.log(result.rows.map((r) => `${r.mode} b${r.batchSize}: ${r.stepMs.p50.toFixed(3)} ms`).join('; '));
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['simulate', '--requests', '12', '--layers', '4', '--max-prompt', '200', '--max-output', '16', '--json'], {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    cwd: process.cwd(),
+  });
+  assert.equal(code, 0, err.join('\n'));
+  const report = JSON.parse(out.join('\n'));
+  assert.equal(report.backend, 'cuda');
+  assert.equal(report.runs.length, 4);
+});
