@@ -186,7 +186,7 @@ test('build + forward captured in a full graph, replayed with new batches, match
 test('creating and disposing builders returns their device memory', { skip }, () => {
   // Capacities that make each builder hold 2 MiB of device memory, so a leak shows in memGetInfo.
   using attention = createAttention({ ...ATTN, maxNumReqs: 1024, maxNumPagesPerReq: 512 });
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [8] }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [8], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
   const caps = { ...CAPS, maxNumReqs: 1024, maxBlocksPerReq: 512 };
   const warm = createMetadataBuilder({ attention, graphConfig, ...caps });
   warm.dispose();
