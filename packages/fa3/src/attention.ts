@@ -75,7 +75,7 @@ class AttentionImpl implements Attention {
   }
 
   #ws(fn: string): DeviceBuffer {
-    if (!this.#workspace) throw new DisposedError(`Attention.${fn}: this Attention was disposed`);
+    if (!this.#workspace) throw new DisposedError(`Attention (${fn})`);
     return this.#workspace;
   }
 

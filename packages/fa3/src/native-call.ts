@@ -28,5 +28,7 @@ export function translateNativeError(fn: string, err: unknown): Error {
 }
 
 function makeCudaError(fn: string, cudaName: string, what: string, cause: Error): Error {
-  return new CudaError(cudaName, `${fn}: ${cudaName}: ${what}`, fn, { cause });
+  // The addon may attach the numeric code; -1 when it only gave the name.
+  const code = (cause as Error & { cudaCode?: unknown }).cudaCode;
+  return new CudaError(`${fn}: ${cudaName}: ${what}`, typeof code === 'number' ? code : -1, cudaName, fn);
 }

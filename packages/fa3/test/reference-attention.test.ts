@@ -233,7 +233,8 @@ describe('referenceAttention: properties', () => {
     qScale: fc.constantFrom(1, 8),
     seed: fc.integer({ min: 1, max: 1 << 30 }),
   });
-  const build = (c: fc.RecordValue<typeof cfg extends fc.Arbitrary<infer T> ? T : never>) =>
+  type Cfg = typeof cfg extends fc.Arbitrary<infer T> ? T : never;
+  const build = (c: Cfg) =>
     problem({
       qLens: c.reqs.map((r) => r[0]), kLens: c.reqs.map((r) => r[1]), hq: c.hkv * c.g, hkv: c.hkv, d: c.d, pageSize: c.pageSize,
       causal: c.causal, window: c.window && c.causal ? [c.window[0], Math.min(c.window[1], 0)] : c.window, softcap: c.softcap,

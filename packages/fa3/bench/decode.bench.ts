@@ -1,0 +1,201 @@
+// Decode and prefill benchmark of @flashgraph/fa3 (issue 4 targets). bf16, D = 128, Hq = 32,
+// Hkv = 8, page size 16. Every step is schedule + forward (+ combine) captured in ONE CUDA graph
+// and timed as the median of repeated replays between Events.
+// - decode grid B in {1, 8, 32, 128, 512} x context {1k, 8k, 32k}: KV bytes read per second and
+//   the ratio to the device-to-device copy bandwidth measured in the same run (copy bandwidth
+//   counts read + write traffic: 2 x bytes / time, the memory traffic a read-only kernel competes with);
+// - B = 1, 4k context: step latency in microseconds;
+// - prefill, one request, causal, L in {1k, 4k, 16k}: TFLOP/s with 2 x L^2 x Hq x D FLOPs.
+// When the grid's KV cache does not fit in half of the free memory, requests share physical pages
+// modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
+// Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
+import { DeviceBuffer, Event, type GraphExec, Stream, cudaStatus, memGetInfo, toBf16 } from '@flashgraph/cuda';
+import { type Attention, createAttention } from '@flashgraph/fa3';
+
+const status = cudaStatus();
+if (!status.available) {
+  console.log(`skipped: no CUDA device (${status.reason ?? 'unavailable'})`);
+  process.exit(0);
+}
+
+const HQ = 32;
+const HKV = 8;
+const D = 128;
+const PAGE = 16;
+const S = 32;
+const BATCHES = [1, 8, 32, 128, 512];
+const CONTEXTS = [1024, 8192, 32768];
+const REPEATS = Number(process.env.FA3_BENCH_REPEATS ?? 30);
+const card = status.devices[0]?.name ?? 'unknown GPU';
+const date = new Date().toISOString().slice(0, 10);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+/** Median milliseconds of `exec` replays on `stream` (after warm-up), each between two Events. */
+function timeGraph(exec: GraphExec, stream: Stream): number {
+  const start = Event.create({ timing: true });
+  const end = Event.create({ timing: true });
+  try {
+    for (let i = 0; i < 3; i++) exec.launch(stream);
+    stream.synchronize();
+    const ms: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      start.record(stream);
+      exec.launch(stream);
+      end.record(stream);
+      end.synchronize();
+      ms.push(start.elapsedMs(end));
+    }
+    return median(ms);
+  } finally {
+    start.dispose();
+    end.dispose();
+  }
+}
+
+function capture(stream: Stream, body: () => void): GraphExec {
+  stream.beginCapture();
+  let graph: ReturnType<Stream['endCapture']>;
+  try {
+    body();
+  } finally {
+    graph = stream.endCapture();
+  }
+  try {
+    return graph.instantiate();
+  } finally {
+    graph.dispose();
+  }
+}
+
+/** Device-to-device copy bandwidth (read + write bytes per second) over a 1 GiB buffer. */
+function copyBandwidth(stream: Stream): number {
+  const bytes = 1 << 30;
+  using src = DeviceBuffer.alloc(bytes);
+  using dst = DeviceBuffer.alloc(bytes);
+  src.fill(1);
+  const exec = capture(stream, () => dst.copyFrom(src, { stream }));
+  try {
+    return (2 * bytes) / (timeGraph(exec, stream) / 1e3);
+  } finally {
+    exec.dispose();
+  }
+}
+
+function int32(values: number[]): Int32Array {
+  return Int32Array.from(values);
+}
+
+using stream = Stream.create();
+const copyBw = copyBandwidth(stream);
+
+// Physical cache: what the biggest grid point needs, capped at half of the free memory.
+const maxTokens = Math.max(...BATCHES) * Math.max(...CONTEXTS);
+const bytesPerPage = PAGE * HKV * D * 2;
+const freeBytes = memGetInfo().freeBytes;
+const numPages = Math.min(maxTokens / PAGE, Math.floor((freeBytes * 0.5) / (2 * bytesPerPage)));
+using kCache = DeviceBuffer.alloc(numPages * bytesPerPage);
+using vCache = DeviceBuffer.alloc(numPages * bytesPerPage);
+kCache.fill(0);
+vCache.fill(0);
+
+const maxB = Math.max(...BATCHES);
+const maxPagesPerReq = Math.max(...CONTEXTS) / PAGE;
+using decode = createAttention({
+  numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: maxB, maxNumTokens: maxB,
+  maxNumPagesPerReq: maxPagesPerReq, maxNumSplits: S, causal: true,
+});
+const qHost = toBf16(Float32Array.from({ length: maxB * HQ * D }, (_, i) => Math.sin(i) * 0.5));
+using q = DeviceBuffer.alloc(qHost.byteLength);
+q.write(qHost);
+using out = DeviceBuffer.alloc(qHost.byteLength);
+using lse = DeviceBuffer.alloc(maxB * HQ * 4);
+using cu = DeviceBuffer.alloc((maxB + 1) * 4);
+using seqLens = DeviceBuffer.alloc(maxB * 4);
+using pageTable = DeviceBuffer.alloc(maxB * maxPagesPerReq * 4);
+
+/** Captures and times one decode step (B requests of `context` keys, one query each). */
+function decodeStep(attn: Attention, b: number, context: number) {
+  cu.write(int32(Array.from({ length: b + 1 }, (_, i) => i)));
+  seqLens.write(int32(new Array(b).fill(context)));
+  const pages = context / PAGE;
+  const table = new Int32Array(b * maxPagesPerReq);
+  for (let r = 0; r < b; r++) for (let p = 0; p < pages; p++) table[r * maxPagesPerReq + p] = (r * pages + p) % numPages;
+  pageTable.write(table);
+  const args = {
+    stream, q, kCache, vCache, out, lse, pageTable, cuSeqlensQ: cu, seqLens, numReqs: b, maxSeqlenQ: 1, maxSeqlenK: context, numSplits: 0,
+  };
+  attn.schedule(args);
+  attn.forward(args);
+  stream.synchronize();
+  const exec = capture(stream, () => {
+    attn.schedule(args);
+    attn.forward(args);
+  });
+  try {
+    const ms = timeGraph(exec, stream);
+    const kvBytes = 2 * b * context * HKV * D * 2;
+    return { ms, kvBytes, bound: attn.resolveNumSplits(args), aliased: b * pages > numPages };
+  } finally {
+    exec.dispose();
+  }
+}
+
+const rows: Record<string, unknown>[] = [];
+console.log(`fa3 decode benchmark — ${card} — ${date} — bf16, D ${D}, Hq ${HQ}, Hkv ${HKV}, page ${PAGE}, S ${S}, median of ${REPEATS} graph replays`);
+console.log(`device-to-device copy bandwidth (read + write): ${(copyBw / 1e9).toFixed(0)} GB/s`);
+console.log('  B  context   us/step   KV GB/s   of copy bw   split bound');
+for (const b of BATCHES) {
+  for (const context of CONTEXTS) {
+    const r = decodeStep(decode, b, context);
+    const bw = r.kvBytes / (r.ms / 1e3);
+    rows.push({ kind: 'decode', B: b, context, us: r.ms * 1e3, kvGBps: bw / 1e9, ratio: bw / copyBw, splitBound: r.bound, aliasedPages: r.aliased });
+    console.log(
+      `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r.ms * 1e3).toFixed(1).padStart(8)}  ${(bw / 1e9).toFixed(0).padStart(8)}  ${(100 * bw / copyBw).toFixed(1).padStart(10)}%  ${String(r.bound).padStart(11)}${r.aliased ? '  (pages aliased)' : ''}`,
+    );
+  }
+}
+const lat = decodeStep(decode, 1, 4096);
+rows.push({ kind: 'latency', B: 1, context: 4096, us: lat.ms * 1e3 });
+console.log(`B=1, context 4096: ${(lat.ms * 1e3).toFixed(1)} us per step (schedule + forward + combine, in a graph)`);
+
+// Prefill: one request, q = k = L, causal.
+const LENGTHS = [1024, 4096, 16384];
+const maxL = Math.max(...LENGTHS);
+{
+  using prefill = createAttention({
+    numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: 1, maxNumTokens: maxL,
+    maxNumPagesPerReq: maxL / PAGE, maxNumSplits: 1, causal: true,
+  });
+  const qp = toBf16(Float32Array.from({ length: maxL * HQ * D }, (_, i) => Math.cos(i) * 0.5));
+  using pq = DeviceBuffer.alloc(qp.byteLength);
+  pq.write(qp);
+  using pout = DeviceBuffer.alloc(qp.byteLength);
+  using plse = DeviceBuffer.alloc(maxL * HQ * 4);
+  console.log('prefill (causal, B = 1):  L   ms   TFLOP/s');
+  for (const L of LENGTHS) {
+    cu.write(int32([0, L]));
+    seqLens.write(int32([L]));
+    pageTable.write(Int32Array.from({ length: L / PAGE }, (_, p) => p % numPages));
+    const args = {
+      stream, q: pq, kCache, vCache, out: pout, lse: plse, pageTable, cuSeqlensQ: cu, seqLens, numReqs: 1, maxSeqlenQ: L, maxSeqlenK: L,
+      numSplits: 1, pageTableStride: L / PAGE,
+    };
+    const exec = capture(stream, () => {
+      prefill.schedule(args);
+      prefill.forward(args);
+    });
+    try {
+      const ms = timeGraph(exec, stream);
+      const tflops = (2 * L * L * HQ * D) / (ms / 1e3) / 1e12;
+      rows.push({ kind: 'prefill', L, ms, tflops });
+      console.log(`${String(L).padStart(28)}  ${ms.toFixed(3)}  ${tflops.toFixed(1)}`);
+    } finally {
+      exec.dispose();
+    }
+  }
+}
+console.log(JSON.stringify({ bench: 'fa3-decode', card, date, copyGBps: copyBw / 1e9, repeats: REPEATS, rows }));

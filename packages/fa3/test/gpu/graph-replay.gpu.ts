@@ -1,0 +1,163 @@
+// (e) Graph replay is bit-identical to eager execution on random batches (decode with splits,
+// prefill, mixed), replaying the same graph several times; and 32 layers reusing ONE schedule in
+// ONE graph are all correct (the tile counter and merge counters reset themselves in-graph).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type GraphExec, Stream } from '@flashgraph/cuda';
+import { type Attention, type AttentionOptions, createAttention } from '@flashgraph/fa3';
+import {
+  type Batch,
+  DeviceProblem,
+  type Problem,
+  Rng,
+  checkResult,
+  describeProblem,
+  makeProblem,
+  optionsFor,
+  readResult,
+  skipReason,
+  stepArgs,
+} from './harness.js';
+
+const skip = skipReason();
+
+/** Captures `body` on `stream` into an executable graph. */
+function capture(stream: Stream, body: () => void): GraphExec {
+  stream.beginCapture();
+  let graph: ReturnType<Stream['endCapture']>;
+  try {
+    body();
+  } finally {
+    graph = stream.endCapture();
+  }
+  try {
+    return graph.instantiate();
+  } finally {
+    graph.dispose();
+  }
+}
+
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+const cases: { name: string; geo: Omit<AttentionOptions, 'numPages' | 'maxNumReqs' | 'maxNumTokens' | 'maxNumPagesPerReq'>; batch: (r: Rng) => Batch; numSplits: number }[] = [
+  {
+    name: 'decode, long contexts, dynamic splits',
+    geo: { numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: 16, causal: true, maxNumSplits: 32 },
+    batch: (r) => ({ qLens: new Array(6).fill(1), kLens: Array.from({ length: 6 }, () => r.int(1, 8192)) }),
+    numSplits: 0,
+  },
+  {
+    name: 'speculative decode, window + softcap, fp16',
+    geo: { numHeadsQ: 16, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, causal: true, window: [512, 0], softcap: 30, maxNumSplits: 16 },
+    batch: (r) => ({ qLens: Array.from({ length: 24 }, () => r.int(1, 4)), kLens: Array.from({ length: 24 }, () => r.int(4, 3000)) }),
+    numSplits: 16,
+  },
+  {
+    name: 'prefill + decode mix, D 256',
+    geo: { numHeadsQ: 8, numHeadsKv: 8, headDim: 256, dtype: 'bf16', pageSize: 256, causal: true, maxNumSplits: 8 },
+    batch: (r) => ({ qLens: [200, 1, 1, 37, 0], kLens: [200, r.int(1, 2000), 5000, 400, 0] }),
+    numSplits: 0,
+  },
+  {
+    name: 'non-causal, GQA 4, many requests',
+    geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 128, dtype: 'bf16', pageSize: 16, causal: false, maxNumSplits: 4 },
+    batch: (r) => ({ qLens: Array.from({ length: 300 }, () => 1), kLens: Array.from({ length: 300 }, () => r.int(0, 300)) }),
+    numSplits: 4,
+  },
+];
+
+for (const c of cases) {
+  test(`graph replay is bit-identical to eager: ${c.name}`, { skip }, () => {
+    const r = new Rng(c.name.length * 7919);
+    const b = c.batch(r);
+    const opts = optionsFor(c.geo, b);
+    const p = makeProblem(opts, b, r, 2);
+    using stream = Stream.create();
+    using attn = createAttention(opts);
+    using dev = new DeviceProblem(p);
+    const args = stepArgs(p, dev, stream, c.numSplits);
+    attn.schedule(args);
+    attn.forward(args);
+    stream.synchronize();
+    const eager = readResult(dev, p);
+    const fails = checkResult(p, eager.outBits, eager.lse);
+    assert.equal(fails.length, 0, `eager: ${describeProblem(p)}\n    ${fails.join('\n    ')}`);
+    const exec = capture(stream, () => {
+      attn.schedule(args);
+      attn.forward(args);
+    });
+    try {
+      for (let replay = 0; replay < 3; replay++) {
+        dev.poison();
+        exec.launch(stream);
+        stream.synchronize();
+        const g = readResult(dev, p);
+        const dOut = firstDifference(g.outBits, eager.outBits);
+        const dLse = firstDifference(g.lse, eager.lse);
+        assert.equal(dOut, -1, `replay ${replay}: out element ${dOut} differs: graph bits 0x${g.outBits[dOut]?.toString(16)}, eager 0x${eager.outBits[dOut]?.toString(16)} (${describeProblem(p)})`);
+        assert.equal(dLse, -1, `replay ${replay}: lse element ${dLse} differs: graph ${g.lse[dLse]}, eager ${eager.lse[dLse]} (${describeProblem(p)})`);
+      }
+    } finally {
+      exec.dispose();
+    }
+  });
+}
+
+test('32 layers reuse one schedule in one graph: every layer correct, eager == graph, replays repeat', { skip }, () => {
+  const LAYERS = 32;
+  const r = new Rng(32);
+  const geo = { numHeadsQ: 16, numHeadsKv: 4, headDim: 128 as const, dtype: 'bf16' as const, pageSize: 16, causal: true, maxNumSplits: 16 };
+  const batch: Batch = { qLens: [1, 1, 3, 1, 1, 2, 1, 1], kLens: [900, 17, 1024, 1, 640, 300, 1000, 64] };
+  const opts = optionsFor(geo, batch);
+  using stream = Stream.create();
+  using attn = createAttention(opts);
+  const layers: { p: Problem; dev: DeviceProblem }[] = [];
+  try {
+    const first = makeProblem(opts, batch, r);
+    layers.push({ p: first, dev: new DeviceProblem(first) });
+    for (let l = 1; l < LAYERS; l++) {
+      const p = makeProblem(opts, batch, r, 1 + (l % 3), first.pageTable);
+      layers.push({ p, dev: new DeviceProblem(p) });
+    }
+    // Every layer uses layer 0's cuSeqlensQ / seqLens / pageTable: one schedule for all.
+    const shared = layers[0]!.dev;
+    const layerArgs = (l: number) => ({
+      ...stepArgs(layers[l]!.p, layers[l]!.dev, stream, 0),
+      cuSeqlensQ: shared.cuSeqlensQ, seqLens: shared.seqLens, pageTable: shared.pageTable,
+    });
+    const step = (a: Attention) => {
+      a.schedule(layerArgs(0));
+      for (let l = 0; l < LAYERS; l++) a.forward(layerArgs(l));
+    };
+    step(attn);
+    stream.synchronize();
+    const eager = layers.map(({ p, dev }) => readResult(dev, p));
+    const failures: string[] = [];
+    eager.forEach((e, l) => {
+      const fails = checkResult(layers[l]!.p, e.outBits, e.lse);
+      if (fails.length) failures.push(`eager layer ${l}:\n    ${fails.join('\n    ')}`);
+    });
+    const exec = capture(stream, () => step(attn));
+    try {
+      for (let replay = 0; replay < 2; replay++) {
+        for (const { dev } of layers) dev.poison();
+        exec.launch(stream);
+        stream.synchronize();
+        layers.forEach(({ p, dev }, l) => {
+          const g = readResult(dev, p);
+          const d = firstDifference(g.outBits, eager[l]!.outBits);
+          const dl = firstDifference(g.lse, eager[l]!.lse);
+          if (d !== -1 || dl !== -1) failures.push(`replay ${replay} layer ${l}: differs from eager at out ${d}, lse ${dl}`);
+        });
+      }
+    } finally {
+      exec.dispose();
+    }
+    assert.equal(failures.length, 0, `${describeProblem(first)}\n${failures.join('\n')}`);
+  } finally {
+    for (const { dev } of layers) dev[Symbol.dispose]();
+  }
+});

@@ -1,0 +1,75 @@
+// (a) Random configurations against referenceAttention: batch 1..4096, q lengths 1..512,
+// contexts 0..32k, head dims 64/128/256, GQA 1/2/4/8, page sizes 16/64/256, causal on/off,
+// sliding window, softcap, numSplits 0..S, bf16 and fp16. Every output element and LSE is
+// checked, guard rows past totalQ must stay poisoned, and the device metadata must equal
+// planSplits. The CPU reference bounds the run time, so each config's work is budgeted.
+//   FA3_GPU_CONFIGS=n   number of configs (default 320)      FA3_GPU_SEED=s   first seed
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Stream } from '@flashgraph/cuda';
+import { createAttention } from '@flashgraph/fa3';
+import { sampleConfig } from './random-config.js';
+import {
+  DeviceProblem,
+  Rng,
+  checkMetadata,
+  checkResult,
+  describeProblem,
+  makeProblem,
+  optionsFor,
+  readResult,
+  skipReason,
+  stepArgs,
+} from './harness.js';
+
+const CONFIGS = Number(process.env.FA3_GPU_CONFIGS ?? 320);
+const SEED = Number(process.env.FA3_GPU_SEED ?? 20240601);
+const skip = skipReason();
+
+test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED})`, { skip }, () => {
+  const stream = Stream.create();
+  const failures: string[] = [];
+  const seen = { splitsUsed: new Set<number>(), maxReqs: 0, maxK: 0, maxQ: 0, dims: new Set<number>(), pages: new Set<number>() };
+  try {
+    for (let i = 0; i < CONFIGS; i++) {
+      const cfg = sampleConfig(SEED + i);
+      const slackRng = new Rng(cfg.seed ^ 0x5bd1e995);
+      const opts = optionsFor(cfg.geo, cfg.batch, { reqs: slackRng.int(0, 8), tokens: slackRng.int(0, 64), pages: slackRng.int(1, 4) });
+      const p = makeProblem(opts, cfg.batch, new Rng(cfg.seed * 7 + 1), cfg.qScale);
+      const label = describeProblem(p, { config: i, seed: cfg.seed, kind: cfg.kind, numSplits: cfg.numSplits, qScale: cfg.qScale });
+      let attn: ReturnType<typeof createAttention> | undefined;
+      let dev: DeviceProblem | undefined;
+      try {
+        attn = createAttention(opts);
+        dev = new DeviceProblem(p);
+        const args = stepArgs(p, dev, stream, cfg.numSplits);
+        attn.schedule(args);
+        attn.forward(args);
+        stream.synchronize();
+        const md = checkMetadata(attn, p, cfg.numSplits);
+        const { outBits, lse } = readResult(dev, p);
+        const fails = [...md, ...checkResult(p, outBits, lse)];
+        if (fails.length) failures.push(`FAILED ${label}\n    ${fails.join('\n    ')}`);
+        const bound = attn.resolveNumSplits(args);
+        seen.splitsUsed.add(bound);
+      } catch (err) {
+        failures.push(`ERROR ${label}\n    ${(err as Error).stack ?? err}`);
+      } finally {
+        dev?.[Symbol.dispose]();
+        attn?.dispose();
+      }
+      seen.maxReqs = Math.max(seen.maxReqs, p.numReqs);
+      seen.maxK = Math.max(seen.maxK, ...cfg.batch.kLens);
+      seen.maxQ = Math.max(seen.maxQ, ...cfg.batch.qLens);
+      seen.dims.add(opts.headDim);
+      seen.pages.add(opts.pageSize);
+      if (failures.length >= 10) break; // enough to diagnose; don't spend the whole budget
+    }
+  } finally {
+    stream.dispose();
+  }
+  console.log(
+    `coverage: max numReqs ${seen.maxReqs}, max context ${seen.maxK}, max q ${seen.maxQ}, head dims ${[...seen.dims]}, pages ${[...seen.pages]}, split bounds used ${[...seen.splitsUsed].sort((a, b) => a - b)}`,
+  );
+  assert.equal(failures.length, 0, `${failures.length} config(s) failed:\n${failures.join('\n')}`);
+});
