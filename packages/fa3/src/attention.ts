@@ -1,7 +1,7 @@
 // createAttention and the Attention object: one workspace allocated at creation, sized by the
 // capacities (design rule 1 and 2), then schedule / forward / writeKvCache launches on the
 // caller's stream, all graph-capturable and allocation-free.
-import { DeviceBuffer, DisposedError } from '@flashgraph/cuda';
+import { DeviceBuffer, DisposedError, NoCudaDeviceError } from '@flashgraph/cuda';
 import {
   type CheckedForward,
   type ForwardArgs,
@@ -11,7 +11,7 @@ import {
   checkScheduleArgs,
   checkWriteKvCacheArgs,
 } from './call-args.js';
-import { type Caps, type NativeFa3, type WorkspaceLayout } from './native.js';
+import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import { type AttentionOptions, type ResolvedAttentionOptions, partialsBytes, resolveOptions, worstCaseTiles } from './options.js';
 import { stepSplitBound } from './plan-splits.js';
@@ -169,7 +169,7 @@ export function createAttention(opts: AttentionOptions): Attention {
   const { options, caps } = resolveOptions(opts);
   const native = requireNative(fn);
   const st = callNative(`${fn} (status)`, () => native.status());
-  if (!st.available) throw new Error(`${fn}: no usable CUDA device: ${st.reason ?? 'unknown reason'}`);
+  if (!st.available) throw new NoCudaDeviceError(`${fn}: ${st.reason ?? 'the fa3 addon reports no usable device'}`);
   const smCount = st.smCount ?? 0;
   if (!Number.isInteger(smCount) || smCount < 1) throw new Error(`${fn}: the addon reported an invalid smCount (${smCount})`);
   const tile = callNative(`${fn} (tileShape)`, () => native.tileShape(options.headDim, options.numHeadsQ / options.numHeadsKv));

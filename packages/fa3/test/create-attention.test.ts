@@ -1,3 +1,4 @@
+import { NoCudaDeviceError } from '@flashgraph/cuda';
 import { describe, expect, it } from 'vitest';
 import { type AttentionOptions, createAttention } from '../src/index.js';
 import { loadNative } from '../src/native.js';
@@ -55,8 +56,9 @@ describe('createAttention option checks (before any device work)', () => {
 
   it('without the addon or a device, valid options fail with a clear error (never at import)', () => {
     const native = loadNative();
-    if (native.addon && native.addon.status().available) return; // a GPU machine: covered by the GPU suite
-    const expected = native.addon ? /no usable CUDA device/ : /flashgraph_fa3\.node is not available/;
+    if (native.addon?.status().available) return; // a GPU machine: covered by the GPU suite
+    const expected = native.addon ? /no CUDA device available: createAttention: / : /flashgraph_fa3\.node is not available/;
+    expect(() => createAttention(ok)).toThrow(NoCudaDeviceError);
     expect(() => createAttention(ok)).toThrow(expected);
   });
 });
