@@ -182,7 +182,7 @@ const maxL = Math.max(...LENGTHS);
     pageTable.write(Int32Array.from({ length: L / PAGE }, (_, p) => p % numPages));
     const args = {
       stream, q: pq, kCache, vCache, out: pout, lse: plse, pageTable, cuSeqlensQ: cu, seqLens, numReqs: 1, maxSeqlenQ: L, maxSeqlenK: L,
-      numSplits: 1, pageTableStride: L / PAGE,
+      numSplits: 1,
     };
     const exec = capture(stream, () => {
       prefill.schedule(args);

@@ -2,7 +2,7 @@
 // Pure functions (no device work) so every rule is testable on a machine without a GPU.
 import { type DeviceMemory, type StreamLike, devicePointer, streamHandle } from './device-args.js';
 import { DTYPE_BYTES, type ResolvedAttentionOptions } from './options.js';
-import { checkArgs, checkInt, checkNumber } from './validate.js';
+import { INT32_MAX, checkArgs, checkInt, checkNumber } from './validate.js';
 
 export interface ScheduleArgs {
   stream: StreamLike;
@@ -32,7 +32,7 @@ export interface ForwardArgs extends ScheduleArgs {
   lse?: DeviceMemory;
   /** int32 `[numReqs, pageTableStride]` (FA3 `page_table`). */
   pageTable: DeviceMemory;
-  /** Row stride of pageTable in entries; default maxNumPagesPerReq. */
+  /** Row stride of pageTable in entries, >= maxNumPagesPerReq; default maxNumPagesPerReq. */
   pageTableStride?: number;
   /** Default 1 / sqrt(headDim). */
   softmaxScale?: number;
@@ -111,11 +111,12 @@ export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args:
 export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedForward {
   const s = checkScheduleArgs(fn, o, args);
   const a = args as Record<string, unknown>;
-  const pagesNeeded = Math.ceil(s.maxSeqlenK / o.pageSize);
+  // The kernel may read up to maxNumPagesPerReq entries of a row (sequence lengths on the device
+  // are clamped to that capacity, never trusted), so a row is at least that long.
   const pageTableStride =
     a.pageTableStride === undefined
       ? o.maxNumPagesPerReq
-      : checkInt(fn, 'pageTableStride', a.pageTableStride, Math.max(1, pagesNeeded), o.maxNumPagesPerReq);
+      : checkInt(fn, 'pageTableStride', a.pageTableStride, o.maxNumPagesPerReq, INT32_MAX);
   const softmaxScale = a.softmaxScale === undefined ? 1 / Math.sqrt(o.headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   // totalQ lives on the device; maxSeqlenQ bounds every request, maxNumTokens the whole step.
   const tokens = Math.min(o.maxNumTokens, s.numReqs * s.maxSeqlenQ);
@@ -130,9 +131,10 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
   const c = cacheBytes(o);
   const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
+  // Rows 0..numReqs-1; the last row only needs its first maxNumPagesPerReq entries.
   const pageTable = devicePointer(
-    fn, 'pageTable', a.pageTable, 4 * s.numReqs * pageTableStride,
-    `int32 [numReqs, pageTableStride] = [${s.numReqs}, ${pageTableStride}]`, 4, o.device,
+    fn, 'pageTable', a.pageTable, 4 * ((s.numReqs - 1) * pageTableStride + o.maxNumPagesPerReq),
+    `int32 [numReqs, pageTableStride] = [${s.numReqs}, ${pageTableStride}] (last row: maxNumPagesPerReq = ${o.maxNumPagesPerReq} entries)`, 4, o.device,
   );
   return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale };
 }

@@ -54,7 +54,8 @@ describe('schedule / forward argument checks', () => {
     ['kCache too small', { kCache: buf(cacheBytes - 1) }, RangeError, /kCache must hold \[numPages, pageSize, Hkv, D\] = \[100, 16, 2, 64\] fp16/],
     ['vCache missing', { vCache: undefined }, TypeError, /vCache must be a DeviceBuffer or a bigint/],
     ['pageTable too small', { pageTable: buf(4 * 4 * 10 - 4) }, RangeError, /pageTable must hold int32 \[numReqs, pageTableStride\] = \[4, 10\]/],
-    ['pageTableStride too short for maxSeqlenK', { pageTableStride: 9 }, RangeError, /pageTableStride must be an integer in \[10, 10\]/],
+    ['pageTableStride below maxNumPagesPerReq', { pageTableStride: 9 }, RangeError, /pageTableStride must be an integer in \[10, 2147483647\]/],
+    ['wider stride needs a bigger table', { pageTableStride: 16 }, RangeError, /= \[4, 16\] .* = 232 bytes/],
     ['softmaxScale 0', { softmaxScale: 0 }, RangeError, /softmaxScale must be a finite number > 0/],
     ['softmaxScale NaN', { softmaxScale: Number.NaN }, TypeError, /softmaxScale/],
   ] as const)('forward: %s', (_n, over, Err, message) => {
@@ -62,9 +63,9 @@ describe('schedule / forward argument checks', () => {
     expect(() => checkForwardArgs('Attention.forward', options, { ...forward, ...over })).toThrow(message);
   });
 
-  it('a shorter page table stride is accepted when maxSeqlenK allows it', () => {
-    const f = checkForwardArgs('f', options, { ...forward, maxSeqlenK: 40, pageTableStride: 3, pageTable: buf(4 * 4 * 3) });
-    expect(f.pageTableStride).toBe(3);
+  it('a wider page-table stride is accepted; the last row needs only maxNumPagesPerReq entries', () => {
+    const f = checkForwardArgs('f', options, { ...forward, pageTableStride: 16, pageTable: buf(4 * (3 * 16 + 10)) });
+    expect(f.pageTableStride).toBe(16);
   });
 });
 
