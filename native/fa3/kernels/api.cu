@@ -226,7 +226,6 @@ Result forward(const ForwardArgs& a) {
   }
   if (a.page_table_stride < a.caps.max_num_pages_per_req || a.page_table_stride > kInt32Max)
     return invalid(range("pageTableStride", a.page_table_stride, a.caps.max_num_pages_per_req, kInt32Max));
-  if (a.lse_stride < 0 || a.lse_stride > kInt32Max) return invalid(range("lseStride", a.lse_stride, 0, kInt32Max));
   if (a.max_seqlen_q < 0) return invalid(range("maxSeqlenQ", a.max_seqlen_q, 0, kInt32Max));
   if (a.max_seqlen_k < 0) return invalid(range("maxSeqlenK", a.max_seqlen_k, 0, kInt32Max));
   if (!(a.softmax_scale > 0) || !std::isfinite(a.softmax_scale))
@@ -244,13 +243,15 @@ Result forward(const ForwardArgs& a) {
   p.v_cache = reinterpret_cast<const void*>(a.v_cache);
   p.out = reinterpret_cast<void*>(a.out);
   p.lse = reinterpret_cast<float*>(a.lse);
-  p.lse_stride = a.lse_stride == 0 ? a.caps.max_num_tokens : a.lse_stride;
   p.page_table = reinterpret_cast<const int*>(a.page_table);
   p.page_table_stride = a.page_table_stride;
   p.cu_seqlens_q = reinterpret_cast<const int*>(a.cu_seqlens_q);
   p.seq_lens = reinterpret_cast<const int*>(a.seq_lens);
   p.num_reqs = a.num_reqs;
   p.num_pages = a.caps.num_pages;
+  p.page_shift = -1;
+  for (int sh = 4; sh < 31; ++sh)
+    if ((1 << sh) == a.caps.page_size) p.page_shift = sh;
   p.shape = s;
   p.split_bound = split_bound(a.num_splits_bound, s);
   const double log2e = 1.4426950408889634;

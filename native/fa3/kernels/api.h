@@ -5,7 +5,8 @@
 //
 // Layouts (row-major, last dim contiguous):
 //   q, out            [maxNumTokens rows, Hq, D]  dtype       (token indices are clamped to capacity)
-//   lse               fp32 [Hq, lseStride]         natural log  (lseStride defaults to maxNumTokens)
+//   lse               fp32 [Hq, totalQ]            natural log; totalQ = cuSeqlensQ[numReqs] read on
+//                                                  the device (clamped to maxNumTokens), as FA3
 //   kCache, vCache    [numPages, pageSize, Hkv, D] dtype
 //   pageTable         int32 [maxNumReqs, pageTableStride]
 //   cuSeqlensQ        int32 [numReqs + 1];  seqLens int32 [numReqs]
@@ -89,7 +90,6 @@ struct ForwardArgs {
   Caps caps;
   uintptr_t q = 0, k_cache = 0, v_cache = 0, out = 0;
   uintptr_t lse = 0;  // 0: none
-  int64_t lse_stride = 0;  // 0: maxNumTokens
   uintptr_t page_table = 0;
   int64_t page_table_stride = 0;
   uintptr_t cu_seqlens_q = 0, seq_lens = 0;

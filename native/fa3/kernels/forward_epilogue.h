@@ -35,7 +35,8 @@ __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
 
 template <int D, typename T>
 __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
-                                             char* smem, EpilogueShared& es, WarpState<D>& st) {
+                                             char* smem, EpilogueShared& es, WarpState<D>& st,
+                                             int64_t lse_stride) {
   using Tr = ForwardTraits<D>;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = qheads_per_kvhead(p.shape);
@@ -104,7 +105,7 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
     const int head = ti.kv_head * g + packed % g;
     if (direct) {
       store_8<T>(static_cast<T*>(p.out) + (tok * hq + head) * D + c * 8, v);
-      if (c == 0 && p.lse != nullptr && tok < p.lse_stride) p.lse[head * p.lse_stride + tok] = es.lse[row];
+      if (c == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = es.lse[row];
     } else {
       float* dst = p.o_partial + ((static_cast<int64_t>(ti.split) * hq + head) * T_cap + tok) * D + c * 8;
       __stcg(reinterpret_cast<float4*>(dst), make_float4(v[0], v[1], v[2], v[3]));
@@ -127,48 +128,58 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
   __syncthreads();
   if (!es.last) return;
   __threadfence();
+  // (a) Every (row, split) LSE into shared memory (the K/V region is free now): one round trip.
   const int64_t split_stride = static_cast<int64_t>(hq) * T_cap;
-  // Row LSE: max over splits, then log-sum-exp (natural log, as the partials store it).
-  for (int row = threadIdx.x; row < ti.rows; row += Tr::kThreads) {
+  float* s_w = reinterpret_cast<float*>(smem + Tr::kKOffset);  // [rows][splits]
+  const int n_ls = ti.rows * ti.splits;
+  for (int i = threadIdx.x; i < n_ls; i += Tr::kThreads) {
+    const int row = i / ti.splits, s = i % ti.splits;
     const int packed = ti.m_block * Tr::kBlockM + row;
     const int64_t tok = ti.q_start + packed / g;
     const int head = ti.kv_head * g + packed % g;
-    const float* lp = p.lse_partial + static_cast<int64_t>(head) * T_cap + tok;
+    s_w[i] = __ldcg(p.lse_partial + s * split_stride + static_cast<int64_t>(head) * T_cap + tok);
+  }
+  __syncthreads();
+  // (b) Per row: LSE = max + log sum exp (natural log); the LSE partials become merge weights
+  //     exp(LSE_s - LSE), zero for an empty split or a row that sees no key (never NaN).
+  for (int row = threadIdx.x; row < ti.rows; row += Tr::kThreads) {
+    float* w = s_w + row * ti.splits;
     float M = -INFINITY;
-    for (int s = 0; s < ti.splits; ++s) M = fmaxf(M, __ldcg(lp + s * split_stride));
+    for (int s = 0; s < ti.splits; ++s) M = fmaxf(M, w[s]);
     float lse = -INFINITY;
     if (M != -INFINITY) {
       float sum = 0.f;
-      for (int s = 0; s < ti.splits; ++s) sum += expf(__ldcg(lp + s * split_stride) - M);
+      for (int s = 0; s < ti.splits; ++s) sum += expf(w[s] - M);
       lse = M + logf(sum);
     }
+    for (int s = 0; s < ti.splits; ++s) w[s] = (lse == -INFINITY || w[s] == -INFINITY) ? 0.f : expf(w[s] - lse);
     es.lse[row] = lse;
-    if (p.lse != nullptr && tok < p.lse_stride) p.lse[head * p.lse_stride + tok] = lse;
+    const int packed = ti.m_block * Tr::kBlockM + row;
+    const int64_t tok = ti.q_start + packed / g;
+    const int head = ti.kv_head * g + packed % g;
+    if (p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
   }
   __syncthreads();
+  // (c) O = sum_s w_s O_s, 8 values per thread; the loads do not depend on each other, so an
+  //     unrolled loop keeps several splits in flight.
 #pragma unroll 1
   for (int idx = threadIdx.x; idx < ti.rows * Tr::kChunks; idx += Tr::kThreads) {
     const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
     const int packed = ti.m_block * Tr::kBlockM + row;
     const int64_t tok = ti.q_start + packed / g;
     const int head = ti.kv_head * g + packed % g;
-    const float lse = es.lse[row];
+    const float* w = s_w + row * ti.splits;
+    const float* op = p.o_partial + (static_cast<int64_t>(head) * T_cap + tok) * D + c * 8;
     float v[8];
 #pragma unroll
     for (int e = 0; e < 8; ++e) v[e] = 0.f;
-    if (lse != -INFINITY) {
-      const float* lp = p.lse_partial + static_cast<int64_t>(head) * T_cap + tok;
-      const float* op = p.o_partial + (static_cast<int64_t>(head) * T_cap + tok) * D + c * 8;
-#pragma unroll 4
-      for (int s = 0; s < ti.splits; ++s) {
-        const float ls = __ldcg(lp + s * split_stride);
-        if (ls == -INFINITY) continue;
-        const float w = expf(ls - lse);
-        const float4 x0 = __ldcg(reinterpret_cast<const float4*>(op + s * split_stride * D));
-        const float4 x1 = __ldcg(reinterpret_cast<const float4*>(op + s * split_stride * D + 4));
-        v[0] += w * x0.x; v[1] += w * x0.y; v[2] += w * x0.z; v[3] += w * x0.w;
-        v[4] += w * x1.x; v[5] += w * x1.y; v[6] += w * x1.z; v[7] += w * x1.w;
-      }
+#pragma unroll 8
+    for (int s = 0; s < ti.splits; ++s) {
+      const float ws = w[s];
+      const float4 x0 = __ldcg(reinterpret_cast<const float4*>(op + s * split_stride * D));
+      const float4 x1 = __ldcg(reinterpret_cast<const float4*>(op + s * split_stride * D + 4));
+      v[0] += ws * x0.x; v[1] += ws * x0.y; v[2] += ws * x0.z; v[3] += ws * x0.w;
+      v[4] += ws * x1.x; v[5] += ws * x1.y; v[6] += ws * x1.z; v[7] += ws * x1.w;
     }
     store_8<T>(static_cast<T*>(p.out) + (tok * hq + head) * D + c * 8, v);
   }

@@ -11,6 +11,7 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "pdl.h"
 
 namespace fa3 {
 
@@ -20,10 +21,21 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   extern __shared__ __align__(128) char smem[];
   __shared__ TileInfo s_tile;
   __shared__ EpilogueShared s_epi;
+  // Programmatic dependent launch: let the next kernel in the stream get scheduled as soon as
+  // every CTA of this grid is resident, and wait here until the previous kernel (prepare, or the
+  // previous layer's forward) has completed and its writes are visible. No-ops without PDL.
+  grid_dependency_trigger();
+  grid_dependency_wait();
   const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
+  // LSE is [Hq, totalQ] (FA3's layout) with totalQ read on the device, clamped to capacity.
+  const int64_t lse_stride =
+      p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
+  int tile = static_cast<int>(blockIdx.x);  // meaningful in thread 0
 #pragma unroll 1
   for (;;) {
-    if (threadIdx.x < 32) fetch_tile<D>(p, total_tiles, &s_tile);
+    int next = 0;
+    if (threadIdx.x == 0) next = fetch_next_tile(p);  // consumed after this tile: latency hidden
+    if (threadIdx.x < 32) decode_tile<D>(p, total_tiles, tile, &s_tile);
     __syncthreads();
     const TileInfo ti = s_tile;
     if (ti.tile == -1) break;
@@ -31,8 +43,9 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
       const TileGeometry geo = tile_geometry<D>(p, ti);
       WarpState<D> st;
       run_mainloop<D, T>(p, ti, geo, smem, st);
-      run_epilogue<D, T>(p, ti, geo, smem, s_epi, st);
+      run_epilogue<D, T>(p, ti, geo, smem, s_epi, st, lse_stride);
     }
+    tile = next;
     __syncthreads();  // shared tile info, stats and the K/V region are reused by the next tile
   }
   finish_forward(p);
@@ -57,8 +70,8 @@ cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t st
     if (n < 1) return cudaErrorInvalidConfiguration;
     ctas_per_sm[dev] = n;
   }
-  forward_kernel<D, T><<<sm_count * ctas_per_sm[dev], Tr::kThreads, Tr::kSmemBytes, stream>>>(p);
-  return cudaGetLastError();
+  return launch_with_pdl(forward_kernel<D, T>, dim3(sm_count * ctas_per_sm[dev]), dim3(Tr::kThreads),
+                         Tr::kSmemBytes, stream, p);
 }
 
 }  // namespace fa3

@@ -76,48 +76,67 @@ __device__ __forceinline__ void load_q_tile(const ForwardParams& p, const TileIn
   }
 }
 
+// Key position -> (page-table column, offset inside the page). Positions are < 2^30 (validated
+// capacities), so 32-bit math; a shift / mask for power-of-two page sizes, a division otherwise.
+__device__ __forceinline__ int page_column(const ForwardParams& p, int pos) {
+  return p.page_shift >= 0 ? pos >> p.page_shift : pos / p.shape.page_size;
+}
+__device__ __forceinline__ int page_offset(const ForwardParams& p, int pos) {
+  return p.page_shift >= 0 ? pos & (p.shape.page_size - 1) : pos % p.shape.page_size;
+}
+
 // Page ids of KV block k (relative to the tile) into ring slot k % kPageRing; 0 past k_len.
 template <int D>
 __device__ __forceinline__ void issue_page_ids(const ForwardParams& p, const TileInfo& ti, int k, int* ring) {
   using Tr = ForwardTraits<D>;
   const int t = threadIdx.x;
   if (t < Tr::kGroupsPerBlock) {
-    const int64_t pos = static_cast<int64_t>(ti.block_begin + k) * Tr::kBlockN + t * 16;
+    const int pos = (ti.block_begin + k) * Tr::kBlockN + t * 16;
     const bool valid = k < ti.block_end - ti.block_begin && pos < ti.k_len;
-    const int* src = valid ? p.page_table + ti.req * p.page_table_stride + pos / p.shape.page_size : p.page_table;
+    const int* src = valid ? p.page_table + ti.req * p.page_table_stride + page_column(p, pos) : p.page_table;
     cp_async_4(smem_u32(ring + (k % Tr::kPageRing) * Tr::kGroupsPerBlock + t), src, valid);
   }
 }
 
-// K and V of KV block k into stage k % kStages. An invalid page or a key past k_len is
-// zero-filled and never read (the mask removes it).
+// K and V of KV block k into stage k % kStages. A thread owns one 16-byte column chunk c of rows
+// r0 + j * kRowsPerPass, so which 16-key group (one page) each of its rows falls in is known at
+// compile time: one page lookup and one offset per group, then a multiply-add per row. An
+// invalid page or a key past k_len is zero-filled and never read (the mask removes it).
 template <int D, typename T>
 __device__ __forceinline__ void issue_kv_block(const ForwardParams& p, const TileInfo& ti, int k, T* sK, T* sV,
                                                const int* ring) {
   using Tr = ForwardTraits<D>;
   if (k >= ti.block_end - ti.block_begin) return;
-  const T* kc = static_cast<const T*>(p.k_cache);
-  const T* vc = static_cast<const T*>(p.v_cache);
+  constexpr int kRowsPerPass = Tr::kThreads / Tr::kChunks;  // 16, 8, 4 for D = 64, 128, 256
+  constexpr int kRowsPerGroup = 16 / kRowsPerPass;
+  static_assert(16 % kRowsPerPass == 0, "a thread's rows must tile the 16-key groups");
   const int stage = k % Tr::kStages;
   T* sk = sK + stage * (Tr::kBlockN * D);
   T* sv = sV + stage * (Tr::kBlockN * D);
   const int* pages = ring + (k % Tr::kPageRing) * Tr::kGroupsPerBlock;
-  const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
-  const int64_t head_off = static_cast<int64_t>(ti.kv_head) * D;
-  const int64_t block_pos = static_cast<int64_t>(ti.block_begin + k) * Tr::kBlockN;
-  constexpr int kRowsPerPass = Tr::kThreads / Tr::kChunks;
   const int c = threadIdx.x % Tr::kChunks;
+  const int r0 = threadIdx.x / Tr::kChunks;
+  const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
+  const int64_t col = static_cast<int64_t>(ti.kv_head) * D + c * 8;
+  const T* kc = static_cast<const T*>(p.k_cache) + col;
+  const T* vc = static_cast<const T*>(p.v_cache) + col;
+  const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
 #pragma unroll
-  for (int i = 0; i < Tr::kBlockN / kRowsPerPass; ++i) {
-    const int row = threadIdx.x / Tr::kChunks + i * kRowsPerPass;
-    const int64_t pos = block_pos + row;
-    const int page = pages[row >> 4];
-    const bool ok = pos < ti.k_len && static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
-    const int64_t off = ok ? (static_cast<int64_t>(page) * p.shape.page_size + pos % p.shape.page_size) * token_stride +
-                                 head_off + c * 8
-                           : 0;
-    cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
-    cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+  for (int q = 0; q < Tr::kGroupsPerBlock; ++q) {
+    const int gpos = block_pos + q * 16;
+    const int page = pages[q];
+    const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+    // First cache slot of this thread's rows in the group (slots < 2^31: validated capacities).
+    const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
+                           static_cast<unsigned>(page_offset(p, gpos) + r0);
+#pragma unroll
+    for (int j = 0; j < kRowsPerGroup; ++j) {
+      const int row = q * 16 + r0 + j * kRowsPerPass;
+      const bool ok = page_ok && gpos + r0 + j * kRowsPerPass < ti.k_len;
+      const int64_t off = ok ? static_cast<int64_t>(slot0 + j * kRowsPerPass) * token_stride : 0;
+      cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
+      cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+    }
   }
 }
 

@@ -16,14 +16,14 @@ struct ForwardParams {
   const void* k_cache;
   const void* v_cache;
   void* out;
-  float* lse;  // nullptr: no LSE output
-  int64_t lse_stride;
+  float* lse;  // nullptr: no LSE output; [Hq, totalQ], totalQ = cu_seqlens_q[num_reqs] (clamped)
   const int* page_table;
   int64_t page_table_stride;
   const int* cu_seqlens_q;
   const int* seq_lens;
   int num_reqs;
   int num_pages;
+  int page_shift;  // log2(pageSize) when a power of two, else -1 (then 32-bit division)
   SchedShape shape;
   int split_bound;  // min(numSplitsBound, maxNumSplits) >= 1
   // Softmax: scores go to the log2 domain. Without softcap s2 = s * scale_log2; with softcap
@@ -67,6 +67,8 @@ struct ForwardTraits {
   static constexpr int kSmemBytes = kPageOffset + kPageRing * kGroupsPerBlock * 4;
   static constexpr int kOBytes = kBlockM * kOStride * 4;
   static_assert(kOBytes <= 2 * kStages * kKVStageBytes, "epilogue buffer must fit in the K/V stages");
+  static_assert(kBlockM * kMaxSplitsLimit * 4 <= 2 * kStages * kKVStageBytes,
+                "fused-merge weights [rows][splits] must fit in the K/V stages");
   static_assert(kBlockM == 16 * kWarps, "one 16-row slice per warp when all warps split M");
   static_assert(kBlockN % 64 == 0, "four warps split a KV block in whole k16 steps");
 };

@@ -1,8 +1,9 @@
-// Tile scheduler of the persistent forward kernel: fetches the next work tile from the atomic
-// tile counter, finds its request by a 32-way search of tileOffsets, decodes (KV head, m block,
-// split), narrows the split's KV blocks to those the tile's rows can see (causal / window), and
-// resets the counters when the last CTA of the launch leaves, so the next forward (next layer,
-// next graph replay) starts from zero without another prepare.
+// Tile scheduler of the persistent forward kernel: CTA i starts with tile i and then takes
+// gridDim + (atomic tile counter) (each fetch is issued one tile ahead, so its round trip hides
+// behind the current tile); finds a tile's request by a 32-way search of tileOffsets, decodes
+// (KV head, m block, split), narrows the split's KV blocks to those the tile's rows can see
+// (causal / window), and resets the counters when the last CTA of the launch leaves, so the next
+// forward (next layer, next graph replay) starts from zero without another prepare.
 #pragma once
 
 #include <stdint.h>
@@ -27,17 +28,20 @@ struct TileInfo {
   int64_t group;   // fused-merge counter slot (only when splits > 1)
 };
 
-// Called by one whole warp; lane 0 ends with the result in *out.
+// The next tile id: issued by thread 0 at the start of the current tile, consumed after it.
+__device__ __forceinline__ int fetch_next_tile(const ForwardParams& p) {
+  return static_cast<int>(gridDim.x) + atomicAdd(p.counters + kCounterTile, 1);
+}
+
+// Called by one whole warp with the tile id in lane 0; lane 0 ends with the result in *out.
 template <int D>
-__device__ __forceinline__ void fetch_tile(const ForwardParams& p, int total_tiles, TileInfo* out) {
+__device__ __forceinline__ void decode_tile(const ForwardParams& p, int total_tiles, int tile, TileInfo* out) {
   using Tr = ForwardTraits<D>;
   const int lane = threadIdx.x & 31;
-  int tile = 0;
-  if (lane == 0) tile = atomicAdd(p.counters + kCounterTile, 1);
   tile = __shfl_sync(0xffffffffu, tile, 0);
   TileInfo info;
   info.tile = -1;
-  if (tile < total_tiles) {
+  if (tile >= 0 && tile < total_tiles) {
     // Largest b in [0, num_reqs) with tileOffsets[b] <= tile; 32 probes per round.
     int lo = 0, hi = p.num_reqs;
     while (hi - lo > 1) {

@@ -223,7 +223,6 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.v_cache = ptrField(a, fn, "vCache");
   p.out = ptrField(a, fn, "out");
   p.lse = ptrField(a, fn, "lse");
-  if (!a.Get("lseStride").IsUndefined()) p.lse_stride = intField(a, fn, "lseStride", 0, 2147483647.0);
   p.page_table = ptrField(a, fn, "pageTable");
   p.page_table_stride = intField(a, fn, "pageTableStride");
   p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");
