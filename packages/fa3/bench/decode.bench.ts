@@ -89,6 +89,16 @@ function int32(values: number[]): Int32Array {
   return Int32Array.from(values);
 }
 
+/** A bf16 buffer of `elements` filled with a repeating pattern of small values (cheap to build). */
+function patternBuffer(elements: number): DeviceBuffer {
+  const pattern = toBf16(Float32Array.from({ length: 1 << 16 }, (_, i) => Math.sin(i * 0.37) * 0.5));
+  const buf = DeviceBuffer.alloc(elements * 2);
+  for (let at = 0; at < elements; at += pattern.length) {
+    buf.write(pattern.subarray(0, Math.min(pattern.length, elements - at)), { offset: at * 2 });
+  }
+  return buf;
+}
+
 using stream = Stream.create();
 const copyBw = copyBandwidth(stream);
 
@@ -108,10 +118,8 @@ using decode = createAttention({
   numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: maxB, maxNumTokens: maxB,
   maxNumPagesPerReq: maxPagesPerReq, maxNumSplits: S, causal: true,
 });
-const qHost = toBf16(Float32Array.from({ length: maxB * HQ * D }, (_, i) => Math.sin(i) * 0.5));
-using q = DeviceBuffer.alloc(qHost.byteLength);
-q.write(qHost);
-using out = DeviceBuffer.alloc(qHost.byteLength);
+using q = patternBuffer(maxB * HQ * D);
+using out = DeviceBuffer.alloc(q.byteLength);
 using lse = DeviceBuffer.alloc(maxB * HQ * 4);
 using cu = DeviceBuffer.alloc((maxB + 1) * 4);
 using seqLens = DeviceBuffer.alloc(maxB * 4);
@@ -170,10 +178,8 @@ const maxL = Math.max(...LENGTHS);
     numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: 1, maxNumTokens: maxL,
     maxNumPagesPerReq: maxL / PAGE, maxNumSplits: 1, causal: true,
   });
-  const qp = toBf16(Float32Array.from({ length: maxL * HQ * D }, (_, i) => Math.cos(i) * 0.5));
-  using pq = DeviceBuffer.alloc(qp.byteLength);
-  pq.write(qp);
-  using pout = DeviceBuffer.alloc(qp.byteLength);
+  using pq = patternBuffer(maxL * HQ * D);
+  using pout = DeviceBuffer.alloc(pq.byteLength);
   using plse = DeviceBuffer.alloc(maxL * HQ * 4);
   console.log('prefill (causal, B = 1):  L   ms   TFLOP/s');
   for (const L of LENGTHS) {

@@ -196,8 +196,11 @@ export class DeviceProblem implements Disposable {
   /** Token rows allocated in q / out / lse (>= totalQ; the rest are guard rows). */
   readonly rows: number;
 
-  /** Buffers sized for `rows` tokens and `reqs` requests (capacities, so later steps can reuse them). */
-  constructor(p: Problem, rows = p.totalQ + GUARD_ROWS, reqs = p.numReqs) {
+  /**
+   * Buffers sized for `rows` tokens and `reqs` requests (capacities, so later steps can reuse them).
+   * At least maxNumTokens rows: forward checks q/out against min(maxNumTokens, numReqs x maxSeqlenQ).
+   */
+  constructor(p: Problem, rows = Math.max(p.totalQ + GUARD_ROWS, p.opts.maxNumTokens), reqs = p.numReqs) {
     const { numHeadsQ: hq, headDim: d } = p.opts;
     const alloc = (bytes: number) => {
       const b = DeviceBuffer.alloc(Math.max(16, bytes), { device: p.opts.device ?? 0 });
