@@ -11,7 +11,6 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
-#include "pdl.h"
 
 namespace fa3 {
 
@@ -21,11 +20,6 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   extern __shared__ __align__(128) char smem[];
   __shared__ TileInfo s_tile;
   __shared__ EpilogueShared s_epi;
-  // Programmatic dependent launch: let the next kernel in the stream get scheduled as soon as
-  // every CTA of this grid is resident, and wait here until the previous kernel (prepare, or the
-  // previous layer's forward) has completed and its writes are visible. No-ops without PDL.
-  grid_dependency_trigger();
-  grid_dependency_wait();
   const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
   // LSE is [Hq, totalQ] (FA3's layout) with totalQ read on the device, clamped to capacity.
   const int64_t lse_stride =
@@ -70,8 +64,8 @@ cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t st
     if (n < 1) return cudaErrorInvalidConfiguration;
     ctas_per_sm[dev] = n;
   }
-  return launch_with_pdl(forward_kernel<D, T>, dim3(sm_count * ctas_per_sm[dev]), dim3(Tr::kThreads),
-                         Tr::kSmemBytes, stream, p);
+  forward_kernel<D, T><<<sm_count * ctas_per_sm[dev], Tr::kThreads, Tr::kSmemBytes, stream>>>(p);
+  return cudaGetLastError();
 }
 
 }  // namespace fa3

@@ -8,7 +8,6 @@
 #include <cub/block/block_scan.cuh>
 
 #include "launchers.h"
-#include "pdl.h"
 #include "layout.h"
 #include "scheduling.h"
 
@@ -24,10 +23,6 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
     typename Scan::TempStorage scan;
   } tmp;
   __shared__ long long s_total_work;
-  // PDL: the forward kernel may get scheduled now; this kernel waits for the previous one
-  // (e.g. the last forward of the previous step, which may still be resetting its counters).
-  grid_dependency_trigger();
-  grid_dependency_wait();
 
   const SchedShape& s = p.shape;
   const TileShape ts = tile_shape(s.head_dim, qheads_per_kvhead(s));
@@ -71,7 +66,8 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
 }
 
 cudaError_t launch_prepare(const PrepareParams& p, cudaStream_t stream) {
-  return launch_with_pdl(prepare_kernel, dim3(1), dim3(kPrepareThreads), 0, stream, p);
+  prepare_kernel<<<1, kPrepareThreads, 0, stream>>>(p);
+  return cudaGetLastError();
 }
 
 }  // namespace fa3

@@ -4,7 +4,6 @@
 # memcheck on the graph scenarios, racecheck on tiny cases, and the benchmark grid.
 #   bash native/fa3/tests/run.sh [--build-only] [--configs N] [--baseline DIR]
 # --baseline DIR: also benchmark DIR/fa3_selftest (an earlier build) in the same call.
-# The benchmark also runs once with FLASHGRAPH_FA3_NO_PDL=1 (plain launches) for comparison.
 # Logs go to $OUT (default /tmp/fa3-out); a compact summary with the card's name is printed last.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,29 +54,19 @@ summary=()
 
 timeout 100 "$bin" prepare graph correctness --configs "$configs" > "$OUT/correctness.log" 2>&1; rc=$?
 summary+=("correctness rc=$rc: $(grep -E '^checks:' "$OUT/correctness.log")")
-if ((rc)); then
-  FLASHGRAPH_FA3_NO_PDL=1 timeout 40 "$bin" prepare graph correctness --configs 30 > "$OUT/correctness-nopdl.log" 2>&1; rc2=$?
-  summary+=("correctness without PDL rc=$rc2: $(grep -E '^checks:' "$OUT/correctness-nopdl.log")")
-fi
 grep -E '^FAIL' "$OUT/correctness.log" | head -20
 
 if command -v compute-sanitizer > /dev/null; then
   timeout 50 compute-sanitizer --tool memcheck --error-exitcode 17 "$bin" graph race > "$OUT/memcheck-graph.log" 2>&1; rc=$?
   summary+=("memcheck graph rc=$rc: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck-graph.log" | tail -1) $(grep -E '^checks:' "$OUT/memcheck-graph.log")")
-  if ((rc)); then
-    FLASHGRAPH_FA3_NO_PDL=1 timeout 40 compute-sanitizer --tool memcheck --error-exitcode 17 "$bin" graph > "$OUT/memcheck-graph-nopdl.log" 2>&1; rc=$?
-    summary+=("memcheck graph without PDL rc=$rc: $(grep -E 'ERROR SUMMARY' "$OUT/memcheck-graph-nopdl.log" | tail -1)")
-  fi
   timeout 25 compute-sanitizer --tool racecheck --racecheck-report all --error-exitcode 17 "$bin" race > "$OUT/racecheck.log" 2>&1; rc=$?
   summary+=("racecheck race rc=$rc: $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/racecheck.log" | tail -1) $(grep -E '^checks:' "$OUT/racecheck.log")")
 else
   summary+=("compute-sanitizer not found: sanitizer runs skipped")
 fi
 
-timeout 45 "$bin" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1; rc=$?
+timeout 60 "$bin" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1; rc=$?
 summary+=("bench rc=$rc")
-FLASHGRAPH_FA3_NO_PDL=1 timeout 35 "$bin" bench --json "$OUT/bench-nopdl.jsonl" > "$OUT/bench-nopdl.log" 2>&1; rc=$?
-summary+=("bench without PDL rc=$rc")
 if [[ -n $baseline && -x $baseline/fa3_selftest ]]; then
   timeout 35 "$baseline/fa3_selftest" bench --json "$OUT/bench-baseline.jsonl" > "$OUT/bench-baseline.log" 2>&1; rc=$?
   summary+=("baseline bench ($baseline) rc=$rc")
@@ -86,9 +75,8 @@ fi
 echo "==== fa3 summary (${card:-unknown})"
 sed -n '/==== fa3_selftest summary/,$p' "$OUT/correctness.log" | grep -vE '^====|^checks'
 sed -n '/==== fa3_selftest summary/,$p' "$OUT/bench.log" | grep -vE '^====|^checks'
-echo "-- without PDL:"; grep -E '^  B=.*(bound|skipped)' "$OUT/bench-nopdl.log" | awk '{print $1, $2, $3, $4, $5, $6, $7, $8, $11, $12}'
 if [[ -f $OUT/bench-baseline.log ]]; then
-  echo "-- baseline:"; grep -E '^  B=.*(bound|skipped)|L=' "$OUT/bench-baseline.log" | awk '{print $1, $2, $3, $4, $5, $6, $7, $8, $11, $12}'
+  echo "-- baseline:"; grep -E '^  B=|L=' "$OUT/bench-baseline.log" | sort -u
 fi
 cat "$OUT/forward-resources.txt" 2>/dev/null
 printf '%s\n' "${summary[@]}"
