@@ -30,7 +30,7 @@ for (const pkg of readdirSync(join(repoRoot, 'packages'))) {
     if (!existsSync(d)) continue;
     for (const f of readdirSync(d).filter((f) => f.endsWith(suffix))) {
       const name = `${pkg}--${f.slice(0, -suffix.length)}.mjs`;
-      await bundle(join(d, f), join(gpu, target, name));
+      await bundle(join(d, f), join(gpu, target, name), { sourcemap: false });
       bundled++;
     }
   }

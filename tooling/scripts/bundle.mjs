@@ -21,8 +21,8 @@ const flashgraphSources = {
   },
 };
 
-/** Bundle `entry` into `outfile` (ESM, node20). */
-export async function bundle(entry, outfile) {
+/** Bundle `entry` into `outfile` (ESM, node20). `sourcemap: false` keeps device bundles small. */
+export async function bundle(entry, outfile, { sourcemap = 'inline' } = {}) {
   await build({
     entryPoints: [entry],
     outfile,
@@ -30,7 +30,7 @@ export async function bundle(entry, outfile) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    sourcemap: 'inline',
+    sourcemap,
     logLevel: 'error',
     plugins: [flashgraphSources],
     // CJS dependencies inside an ESM bundle need a require().
