@@ -10,6 +10,7 @@ import { runDecodeBench } from '../../src/decode-bench.js';
 import { loadNative } from '../../src/native.js';
 import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
 import { syntheticDims } from '../../src/synthetic-model.js';
+import { type WorkloadRequest, routingEngineOptions, routingWorkload } from '../helpers/routing-workload.js';
 
 const status = cudaStatus();
 const skip = status.available ? false : `no CUDA device: ${status.reason}`;
@@ -28,20 +29,11 @@ function rng(seed: number): () => number {
 const shape = { numLayers: 4, numHeadsQ: 32, numHeadsKv: 8, headDim: 128, vocabSize: 32000 } as const;
 const model = syntheticDecoder(shape);
 
-function workload(seed: number, n: number) {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => ({
-    promptTokens: Array.from({ length: 1 + Math.floor(r() * 150) }, () => Math.floor(r() * shape.vocabSize)),
-    maxNewTokens: 1 + Math.floor(r() * 12),
-  }));
-}
-
-async function generate(mode: GraphMode, maxNumSplits: number, requests: ReturnType<typeof workload>) {
+async function generate(mode: GraphMode, maxNumSplits: number, requests: WorkloadRequest[]) {
   const engine = await createEngine({
     model,
     graph: { mode, maxNumSplits },
-    cache: { blockSize: 16, numBlocks: 512 },
-    limits: { maxNumSeqs: 16, maxNumBatchedTokens: 256 },
+    ...routingEngineOptions,
     backend: 'cuda',
   });
   try {
@@ -55,20 +47,24 @@ async function generate(mode: GraphMode, maxNumSplits: number, requests: ReturnT
 
 test('full-graph, piecewise and eager outputs are identical for the same workload (one split)', { skip }, async () => {
   // With maxNumSplits 1 every step uses the same split bound, so every mode runs bit-identical
-  // arithmetic and the sampled tokens must match exactly.
-  const requests = workload(3, 24);
+  // arithmetic and the sampled tokens must match exactly. The workload reaches every route of
+  // every mode (the CPU suite's routing test checks that for the same seed): big mixed steps run
+  // eagerly, small mixed steps replay piecewise graphs (full graphs in 'full'), decodes full graphs.
+  const requests = routingWorkload(3, shape.vocabSize);
   const eager = await generate('none', 1, requests);
+  assert.equal(eager.stats.byMode.eager.steps, eager.stats.steps, "mode 'none' ran a graph");
   for (const mode of ['full', 'piecewise', 'full_and_piecewise'] as const) {
     const run = await generate(mode, 1, requests);
     assert.deepEqual(run.tokens, eager.tokens, `${mode} outputs differ from eager`);
     if (mode !== 'piecewise') assert.ok(run.stats.byMode.full.steps > 0, `${mode}: no full-graph step ran`);
     if (mode !== 'full') assert.ok(run.stats.byMode.piecewise.steps > 0, `${mode}: no piecewise step ran`);
+    assert.ok(run.stats.byMode.eager.steps > 0, `${mode}: no step above the max capture size ran eagerly`);
   }
   for (const t of eager.tokens.flat()) assert.ok(t >= 0 && t < shape.vocabSize, `token ${t} out of range`);
 });
 
 test('full graphs with the default split bound are deterministic and match replay-to-replay', { skip }, async () => {
-  const requests = workload(5, 24);
+  const requests = routingWorkload(5, shape.vocabSize);
   const a = await generate('full_and_piecewise', 32, requests);
   const b = await generate('full_and_piecewise', 32, requests);
   assert.deepEqual(a.tokens, b.tokens);
