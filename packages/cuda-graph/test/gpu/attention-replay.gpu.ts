@@ -159,7 +159,10 @@ for (const mode of MODES) {
         // A full graph copies and schedules the staged metadata itself.
         if (plan.mode === 'full') builder.stage(batch, { padToTokens: plan.paddedTokens, padToReqs: plan.paddedReqs });
         const outcome = runner.run(shape);
-        assert.equal(outcome, plan);
+        // plan() predicts run() by value; eager outcomes are fresh objects, replay outcomes are
+        // shared per size and route (RunOutcome's contract), so only those compare by identity.
+        assert.deepEqual(outcome, plan, `${mode} iter ${iter}: run() did not do what plan() said`);
+        if (outcome.mode !== 'eager') assert.equal(outcome, plan, `${mode} iter ${iter}: a replay outcome is not the shared one`);
         seen[outcome.mode]++;
         const replayed = final.read(new Uint16Array(shape.numTokens * Q_ROW), { stream });
         stream.synchronize();
