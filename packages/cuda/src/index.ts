@@ -13,3 +13,5 @@ export { memGetInfo, deviceGraphMemory, deviceSynchronize } from './device.js';
 export { kernels } from './kernels.js';
 export { toBf16, fromBf16, toFp16, fromFp16 } from './dtype-conversions.js';
 export { CudaError, NoCudaDeviceError, DisposedError } from './errors.js';
+export { createNativeAddonLoader, nativeAddonCandidates } from './addon-loader.js';
+export type { NativeAddonLoad, NativeAddonSpec } from './addon-loader.js';

@@ -2,9 +2,7 @@
 // prebuilds. Never throws: a missing or broken addon becomes a reason string that cudaStatus()
 // reports and every GPU call turns into NoCudaDeviceError. The interface below is the addon's
 // contract (native/cuda/src/*.cc).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { createNativeAddonLoader, type NativeAddonLoad, type NativeAddonSpec, nativeAddonCandidates } from './addon-loader.js';
 
 export const ADDON_FILE = 'flashgraph_cuda.node';
 
@@ -76,45 +74,16 @@ export interface NativeCuda {
   convert(device: number, kind: 0 | 1 | 2 | 3, src: bigint, dst: bigint, count: number, stream: bigint): void;
 }
 
-export type LoadResult = { addon: NativeCuda; path: string } | { addon: null; reason: string };
-let cached: LoadResult | undefined;
+export type LoadResult = NativeAddonLoad<NativeCuda>;
+
+const spec: NativeAddonSpec = {
+  file: ADDON_FILE,
+  moduleUrl: import.meta.url,
+  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/cuda build',
+};
 
 /** Where the addon is looked for, in order. */
-export function addonCandidates(): string[] {
-  const list: string[] = [];
-  const dir = process.env.FLASHGRAPH_NATIVE_DIR;
-  if (dir) list.push(`${dir.replace(/\/+$/, '')}/${ADDON_FILE}`);
-  // src/native.ts and dist/index.{js,cjs} both sit one level below the package root.
-  try {
-    list.push(fileURLToPath(new URL(`../prebuilds/${process.platform}-${process.arch}/${ADDON_FILE}`, import.meta.url)));
-  } catch {
-    // import.meta.url is not a file URL (an unusual bundler): only $FLASHGRAPH_NATIVE_DIR applies
-  }
-  return list;
-}
+export const addonCandidates = (): string[] => nativeAddonCandidates(spec);
 
 /** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export function loadNative(): LoadResult {
-  if (cached) return cached;
-  const tried: string[] = [];
-  const require = createRequire(import.meta.url);
-  for (const path of addonCandidates()) {
-    if (!existsSync(path)) {
-      tried.push(`${path} (missing)`);
-      continue;
-    }
-    try {
-      cached = { addon: require(path) as NativeCuda, path };
-      return cached;
-    } catch (err) {
-      tried.push(`${path} (${(err as Error).message})`);
-    }
-  }
-  cached = {
-    addon: null,
-    reason:
-      `${ADDON_FILE} could not be loaded: build it with \`pnpm --filter @flashgraph/cuda build\` ` +
-      `(needs the CUDA toolkit and CMake) or point FLASHGRAPH_NATIVE_DIR at a directory holding it; tried: ${tried.join('; ')}`,
-  };
-  return cached;
-}
+export const loadNative: () => LoadResult = createNativeAddonLoader<NativeCuda>(spec);

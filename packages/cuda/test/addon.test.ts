@@ -136,7 +136,7 @@ describe.skipIf(!hasAddon)('addon loading', () => {
     const cuda = await import('../src/index.js');
     const status = cuda.cudaStatus();
     expect(status.available).toBe(false);
-    expect(status.reason).toMatch(/flashgraph_cuda.node could not be loaded: build it with `pnpm --filter @flashgraph\/cuda build`/);
+    expect(status.reason).toMatch(/flashgraph_cuda.node could not be loaded: build it with `npx -y pnpm@10\.34\.9 --filter @flashgraph\/cuda build`/);
     expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (`);
     expect(status.reason).toContain(`${prebuilt} (missing)`);
     expect(() => cuda.Stream.create()).toThrow(cuda.NoCudaDeviceError);

@@ -1,10 +1,7 @@
 // Loads flashgraph_fa3.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's prebuilds.
 // Importing the package never throws; a missing addon or device surfaces as a clear error when a
 // GPU function is first called. The types below are the contract of docs/architecture.md.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
 
 export const ADDON_FILE = 'flashgraph_fa3.node';
 
@@ -92,43 +89,11 @@ export interface NativeFa3 {
   }): void;
 }
 
-type LoadResult = { addon: NativeFa3; path: string } | { addon: null; reason: string };
-let cached: LoadResult | undefined;
-
-/** Where the addon is looked for, in order. */
-export function addonCandidates(): string[] {
-  const list: string[] = [];
-  const dir = process.env.FLASHGRAPH_NATIVE_DIR;
-  if (dir) list.push(join(dir, ADDON_FILE));
-  // src/native.ts and dist/index.* both sit one level below the package root.
-  try {
-    list.push(fileURLToPath(new URL(`../prebuilds/linux-x64/${ADDON_FILE}`, import.meta.url)));
-  } catch {
-    // import.meta.url is not a file URL (unusual bundlers): only the env directory applies
-  }
-  return list;
-}
+export type LoadResult = NativeAddonLoad<NativeFa3>;
 
 /** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export function loadNative(): LoadResult {
-  if (cached) return cached;
-  const tried: string[] = [];
-  const require = createRequire(import.meta.url);
-  for (const path of addonCandidates()) {
-    if (!existsSync(path)) {
-      tried.push(`${path} (missing)`);
-      continue;
-    }
-    try {
-      cached = { addon: require(path) as NativeFa3, path };
-      return cached;
-    } catch (err) {
-      tried.push(`${path} (${(err as Error).message})`);
-    }
-  }
-  cached = {
-    addon: null,
-    reason: `${ADDON_FILE} is not available (build it with \`pnpm --filter @flashgraph/fa3 build\` or set FLASHGRAPH_NATIVE_DIR); tried: ${tried.join('; ')}`,
-  };
-  return cached;
-}
+export const loadNative: () => LoadResult = createNativeAddonLoader<NativeFa3>({
+  file: ADDON_FILE,
+  moduleUrl: import.meta.url,
+  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/fa3 build',
+});
