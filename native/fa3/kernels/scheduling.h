@@ -22,6 +22,11 @@ namespace fa3 {
 constexpr int kMaxSplitsLimit = 256;
 // Host heuristic never proposes more splits than this (FA3's cap).
 constexpr int kHeuristicMaxSplits = 128;
+// Work-tile slots per SM the scheduling maths fills. FA3 runs one CTA per SM and sizes splits by
+// the SM count; our forward kernel runs two CTAs per SM (D <= 128; D = 256 runs one and is then
+// over-split 2x, which only makes its tiles smaller), so sizing by SMs left half of the CTAs idle
+// at small batch. Every place that used smCount in the maths uses ctaSlots = 2 x smCount.
+constexpr int kCtaSlotsPerSm = 2;
 
 struct TileShape {
   int block_m;  // packed query rows (query token x query head of one KV head) per work tile
@@ -56,6 +61,9 @@ struct SchedShape {
 
 FA3_HD int qheads_per_kvhead(const SchedShape& s) { return s.num_heads_q / s.num_heads_kv; }
 
+// ctaSlots = kCtaSlotsPerSm x smCount (smCount < 1 counts as 1).
+FA3_HD int64_t cta_slots(int sm_count) { return static_cast<int64_t>(sm_count < 1 ? 1 : sm_count) * kCtaSlotsPerSm; }
+
 // Request b's lengths as every stage sees them. For valid input (0 <= cu monotone <= maxNumTokens,
 // 0 <= seqLens <= maxNumPagesPerReq * pageSize) this is exactly cu[b+1]-cu[b] and seqLens[b]; bad
 // device data is clamped into capacity so it can cost correctness, never memory safety.
@@ -84,32 +92,33 @@ FA3_HD int n_blocks(int k_len, const TileShape& t) {
 
 // Step bound (host): numSplits >= 1 is used as given (clamped to capacity; the TS layer rejects
 // larger values). numSplits == 0: FA3's wave-efficiency heuristic with batch taken as 1 (splitting
-// is dynamic per request), efficiencies compared exactly by integer cross-multiplication.
+// is dynamic per request), efficiencies compared exactly by integer cross-multiplication, over
+// ctaSlots (not SMs: see kCtaSlotsPerSm).
 FA3_HD int resolve_num_splits(const SchedShape& s, int num_splits, int max_seqlen_q, int max_seqlen_k,
                               int sm_count) {
   const int cap = s.max_num_splits < 1 ? 1 : s.max_num_splits;
   if (num_splits >= 1) return clamp_int(num_splits, 1, cap);
   if (sm_count < 1) return 1;
+  const int64_t slots = cta_slots(sm_count);
   const int g = qheads_per_kvhead(s);
   const TileShape t = tile_shape(s.head_dim, g);
   const int64_t total_m = static_cast<int64_t>(s.num_heads_kv) *
                           ceil_div64(static_cast<int64_t>(max64(max_seqlen_q, 0)) * g, t.block_m);
   const int64_t num_n = ceil_div64(max64(max_seqlen_k, 0), t.block_n);
-  if (10 * total_m >= 8 * static_cast<int64_t>(sm_count) || num_n <= 4) return 1;
-  const int64_t max_s =
-      min64(min64(kHeuristicMaxSplits, sm_count), min64(num_n, cap));
-  // eff(s) = w / (sm * ceil(w / sm)) kept as the fraction num/den.
+  if (10 * total_m >= 8 * slots || num_n <= 4) return 1;
+  const int64_t max_s = min64(min64(kHeuristicMaxSplits, slots), min64(num_n, cap));
+  // eff(s) = w / (slots * ceil(w / slots)) kept as the fraction num/den.
   int64_t best_num = 0, best_den = 1;
   for (int64_t sp = 1; sp <= max_s; ++sp) {
     if (sp > 1 && ceil_div64(num_n, sp) == ceil_div64(num_n, sp - 1)) continue;
     const int64_t w = total_m * sp;
-    const int64_t den = sm_count * ceil_div64(w, sm_count);
+    const int64_t den = slots * ceil_div64(w, slots);
     if (w * best_den > best_num * den) { best_num = w; best_den = den; }
   }
   for (int64_t sp = 1; sp <= max_s; ++sp) {
     if (sp > 1 && ceil_div64(num_n, sp) == ceil_div64(num_n, sp - 1)) continue;
     const int64_t w = total_m * sp;
-    const int64_t den = sm_count * ceil_div64(w, sm_count);
+    const int64_t den = slots * ceil_div64(w, slots);
     // w / den >= 0.85 * best_num / best_den
     if (100 * w * best_den >= 85 * best_num * den) return clamp_int(sp, 1, cap);
   }
@@ -128,10 +137,9 @@ FA3_HD int64_t request_work(const RequestLens& r, const SchedShape& s, const Til
          s.num_heads_kv;
 }
 
-// blocksPerSm = max(1, ceil(totalWork * 11 / (10 * smCount))).
+// blocksPerSlot = max(1, ceil(totalWork * 11 / (10 * ctaSlots))) (FA3's blocks_per_sm, per CTA slot).
 FA3_HD int64_t blocks_per_sm(int64_t total_work, int sm_count) {
-  const int64_t sm = sm_count < 1 ? 1 : sm_count;
-  return max64(1, ceil_div64(total_work * 11, 10 * sm));
+  return max64(1, ceil_div64(total_work * 11, 10 * cta_slots(sm_count)));
 }
 
 // splits[b]: 0 for a request with no queries (it produces no tiles), else

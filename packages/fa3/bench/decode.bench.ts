@@ -9,7 +9,7 @@
 // When the grid's KV cache does not fit in half of the free memory, requests share physical pages
 // modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
-import { DeviceBuffer, Event, type GraphExec, Stream, cudaStatus, memGetInfo, toBf16 } from '@flashgraph/cuda';
+import { DeviceBuffer, Event, type GraphExec, Stream, cudaStatus, kernels, memGetInfo, toBf16 } from '@flashgraph/cuda';
 import { type Attention, createAttention } from '@flashgraph/fa3';
 
 const status = cudaStatus();
@@ -23,8 +23,10 @@ const HKV = 8;
 const D = 128;
 const PAGE = 16;
 const S = 32;
-const BATCHES = [1, 8, 32, 128, 512];
-const CONTEXTS = [1024, 8192, 32768];
+// FA3_BENCH_ONLY="B x context" (e.g. "1x4096") times that one decode step only (for profilers).
+const ONLY = process.env.FA3_BENCH_ONLY?.match(/^(\d+)x(\d+)$/);
+const BATCHES = ONLY ? [Number(ONLY[1])] : [1, 8, 32, 128, 512];
+const CONTEXTS = ONLY ? [Number(ONLY[2])] : [1024, 8192, 32768];
 const REPEATS = Number(process.env.FA3_BENCH_REPEATS ?? 30);
 const card = status.devices[0]?.name ?? 'unknown GPU';
 const date = new Date().toISOString().slice(0, 10);
@@ -71,18 +73,28 @@ function capture(stream: Stream, body: () => void): GraphExec {
   }
 }
 
-/** Device-to-device copy bandwidth (read + write bytes per second) over a 1 GiB buffer. */
+/**
+ * Device-to-device copy bandwidth (read + write bytes per second), the ceiling of issue 4, measured
+ * as the packages/cuda runtime bench does: eager `copyFrom` of 1 GiB on a stream between two Events,
+ * 3 warm-ups, median of 20. (A memcpy node inside a captured graph takes a slower copy-engine path
+ * on this driver, which made the ratio look better than it is.)
+ */
 function copyBandwidth(stream: Stream): number {
   const bytes = 1 << 30;
   using src = DeviceBuffer.alloc(bytes);
   using dst = DeviceBuffer.alloc(bytes);
-  src.fill(1);
-  const exec = capture(stream, () => dst.copyFrom(src, { stream }));
-  try {
-    return (2 * bytes) / (timeGraph(exec, stream) / 1e3);
-  } finally {
-    exec.dispose();
+  src.fill(1, { stream });
+  using start = Event.create({ timing: true });
+  using end = Event.create({ timing: true });
+  const bw: number[] = [];
+  for (let r = 0; r < 23; r++) {
+    start.record(stream);
+    dst.copyFrom(src, { stream });
+    end.record(stream);
+    end.synchronize();
+    if (r >= 3) bw.push((2 * bytes) / (start.elapsedMs(end) / 1e3));
   }
+  return median(bw);
 }
 
 function int32(values: number[]): Int32Array {
@@ -109,8 +121,16 @@ const freeBytes = memGetInfo().freeBytes;
 const numPages = Math.min(maxTokens / PAGE, Math.floor((freeBytes * 0.5) / (2 * bytesPerPage)));
 using kCache = DeviceBuffer.alloc(numPages * bytesPerPage);
 using vCache = DeviceBuffer.alloc(numPages * bytesPerPage);
-kCache.fill(0);
-vCache.fill(0);
+// Never time on zeros (METHOD.md): tile the caches with a 64 MiB pattern by device copies.
+{
+  using chunk = patternBuffer(32 << 20);
+  for (const cache of [kCache, vCache]) {
+    for (let at = 0; at < cache.byteLength; at += chunk.byteLength) {
+      cache.copyFrom(chunk, { dstOffset: at, byteLength: Math.min(chunk.byteLength, cache.byteLength - at), stream });
+    }
+  }
+  stream.synchronize();
+}
 
 const maxB = Math.max(...BATCHES);
 const maxPagesPerReq = Math.max(...CONTEXTS) / PAGE;
@@ -139,17 +159,36 @@ function decodeStep(attn: Attention, b: number, context: number) {
   attn.schedule(args);
   attn.forward(args);
   stream.synchronize();
-  const exec = capture(stream, () => {
+  const ms = timeBody(() => {
     attn.schedule(args);
     attn.forward(args);
   });
+  const kvBytes = 2 * b * context * HKV * D * 2;
+  return { ms, kvBytes, bound: attn.resolveNumSplits(args), aliased: b * pages > numPages, args };
+}
+
+/** Median ms of one graph replay of `body` (captured once). */
+function timeBody(body: () => void): number {
+  const exec = capture(stream, body);
   try {
-    const ms = timeGraph(exec, stream);
-    const kvBytes = 2 * b * context * HKV * D * 2;
-    return { ms, kvBytes, bound: attn.resolveNumSplits(args), aliased: b * pages > numPages };
+    return timeGraph(exec, stream);
   } finally {
     exec.dispose();
   }
+}
+
+/**
+ * Where a small-batch step's time goes: graphs of a one-kernel fill (the graph launch floor),
+ * schedule alone, forward alone (on the metadata of the last schedule; forward leaves the counters
+ * at zero, so it replays) and both.
+ */
+function breakdown(attn: Attention, b: number, context: number) {
+  const step = decodeStep(attn, b, context);
+  using tiny = DeviceBuffer.alloc(4096);
+  const launchFloor = timeBody(() => kernels.fillInt32(tiny, 0, 1024, stream));
+  const schedule = timeBody(() => attn.schedule(step.args));
+  const forward = timeBody(() => attn.forward(step.args));
+  return { B: b, context, stepUs: step.ms * 1e3, launchFloorUs: launchFloor * 1e3, scheduleUs: schedule * 1e3, forwardUs: forward * 1e3 };
 }
 
 const rows: Record<string, unknown>[] = [];
@@ -169,6 +208,18 @@ for (const b of BATCHES) {
 const lat = decodeStep(decode, 1, 4096);
 rows.push({ kind: 'latency', B: 1, context: 4096, us: lat.ms * 1e3 });
 console.log(`B=1, context 4096: ${(lat.ms * 1e3).toFixed(1)} us per step (schedule + forward + combine, in a graph)`);
+console.log('step breakdown (us, each a graph of its own): B  context  step  1-kernel graph  schedule  forward');
+for (const [b, context] of ONLY ? [[BATCHES[0]!, CONTEXTS[0]!]] : [[1, 1024], [1, 4096], [1, 32768], [8, 32768]]) {
+  const r = breakdown(decode, b!, context!);
+  rows.push({ kind: 'breakdown', ...r });
+  console.log(
+    `${String(b).padStart(48)}  ${String(context).padStart(7)}  ${r.stepUs.toFixed(1).padStart(5)}  ${r.launchFloorUs.toFixed(1).padStart(14)}  ${r.scheduleUs.toFixed(1).padStart(8)}  ${r.forwardUs.toFixed(1).padStart(7)}`,
+  );
+}
+if (ONLY) {
+  console.log(JSON.stringify({ bench: 'fa3-decode', card, date, copyGBps: copyBw / 1e9, repeats: REPEATS, rows }));
+  process.exit(0);
+}
 
 // Prefill: one request, q = k = L, causal.
 const LENGTHS = [1024, 4096, 16384];

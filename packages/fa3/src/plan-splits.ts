@@ -7,6 +7,13 @@ import { INT32_MAX, checkArgs, checkInt, checkInt32Array, checkOneOf } from './v
 /** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
 export const MAX_NUM_SPLITS = 256;
 
+/**
+ * Work-tile slots per SM the maths fills (`kCtaSlotsPerSm` in scheduling.h). FA3 runs one CTA per
+ * SM and sizes splits by the SM count; the forward kernel runs two CTAs per SM, so the maths sizes
+ * them by `ctaSlots = 2 x smCount` (else half of the CTAs idle at small batch).
+ */
+export const CTA_SLOTS_PER_SM = 2;
+
 export interface SplitPlan {
   /** The step's split bound (1..maxNumSplits): per-request splits never exceed it. */
   readonly numSplitsBound: number;
@@ -48,13 +55,14 @@ export function stepSplitBound(a: StepBoundInput): number {
   if (a.numSplits >= 1) return Math.min(a.numSplits, a.maxNumSplits);
   const totalMBlocks = a.numHeadsKv * ceilDiv(a.maxSeqlenQ * a.qheadsPerKvhead, a.blockM);
   const numNBlocks = ceilDiv(a.maxSeqlenK, a.blockN);
-  // Enough query tiles to fill 80% of the SMs, or too few KV blocks to be worth splitting.
-  if (10 * totalMBlocks >= 8 * a.smCount || numNBlocks <= 4) return 1;
-  const maxS = Math.min(128, a.smCount, numNBlocks, a.maxNumSplits);
-  // eff(s) = w / (sm * ceil(w / sm)) with w = totalMBlocks * s, kept as the exact fraction num/den.
+  const slots = CTA_SLOTS_PER_SM * a.smCount;
+  // Enough query tiles to fill 80% of the CTA slots, or too few KV blocks to be worth splitting.
+  if (10 * totalMBlocks >= 8 * slots || numNBlocks <= 4) return 1;
+  const maxS = Math.min(128, slots, numNBlocks, a.maxNumSplits);
+  // eff(s) = w / (slots * ceil(w / slots)) with w = totalMBlocks * s, kept as the exact fraction num/den.
   const eligible = (s: number) => s === 1 || ceilDiv(numNBlocks, s) !== ceilDiv(numNBlocks, s - 1);
   const num = (s: number) => totalMBlocks * s;
-  const den = (s: number) => a.smCount * ceilDiv(totalMBlocks * s, a.smCount);
+  const den = (s: number) => slots * ceilDiv(totalMBlocks * s, slots);
   let best = 1; // eff(best) is the largest efficiency seen; s = 1 is always eligible
   for (let s = 2; s <= maxS; s++) {
     if (eligible(s) && num(s) * den(best) > num(best) * den(s)) best = s;
@@ -98,14 +106,16 @@ export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Ar
     nBlocks[b] = n;
     totalWork += m * n * numHeadsKv;
   }
+  // FA3's blocks_per_sm, per CTA slot: ceil(totalWork * 11 / (10 * ctaSlots)).
+  const slots = CTA_SLOTS_PER_SM * a.smCount;
   let blocksPerSm: number;
   if (totalWork > 2 ** 48) {
     let bigWork = 0n;
     for (let b = 0; b < numReqs; b++) bigWork += BigInt(mBlocks[b]!) * BigInt(nBlocks[b]!) * BigInt(numHeadsKv);
-    const d = 10n * BigInt(a.smCount);
+    const d = 10n * BigInt(slots);
     blocksPerSm = Number((bigWork * 11n + d - 1n) / d);
   } else {
-    blocksPerSm = ceilDiv(totalWork * 11, 10 * a.smCount);
+    blocksPerSm = ceilDiv(totalWork * 11, 10 * slots);
   }
   if (blocksPerSm < 1) blocksPerSm = 1;
 

@@ -47,19 +47,20 @@ describe('ceilDiv', () => {
 
 describe('step split bound (FA3 wave-efficiency heuristic)', () => {
   const base = { ...llama, cuSeqlensQ: new Int32Array([0, 1]), seqLens: new Int32Array([1]), numReqs: 1 };
-  // Hand-computed: totalMBlocks = 8 * ceil(1 * 4 / 64) = 8; numNBlocks = 32768 / 64 = 512;
-  // eff(s) = 8s / 132 for s <= 16, best 128/132 at s = 16; 0.85 x best -> 8s >= 108.8 -> s = 14.
+  // Hand-computed over ctaSlots = 2 x 132 = 264: totalMBlocks = 8 * ceil(1 * 4 / 64) = 8;
+  // numNBlocks = 32768 / 64 = 512; eff(s) = 8s / 264 for s <= 32, best 256/264 at s = 32;
+  // 0.85 x best -> 8s >= 217.6 -> s >= 28; ceil(512/28) = ceil(512/27) = 19, so s = 29 (18).
   it.each([
-    ['decode 32k, S = 32', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 32 }, 14],
-    // S = 8: best eff 64/132 at s = 8; 8s >= 54.4 -> s = 7 (ceil(512/7) = 74 != ceil(512/6) = 86).
+    ['decode 32k, S = 32', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 32 }, 29],
+    // S = 8: best eff 64/264 at s = 8; 8s >= 54.4 -> s = 7 (ceil(512/7) = 74 != ceil(512/6) = 86).
     ['decode 32k, S = 8', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 8 }, 7],
     ['S = 1 always 1', { maxSeqlenQ: 1, maxSeqlenK: 32768, maxNumSplits: 1 }, 1],
-    // 10 * totalMBlocks >= 8 * SMs: 8 * ceil(1024 * 4 / 64) = 512 tiles already fill the machine.
+    // 10 * totalMBlocks >= 8 * ctaSlots: 8 * ceil(1024 * 4 / 64) = 512 tiles already fill the machine.
     ['prefill 1k', { maxSeqlenQ: 1024, maxSeqlenK: 32768, maxNumSplits: 32 }, 1],
     // numNBlocks = 256 / 64 = 4 <= 4.
     ['short context', { maxSeqlenQ: 1, maxSeqlenK: 256, maxNumSplits: 32 }, 1],
     ['empty step', { maxSeqlenQ: 0, maxSeqlenK: 0, maxNumSplits: 32 }, 1],
-    // numNBlocks = 5: s <= 5; eligible 1, 2, 3, 5 (ceil(5/4) = ceil(5/3) = 2); eff 8s/132 -> best 5,
+    // numNBlocks = 5: s <= 5; eligible 1, 2, 3, 5 (ceil(5/4) = ceil(5/3) = 2); eff 8s/264 -> best 5,
     // 0.85 x 40 = 34 -> s = 5.
     ['5 KV blocks', { maxSeqlenQ: 1, maxSeqlenK: 257, maxNumSplits: 32 }, 5],
     ['explicit numSplits is the bound', { maxSeqlenQ: 1, maxSeqlenK: 32768, numSplits: 3 }, 3],
@@ -70,13 +71,14 @@ describe('step split bound (FA3 wave-efficiency heuristic)', () => {
   });
 
   it('D = 64 uses 128-key blocks: 32768 / 128 = 256 blocks', () => {
-    // totalMBlocks = 8; best eff at s = 16 (128/132), threshold -> s = 14; ceil(256/14) = 19 != ceil(256/13) = 20.
+    // totalMBlocks = 8; best eff at s = 32 (256/264), threshold s >= 28; ceil(256/28) = ceil(256/27) = 10,
+    // ceil(256/29) = 9 -> s = 29.
     const plan = planSplits({ ...base, headDim: 64, numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768 });
     expect(plan.blockN).toBe(128);
-    expect(plan.numSplitsBound).toBe(14);
+    expect(plan.numSplitsBound).toBe(29);
   });
 
-  it('stays in [1, maxNumSplits] and within min(128, SMs, KV blocks)', () => {
+  it('stays in [1, maxNumSplits] and within min(128, ctaSlots, KV blocks)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 64 }), // Hkv
@@ -94,7 +96,7 @@ describe('step split bound (FA3 wave-efficiency heuristic)', () => {
           expect(Number.isInteger(b)).toBe(true);
           expect(b).toBeGreaterThanOrEqual(1);
           expect(b).toBeLessThanOrEqual(s);
-          if (b > 1) expect(b).toBeLessThanOrEqual(Math.min(128, sm, ceilDiv(mk, blockN)));
+          if (b > 1) expect(b).toBeLessThanOrEqual(Math.min(128, 2 * sm, ceilDiv(mk, blockN)));
         },
       ),
       { numRuns: 2000 },
@@ -104,22 +106,22 @@ describe('step split bound (FA3 wave-efficiency heuristic)', () => {
 
 describe('planSplits per-request splits and tiles', () => {
   it('matches a hand-computed decode batch', () => {
-    // m = [1, 1, 0, 1], n = [512, 2, 0, 0]; totalWork = (512 + 2) * 8 = 4112;
-    // blocksPerSm = ceil(4112 * 11 / 1320) = 35; splits = [min(ceil(512/35) = 15, 14), 1, 0, 1].
+    // m = [1, 1, 0, 1], n = [512, 2, 0, 0]; totalWork = (512 + 2) * 8 = 4112; ctaSlots = 264;
+    // blocksPerSlot = ceil(4112 * 11 / 2640) = 18; splits = [min(ceil(512/18) = 29, 29), 1, 0, 1].
     const plan = planSplits({
       ...llama, ...batch([[1, 32768], [1, 100], [0, 0], [1, 0]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768,
     });
-    expect(plan.numSplitsBound).toBe(14);
-    expect(Array.from(plan.splits)).toEqual([14, 1, 0, 1]);
-    expect(Array.from(plan.tileOffsets)).toEqual([0, 112, 120, 120, 128]);
-    expect(plan.totalTiles).toBe(128);
+    expect(plan.numSplitsBound).toBe(29);
+    expect(Array.from(plan.splits)).toEqual([29, 1, 0, 1]);
+    expect(Array.from(plan.tileOffsets)).toEqual([0, 232, 240, 240, 248]);
+    expect(plan.totalTiles).toBe(248);
   });
 
   it('an explicit bound caps every request', () => {
     const plan = planSplits({ ...llama, ...batch([[1, 32768], [1, 4096]]), numSplits: 4, maxSeqlenQ: 1, maxSeqlenK: 32768 });
-    // totalWork = (512 + 64) * 8 = 4608 -> blocksPerSm = ceil(50688 / 1320) = 39; ceil(64/39) = 2.
-    expect(Array.from(plan.splits)).toEqual([4, 2]);
-    expect(plan.totalTiles).toBe(8 * 4 + 8 * 2);
+    // totalWork = (512 + 64) * 8 = 4608 -> blocksPerSlot = ceil(50688 / 2640) = 20; ceil(64/20) = 4.
+    expect(Array.from(plan.splits)).toEqual([4, 4]);
+    expect(plan.totalTiles).toBe(8 * 4 + 8 * 4);
   });
 
   it('prefill: GQA-packed query blocks, no split when the machine is full', () => {
@@ -134,10 +136,10 @@ describe('planSplits per-request splits and tiles', () => {
     const reqs: [number, number][] = Array.from({ length: 4096 }, () => [1, 1]);
     reqs[4000] = [1, 32768];
     const plan = planSplits({ ...llama, ...batch(reqs), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768 });
-    // totalWork = 4095 * 8 + 512 * 8 = 36856 -> blocksPerSm = ceil(405416 / 1320) = 308 -> ceil(512/308) = 2.
-    expect(plan.splits[4000]).toBe(2);
+    // totalWork = 4095 * 8 + 512 * 8 = 36856 -> blocksPerSlot = ceil(405416 / 2640) = 154 -> ceil(512/154) = 4.
+    expect(plan.splits[4000]).toBe(4);
     expect(plan.splits[3999]).toBe(1);
-    expect(plan.totalTiles).toBe(4095 * 8 + 2 * 8);
+    expect(plan.totalTiles).toBe(4095 * 8 + 4 * 8);
     expect(plan.tileOffsets).toHaveLength(4097);
   });
 
