@@ -1,6 +1,7 @@
-// The small GPU-facing surface the runner uses. The real implementation (`cuda-backend.ts`) is a
-// thin adapter over @flashgraph/cuda; keeping the surface this narrow lets the capture, padding and
-// dispatch logic run on the CPU against a recording double in tests.
+// The small GPU-facing surface the runner uses. The default implementation (`cuda-backend.ts`) is
+// a thin adapter over @flashgraph/cuda; `createGraphRunnerWithBackend` takes any other, so the
+// capture, padding and dispatch logic serves runtimes with their own notion of a graph (a CPU
+// backend recording closures, a recording double in tests).
 import type { GraphMemory } from './types.js';
 
 /** A captured, not yet instantiated graph (opaque to the runner). */
@@ -8,20 +9,41 @@ export type GraphHandle = object;
 /** An instantiated graph (opaque to the runner). */
 export type ExecHandle = object;
 
+/**
+ * What the runner needs from a device runtime. The runner calls it in this order:
+ *
+ * - `capture()`: `graphMemory()`; per size, warm-ups run the step on `stream`, then
+ *   `synchronize()`; per graph `beginCapture()`, the step's segments launch on `stream`,
+ *   `endCapture()`, `instantiate(graph)`, `disposeGraph(graph)` (the exec must not depend on its
+ *   graph afterwards), `upload(exec)`; finally `synchronize()`. When a step throws mid-capture, the
+ *   runner ends the capture (`isCapturing()`, `endCapture()`, `disposeGraph()`), frees every exec
+ *   of this capture and rethrows; a capture it did not begin is never ended.
+ * - `run()`: `launch(exec)` per replayed graph; eager segments run on `stream` in between.
+ * - `reset()` / `dispose()`: `disposeExec(exec)` for every exec; `dispose()` then calls
+ *   `release()` exactly once.
+ *
+ * Every method reports failure by throwing; the runner wraps capture-time failures in
+ * `GraphCaptureError`. Handles are only ever passed back to the same backend.
+ */
 export interface CaptureBackend<S> {
-  /** The stream handed to steps as `ctx.stream`. */
+  /** The stream handed to steps as `ctx.stream` (and exposed as `runner.stream`). */
   readonly stream: S;
+  /** Starts recording the work launched on `stream` into a graph. */
   beginCapture(): void;
   /** Ends the capture on the stream; throws when the capture was invalidated. */
   endCapture(): GraphHandle;
   isCapturing(): boolean;
+  /** Waits for the work launched on `stream`; asynchronous failures surface here. */
   synchronize(): void;
+  /** An executable graph; may return `graph` itself when there is no separate form. */
   instantiate(graph: GraphHandle): ExecHandle;
   disposeGraph(graph: GraphHandle): void;
+  /** Makes `exec` ready to launch (a no-op where nothing needs staging). */
   upload(exec: ExecHandle): void;
+  /** Replays `exec` on `stream`. */
   launch(exec: ExecHandle): void;
   disposeExec(exec: ExecHandle): void;
-  /** The driver's graph memory of the stream's device. */
+  /** Memory held by graphs on the stream's device (zeros where there is no such thing). */
   graphMemory(): GraphMemory;
   /** Called once by the runner's dispose(): releases what the backend created. */
   release(): void;

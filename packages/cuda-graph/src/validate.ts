@@ -1,5 +1,6 @@
 // Argument checks done before any GPU work; each error names the argument and its allowed range.
 import type { ResolvedGraphConfig } from '@flashgraph/config';
+import type { CaptureBackend } from './capture-backend.js';
 import type { RunBatch } from './types.js';
 
 const MODES = new Set(['none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise']);
@@ -60,6 +61,38 @@ export function validateMaxNumReqs(value: unknown): number | undefined {
 export function validateOnProgress(value: unknown): void {
   if (value !== undefined && typeof value !== 'function') {
     throw new TypeError(`onProgress must be a function when given, got ${typeof value}`);
+  }
+}
+
+const BACKEND_METHODS = [
+  'beginCapture',
+  'endCapture',
+  'isCapturing',
+  'synchronize',
+  'instantiate',
+  'disposeGraph',
+  'upload',
+  'launch',
+  'disposeExec',
+  'graphMemory',
+  'release',
+] as const;
+
+/** A CaptureBackend is checked member by member, so a missing method fails here, not mid-capture. */
+export function validateBackend(backend: unknown): asserts backend is CaptureBackend<unknown> {
+  if (backend === null || typeof backend !== 'object') {
+    throw new TypeError(
+      `backend must be a CaptureBackend { stream, ${BACKEND_METHODS.join(', ')} }, got ${backend === null ? 'null' : typeof backend}`,
+    );
+  }
+  const b = backend as Record<string, unknown>;
+  if (b.stream === undefined) {
+    throw new TypeError('backend.stream must be the stream steps launch on (ctx.stream), got undefined');
+  }
+  for (const name of BACKEND_METHODS) {
+    if (typeof b[name] !== 'function') {
+      throw new TypeError(`backend.${name} must be a function, got ${b[name] === null ? 'null' : typeof b[name]}`);
+    }
   }
 }
 

@@ -244,5 +244,11 @@ describe('stats', () => {
 test('GraphCaptureError is exported from the entry', async () => {
   const entry = await import('../src/index.js');
   expect(entry.GraphCaptureError).toBe(GraphCaptureError);
-  expect(Object.keys(entry).sort()).toEqual(['GraphCaptureError', 'GraphRunnerError', 'createGraphRunner', 'padRequestCount']);
+  expect(Object.keys(entry).sort()).toEqual([
+    'GraphCaptureError',
+    'GraphRunnerError',
+    'createGraphRunner',
+    'createGraphRunnerWithBackend',
+    'padRequestCount',
+  ]);
 });

@@ -6,7 +6,7 @@ import type { ResolvedGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats, StepContext } from '@flashgraph/cuda-graph';
 import { referenceAttention, writeKvCacheReference } from '@flashgraph/fa3';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
-import { CpuGraphRunner } from './cpu-runner.js';
+import { createCpuGraphRunner } from './cpu-runner.js';
 import { segmentedForward } from './forward-driver.js';
 import type { AttentionIO, CpuForwardContext, CpuStream, LoadedModel, Model } from './model.js';
 import type { ScheduledBatch } from './scheduler.js';
@@ -38,7 +38,7 @@ export function createCpuBackend(
   const inputs = new StepInputWriter(tokenIds, sampleRows);
   const buffers = Object.freeze({ tokenIds, positions: mirror.positions, sampleRows, sampled });
   const loaded: LoadedModel = model.load({ backend: 'cpu', device: 0, maxNumTokens: T, maxNumReqs: R });
-  const runner = new CpuGraphRunner(config, R, onProgress);
+  const runner = createCpuGraphRunner(config, R, onProgress);
   const rowQ = numHeadsQ * headDim;
   const stride = mirror.layout.blockTableStride;
 

@@ -31,11 +31,6 @@ export class CpuStreamImpl implements CpuStream {
     return graph;
   }
 
-  /** Ends a capture that failed part-way, dropping what it recorded. */
-  abortCapture(): void {
-    this.recording = null;
-  }
-
   static replay(graph: CpuGraph): void {
     for (let i = 0; i < graph.length; i++) (graph[i] as () => void)();
   }

@@ -2,7 +2,7 @@
 // saw, and every call is logged with its phase.
 import type { GraphMode } from '@flashgraph/config';
 import { resolveGraphConfig } from '@flashgraph/config';
-import { RunnerCore } from '../../src/runner.js';
+import { createGraphRunnerWithBackend } from '../../src/index.js';
 import type { CaptureProgress, SegmentedStep, StepContext } from '../../src/types.js';
 import { type FakeStream, RecordingBackend } from './recording-backend.js';
 
@@ -47,7 +47,8 @@ export function makeRunner(
 ) {
   const backend = new RecordingBackend();
   const config = smallConfig(mode, opts);
-  const runner = new RunnerCore({ config, backend, onProgress: opts.onProgress, maxNumReqs: opts.maxNumReqs });
+  // Through the public entry: every CPU test of the runner exercises createGraphRunnerWithBackend.
+  const runner = createGraphRunnerWithBackend({ config, backend, onProgress: opts.onProgress, maxNumReqs: opts.maxNumReqs });
   return { backend, runner, config };
 }
 
