@@ -16,7 +16,7 @@ const MAX_PAGES_PER_REQ = 8192;
 /**
  * Splits the prepare kernel gives the one long request of `longLen` keys among `numReqs - 1`
  * one-token requests of one key each (docs/architecture.md, "Scheduling maths"), straight from the
- * formula: blocksPerSm grows with the batch's total work, so the same request splits on one
+ * formula: blocksPerSlot grows with the batch's total work, so the same request splits on one
  * geometry and not on another with more KV heads.
  */
 function longRequestSplits(attn: Attention, numReqs: number, longLen: number, bound: number): number {
@@ -25,8 +25,9 @@ function longRequestSplits(attn: Attention, numReqs: number, longLen: number, bo
   const mBlocks = Math.ceil(o.numHeadsQ / o.numHeadsKv / blockM); // one query token per request
   const nLong = Math.ceil(longLen / blockN);
   const totalWork = o.numHeadsKv * mBlocks * (numReqs - 1 + nLong);
-  const blocksPerSm = Math.max(1, Math.ceil((totalWork * 11) / (10 * attn.smCount)));
-  return Math.min(bound, Math.max(1, Math.ceil(nLong / blocksPerSm)));
+  const ctaSlots = 2 * attn.smCount;
+  const blocksPerSlot = Math.max(1, Math.ceil((totalWork * 11) / (10 * ctaSlots)));
+  return Math.min(bound, Math.max(1, Math.ceil(nLong / blocksPerSlot)));
 }
 
 function randomBatch(r: Rng, numReqs: number): Batch {
