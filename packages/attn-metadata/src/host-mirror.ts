@@ -11,6 +11,9 @@ import type { MetadataBatch, MetadataCapacities } from './types.js';
 import { validateCapacities } from './validate-options.js';
 import { MetadataError } from './errors.js';
 
+/** Rows longer than this copy with `TypedArray.prototype.set` (a memcpy behind a native call). */
+const COPY_WITH_SET_ABOVE = 4;
+
 /** Neutral values: what an entry holds when no request or token owns it. */
 export const NEUTRAL_SLOT = -1;
 export const NEUTRAL_POSITION = 0;
@@ -61,6 +64,14 @@ export interface HostMirrorOptions extends MetadataCapacities {
  * a fresh ArrayBuffer). The storage is set to the neutral state.
  */
 export function createHostMirror(options: HostMirrorOptions, storage?: Int32Array): HostMirror {
+  return createHostMirrorWith(options, storage);
+}
+
+/**
+ * `createHostMirror` with the block id range check forced to one implementation (internal: the
+ * tests run the wasm SIMD check and its JS fallback side by side).
+ */
+export function createHostMirrorWith(options: HostMirrorOptions, storage?: Int32Array, rangeCheck?: 'wasm' | 'js'): HostMirror {
   const caps = validateCapacities(options);
   const uniformQ = options.uniformDecodeQueryLen ?? 1;
   if (!Number.isInteger(uniformQ) || uniformQ < 1) {
@@ -76,7 +87,7 @@ export function createHostMirror(options: HostMirrorOptions, storage?: Int32Arra
     }
     buffer = storage.subarray(0, layout.totalElements);
   }
-  return new Mirror(caps, layout, buffer, uniformQ);
+  return new Mirror(caps, layout, buffer, uniformQ, rangeCheck);
 }
 
 class Mirror implements HostMirror {
@@ -91,14 +102,20 @@ class Mirror implements HostMirror {
   private rowsExtent = 0;
   private reqsExtent = 0;
   private tokensExtent = 0;
-  private readonly summary: BatchSummary = newBatchSummary();
+  private readonly summary: BatchSummary;
+  /** log2(blockSize) when it is a power of two (the usual case: a shift, not a division), else -1. */
+  private readonly blockSizeShift: number;
 
   constructor(
     readonly capacities: MetadataCapacities,
     readonly layout: MetadataLayout,
     readonly buffer: Int32Array,
     private readonly uniformDecodeQueryLen: number,
+    rangeCheckKind?: 'wasm' | 'js',
   ) {
+    this.summary = newBatchSummary(capacities, rangeCheckKind);
+    const bs = capacities.blockSize;
+    this.blockSizeShift = (bs & (bs - 1)) === 0 ? 31 - Math.clz32(bs) : -1;
     const R = capacities.maxNumReqs;
     const T = capacities.maxNumTokens;
     this.queryStartLoc = buffer.subarray(layout.queryStartLocOffset, layout.queryStartLocOffset + R + 1);
@@ -119,7 +136,7 @@ class Mirror implements HostMirror {
     validateBatch(batch, caps, this.uniformDecodeQueryLen, s);
     const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
     const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
-    this.writeArrays(batch.requests, s.numReqs, s.numActualTokens);
+    this.writeArrays(s.numReqs, s.numActualTokens);
     return {
       numReqs: s.numReqs,
       numActualTokens: s.numActualTokens,
@@ -131,8 +148,11 @@ class Mirror implements HostMirror {
     };
   }
 
-  /** Writes validated requests; padded entries and every stale entry become neutral. */
-  private writeArrays(requests: MetadataBatch['requests'], numReqs: number, numTokens: number): void {
+  /**
+   * Writes the validated requests (the summary's snapshots, not the request objects); padded
+   * entries and every stale entry become neutral.
+   */
+  private writeArrays(numReqs: number, numTokens: number): void {
     const qsl = this.queryStartLoc;
     const seqLens = this.seqLens;
     const bt = this.blockTable;
@@ -141,20 +161,24 @@ class Mirror implements HostMirror {
     const rowLengths = this.rowLengths;
     const stride = this.layout.blockTableStride;
     const bs = this.capacities.blockSize;
+    const bsShift = this.blockSizeShift;
+    const s = this.summary;
+    const newTokens = s.newTokens;
+    const computedTokens = s.computedTokens;
+    const blockIds = s.blockIds;
 
     let t = 0;
     qsl[0] = 0;
     for (let i = 0; i < numReqs; i++) {
-      const req = requests[i]!;
-      const q = req.numNewTokens;
-      const computed = req.numComputedTokens;
-      const ids = req.blockIds;
+      const q = newTokens[i]!;
+      const computed = computedTokens[i]!;
+      const ids = blockIds[i]!;
       const n = ids.length;
       seqLens[i] = computed + q;
 
       const row = i * stride;
       // set() is a memcpy but costs a native call; short rows copy faster in the loop.
-      if (n > 32 && ids instanceof Int32Array) {
+      if (n > COPY_WITH_SET_ABOVE && ids instanceof Int32Array) {
         bt.set(ids, row);
       } else {
         for (let j = 0; j < n; j++) bt[row + j] = ids[j]!;
@@ -165,7 +189,7 @@ class Mirror implements HostMirror {
 
       // slot = blockIds[pos / bs] * bs + pos % bs, walked block by block without a division per token.
       if (q > 0) {
-        let block = Math.floor(computed / bs);
+        let block = bsShift >= 0 ? computed >> bsShift : Math.floor(computed / bs);
         let offset = computed - block * bs;
         let base = ids[block]! * bs;
         let pos = computed;
@@ -183,6 +207,11 @@ class Mirror implements HostMirror {
         }
       }
       qsl[i + 1] = t;
+    }
+    // Drop references to earlier steps' block id arrays (the caller's memory, not ours to keep).
+    if (s.blockIdsExtent > numReqs) {
+      blockIds.fill(undefined, numReqs, s.blockIdsExtent);
+      s.blockIdsExtent = numReqs;
     }
 
     // Past the real requests: queryStartLoc repeats the token count up to capacity (its value

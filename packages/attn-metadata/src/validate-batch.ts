@@ -1,6 +1,8 @@
 // Checks a step's batch against the capacities before anything is written: a rejected batch leaves
-// the staging memory (and so the device) exactly as the previous step left it. One read pass; the
-// counts it gathers are reused by the writer.
+// the staging memory (and so the device) exactly as the previous step left it. One read pass over
+// the request objects; what it reads is kept (per-request snapshots), so the writer never reads a
+// request again: a getter or proxy cannot hand the writer a value validation did not see.
+import { type BlockIdRangeCheck, createBlockIdRangeCheck } from './block-id-range-check.js';
 import { MetadataError } from './errors.js';
 import type { MetadataCapacities } from './types.js';
 
@@ -13,10 +15,30 @@ export interface BatchSummary {
   maxQueryLen: number;
   maxSeqLen: number;
   uniformDecode: boolean;
+  /** Per request [maxNumReqs]: the validated numNewTokens, numComputedTokens and blockIds. */
+  readonly newTokens: Int32Array;
+  readonly computedTokens: Int32Array;
+  readonly blockIds: (ArrayLike<number> | undefined)[];
+  /** blockIds[0, blockIdsExtent) may hold references (cleared by the writer past the batch). */
+  blockIdsExtent: number;
+  /** The bulk range check of Int32Array block ids. */
+  readonly rangeCheck: BlockIdRangeCheck;
 }
 
-export function newBatchSummary(): BatchSummary {
-  return { numReqs: 0, numActualTokens: 0, maxQueryLen: 0, maxSeqLen: 0, uniformDecode: false };
+export function newBatchSummary(caps: MetadataCapacities, rangeCheckKind?: 'wasm' | 'js'): BatchSummary {
+  const R = caps.maxNumReqs;
+  return {
+    numReqs: 0,
+    numActualTokens: 0,
+    maxQueryLen: 0,
+    maxSeqLen: 0,
+    uniformDecode: false,
+    newTokens: new Int32Array(R),
+    computedTokens: new Int32Array(R),
+    blockIds: new Array<ArrayLike<number> | undefined>(R).fill(undefined),
+    blockIdsExtent: 0,
+    rangeCheck: createBlockIdRangeCheck(caps.numBlocks, caps.maxBlocksPerReq, rangeCheckKind),
+  };
 }
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
@@ -30,13 +52,19 @@ function isArrayLike(value: unknown): value is ArrayLike<unknown> {
 
 /** Checks a request count field; the error path is only built when the check fails. */
 function checkCount(i: number, field: string, value: unknown): number {
+  // The common case in one test: a number equal to its int32 conversion and not negative.
+  if (typeof value === 'number' && (value | 0) === value && value >= 0) return value;
+  return countError(i, field, value);
+}
+
+function countError(i: number, field: string, value: unknown): never {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new MetadataError('not_integer', `requests[${i}].${field}`, value, `integer in [0, ${INT32_MAX}]`, 'must be an integer');
   }
   if (value < 0 || value > INT32_MAX) {
     throw new MetadataError('out_of_range', `requests[${i}].${field}`, value, `[0, ${INT32_MAX}]`, value < 0 ? 'must be >= 0' : 'too large');
   }
-  return value;
+  throw new Error(`attn-metadata: internal error, ${field} ${value} passed its checks`);
 }
 
 function badBlockId(i: number, j: number, b: unknown, numBlocks: number): MetadataError {
@@ -46,33 +74,25 @@ function badBlockId(i: number, j: number, b: unknown, numBlocks: number): Metada
 
 /** Every id in [0, numBlocks) and an integer; returns the index of the first bad one, or -1. */
 function firstBadBlockId(ids: ArrayLike<number>, n: number, numBlocks: number): number {
-  if (ids instanceof Int32Array) {
-    // Integers by construction: only the range. Branch-free, four ids per iteration: the sign bit
-    // of `b | (numBlocks - 1 - b)` is set exactly when b < 0 or b >= numBlocks.
-    const top = numBlocks - 1;
-    let bad = 0;
-    let j = 0;
-    for (; j + 3 < n; j += 4) {
-      const a = ids[j]!;
-      const b = ids[j + 1]!;
-      const c = ids[j + 2]!;
-      const d = ids[j + 3]!;
-      bad |= a | b | c | d | (top - a) | (top - b) | (top - c) | (top - d);
-    }
-    for (; j < n; j++) {
-      const b = ids[j]!;
-      bad |= b | (top - b);
-    }
-    if (bad >= 0) return -1;
-    for (let j = 0; j < n; j++) if (ids[j]! < 0 || ids[j]! >= numBlocks) return j;
-    return -1;
-  }
   // (b | 0) === b is false for fractions, NaN, holes, strings and values outside int32.
   for (let j = 0; j < n; j++) {
     const b = ids[j] as number;
     if (!(b >= 0 && b < numBlocks && (b | 0) === b)) return j;
   }
   return -1;
+}
+
+/**
+ * Int32Array block ids go through the bulk range check, which only says whether some id is bad:
+ * this scan of requests [0, end) finds the first one, in request order, and throws its error.
+ */
+function throwFirstBadInt32BlockId(blockIds: readonly (ArrayLike<number> | undefined)[], end: number, numBlocks: number): void {
+  for (let i = 0; i < end; i++) {
+    const ids = blockIds[i];
+    if (!(ids instanceof Int32Array)) continue;
+    const bad = firstBadBlockId(ids, ids.length, numBlocks);
+    if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
+  }
 }
 
 /**
@@ -97,49 +117,76 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
   let maxQueryLen = 0;
   let maxSeqLen = 0;
   let uniform = numReqs > 0;
-  for (let i = 0; i < numReqs; i++) {
-    const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown } | null;
-    if (req === null || typeof req !== 'object') {
-      throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
+  const newTokens = out.newTokens;
+  const computedTokens = out.computedTokens;
+  const blockIdsOut = out.blockIds;
+  const check = out.rangeCheck;
+  check.reset();
+  let i = 0;
+  try {
+    for (; i < numReqs; i++) {
+      const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown } | null;
+      if (req === null || typeof req !== 'object') {
+        throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
+      }
+      const q = checkCount(i, 'numNewTokens', req.numNewTokens);
+      const computed = checkCount(i, 'numComputedTokens', req.numComputedTokens);
+      numTokens += q;
+      if (numTokens > maxNumTokens) {
+        throw new MetadataError(
+          'too_many_tokens', `requests[${i}].numNewTokens`, q, `a batch total <= ${maxNumTokens} (maxNumTokens)`,
+          `the batch's new tokens reach ${numTokens} here`,
+        );
+      }
+      const seqLen = computed + q;
+      if (seqLen > maxSeqLenAllowed) {
+        const field = computed > maxSeqLenAllowed ? 'numComputedTokens' : 'numNewTokens';
+        throw new MetadataError(
+          'request_too_long', `requests[${i}].${field}`, field === 'numNewTokens' ? q : computed,
+          `numComputedTokens + numNewTokens <= ${maxSeqLenAllowed} (maxBlocksPerReq x blockSize)`,
+          `seqLen ${seqLen} = ${computed} computed + ${q} new is longer than a request can be`,
+        );
+      }
+      const ids = req.blockIds;
+      if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
+        throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
+      }
+      const n = ids.length;
+      if (n > maxBlocksPerReq) {
+        throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
+      }
+      // n < ceil(seqLen / blockSize), without a division (n x blockSize fits int32: capacities do).
+      if (n * blockSize < seqLen) {
+        const needed = Math.ceil(seqLen / blockSize);
+        throw new MetadataError(
+          'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
+          'not enough blocks for the sequence',
+        );
+      }
+      if (ids instanceof Int32Array) {
+        check.add(ids);
+      } else {
+        const bad = firstBadBlockId(ids as ArrayLike<number>, n, numBlocks);
+        if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
+      }
+      newTokens[i] = q;
+      computedTokens[i] = computed;
+      blockIdsOut[i] = ids as ArrayLike<number>;
+      if (q > maxQueryLen) maxQueryLen = q;
+      if (seqLen > maxSeqLen) maxSeqLen = seqLen;
+      if (q !== uniformDecodeQueryLen) uniform = false;
     }
-    const q = checkCount(i, 'numNewTokens', req.numNewTokens);
-    const computed = checkCount(i, 'numComputedTokens', req.numComputedTokens);
-    numTokens += q;
-    if (numTokens > maxNumTokens) {
-      throw new MetadataError(
-        'too_many_tokens', `requests[${i}].numNewTokens`, q, `a batch total <= ${maxNumTokens} (maxNumTokens)`,
-        `the batch's new tokens reach ${numTokens} here`,
-      );
-    }
-    const seqLen = computed + q;
-    if (seqLen > maxSeqLenAllowed) {
-      const field = computed > maxSeqLenAllowed ? 'numComputedTokens' : 'numNewTokens';
-      throw new MetadataError(
-        'request_too_long', `requests[${i}].${field}`, field === 'numNewTokens' ? q : computed,
-        `numComputedTokens + numNewTokens <= ${maxSeqLenAllowed} (maxBlocksPerReq x blockSize)`,
-        `seqLen ${seqLen} = ${computed} computed + ${q} new is longer than a request can be`,
-      );
-    }
-    const ids = req.blockIds;
-    if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
-      throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
-    }
-    const n = ids.length;
-    if (n > maxBlocksPerReq) {
-      throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
-    }
-    const needed = Math.ceil(seqLen / blockSize);
-    if (n < needed) {
-      throw new MetadataError(
-        'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
-        'not enough blocks for the sequence',
-      );
-    }
-    const bad = firstBadBlockId(ids as ArrayLike<number>, n, numBlocks);
-    if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
-    if (q > maxQueryLen) maxQueryLen = q;
-    if (seqLen > maxSeqLen) maxSeqLen = seqLen;
-    if (q !== uniformDecodeQueryLen) uniform = false;
+  } catch (err) {
+    // Int32Array ids of requests before i were packed, not yet checked: in request order, an
+    // error among them comes first.
+    if (i > out.blockIdsExtent) out.blockIdsExtent = i;
+    throwFirstBadInt32BlockId(blockIdsOut, i, numBlocks);
+    throw err;
+  }
+  if (numReqs > out.blockIdsExtent) out.blockIdsExtent = numReqs;
+  if (!check.allInRange()) {
+    throwFirstBadInt32BlockId(blockIdsOut, numReqs, numBlocks);
+    throw new Error('attn-metadata: internal error, the block id range check and the scan disagree');
   }
   out.numReqs = numReqs;
   out.numActualTokens = numTokens;
