@@ -65,7 +65,7 @@ const WASM_BYTES = new Uint8Array([
 /** Ids per chunk of the wasm scratch: 256 KiB, cache-resident; at least one whole row fits. */
 const CHUNK_IDS = 1 << 16;
 /** Rows of at most this many ids are checked in JS (cheaper than the copy into wasm memory). */
-const SCALAR_UP_TO = 4;
+const SCALAR_UP_TO = 16;
 /** Padding granularity of the SIMD loop (16 ids = 64 bytes per iteration). */
 const LANES = 16;
 
@@ -140,8 +140,7 @@ class WasmRangeCheck implements BlockIdRangeCheck {
     const n = ids.length;
     if (n <= SCALAR_UP_TO) {
       // A short row checks faster in place than set() (a native call) can pack it.
-      const nb = this.numBlocks;
-      for (let j = 0; j < n; j++) if (ids[j]! >>> 0 >= nb) this.bad = 1;
+      if (rangeBits(ids, this.numBlocks - 1) < 0) this.bad = 1;
       return;
     }
     if (this.used + n > this.capacity) this.flush();
@@ -175,27 +174,32 @@ class JsRangeCheck implements BlockIdRangeCheck {
   }
 
   add(ids: Int32Array): void {
-    // Branch-free, four ids per iteration: the sign bit of `b | (numBlocks - 1 - b)` is set
-    // exactly when b < 0 or b >= numBlocks.
-    const top = this.numBlocks - 1;
-    const n = ids.length;
-    let bad = 0;
-    let j = 0;
-    for (; j + 3 < n; j += 4) {
-      const a = ids[j]!;
-      const b = ids[j + 1]!;
-      const c = ids[j + 2]!;
-      const d = ids[j + 3]!;
-      bad |= a | b | c | d | (top - a) | (top - b) | (top - c) | (top - d);
-    }
-    for (; j < n; j++) {
-      const b = ids[j]!;
-      bad |= b | (top - b);
-    }
-    this.bad |= bad;
+    this.bad |= rangeBits(ids, this.numBlocks - 1);
   }
 
   allInRange(): boolean {
     return this.bad >= 0;
   }
+}
+
+/**
+ * The scalar check, branch-free and four ids per iteration: the sign bit of `b | (top - b)`, with
+ * top = numBlocks - 1, is set exactly when b < 0 or b > top. Negative when some id is out of range.
+ */
+function rangeBits(ids: Int32Array, top: number): number {
+  const n = ids.length;
+  let bad = 0;
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    const a = ids[j]!;
+    const b = ids[j + 1]!;
+    const c = ids[j + 2]!;
+    const d = ids[j + 3]!;
+    bad |= a | b | c | d | (top - a) | (top - b) | (top - c) | (top - d);
+  }
+  for (; j < n; j++) {
+    const b = ids[j]!;
+    bad |= b | (top - b);
+  }
+  return bad;
 }

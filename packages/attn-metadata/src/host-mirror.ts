@@ -12,7 +12,7 @@ import { validateCapacities } from './validate-options.js';
 import { MetadataError } from './errors.js';
 
 /** Rows longer than this copy with `TypedArray.prototype.set` (a memcpy behind a native call). */
-const COPY_WITH_SET_ABOVE = 4;
+const COPY_WITH_SET_ABOVE = 32;
 
 /** Neutral values: what an entry holds when no request or token owns it. */
 export const NEUTRAL_SLOT = -1;
