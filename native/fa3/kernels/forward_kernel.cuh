@@ -36,7 +36,11 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
     if (ti.tile >= 0) {
       const TileGeometry geo = tile_geometry<D>(p, ti);
       WarpState<D> st;
-      run_mainloop<D, T>(p, ti, geo, smem, st);
+      using Tr = ForwardTraits<D>;
+      if (geo.warps_n == Tr::kWarps)  // decode tile: compile-time warp layout
+        run_mainloop<D, T, Tr::kBlockN / 8 / Tr::kWarps>(p, ti, geo, smem, st);
+      else
+        run_mainloop<D, T, 0>(p, ti, geo, smem, st);
       run_epilogue<D, T>(p, ti, geo, smem, s_epi, st, lse_stride);
     }
     tile = next;

@@ -149,11 +149,14 @@ struct WarpState {
   float l[2];  // running sum, partial over this thread's columns
 };
 
-template <int D, typename T>
+// kNtW > 0: the n8 tiles per warp are known at compile time (a decode tile, <= 16 rows: all
+// warps split the KV block), so every `t < nt_w` below folds away; 0: read them from geo.
+template <int D, typename T, int kNtW>
 __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
                                              char* smem, WarpState<D>& st) {
   using Tr = ForwardTraits<D>;
   constexpr int kNT = Tr::kBlockN / 8;
+  const int nt_w = kNtW > 0 ? kNtW : geo.nt_w;
   T* sQ = reinterpret_cast<T*>(smem);
   T* sK = reinterpret_cast<T*>(smem + Tr::kKOffset);
   T* sV = reinterpret_cast<T*>(smem + Tr::kVOffset);
@@ -222,7 +225,7 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
     float s[kNT][4];
 #pragma unroll
     for (int t = 0; t < kNT; ++t) s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.f;
-    const int n_base = geo.wn * geo.nt_w * 8;
+    const int n_base = geo.wn * nt_w * 8;
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       uint32_t a[4];
@@ -233,7 +236,7 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
       }
 #pragma unroll
       for (int t = 0; t < kNT; t += 2) {
-        if (t < geo.nt_w) {
+        if (t < nt_w) {
           const int krow = n_base + t * 8 + ((lane >> 4) << 3) + (lane & 7);
           uint32_t b0, b1, b2, b3;
           ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
@@ -246,7 +249,7 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
     // Scale (or softcap) into the log2 domain, then mask.
 #pragma unroll
     for (int t = 0; t < kNT; ++t) {
-      if (t < geo.nt_w) {
+      if (t < nt_w) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           float x = s[t][e];
@@ -265,39 +268,46 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
     }
 
     // Online softmax, rows a (e = 0, 1) and b (e = 2, 3).
+    float alpha[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       float mx = -INFINITY;
 #pragma unroll
       for (int t = 0; t < kNT; ++t)
-        if (t < geo.nt_w) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
+        if (t < nt_w) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float m_new = fmaxf(st.m[h], mx);
       const float m_use = m_new == -INFINITY ? 0.f : m_new;
-      const float alpha = fast_exp2(st.m[h] - m_use);
+      alpha[h] = fast_exp2(st.m[h] - m_use);
       float sum = 0.f;
 #pragma unroll
       for (int t = 0; t < kNT; ++t) {
-        if (t < geo.nt_w) {
+        if (t < nt_w) {
           s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
           s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
           sum += s[t][2 * h] + s[t][2 * h + 1];
         }
       }
-      st.l[h] = st.l[h] * alpha + sum;
+      st.l[h] = st.l[h] * alpha[h] + sum;
       st.m[h] = m_new;
+    }
+    // Rescale O only when some row's max moved (after the first blocks it rarely does): skipping
+    // a multiply by exactly 1 changes no bit and saves D/2 multiplies per thread per block.
+    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
 #pragma unroll
       for (int d = 0; d < D / 8; ++d) {
-        st.o[d][2 * h] *= alpha;
-        st.o[d][2 * h + 1] *= alpha;
+        st.o[d][0] *= alpha[0];
+        st.o[d][1] *= alpha[0];
+        st.o[d][2] *= alpha[1];
+        st.o[d][3] *= alpha[1];
       }
     }
 
     // O += P V: P's C fragments of two adjacent n8 tiles form one k16 A fragment.
 #pragma unroll
     for (int t = 0; t < kNT; t += 2) {
-      if (t < geo.nt_w) {
+      if (t < nt_w) {
         uint32_t a[4];
         a[0] = MmaOp<T>::pack(s[t][0], s[t][1]);
         a[1] = MmaOp<T>::pack(s[t][2], s[t][3]);
