@@ -86,7 +86,7 @@ function wasmModule(): { api: WasmApi; module: WasmModule } | null {
     compiled = null;
     const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
     try {
-      if (api !== undefined && api.validate(WASM_BYTES)) compiled = { api, module: new api.Module(WASM_BYTES) };
+      if (api?.validate(WASM_BYTES)) compiled = { api, module: new api.Module(WASM_BYTES) };
     } catch {
       // A runtime that rejects the module (no SIMD, wasm disabled) gets the JS check.
     }

@@ -5,11 +5,11 @@
 // Cost is proportional to the batch, not the capacity: the writer remembers how far the previous
 // step wrote (requests, tokens, and the length of every block-table row) and clears only the
 // stale part back to neutral, so every entry past the padded counts is neutral after each step.
-import { type MetadataLayout, metadataLayout } from './layout.js';
-import { type BatchSummary, newBatchSummary, validateBatch, validatePadding } from './validate-batch.js';
-import type { MetadataBatch, MetadataCapacities } from './types.js';
-import { validateCapacities } from './validate-options.js';
 import { MetadataError } from './errors.js';
+import { type MetadataLayout, metadataLayout } from './layout.js';
+import type { MetadataBatch, MetadataCapacities } from './types.js';
+import { type BatchSummary, newBatchSummary, validateBatch, validatePadding } from './validate-batch.js';
+import { validateCapacities } from './validate-options.js';
 
 /** Rows longer than this copy with `TypedArray.prototype.set` (a memcpy behind a native call). */
 const COPY_WITH_SET_ABOVE = 32;
