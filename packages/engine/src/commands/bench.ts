@@ -2,14 +2,13 @@
 // mode (eager, piecewise, full), capture time and graph memory; a table, --json, --chart out.svg.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { renderBenchChart } from '../bench-chart.js';
-import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../cli/command';
+import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
 import { BENCH_MODES, type BenchMode, type DecodeBenchResult, runDecodeBench } from '../decode-bench.js';
 import { captureProgressBar } from '../progress-bar.js';
 import { syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatBytes, formatTable } from '../table.js';
-import { cpuNotice, describeMachine, describeModel, modelOptionsFor, parseBackend, parseChoiceList, parseIntFlag, parseIntList, plannedBackend } from './shared.js';
+import { backendAndModel, cpuNotice, describeMachine, describeModel, type modelOptionsFor, parseChoiceList, parseCommandFlags, parseIntFlag, parseIntList } from './shared.js';
 
 const OPTIONS = {
   'batch-sizes': { type: 'string' },
@@ -107,21 +106,10 @@ export function benchChart(r: BenchReport): string {
 
 export const benchCommand: CliCommand = {
   async run(argv: readonly string[], io: CliIo): Promise<number> {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      io.stdout(BENCH_HELP);
-      return EXIT_OK;
-    }
+    const values = parseCommandFlags(argv, OPTIONS, BENCH_HELP, io);
+    if (!values) return EXIT_OK;
     const s = (k: string) => values[k] as string | undefined;
-    const request = parseBackend(s('backend'));
-    const planned = plannedBackend(request);
-    const gpu = planned.kind === 'cuda';
-    const modelOptions = modelOptionsFor(planned.kind, { layers: s('layers'), headsQ: s('heads-q'), headsKv: s('heads-kv'), headDim: s('head-dim') });
+    const { request, planned, gpu, modelOptions } = backendAndModel(values);
     const batchSizes = parseIntList('batch-sizes', s('batch-sizes'), [1, 8, 32, 128], 1, 4096);
     const modes = parseChoiceList<BenchMode>('modes', s('modes'), BENCH_MODES, BENCH_MODES);
     const context = parseIntFlag('context', s('context'), gpu ? 1024 : 32, 1, 1 << 20);

@@ -4,11 +4,11 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../cli/command';
+import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../cli/command';
 import { cudaUnavailableReason } from '../select-backend.js';
 import { syntheticDecoder } from '../synthetic-model.js';
+import { parseCommandFlags } from './shared.js';
 
 const ADDONS = [
   { pkg: 'cuda', file: 'flashgraph_cuda.node', role: 'CUDA runtime: streams, memory, graphs' },
@@ -124,16 +124,8 @@ export function formatDoctor(r: DoctorReport): string {
 
 export const doctorCommand: CliCommand = {
   run(argv: readonly string[], io: CliIo): number {
-    let values: { json?: boolean; help?: boolean };
-    try {
-      ({ values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      io.stdout(DOCTOR_HELP);
-      return EXIT_OK;
-    }
+    const values = parseCommandFlags(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, DOCTOR_HELP, io);
+    if (!values) return EXIT_OK;
     const report = doctorReport();
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatDoctor(report));
     return report.addons.some((a) => a.status === 'broken') ? EXIT_FAILURE : EXIT_OK;

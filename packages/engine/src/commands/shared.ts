@@ -1,10 +1,41 @@
 // Helpers shared by `flashgraph doctor`, `bench` and `simulate`: flag parsing, the backend a
 // command will run on, the model it benchmarks, and a one-line description of the machine.
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { cudaStatus } from '@flashgraph/cuda';
-import { UsageError } from '../cli/command';
+import { type CliIo, UsageError } from '../cli/command';
 import type { BackendKind } from '../model.js';
 import { type BackendRequest, cudaUnavailableReason } from '../select-backend.js';
 import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
+
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses a command's flags strictly (an unknown flag is a UsageError, exit code 2); prints `help`
+ * and returns undefined when --help is given.
+ */
+export function parseCommandFlags(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, help: string, io: CliIo): FlagValues | undefined {
+  let values: FlagValues;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as { values: FlagValues });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    io.stdout(help);
+    return undefined;
+  }
+  return values;
+}
+
+/** The backend a model command will run on, and its synthetic model options, from the common flags. */
+export function backendAndModel(values: FlagValues): { request: BackendRequest; planned: ReturnType<typeof plannedBackend>; gpu: boolean; modelOptions: SyntheticDecoderOptions } {
+  const s = (k: string) => values[k] as string | undefined;
+  const request = parseBackend(s('backend'));
+  const planned = plannedBackend(request);
+  const gpu = planned.kind === 'cuda';
+  const modelOptions = modelOptionsFor(planned.kind, { layers: s('layers'), headsQ: s('heads-q'), headsKv: s('heads-kv'), headDim: s('head-dim') });
+  return { request, planned, gpu, modelOptions };
+}
 
 export function parseIntFlag(name: string, value: string | undefined, fallback: number, min: number, max = 2 ** 31 - 1): number {
   if (value === undefined) return fallback;

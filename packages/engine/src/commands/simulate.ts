@@ -1,13 +1,12 @@
 // `flashgraph simulate`: N requests with seeded random prompt and output lengths through
 // engine.run(), once per graph mode; throughput, per-step latency percentiles and padding waste.
-import { parseArgs } from 'node:util';
 import { type GraphMode, graphModes } from '@flashgraph/config';
-import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../cli/command';
+import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
 import { type RunStats, createEngine } from '../engine.js';
 import { captureProgressBar } from '../progress-bar.js';
 import { syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatTable } from '../table.js';
-import { cpuNotice, describeMachine, describeModel, modelOptionsFor, parseBackend, parseChoiceList, parseIntFlag, plannedBackend } from './shared.js';
+import { backendAndModel, cpuNotice, describeMachine, describeModel, type modelOptionsFor, parseChoiceList, parseCommandFlags, parseIntFlag } from './shared.js';
 
 const OPTIONS = {
   requests: { type: 'string' },
@@ -122,21 +121,10 @@ export function formatSimulate(r: SimulateReport): string {
 
 export const simulateCommand: CliCommand = {
   async run(argv: readonly string[], io: CliIo): Promise<number> {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      io.stdout(SIMULATE_HELP);
-      return EXIT_OK;
-    }
+    const values = parseCommandFlags(argv, OPTIONS, SIMULATE_HELP, io);
+    if (!values) return EXIT_OK;
     const s = (k: string) => values[k] as string | undefined;
-    const request = parseBackend(s('backend'));
-    const planned = plannedBackend(request);
-    const gpu = planned.kind === 'cuda';
-    const modelOptions = modelOptionsFor(planned.kind, { layers: s('layers'), headsQ: s('heads-q'), headsKv: s('heads-kv'), headDim: s('head-dim') });
+    const { request, planned, gpu, modelOptions } = backendAndModel(values);
     const n = parseIntFlag('requests', s('requests'), gpu ? 64 : 16, 1, 1 << 20);
     const seed = parseIntFlag('seed', s('seed'), 1, 0);
     const minPrompt = parseIntFlag('min-prompt', s('min-prompt'), gpu ? 16 : 4, 1);
