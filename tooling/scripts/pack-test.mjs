@@ -4,7 +4,8 @@
 // and exposes its export names, that its exports map points at files that exist, and that only
 // its `files` allow-list shipped. Runs at the end of the root `test` script, after the build.
 //
-// To add a package: one entry in PACKAGES (its npm name and a few export names it must expose).
+// To add a package: one entry in PACKAGES (its npm name and a few export names it must expose;
+// for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,26 @@ const PACKAGES = [
   },
   {
     name: '@flashgraph/cuda',
-    exports: ['cudaStatus', 'Stream', 'Event', 'DeviceBuffer', 'PinnedHostBuffer', 'Graph', 'GraphExec', 'memGetInfo', 'kernels', 'toBf16', 'CudaError', 'NoCudaDeviceError', 'DisposedError'],
+    addon: { dir: 'cuda', file: 'flashgraph_cuda.node' },
+    exports: ['cudaStatus', 'Stream', 'Event', 'DeviceBuffer', 'PinnedHostBuffer', 'Graph', 'GraphExec', 'memGetInfo', 'kernels', 'toBf16', 'CudaError', 'NoCudaDeviceError', 'DisposedError', 'createNativeAddonLoader'],
+  },
+  {
+    name: '@flashgraph/fa3',
+    addon: { dir: 'fa3', file: 'flashgraph_fa3.node' },
+    exports: ['createAttention', 'planSplits', 'referenceAttention', 'writeKvCacheReference', 'tileShape', 'Fa3Error'],
+  },
+  {
+    name: '@flashgraph/attn-metadata',
+    exports: ['createMetadataBuilder', 'forwardArgs', 'scheduleArgs', 'describe', 'MetadataError'],
+  },
+  {
+    name: '@flashgraph/cuda-graph',
+    exports: ['createGraphRunner', 'createGraphRunnerWithBackend', 'padRequestCount', 'GraphCaptureError', 'GraphRunnerError'],
+  },
+  {
+    name: '@flashgraph/engine',
+    addon: { dir: 'engine', file: 'flashgraph_engine.node' },
+    exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
   },
 ];
 
@@ -118,6 +138,14 @@ function main() {
       for (const target of exportTargets(manifest.exports)) {
         if (!existsSync(join(installed, target))) result.problems.push(`exports map points at ${target}, which is not in the tarball`);
       }
+      const addon = PACKAGES.find((p) => p.name === result.name)?.addon;
+      if (addon) {
+        const binary = join('prebuilds', `${process.platform}-${process.arch}`, addon.file);
+        if (!existsSync(join(installed, binary))) result.problems.push(`the tarball lacks its prebuilt addon ${binary}`);
+        for (const source of [join('native', addon.dir, 'CMakeLists.txt'), join('native', 'cmake')]) {
+          if (!existsSync(join(installed, source))) result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
+        }
+      }
       const allowed = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', ...(manifest.files ?? [])]);
       const extra = readdirSync(installed).filter((entry) => entry !== 'node_modules' && !allowed.has(entry));
       if (extra.length > 0) result.problems.push(`ships files outside its "files" allow-list: ${extra.join(', ')}`);
@@ -125,7 +153,10 @@ function main() {
 
     const failed = results.filter((result) => result.problems.length > 0);
     for (const result of results) {
-      if (result.problems.length === 0) console.log(`pack-test: ok   ${result.name} (import and require, exports map)`);
+      if (result.problems.length === 0) {
+        const native = PACKAGES.find((p) => p.name === result.name)?.addon ? ', prebuilt addon and its sources' : '';
+        console.log(`pack-test: ok   ${result.name} (import and require, exports map${native})`);
+      }
     }
     if (failed.length > 0) {
       return fail(failed.map((result) => `  ${result.name}\n${result.problems.map((p) => `    - ${p}`).join('\n')}`).join('\n'));
