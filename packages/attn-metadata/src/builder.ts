@@ -1,6 +1,7 @@
 // The metadata builder: validation, the host mirror, the split bound, then one step copy and the
 // scheduler launch on the caller's stream. Memory comes from a MetadataMemory (pinned staging and
 // one device buffer, allocated once), so the addresses a captured graph reads never change.
+import type { BlockTableRows } from './block-table-rows.js';
 import type { MetadataMemory, MetadataMemoryFactory } from './device-memory.js';
 import { MetadataError } from './errors.js';
 import { scheduleArgs } from './forward-args.js';
@@ -30,6 +31,11 @@ export interface MetadataBuilder<Buffer, StreamArg> {
   readonly host: Omit<HostMirror, 'write'>;
   /** The one device buffer holding every array (layout offsets). */
   readonly deviceBuffer: Buffer;
+  /**
+   * Block-table rows that live across steps (host memory): acquire a row per request, append its
+   * KV pages as they are allocated (each id checked once), and give `blockTableRow` in the batch.
+   */
+  readonly blockTableRows: BlockTableRows;
   /**
    * Validates the batch, writes the host mirror, then enqueues on `stream` one async copy of it to
    * the device buffer and `attention.schedule` with the step's split bound.
@@ -105,6 +111,10 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
       blockTable: memory.view(l.blockTableOffset * 4, R * l.blockTableStride * 4),
     };
     this.maxSeqLenBound = capacities.maxBlocksPerReq * capacities.blockSize;
+  }
+
+  get blockTableRows(): BlockTableRows {
+    return this.host.blockTableRows;
   }
 
   get disposed(): boolean {

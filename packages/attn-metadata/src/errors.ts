@@ -14,6 +14,10 @@ export type MetadataErrorCode =
   | 'too_many_blocks' // blockIds longer than maxBlocksPerReq
   | 'not_enough_blocks' // blockIds too short to hold seqLen tokens
   | 'invalid_block_id' // a block id outside [0, numBlocks)
+  | 'no_free_row' // acquireRow with every block-table row acquired
+  | 'invalid_row' // a block-table row index that is not an integer in [0, maxNumReqs)
+  | 'row_not_acquired' // a block-table row that is free (never acquired, or released)
+  | 'duplicate_row' // two requests of one batch name the same block-table row
   | 'invalid_padding' // padToTokens / padToReqs below the actual count or above capacity
   | 'invalid_stream' // build() without a stream
   | 'invalid_metadata' // describe() of an object no builder returned

@@ -5,6 +5,7 @@
 // Cost is proportional to the batch, not the capacity: the writer remembers how far the previous
 // step wrote (requests, tokens, and the length of every block-table row) and clears only the
 // stale part back to neutral, so every entry past the padded counts is neutral after each step.
+import { type BlockTableRows, BlockTableRowStore } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
 import { type MetadataLayout, metadataLayout } from './layout.js';
 import type { MetadataBatch, MetadataCapacities } from './types.js';
@@ -47,6 +48,8 @@ export interface HostMirror {
   readonly blockTable: Int32Array;
   readonly slotMapping: Int32Array;
   readonly positions: Int32Array;
+  /** Block-table rows that live across steps; a request names one with `blockTableRow`. */
+  readonly blockTableRows: BlockTableRows;
   /**
    * Validates `batch` and the padding, then writes the step. On a validation error nothing is
    * written. Returns the step's counts.
@@ -103,6 +106,7 @@ class Mirror implements HostMirror {
   private reqsExtent = 0;
   private tokensExtent = 0;
   private readonly summary: BatchSummary;
+  private readonly rows: BlockTableRowStore;
   /** log2(blockSize) when it is a power of two (the usual case: a shift, not a division), else -1. */
   private readonly blockSizeShift: number;
 
@@ -114,6 +118,7 @@ class Mirror implements HostMirror {
     rangeCheckKind?: 'wasm' | 'js',
   ) {
     this.summary = newBatchSummary(capacities, rangeCheckKind);
+    this.rows = new BlockTableRowStore(capacities);
     const bs = capacities.blockSize;
     this.blockSizeShift = (bs & (bs - 1)) === 0 ? 31 - Math.clz32(bs) : -1;
     const R = capacities.maxNumReqs;
@@ -130,10 +135,14 @@ class Mirror implements HostMirror {
     this.blockTable.fill(NEUTRAL_BLOCK_ID);
   }
 
+  get blockTableRows(): BlockTableRows {
+    return this.rows;
+  }
+
   write(batch: MetadataBatch, padding?: HostPadding): HostStep {
     const caps = this.capacities;
     const s = this.summary;
-    validateBatch(batch, caps, this.uniformDecodeQueryLen, s);
+    validateBatch(batch, caps, this.uniformDecodeQueryLen, s, this.rows);
     const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
     const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
     this.writeArrays(s.numReqs, s.numActualTokens);
@@ -166,22 +175,59 @@ class Mirror implements HostMirror {
     const newTokens = s.newTokens;
     const computedTokens = s.computedTokens;
     const blockIds = s.blockIds;
+    const rowOf = s.rowOf;
+    const store = this.rows;
+    const storeIds = store.ids;
+    const storeLengths = store.lengths;
+    const stagedRow = store.stagedRow;
+    const stagedAt = store.stagedAt;
+    const syncedPrefix = store.syncedPrefix;
 
     let t = 0;
     qsl[0] = 0;
     for (let i = 0; i < numReqs; i++) {
       const q = newTokens[i]!;
       const computed = computedTokens[i]!;
-      const ids = blockIds[i]!;
-      const n = ids.length;
       seqLens[i] = computed + q;
-
       const row = i * stride;
-      // set() is a memcpy but costs a native call; short rows copy faster in the loop.
-      if (n > COPY_WITH_SET_ABOVE && ids instanceof Int32Array) {
-        bt.set(ids, row);
+      const r = rowOf[i]!;
+      // Where the slot loop reads the request's ids: its own array, or the staging row just synced.
+      let ids: ArrayLike<number>;
+      let idsBase: number;
+      let n: number;
+      if (r >= 0) {
+        // Mirror store row r into staging row i: only the ids not already there since the last step.
+        let from: number;
+        if (stagedRow[i] === r) {
+          from = syncedPrefix[i]!;
+        } else {
+          store.unlinkStaging(i);
+          const prev = stagedAt[r]!;
+          if (prev >= 0) stagedRow[prev] = -1;
+          stagedAt[r] = i;
+          stagedRow[i] = r;
+          from = 0;
+        }
+        n = storeLengths[r]!;
+        if (from < n) {
+          const src = r * stride;
+          if (n - from > COPY_WITH_SET_ABOVE) bt.set(storeIds.subarray(src + from, src + n), row + from);
+          else for (let j = from; j < n; j++) bt[row + j] = storeIds[src + j]!;
+        }
+        syncedPrefix[i] = n;
+        ids = bt;
+        idsBase = row;
       } else {
-        for (let j = 0; j < n; j++) bt[row + j] = ids[j]!;
+        if (stagedRow[i]! >= 0) store.unlinkStaging(i);
+        ids = blockIds[i]!;
+        idsBase = 0;
+        n = ids.length;
+        // set() is a memcpy but costs a native call; short rows copy faster in the loop.
+        if (n > COPY_WITH_SET_ABOVE && ids instanceof Int32Array) {
+          bt.set(ids, row);
+        } else {
+          for (let j = 0; j < n; j++) bt[row + j] = ids[j]!;
+        }
       }
       const previous = rowLengths[i]!;
       if (previous > n) bt.fill(NEUTRAL_BLOCK_ID, row + n, row + previous);
@@ -191,7 +237,7 @@ class Mirror implements HostMirror {
       if (q > 0) {
         let block = bsShift >= 0 ? computed >> bsShift : Math.floor(computed / bs);
         let offset = computed - block * bs;
-        let base = ids[block]! * bs;
+        let base = ids[idsBase + block]! * bs;
         let pos = computed;
         const end = t + q;
         for (;;) {
@@ -202,7 +248,7 @@ class Mirror implements HostMirror {
           pos++;
           if (++offset === bs) {
             offset = 0;
-            base = ids[++block]! * bs;
+            base = ids[idsBase + ++block]! * bs;
           }
         }
       }
@@ -219,6 +265,7 @@ class Mirror implements HostMirror {
     qsl.fill(numTokens, numReqs + 1);
     if (this.reqsExtent > numReqs) seqLens.fill(NEUTRAL_SEQ_LEN, numReqs, this.reqsExtent);
     for (let i = numReqs; i < this.rowsExtent; i++) {
+      if (stagedRow[i]! >= 0) store.unlinkStaging(i);
       const previous = rowLengths[i]!;
       if (previous > 0) {
         bt.fill(NEUTRAL_BLOCK_ID, i * stride, i * stride + previous);

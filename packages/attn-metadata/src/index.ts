@@ -14,6 +14,7 @@ export {
   type HostPadding,
   type HostStep,
 } from './host-mirror.js';
+export type { BlockTableRows } from './block-table-rows.js';
 export { metadataLayout, type MetadataLayout } from './layout.js';
 export { isFullGraphStep } from './split-bound.js';
 export { MetadataError, type MetadataErrorCode } from './errors.js';
@@ -24,5 +25,7 @@ export type {
   MetadataBatch,
   MetadataCapacities,
   MetadataRequest,
+  MetadataRequestWithBlockIds,
+  MetadataRequestWithRow,
   ScheduleArgs,
 } from './types.js';

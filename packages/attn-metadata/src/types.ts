@@ -2,13 +2,30 @@
 // shapes of @flashgraph/fa3 and @flashgraph/config, not on their native layer.
 
 /** One request of a step, as the engine's scheduler sees it. */
-export interface MetadataRequest {
+export type MetadataRequest = MetadataRequestWithBlockIds | MetadataRequestWithRow;
+
+interface MetadataRequestCounts {
   /** Query tokens of this step (1 for a decode, the chunk length for a prefill). */
   readonly numNewTokens: number;
   /** Tokens already in the KV cache before this step (the context). */
   readonly numComputedTokens: number;
+}
+
+/** A request that hands its KV pages every step (each id is checked and copied every step). */
+export interface MetadataRequestWithBlockIds extends MetadataRequestCounts {
   /** The request's KV pages in order; page i holds positions [i * blockSize, (i + 1) * blockSize). */
   readonly blockIds: ArrayLike<number>;
+  readonly blockTableRow?: undefined;
+}
+
+/**
+ * A request whose KV pages live in a block-table row across steps (`blockTableRows`): the step
+ * checks O(1) things and copies only ids appended or changed since the row was last staged.
+ */
+export interface MetadataRequestWithRow extends MetadataRequestCounts {
+  /** An acquired row of `blockTableRows`; its ids are the request's KV pages in order. */
+  readonly blockTableRow: number;
+  readonly blockIds?: undefined;
 }
 
 export interface MetadataBatch {

@@ -3,6 +3,7 @@
 // the request objects; what it reads is kept (per-request snapshots), so the writer never reads a
 // request again: a getter or proxy cannot hand the writer a value validation did not see.
 import { type BlockIdRangeCheck, createBlockIdRangeCheck } from './block-id-range-check.js';
+import type { BlockTableRowStore } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
 import type { MetadataCapacities } from './types.js';
 
@@ -19,6 +20,8 @@ export interface BatchSummary {
   readonly newTokens: Int32Array;
   readonly computedTokens: Int32Array;
   readonly blockIds: (ArrayLike<number> | undefined)[];
+  /** Per request [maxNumReqs]: the block-table row of a row request, -1 for a blockIds request. */
+  readonly rowOf: Int32Array;
   /** blockIds[0, blockIdsExtent) may hold references (cleared by the writer past the batch). */
   blockIdsExtent: number;
   /** The bulk range check of Int32Array block ids. */
@@ -36,6 +39,7 @@ export function newBatchSummary(caps: MetadataCapacities, rangeCheckKind?: 'wasm
     newTokens: new Int32Array(R),
     computedTokens: new Int32Array(R),
     blockIds: new Array<ArrayLike<number> | undefined>(R).fill(undefined),
+    rowOf: new Int32Array(R).fill(-1),
     blockIdsExtent: 0,
     rangeCheck: createBlockIdRangeCheck(caps.numBlocks, caps.maxBlocksPerReq, rangeCheckKind),
   };
@@ -99,7 +103,13 @@ function throwFirstBadInt32BlockId(blockIds: readonly (ArrayLike<number> | undef
  * Validates `batch` and fills `out`. `uniformDecodeQueryLen` is the query length of a uniform
  * decode step (1 + speculative tokens).
  */
-export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformDecodeQueryLen: number, out: BatchSummary): void {
+export function validateBatch(
+  batch: unknown,
+  caps: MetadataCapacities,
+  uniformDecodeQueryLen: number,
+  out: BatchSummary,
+  rows: BlockTableRowStore,
+): void {
   if (batch === null || typeof batch !== 'object') {
     throw new MetadataError('invalid_batch', 'batch', batch, '{ requests: MetadataRequest[] }', 'must be an object');
   }
@@ -120,12 +130,17 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
   const newTokens = out.newTokens;
   const computedTokens = out.computedTokens;
   const blockIdsOut = out.blockIds;
+  const rowOf = out.rowOf;
+  const rowLengths = rows.lengths;
+  const seenInPass = rows.seenInPass;
+  const pass = ++rows.pass;
+  const numRows = rows.numRows;
   const check = out.rangeCheck;
   check.reset();
   let i = 0;
   try {
     for (; i < numReqs; i++) {
-      const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown } | null;
+      const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown; blockTableRow?: unknown } | null;
       if (req === null || typeof req !== 'object') {
         throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
       }
@@ -148,30 +163,62 @@ export function validateBatch(batch: unknown, caps: MetadataCapacities, uniformD
         );
       }
       const ids = req.blockIds;
-      if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
-        throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
-      }
-      const n = ids.length;
-      if (n > maxBlocksPerReq) {
-        throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
-      }
-      // n < ceil(seqLen / blockSize), without a division (n x blockSize fits int32: capacities do).
-      if (n * blockSize < seqLen) {
-        const needed = Math.ceil(seqLen / blockSize);
-        throw new MetadataError(
-          'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
-          'not enough blocks for the sequence',
-        );
-      }
-      if (ids instanceof Int32Array) {
-        check.add(ids);
+      if (ids === undefined) {
+        // A row request: O(1) checks; its ids were checked when they were appended.
+        const row = req.blockTableRow;
+        if (row === undefined) {
+          throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds } or { ..., blockTableRow }', 'needs blockIds or blockTableRow');
+        }
+        if (!(typeof row === 'number' && (row | 0) === row && row >= 0 && row < numRows)) {
+          throw new MetadataError('invalid_row', `requests[${i}].blockTableRow`, row, `integer in [0, ${numRows}) (maxNumReqs)`, 'not a row index');
+        }
+        const n = rowLengths[row]!;
+        if (n < 0) {
+          throw new MetadataError('row_not_acquired', `requests[${i}].blockTableRow`, row, 'an acquired row (blockTableRows.acquireRow)', `row ${row} is free`);
+        }
+        if (seenInPass[row] === pass) {
+          throw new MetadataError('duplicate_row', `requests[${i}].blockTableRow`, row, 'a row no other request of the batch names', `row ${row} appears twice in the batch`);
+        }
+        seenInPass[row] = pass;
+        if (n * blockSize < seqLen) {
+          throw new MetadataError(
+            'not_enough_blocks', `requests[${i}].blockTableRow`, row,
+            `a row of at least ${Math.ceil(seqLen / blockSize)} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
+            `row ${row} holds ${n} block ids`,
+          );
+        }
+        rowOf[i] = row;
+        blockIdsOut[i] = undefined;
       } else {
-        const bad = firstBadBlockId(ids as ArrayLike<number>, n, numBlocks);
-        if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
+        if (req.blockTableRow !== undefined) {
+          throw new MetadataError('invalid_batch', `requests[${i}].blockTableRow`, req.blockTableRow, 'undefined when blockIds is given', 'give blockIds or blockTableRow, not both');
+        }
+        if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
+          throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
+        }
+        const n = ids.length;
+        if (n > maxBlocksPerReq) {
+          throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
+        }
+        // n < ceil(seqLen / blockSize), without a division (n x blockSize fits int32: capacities do).
+        if (n * blockSize < seqLen) {
+          const needed = Math.ceil(seqLen / blockSize);
+          throw new MetadataError(
+            'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
+            'not enough blocks for the sequence',
+          );
+        }
+        if (ids instanceof Int32Array) {
+          check.add(ids);
+        } else {
+          const bad = firstBadBlockId(ids as ArrayLike<number>, n, numBlocks);
+          if (bad >= 0) throw badBlockId(i, bad, ids[bad], numBlocks);
+        }
+        rowOf[i] = -1;
+        blockIdsOut[i] = ids as ArrayLike<number>;
       }
       newTokens[i] = q;
       computedTokens[i] = computed;
-      blockIdsOut[i] = ids as ArrayLike<number>;
       if (q > maxQueryLen) maxQueryLen = q;
       if (seqLen > maxSeqLen) maxSeqLen = seqLen;
       if (q !== uniformDecodeQueryLen) uniform = false;

@@ -10,7 +10,11 @@ export interface ExpectedArrays {
   positions: Int32Array;
 }
 
-export function recompute(batch: MetadataBatch, caps: MetadataCapacities): ExpectedArrays {
+/**
+ * `rowIds` resolves a `blockTableRow` request's ids (a row's ids at the time of the step); the
+ * recomputation is the same for both kinds of request.
+ */
+export function recompute(batch: MetadataBatch, caps: MetadataCapacities, rowIds?: (row: number) => ArrayLike<number>): ExpectedArrays {
   const R = caps.maxNumReqs;
   const T = caps.maxNumTokens;
   const B = caps.maxBlocksPerReq;
@@ -24,13 +28,14 @@ export function recompute(batch: MetadataBatch, caps: MetadataCapacities): Expec
   const n = batch.requests.length;
   for (let i = 0; i < n; i++) {
     const r = batch.requests[i]!;
+    const ids = r.blockIds ?? rowIds!(r.blockTableRow!);
     queryStartLoc[i] = t;
     seqLens[i] = r.numComputedTokens + r.numNewTokens;
-    for (let j = 0; j < r.blockIds.length; j++) blockTable[i * B + j] = r.blockIds[j]!;
+    for (let j = 0; j < ids.length; j++) blockTable[i * B + j] = ids[j]!;
     for (let k = 0; k < r.numNewTokens; k++) {
       const pos = r.numComputedTokens + k;
       positions[t] = pos;
-      slotMapping[t] = r.blockIds[Math.floor(pos / bs)]! * bs + (pos % bs);
+      slotMapping[t] = ids[Math.floor(pos / bs)]! * bs + (pos % bs);
       t++;
     }
   }
