@@ -62,7 +62,12 @@ function rowsDecodeStep(
     }
     write(batch, padding);
   };
-  return { step, release: () => requests.forEach((r) => rowsApi.releaseRow(r.blockTableRow)) };
+  return {
+    step,
+    release: () => {
+      for (const r of requests) rowsApi.releaseRow(r.blockTableRow);
+    },
+  };
 }
 
 function median(samples: number[]): number {
