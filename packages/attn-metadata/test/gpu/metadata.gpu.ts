@@ -120,6 +120,44 @@ test('a small batch after a large one leaves no stale entry on the device', { sk
   assert.ok(attention.readMetadata().splits.subarray(2).every((s) => s === 0));
 });
 
+test('block-table rows: device buffers equal the host mirror and the rules over decode steps', { skip }, () => {
+  using stream = Stream.create();
+  using attention = createAttention(ATTN);
+  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [4, 8, 16], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
+  const rows = builder.blockTableRows;
+  const r = rng(4321);
+  // Live requests: their row and context; pages handed out round-robin (distinct while live).
+  let live: { row: number; computed: number }[] = [];
+  let nextPage = 0;
+  const page = () => (nextPage++ * 37) % CAPS.numBlocks;
+  for (let step = 0; step < 300; step++) {
+    // Admit, finish and grow requests as a scheduler would; shuffle the batch order now and then.
+    if (live.length < CAPS.maxNumReqs && r.next() < 0.3) {
+      const row = rows.acquireRow();
+      const computed = r.int(0, 100);
+      rows.appendBlocks(row, Int32Array.from({ length: Math.ceil((computed + 1) / PAGE) }, page));
+      live.push({ row, computed });
+    }
+    if (live.length > 0 && r.next() < 0.1) rows.releaseRow(live.splice(r.int(0, live.length - 1), 1)[0]!.row);
+    if (r.next() < 0.2) live = live.map((x) => ({ x, k: r.next() })).sort((a, b) => a.k - b.k).map(({ x }) => x);
+    live = live.filter((x) => {
+      if (x.computed + 1 <= CAPS.maxBlocksPerReq * PAGE) return true;
+      rows.releaseRow(x.row);
+      return false;
+    });
+    for (const x of live) if (rows.rowLength(x.row) * PAGE < x.computed + 1) rows.appendBlocks(x.row, [page()]);
+    const batch: MetadataBatch = { requests: live.map((x) => ({ numNewTokens: 1, numComputedTokens: x.computed, blockTableRow: x.row })) };
+    const m = builder.build(batch, { stream, padToReqs: Math.max(1, live.length) });
+    stream.synchronize();
+    const expected = recompute(batch, CAPS, (row) => rows.blockIds(row));
+    assert.deepEqual(readInt32(builder.deviceBuffer, builder.layout.totalElements), builder.host.buffer, `step ${step}`);
+    assert.deepEqual(readInt32(m.blockTable, CAPS.maxNumReqs * CAPS.maxBlocksPerReq), expected.blockTable, `step ${step}`);
+    assert.deepEqual(readInt32(m.slotMapping, CAPS.maxNumTokens), expected.slotMapping, `step ${step}`);
+    for (const x of live) x.computed++;
+  }
+});
+
 test('build + forward captured in a full graph, replayed with new batches, match referenceAttention', { skip }, () => {
   using stream = Stream.create();
   using attention = createAttention(ATTN);
