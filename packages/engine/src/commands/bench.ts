@@ -122,7 +122,7 @@ export const benchCommand: CliCommand = {
     const chart = s('chart');
     const model = syntheticDecoder(modelOptions);
 
-    const result = await runDecodeBench({
+    const benchOptions = {
       model,
       backend: request,
       batchSizes,
@@ -134,8 +134,11 @@ export const benchCommand: CliCommand = {
       maxNumBatchedTokens,
       maxNumSplits,
       seed,
-      onProgress: (mode) => captureProgressBar(`${mode}:`),
-    });
+    };
+    // On the CPU backend the first configurations would otherwise time V8's JIT warming up the
+    // reference kernels (eager at batch 1 looked 10-30x slower than graphs): one untimed pass first.
+    if (planned.kind === 'cpu') await runDecodeBench({ ...benchOptions, steps: 1, warmupSteps: 1 });
+    const result = await runDecodeBench({ ...benchOptions, onProgress: (mode) => captureProgressBar(`${mode}:`) });
     const report: BenchReport = {
       tool: 'flashgraph bench',
       date: new Date().toISOString().slice(0, 10),
