@@ -6,9 +6,9 @@ import { renderBenchChart } from '../bench-chart.js';
 import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
 import { BENCH_MODES, type BenchMode, type DecodeBenchResult, runDecodeBench } from '../decode-bench.js';
 import { captureProgressBar } from '../progress-bar.js';
-import { syntheticDecoder } from '../synthetic-model.js';
+import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatBytes, formatTable } from '../table.js';
-import { backendAndModel, cpuNotice, describeMachine, describeModel, type modelOptionsFor, parseChoiceList, parseCommandFlags, parseIntFlag, parseIntList } from './shared.js';
+import { backendAndModel, cpuNotice, describeMachine, describeModel, parseChoiceList, parseCommandFlags, parseIntFlag, parseIntList } from './shared.js';
 
 const OPTIONS = {
   'batch-sizes': { type: 'string' },
@@ -58,7 +58,7 @@ export interface BenchReport extends DecodeBenchResult {
   tool: 'flashgraph bench';
   date: string;
   machine: string;
-  model: ReturnType<typeof modelOptionsFor>;
+  model: SyntheticDecoderOptions;
   context: number;
   steps: number;
   notice?: string;

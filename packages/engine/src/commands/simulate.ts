@@ -4,9 +4,9 @@ import { type GraphMode, graphModes } from '@flashgraph/config';
 import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
 import { type RunStats, createEngine } from '../engine.js';
 import { captureProgressBar } from '../progress-bar.js';
-import { syntheticDecoder } from '../synthetic-model.js';
+import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatTable } from '../table.js';
-import { backendAndModel, cpuNotice, describeMachine, describeModel, type modelOptionsFor, parseChoiceList, parseCommandFlags, parseIntFlag } from './shared.js';
+import { backendAndModel, cpuNotice, describeMachine, describeModel, parseChoiceList, parseCommandFlags, parseIntFlag } from './shared.js';
 
 const OPTIONS = {
   requests: { type: 'string' },
@@ -60,7 +60,7 @@ export interface SimulateReport {
   backend: string;
   backendReason: string;
   machine: string;
-  model: ReturnType<typeof modelOptionsFor>;
+  model: SyntheticDecoderOptions;
   requests: number;
   seed: number;
   promptTokens: number;
