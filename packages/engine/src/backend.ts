@@ -1,5 +1,6 @@
 // What the engine needs from an execution backend (CUDA or CPU): capture once, then run one
 // scheduled batch and hand back the sampled tokens.
+import type { BlockTableRows } from '@flashgraph/attn-metadata';
 import type { GraphRunnerStats, RunOutcome } from '@flashgraph/cuda-graph';
 import type { BackendKind } from './model.js';
 import type { ScheduledBatch } from './scheduler.js';
@@ -14,6 +15,12 @@ export interface ExecutionBackend {
   readonly kind: BackendKind;
   /** Device memory held by the backend (KV cache, activations, attention workspace), 0 on CPU. */
   readonly deviceBytes: number;
+  /**
+   * The block-table rows of the backend's metadata (the CUDA builder's, the CPU host mirror's).
+   * The engine's block manager keeps one row per running request in them, and `execute` hands
+   * the batch's requests (which name their rows) to the metadata build as they are.
+   */
+  readonly blockTableRows: BlockTableRows;
   /** Captures every graph of the resolved mode. */
   capture(): GraphRunnerStats;
   execute(batch: ScheduledBatch): ExecuteResult;

@@ -2,6 +2,12 @@
 // grows and all come back when it finishes. Admission is conservative: a request reserves its
 // worst case (prompt + maxNewTokens - 1 tokens) up front, so a running request can always grow
 // and the engine never needs preemption; requests that don't fit yet wait in the queue.
+//
+// Each sequence also owns one block-table row of the metadata builder (`blockTableRows` of
+// @flashgraph/attn-metadata) from reservation to release: its pages are appended there as they are
+// allocated (each id validated once), so a step names the row instead of handing every page again.
+// `release` is the one way out, for a finished request and for any future preemption alike.
+import type { BlockTableRows } from '@flashgraph/attn-metadata';
 import { CacheFullError } from './errors.js';
 import { checkInt } from './validate.js';
 
@@ -10,11 +16,18 @@ export interface BlockManagerOptions {
   numBlocks: number;
   /** Tokens per page. */
   blockSize: number;
+  /**
+   * The backend's block-table rows (`builder.blockTableRows` / `mirror.blockTableRows`): one row
+   * per sequence holding a reservation, so at most `rows.numRows` (maxNumSeqs) at once.
+   */
+  rows: BlockTableRows;
 }
 
 interface Sequence {
   reservedBlocks: number;
   blockIds: number[];
+  /** The sequence's block-table row; it holds exactly `blockIds`. */
+  row: number;
 }
 
 export class BlockManager {
@@ -24,10 +37,15 @@ export class BlockManager {
   private readonly freeList: number[];
   private readonly sequences = new Map<number, Sequence>();
   private reservedUnallocated = 0;
+  private readonly rows: BlockTableRows;
 
   constructor(options: BlockManagerOptions) {
     this.numBlocks = checkInt('cache.numBlocks', options.numBlocks, 1, 2 ** 31 - 1);
     this.blockSize = checkInt('cache.blockSize', options.blockSize, 1, 2 ** 20);
+    if (!options.rows || typeof options.rows.acquireRow !== 'function') {
+      throw new TypeError('rows must be the block-table rows of a metadata builder or host mirror (@flashgraph/attn-metadata)');
+    }
+    this.rows = options.rows;
     this.freeList = new Array<number>(this.numBlocks);
     for (let i = 0; i < this.numBlocks; i++) this.freeList[i] = this.numBlocks - 1 - i;
   }
@@ -57,7 +75,11 @@ export class BlockManager {
     return this.blocksFor(maxTokens) <= this.numAvailableBlocks;
   }
 
-  /** Promises `seqId` pages for up to `maxTokens` tokens; allocates none yet. */
+  /**
+   * Promises `seqId` pages for up to `maxTokens` tokens and acquires its (empty) block-table row;
+   * allocates no page yet. With every row taken it throws the rows' `MetadataError`
+   * (`no_free_row`) and reserves nothing.
+   */
   reserve(seqId: number, maxTokens: number): void {
     checkInt('maxTokens', maxTokens, 0);
     if (this.sequences.has(seqId)) throw new RangeError(`sequence ${seqId} already holds a reservation`);
@@ -65,14 +87,17 @@ export class BlockManager {
     if (blocks > this.numAvailableBlocks) {
       throw new CacheFullError(blocks, this.numAvailableBlocks, `sequence ${seqId}`);
     }
-    this.sequences.set(seqId, { reservedBlocks: blocks, blockIds: [] });
+    const row = this.rows.acquireRow();
+    this.sequences.set(seqId, { reservedBlocks: blocks, blockIds: [], row });
     this.reservedUnallocated += blocks;
   }
 
   /**
-   * Grows `seqId`'s page list to hold `numTokens` tokens and returns it (the same array each
-   * time, so callers can keep a reference). Never shrinks. Growing past the reservation takes
-   * unreserved free pages and throws `CacheFullError` when there are none.
+   * Grows `seqId`'s page list to hold `numTokens` tokens, appends the new pages to its
+   * block-table row, and returns the list (the same array each time, so callers can keep a
+   * reference). Never shrinks. Growing past the reservation takes unreserved free pages and throws
+   * `CacheFullError` when there are none; a row that cannot take the pages throws the rows'
+   * `MetadataError` (`too_many_blocks`: more than maxBlocksPerReq). Either way nothing changes.
    */
   grow(seqId: number, numTokens: number): readonly number[] {
     const seq = this.get(seqId);
@@ -83,7 +108,15 @@ export class BlockManager {
     if (extra > this.numAvailableBlocks) {
       throw new CacheFullError(need, Math.max(0, fromReservation) + this.numAvailableBlocks, `sequence ${seqId}`);
     }
-    for (let i = 0; i < need; i++) seq.blockIds.push(this.freeList.pop() as number);
+    const fresh = new Array<number>(need);
+    for (let i = 0; i < need; i++) fresh[i] = this.freeList.pop() as number;
+    try {
+      this.rows.appendBlocks(seq.row, fresh);
+    } catch (err) {
+      for (let i = need - 1; i >= 0; i--) this.freeList.push(fresh[i] as number);
+      throw err;
+    }
+    for (let i = 0; i < need; i++) seq.blockIds.push(fresh[i] as number);
     if (fromReservation > 0) this.reservedUnallocated -= fromReservation;
     return seq.blockIds;
   }
@@ -93,9 +126,15 @@ export class BlockManager {
     return this.get(seqId).blockIds;
   }
 
-  /** Returns every page and the unused reservation of `seqId`. */
+  /** The block-table row of `seqId` (it holds `blockIds(seqId)`): what a step's request names. */
+  blockTableRow(seqId: number): number {
+    return this.get(seqId).row;
+  }
+
+  /** Returns every page and the unused reservation of `seqId`, and frees its block-table row. */
   release(seqId: number): void {
     const seq = this.get(seqId);
+    this.rows.releaseRow(seq.row);
     for (let i = seq.blockIds.length - 1; i >= 0; i--) this.freeList.push(seq.blockIds[i] as number);
     this.reservedUnallocated -= Math.max(0, seq.reservedBlocks - seq.blockIds.length);
     this.sequences.delete(seqId);

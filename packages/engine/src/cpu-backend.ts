@@ -99,10 +99,12 @@ export function createCpuBackend(
   return {
     kind: 'cpu',
     deviceBytes: 0,
+    blockTableRows: mirror.blockTableRows,
     capture: () => runner.capture(step),
     execute(batch: ScheduledBatch): ExecuteResult {
       const runBatch = { numTokens: batch.numTokens, numReqs: batch.requests.length, uniformDecode: batch.uniformDecode };
       const planned = runner.plan(runBatch);
+      // The requests name their block-table rows: the same rows path as the CUDA builder.
       mirror.write({ requests: batch.requests }, { padToTokens: planned.paddedTokens, padToReqs: planned.paddedReqs });
       inputs.write(batch);
       const outcome = runner.run(runBatch);

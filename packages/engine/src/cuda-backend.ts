@@ -147,6 +147,7 @@ export function createCudaBackend(
     return {
       kind: 'cuda',
       deviceBytes,
+      blockTableRows: builder.blockTableRows,
       capture: () => {
         current = null;
         const stats = runner.capture(step);

@@ -261,7 +261,8 @@ class EngineImpl implements Engine {
     private readonly exec: ExecutionBackend,
     setup: EngineSetup,
   ) {
-    this.blocks = new BlockManager({ numBlocks: setup.numBlocks, blockSize: setup.blockSize });
+    // One block-table row per running request, in the rows the backend's metadata build reads.
+    this.blocks = new BlockManager({ numBlocks: setup.numBlocks, blockSize: setup.blockSize, rows: exec.blockTableRows });
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs: setup.maxNumSeqs, maxNumBatchedTokens: setup.maxNumBatchedTokens });
     this.capture = Object.freeze({ ms: setup.captureMs, graphs: setup.graphs, graphMemoryBytes: setup.graphMemoryBytes });
     this.limits = Object.freeze({

@@ -31,8 +31,12 @@ export interface ScheduledRequest {
   readonly numNewTokens: number;
   /** Tokens already in the KV cache before this step. */
   readonly numComputedTokens: number;
-  /** The request's KV pages, covering numComputedTokens + numNewTokens tokens. */
-  readonly blockIds: readonly number[];
+  /**
+   * The request's block-table row (`blockTableRows` of the backend's metadata builder): its KV
+   * pages, covering numComputedTokens + numNewTokens tokens. With the counts above this is an
+   * @flashgraph/attn-metadata `MetadataRequestWithRow`, so a batch goes to `build` as it is.
+   */
+  readonly blockTableRow: number;
   /** Whether this step samples the request's next token (its chunk reaches the last known token). */
   readonly sample: boolean;
 }
@@ -84,7 +88,7 @@ export class Scheduler {
     return request.promptLength + request.maxNewTokens - 1;
   }
 
-  /** Picks the next step's batch and grows each chosen request's pages. Empty when idle. */
+  /** Picks the next step's batch and grows each chosen request's pages (and row). Empty when idle. */
   schedule(stepIndex: number): ScheduledBatch {
     const out: ScheduledRequest[] = [];
     let budget = this.limits.maxNumBatchedTokens;
@@ -92,12 +96,12 @@ export class Scheduler {
 
     const take = (request: RequestState, numNewTokens: number) => {
       const numComputedTokens = request.numComputedTokens;
-      const blockIds = this.blocks.grow(request.id, numComputedTokens + numNewTokens);
+      this.blocks.grow(request.id, numComputedTokens + numNewTokens);
       out.push({
         request,
         numNewTokens,
         numComputedTokens,
-        blockIds,
+        blockTableRow: this.blocks.blockTableRow(request.id),
         sample: numComputedTokens + numNewTokens === request.tokens.length,
       });
       budget -= numNewTokens;

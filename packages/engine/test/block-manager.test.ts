@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
 import { CacheFullError } from '../src/errors.js';
+import { withRows } from './helpers/block-table-rows.js';
 
 describe('BlockManager', () => {
   it('allocates pages as a sequence grows and frees them all on release', () => {
-    const bm = new BlockManager({ numBlocks: 8, blockSize: 4 });
+    const bm = new BlockManager(withRows({ numBlocks: 8, blockSize: 4 }));
     bm.reserve(1, 10);
     expect(bm.numAvailableBlocks).toBe(5);
     expect(bm.numFreeBlocks).toBe(8);
@@ -22,7 +23,7 @@ describe('BlockManager', () => {
   });
 
   it('refuses a reservation that does not fit with a typed error naming the numbers', () => {
-    const bm = new BlockManager({ numBlocks: 4, blockSize: 16 });
+    const bm = new BlockManager(withRows({ numBlocks: 4, blockSize: 16 }));
     bm.reserve(1, 48);
     expect(bm.canReserve(17)).toBe(false);
     const err = (() => {
@@ -40,7 +41,7 @@ describe('BlockManager', () => {
   });
 
   it('growing past the reservation takes only unreserved pages', () => {
-    const bm = new BlockManager({ numBlocks: 3, blockSize: 1 });
+    const bm = new BlockManager(withRows({ numBlocks: 3, blockSize: 1 }));
     bm.reserve(1, 1);
     bm.reserve(2, 2);
     expect(() => bm.grow(1, 2)).toThrow(CacheFullError);
@@ -52,11 +53,15 @@ describe('BlockManager', () => {
     [{ numBlocks: 1.5, blockSize: 16 }, /cache.numBlocks/],
     [{ numBlocks: 4, blockSize: 0 }, /cache.blockSize/],
   ])('rejects bad options %j', (opts, message) => {
-    expect(() => new BlockManager(opts)).toThrow(message);
+    expect(() => new BlockManager({ ...opts, rows: withRows({ numBlocks: 4, blockSize: 16 }).rows })).toThrow(message);
+  });
+
+  it('rejects a missing rows store with a TypeError naming it', () => {
+    expect(() => new BlockManager({ numBlocks: 4, blockSize: 16 } as never)).toThrow(/rows must be the block-table rows/);
   });
 
   it('errors on unknown and double-reserved sequences', () => {
-    const bm = new BlockManager({ numBlocks: 4, blockSize: 4 });
+    const bm = new BlockManager(withRows({ numBlocks: 4, blockSize: 4 }));
     expect(() => bm.grow(9, 1)).toThrow(/sequence 9 holds no KV-cache blocks/);
     expect(() => bm.release(9)).toThrow(RangeError);
     bm.reserve(1, 4);
@@ -72,7 +77,8 @@ describe('BlockManager', () => {
     });
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 8 }), fc.array(op, { maxLength: 80 }), (numBlocks, blockSize, ops) => {
-        const bm = new BlockManager({ numBlocks, blockSize });
+        const options = withRows({ numBlocks, blockSize });
+        const bm = new BlockManager(options);
         const reserved = new Map<number, number>();
         for (const o of ops) {
           try {
@@ -103,10 +109,14 @@ describe('BlockManager', () => {
           expect(owned.length + bm.numFreeBlocks).toBe(numBlocks);
           for (const id of owned) expect(id >= 0 && id < numBlocks).toBe(true);
           expect(bm.numAvailableBlocks).toBeGreaterThanOrEqual(0);
+          // One block-table row per reservation, holding exactly the sequence's pages.
+          expect(options.rows.numAcquired).toBe(reserved.size);
+          for (const s of reserved.keys()) expect([...options.rows.blockIds(bm.blockTableRow(s))]).toEqual([...bm.blockIds(s)]);
         }
         for (const s of [...reserved.keys()]) bm.release(s);
         expect(bm.numFreeBlocks).toBe(numBlocks);
         expect(bm.numAvailableBlocks).toBe(numBlocks);
+        expect(options.rows.numAcquired).toBe(0);
       }),
       { numRuns: 300 },
     );
