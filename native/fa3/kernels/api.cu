@@ -12,6 +12,11 @@
 #include "launchers.h"
 
 namespace fa3 {
+
+#ifdef FA3_TRACE
+unsigned long long* g_trace_forward = nullptr;
+unsigned long long* g_trace_prepare = nullptr;
+#endif
 namespace {
 
 constexpr int64_t kInt32Max = 2147483647;
@@ -205,6 +210,9 @@ Result prepare(const PrepareArgs& a) {
   p.tile_offsets = reinterpret_cast<int*>(ws + l.tile_offsets_offset);
   p.counters = reinterpret_cast<int*>(ws + l.counters_offset);
   p.num_counters = l.counters_bytes / 4;
+#ifdef FA3_TRACE
+  p.trace = g_trace_prepare;
+#endif
   return from_cuda(launch_prepare(p, reinterpret_cast<cudaStream_t>(a.stream)), "prepare launch");
 }
 
@@ -268,6 +276,9 @@ Result forward(const ForwardArgs& a) {
   p.o_partial = reinterpret_cast<float*>(ws + l.o_partial_offset);
   p.lse_partial = reinterpret_cast<float*>(ws + l.lse_partial_offset);
   p.max_total_tiles = static_cast<int>(max_total_tiles(s, tile_shape(s.head_dim, qheads_per_kvhead(s))));
+#ifdef FA3_TRACE
+  p.trace = g_trace_forward;
+#endif
   return from_cuda(dispatch_forward(p, a.caps.head_dim, static_cast<DType>(a.caps.dtype), a.sm_count,
                                     reinterpret_cast<cudaStream_t>(a.stream)),
                    "forward launch");

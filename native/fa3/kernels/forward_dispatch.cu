@@ -7,7 +7,18 @@
 
 #include "launchers.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace fa3 {
+
+bool pdl_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_FA3_PDL");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
 
 template <int D, typename T>
 cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream);

@@ -11,6 +11,7 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "launchers.h"
 
 namespace fa3 {
 
@@ -20,18 +21,40 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   extern __shared__ __align__(128) char smem[];
   __shared__ TileInfo s_tile;
   __shared__ EpilogueShared s_epi;
+  // Programmatic dependent launch (see launch_forward): this grid may start while the previous
+  // kernel of the stream still runs. Nothing global is read before this wait, which returns
+  // once that kernel has completed and its writes are visible (a no-op without PDL). Then let
+  // the next PDL launch (the next layer's forward) begin its own launch early.
+  pdl_wait();
+  pdl_launch_dependents();
   const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
   // LSE is [Hq, totalQ] (FA3's layout) with totalQ read on the device, clamped to capacity.
   const int64_t lse_stride =
       p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
   int tile = static_cast<int>(blockIdx.x);  // meaningful in thread 0
+  bool first = true;
+  FA3_TRACE_AT(p.trace, 0);
+#ifdef FA3_TRACE
+  int trace_iter = 0;
+#endif
 #pragma unroll 1
   for (;;) {
     int next = 0;
     if (threadIdx.x == 0) next = fetch_next_tile(p);  // consumed after this tile: latency hidden
-    if (threadIdx.x < 32) decode_tile<D>(p, total_tiles, tile, &s_tile);
+    if (threadIdx.x < 32) {
+      if (first)
+        decode_tile<D, true>(p, total_tiles, tile, &s_tile);
+      else
+        decode_tile<D, false>(p, total_tiles, tile, &s_tile);
+    }
+    first = false;
+#ifdef FA3_TRACE
+    if (threadIdx.x == 0) s_tile.trace_base = trace_iter < kTraceTiles ? 16 * trace_iter : -1;
+    ++trace_iter;
+#endif
     __syncthreads();
     const TileInfo ti = s_tile;
+    FA3_TRACE_TILE(p, ti, 1);
     if (ti.tile == -1) break;
     if (ti.tile >= 0) {
       const TileGeometry geo = tile_geometry<D>(p, ti);
@@ -45,8 +68,10 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
     }
     tile = next;
     __syncthreads();  // shared tile info, stats and the K/V region are reused by the next tile
+    FA3_TRACE_TILE(p, ti, 9);
   }
   finish_forward(p);
+  FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
 // Launch with the persistent grid. `ctas_per_sm` comes from the occupancy query done once per
@@ -68,7 +93,18 @@ cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t st
     if (n < 1) return cudaErrorInvalidConfiguration;
     ctas_per_sm[dev] = n;
   }
-  forward_kernel<D, T><<<sm_count * ctas_per_sm[dev], Tr::kThreads, Tr::kSmemBytes, stream>>>(p);
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(sm_count * ctas_per_sm[dev]);
+  cfg.blockDim = dim3(Tr::kThreads);
+  cfg.dynamicSmemBytes = Tr::kSmemBytes;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  err = cudaLaunchKernelEx(&cfg, forward_kernel<D, T>, p);
+  if (err != cudaSuccess) return err;
   return cudaGetLastError();
 }
 

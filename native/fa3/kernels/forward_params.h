@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "layout.h"
+#include "trace.h"
 #include "scheduling.h"
 
 namespace fa3 {
@@ -43,6 +44,9 @@ struct ForwardParams {
   float* o_partial;
   float* lse_partial;
   int max_total_tiles;
+#ifdef FA3_TRACE
+  unsigned long long* trace;  // [grid][kTraceSlotsPerCta]
+#endif
 };
 
 template <int D>

@@ -26,6 +26,9 @@ struct TileInfo {
   int block_end;
   int rows;        // valid packed rows in this tile, 1..blockM
   int64_t group;   // fused-merge counter slot (only when splits > 1)
+#ifdef FA3_TRACE
+  int trace_base;  // first trace slot of this tile (16 per tile), -1 past kTraceTiles
+#endif
 };
 
 // The next tile id: issued by thread 0 at the start of the current tile, consumed after it.
@@ -34,14 +37,18 @@ __device__ __forceinline__ int fetch_next_tile(const ForwardParams& p) {
 }
 
 // Called by one whole warp with the tile id in lane 0; lane 0 ends with the result in *out.
-template <int D>
+// kSpeculative (a CTA's first tile): the metadata loads do not wait for totalTiles (its load is
+// still in flight), so both round trips overlap; the tile is dropped at the end if it is past
+// totalTiles. Every index stays inside the metadata arrays either way (the search is bounded by
+// numReqs), so a speculative decode of a tile past the end reads nothing it should not.
+template <int D, bool kSpeculative>
 __device__ __forceinline__ void decode_tile(const ForwardParams& p, int total_tiles, int tile, TileInfo* out) {
   using Tr = ForwardTraits<D>;
   const int lane = threadIdx.x & 31;
   tile = __shfl_sync(0xffffffffu, tile, 0);
   TileInfo info;
   info.tile = -1;
-  if (tile >= 0 && tile < total_tiles) {
+  if (tile >= 0 && (kSpeculative ? p.num_reqs > 0 : tile < total_tiles)) {
     // Largest b in [0, num_reqs) with tileOffsets[b] <= tile; 32 probes per round.
     int lo = 0, hi = p.num_reqs;
     while (hi - lo > 1) {
@@ -108,19 +115,20 @@ __device__ __forceinline__ void decode_tile(const ForwardParams& p, int total_ti
       info.tile = -2;
     }
   }
+  if (kSpeculative && tile >= total_tiles) info.tile = -1;
   if (lane == 0) *out = info;
 }
 
-// Last CTA out resets the tile and done counters (all CTAs have made their final fetch before
-// they arrive here, so nobody touches the tile counter again in this launch).
+// Last CTA out resets the tile and done counters. Every CTA's final tile fetch has returned
+// (its value ended the loop) before its arrival is issued, so the last arrival sees every fetch
+// done: no fence is needed (a fence here waited for the CTA's output stores, ~1 us on the
+// critical path of the last CTA). The kernel boundary publishes the resets.
 __device__ __forceinline__ void finish_forward(const ForwardParams& p) {
   if (threadIdx.x == 0) {
-    __threadfence();
     const int old = atomicAdd(p.counters + kCounterDone, 1);
     if (old == static_cast<int>(gridDim.x) - 1) {
       atomicExch(p.counters + kCounterTile, 0);
       atomicExch(p.counters + kCounterDone, 0);
-      __threadfence();
     }
   }
 }

@@ -10,6 +10,10 @@ namespace fa3 {
 
 enum class DType : int { kBF16 = 0, kFP16 = 1 };
 
+// Whether forward is launched with programmatic dependent launch (PDL): on unless the
+// environment sets FLASHGRAPH_FA3_PDL=0 (read once per process).
+bool pdl_enabled();
+
 cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, int sm_count, cudaStream_t stream);
 
 struct PrepareParams {
@@ -23,6 +27,9 @@ struct PrepareParams {
   int* tile_offsets;
   int* counters;
   int64_t num_counters;  // header + group counters
+#ifdef FA3_TRACE
+  unsigned long long* trace;  // [4]
+#endif
 };
 cudaError_t launch_prepare(const PrepareParams& p, cudaStream_t stream);
 

@@ -10,10 +10,53 @@
 #include "launchers.h"
 #include "layout.h"
 #include "scheduling.h"
+#include "trace.h"
 
 namespace fa3 {
 
 constexpr int kPrepareThreads = 1024;
+
+// numReqs <= 32 (the latency-bound decode case): one warp does the whole schedule with shuffles
+// (one global round trip, no block-wide reduce / scan), while the other threads zero the counters
+// and write the tail. Same scheduling maths, so the metadata equals the general path's bit for bit.
+__device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_reqs, const TileShape& ts) {
+  __shared__ int s_total_tiles;
+  const SchedShape& s = p.shape;
+  const int lane = threadIdx.x & 31;
+  if (threadIdx.x < 32) {
+    RequestLens r{0, 0, 0};
+    if (lane < num_reqs) r = request_lens(p.cu_seqlens_q[lane], p.cu_seqlens_q[lane + 1], p.seq_lens[lane], s);
+    long long work = request_work(r, s, ts);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) work += __shfl_xor_sync(0xffffffffu, work, o);
+    const int64_t bps = blocks_per_sm(work, p.sm_count);
+    int splits = 0, tiles = 0;
+    if (lane < num_reqs) {
+      splits = request_splits(r, bps, p.split_bound, ts);
+      tiles = static_cast<int>(request_tiles(r, splits, s, ts));
+    }
+    int incl = tiles;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const int x = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += x;
+    }
+    if (lane < s.max_num_reqs) {
+      p.splits[lane] = splits;
+      p.tile_offsets[lane] = incl - tiles;
+    }
+    if (lane == 31) s_total_tiles = incl;
+  }
+  for (int64_t i = threadIdx.x; i < p.num_counters; i += kPrepareThreads) p.counters[i] = 0;
+  __syncthreads();
+  const int total = s_total_tiles;
+  for (int b = 32 + threadIdx.x; b < s.max_num_reqs; b += kPrepareThreads) {
+    p.splits[b] = 0;
+    p.tile_offsets[b] = total;
+  }
+  if (threadIdx.x == 0) p.tile_offsets[s.max_num_reqs] = total;
+  FA3_TRACE_AT(p.trace, 2);
+}
 
 __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareParams p) {
   using Reduce = cub::BlockReduce<long long, kPrepareThreads>;
@@ -27,6 +70,15 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   const SchedShape& s = p.shape;
   const TileShape ts = tile_shape(s.head_dim, qheads_per_kvhead(s));
   const int num_reqs = min(max(p.num_reqs, 0), s.max_num_reqs);
+  FA3_TRACE_AT(p.trace, 0);
+  // The forward kernel is launched programmatically after this one: let it start launching now
+  // (its griddepcontrol.wait still waits for this whole kernel and its writes).
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+
+  if (num_reqs <= 32) {
+    prepare_small(p, num_reqs, ts);
+    return;
+  }
 
   // 1. Total work of the batch. The first chunk's lengths stay in registers for step 2 (one
   //    global round trip fewer for batches up to 1024 requests: decode latency).
@@ -42,6 +94,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   if (threadIdx.x == 0) s_total_work = total;
   __syncthreads();
   const int64_t bps = blocks_per_sm(s_total_work, p.sm_count);
+  FA3_TRACE_AT(p.trace, 1);
 
   // 2. Splits and the exclusive prefix sum of tiles, over the whole capacity.
   int carry = 0;
@@ -68,6 +121,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   // 3. Counters back to zero (the forward kernel also resets them itself; this makes a stuck
   //    counter left by corrupt metadata heal on the next step).
   for (int64_t i = threadIdx.x; i < p.num_counters; i += kPrepareThreads) p.counters[i] = 0;
+  FA3_TRACE_AT(p.trace, 2);
 }
 
 cudaError_t launch_prepare(const PrepareParams& p, cudaStream_t stream) {
