@@ -2,7 +2,11 @@
 # One device call for the decode-performance work (native/fa3/README.md "Measured"): the decode
 # bench on this build, the previous build's key points (if .gpu/native-old exists), ncu of the
 # forward kernel at the small-batch targets, then the fa3 GPU suites and the sanitizers.
-# Usage (device tool, carry .gpu): bash native/fa3/tests/device-perf.sh [bench|old|ncu|tests|sanitize]...
+# Usage (device tool, carry .gpu and native/fa3/build/selftest{,-trace}):
+#   bash native/fa3/tests/device-perf.sh [selftest|trace|bench|nopdl|old|ncu|tests|sanitize]...
+# selftest: the standalone self-test (metadata, graph, 150 random configs) and its memcheck /
+# racecheck runs; trace: the kernels' own timestamps of a small-batch step (FA3_TRACE build), with
+# and without programmatic dependent launch; nopdl: the B=1 bench points with FLASHGRAPH_FA3_PDL=0.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node
@@ -12,6 +16,23 @@ echo "card: $(nv)  date: $(date -u +%F)"
 for s in "${steps[@]}"; do
   t0=$(date +%s)
   case $s in
+    selftest)
+      st=native/fa3/build/selftest/fa3_selftest
+      timeout 150 $st prepare graph correctness --configs 150 > "$OUT/selftest.log" 2>&1; echo "== selftest rc=$?"; grep -E '^FAIL' "$OUT/selftest.log" | head; grep -E '^checks:' "$OUT/selftest.log"
+      timeout 100 compute-sanitizer --tool memcheck --error-exitcode 17 $st graph race > "$OUT/selftest-memcheck.log" 2>&1
+      echo "== selftest memcheck rc=$?: $(grep 'ERROR SUMMARY' "$OUT/selftest-memcheck.log" | tail -1)"
+      timeout 100 compute-sanitizer --tool racecheck --error-exitcode 17 $st race > "$OUT/selftest-racecheck.log" 2>&1
+      echo "== selftest racecheck rc=$?: $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/selftest-racecheck.log" | tail -1)" ;;
+    trace)
+      for pdl in 1 0; do
+        FLASHGRAPH_FA3_PDL=$pdl timeout 60 native/fa3/build/selftest-trace/fa3_selftest trace > "$OUT/trace-pdl$pdl.log" 2>&1
+        echo "== trace pdl=$pdl rc=$?"; sed -n '/==== fa3_selftest summary/,$p' "$OUT/trace-pdl$pdl.log" | grep -v '^====\|^checks'
+      done ;;
+    nopdl)
+      for only in 1x1024 1x4096 1x32768; do
+        FLASHGRAPH_FA3_PDL=0 FA3_BENCH_ONLY=$only FLASHGRAPH_NATIVE_DIR=$PWD/.gpu/native timeout 60 /tmp/node .gpu/bench/fa3--decode.mjs > "$OUT/bench-nopdl-$only.log" 2>&1
+        echo "== no PDL $only rc=$?"; grep -E '^ +[0-9]+ +[0-9]+ |copy|B=1, context' "$OUT/bench-nopdl-$only.log" | tail -n 4
+      done ;;
     bench)
       FLASHGRAPH_NATIVE_DIR=$PWD/.gpu/native timeout 150 /tmp/node .gpu/bench/fa3--decode.mjs > "$OUT/bench-new.log" 2>&1
       echo "== bench (this build) rc=$?"; grep -v '^{' "$OUT/bench-new.log" | tail -n 30 ;;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "../kernels/api.h"
+#include "../kernels/trace.h"
 
 #define CK(x)                                                                                     \
   do {                                                                                            \
@@ -1081,6 +1082,149 @@ void run_bench(FILE* json) {
   CK(cudaStreamDestroy(s));
 }
 
+
+#ifdef FA3_TRACE
+// ------------------------------------------------------------------------------------------
+// trace (only in a -DFA3_TRACE build): where a small-batch decode step's time goes, from the
+// kernels' own %globaltimer stamps (kernels/trace.h). One step = prepare + forward captured in a
+// graph; for each point the median over replays of (median / max over CTAs), in microseconds
+// after prepare's first stamp.
+}  // namespace
+namespace fa3 {
+extern unsigned long long* g_trace_forward;
+extern unsigned long long* g_trace_prepare;
+}  // namespace fa3
+namespace {
+
+void run_trace() {
+  cudaStream_t s;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  const int D = 128, hq = 32, hkv = 8, page = 16;
+  const int max_ctas = 4096;
+  unsigned long long* dtf = dalloc<unsigned long long>(static_cast<size_t>(max_ctas) * fa3::kTraceSlotsPerCta);
+  unsigned long long* dtp = dalloc<unsigned long long>(4);
+  std::vector<unsigned long long> tf(static_cast<size_t>(max_ctas) * fa3::kTraceSlotsPerCta), tp(4);
+  const char* names[13] = {"", "decoded", "Q+pages", "block0", "loop end", "partials", "arrived", "lse in", "merged",
+                           "tile end", "m:rows", "m:weights", "m:staged"};
+  struct Pt { int B, ctx, steps; };
+  for (const Pt& pt_ : {Pt{1, 1024, 1}, Pt{1, 4096, 1}, Pt{1, 32768, 1}, Pt{8, 4096, 1}, Pt{1, 4096, 10}}) {
+    const int B = pt_.B, ctx = pt_.ctx;
+    fa3::Caps caps;
+    caps.num_heads_q = hq; caps.num_heads_kv = hkv; caps.head_dim = D; caps.dtype = 0; caps.page_size = page;
+    caps.num_pages = B * ctx / page * 4; caps.max_num_reqs = 256; caps.max_num_tokens = 256;
+    caps.max_num_pages_per_req = ctx / page; caps.max_num_splits = 32; caps.causal = true;
+    fa3::WorkspaceLayout l;
+    CKR(fa3::workspace_layout_checked(caps, &l));
+    char* ws = dalloc<char>(l.total_bytes);
+    const size_t cache_elems = static_cast<size_t>(caps.num_pages) * page * hkv * D;
+    uint16_t *kc = dalloc<uint16_t>(cache_elems), *vc = dalloc<uint16_t>(cache_elems);
+    fill_random<<<1024, 256, 0, s>>>(kc, cache_elems, 1, 0);
+    fill_random<<<1024, 256, 0, s>>>(vc, cache_elems, 2, 0);
+    uint16_t *q = dalloc<uint16_t>(256 * hq * D), *o = dalloc<uint16_t>(256 * hq * D);
+    fill_random<<<64, 256, 0, s>>>(q, 256 * hq * D, 3, 0);
+    std::vector<int> cu(B + 1), sl(B, ctx), pt(static_cast<size_t>(B) * (ctx / page));
+    for (int b = 0; b <= B; ++b) cu[b] = b;
+    Rng rng(11);
+    for (auto& x : pt) x = static_cast<int>(rng.next() % static_cast<uint64_t>(caps.num_pages));
+    int *dcu = dalloc<int>(B + 1), *dsl = dalloc<int>(B), *dpt = dalloc<int>(pt.size());
+    CK(cudaMemcpy(dcu, cu.data(), cu.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dsl, sl.data(), sl.size() * 4, cudaMemcpyHostToDevice));
+    CK(cudaMemcpy(dpt, pt.data(), pt.size() * 4, cudaMemcpyHostToDevice));
+    int bound = 1;
+    CKR(fa3::resolve_num_splits_checked(caps, 0, 1, ctx, g_sm, &bound));
+    fa3::PrepareArgs pa;
+    pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
+    pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
+    pa.num_reqs = B; pa.num_splits_bound = bound; pa.sm_count = g_sm;
+    fa3::ForwardArgs fa;
+    fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
+    fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(kc);
+    fa.v_cache = reinterpret_cast<uintptr_t>(vc); fa.out = reinterpret_cast<uintptr_t>(o);
+    fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = ctx / page;
+    fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = B;
+    fa.max_seqlen_q = 1; fa.max_seqlen_k = ctx; fa.softmax_scale = 1.0 / std::sqrt(128.0);
+    fa.num_splits_bound = bound; fa.sm_count = g_sm;
+    fa3::g_trace_forward = dtf;
+    fa3::g_trace_prepare = dtp;
+    std::vector<std::function<void()>> body;
+    for (int i = 0; i < pt_.steps; ++i) {
+      body.push_back([&] { CKR(fa3::prepare(pa)); });
+      body.push_back([&] { CKR(fa3::forward(fa)); });
+    }
+    cudaGraphExec_t ge = capture(s, body);
+    fa3::g_trace_forward = nullptr;
+    fa3::g_trace_prepare = nullptr;
+    const float graph_us = time_graph(ge, s, 30) * 1e3f / pt_.steps;
+    // Traced replays (the stamps of the last step of each replay survive).
+    const int reps = 25;
+    std::vector<std::vector<double>> med(16), mx(16);  // points 1..12
+    std::vector<double> prep_reduce, prep_end, cta_first, cta_med_start, exit_max, exit_med;
+    int ctas = 0, tiles0 = 0;
+    for (int r = 0; r < reps; ++r) {
+      CK(cudaMemsetAsync(dtf, 0, tf.size() * 8, s));
+      CK(cudaMemsetAsync(dtp, 0, 32, s));
+      CK(cudaGraphLaunch(ge, s));
+      CK(cudaStreamSynchronize(s));
+      CK(cudaMemcpy(tf.data(), dtf, tf.size() * 8, cudaMemcpyDeviceToHost));
+      CK(cudaMemcpy(tp.data(), dtp, 32, cudaMemcpyDeviceToHost));
+      const double t0 = static_cast<double>(tp[0]);
+      auto us = [&](unsigned long long t) { return (static_cast<double>(t) - t0) * 1e-3; };
+      prep_reduce.push_back(us(tp[1]));
+      prep_end.push_back(us(tp[2]));
+      std::vector<double> starts, exits;
+      std::vector<std::vector<double>> at(16);
+      ctas = 0;
+      tiles0 = 0;
+      for (int c = 0; c < max_ctas; ++c) {
+        const unsigned long long* row = &tf[static_cast<size_t>(c) * fa3::kTraceSlotsPerCta];
+        if (row[0] == 0) continue;
+        ++ctas;
+        starts.push_back(us(row[0]));
+        if (row[fa3::kTraceSlotsPerCta - 1]) exits.push_back(us(row[fa3::kTraceSlotsPerCta - 1]));
+        if (row[2]) ++tiles0;  // first tile had work
+        for (int k = 1; k < 13; ++k)
+          if (row[k]) at[k].push_back(us(row[k]));
+      }
+      auto median = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+      auto maxv = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+      cta_first.push_back(starts.empty() ? 0 : *std::min_element(starts.begin(), starts.end()));
+      cta_med_start.push_back(median(starts));
+      exit_med.push_back(median(exits));
+      exit_max.push_back(maxv(exits));
+      for (int k = 1; k < 13; ++k) {
+        med[k].push_back(median(at[k]));
+        mx[k].push_back(maxv(at[k]));
+      }
+    }
+    auto median = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+    char line[512];
+    std::snprintf(line, sizeof line, "trace B=%d ctx=%d bound=%d steps/graph=%d: graph %.2f us/step; %d CTAs, %d with a first tile\n", B, ctx,
+                  bound, pt_.steps, graph_us, ctas, tiles0);
+    std::printf("%s", line);
+    g_summary += line;
+    std::snprintf(line, sizeof line, "  prepare: reduce done %.2f, end %.2f | forward CTA start: first %.2f, median %.2f\n",
+                  median(prep_reduce), median(prep_end), median(cta_first), median(cta_med_start));
+    std::printf("%s", line);
+    g_summary += line;
+    std::string pts = "  tile 0 points (median / max over CTAs):";
+    for (int k = 1; k < 13; ++k) {
+      if (k == 7) continue;  // "lse in": merged into m:weights
+      char b[96];
+      std::snprintf(b, sizeof b, " %s %.2f/%.2f", names[k], median(med[k]), median(mx[k]));
+      pts += b;
+    }
+    std::snprintf(line, sizeof line, "%s | exit %.2f/%.2f\n", pts.c_str(), median(exit_med), median(exit_max));
+    std::printf("%s", line);
+    g_summary += line;
+    CK(cudaGraphExecDestroy(ge));
+    cudaFree(ws); cudaFree(kc); cudaFree(vc); cudaFree(q); cudaFree(o); cudaFree(dcu); cudaFree(dsl); cudaFree(dpt);
+  }
+  // Timer resolution: smallest non-zero difference between consecutive reads in one thread.
+  cudaFree(dtf);
+  cudaFree(dtp);
+  CK(cudaStreamDestroy(s));
+}
+#endif
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1113,6 +1257,9 @@ int main(int argc, char** argv) {
     run_kv_write(seed + 4);
     run_correctness(n_configs, seed);
   }
+#ifdef FA3_TRACE
+  if (std::find(modes.begin(), modes.end(), "trace") != modes.end()) run_trace();
+#endif
   if (has("bench")) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
     run_bench(json);

@@ -7,7 +7,8 @@
 # Logs go to $OUT (default /tmp/fa3-out); a compact summary with the card's name is printed last.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin_dir=$here/build/selftest
+# FA3_TRACE=1: a separate build with the kernels' timestamps compiled in (the `trace` mode).
+if [[ ${FA3_TRACE:-0} == 1 ]]; then bin_dir=$here/build/selftest-trace; trace_flags=(-DFA3_TRACE); else bin_dir=$here/build/selftest; trace_flags=(); fi
 bin=$bin_dir/fa3_selftest
 OUT=${OUT:-/tmp/fa3-out}
 mkdir -p "$OUT" "$bin_dir"
@@ -24,7 +25,7 @@ while (($#)); do
 done
 
 build() {
-  local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall)
+  local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall "${trace_flags[@]}")
   local srcs=(kernels/api.cu kernels/prepare.cu kernels/kv_write.cu kernels/forward_dispatch.cu
               kernels/forward_instantiate_bf16.cu kernels/forward_instantiate_fp16.cu tests/fa3_selftest.cu)
   local objs=() pids=() s o
