@@ -156,6 +156,24 @@ Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seql
   return Result{};
 }
 
+// The batch's tiles at a candidate blocks-per-slot (the fill rule's probe, scheduling.h).
+struct BatchTiles {
+  const SchedShape* s;
+  TileShape ts;
+  const int32_t* cu;
+  const int32_t* seq_lens;
+  int num_reqs;
+  int bound;
+  FA3_HD int64_t operator()(int64_t bps) const {
+    int64_t t = 0;
+    for (int b = 0; b < num_reqs; ++b) {
+      const RequestLens rl = request_lens(cu[b], cu[b + 1], seq_lens[b], *s);
+      t += request_tiles(rl, request_splits(rl, bps, bound, ts), *s, ts);
+    }
+    return t;
+  }
+};
+
 Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_lens, int num_reqs,
                         int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets,
                         int32_t* total_tiles) {
@@ -170,7 +188,9 @@ Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_
   const int bound = split_bound(num_splits_bound, s);
   int64_t work = 0;
   for (int b = 0; b < num_reqs; ++b) work += request_work(request_lens(cu[b], cu[b + 1], seq_lens[b], s), s, ts);
-  const int64_t bps = blocks_per_sm(work, sm_count);
+  const int64_t bps = use_fill_rule(num_reqs, work)
+                           ? fill_blocks_per_slot(work, sm_count, BatchTiles{&s, ts, cu, seq_lens, num_reqs, bound})
+                           : blocks_per_sm(work, sm_count);
   int32_t acc = 0;
   for (int b = 0; b < num_reqs; ++b) {
     const RequestLens rl = request_lens(cu[b], cu[b + 1], seq_lens[b], s);

@@ -16,9 +16,9 @@ namespace fa3 {
 
 constexpr int kPrepareThreads = 1024;
 
-// numReqs <= 32 (the latency-bound decode case): one warp does the whole schedule with shuffles
-// (one global round trip, no block-wide reduce / scan), while the other threads zero the counters
-// and write the tail. Same scheduling maths, so the metadata equals the general path's bit for bit.
+// numReqs <= kFillMaxReqs (the latency-bound decode case): one warp does the whole schedule with
+// shuffles (one global round trip, no block-wide reduce / scan) and the fill rule's search of
+// blocks per slot (scheduling.h), while the other threads zero the counters and write the tail.
 __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_reqs, const TileShape& ts) {
   __shared__ int s_total_tiles;
   const SchedShape& s = p.shape;
@@ -29,7 +29,14 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
     long long work = request_work(r, s, ts);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) work += __shfl_xor_sync(0xffffffffu, work, o);
-    const int64_t bps = blocks_per_sm(work, p.sm_count);
+    // The fill rule of scheduling.h: every probe is a warp sum of the batch's tiles.
+    const int64_t bps = !use_fill_rule(num_reqs, work) ? blocks_per_sm(work, p.sm_count)
+                                                       : fill_blocks_per_slot(work, p.sm_count, [&](int64_t cand) {
+      long long t = lane < num_reqs ? request_tiles(r, request_splits(r, cand, p.split_bound, ts), s, ts) : 0;
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+      return static_cast<int64_t>(t);
+    });
     int splits = 0, tiles = 0;
     if (lane < num_reqs) {
       splits = request_splits(r, bps, p.split_bound, ts);
@@ -75,7 +82,8 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   // (its griddepcontrol.wait still waits for this whole kernel and its writes).
   asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
 
-  if (num_reqs <= 32) {
+  static_assert(kFillMaxReqs == 32, "the small-batch path is one warp");
+  if (num_reqs <= kFillMaxReqs) {
     prepare_small(p, num_reqs, ts);
     return;
   }

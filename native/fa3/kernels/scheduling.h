@@ -142,6 +142,35 @@ FA3_HD int64_t blocks_per_sm(int64_t total_work, int sm_count) {
   return max64(1, ceil_div64(total_work * 11, 10 * cta_slots(sm_count)));
 }
 
+// Small batches (numReqs <= kFillMaxReqs, the latency-bound decode case): FA3's blocks per slot can
+// leave CTA slots idle and unbalanced (B=1 4k: 176 tiles of 3 KV blocks for 264 slots, so 44 SMs
+// run two tiles and straggle). There the scheduler takes the smallest blocks-per-slot in
+// [ceil(totalWork / ctaSlots), FA3's value] whose tiles (with the splits clamped to the bound)
+// still fit the slots: one balanced wave of smaller tiles. The tile count never grows with
+// blocks-per-slot, so a binary search finds it; `tiles_at(bps)` sums the batch's tiles. Larger
+// batches keep FA3's value (they fill the machine anyway, and the search would cost a pass over
+// every request per probe).
+constexpr int kFillMaxReqs = 32;
+constexpr int64_t kFillMaxWork = int64_t(1) << 48;  // and total work <= 2^48 (exact in a JS number)
+FA3_HD bool use_fill_rule(int num_reqs, int64_t total_work) {
+  return num_reqs <= kFillMaxReqs && total_work <= kFillMaxWork;
+}
+
+template <typename TilesAt>
+FA3_HD int64_t fill_blocks_per_slot(int64_t total_work, int sm_count, TilesAt tiles_at) {
+  const int64_t slots = cta_slots(sm_count);
+  int64_t lo = max64(1, ceil_div64(total_work, slots));
+  int64_t hi = blocks_per_sm(total_work, sm_count);
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (tiles_at(mid) <= slots)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
 // splits[b]: 0 for a request with no queries (it produces no tiles), else
 // clamp(ceil(n_b / blocksPerSm), 1, bound).
 FA3_HD int request_splits(const RequestLens& r, int64_t bps, int bound, const TileShape& t) {

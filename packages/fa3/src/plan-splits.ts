@@ -88,6 +88,41 @@ export interface PlanInput {
   numSplitsBound: number;
 }
 
+/**
+ * Small batches (numReqs <= FILL_MAX_REQS, the latency-bound decode case): FA3's blocks per slot can
+ * leave CTA slots idle and unbalanced (B=1, 4k context: 176 tiles of 3 KV blocks for 264 slots), so
+ * the scheduler takes the smallest blocks-per-slot in [ceil(totalWork / ctaSlots), FA3's value]
+ * whose tiles, with splits clamped to the bound, still fit the slots (when the total work is at
+ * most 2^48, so every sum here is exact). Mirrors `fill_blocks_per_slot` / `use_fill_rule` in
+ * native/fa3/kernels/scheduling.h.
+ */
+export const FILL_MAX_REQS = 32;
+
+function splitsAt(q: number, n: number, bps: number, bound: number): number {
+  return q === 0 ? 0 : Math.min(Math.max(ceilDiv(n, bps), 1), bound);
+}
+
+function fillBlocksPerSlot(
+  a: PlanInput, mBlocks: Float64Array, nBlocks: Float64Array, totalWork: number, slots: number, fa3Value: number,
+): number {
+  const tilesAt = (bps: number): number => {
+    let t = 0;
+    for (let b = 0; b < a.numReqs; b++) {
+      const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
+      t += a.numHeadsKv * mBlocks[b]! * splitsAt(q, nBlocks[b]!, bps, a.numSplitsBound);
+    }
+    return t;
+  };
+  let lo = Math.max(1, ceilDiv(totalWork, slots));
+  let hi = fa3Value;
+  while (lo < hi) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (tilesAt(mid) <= slots) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /** What the prepare kernel writes for requests 0..numReqs-1 (inputs already validated). */
 export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number } {
   const { numReqs, numHeadsKv, blockM, blockN } = a;
@@ -118,13 +153,14 @@ export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Ar
     blocksPerSm = ceilDiv(totalWork * 11, 10 * slots);
   }
   if (blocksPerSm < 1) blocksPerSm = 1;
+  if (numReqs <= FILL_MAX_REQS && totalWork <= 2 ** 48) blocksPerSm = fillBlocksPerSlot(a, mBlocks, nBlocks, totalWork, slots, blocksPerSm);
 
   const splits = new Int32Array(numReqs);
   const tileOffsets = new Int32Array(numReqs + 1);
   let total = 0;
   for (let b = 0; b < numReqs; b++) {
     const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
-    const s = q === 0 ? 0 : Math.min(Math.max(ceilDiv(nBlocks[b]!, blocksPerSm), 1), a.numSplitsBound);
+    const s = splitsAt(q, nBlocks[b]!, blocksPerSm, a.numSplitsBound);
     splits[b] = s;
     tileOffsets[b] = total;
     total += numHeadsKv * mBlocks[b]! * s;

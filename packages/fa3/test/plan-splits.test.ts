@@ -117,6 +117,28 @@ describe('planSplits per-request splits and tiles', () => {
     expect(plan.totalTiles).toBe(248);
   });
 
+  it('small batches fill the CTA slots in one balanced wave (the fill rule)', () => {
+    // B=1, 4k: n = 64, totalWork = 512, ctaSlots = 264. FA3's blocks per slot, ceil(512 * 11 / 2640) = 3,
+    // gives 22 splits = 176 tiles; the fill rule takes the smallest value in [ceil(512 / 264) = 2, 3]
+    // whose tiles fit: 2 -> 32 splits = 256 tiles.
+    const one = planSplits({ ...llama, ...batch([[1, 4096]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 4096 });
+    expect(one.numSplitsBound).toBe(32);
+    expect(Array.from(one.splits)).toEqual([32]);
+    expect(one.totalTiles).toBe(256);
+    // B=2, 4k: FA3 gives ceil(11264 / 2640) = 5 -> 13 splits (208 tiles); filled: 4 -> 16 splits (256 tiles).
+    const two = planSplits({ ...llama, ...batch([[1, 4096], [1, 4096]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 4096 });
+    expect(Array.from(two.splits)).toEqual([16, 16]);
+    expect(two.totalTiles).toBe(256);
+  });
+
+  it('the fill rule stops at 32 requests: 33 requests keep FA3\'s blocks per slot', () => {
+    // Requests with no queries add no work and no tiles, so 32 and 33 requests differ only in the rule.
+    const reqs = (n: number): [number, number][] => [[1, 4096], [1, 4096], ...Array.from({ length: n - 2 }, (): [number, number] => [0, 0])];
+    const args = { ...llama, numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 4096 };
+    expect(Array.from(planSplits({ ...args, ...batch(reqs(32)) }).splits.subarray(0, 2))).toEqual([16, 16]);
+    expect(Array.from(planSplits({ ...args, ...batch(reqs(33)) }).splits.subarray(0, 2))).toEqual([13, 13]);
+  });
+
   it('an explicit bound caps every request', () => {
     const plan = planSplits({ ...llama, ...batch([[1, 32768], [1, 4096]]), numSplits: 4, maxSeqlenQ: 1, maxSeqlenK: 32768 });
     // totalWork = (512 + 64) * 8 = 4608 -> blocksPerSlot = ceil(50688 / 2640) = 20; ceil(64/20) = 4.
@@ -157,6 +179,24 @@ describe('planSplits per-request splits and tiles', () => {
       ...llama, cuSeqlensQ: b.cuSeqlensQ.slice(0, 3), seqLens: b.seqLens.slice(0, 2), numReqs: 2, numSplits: 0, maxSeqlenQ: 3, maxSeqlenK: 5000,
     });
     expect(full).toEqual(cut);
+  });
+
+  it('property: with <= 32 requests the tiles fit the CTA slots whenever FA3\'s would, and never fewer', () => {
+    const small = fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })), fc.integer({ min: 0, max: 65536 }));
+    fc.assert(
+      fc.property(fc.array(small, { minLength: 1, maxLength: 32 }), fc.integer({ min: 1, max: 200 }), (reqs, sm) => {
+        const b = batch(reqs);
+        const args = { ...llama, ...b, smCount: sm, numSplits: 8, maxSeqlenQ: 4, maxSeqlenK: 65536 };
+        const plan = planSplits(args);
+        // FA3's rule, computed directly.
+        const work = reqs.reduce((w, [q, k]) => w + Math.ceil((q * 4) / 64) * Math.ceil(k / 64) * 8, 0);
+        const bps = Math.max(1, Math.ceil((work * 11) / (10 * 2 * sm)));
+        const fa3Tiles = reqs.reduce((t, [q, k]) => t + (q === 0 ? 0 : 8 * Math.ceil((q * 4) / 64) * Math.min(Math.max(Math.ceil(Math.ceil(k / 64) / bps), 1), 8)), 0);
+        if (fa3Tiles <= 2 * sm) expect(plan.totalTiles).toBeLessThanOrEqual(2 * sm);
+        expect(plan.totalTiles).toBeGreaterThanOrEqual(fa3Tiles);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   const reqArb = fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 2048 })), fc.integer({ min: 0, max: 65536 }));
