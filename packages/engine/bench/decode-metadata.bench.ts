@@ -7,7 +7,7 @@
 // schedule). Prints a table, then one JSON line. Median / min microseconds.
 import { createHostMirror } from '@flashgraph/attn-metadata';
 import { BlockManager } from '../src/block-manager.js';
-import { type RequestState, Scheduler } from '../src/scheduler.js';
+import { Scheduler, newRequestState } from '../src/scheduler.js';
 
 const NUM_REQS = 256;
 const BLOCK_SIZE = 16;
@@ -44,18 +44,8 @@ function run(context: number): { write: Timing; scheduleAndWrite: Timing } {
   const blocks = new BlockManager({ numBlocks: caps.numBlocks, blockSize: BLOCK_SIZE, rows: mirror.blockTableRows });
   const scheduler = new Scheduler(blocks, { maxNumSeqs: NUM_REQS, maxNumBatchedTokens: PREFILL_BUDGET });
   for (let id = 0; id < NUM_REQS; id++) {
-    const request: RequestState = {
-      id,
-      promptLength: context,
-      maxNewTokens,
-      tokens: Array.from({ length: context }, (_, t) => (id * 31 + t) % 1000),
-      numComputedTokens: 0,
-      status: 'waiting',
-      addedAtStep: 0,
-      scheduledAtStep: -1,
-      firstTokenAtStep: -1,
-      finishedAtStep: -1,
-    };
+    const tokens = Array.from({ length: context }, (_, t) => (id * 31 + t) % 1000);
+    const request = newRequestState({ id, tokens, maxNewTokens, addedAtStep: 0 });
     scheduler.add(request);
   }
   const sampled = new Int32Array(NUM_REQS).fill(7);

@@ -10,7 +10,7 @@ import { createCudaBackend } from './cuda-backend.js';
 import { EngineDisposedError, RequestTooLargeError } from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
-import { type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
+import { type RequestState, type ScheduledBatch, Scheduler, newRequestState } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
 import { checkInt, checkObject, checkOneOf } from './validate.js';
 
@@ -313,18 +313,7 @@ class EngineImpl implements Engine {
     const kvTokens = Scheduler.maxKvTokens({ promptLength: tokens.length, maxNewTokens });
     if (kvTokens > this.limits.maxModelLen) throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
     const id = this.nextId++;
-    const state: RequestState = {
-      id,
-      promptLength: tokens.length,
-      maxNewTokens,
-      tokens,
-      numComputedTokens: 0,
-      status: 'waiting',
-      addedAtStep: this.stepIndex,
-      scheduledAtStep: -1,
-      firstTokenAtStep: -1,
-      finishedAtStep: -1,
-    };
+    const state = newRequestState({ id, tokens, maxNewTokens, addedAtStep: this.stepIndex });
     this.requests.set(id, state);
     this.scheduler.add(state);
     return id;

@@ -24,6 +24,22 @@ export interface RequestState {
   finishedAtStep: number;
 }
 
+/** A request's record as it enters the scheduler: waiting, nothing computed, never scheduled. */
+export function newRequestState(a: { id: number; tokens: number[]; maxNewTokens: number; addedAtStep: number }): RequestState {
+  return {
+    id: a.id,
+    promptLength: a.tokens.length,
+    maxNewTokens: a.maxNewTokens,
+    tokens: a.tokens,
+    numComputedTokens: 0,
+    status: 'waiting',
+    addedAtStep: a.addedAtStep,
+    scheduledAtStep: -1,
+    firstTokenAtStep: -1,
+    finishedAtStep: -1,
+  };
+}
+
 /** One request's share of a step. */
 export interface ScheduledRequest {
   readonly request: RequestState;

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
 import { CacheFullError } from '../src/errors.js';
 import { createEngine, syntheticDecoder } from '../src/index.js';
-import { type RequestState, type ScheduledBatch, Scheduler } from '../src/scheduler.js';
+import { type RequestState, type ScheduledBatch, Scheduler, newRequestState } from '../src/scheduler.js';
 import { hostMirror } from './helpers/block-table-rows.js';
 import { referenceGenerate, rng } from './helpers/reference-model.js';
 
@@ -27,18 +27,8 @@ vi.mock('@flashgraph/attn-metadata', async (importOriginal) => {
 });
 
 function request(id: number, promptLength: number, maxNewTokens: number): RequestState {
-  return {
-    id,
-    promptLength,
-    maxNewTokens,
-    tokens: Array.from({ length: promptLength }, (_, i) => (id * 7 + i) % 50),
-    numComputedTokens: 0,
-    status: 'waiting',
-    addedAtStep: 0,
-    scheduledAtStep: -1,
-    firstTokenAtStep: -1,
-    finishedAtStep: -1,
-  };
+  const tokens = Array.from({ length: promptLength }, (_, i) => (id * 7 + i) % 50);
+  return newRequestState({ id, tokens, maxNewTokens, addedAtStep: 0 });
 }
 
 function thrown(fn: () => unknown): unknown {

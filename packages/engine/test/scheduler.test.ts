@@ -1,22 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
-import { type RequestState, Scheduler } from '../src/scheduler.js';
+import { type RequestState, Scheduler, newRequestState } from '../src/scheduler.js';
 import { withRows } from './helpers/block-table-rows.js';
 
 function request(id: number, promptLength: number, maxNewTokens: number): RequestState {
-  return {
-    id,
-    promptLength,
-    maxNewTokens,
-    tokens: Array.from({ length: promptLength }, (_, i) => i),
-    numComputedTokens: 0,
-    status: 'waiting',
-    addedAtStep: 0,
-    scheduledAtStep: -1,
-    firstTokenAtStep: -1,
-    finishedAtStep: -1,
-  };
+  return newRequestState({ id, tokens: Array.from({ length: promptLength }, (_, i) => i), maxNewTokens, addedAtStep: 0 });
 }
 
 function setup(numBlocks: number, blockSize: number, maxNumSeqs: number, maxNumBatchedTokens: number) {
