@@ -917,6 +917,30 @@ double measure_d2d(cudaStream_t s) {
   return 2.0 * bytes / (ms * 1e-3) / 1e9;  // read + write
 }
 
+// The arguments of one decode step (q_len 1 per request, D = 128, page-table stride ctx / page):
+// shared by the benchmark and the trace.
+struct DecodeStep {
+  fa3::PrepareArgs prepare;
+  fa3::ForwardArgs forward;
+};
+DecodeStep decode_step(const fa3::Caps& caps, cudaStream_t s, char* ws, uint16_t* q, uint16_t* kc, uint16_t* vc,
+                       uint16_t* o, int* dcu, int* dsl, int* dpt, int B, int ctx, int bound) {
+  DecodeStep st;
+  fa3::PrepareArgs& pa = st.prepare;
+  pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
+  pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
+  pa.num_reqs = B; pa.num_splits_bound = bound; pa.sm_count = g_sm;
+  fa3::ForwardArgs& fa = st.forward;
+  fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
+  fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(kc);
+  fa.v_cache = reinterpret_cast<uintptr_t>(vc); fa.out = reinterpret_cast<uintptr_t>(o);
+  fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = ctx / caps.page_size;
+  fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = B;
+  fa.max_seqlen_q = 1; fa.max_seqlen_k = ctx; fa.softmax_scale = 1.0 / std::sqrt(128.0);
+  fa.num_splits_bound = bound; fa.sm_count = g_sm;
+  return st;
+}
+
 void run_bench(FILE* json) {
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -989,18 +1013,9 @@ void run_bench(FILE* json) {
       CK(cudaMemcpy(dpt, pt.data(), pt.size() * 4, cudaMemcpyHostToDevice));
       int bound = 1;
       CKR(fa3::resolve_num_splits_checked(caps, pt_.num_splits, 1, ctx, g_sm, &bound));
-      fa3::PrepareArgs pa;
-      pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
-      pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
-      pa.num_reqs = B; pa.num_splits_bound = bound; pa.sm_count = g_sm;
-      fa3::ForwardArgs fa;
-      fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
-      fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(kc);
-      fa.v_cache = reinterpret_cast<uintptr_t>(vc); fa.out = reinterpret_cast<uintptr_t>(o);
-      fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = ctx / page;
-      fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = B;
-      fa.max_seqlen_q = 1; fa.max_seqlen_k = ctx; fa.softmax_scale = 1.0 / std::sqrt(128.0);
-      fa.num_splits_bound = bound; fa.sm_count = g_sm;
+      const DecodeStep st = decode_step(caps, s, ws, q, kc, vc, o, dcu, dsl, dpt, B, ctx, bound);
+      const fa3::PrepareArgs& pa = st.prepare;
+      const fa3::ForwardArgs& fa = st.forward;
       // Step graph: 10 x (prepare + forward), so launch overhead of the graph itself amortises.
       const int kSteps = 10;
       std::vector<std::function<void()>> step;
@@ -1132,18 +1147,9 @@ void run_trace() {
     CK(cudaMemcpy(dpt, pt.data(), pt.size() * 4, cudaMemcpyHostToDevice));
     int bound = 1;
     CKR(fa3::resolve_num_splits_checked(caps, 0, 1, ctx, g_sm, &bound));
-    fa3::PrepareArgs pa;
-    pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
-    pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
-    pa.num_reqs = B; pa.num_splits_bound = bound; pa.sm_count = g_sm;
-    fa3::ForwardArgs fa;
-    fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
-    fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(kc);
-    fa.v_cache = reinterpret_cast<uintptr_t>(vc); fa.out = reinterpret_cast<uintptr_t>(o);
-    fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = ctx / page;
-    fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = B;
-    fa.max_seqlen_q = 1; fa.max_seqlen_k = ctx; fa.softmax_scale = 1.0 / std::sqrt(128.0);
-    fa.num_splits_bound = bound; fa.sm_count = g_sm;
+    const DecodeStep st = decode_step(caps, s, ws, q, kc, vc, o, dcu, dsl, dpt, B, ctx, bound);
+    const fa3::PrepareArgs& pa = st.prepare;
+    const fa3::ForwardArgs& fa = st.forward;
     fa3::g_trace_forward = dtf;
     fa3::g_trace_prepare = dtp;
     std::vector<std::function<void()>> body;
