@@ -14,6 +14,8 @@ export interface BlockTableRows {
   readonly numRows: number;
   /** Rows currently acquired. */
   readonly numAcquired: number;
+  /** Ids one row can hold (the row capacity, the builder's `maxBlocksPerReq`). */
+  readonly maxBlocksPerReq: number;
   /** A free row index in [0, numRows), now acquired and empty; `no_free_row` when all are taken. */
   acquireRow(): number;
   /**
@@ -21,6 +23,11 @@ export interface BlockTableRows {
    * [0, numBlocks), the row within maxBlocksPerReq); a rejected call changes nothing.
    */
   appendBlocks(row: number, ids: ArrayLike<number>): void;
+  /**
+   * Appends one KV page: the same checks, errors and effect as `appendBlocks(row, [blockId])`
+   * (a bad id is reported at path `rows[row].blockId`), in O(1) without an array.
+   */
+  appendBlock(row: number, blockId: number): void;
   /** Keeps the first `length` ids of an acquired row (length in [0, current length]). */
   truncate(row: number, length: number): void;
   /** Frees an acquired row; its ids are dropped (the row is empty when acquired again). */
@@ -35,6 +42,7 @@ export interface BlockTableRows {
 /** The store and its state; the validator and the writer read the fields directly. */
 export class BlockTableRowStore implements BlockTableRows {
   readonly numRows: number;
+  readonly maxBlocksPerReq: number;
   /** [numRows x stride] ids; entries past a row's length are unspecified (never read). */
   readonly ids: Int32Array;
   readonly stride: number;
@@ -56,6 +64,7 @@ export class BlockTableRowStore implements BlockTableRows {
   constructor(private readonly caps: MetadataCapacities) {
     const R = caps.maxNumReqs;
     this.numRows = R;
+    this.maxBlocksPerReq = caps.maxBlocksPerReq;
     this.stride = caps.maxBlocksPerReq;
     this.ids = new Int32Array(R * caps.maxBlocksPerReq);
     this.lengths = new Int32Array(R).fill(-1);
@@ -95,15 +104,27 @@ export class BlockTableRowStore implements BlockTableRows {
     const numBlocks = this.caps.numBlocks;
     for (let j = 0; j < n; j++) {
       const b = ids[j] as number;
-      if (!(b >= 0 && b < numBlocks && (b | 0) === b)) {
-        const code = Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer';
-        throw new MetadataError(code, `rows[${row}].ids[${j}]`, b, `integer in [0, ${numBlocks}) (numBlocks)`, 'appendBlocks: block id outside the KV cache');
-      }
+      if (!isBlockId(b, numBlocks)) throw badBlockId(b, `rows[${row}].ids[${j}]`, numBlocks, 'appendBlocks');
     }
     const base = row * this.stride + start;
     if (ids instanceof Int32Array) this.ids.set(ids, base);
     else for (let j = 0; j < n; j++) this.ids[base + j] = ids[j]!;
     this.lengths[row] = start + n;
+  }
+
+  // The decode path: a step crosses a block boundary one page at a time. Same checks, in the same
+  // order, as appendBlocks with one id; nothing is allocated unless it throws.
+  appendBlock(row: number, blockId: number): void {
+    this.checkAcquired('appendBlock', row);
+    const start = this.lengths[row]!;
+    const max = this.maxBlocksPerReq;
+    if (start >= max) {
+      throw new MetadataError('too_many_blocks', `rows[${row}].ids`, blockId, `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`, 'appendBlock: the row would overflow');
+    }
+    const numBlocks = this.caps.numBlocks;
+    if (!isBlockId(blockId, numBlocks)) throw badBlockId(blockId, `rows[${row}].blockId`, numBlocks, 'appendBlock');
+    this.ids[row * this.stride + start] = blockId;
+    this.lengths[row] = start + 1;
   }
 
   truncate(row: number, length: number): void {
@@ -166,6 +187,15 @@ export class BlockTableRowStore implements BlockTableRows {
       throw new MetadataError('row_not_acquired', `blockTableRows.${fn}(row)`, row, 'an acquired row (acquireRow)', `row ${row} is free`);
     }
   }
+}
+
+function isBlockId(b: unknown, numBlocks: number): b is number {
+  return typeof b === 'number' && b >= 0 && b < numBlocks && (b | 0) === b;
+}
+
+function badBlockId(b: unknown, path: string, numBlocks: number, fn: string): MetadataError {
+  const code = Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer';
+  return new MetadataError(code, path, b, `integer in [0, ${numBlocks}) (numBlocks)`, `${fn}: block id outside the KV cache`);
 }
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {
