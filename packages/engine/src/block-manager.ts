@@ -5,7 +5,8 @@
 //
 // Each sequence also owns one block-table row of the metadata builder (`blockTableRows` of
 // @flashgraph/attn-metadata) from reservation to release: its pages are appended there as they are
-// allocated (each id validated once), so a step names the row instead of handing every page again.
+// allocated (each id validated once; a single page through `appendBlock`, with no array), so a
+// step names the row instead of handing every page again.
 // `release` is the one way out, for a finished request and for any future preemption alike.
 import type { BlockTableRows } from '@flashgraph/attn-metadata';
 import { CacheFullError } from './errors.js';
@@ -108,6 +109,25 @@ export class BlockManager {
     if (extra > this.numAvailableBlocks) {
       throw new CacheFullError(need, Math.max(0, fromReservation) + this.numAvailableBlocks, `sequence ${seqId}`);
     }
+    if (need === 1) this.appendOne(seq);
+    else this.appendMany(seq, need);
+    if (fromReservation > 0) this.reservedUnallocated -= fromReservation;
+    return seq.blockIds;
+  }
+
+  // A decode step crosses a page boundary one page at a time: no array on that path.
+  private appendOne(seq: Sequence): void {
+    const id = this.freeList.pop() as number;
+    try {
+      this.rows.appendBlock(seq.row, id);
+    } catch (err) {
+      this.freeList.push(id);
+      throw err;
+    }
+    seq.blockIds.push(id);
+  }
+
+  private appendMany(seq: Sequence, need: number): void {
     const fresh = new Array<number>(need);
     for (let i = 0; i < need; i++) fresh[i] = this.freeList.pop() as number;
     try {
@@ -117,8 +137,6 @@ export class BlockManager {
       throw err;
     }
     for (let i = 0; i < need; i++) seq.blockIds.push(fresh[i] as number);
-    if (fromReservation > 0) this.reservedUnallocated -= fromReservation;
-    return seq.blockIds;
   }
 
   /** The pages of `seqId`, in token order. */

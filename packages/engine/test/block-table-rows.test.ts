@@ -128,6 +128,43 @@ describe('BlockManager on block-table rows', () => {
     expect(bm.grow(2, 4)).toEqual([2]);
   });
 
+  it('hands a single page to the row with appendBlock (no array) and several with appendBlocks', () => {
+    const rows = hostMirror({ numBlocks: 16, blockSize: 4, maxNumReqs: 2, maxBlocksPerReq: 8 }).blockTableRows;
+    const one = vi.spyOn(rows, 'appendBlock');
+    const many = vi.spyOn(rows, 'appendBlocks');
+    const bm = new BlockManager({ numBlocks: 16, blockSize: 4, rows });
+    bm.reserve(1, 20);
+    bm.grow(1, 9); // prefill: 3 pages at once
+    expect(many).toHaveBeenCalledTimes(1);
+    expect(one).not.toHaveBeenCalled();
+    bm.grow(1, 12); // decode within the last page: nothing to append
+    bm.grow(1, 13); // decode across a page boundary: one page
+    expect(one).toHaveBeenCalledTimes(1);
+    expect(one).toHaveBeenCalledWith(bm.blockTableRow(1), bm.blockIds(1)[3]);
+    expect(many).toHaveBeenCalledTimes(1);
+    expect([...rows.blockIds(bm.blockTableRow(1))]).toEqual([...bm.blockIds(1)]);
+  });
+
+  it.each([
+    { what: 'one page (appendBlock)', grow: 12 },
+    { what: 'two pages (appendBlocks)', grow: 16 },
+  ])('a row overflow on $what throws too_many_blocks and returns every page taken', ({ grow }) => {
+    const rows = hostMirror({ numBlocks: 16, blockSize: 4, maxNumReqs: 2, maxBlocksPerReq: 2 }).blockTableRows;
+    const bm = new BlockManager({ numBlocks: 16, blockSize: 4, rows });
+    bm.reserve(1, 16);
+    bm.grow(1, 8);
+    const before = { free: bm.numFreeBlocks, available: bm.numAvailableBlocks, ids: [...bm.blockIds(1)] };
+    const err = thrown(() => bm.grow(1, grow)) as MetadataError;
+    expect(err).toBeInstanceOf(MetadataError);
+    expect(err.code).toBe('too_many_blocks');
+    expect(err.allowed).toBe('at most 0 more block ids (row holds 2 of maxBlocksPerReq 2)');
+    expect({ free: bm.numFreeBlocks, available: bm.numAvailableBlocks, ids: [...bm.blockIds(1)] }).toEqual(before);
+    expect([...rows.blockIds(bm.blockTableRow(1))]).toEqual(before.ids);
+    // The free list is back in order: the next page handed out is the lowest one left.
+    bm.reserve(2, 4);
+    expect(bm.grow(2, 4)).toEqual([2]);
+  });
+
   it('a CacheFullError on grow leaves the row as it was', () => {
     const rows = hostMirror({ numBlocks: 3, blockSize: 1, maxNumReqs: 2 }).blockTableRows;
     const bm = new BlockManager({ numBlocks: 3, blockSize: 1, rows });
