@@ -2,6 +2,7 @@
 // appendBlocks(row, [id]); and the rows' capacity, maxBlocksPerReq.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { caughtMetadataError } from './support/caught.js';
 import { createBuilderWithMemory } from '../src/builder.js';
 import { MetadataError } from '../src/errors.js';
 import { createHostMirror } from '../src/host-mirror.js';
@@ -10,16 +11,6 @@ import { fakeMemory, graphConfig, recordingAttention } from './support/fakes.js'
 import { recompute } from './support/reference.js';
 
 const caps: MetadataCapacities = { maxNumReqs: 4, maxNumTokens: 24, blockSize: 4, numBlocks: 30, maxBlocksPerReq: 5 };
-
-function thrown(fn: () => unknown): MetadataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MetadataError);
-    return err as MetadataError;
-  }
-  throw new Error('expected a MetadataError');
-}
 
 describe('rows.maxBlocksPerReq', () => {
   it('is the row capacity, on the host mirror and on the builder', () => {
@@ -35,7 +26,7 @@ describe('rows.maxBlocksPerReq', () => {
     const r = rows.acquireRow();
     for (let k = 0; k < rows.maxBlocksPerReq; k++) rows.appendBlock(r, k);
     expect(rows.rowLength(r)).toBe(rows.maxBlocksPerReq);
-    expect(thrown(() => rows.appendBlock(r, 0)).code).toBe('too_many_blocks');
+    expect(caughtMetadataError(() => rows.appendBlock(r, 0)).code).toBe('too_many_blocks');
   });
 });
 
@@ -76,7 +67,7 @@ describe('rows.appendBlock', () => {
     mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 4, blockTableRow: r }] });
     const staging = mirror.buffer.slice();
     const ids = Array.from(rows.blockIds(r));
-    const err = thrown(() => rows.appendBlock(row ?? r, id as number));
+    const err = caughtMetadataError(() => rows.appendBlock(row ?? r, id as number));
     expect(err.code).toBe(code);
     expect(err.path).toBe(path);
     expect(err.allowed).toMatch(allowed);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { caughtMetadataError } from './support/caught.js';
 import { createBuilderWithMemory } from '../src/builder.js';
-import { MetadataError } from '../src/errors.js';
 import { forwardArgs } from '../src/forward-args.js';
 import type { GraphConfigLike, MetadataBatch } from '../src/types.js';
 import { type FakeMemory, fakeMemory, fakeStream, graphConfig, readView, recordingAttention } from './support/fakes.js';
@@ -172,24 +172,14 @@ describe('device side (simulated memory)', () => {
 });
 
 describe('builder errors', () => {
-  function caught(fn: () => unknown): MetadataError {
-    try {
-      fn();
-    } catch (err) {
-      expect(err).toBeInstanceOf(MetadataError);
-      return err as MetadataError;
-    }
-    throw new Error('expected a MetadataError');
-  }
-
   it('validates before any copy or schedule', () => {
     const { builder, memory, attention, stream } = setup();
     const bad = { requests: [{ numNewTokens: 1, numComputedTokens: 0, blockIds: [512] }] };
-    expect(caught(() => builder.build(bad, { stream })).path).toBe('requests[0].blockIds[0]');
-    expect(caught(() => builder.build(decode(2), { stream, padToTokens: 1 })).code).toBe('invalid_padding');
-    expect(caught(() => builder.build({ requests: [] }, { stream })).path).toBe('options.padToReqs');
-    expect(caught(() => builder.build(decode(1), {} as never)).code).toBe('invalid_stream');
-    expect(caught(() => builder.build(decode(1), undefined as never)).code).toBe('invalid_stream');
+    expect(caughtMetadataError(() => builder.build(bad, { stream })).path).toBe('requests[0].blockIds[0]');
+    expect(caughtMetadataError(() => builder.build(decode(2), { stream, padToTokens: 1 })).code).toBe('invalid_padding');
+    expect(caughtMetadataError(() => builder.build({ requests: [] }, { stream })).path).toBe('options.padToReqs');
+    expect(caughtMetadataError(() => builder.build(decode(1), {} as never)).code).toBe('invalid_stream');
+    expect(caughtMetadataError(() => builder.build(decode(1), undefined as never)).code).toBe('invalid_stream');
     expect(memory.copies).toHaveLength(0);
     expect(attention.calls).toHaveLength(0);
   });
@@ -204,7 +194,7 @@ describe('builder errors', () => {
   ])('capacity mismatch: $name', ({ opts, attn, path }) => {
     const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8, ...attn });
     let allocated = false;
-    const err = caught(() =>
+    const err = caughtMetadataError(() =>
       createBuilderWithMemory({ ...caps, ...opts, attention, graphConfig: graphConfig() }, (bytes) => {
         allocated = true;
         return fakeMemory(bytes);
@@ -228,7 +218,7 @@ describe('builder errors', () => {
     { name: 'maxNumReqs missing', over: { maxNumReqs: undefined }, path: 'options.maxNumReqs' },
   ])('invalid option: $name', ({ over, path }) => {
     const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8 });
-    const err = caught(() => createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig(), ...over } as never, fakeMemory));
+    const err = caughtMetadataError(() => createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig(), ...over } as never, fakeMemory));
     expect(err.code).toBe('invalid_option');
     expect(err.path).toBe(path);
   });
@@ -239,8 +229,8 @@ describe('builder errors', () => {
     builder.dispose();
     expect(memory.disposed).toBe(true);
     expect(builder.disposed).toBe(true);
-    expect(caught(() => builder.build(decode(1), { stream })).code).toBe('disposed');
-    expect(caught(() => builder.stage(decode(1))).code).toBe('disposed');
+    expect(caughtMetadataError(() => builder.build(decode(1), { stream })).code).toBe('disposed');
+    expect(caughtMetadataError(() => builder.stage(decode(1))).code).toBe('disposed');
   });
 
   it('frees the memory when setting it up fails', () => {

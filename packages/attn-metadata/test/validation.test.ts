@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { caughtMetadataError } from './support/caught.js';
 import { MetadataError } from '../src/errors.js';
 import { createHostMirror } from '../src/host-mirror.js';
 import type { MetadataBatch } from '../src/types.js';
 
 const caps = { maxNumReqs: 4, maxNumTokens: 16, blockSize: 4, numBlocks: 10, maxBlocksPerReq: 3 };
 const ok = (over: Record<string, unknown> = {}) => ({ numNewTokens: 1, numComputedTokens: 2, blockIds: [1], ...over });
-
-function caught(fn: () => unknown): MetadataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MetadataError);
-    return err as MetadataError;
-  }
-  throw new Error('expected a MetadataError');
-}
 
 describe('batch validation errors name the request index and field', () => {
   const cases: { name: string; batch: unknown; padding?: object; code: string; path: string; value?: unknown; allowed?: RegExp }[] = [
@@ -54,7 +45,7 @@ describe('batch validation errors name the request index and field', () => {
 
   it.each(cases)('$name -> $code at $path', ({ batch, padding, code, path, value, allowed }) => {
     const mirror = createHostMirror(caps);
-    const err = caught(() => mirror.write(batch as MetadataBatch, padding));
+    const err = caughtMetadataError(() => mirror.write(batch as MetadataBatch, padding));
     expect(err.code).toBe(code);
     expect(err.path).toBe(path);
     expect(err.message).toContain(path);
@@ -85,7 +76,7 @@ describe('Int32Array block ids (the unrolled range check)', () => {
     const ids = Int32Array.from({ length: 11 }, (_, j) => j * 3);
     ids[at] = value;
     const mirror = createHostMirror(wide);
-    const err = caught(() => mirror.write({ requests: [ok({ blockIds: [1, 2] }), { numNewTokens: 1, numComputedTokens: 20, blockIds: ids }] }));
+    const err = caughtMetadataError(() => mirror.write({ requests: [ok({ blockIds: [1, 2] }), { numNewTokens: 1, numComputedTokens: 20, blockIds: ids }] }));
     expect(err.code).toBe('invalid_block_id');
     expect(err.path).toBe(`requests[1].blockIds[${at}]`);
     expect(err.value).toBe(value);
@@ -109,13 +100,13 @@ describe('capacity validation', () => {
     { field: 'numBlocks', value: 2 ** 30 }, // x blockSize 4 overflows int32 slots
     { field: 'maxBlocksPerReq', value: 2 ** 30 }, // positions overflow int32
   ])('rejects $field = $value', ({ field, value }) => {
-    const err = caught(() => createHostMirror({ ...base, [field]: value }));
+    const err = caughtMetadataError(() => createHostMirror({ ...base, [field]: value }));
     expect(err.code).toBe('invalid_option');
     expect(err.path).toBe(`options.${field}`);
   });
 
   it('rejects a bad uniformDecodeQueryLen and too-small storage', () => {
-    expect(caught(() => createHostMirror({ ...base, uniformDecodeQueryLen: 0 })).path).toBe('options.uniformDecodeQueryLen');
-    expect(caught(() => createHostMirror(base, new Int32Array(8))).path).toBe('storage');
+    expect(caughtMetadataError(() => createHostMirror({ ...base, uniformDecodeQueryLen: 0 })).path).toBe('options.uniformDecodeQueryLen');
+    expect(caughtMetadataError(() => createHostMirror(base, new Int32Array(8))).path).toBe('storage');
   });
 });
