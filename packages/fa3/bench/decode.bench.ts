@@ -208,6 +208,19 @@ for (const b of BATCHES) {
 const lat = decodeStep(decode, 1, 4096);
 rows.push({ kind: 'latency', B: 1, context: 4096, us: lat.ms * 1e3 });
 console.log(`B=1, context 4096: ${(lat.ms * 1e3).toFixed(1)} us per step (schedule + forward + combine, in a graph)`);
+// The same step inside a longer graph, as a model's decode step runs it (one graph launch for
+// many kernels): a graph of STEPS_IN_GRAPH consecutive steps, per step. The one-step figure above
+// also pays a graph launch (the "1-kernel graph" column below).
+const STEPS_IN_GRAPH = 10;
+const inGraph =
+  timeBody(() => {
+    for (let i = 0; i < STEPS_IN_GRAPH; i++) {
+      decode.schedule(lat.args);
+      decode.forward(lat.args);
+    }
+  }) / STEPS_IN_GRAPH;
+rows.push({ kind: 'latency-in-graph', B: 1, context: 4096, stepsPerGraph: STEPS_IN_GRAPH, us: inGraph * 1e3 });
+console.log(`B=1, context 4096, inside a graph of ${STEPS_IN_GRAPH} steps: ${(inGraph * 1e3).toFixed(1)} us per step`);
 console.log('step breakdown (us, each a graph of its own): B  context  step  1-kernel graph  schedule  forward');
 for (const [b, context] of ONLY ? [[BATCHES[0]!, CONTEXTS[0]!]] : [[1, 1024], [1, 4096], [1, 32768], [8, 32768]]) {
   const r = breakdown(decode, b!, context!);
