@@ -96,11 +96,7 @@ export class BlockTableRowStore implements BlockTableRows {
       throw new MetadataError('invalid_batch', `rows[${row}].ids`, ids, 'an array or Int32Array of block ids', 'appendBlocks: must be an array');
     }
     const n = ids.length;
-    const start = this.lengths[row]!;
-    const max = this.caps.maxBlocksPerReq;
-    if (start + n > max) {
-      throw new MetadataError('too_many_blocks', `rows[${row}].ids`, ids, `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`, 'appendBlocks: the row would overflow');
-    }
+    const start = this.roomFor('appendBlocks', row, n, ids);
     const numBlocks = this.caps.numBlocks;
     for (let j = 0; j < n; j++) {
       const b = ids[j] as number;
@@ -116,15 +112,21 @@ export class BlockTableRowStore implements BlockTableRows {
   // order, as appendBlocks with one id; nothing is allocated unless it throws.
   appendBlock(row: number, blockId: number): void {
     this.checkAcquired('appendBlock', row);
-    const start = this.lengths[row]!;
-    const max = this.maxBlocksPerReq;
-    if (start >= max) {
-      throw new MetadataError('too_many_blocks', `rows[${row}].ids`, blockId, `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`, 'appendBlock: the row would overflow');
-    }
+    const start = this.roomFor('appendBlock', row, 1, blockId);
     const numBlocks = this.caps.numBlocks;
     if (!isBlockId(blockId, numBlocks)) throw badBlockId(blockId, `rows[${row}].blockId`, numBlocks, 'appendBlock');
     this.ids[row * this.stride + start] = blockId;
     this.lengths[row] = start + 1;
+  }
+
+  /** The row's current length, after checking `n` more ids fit (`too_many_blocks` otherwise). */
+  private roomFor(fn: string, row: number, n: number, value: unknown): number {
+    const start = this.lengths[row]!;
+    const max = this.maxBlocksPerReq;
+    if (start + n > max) {
+      throw new MetadataError('too_many_blocks', `rows[${row}].ids`, value, `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`, `${fn}: the row would overflow`);
+    }
+    return start;
   }
 
   truncate(row: number, length: number): void {
