@@ -1111,6 +1111,13 @@ extern unsigned long long* g_trace_prepare;
 }  // namespace fa3
 namespace {
 
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+double max_of(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); }
+
 void run_trace() {
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -1175,7 +1182,7 @@ void run_trace() {
       CK(cudaMemcpy(tp.data(), dtp, 32, cudaMemcpyDeviceToHost));
       const double t0 = static_cast<double>(tp[0]);
       auto us = [&](unsigned long long t) { return (static_cast<double>(t) - t0) * 1e-3; };
-      prep_reduce.push_back(us(tp[1]));
+      if (tp[1]) prep_reduce.push_back(us(tp[1]));  // the one-warp path (<= 32 requests) has no reduce
       prep_end.push_back(us(tp[2]));
       std::vector<double> starts, exits;
       std::vector<std::vector<double>> at(16);
@@ -1191,35 +1198,34 @@ void run_trace() {
         for (int k = 1; k < 13; ++k)
           if (row[k]) at[k].push_back(us(row[k]));
       }
-      auto median = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
-      auto maxv = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
       cta_first.push_back(starts.empty() ? 0 : *std::min_element(starts.begin(), starts.end()));
-      cta_med_start.push_back(median(starts));
-      exit_med.push_back(median(exits));
-      exit_max.push_back(maxv(exits));
+      cta_med_start.push_back(median_of(starts));
+      exit_med.push_back(median_of(exits));
+      exit_max.push_back(max_of(exits));
       for (int k = 1; k < 13; ++k) {
-        med[k].push_back(median(at[k]));
-        mx[k].push_back(maxv(at[k]));
+        med[k].push_back(median_of(at[k]));
+        mx[k].push_back(max_of(at[k]));
       }
     }
-    auto median = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
     char line[512];
     std::snprintf(line, sizeof line, "trace B=%d ctx=%d bound=%d steps/graph=%d: graph %.2f us/step; %d CTAs, %d with a first tile\n", B, ctx,
                   bound, pt_.steps, graph_us, ctas, tiles0);
     std::printf("%s", line);
     g_summary += line;
-    std::snprintf(line, sizeof line, "  prepare: reduce done %.2f, end %.2f | forward CTA start: first %.2f, median %.2f\n",
-                  median(prep_reduce), median(prep_end), median(cta_first), median(cta_med_start));
+    char reduce[32] = "- (one-warp path)";
+    if (!prep_reduce.empty()) std::snprintf(reduce, sizeof reduce, "%.2f", median_of(prep_reduce));
+    std::snprintf(line, sizeof line, "  prepare: reduce done %s, end %.2f | forward CTA start: first %.2f, median %.2f\n",
+                  reduce, median_of(prep_end), median_of(cta_first), median_of(cta_med_start));
     std::printf("%s", line);
     g_summary += line;
     std::string pts = "  tile 0 points (median / max over CTAs):";
     for (int k = 1; k < 13; ++k) {
       if (k == 7) continue;  // "lse in": merged into m:weights
       char b[96];
-      std::snprintf(b, sizeof b, " %s %.2f/%.2f", names[k], median(med[k]), median(mx[k]));
+      std::snprintf(b, sizeof b, " %s %.2f/%.2f", names[k], median_of(med[k]), median_of(mx[k]));
       pts += b;
     }
-    std::snprintf(line, sizeof line, "%s | exit %.2f/%.2f\n", pts.c_str(), median(exit_med), median(exit_max));
+    std::snprintf(line, sizeof line, "%s | exit %.2f/%.2f\n", pts.c_str(), median_of(exit_med), median_of(exit_max));
     std::printf("%s", line);
     g_summary += line;
     CK(cudaGraphExecDestroy(ge));
