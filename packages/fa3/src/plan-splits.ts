@@ -96,7 +96,7 @@ export interface PlanInput {
  * most 2^48, so every sum here is exact). Mirrors `fill_blocks_per_slot` / `use_fill_rule` in
  * native/fa3/kernels/scheduling.h.
  */
-export const FILL_MAX_REQS = 32;
+const FILL_MAX_REQS = 32;
 
 function splitsAt(q: number, n: number, bps: number, bound: number): number {
   return q === 0 ? 0 : Math.min(Math.max(ceilDiv(n, bps), 1), bound);
