@@ -43,9 +43,14 @@ export function padRequestCount(args: PadRequestCountArgs): number {
 /** The graphs one capture size gets. */
 export interface SizePlan {
   readonly size: number;
-  /** A full graph that serves every batch of this size (mode `full`). */
+  /** A full graph that serves every batch of this size no decode graph serves (mode `full`). */
   readonly fullMixed: boolean;
-  /** A full graph for uniform decode batches (modes `full_decode_only`, `full_and_piecewise`). */
+  /**
+   * A full graph for uniform decode batches, for the sizes one can pad to (modes `full`,
+   * `full_decode_only`, `full_and_piecewise`). In `full` it sits next to the mixed graph, so a
+   * decode step replays kernels captured for decode (their attention metadata states the decode
+   * query length, not the padded token count).
+   */
   readonly fullDecode: boolean;
   /** Piecewise graphs for the batches no full graph serves. */
   readonly piecewise: boolean;
@@ -91,7 +96,8 @@ export function buildCapturePlan(
   config.captureSizes.forEach((size, i) => {
     sizeIndex.set(size, i);
   });
-  const fullDecodeWanted = config.fullGraphsFor === 'uniform_decode';
+  // Mode `full` too: uniform decode batches get their own graph next to the mixed one.
+  const fullDecodeWanted = config.fullGraphsFor === 'uniform_decode' || config.fullGraphsFor === 'all';
   const reachable = fullDecodeWanted
     ? decodeReachable(config, sizeIndex, maxNumReqs)
     : new Set<number>();

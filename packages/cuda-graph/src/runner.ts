@@ -116,7 +116,8 @@ export class RunnerCore<S> implements GraphRunner<S> {
     const { plan } = record;
     let kind: RouteKind = EAGER;
     let reqs = plan.mixedReqs;
-    if (uniformDecode && plan.fullDecode) {
+    const decodeGraph = uniformDecode && plan.fullDecode;
+    if (decodeGraph) {
       kind = FULL;
       reqs = plan.decodeReqs;
     } else if (plan.fullMixed) kind = FULL;
@@ -125,7 +126,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
     return {
       kind,
       record,
-      outcome: Object.freeze({ mode, paddedTokens: plan.size, paddedReqs: reqs }),
+      outcome: Object.freeze({ mode, paddedTokens: plan.size, paddedReqs: reqs, decodeGraph }),
       ctx: frozenCtx(this.stream, plan.size, reqs, uniformDecode, 'eager'),
       exec: null,
     };
@@ -477,5 +478,6 @@ function eagerOutcome(batch: RunBatch): RunOutcome {
     mode: 'eager',
     paddedTokens: batch.numTokens,
     paddedReqs: batch.numReqs,
+    decodeGraph: false,
   });
 }

@@ -86,6 +86,12 @@ export interface RunOutcome {
   readonly paddedTokens: number;
   /** Requests the launched work covers: the padded request count, or the real count when eager. */
   readonly paddedReqs: number;
+  /**
+   * The batch replays a uniform-decode full graph (captured with `uniformDecode: true`, replayed
+   * only by uniform decode batches); false for mixed full graphs, piecewise and eager. Known from
+   * `plan()`, so the caller can build metadata that matches the graph before `run()`.
+   */
+  readonly decodeGraph: boolean;
 }
 
 export interface SizeStats {

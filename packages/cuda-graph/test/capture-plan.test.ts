@@ -43,11 +43,15 @@ describe('padRequestCount', () => {
 describe('buildCapturePlan', () => {
   const context = { maxNumSeqs: 256, maxNumBatchedTokens: 8192 };
 
-  test('default sizes for 256 sequences: 51 sizes, full graphs for all in mode full', () => {
+  test('default sizes for 256 sequences: 51 sizes, mixed full graphs for all in mode full, decode ones where reachable', () => {
     const config = resolveGraphConfig({ mode: 'full' }, context);
     const plan = buildCapturePlan(config, 256);
     expect(plan.sizes).toHaveLength(51);
-    expect(plan.sizes.every((s) => s.fullMixed && !s.fullDecode && !s.piecewise)).toBe(true);
+    expect(plan.sizes.every((s) => s.fullMixed && !s.piecewise)).toBe(true);
+    // A uniform decode batch of up to 256 one-token requests pads to the sizes <= 256 only.
+    const decodeSizes = plan.sizes.filter((s) => s.fullDecode).map((s) => s.size);
+    expect(decodeSizes).toEqual(config.captureSizes.filter((s) => s <= 256));
+    expect(decodeSizes).toHaveLength(35);
     expect(plan.sizes.at(-1)).toMatchObject({ size: 512, mixedReqs: 256, decodeReqs: 256 });
     expect(plan.maxCaptureSize).toBe(512);
   });
@@ -78,6 +82,22 @@ describe('buildCapturePlan', () => {
     expect(capped.sizes.filter((s) => s.fullDecode).map((s) => s.size)).toEqual([4, 8, 12]);
   });
 
+  test('mode full plans the same decode graphs as full_decode_only, next to a mixed graph per size', () => {
+    const input = { captureSizes: [4, 8, 12, 16, 32] };
+    const ctx = { maxNumSeqs: 3, maxNumBatchedTokens: 64, uniformDecodeQueryLen: 4 };
+    const full = buildCapturePlan(resolveGraphConfig({ mode: 'full', ...input }, ctx), 3);
+    const decodeOnly = buildCapturePlan(resolveGraphConfig({ mode: 'full_decode_only', ...input }, ctx), 3);
+    // r = 1..3 -> 4, 8, 12; 16 and 32 are above three requests.
+    expect(full.sizes.map((s) => [s.size, s.fullMixed, s.fullDecode, s.mixedReqs, s.decodeReqs])).toEqual([
+      [4, true, true, 3, 1],
+      [8, true, true, 3, 2],
+      [12, true, true, 3, 3],
+      [16, true, false, 3, 3],
+      [32, true, false, 3, 3],
+    ]);
+    expect(full.sizes.map((s) => s.fullDecode)).toEqual(decodeOnly.sizes.map((s) => s.fullDecode));
+  });
+
   test.each(['none', 'full', 'full_decode_only', 'piecewise', 'full_and_piecewise'] as const)(
     'padIndex agrees with padToCaptureSize (%s)',
     (mode) => {
@@ -88,6 +108,7 @@ describe('buildCapturePlan', () => {
         expect(plan.sizes[plan.padIndex[n]!]!.size).toBe(padToCaptureSize(config, n));
       }
       expect(plan.sizes.some((s) => s.fullMixed)).toBe(config.fullGraphsFor === 'all');
+      expect(plan.sizes.some((s) => s.fullDecode)).toBe(config.fullGraphsFor !== 'none');
       expect(plan.sizes.some((s) => s.piecewise)).toBe(config.piecewise);
     },
   );

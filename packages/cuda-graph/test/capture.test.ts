@@ -14,13 +14,14 @@ describe('capture', () => {
       seen.push(`${ctx.phase}:${ctx.numTokens}`);
       ctx.stream.kernel('k');
     });
-    const expected = descending.flatMap((s) => [`warmup:${s}`, `warmup:${s}`, `capture:${s}`]);
+    // Every size gets a mixed and a uniform decode full graph: warm-ups of both, then both captures.
+    const expected = descending.flatMap((s) => [...Array(4).fill(`warmup:${s}`), `capture:${s}`, `capture:${s}`]);
     expect(seen).toEqual(expected);
   });
 
   test.each([
     // mode, numWarmups, graphs per size, warm-up runs per size
-    ['full', 3, 1, 3],
+    ['full', 3, 2, 6],
     ['full_decode_only', 2, 1, 2],
     ['piecewise', 2, 2, 2],
     ['full_and_piecewise', 1, 3, 2],
@@ -70,6 +71,23 @@ describe('capture', () => {
     ]);
     const at8 = calls.filter((c) => c.numTokens === 8);
     expect(at8.map((c) => `${c.segment}:${c.uniformDecode}`)).toEqual(['pre:true', 'attn:true', 'post:true', 'pre:false', 'post:false']);
+  });
+
+  test('full captures a mixed full graph per size and a uniform decode one where a decode batch reaches', () => {
+    const { runner } = makeRunner('full', { numWarmups: 0, maxNumReqs: 8 });
+    const calls: StepCall[] = [];
+    const stats = runner.capture(segmentedStep(calls));
+    const at = (size: number) => calls.filter((c) => c.numTokens === size && c.segment === 'pre').map((c) => [c.numReqs, c.uniformDecode]);
+    // maxNumReqs 8 < 16: no uniform decode batch of query length 1 reaches size 16.
+    expect(at(16)).toEqual([[8, false]]);
+    expect(at(8)).toEqual([[8, false], [8, true]]);
+    expect(at(1)).toEqual([[1, false], [1, true]]);
+    // Full graphs hold the attention segment too, captured with the graph's uniformity.
+    expect(calls.filter((c) => c.numTokens === 8).map((c) => `${c.segment}:${c.uniformDecode}`)).toEqual([
+      'pre:false', 'attn:false', 'post:false', 'pre:true', 'attn:true', 'post:true',
+    ]);
+    expect(stats.graphs).toBe(1 + 4 * 2);
+    expect(stats.sizes.map((s) => [s.size, s.graphs])).toEqual([[1, 2], [2, 2], [4, 2], [8, 2], [16, 1]]);
   });
 
   test('progress events: warmup, capture, done per size, in capture order', () => {
@@ -161,7 +179,7 @@ describe('locking, reset and dispose', () => {
     expect(runner.stats()).toMatchObject({ state: 'idle', graphs: 0, captureMs: 0 });
     expect(() => runner.run({ numTokens: 1, numReqs: 1, uniformDecode: false })).toThrow(/capture\(step\) first/);
     runner.capture(segmentedStep());
-    expect(runner.stats().graphs).toBe(5);
+    expect(runner.stats().graphs).toBe(10);
   });
 
   test('run before capture is an error naming the fix', () => {

@@ -122,18 +122,18 @@ describe('the runner over a closure-recording backend', () => {
     trace.length = 0;
 
     input.value = 7;
-    expect(runner.run({ numTokens: 3, numReqs: 3, uniformDecode: true })).toEqual({ mode: 'full', paddedTokens: 4, paddedReqs: 4 });
+    expect(runner.run({ numTokens: 3, numReqs: 3, uniformDecode: true })).toEqual({ mode: 'full', paddedTokens: 4, paddedReqs: 4, decodeGraph: true });
     // The full graph holds the attention too (captured with the capture-phase context).
     expect(trace).toEqual(['pre 7@4', 'attn capture@4/4', 'post 7@4']);
 
     trace.length = 0;
     input.value = 9;
-    expect(runner.run({ numTokens: 5, numReqs: 2, uniformDecode: false })).toEqual({ mode: 'piecewise', paddedTokens: 8, paddedReqs: 8 });
+    expect(runner.run({ numTokens: 5, numReqs: 2, uniformDecode: false })).toEqual({ mode: 'piecewise', paddedTokens: 8, paddedReqs: 8, decodeGraph: false });
     expect(trace).toEqual(['pre 9@8', 'attn eager@8/8', 'post 9@8']);
 
     trace.length = 0;
     const eager = runner.run({ numTokens: 20, numReqs: 4, uniformDecode: false });
-    expect(eager).toEqual({ mode: 'eager', paddedTokens: 20, paddedReqs: 4 });
+    expect(eager).toEqual({ mode: 'eager', paddedTokens: 20, paddedReqs: 4, decodeGraph: false });
     expect(trace).toEqual(['pre 9@20', 'attn eager@20/4', 'post 9@20']);
 
     const stats = runner.stats();

@@ -86,8 +86,8 @@ describe('failing captures end cleanly and name the size, phase and cause', () =
       }),
     );
     expect(err).toMatchObject({ size: 1, phase: 'capture', cause: boom });
-    // sizes 16, 8, 4, 2 were captured and are freed again
-    expect(env.backend.count('disposeExec')).toBe(4);
+    // sizes 16, 8, 4, 2 were captured (a mixed and a uniform decode graph each) and are freed again
+    expect(env.backend.count('disposeExec')).toBe(8);
     expect(env.backend.calls.filter((c) => c.startsWith('disposeGraph')).length).toBe(env.backend.count('end'));
     expectCleanAndRetryable(env);
   });
@@ -126,7 +126,8 @@ describe('failing captures end cleanly and name the size, phase and cause', () =
     env.backend.failOn(op, 3);
     const err = captureError(() => env.runner.capture(segmentedStep()));
     expect(err.phase).toBe(phase);
-    expect(err.size).toBe(4); // one graph per size, largest first: 16, 8, then 4 fails
+    // Two graphs per size (mixed, then uniform decode), largest first: 16, 16, then 8's mixed fails.
+    expect(err).toMatchObject({ size: 8, uniformDecode: false });
     expect((err.cause as Error).message).toMatch(`${op} #3 failed`);
     expectCleanAndRetryable(env);
   });
