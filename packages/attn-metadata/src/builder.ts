@@ -5,7 +5,7 @@ import type { BlockTableRows } from './block-table-rows.js';
 import type { MetadataMemory, MetadataMemoryFactory } from './device-memory.js';
 import { MetadataError } from './errors.js';
 import { scheduleArgs } from './forward-args.js';
-import { type HostMirror, type HostPadding, type HostStep, createHostMirror } from './host-mirror.js';
+import { type HostMirror, type HostStep, type HostStepOptions, createHostMirror } from './host-mirror.js';
 import { copyByteLength, type MetadataLayout } from './layout.js';
 import { type MetadataSource, registerMetadata } from './metadata-registry.js';
 import { isFullGraphStep, stepMaxNumSplits } from './split-bound.js';
@@ -19,7 +19,18 @@ export interface MetadataBuilderOptions<Buffer, StreamArg> extends MetadataCapac
   graphConfig: GraphConfigLike;
 }
 
-export interface BuildOptions<StreamArg> extends HostPadding {
+/**
+ * Options of `stage`: the padding, and `decodeGraph`: the metadata feeds a full graph that only
+ * ever replays uniform decode batches. In a full-graph step, true makes `maxSeqlenQ` the decode
+ * query length (`min(uniformDecodeQueryLen, numPaddedTokens)`, so the attention can pick its
+ * decode kernel) and requires a uniform decode batch; false makes it `numPaddedTokens` (a graph
+ * that may replay any batch of this size); omitted, it is true exactly for uniform decode batches
+ * when `graphConfig.fullGraphsFor` is `'uniform_decode'`. Steps outside full graphs ignore it
+ * (their `maxSeqlenQ` is the real longest query) but still check the batch when it is true.
+ */
+export type StageOptions = HostStepOptions;
+
+export interface BuildOptions<StreamArg> extends StageOptions {
   /** The stream the copy and the scheduler run on; may be capturing. */
   stream: StreamArg;
 }
@@ -45,7 +56,7 @@ export interface MetadataBuilder<Buffer, StreamArg> {
    * Validates the batch and writes the host mirror only, for replaying a graph that captured
    * `build` (its copy and scheduler launch run inside the graph). Same result as `build`.
    */
-  stage(batch: MetadataBatch, options?: HostPadding): AttentionMetadata<Buffer>;
+  stage(batch: MetadataBatch, options?: StageOptions): AttentionMetadata<Buffer>;
   readonly disposed: boolean;
   /** Frees the staging and device buffers (not the attention). */
   dispose(): void;
@@ -143,7 +154,7 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
     // (During capture no synchronizing call is allowed; callers synchronize before capturing.)
     if (!capturing) memory.waitForStagingFree();
     const step = this.writeHost(batch, options);
-    const metadata = this.metadataFor(step);
+    const metadata = this.metadataFor(step, options.decodeGraph);
     // Every array at capacity plus the block-table rows that are live or still hold old ids on the
     // device: after the copy, everything past the padded counts is neutral there too.
     const rows = Math.max(step.numPaddedReqs, this.deviceDirtyRows);
@@ -157,18 +168,18 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
     return metadata;
   }
 
-  stage(batch: MetadataBatch, options?: HostPadding): AttentionMetadata<Buffer> {
+  stage(batch: MetadataBatch, options?: StageOptions): AttentionMetadata<Buffer> {
     const memory = this.live('stage');
     memory.waitForStagingFree();
     const step = this.writeHost(batch, options ?? {});
-    const metadata = this.metadataFor(step);
+    const metadata = this.metadataFor(step, options?.decodeGraph);
     registerMetadata(metadata, { source: this, copyBytes: 0 });
     // The replayed graph copies a fixed range; rows past it may keep ids until the next build.
     this.deviceDirtyRows = Math.max(this.deviceDirtyRows, step.numReqs);
     return metadata;
   }
 
-  private writeHost(batch: MetadataBatch, padding: HostPadding): HostStep {
+  private writeHost(batch: MetadataBatch, padding: HostStepOptions): HostStep {
     // fa3 schedules at least one request: an empty step must be padded to one (checked before
     // anything is written).
     const requests = (batch as { requests?: ArrayLike<unknown> } | null)?.requests;
@@ -181,13 +192,18 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
     return this.host.write(batch, padding);
   }
 
-  private metadataFor(step: HostStep): AttentionMetadata<Buffer> {
+  /** `decodeGraph` was checked by the host write (a boolean or undefined; true only for uniform decode). */
+  private metadataFor(step: HostStep, decodeGraph: boolean | undefined): AttentionMetadata<Buffer> {
     const g = this.graphConfig;
     const fullGraph = isFullGraphStep(g, step.numPaddedTokens, step.uniformDecode);
-    // In a full graph the kernels get bounds valid for every batch replayed at this padded size.
+    // In a full graph the kernels get bounds valid for every batch replayed at this padded size:
+    // the decode query length in a graph only uniform decode batches replay, else the token count.
+    // The caller knows which graph this is; the content does not (a mixed graph's capture batch
+    // is N one-token requests).
+    const decodeOnly = decodeGraph ?? (g.fullGraphsFor === 'uniform_decode' && step.uniformDecode);
     const maxSeqlenQ = !fullGraph
       ? step.maxQueryLen
-      : g.fullGraphsFor === 'uniform_decode'
+      : decodeOnly
         ? Math.min(g.uniformDecodeQueryLen, step.numPaddedTokens)
         : step.numPaddedTokens;
     const metadata: AttentionMetadata<Buffer> = Object.freeze({

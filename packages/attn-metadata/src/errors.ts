@@ -19,6 +19,7 @@ export type MetadataErrorCode =
   | 'row_not_acquired' // a block-table row that is free (never acquired, or released)
   | 'duplicate_row' // two requests of one batch name the same block-table row
   | 'invalid_padding' // padToTokens / padToReqs below the actual count or above capacity
+  | 'not_uniform_decode' // decodeGraph: true for a batch that is not uniform decode
   | 'invalid_stream' // build() without a stream
   | 'invalid_metadata' // describe() of an object no builder returned
   | 'stale_metadata' // describe() of metadata whose staging data was overwritten by a later build

@@ -37,6 +37,17 @@ export interface HostPadding {
   padToReqs?: number;
 }
 
+/** What one step is written for: its padding, and whether it feeds a uniform-decode full graph. */
+export interface HostStepOptions extends HostPadding {
+  /**
+   * The step feeds a full graph that only ever replays uniform decode batches (a decode graph).
+   * Only a uniform decode batch may be written for it (else `not_uniform_decode`, nothing written).
+   * The caller says so because the content cannot: the capture-time batch of a mixed graph is N
+   * one-token requests too.
+   */
+  decodeGraph?: boolean;
+}
+
 export interface HostMirror {
   readonly capacities: MetadataCapacities;
   readonly layout: MetadataLayout;
@@ -54,7 +65,7 @@ export interface HostMirror {
    * Validates `batch` and the padding, then writes the step. On a validation error nothing is
    * written. Returns the step's counts.
    */
-  write(batch: MetadataBatch, padding?: HostPadding): HostStep;
+  write(batch: MetadataBatch, options?: HostStepOptions): HostStep;
 }
 
 export interface HostMirrorOptions extends MetadataCapacities {
@@ -139,10 +150,22 @@ class Mirror implements HostMirror {
     return this.rows;
   }
 
-  write(batch: MetadataBatch, padding?: HostPadding): HostStep {
+  write(batch: MetadataBatch, padding?: HostStepOptions): HostStep {
     const caps = this.capacities;
     const s = this.summary;
+    const decodeGraph = padding?.decodeGraph;
+    if (decodeGraph !== undefined && typeof decodeGraph !== 'boolean') {
+      throw new MetadataError('invalid_option', 'options.decodeGraph', decodeGraph, 'true, false or undefined', 'must be a boolean');
+    }
     validateBatch(batch, caps, this.uniformDecodeQueryLen, s, this.rows);
+    if (decodeGraph === true && !s.uniformDecode) {
+      const k = this.uniformDecodeQueryLen;
+      throw new MetadataError(
+        'not_uniform_decode', 'options.decodeGraph', true,
+        `false for this batch, or a uniform decode batch (at least one request, each with ${k} new token${k === 1 ? '' : 's'})`,
+        'a decode graph only replays uniform decode batches',
+      );
+    }
     const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
     const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
     this.writeArrays(s.numReqs, s.numActualTokens);

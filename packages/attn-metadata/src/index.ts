@@ -1,6 +1,6 @@
 // @flashgraph/attn-metadata: public API. See README.md.
 export { createMetadataBuilder, type CudaMetadataBuilder } from './create-metadata-builder.js';
-export type { MetadataBuilder, MetadataBuilderOptions, BuildOptions } from './builder.js';
+export type { MetadataBuilder, MetadataBuilderOptions, BuildOptions, StageOptions } from './builder.js';
 export { forwardArgs, scheduleArgs, type ForwardArgs, type ForwardInputs } from './forward-args.js';
 export { describe, type MetadataDescription } from './describe.js';
 export {
@@ -13,6 +13,7 @@ export {
   type HostMirrorOptions,
   type HostPadding,
   type HostStep,
+  type HostStepOptions,
 } from './host-mirror.js';
 export type { BlockTableRows } from './block-table-rows.js';
 export { metadataLayout, type MetadataLayout } from './layout.js';

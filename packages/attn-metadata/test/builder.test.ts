@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { caughtMetadataError } from './support/caught.js';
 import { createBuilderWithMemory } from '../src/builder.js';
+import { describe as describeMetadata } from '../src/describe.js';
 import { forwardArgs } from '../src/forward-args.js';
 import type { GraphConfigLike, MetadataBatch } from '../src/types.js';
 import { type FakeMemory, fakeMemory, fakeStream, graphConfig, readView, recordingAttention } from './support/fakes.js';
@@ -61,6 +62,89 @@ describe('split bound per graph mode', () => {
     expect([d.maxQueryLen, d.maxSeqlenQ, d.maxSeqlenK]).toEqual([1, 1, 128]);
     const e = dec.builder.build(mixed, { stream: dec.stream });
     expect([e.maxSeqlenQ, e.maxSeqlenK]).toEqual([5, 21]);
+  });
+});
+
+describe('decodeGraph: the metadata feeds a full graph that only replays uniform decode batches', () => {
+  // decode(8) padded to 8 is also what a mixed graph of size 8 is captured with (8 one-token
+  // requests): only the caller knows which graph it feeds.
+  const maxQ = (config: Partial<GraphConfigLike>, batch: MetadataBatch, pad: number | undefined, decodeGraph: boolean | undefined) => {
+    const { builder, attention, stream } = setup(graphConfig(config));
+    const built = builder.build(batch, { stream, padToTokens: pad, ...(decodeGraph === undefined ? {} : { decodeGraph }) });
+    // The scheduler got the same bound the kernel will (forwardArgs reads the metadata).
+    expect(attention.calls.at(-1)!.maxSeqlenQ).toBe(built.maxSeqlenQ);
+    const staged = builder.stage(batch, { padToTokens: pad, ...(decodeGraph === undefined ? {} : { decodeGraph }) });
+    expect(staged.maxSeqlenQ).toBe(built.maxSeqlenQ);
+    expect([staged.fullGraph, staged.maxNumSplits]).toEqual([built.fullGraph, built.maxNumSplits]);
+    return [built.fullGraph, built.maxSeqlenQ];
+  };
+
+  it.each([
+    // fullGraphsFor, query length k, batch, pad, decodeGraph -> [fullGraph, maxSeqlenQ]
+    ['all', 1, decode(8), 8, true, [true, 1]],
+    ['all', 1, decode(8), 8, false, [true, 8]],
+    ['all', 1, decode(8), 8, undefined, [true, 8]], // as before: a graph in mode full may replay anything
+    ['all', 1, decode(3), 4, true, [true, 1]],
+    ['all', 1, mixed, 8, false, [true, 8]],
+    ['uniform_decode', 1, decode(3), 4, undefined, [true, 1]], // as before
+    ['uniform_decode', 1, decode(3), 4, true, [true, 1]],
+    ['uniform_decode', 1, decode(3), 4, false, [true, 4]],
+    ['uniform_decode', 1, mixed, 8, false, [false, 5]],
+    // Outside a full graph (not a capture size) the real longest query, whatever decodeGraph says.
+    ['all', 1, decode(3), 3, true, [false, 1]],
+    ['all', 1, decode(5), 5, true, [false, 1]],
+    ['all', 1, mixed, 7, false, [false, 5]],
+  ] as const)('%s, k %i: %#', (fullGraphsFor, k, batch, pad, decodeGraph, expected) => {
+    expect(maxQ({ fullGraphsFor, uniformDecodeQueryLen: k }, batch, pad, decodeGraph)).toEqual(expected);
+  });
+
+  it('with query length 2 a decode graph states 2 query tokens, a mixed graph of the same size its token count', () => {
+    const twoTokens: MetadataBatch = {
+      requests: [0, 1, 2].map((i) => ({ numNewTokens: 2, numComputedTokens: 10, blockIds: [i] })),
+    };
+    expect(maxQ({ fullGraphsFor: 'all', uniformDecodeQueryLen: 2 }, twoTokens, 8, true)).toEqual([true, 2]);
+    expect(maxQ({ fullGraphsFor: 'all', uniformDecodeQueryLen: 2 }, twoTokens, 8, false)).toEqual([true, 8]);
+    // One-token requests are not uniform decode when k is 2.
+    const { builder, stream } = setup(graphConfig({ uniformDecodeQueryLen: 2 }));
+    expect(caughtMetadataError(() => builder.build(decode(4), { stream, padToTokens: 8, decodeGraph: true }))).toMatchObject({
+      code: 'not_uniform_decode',
+      allowed: expect.stringMatching(/each with 2 new tokens/),
+    });
+  });
+
+  it.each([
+    ['a mixed batch', mixed, 8],
+    ['an empty step', { requests: [] }, 1],
+  ])('true with %s is a typed error naming decodeGraph; nothing is written, copied or scheduled', (_, batch, pad) => {
+    const { builder, attention, memory, stream } = setup();
+    const before = builder.build(decode(2), { stream, padToTokens: 2, decodeGraph: true });
+    const host = Array.from(builder.host.buffer);
+    const copies = memory.copies.length;
+    for (const call of [
+      () => builder.build(batch, { stream, padToTokens: pad, padToReqs: Math.max(1, batch.requests.length), decodeGraph: true }),
+      () => builder.stage(batch, { padToTokens: pad, padToReqs: Math.max(1, batch.requests.length), decodeGraph: true }),
+    ]) {
+      const err = caughtMetadataError(call);
+      expect(err).toMatchObject({ code: 'not_uniform_decode', path: 'options.decodeGraph', value: true });
+      expect(err.message).toMatch(/options\.decodeGraph: a decode graph only replays uniform decode batches/);
+    }
+    expect(Array.from(builder.host.buffer)).toEqual(host);
+    expect(memory.copies).toHaveLength(copies);
+    expect(attention.calls).toHaveLength(1);
+    // The earlier step is still the latest one.
+    expect(describeMetadata(before)).toMatchObject({ numReqs: 2, fullGraph: true });
+  });
+
+  it('a decodeGraph that is not a boolean is rejected before the batch is read', () => {
+    const { builder, stream } = setup();
+    for (const value of ['yes', 1, null]) {
+      expect(caughtMetadataError(() => builder.build(decode(2), { stream, decodeGraph: value as never }))).toMatchObject({
+        code: 'invalid_option',
+        path: 'options.decodeGraph',
+        allowed: 'true, false or undefined',
+      });
+      expect(caughtMetadataError(() => builder.stage(null as never, { decodeGraph: value as never }))).toMatchObject({ path: 'options.decodeGraph' });
+    }
   });
 });
 

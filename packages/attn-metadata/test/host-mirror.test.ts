@@ -135,4 +135,25 @@ describe('host mirror: uniform decode detection', () => {
     const mirror = createHostMirror(caps);
     expect(mirror.write({ requests: [req(1), req(1)] }, { padToTokens: 4, padToReqs: 4 }).uniformDecode).toBe(true);
   });
+
+  it.each([
+    { name: 'all single-token decodes', lens: [1, 1, 1], qLen: 1, ok: true },
+    { name: 'one prefill among decodes', lens: [1, 4, 1], qLen: 1, ok: false },
+    { name: 'no requests', lens: [], qLen: 1, ok: false },
+    { name: 'speculative decode, query length 3', lens: [3, 3], qLen: 3, ok: true },
+    { name: 'single tokens when the uniform length is 3', lens: [1, 1], qLen: 3, ok: false },
+  ])('decodeGraph: true accepts only uniform decode batches ($name -> $ok); a rejected one writes nothing', ({ lens, qLen, ok }) => {
+    const mirror = createHostMirror({ ...caps, uniformDecodeQueryLen: qLen });
+    mirror.write({ requests: [req(2)] });
+    const before = Array.from(mirror.buffer);
+    const write = () => mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: true });
+    if (ok) {
+      expect(write().uniformDecode).toBe(true);
+    } else {
+      expect(write).toThrow(expect.objectContaining({ code: 'not_uniform_decode', path: 'options.decodeGraph' }));
+      expect(Array.from(mirror.buffer)).toEqual(before);
+    }
+    // false (a graph that may replay any batch) accepts every batch.
+    expect(mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: false }).uniformDecode).toBe(ok);
+  });
 });
