@@ -1,7 +1,9 @@
 // GPU test of @flashgraph/cuda-graph with attention: a step of small kernels plus FA3 attention
 // fed by the metadata builder, written once as segments. In mode `full` the attention (metadata
-// copy, AoT scheduler, KV write, forward) is inside the full graphs; in `full_and_piecewise` it is
-// inside the uniform-decode full graphs and runs eagerly between piecewise graphs otherwise.
+// copy, AoT scheduler, KV write, forward) is inside the full graphs (uniform decode batches replay
+// their own graphs, whose metadata states the decode query length: `decodeGraph`, so fa3 runs its
+// decode kernel there); in `full_and_piecewise` it is inside the uniform-decode full graphs and
+// runs eagerly between piecewise graphs otherwise.
 // Over 1,000 random batches of mixed sizes, replay output is bit-identical to running the same
 // step eagerly with the same padding, and periodically checked against the fp32 reference.
 import assert from 'node:assert/strict';
@@ -127,7 +129,8 @@ for (const mode of MODES) {
           kind: 'eager', // attention: inside full graphs, eager between piecewise graphs
           run(ctx: StepContext) {
             const batch = ctx.phase === 'eager' ? current! : dummy;
-            const m = builder.build(batch, { stream, padToTokens: ctx.numTokens, padToReqs: ctx.numReqs });
+            // A decode graph (captured with uniformDecode) only ever replays uniform decode batches.
+            const m = builder.build(batch, { stream, padToTokens: ctx.numTokens, padToReqs: ctx.numReqs, decodeGraph: ctx.uniformDecode });
             attention.writeKvCache({ stream, key, value, kCache, vCache, slotMapping: m.slotMapping, numTokens: ctx.numTokens });
             attention.forward(forwardArgs(m, { stream, q, kCache, vCache, out }));
           },
@@ -145,6 +148,7 @@ for (const mode of MODES) {
     try {
       runner.capture(step);
       const seen = { full: 0, piecewise: 0, eager: 0 };
+      let decodeGraphReplays = 0;
       let referenceChecks = 0;
       for (let iter = 0; iter < BATCHES_PER_MODE; iter++) {
         const batch = randomBatch(r);
@@ -157,13 +161,15 @@ for (const mode of MODES) {
         final.fill(0xff);
         current = batch;
         // A full graph copies and schedules the staged metadata itself.
-        if (plan.mode === 'full') builder.stage(batch, { padToTokens: plan.paddedTokens, padToReqs: plan.paddedReqs });
+        if (plan.mode === 'full') builder.stage(batch, { padToTokens: plan.paddedTokens, padToReqs: plan.paddedReqs, decodeGraph: plan.decodeGraph });
         const outcome = runner.run(shape);
         // plan() predicts run() by value; eager outcomes are fresh objects, replay outcomes are
         // shared per size and route (RunOutcome's contract), so only those compare by identity.
         assert.deepEqual(outcome, plan, `${mode} iter ${iter}: run() did not do what plan() said`);
         if (outcome.mode !== 'eager') assert.equal(outcome, plan, `${mode} iter ${iter}: a replay outcome is not the shared one`);
         seen[outcome.mode]++;
+        if (outcome.decodeGraph) decodeGraphReplays++;
+        assert.equal(outcome.decodeGraph, outcome.mode === 'full' && shape.uniformDecode, `${mode} iter ${iter}: decodeGraph`);
         const replayed = final.read(new Uint16Array(shape.numTokens * Q_ROW), { stream });
         stream.synchronize();
 
@@ -178,7 +184,7 @@ for (const mode of MODES) {
 
         if (iter % 50 === 0) {
           referenceChecks++;
-          const m = builder.stage(batch, { padToTokens: outcome.paddedTokens, padToReqs: outcome.paddedReqs });
+          const m = builder.stage(batch, { padToTokens: outcome.paddedTokens, padToReqs: outcome.paddedReqs, decodeGraph: outcome.decodeGraph });
           const h = builder.host;
           const ref = referenceAttention({
             q: fromBf16(q.read(new Uint16Array(shape.numTokens * Q_ROW))),
@@ -199,8 +205,9 @@ for (const mode of MODES) {
           assert.ok(worst <= 1e-2, `${mode} iter ${iter}: relative error ${worst} > 1e-2 against referenceAttention`);
         }
       }
-      console.log(`${mode}: ${JSON.stringify(seen)}, ${referenceChecks} reference checks, ${runner.stats().graphs} graphs`);
-      assert.ok(seen.full > 0 && seen.eager > 0);
+      console.log(`${mode}: ${JSON.stringify(seen)} (${decodeGraphReplays} on decode graphs), ${referenceChecks} reference checks, ${runner.stats().graphs} graphs`);
+      assert.ok(seen.full > 0 && seen.eager > 0 && decodeGraphReplays > 0);
+      if (mode === 'full') assert.ok(seen.full > decodeGraphReplays, 'mixed batches replayed mixed full graphs');
       if (mode === 'full_and_piecewise') assert.ok(seen.piecewise > 0);
     } finally {
       runner.dispose();
