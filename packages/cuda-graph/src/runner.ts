@@ -44,6 +44,7 @@ interface SizeRecord<S> {
   /** Piecewise graphs by segment index; null entries are eager segments. */
   pieces: (ExecHandle | null)[] | null;
   fullReplays: number;
+  decodeGraphReplays: number;
   piecewiseReplays: number;
   paddingTokens: number;
   captureMs: number;
@@ -103,6 +104,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
       fullDecode: null,
       pieces: null,
       fullReplays: 0,
+      decodeGraphReplays: 0,
       piecewiseReplays: 0,
       paddingTokens: 0,
       captureMs: 0,
@@ -159,6 +161,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
     if (route.kind === FULL) {
       this.backend.launch(route.exec!);
       record.fullReplays++;
+      if (route.outcome.decodeGraph) record.decodeGraphReplays++;
     } else {
       const pieces = record.pieces!;
       const segments = this.segments!;
@@ -364,6 +367,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
       record.mixed.exec = null;
       record.decode.exec = null;
       record.fullReplays = 0;
+      record.decodeGraphReplays = 0;
       record.piecewiseReplays = 0;
       record.paddingTokens = 0;
       record.captureMs = 0;
@@ -416,6 +420,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
         Object.freeze({
           size: record.plan.size,
           fullReplays: record.fullReplays,
+          decodeGraphReplays: record.decodeGraphReplays,
           piecewiseReplays: record.piecewiseReplays,
           replays: record.fullReplays + record.piecewiseReplays,
           paddingTokens: record.paddingTokens,

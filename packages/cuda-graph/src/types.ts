@@ -98,6 +98,8 @@ export interface SizeStats {
   readonly size: number;
   /** Replays of a full graph of this size. */
   readonly fullReplays: number;
+  /** Of those, replays of its uniform-decode full graph (`RunOutcome.decodeGraph`). */
+  readonly decodeGraphReplays: number;
   /** Replays of this size's piecewise graphs. */
   readonly piecewiseReplays: number;
   /** fullReplays + piecewiseReplays. */

@@ -249,8 +249,8 @@ describe('stats', () => {
     runner.run({ numTokens: 40, numReqs: 2, uniformDecode: false }); // eager above max
     const stats = runner.stats();
     const at = (size: number) => stats.sizes.find((s) => s.size === size)!;
-    expect(at(4)).toMatchObject({ fullReplays: 1, piecewiseReplays: 1, replays: 2, paddingTokens: 2, graphs: 3 });
-    expect(at(16)).toMatchObject({ fullReplays: 0, piecewiseReplays: 1, replays: 1, paddingTokens: 7 });
+    expect(at(4)).toMatchObject({ fullReplays: 1, decodeGraphReplays: 1, piecewiseReplays: 1, replays: 2, paddingTokens: 2, graphs: 3 });
+    expect(at(16)).toMatchObject({ fullReplays: 0, decodeGraphReplays: 0, piecewiseReplays: 1, replays: 1, paddingTokens: 7 });
     expect(at(1)).toMatchObject({ replays: 0, paddingTokens: 0 });
     expect(stats).toMatchObject({ replays: 3, eagerFallbacks: 1, eagerAboveMax: 1, graphs: 15, mode: 'full_and_piecewise' });
     for (const s of stats.sizes) expect(s.captureMs).toBeGreaterThanOrEqual(0);

@@ -94,7 +94,7 @@ describe('dispatch decisions', () => {
     expect(backend.count('launch')).toBe(2);
     // Nothing ran eagerly; both replays count as full replays of size 8.
     expect(calls).toEqual([]);
-    expect(runner.stats().sizes.find((s) => s.size === 8)).toMatchObject({ fullReplays: 2, piecewiseReplays: 0, paddingTokens: 4 });
+    expect(runner.stats().sizes.find((s) => s.size === 8)).toMatchObject({ fullReplays: 2, decodeGraphReplays: 1, piecewiseReplays: 0, paddingTokens: 4 });
     // Above every decode-reachable size only the mixed graph exists.
     expect(runner.run({ numTokens: 20, numReqs: 2, uniformDecode: false })).toEqual(full(32, 8, false));
   });
@@ -150,6 +150,7 @@ describe('replay does what the eager step would do at the padded size (property)
       const sizes = [1, 2, 4, 8, 16];
       let expectedPadding = 0;
       let expectedEager = 0;
+      let expectedDecodeGraph = 0;
       fc.assert(
         fc.property(batchArb, (batch) => {
           backend.executed.length = 0;
@@ -169,6 +170,7 @@ describe('replay does what the eager step would do at the padded size (property)
           if (outcome.mode === 'full') {
             // Every full mode has a decode graph for each size a uniform decode batch pads to.
             expect(outcome.decodeGraph).toBe(batch.uniformDecode);
+            if (outcome.decodeGraph) expectedDecodeGraph++;
             const ctx = { numTokens: size, numReqs: outcome.paddedReqs, uniformDecode: outcome.decodeGraph };
             expect(backend.executed).toEqual(['pre', 'attn', 'post'].map((s) => kernelName(s, ctx)));
           } else {
@@ -186,6 +188,7 @@ describe('replay does what the eager step would do at the padded size (property)
       const stats = runner.stats();
       expect(stats.eagerFallbacks).toBe(expectedEager);
       expect(stats.sizes.reduce((a, s) => a + s.paddingTokens, 0)).toBe(expectedPadding);
+      expect(stats.sizes.reduce((a, s) => a + s.decodeGraphReplays, 0)).toBe(expectedDecodeGraph);
     });
   }
 });
