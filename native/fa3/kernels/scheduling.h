@@ -206,7 +206,9 @@ struct BlockRange {
 };
 
 FA3_HD BlockRange split_block_range(int n_b, int splits, int split) {
-  const int per = static_cast<int>(ceil_div64(n_b, splits));
+  // 32-bit division (n_b >= 0, splits >= 1): the forward kernels run this once per tile, and a
+  // 64-bit division is a long cold subroutine there.
+  const int per = n_b / splits + (n_b % splits != 0 ? 1 : 0);
   BlockRange r;
   r.begin = static_cast<int>(min64(static_cast<int64_t>(split) * per, n_b));
   r.end = static_cast<int>(min64(static_cast<int64_t>(r.begin) + per, n_b));
