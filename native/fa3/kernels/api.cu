@@ -299,7 +299,8 @@ Result forward(const ForwardArgs& a) {
 #ifdef FA3_TRACE
   p.trace = g_trace_forward;
 #endif
-  return from_cuda(dispatch_forward(p, a.caps.head_dim, static_cast<DType>(a.caps.dtype), a.sm_count,
+  const bool decode = use_decode_kernel(a.max_seqlen_q, qheads_per_kvhead(s));
+  return from_cuda(dispatch_forward(p, a.caps.head_dim, static_cast<DType>(a.caps.dtype), decode, a.sm_count,
                                     reinterpret_cast<cudaStream_t>(a.stream)),
                    "forward launch");
 }

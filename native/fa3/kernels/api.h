@@ -94,7 +94,9 @@ struct ForwardArgs {
   int64_t page_table_stride = 0;
   uintptr_t cu_seqlens_q = 0, seq_lens = 0;
   int num_reqs = 0;
-  int max_seqlen_q = 0, max_seqlen_k = 0;  // accepted for FA3 parity; the kernel reads lengths on device
+  // Lengths are read on the device; max_seqlen_q picks the kernel (x G <= 16: the decode kernel,
+  // exact for any data), max_seqlen_k is accepted for FA3 parity.
+  int max_seqlen_q = 0, max_seqlen_k = 0;
   double softmax_scale = 0;  // <= 0 is rejected; callers resolve the 1/sqrt(D) default
   int num_splits_bound = 1;
   int sm_count = 0;

@@ -1,6 +1,7 @@
-// The switch from run-time (head dim, dtype) to the forward kernel's template instantiations:
-// the whole instantiation list is here (6 kernels: D in {64, 128, 256} x {bf16, fp16}); every
-// other option (causal, window, softcap, splits, page size, GQA ratio) is a run-time argument.
+// The switch from run-time (kernel, head dim, dtype) to the forward kernels' template
+// instantiations: the whole instantiation list is here (forward and decode kernels x D in
+// {64, 128, 256} x {bf16, fp16}); every other option (causal, window, softcap, splits, page size,
+// GQA ratio) is a run-time argument.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -20,25 +21,44 @@ bool pdl_enabled() {
   return enabled;
 }
 
+bool decode_kernel_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_FA3_DECODE");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead) {
+  return decode_kernel_enabled() && static_cast<int64_t>(max_seqlen_q) * qheads_per_kvhead <= kDecodeMaxRows;
+}
+
 template <int D, typename T>
 cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream);
+template <int D, typename T>
+cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream);
 
-cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, int sm_count, cudaStream_t stream) {
+template <int D, typename T>
+static cudaError_t launch_one(const ForwardParams& p, bool decode, int sm_count, cudaStream_t stream) {
+  return decode ? launch_decode<D, T>(p, sm_count, stream) : launch_forward<D, T>(p, sm_count, stream);
+}
+
+template <typename T>
+static cudaError_t dispatch_head_dim(const ForwardParams& p, int head_dim, bool decode, int sm_count,
+                                     cudaStream_t stream) {
+  switch (head_dim) {
+    case 64: return launch_one<64, T>(p, decode, sm_count, stream);
+    case 128: return launch_one<128, T>(p, decode, sm_count, stream);
+    case 256: return launch_one<256, T>(p, decode, sm_count, stream);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, bool decode, int sm_count,
+                             cudaStream_t stream) {
   switch (dtype) {
-    case DType::kBF16:
-      switch (head_dim) {
-        case 64: return launch_forward<64, __nv_bfloat16>(p, sm_count, stream);
-        case 128: return launch_forward<128, __nv_bfloat16>(p, sm_count, stream);
-        case 256: return launch_forward<256, __nv_bfloat16>(p, sm_count, stream);
-        default: return cudaErrorInvalidValue;
-      }
-    case DType::kFP16:
-      switch (head_dim) {
-        case 64: return launch_forward<64, __half>(p, sm_count, stream);
-        case 128: return launch_forward<128, __half>(p, sm_count, stream);
-        case 256: return launch_forward<256, __half>(p, sm_count, stream);
-        default: return cudaErrorInvalidValue;
-      }
+    case DType::kBF16: return dispatch_head_dim<__nv_bfloat16>(p, head_dim, decode, sm_count, stream);
+    case DType::kFP16: return dispatch_head_dim<__half>(p, head_dim, decode, sm_count, stream);
   }
   return cudaErrorInvalidValue;
 }

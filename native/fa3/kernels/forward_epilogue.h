@@ -34,17 +34,21 @@ __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
 }
 
 // The fused combine, run by the last split tile of a group to arrive. Every load of the group's
-// partials is independent of every other, so they are all issued at once (LSE with __ldcg, the
-// O partials with cp.async.cg into the now free K/V region) and the merge costs one round trip
-// instead of one per split. Rows go in passes sized so all splits of a pass fit; past ~190 splits
-// at D >= 128 a row no longer fits and the O partials are read from L2 directly. Splits are summed
-// in index order, so results are bit-identical run to run. The loops stay rolled: at small batch
-// the kernel is bound by instruction fetch, and this code runs once per group.
-template <int D, typename T>
-__device__ __forceinline__ void merge_group(const ForwardParams& p, const TileInfo& ti, char* smem,
+// partials is independent of every other, so they all go out at once as cp.async (the O
+// partials and the LSE partials, into the now free K/V region): the merge costs one round trip.
+// Rows go in passes sized so all splits of a pass fit; past ~190 splits at D >= 128 a row no
+// longer fits and the O partials are read from L2 directly (only the LSE partials are staged).
+// Then a warp per row turns the LSE partials into weights, and a thread per (row, 4 columns)
+// sums the splits in index order, so results are bit-identical run to run. The loops stay
+// rolled: at small batch the kernel is bound by instruction fetch, and this code runs once per
+// group.
+//
+// Shared by both forward kernels: `row_tab` holds 2 x kBlockM ints and `region` kRegionFloats
+// floats of free shared memory (16-byte aligned), both 128 threads' to use.
+template <int D, typename T, int kRegionFloats>
+__device__ __forceinline__ void merge_group(const ForwardParams& p, const TileInfo& ti, int* row_tab, float* region,
                                             int64_t lse_stride) {
   using Tr = ForwardTraits<D>;
-  constexpr int kRegionFloats = 2 * Tr::kStages * Tr::kKVStageBytes / 4;
   constexpr int kC4 = D / 4;  // 16-byte chunks of one fp32 row
   static_assert(Tr::kBlockM * kMaxSplitsLimit <= kRegionFloats, "the LSE of every row and split fits");
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -52,11 +56,10 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
   const int hq = p.shape.num_heads_q;
   const int s_cap = p.shape.max_num_splits;
   const int S = ti.splits;
-  // Per tile row: its query token and head (in the Q region, free after the main loop). Its
-  // partials start at slot (token x Hq + head) x S_cap of [T, Hq, S]; the splits follow.
-  int* row_tok = reinterpret_cast<int*>(smem);
+  // Per tile row: its query token and head. Its partials start at slot
+  // (token x Hq + head) x S_cap of [T, Hq, S]; the splits follow.
+  int* row_tok = row_tab;
   int* row_head = row_tok + Tr::kBlockM;
-  static_assert(2 * Tr::kBlockM * 4 <= Tr::kQBytes, "row table fits the Q region");
   for (int row = threadIdx.x; row < ti.rows; row += Tr::kThreads) {
     const int packed = ti.m_block * Tr::kBlockM + row;
     row_tok[row] = ti.q_start + packed / g;
@@ -68,13 +71,18 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
   FA3_TRACE_TILE(p, ti, 10);
   const int fit = kRegionFloats / (S * (D + 1) + 4);  // rows whose weights and O partials fit
   const bool staged = fit >= 1;
-  float* s_w = reinterpret_cast<float*>(smem + Tr::kKOffset);  // [rp][S]: LSE, then weights
+  float* s_w = region;  // [rp][S]: LSE, then weights
 #pragma unroll 1
   for (int row0 = 0; row0 < ti.rows; row0 += staged ? fit : Tr::kBlockM) {
     const int rp = min(staged ? fit : Tr::kBlockM, ti.rows - row0);
     float* s_o = s_w + ((rp * S + 3) & ~3);  // [rp][S][D], 16-byte aligned
-    // (a) Everything in flight at once: each row's S x D contiguous O partials (staged) and its
-    //     S contiguous LSE partials.
+    // (a) Everything in flight at once: each row's S contiguous LSE partials and (staged) its
+    //     S x D contiguous O partials.
+#pragma unroll 1
+    for (int i = threadIdx.x; i < rp * S; i += Tr::kThreads) {
+      const int row = i / S, sp = i - row * S;
+      cp_async_4(smem_u32(s_w + i), p.lse_partial + row_slot(row0 + row) + sp, true);
+    }
     if (staged) {
 #pragma unroll 1
       for (int row = 0; row < rp; ++row) {
@@ -84,18 +92,17 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
         for (int i = threadIdx.x; i < S * kC4; i += Tr::kThreads)
           cp_async_16(smem_u32(dst + i * 4), src + i * 4, true);
       }
-      cp_async_commit();
     }
-    // (b) A warp per row: its LSE partials (lane = split), LSE = max + log sum exp (natural log)
-    //     by warp reductions, and the merge weights exp(LSE_s - LSE): zero for an empty split or
-    //     a row that sees no key (never NaN). The arguments are <= 0, where the fast exp / log
-    //     are accurate to a few ulp.
+    cp_async_commit();
+    cp_async_wait<0>();
+    __syncthreads();
+    FA3_TRACE_TILE(p, ti, 11);
+    // (b) A warp per row: LSE = max + log sum exp (natural log) by warp reductions, and the merge
+    //     weights exp(LSE_s - LSE): zero for an empty split or a row that sees no key (never
+    //     NaN). The arguments are <= 0, where the fast exp / log are accurate to a few ulp.
 #pragma unroll 1
     for (int row = warp; row < rp; row += Tr::kWarps) {
       float* w = s_w + row * S;
-      const float* lp = p.lse_partial + row_slot(row0 + row);
-      for (int sp = lane; sp < S; sp += 32) w[sp] = __ldcg(lp + sp);
-      __syncwarp();
       float M = -INFINITY;
       for (int sp = lane; sp < S; sp += 32) M = fmaxf(M, w[sp]);
 #pragma unroll
@@ -112,55 +119,70 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
       const int64_t tok = row_tok[row0 + row], head = row_head[row0 + row];
       if (lane == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
     }
-    FA3_TRACE_TILE(p, ti, 11);
-    if (staged) cp_async_wait<0>();
     __syncthreads();
     FA3_TRACE_TILE(p, ti, 12);
-    // (c) O = sum_s w_s O_s in split order, 8 values per (row, 16-byte chunk) item; staged from
-    //     shared memory ([rp][S][D]), else straight from L2 ([T, Hq, S, D]).
+    // (c) O = sum_s w_s O_s in split order, a thread per (row, 4 columns); staged from shared
+    //     memory ([rp][S][D]), else straight from L2 ([T, Hq, S, D]).
 #pragma unroll 1
-    for (int idx = threadIdx.x; idx < rp * Tr::kChunks; idx += Tr::kThreads) {
-      const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
+    for (int idx = threadIdx.x; idx < rp * kC4; idx += Tr::kThreads) {
+      const int row = idx / kC4, c = idx % kC4;
       const float* w = s_w + row * S;
-      float v[8];
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[e] = 0.f;
-      if (staged) {
-        const float* src = s_o + row * S * D + c * 8;
-#pragma unroll 2
-        for (int sp = 0; sp < S; ++sp) {
-          const float ws = w[sp];
-          const float4 x0 = *reinterpret_cast<const float4*>(src + sp * D);
-          const float4 x1 = *reinterpret_cast<const float4*>(src + sp * D + 4);
-          v[0] += ws * x0.x; v[1] += ws * x0.y; v[2] += ws * x0.z; v[3] += ws * x0.w;
-          v[4] += ws * x1.x; v[5] += ws * x1.y; v[6] += ws * x1.z; v[7] += ws * x1.w;
-        }
-      } else {
-        const float* src = p.o_partial + row_slot(row0 + row) * D + c * 8;
-#pragma unroll 1
-        for (int sp = 0; sp < S; ++sp) {
-          const float ws = w[sp];
-          const float4 x0 = __ldcg(reinterpret_cast<const float4*>(src + sp * D));
-          const float4 x1 = __ldcg(reinterpret_cast<const float4*>(src + sp * D + 4));
-          v[0] += ws * x0.x; v[1] += ws * x0.y; v[2] += ws * x0.z; v[3] += ws * x0.w;
-          v[4] += ws * x1.x; v[5] += ws * x1.y; v[6] += ws * x1.z; v[7] += ws * x1.w;
-        }
+      float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+      const float* src = staged ? s_o + row * S * D + c * 4 : p.o_partial + row_slot(row0 + row) * D + c * 4;
+#pragma unroll 4
+      for (int sp = 0; sp < S; ++sp) {
+        const float ws = w[sp];
+        const float4 x = staged ? *reinterpret_cast<const float4*>(src + sp * D)
+                                : __ldcg(reinterpret_cast<const float4*>(src + sp * D));
+        v.x += ws * x.x; v.y += ws * x.y; v.z += ws * x.z; v.w += ws * x.w;
       }
-      store_8<T>(static_cast<T*>(p.out) + out_row(row0 + row) * D + c * 8, v);
+      uint2 u;
+      u.x = MmaOp<T>::pack(v.x, v.y);
+      u.y = MmaOp<T>::pack(v.z, v.w);
+      *reinterpret_cast<uint2*>(static_cast<T*>(p.out) + out_row(row0 + row) * D + c * 4) = u;
     }
     __syncthreads();  // the next pass overwrites s_w / s_o
   }
 }
 
+// The fused combine's arrival, called by every thread of the CTA once its partials are stored:
+// returns (in every thread) whether this tile is the last of its group to arrive, and then resets
+// the group's counter. Release / acquire through thread 0 (the cooperative-groups grid-sync
+// idiom): the barrier orders every thread's partial stores before thread 0's cumulative release
+// fence and arrival; the last arrival's acquire fence then covers the loads its CTA issues after
+// the next barrier. One acq_rel fence by one thread, where a fence.sc by every thread cost ~1 us
+// per tile.
+__device__ __forceinline__ bool arrive_at_group(const ForwardParams& p, const TileInfo& ti, int* s_last) {
+  __syncthreads();
+  FA3_TRACE_TILE(p, ti, 5);
+  if (threadIdx.x == 0) {
+    int* counter = p.counters + kCounterHeader + ti.group;
+    fence_acq_rel_gpu();
+    const int old = atomicAdd(counter, 1);
+    const bool last = old >= ti.splits - 1;
+    if (last) {
+      atomicExch(counter, 0);
+      fence_acq_rel_gpu();
+    }
+    *s_last = last;
+  }
+  __syncthreads();
+  FA3_TRACE_TILE(p, ti, 6);
+  return *s_last != 0;
+}
+
+// Steps 1-3 of the epilogue for tile rows [row0, row0 + rows) (the general kernel: the whole
+// tile; the decode kernel: one 16-row slice): merge the warps that split the keys, then write the
+// output and LSE (one split) or the fp32 partials. `sO` is free shared memory for
+// warps_n x warps_m x 16 rows of kOStride floats. Shared by both forward kernels.
 template <int D, typename T>
-__device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
-                                             char* smem, EpilogueShared& es, WarpState<D>& st,
-                                             int64_t lse_stride) {
+__device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
+                                                float* sO, EpilogueShared& es, WarpState<D>& st, int64_t lse_stride,
+                                                int row0, int rows) {
   using Tr = ForwardTraits<D>;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = qheads_per_kvhead(p.shape);
   const int hq = p.shape.num_heads_q;
-  float* sO = reinterpret_cast<float*>(smem + Tr::kKOffset);  // [warps_n * warps_m * 16][kOStride]
 
   // 1. Row sums over the quad, then per-warp stats to shared memory.
 #pragma unroll
@@ -206,7 +228,7 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
   const int slice_rows = geo.warps_m * 16;
   const bool direct = ti.splits == 1;
 #pragma unroll 1
-  for (int idx = threadIdx.x; idx < ti.rows * Tr::kChunks; idx += Tr::kThreads) {
+  for (int idx = threadIdx.x; idx < rows * Tr::kChunks; idx += Tr::kThreads) {
     const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
     float v[8];
 #pragma unroll
@@ -218,7 +240,7 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
       v[0] += x0.x; v[1] += x0.y; v[2] += x0.z; v[3] += x0.w;
       v[4] += x1.x; v[5] += x1.y; v[6] += x1.z; v[7] += x1.w;
     }
-    const int packed = ti.m_block * Tr::kBlockM + row;
+    const int packed = ti.m_block * Tr::kBlockM + row0 + row;
     const int64_t tok = ti.q_start + packed / g;
     const int head = ti.kv_head * g + packed % g;
     if (direct) {
@@ -233,30 +255,22 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
       if (c == 0) __stcg(p.lse_partial + slot, es.lse[row]);
     }
   }
-  if (direct) return;
+}
 
-  // 4. Fused combine: the last split tile of the group to arrive merges the group. Release /
-  //    acquire through thread 0 (the cooperative-groups grid-sync idiom): the barrier orders every
-  //    thread's partial stores before thread 0's cumulative release fence and arrival; the last
-  //    arrival's acquire fence then covers the loads its CTA issues after the next barrier. One
-  //    acq_rel fence by one thread, where a fence.sc by every thread cost ~1 us per tile.
-  __syncthreads();
-  FA3_TRACE_TILE(p, ti, 5);
-  if (threadIdx.x == 0) {
-    int* counter = p.counters + kCounterHeader + ti.group;
-    fence_acq_rel_gpu();
-    const int old = atomicAdd(counter, 1);
-    const bool last = old >= ti.splits - 1;
-    if (last) {
-      atomicExch(counter, 0);
-      fence_acq_rel_gpu();
-    }
-    es.last = last;
-  }
-  __syncthreads();
-  FA3_TRACE_TILE(p, ti, 6);
-  if (!es.last) return;
-  merge_group<D, T>(p, ti, smem, lse_stride);
+template <int D, typename T>
+__device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
+                                             char* smem, EpilogueShared& es, WarpState<D>& st,
+                                             int64_t lse_stride) {
+  using Tr = ForwardTraits<D>;
+  store_tile_rows<D, T>(p, ti, geo, reinterpret_cast<float*>(smem + Tr::kKOffset), es, st, lse_stride, 0, ti.rows);
+  if (ti.splits == 1) return;
+
+  // 4. Fused combine: the last split tile of the group to arrive merges the group.
+  if (!arrive_at_group(p, ti, &es.last)) return;
+  // Row table in the Q region and the K/V stages as the staging region, both free by now.
+  static_assert(2 * Tr::kBlockM * 4 <= Tr::kQBytes, "row table fits the Q region");
+  merge_group<D, T, 2 * Tr::kStages * Tr::kKVStageBytes / 4>(p, ti, reinterpret_cast<int*>(smem),
+                                                             reinterpret_cast<float*>(smem + Tr::kKOffset), lse_stride);
   FA3_TRACE_TILE(p, ti, 8);
 }
 

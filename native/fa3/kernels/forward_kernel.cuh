@@ -1,7 +1,7 @@
 // The persistent forward kernel of one (head dim, dtype) instantiation and its launcher: every
 // CTA loops fetch tile -> main loop -> epilogue until the tile counter runs past totalTiles, then
-// the last CTA out resets the counters. The grid is smCount x (CTAs that fit on an SM): it never
-// depends on the batch, so a captured graph is valid for any batch up to capacity.
+// the last CTA out resets the counters. The grid (persistent_launch.h) never depends on the batch.
+// Decode steps (maxSeqlenQ x G <= 16) run decode_kernel.cuh instead.
 // Included only by forward_instantiate_*.cu (explicit instantiations).
 #pragma once
 
@@ -12,6 +12,7 @@
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
 #include "launchers.h"
+#include "persistent_launch.h"
 
 namespace fa3 {
 
@@ -74,38 +75,11 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
-// Launch with the persistent grid. `ctas_per_sm` comes from the occupancy query done once per
-// instantiation by the caller (forward_dispatch.cu).
 template <int D, typename T>
 cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = ForwardTraits<D>;
-  static int ctas_per_sm[64] = {0};  // per device ordinal; 0 = not configured yet
-  int dev = 0;
-  cudaError_t err = cudaGetDevice(&dev);
-  if (err != cudaSuccess) return err;
-  if (dev < 0 || dev >= 64) return cudaErrorInvalidDevice;
-  if (ctas_per_sm[dev] == 0) {
-    err = cudaFuncSetAttribute(forward_kernel<D, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, Tr::kSmemBytes);
-    if (err != cudaSuccess) return err;
-    int n = 0;
-    err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, forward_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes);
-    if (err != cudaSuccess) return err;
-    if (n < 1) return cudaErrorInvalidConfiguration;
-    ctas_per_sm[dev] = n;
-  }
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(sm_count * ctas_per_sm[dev]);
-  cfg.blockDim = dim3(Tr::kThreads);
-  cfg.dynamicSmemBytes = Tr::kSmemBytes;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
-  err = cudaLaunchKernelEx(&cfg, forward_kernel<D, T>, p);
-  if (err != cudaSuccess) return err;
-  return cudaGetLastError();
+  static int ctas_per_sm[kMaxDevices] = {0};
+  return launch_persistent(forward_kernel<D, T>, p, Tr::kThreads, Tr::kSmemBytes, sm_count, ctas_per_sm, stream);
 }
 
 }  // namespace fa3

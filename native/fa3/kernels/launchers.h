@@ -14,7 +14,16 @@ enum class DType : int { kBF16 = 0, kFP16 = 1 };
 // environment sets FLASHGRAPH_FA3_PDL=0 (read once per process).
 bool pdl_enabled();
 
-cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, int sm_count, cudaStream_t stream);
+// The decode kernel (decode_kernel.cuh) runs a step whose requests have at most kDecodeMaxRows
+// packed query rows (maxSeqlenQ x G, as the host states it) unless FLASHGRAPH_FA3_DECODE=0 (read
+// once per process; for comparisons). It stays exact if the device data has longer queries.
+constexpr int kDecodeMaxRows = 16;
+bool decode_kernel_enabled();
+bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead);
+
+// decode: launch decode_kernel instead of forward_kernel (same arguments, same results).
+cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, bool decode, int sm_count,
+                             cudaStream_t stream);
 
 struct PrepareParams {
   const int* cu_seqlens_q;

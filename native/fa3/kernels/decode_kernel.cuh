@@ -1,0 +1,358 @@
+// The decode forward kernel: the same persistent tile loop, metadata, partials and fused combine
+// as forward_kernel, with a main loop built for a few packed query rows per tile (<= 16: one m16
+// MMA slice), launched when the host states maxSeqlenQ x G <= 16 (a decode step).
+//
+// Why a second kernel: a small-batch decode step is bound by instruction fetch, not memory (ncu:
+// ~60% of stall samples "no instruction"; each CTA runs its tile's code once, cold, ~25 ns per
+// 128-byte line). The general kernel carries prefill's code (tile layouts for 16-64 rows, whole
+// KV blocks per CTA barrier); this one runs a short loop per warp:
+//   - each warp owns every 4th 16-key chunk of the tile's KV range (a chunk lies in one page) and
+//     streams it through its own cp.async ring, synchronising only itself (__syncwarp);
+//   - page ids come 32 chunks at a time, one per lane, into a register (shuffled out per chunk);
+//   - for numReqs <= 32 the tile decode is one round trip (decode_tile_small);
+//   - a CTA that knows it is leaving arrives at the done counter before its merge.
+// The warp merge, outputs / partials and the fused combine are the general kernel's.
+// A tile with more than 16 rows (the host understated maxSeqlenQ) is still computed exactly, 16
+// rows at a time over the whole KV range: slower, never wrong.
+//
+// One kernel with both paths chosen per tile was measured and rejected (H200, same run): inlined,
+// the shared register allocation cost prefill 25% and the decode path 25%; with each path a
+// non-inlined function, prefill lost 8% and B=1 4k 2 us. Included only by
+// decode_instantiate_*.cu (explicit instantiations).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "forward_epilogue.h"
+#include "forward_mainloop.h"
+#include "forward_params.h"
+#include "forward_tile_scheduler.h"
+#include "persistent_launch.h"
+
+namespace fa3 {
+
+template <int D>
+struct DecodeTraits {
+  static constexpr int kThreads = 128;
+  static constexpr int kWarps = kThreads / 32;
+  static constexpr int kRows = 16;       // packed query rows per slice (one m16 MMA)
+  static constexpr int kChunkKeys = 16;  // keys per chunk; pages are multiples of 16 tokens
+  static constexpr int kStages = D == 64 ? 4 : 3;  // per warp; D = 64 takes 4 so the merge's LSE table fits
+  static constexpr int kChunks = D / 8;  // 16-byte chunks per row
+  static constexpr int kQInRegs = D <= 128;
+  static constexpr int kStageElems = kChunkKeys * D;  // one K (or V) chunk
+  static constexpr int kQBytes = kRows * D * 2;
+  static constexpr int kKVOffset = kQBytes;
+  static constexpr int kWarpKVBytes = kStages * 2 * kStageElems * 2;
+  static constexpr int kSmemBytes = kKVOffset + kWarps * kWarpKVBytes;
+  static constexpr int kRegionFloats = kWarps * kWarpKVBytes / 4;  // the K/V region, reused after the loop
+  static_assert(kThreads == ForwardTraits<D>::kThreads, "the shared epilogue and merge assume the same CTA");
+  static_assert(2 * ForwardTraits<D>::kBlockM * 4 <= kQBytes, "merge row table fits the Q region");
+  static_assert(kWarps * kRows * ForwardTraits<D>::kOStride * 4 <= kWarps * kWarpKVBytes,
+                "epilogue buffer fits the K/V region");
+  static_assert(ForwardTraits<D>::kBlockM * kMaxSplitsLimit <= kRegionFloats, "merge LSE table fits");
+  static_assert(ForwardTraits<D>::kBlockN % kChunkKeys == 0, "KV blocks are whole chunks");
+};
+
+// One 16-row slice (tile rows [row0, row0 + rows)) against the tile's whole KV range; each warp
+// ends with the online-softmax state of its chunks in `st` (merged by store_tile_rows).
+template <int D, typename T>
+__device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileInfo& ti, int row0, int rows,
+                                             char* smem, WarpState<D>& st) {
+  using Tr = DecodeTraits<D>;
+  using Ft = ForwardTraits<D>;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = qheads_per_kvhead(p.shape);
+  T* sQ = reinterpret_cast<T*>(smem);
+  T* sKV = reinterpret_cast<T*>(smem + Tr::kKVOffset) + warp * (Tr::kStages * 2 * Tr::kStageElems);
+
+#pragma unroll
+  for (int d = 0; d < D / 8; ++d) st.o[d][0] = st.o[d][1] = st.o[d][2] = st.o[d][3] = 0.f;
+  st.m[0] = st.m[1] = -INFINITY;
+  st.l[0] = st.l[1] = 0.f;
+
+  // The slice's Q rows (zero past `rows`), one cp.async group before any chunk's.
+  const T* q = static_cast<const T*>(p.q);
+#pragma unroll 1
+  for (int idx = threadIdx.x; idx < Tr::kRows * Tr::kChunks; idx += Tr::kThreads) {
+    const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
+    const int packed = ti.m_block * Ft::kBlockM + row0 + row;
+    const int64_t tok = ti.q_start + packed / g;
+    const int head = ti.kv_head * g + packed % g;
+    const bool valid = row < rows;
+    cp_async_16(smem_u32(sQ + swz<D>(row, c)), valid ? q + (tok * p.shape.num_heads_q + head) * D + c * 8 : q, valid);
+  }
+  cp_async_commit();
+
+  // This warp's chunks: warp, warp + 4, ... of the tile's keys [key_begin, key_end).
+  const int key_begin = ti.block_begin * Ft::kBlockN;
+  const int key_end = min(ti.block_end * Ft::kBlockN, ti.k_len);
+  const int nchunks = key_end > key_begin ? (key_end - key_begin + Tr::kChunkKeys - 1) / Tr::kChunkKeys : 0;
+  const int ncw = nchunks > warp ? (nchunks - warp + Tr::kWarps - 1) / Tr::kWarps : 0;
+  auto chunk_pos = [&](int j) { return key_begin + (warp + Tr::kWarps * j) * Tr::kChunkKeys; };
+  // Page ids of chunks [32 r, 32 r + 32): lane l holds chunk 32 r + l's (0 past the end).
+  const int* page_row = p.page_table + ti.req * p.page_table_stride;
+  auto load_pages = [&](int r) {
+    const int j = 32 * r + lane;
+    return j < ncw ? __ldg(page_row + page_column(p, chunk_pos(j))) : 0;
+  };
+  // The issue side runs kStages - 1 chunks ahead of the compute side, so each keeps its own
+  // round: `pages` for issuing, and for the mask which chunks of the compute round sit on a page
+  // outside the cache (`bad`, one bit per chunk, taken when the issue side loads the round).
+  auto bad_of = [&](int ids) {
+    return __ballot_sync(0xffffffffu, static_cast<unsigned>(ids) >= static_cast<unsigned>(p.num_pages));
+  };
+  int pages = load_pages(0);
+  int pages_next = ncw > 32 ? load_pages(1) : 0;
+  unsigned bad = bad_of(pages), bad_next = 0;
+
+  const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
+  constexpr int kRowsPerPass = 32 / Tr::kChunks;  // 4, 2, 1 for D = 64, 128, 256
+  const int c = lane % Tr::kChunks, r0 = lane / Tr::kChunks;
+  const T* kc = static_cast<const T*>(p.k_cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
+  const T* vc = static_cast<const T*>(p.v_cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
+  // Chunk j (issued in order) into stage j % kStages: 16 rows of K and V, a lane per 16-byte
+  // column chunk. A key past the range or on a page outside the cache is zero-filled, never read.
+  auto issue = [&](int j) {
+    if (j < ncw) {
+      if ((j & 31) == 0 && j > 0) {
+        pages = pages_next;
+        bad_next = bad_of(pages);
+        pages_next = 32 * (j / 32 + 1) < ncw ? load_pages(j / 32 + 1) : 0;
+      }
+      const int page = __shfl_sync(0xffffffffu, pages, j & 31);
+      const int pos0 = chunk_pos(j);
+      const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+      const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
+                             static_cast<unsigned>(page_offset(p, pos0) + r0);
+      T* sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
+      T* sv = sk + Tr::kStageElems;
+#pragma unroll
+      for (int i = 0; i < Tr::kChunkKeys / kRowsPerPass; ++i) {
+        const int row = r0 + i * kRowsPerPass;
+        const bool ok = page_ok && pos0 + row < key_end;
+        const int64_t off = ok ? static_cast<int64_t>(slot0 + i * kRowsPerPass) * token_stride : 0;
+        cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
+        cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+      }
+    }
+    cp_async_commit();  // an empty group past the end keeps the group count uniform
+  };
+#pragma unroll 1
+  for (int j = 0; j < Tr::kStages - 1; ++j) issue(j);
+  cp_async_wait<Tr::kStages - 1>();  // this thread's Q copies
+  __syncthreads();                   // everyone's Q copies
+  FA3_TRACE_TILE(p, ti, 2);
+
+  const int q_row = (lane & 7) + ((lane >> 3) & 1) * 8;
+  uint32_t qf[Tr::kQInRegs ? D / 16 : 1][4];
+  if constexpr (Tr::kQInRegs) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+      ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
+  }
+  // Bottom-right diagonals of this thread's two rows and of the slice's first / last valid row.
+  const int64_t base = static_cast<int64_t>(ti.k_len) - ti.q_len;
+  const int prow = ti.m_block * Ft::kBlockM + row0;
+  const int64_t diag_a = base + (prow + (lane >> 2)) / g;
+  const int64_t diag_b = base + (prow + (lane >> 2) + 8) / g;
+  const int64_t diag_lo = base + prow / g;
+  const int64_t diag_hi = base + (prow + rows - 1) / g;
+  const int right = p.causal ? 0 : p.window_right;
+  const int left = p.window_left;
+
+#pragma unroll 1
+  for (int j = 0; j < ncw; ++j) {
+    cp_async_wait<Tr::kStages - 2>();
+    __syncwarp();  // every lane's copies of chunk j landed; every lane is done with chunk j - 1
+    if (j == 0 && warp == 0) FA3_TRACE_TILE(p, ti, 3);
+    if ((j & 31) == 0 && j > 0) bad = bad_next;
+    const bool page_ok = ((bad >> (j & 31)) & 1u) == 0;
+    issue(j + Tr::kStages - 1);
+    const T* sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
+    const T* sv = sk + Tr::kStageElems;
+    const int pos0 = chunk_pos(j);
+
+    // S = Q K^T: 16 rows x 16 keys (two n8 tiles).
+    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+    const int krow = ((lane >> 4) << 3) + (lane & 7);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t a[4];
+      if constexpr (Tr::kQInRegs) {
+        a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
+      } else {
+        ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
+      }
+      uint32_t b0, b1, b2, b3;
+      ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
+      MmaOp<T>::run(s[0], a, b0, b1);
+      MmaOp<T>::run(s[1], a, b2, b3);
+    }
+    // Scale (or softcap) into the log2 domain, then mask: uniform branches around whole loops.
+    if (p.has_softcap) {
+#pragma unroll
+      for (int t = 0; t < 2; ++t)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[t][e] = p.softcap_post * tanhf(s[t][e] * p.softcap_pre);
+    } else {
+#pragma unroll
+      for (int t = 0; t < 2; ++t)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[t][e] *= p.scale_log2;
+    }
+    const int pos1 = pos0 + Tr::kChunkKeys - 1;
+    if (pos1 >= key_end || !page_ok || (right >= 0 && pos1 > diag_lo + right) || (left >= 0 && pos0 < diag_hi - left)) {
+#pragma unroll
+      for (int t = 0; t < 2; ++t) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int pos = pos0 + t * 8 + (lane & 3) * 2 + (e & 1);
+          const int64_t diag = e < 2 ? diag_a : diag_b;
+          if (pos >= key_end || !page_ok || (right >= 0 && pos > diag + right) || (left >= 0 && pos < diag - left))
+            s[t][e] = -INFINITY;
+        }
+      }
+    }
+    // Online softmax, rows a (e = 0, 1) and b (e = 2, 3).
+    float alpha[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = fmaxf(fmaxf(s[0][2 * h], s[0][2 * h + 1]), fmaxf(s[1][2 * h], s[1][2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(st.m[h], mx);
+      const float m_use = m_new == -INFINITY ? 0.f : m_new;
+      alpha[h] = fast_exp2(st.m[h] - m_use);
+      float sum = 0.f;
+#pragma unroll
+      for (int t = 0; t < 2; ++t) {
+        s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
+        s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+        sum += s[t][2 * h] + s[t][2 * h + 1];
+      }
+      st.l[h] = st.l[h] * alpha[h] + sum;
+      st.m[h] = m_new;
+    }
+    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d) {
+        st.o[d][0] *= alpha[0];
+        st.o[d][1] *= alpha[0];
+        st.o[d][2] *= alpha[1];
+        st.o[d][3] *= alpha[1];
+      }
+    }
+    // O += P V: the two n8 score tiles form one k16 A fragment.
+    uint32_t a[4];
+    a[0] = MmaOp<T>::pack(s[0][0], s[0][1]);
+    a[1] = MmaOp<T>::pack(s[0][2], s[0][3]);
+    a[2] = MmaOp<T>::pack(s[1][0], s[1][1]);
+    a[3] = MmaOp<T>::pack(s[1][2], s[1][3]);
+    const int vrow = (lane & 7) + ((lane >> 3) & 1) * 8;
+#pragma unroll
+    for (int d = 0; d < D / 8; d += 2) {
+      uint32_t b0, b1, b2, b3;
+      ldmatrix_x4_trans(smem_u32(sv + swz<D>(vrow, d + (lane >> 4))), b0, b1, b2, b3);
+      MmaOp<T>::run(st.o[d], a, b0, b1);
+      MmaOp<T>::run(st.o[d + 1], a, b2, b3);
+    }
+  }
+  cp_async_wait<0>();
+}
+
+// Batches of at most this many requests take the one-round-trip tile decode (decode_tile_small).
+constexpr int kSmallBatchReqs = 32;
+
+template <int D, typename T>
+__global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
+    decode_kernel(const __grid_constant__ ForwardParams p) {
+  using Tr = DecodeTraits<D>;
+  extern __shared__ __align__(128) char smem[];
+  __shared__ TileInfo s_tile;
+  __shared__ EpilogueShared s_epi;
+  __shared__ int s_total_tiles, s_total_q;
+  // Programmatic dependent launch, as in forward_kernel.
+  pdl_wait();
+  pdl_launch_dependents();
+  const bool small = p.num_reqs <= kSmallBatchReqs;
+  if (!small && threadIdx.x == 0) {
+    s_total_tiles = min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles);
+    s_total_q = clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens);
+  }
+  int tile = static_cast<int>(blockIdx.x);  // meaningful in thread 0
+  bool first = true;
+  int done_old = -1;  // thread 0: the done counter's value at this CTA's arrival, once it arrived
+  FA3_TRACE_AT(p.trace, 0);
+#ifdef FA3_TRACE
+  int trace_iter = 0;
+#endif
+  __syncthreads();
+#pragma unroll 1
+  for (;;) {
+    // The next tile id, consumed after this tile (latency hidden); none once this CTA arrived at
+    // the done counter, whose last arrival must see every fetch of the launch done.
+    int next = 0;
+    if (threadIdx.x == 0 && done_old < 0) next = fetch_next_tile(p);
+    if (threadIdx.x < 32) {
+      if (!small) {
+        decode_tile<D, false>(p, s_total_tiles, tile, &s_tile);
+      } else if (first || __shfl_sync(0xffffffffu, tile, 0) < s_total_tiles) {
+        decode_tile_small<D>(p, tile, first, &s_tile, &s_total_tiles, &s_total_q);
+      } else if (threadIdx.x == 0) {
+        s_tile.tile = -1;  // past the end: no round trip to find out
+      }
+    }
+    first = false;
+#ifdef FA3_TRACE
+    if (threadIdx.x == 0) s_tile.trace_base = trace_iter < kTraceTiles ? 16 * trace_iter : -1;
+    ++trace_iter;
+#endif
+    __syncthreads();
+    const TileInfo ti = s_tile;
+    FA3_TRACE_TILE(p, ti, 1);
+    if (ti.tile == -1) break;
+    if (ti.tile >= 0) {
+      const int64_t lse_stride = s_total_q;  // LSE is [Hq, totalQ]
+      TileGeometry geo;  // what store_tile_rows reads: one 16-row slice, four warps on the keys
+      geo.warps_m = 1;
+      geo.warps_n = Tr::kWarps;
+      geo.wm = 0;
+      geo.wn = threadIdx.x >> 5;
+      float* sO = reinterpret_cast<float*>(smem + Tr::kKVOffset);
+#pragma unroll 1
+      for (int row0 = 0; row0 < ti.rows; row0 += Tr::kRows) {
+        WarpState<D> st;
+        const int rows = min(Tr::kRows, ti.rows - row0);
+        decode_slice<D, T>(p, ti, row0, rows, smem, st);
+        __syncthreads();  // every warp is out of its K/V stages: the epilogue reuses them
+        FA3_TRACE_TILE(p, ti, 4);
+        store_tile_rows<D, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
+        __syncthreads();  // the next slice reloads Q and the K/V stages
+      }
+      // A CTA whose next tile is past the end leaves after this one: it arrives at the done
+      // counter now, so that round trip overlaps the group arrival and the merge instead of
+      // following them.
+      if (threadIdx.x == 0 && next >= s_total_tiles) done_old = arrive_done(p);
+      if (ti.splits > 1 && arrive_at_group(p, ti, &s_epi.last)) {
+        merge_group<D, T, Tr::kRegionFloats>(p, ti, reinterpret_cast<int*>(smem),
+                                             reinterpret_cast<float*>(smem + Tr::kKVOffset), lse_stride);
+        FA3_TRACE_TILE(p, ti, 8);
+      }
+    }
+    tile = next;
+    __syncthreads();  // shared tile info and the smem regions are reused by the next tile
+    FA3_TRACE_TILE(p, ti, 9);
+  }
+  if (threadIdx.x == 0) reset_if_last_out(p, done_old >= 0 ? done_old : arrive_done(p));
+  FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
+}
+
+template <int D, typename T>
+cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream) {
+  using Tr = DecodeTraits<D>;
+  static int ctas_per_sm[kMaxDevices] = {0};
+  return launch_persistent(decode_kernel<D, T>, p, Tr::kThreads, Tr::kSmemBytes, sm_count, ctas_per_sm, stream);
+}
+
+}  // namespace fa3
