@@ -3,10 +3,11 @@
 # bench on this build, the previous build's key points (if .gpu/native-old exists), ncu of the
 # forward kernel at the small-batch targets, then the fa3 GPU suites and the sanitizers.
 # Usage (device tool, carry .gpu and native/fa3/build/selftest{,-trace}):
-#   bash native/fa3/tests/device-perf.sh [selftest|trace|bench|nopdl|old|ncu|tests|sanitize]...
+#   bash native/fa3/tests/device-perf.sh [selftest|trace|bench|general|nopdl|old|ncu|tests|sanitize]...
 # selftest: the standalone self-test (metadata, graph, 150 random configs) and its memcheck /
 # racecheck runs; trace: the kernels' own timestamps of a small-batch step (FA3_TRACE build), with
-# and without programmatic dependent launch; nopdl: the B=1 bench points with FLASHGRAPH_FA3_PDL=0.
+# on the decode kernel and on the general forward kernel (FLASHGRAPH_FA3_DECODE=0); general: the
+# whole decode bench again on the general forward kernel, in the same call; nopdl: the B=1 bench points with FLASHGRAPH_FA3_PDL=0.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 xz -dc .gpu/node.xz > /tmp/node && chmod +x /tmp/node
@@ -24,10 +25,13 @@ for s in "${steps[@]}"; do
       timeout 100 compute-sanitizer --tool racecheck --error-exitcode 17 $st race > "$OUT/selftest-racecheck.log" 2>&1
       echo "== selftest racecheck rc=$?: $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$OUT/selftest-racecheck.log" | tail -1)" ;;
     trace)
-      for pdl in 1 0; do
-        FLASHGRAPH_FA3_PDL=$pdl timeout 60 native/fa3/build/selftest-trace/fa3_selftest trace > "$OUT/trace-pdl$pdl.log" 2>&1
-        echo "== trace pdl=$pdl rc=$?"; sed -n '/==== fa3_selftest summary/,$p' "$OUT/trace-pdl$pdl.log" | grep -v '^====\|^checks'
+      for dec in 1 0; do
+        FLASHGRAPH_FA3_DECODE=$dec timeout 60 native/fa3/build/selftest-trace/fa3_selftest trace > "$OUT/trace-decode$dec.log" 2>&1
+        echo "== trace decode-kernel=$dec rc=$?"; sed -n '/==== fa3_selftest summary/,$p' "$OUT/trace-decode$dec.log" | grep -v '^====\|^checks'
       done ;;
+    general)
+      FLASHGRAPH_FA3_DECODE=0 FLASHGRAPH_NATIVE_DIR=$PWD/.gpu/native timeout 150 /tmp/node .gpu/bench/fa3--decode.mjs > "$OUT/bench-general.log" 2>&1
+      echo "== bench (general forward kernel) rc=$?"; grep -v '^{' "$OUT/bench-general.log" | tail -n 30 ;;
     nopdl)
       for only in 1x1024 1x4096 1x32768; do
         FLASHGRAPH_FA3_PDL=0 FA3_BENCH_ONLY=$only FLASHGRAPH_NATIVE_DIR=$PWD/.gpu/native timeout 60 /tmp/node .gpu/bench/fa3--decode.mjs > "$OUT/bench-nopdl-$only.log" 2>&1
