@@ -104,8 +104,12 @@ export function createCpuBackend(
     execute(batch: ScheduledBatch): ExecuteResult {
       const runBatch = { numTokens: batch.numTokens, numReqs: batch.requests.length, uniformDecode: batch.uniformDecode };
       const planned = runner.plan(runBatch);
-      // The requests name their block-table rows: the same rows path as the CUDA builder.
-      mirror.write({ requests: batch.requests }, { padToTokens: planned.paddedTokens, padToReqs: planned.paddedReqs });
+      // The requests name their block-table rows: the same rows path as the CUDA builder, with the
+      // same decodeGraph check (a decode graph only ever replays uniform decode batches).
+      mirror.write(
+        { requests: batch.requests },
+        { padToTokens: planned.paddedTokens, padToReqs: planned.paddedReqs, decodeGraph: planned.decodeGraph },
+      );
       inputs.write(batch);
       const outcome = runner.run(runBatch);
       return { outcome, sampled: sampled.slice(0, batch.requests.length) };

@@ -122,7 +122,14 @@ export function createCudaBackend(
       }),
       prologue: (ctx) => {
         const batch = current ? { requests: current.requests } : dummyBatch(ctx.numReqs);
-        metadata = builder.build(batch, { stream: ctx.stream, padToTokens: ctx.numTokens, padToReqs: ctx.numReqs });
+        // ctx.uniformDecode is true exactly on the runner's decode routes: a decode graph states
+        // the decode query length (fa3's decode kernel), a mixed graph the padded token count.
+        metadata = builder.build(batch, {
+          stream: ctx.stream,
+          padToTokens: ctx.numTokens,
+          padToReqs: ctx.numReqs,
+          decodeGraph: ctx.uniformDecode,
+        });
         pinnedInputs.copyToDevice(deviceInputs, { stream: ctx.stream, byteLength: (R + ctx.numTokens) * 4 });
       },
       runAttention: (call, ctx) => {
@@ -163,7 +170,10 @@ export function createCudaBackend(
         try {
           // A full graph holds the prologue; its host half (the staging write) happens here.
           if (planned.mode === 'full') {
-            metadata = builder.stage({ requests: batch.requests }, { padToTokens: planned.paddedTokens, padToReqs: planned.paddedReqs });
+            metadata = builder.stage(
+              { requests: batch.requests },
+              { padToTokens: planned.paddedTokens, padToReqs: planned.paddedReqs, decodeGraph: planned.decodeGraph },
+            );
           }
           const outcome = runner.run(runBatch);
           sampledHost.copyFromDevice(sampledDevice, { stream, byteLength: numReqs * 4 });

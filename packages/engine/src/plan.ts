@@ -126,7 +126,9 @@ function wrapNumbers(numbers: readonly number[], indent: string, width = 100): s
 const row = (label: string, value: string) => `  ${label.padEnd(24)}${value}`;
 
 function describeFullGraphs(config: ResolvedGraphConfig): string {
-  if (config.fullGraphsFor === 'all') return `every batch up to ${config.maxCaptureSize} tokens`;
+  if (config.fullGraphsFor === 'all') {
+    return `every batch up to ${config.maxCaptureSize} tokens (uniform decode batches on graphs of their own)`;
+  }
   if (config.fullGraphsFor === 'uniform_decode') {
     return `uniform decode batches (${config.uniformDecodeQueryLen} query token${config.uniformDecodeQueryLen === 1 ? '' : 's'} per request)`;
   }

@@ -91,6 +91,32 @@ describe('engine on the CPU backend', () => {
     engine.dispose();
   });
 
+  it('mode full: a decode step and a mixed step of the same padded size replay their own full graphs', async () => {
+    const engine = await createEngine({ ...base, graph: { mode: 'full', captureSizes: [1, 2, 4, 8, 16] } });
+    // 1..4 one-token requests pad to 1, 2, 4: those sizes hold a mixed and a decode graph, 8 and 16 a mixed one.
+    expect(engine.capture.graphs).toBe(3 * 2 + 2);
+    const at4 = () => engine.stats().runner.sizes.find((s) => s.size === 4);
+    engine.addRequest({ promptTokens: [5, 6, 7], maxNewTokens: 3 });
+    const mixed = await engine.step(); // a 3-token prefill pads to 4
+    expect(mixed).toMatchObject({ mode: 'full', uniformDecode: false, numTokens: 3, paddedTokens: 4, paddedReqs: 4 });
+    expect(at4()).toMatchObject({ graphs: 2, fullReplays: 1, decodeGraphReplays: 0 });
+    for (let i = 0; i < 3; i++) engine.addRequest({ promptTokens: [i + 1], maxNewTokens: 3 });
+    const decode = await engine.step(); // request 0's decode and three 1-token prompts: uniform, 4 tokens
+    expect(decode).toMatchObject({ mode: 'full', uniformDecode: true, numTokens: 4, paddedTokens: 4, paddedReqs: 4 });
+    expect(at4()).toMatchObject({ graphs: 2, fullReplays: 2, decodeGraphReplays: 1 });
+    const { outputs, stats } = await engine.run();
+    expect(outputs.map((o) => o.id)).toEqual([0, 1, 2, 3]);
+    expect([...outputs[0]!.outputTokens]).toEqual(referenceGenerate(model.shape, [5, 6, 7], 3));
+    for (let i = 1; i <= 3; i++) expect([...outputs[i]!.outputTokens], `request ${i}`).toEqual(referenceGenerate(model.shape, [i], 3));
+    // Every step replayed a full graph; the decode steps the decode ones.
+    expect(stats.byMode.eager.steps + stats.byMode.piecewise.steps).toBe(0);
+    const replays = stats.runner.sizes.reduce((n, s) => n + s.fullReplays, 0);
+    const decodeReplays = stats.runner.sizes.reduce((n, s) => n + s.decodeGraphReplays, 0);
+    expect(decodeReplays).toBeGreaterThan(1);
+    expect(replays - decodeReplays).toBe(1);
+    engine.dispose();
+  });
+
   it('reports capture progress, largest size first', async () => {
     const events: string[] = [];
     const engine = await createEngine({
@@ -99,7 +125,8 @@ describe('engine on the CPU backend', () => {
       onProgress: (e) => events.push(e.phase === 'capture' ? `${e.capturePhase}:${e.size}` : e.phase),
     });
     expect(events).toEqual(['load', 'warmup:8', 'capture:8', 'done:8', 'warmup:2', 'capture:2', 'done:2', 'ready']);
-    expect(engine.capture.graphs).toBe(2);
+    // A mixed and a uniform decode full graph per size: 1..4 one-token requests pad to 2 or 8.
+    expect(engine.capture.graphs).toBe(4);
     engine.dispose();
   });
 

@@ -54,8 +54,9 @@ describe('graph routing of engine steps (CPU backend)', () => {
             expect([step.paddedTokens, step.paddedReqs], where).toEqual([step.numTokens, step.numReqs]);
           } else {
             const size = padToCaptureSize(config, step.numTokens) as number;
-            // A full graph of mode 'full' serves every batch with the mixed request count.
-            const uniformDecode = step.uniformDecode && mode !== 'full' && route === 'full';
+            // Uniform decode steps replay decode graphs (padded as decode) in every mode with full
+            // graphs, mode 'full' included; other full-graph steps the mixed graphs of mode 'full'.
+            const uniformDecode = step.uniformDecode && route === 'full';
             const reqs = padRequestCount({
               paddedTokens: size,
               uniformDecode,
@@ -74,6 +75,9 @@ describe('graph routing of engine steps (CPU backend)', () => {
         for (const m of ['full', 'piecewise', 'eager'] as const) {
           expect(stats.byMode[m].steps, m).toBe(steps.filter((s) => s.mode === m).length);
         }
+        // Every full-graph decode step ran a decode graph, every other full-graph step a mixed one.
+        const decodeGraphReplays = stats.runner.sizes.reduce((n, s) => n + s.decodeGraphReplays, 0);
+        expect(decodeGraphReplays).toBe(steps.filter((s) => s.mode === 'full' && s.uniformDecode).length);
       } finally {
         engine.dispose();
       }
