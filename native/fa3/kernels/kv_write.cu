@@ -1,11 +1,16 @@
 // KV-cache write: copies this step's keys and values ([numTokens, Hkv, D]) into the paged caches
 // ([numPages, pageSize, Hkv, D]) at slotMapping[t] = page * pageSize + offset, 16 bytes per
-// thread. Slot -1 (graph padding) and any slot outside the cache are skipped.
+// thread. Slot -1 (graph padding) and any slot outside the cache are skipped. Launched with
+// programmatic dependent launch like forward (unless FLASHGRAPH_FA3_PDL=0): it may start while the
+// kernel that produced the keys still runs and waits for it before reading anything.
 #include "launchers.h"
+#include "ptx.h"
 
 namespace fa3 {
 
 __global__ void __launch_bounds__(256) kv_write_kernel(const KvWriteParams p) {
+  pdl_wait();
+  pdl_launch_dependents();
   const int64_t total = static_cast<int64_t>(p.num_tokens) * p.row_chunks;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -26,8 +31,17 @@ cudaError_t launch_kv_write(const KvWriteParams& p, cudaStream_t stream) {
   const int64_t want = (total + 255) / 256;
   const int64_t cap = 2048;  // grid-stride beyond this: enough CTAs to fill any Hopper part
   const int grid = static_cast<int>(want < cap ? want : cap);
-  kv_write_kernel<<<grid, 256, 0, stream>>>(p);
-  return cudaGetLastError();
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(grid);
+  cfg.blockDim = dim3(256);
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl_enabled() ? 1 : 0;
+  const cudaError_t err = cudaLaunchKernelEx(&cfg, kv_write_kernel, p);
+  return err != cudaSuccess ? err : cudaGetLastError();
 }
 
 }  // namespace fa3
