@@ -5,6 +5,8 @@
 #include <cuda_fp16.h>
 
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 
 #include "synthetic_kernels.h"
 #include "synthetic_math.h"
@@ -27,6 +29,40 @@ struct Conv<__half> {
   static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
   static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
 };
+
+// Programmatic dependent launch (PDL) for the per-layer kernels (project, residual): each may be
+// launched while its predecessor on the stream still runs, so its launch latency hides behind
+// that kernel; it waits (griddepcontrol.wait) for the predecessor's completion and memory before
+// touching global memory, then lets its own successor launch. A chain of such kernels stays
+// ordered: passing the wait means the predecessor completed, hence passed its own wait. Also
+// inside captured graphs (programmatic edges). FLASHGRAPH_ENGINE_PDL=0 turns it off.
+__device__ __forceinline__ void awaitPredecessor() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+}
+
+bool pdlEnabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_ENGINE_PDL");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+template <typename Kernel, typename... Args>
+cudaError_t launchPdl(Kernel kernel, unsigned grid, int threads, cudaStream_t stream, Args... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(grid);
+  cfg.blockDim = dim3(threads);
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdlEnabled() ? 1 : 0;
+  const cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, args...);
+  return err != cudaSuccess ? err : cudaGetLastError();
+}
 
 unsigned gridFor(long long n, int threads) {
   const long long blocks = (n + threads - 1) / threads;
@@ -54,6 +90,7 @@ __global__ void embedKernel(Dims d, const int32_t* __restrict__ tokenIds, const 
 template <typename T>
 __global__ void projectKernel(Dims d, int layer, const T* __restrict__ hidden, T* __restrict__ q,
                               T* __restrict__ k, T* __restrict__ v, int numTokens) {
+  awaitPredecessor();
   const uint32_t sq = seedOf(kSeedQ, layer);
   const uint32_t sk = seedOf(kSeedK, layer);
   const uint32_t sv = seedOf(kSeedV, layer);
@@ -88,6 +125,7 @@ __global__ void projectKernel(Dims d, int layer, const T* __restrict__ hidden, T
 template <typename T>
 __global__ void residualKernel(Dims d, int layer, T* __restrict__ hidden, const T* __restrict__ attnOut,
                                int numTokens) {
+  awaitPredecessor();
   const uint32_t so = seedOf(kSeedO, layer);
   const long long n = static_cast<long long>(numTokens) * d.hiddenSize;
   for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < n;
@@ -177,14 +215,12 @@ cudaError_t launchProject(const Dims& d, int layer, const void* hidden, void* q,
   const unsigned grid = gridFor(static_cast<long long>(numTokens) * (d.qSize + 2 * d.kvSize), kThreads);
   if (d.dtype == Dtype::kBf16) {
     using T = __nv_bfloat16;
-    projectKernel<<<grid, kThreads, 0, stream>>>(d, layer, static_cast<const T*>(hidden), static_cast<T*>(q),
-                                                 static_cast<T*>(k), static_cast<T*>(v), numTokens);
-  } else {
-    using T = __half;
-    projectKernel<<<grid, kThreads, 0, stream>>>(d, layer, static_cast<const T*>(hidden), static_cast<T*>(q),
-                                                 static_cast<T*>(k), static_cast<T*>(v), numTokens);
+    return launchPdl(projectKernel<T>, grid, kThreads, stream, d, layer, static_cast<const T*>(hidden), static_cast<T*>(q),
+                     static_cast<T*>(k), static_cast<T*>(v), numTokens);
   }
-  return cudaGetLastError();
+  using T = __half;
+  return launchPdl(projectKernel<T>, grid, kThreads, stream, d, layer, static_cast<const T*>(hidden), static_cast<T*>(q),
+                   static_cast<T*>(k), static_cast<T*>(v), numTokens);
 }
 
 cudaError_t launchResidual(const Dims& d, int layer, void* hidden, const void* attnOut, int numTokens,
@@ -195,12 +231,12 @@ cudaError_t launchResidual(const Dims& d, int layer, void* hidden, const void* a
   const unsigned grid = gridFor(static_cast<long long>(numTokens) * d.hiddenSize, kThreads);
   if (d.dtype == Dtype::kBf16) {
     using T = __nv_bfloat16;
-    residualKernel<<<grid, kThreads, 0, stream>>>(d, layer, static_cast<T*>(hidden), static_cast<const T*>(attnOut), numTokens);
-  } else {
-    using T = __half;
-    residualKernel<<<grid, kThreads, 0, stream>>>(d, layer, static_cast<T*>(hidden), static_cast<const T*>(attnOut), numTokens);
+    return launchPdl(residualKernel<T>, grid, kThreads, stream, d, layer, static_cast<T*>(hidden),
+                     static_cast<const T*>(attnOut), numTokens);
   }
-  return cudaGetLastError();
+  using T = __half;
+  return launchPdl(residualKernel<T>, grid, kThreads, stream, d, layer, static_cast<T*>(hidden),
+                   static_cast<const T*>(attnOut), numTokens);
 }
 
 cudaError_t launchSample(const Dims& d, const void* hidden, const int32_t* sampleRows, int32_t* sampled,
