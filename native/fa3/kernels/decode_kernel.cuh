@@ -189,18 +189,8 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
       MmaOp<T>::run(s[0], a, b0, b1);
       MmaOp<T>::run(s[1], a, b2, b3);
     }
-    // Scale (or softcap) into the log2 domain, then mask: uniform branches around whole loops.
-    if (p.has_softcap) {
-#pragma unroll
-      for (int t = 0; t < 2; ++t)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[t][e] = p.softcap_post * tanhf(s[t][e] * p.softcap_pre);
-    } else {
-#pragma unroll
-      for (int t = 0; t < 2; ++t)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) s[t][e] *= p.scale_log2;
-    }
+    // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop).
+    scale_scores<2>(p, s, 2);
     const int pos1 = pos0 + Tr::kChunkKeys - 1;
     if (pos1 >= key_end || !page_ok || (right >= 0 && pos1 > diag_lo + right) || (left >= 0 && pos0 < diag_hi - left)) {
 #pragma unroll
@@ -214,49 +204,8 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
         }
       }
     }
-    // Online softmax, rows a (e = 0, 1) and b (e = 2, 3).
-    float alpha[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = fmaxf(fmaxf(s[0][2 * h], s[0][2 * h + 1]), fmaxf(s[1][2 * h], s[1][2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(st.m[h], mx);
-      const float m_use = m_new == -INFINITY ? 0.f : m_new;
-      alpha[h] = fast_exp2(st.m[h] - m_use);
-      float sum = 0.f;
-#pragma unroll
-      for (int t = 0; t < 2; ++t) {
-        s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
-        s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
-        sum += s[t][2 * h] + s[t][2 * h + 1];
-      }
-      st.l[h] = st.l[h] * alpha[h] + sum;
-      st.m[h] = m_new;
-    }
-    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
-#pragma unroll
-      for (int d = 0; d < D / 8; ++d) {
-        st.o[d][0] *= alpha[0];
-        st.o[d][1] *= alpha[0];
-        st.o[d][2] *= alpha[1];
-        st.o[d][3] *= alpha[1];
-      }
-    }
-    // O += P V: the two n8 score tiles form one k16 A fragment.
-    uint32_t a[4];
-    a[0] = MmaOp<T>::pack(s[0][0], s[0][1]);
-    a[1] = MmaOp<T>::pack(s[0][2], s[0][3]);
-    a[2] = MmaOp<T>::pack(s[1][0], s[1][1]);
-    a[3] = MmaOp<T>::pack(s[1][2], s[1][3]);
-    const int vrow = (lane & 7) + ((lane >> 3) & 1) * 8;
-#pragma unroll
-    for (int d = 0; d < D / 8; d += 2) {
-      uint32_t b0, b1, b2, b3;
-      ldmatrix_x4_trans(smem_u32(sv + swz<D>(vrow, d + (lane >> 4))), b0, b1, b2, b3);
-      MmaOp<T>::run(st.o[d], a, b0, b1);
-      MmaOp<T>::run(st.o[d + 1], a, b2, b3);
-    }
+    online_softmax<D, 2>(s, 2, st);
+    pv_accumulate<D, T>(s[0], s[1], sv, 0, st);  // O += P V
   }
   cp_async_wait<0>();
 }
@@ -351,8 +300,7 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
 template <int D, typename T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = DecodeTraits<D>;
-  static int ctas_per_sm[kMaxDevices] = {0};
-  return launch_persistent(decode_kernel<D, T>, p, Tr::kThreads, Tr::kSmemBytes, sm_count, ctas_per_sm, stream);
+  return launch_persistent<decode_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

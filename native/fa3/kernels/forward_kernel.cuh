@@ -78,8 +78,7 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
 template <int D, typename T>
 cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = ForwardTraits<D>;
-  static int ctas_per_sm[kMaxDevices] = {0};
-  return launch_persistent(forward_kernel<D, T>, p, Tr::kThreads, Tr::kSmemBytes, sm_count, ctas_per_sm, stream);
+  return launch_persistent<forward_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

@@ -149,6 +149,89 @@ struct WarpState {
   float l[2];  // running sum, partial over this thread's columns
 };
 
+// Scale (or softcap) a warp's scores into the log2 domain: a uniform branch around a whole loop,
+// so the code a tile does not need is jumped over and never fetched. At small batch the kernels
+// are bound by instruction fetch (ncu: ~60% of stall samples "no instruction"), and the softcap's
+// tanhf inlined into every element cost that. Tiles t >= nt_w are not this warp's.
+template <int kNT>
+__device__ __forceinline__ void scale_scores(const ForwardParams& p, float (&s)[kNT][4], int nt_w) {
+  if (p.has_softcap) {
+#pragma unroll
+    for (int t = 0; t < kNT; ++t)
+      if (t < nt_w)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[t][e] = p.softcap_post * tanhf(s[t][e] * p.softcap_pre);
+  } else {
+#pragma unroll
+    for (int t = 0; t < kNT; ++t)
+      if (t < nt_w)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[t][e] *= p.scale_log2;
+  }
+}
+
+// Online softmax over a warp's scores (log2 domain), rows a (e = 0, 1) and b (e = 2, 3) of each
+// thread: running max and sum, scores turned into probabilities in place, O rescaled only when
+// some row's max moved (after the first blocks it rarely does: skipping a multiply by exactly 1
+// changes no bit and saves D/2 multiplies per thread per block).
+template <int D, int kNT>
+__device__ __forceinline__ void online_softmax(float (&s)[kNT][4], int nt_w, WarpState<D>& st) {
+  float alpha[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int t = 0; t < kNT; ++t)
+      if (t < nt_w) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(st.m[h], mx);
+    const float m_use = m_new == -INFINITY ? 0.f : m_new;
+    alpha[h] = fast_exp2(st.m[h] - m_use);
+    float sum = 0.f;
+#pragma unroll
+    for (int t = 0; t < kNT; ++t) {
+      if (t < nt_w) {
+        s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
+        s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+        sum += s[t][2 * h] + s[t][2 * h + 1];
+      }
+    }
+    st.l[h] = st.l[h] * alpha[h] + sum;
+    st.m[h] = m_new;
+  }
+  if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d) {
+      st.o[d][0] *= alpha[0];
+      st.o[d][1] *= alpha[0];
+      st.o[d][2] *= alpha[1];
+      st.o[d][3] *= alpha[1];
+    }
+  }
+}
+
+// O += P V for 16 keys: the C fragments of two adjacent n8 score tiles (s0, s1) form one k16 A
+// fragment; the 16 keys are rows vrow_base.. of the swizzled [rows][D] V tile `sv`.
+template <int D, typename T>
+__device__ __forceinline__ void pv_accumulate(const float (&s0)[4], const float (&s1)[4], const T* sv, int vrow_base,
+                                              WarpState<D>& st) {
+  const int lane = threadIdx.x & 31;
+  uint32_t a[4];
+  a[0] = MmaOp<T>::pack(s0[0], s0[1]);
+  a[1] = MmaOp<T>::pack(s0[2], s0[3]);
+  a[2] = MmaOp<T>::pack(s1[0], s1[1]);
+  a[3] = MmaOp<T>::pack(s1[2], s1[3]);
+  const int vrow = vrow_base + (lane & 7) + ((lane >> 3) & 1) * 8;
+#pragma unroll
+  for (int d = 0; d < D / 8; d += 2) {
+    uint32_t b0, b1, b2, b3;
+    ldmatrix_x4_trans(smem_u32(sv + swz<D>(vrow, d + (lane >> 4))), b0, b1, b2, b3);
+    MmaOp<T>::run(st.o[d], a, b0, b1);
+    MmaOp<T>::run(st.o[d + 1], a, b2, b3);
+  }
+}
+
 // kNtW > 0: the n8 tiles per warp are known at compile time (a decode tile, <= 16 rows: all
 // warps split the KV block), so every `t < nt_w` below folds away; 0: read them from geo.
 template <int D, typename T, int kNtW>
@@ -248,23 +331,8 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
       }
     }
 
-    // Scale (or softcap) into the log2 domain, then mask. Each is a uniform branch around a whole
-    // loop, so the code a tile does not need is jumped over and never fetched: at small batch
-    // this kernel is bound by instruction fetch (ncu: ~60% of stall samples "no instruction"),
-    // and the softcap's tanhf and the mask were inlined into every element before.
-    if (p.has_softcap) {
-#pragma unroll
-      for (int t = 0; t < kNT; ++t)
-        if (t < nt_w)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[t][e] = p.softcap_post * tanhf(s[t][e] * p.softcap_pre);
-    } else {
-#pragma unroll
-      for (int t = 0; t < kNT; ++t)
-        if (t < nt_w)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[t][e] *= p.scale_log2;
-    }
+    // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop too).
+    scale_scores<kNT>(p, s, nt_w);
     if (need_mask) {
 #pragma unroll
       for (int t = 0; t < kNT; ++t) {
@@ -282,62 +350,12 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
       }
     }
 
-    // Online softmax, rows a (e = 0, 1) and b (e = 2, 3).
-    float alpha[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = -INFINITY;
-#pragma unroll
-      for (int t = 0; t < kNT; ++t)
-        if (t < nt_w) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(st.m[h], mx);
-      const float m_use = m_new == -INFINITY ? 0.f : m_new;
-      alpha[h] = fast_exp2(st.m[h] - m_use);
-      float sum = 0.f;
-#pragma unroll
-      for (int t = 0; t < kNT; ++t) {
-        if (t < nt_w) {
-          s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
-          s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
-          sum += s[t][2 * h] + s[t][2 * h + 1];
-        }
-      }
-      st.l[h] = st.l[h] * alpha[h] + sum;
-      st.m[h] = m_new;
-    }
-    // Rescale O only when some row's max moved (after the first blocks it rarely does): skipping
-    // a multiply by exactly 1 changes no bit and saves D/2 multiplies per thread per block.
-    if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
-#pragma unroll
-      for (int d = 0; d < D / 8; ++d) {
-        st.o[d][0] *= alpha[0];
-        st.o[d][1] *= alpha[0];
-        st.o[d][2] *= alpha[1];
-        st.o[d][3] *= alpha[1];
-      }
-    }
+    online_softmax<D, kNT>(s, nt_w, st);
 
-    // O += P V: P's C fragments of two adjacent n8 tiles form one k16 A fragment.
+    // O += P V over this warp's keys, 16 at a time.
 #pragma unroll
-    for (int t = 0; t < kNT; t += 2) {
-      if (t < nt_w) {
-        uint32_t a[4];
-        a[0] = MmaOp<T>::pack(s[t][0], s[t][1]);
-        a[1] = MmaOp<T>::pack(s[t][2], s[t][3]);
-        a[2] = MmaOp<T>::pack(s[t + 1][0], s[t + 1][1]);
-        a[3] = MmaOp<T>::pack(s[t + 1][2], s[t + 1][3]);
-        const int vrow = n_base + t * 8 + (lane & 7) + ((lane >> 3) & 1) * 8;
-#pragma unroll
-        for (int d = 0; d < D / 8; d += 2) {
-          uint32_t b0, b1, b2, b3;
-          ldmatrix_x4_trans(smem_u32(sv + swz<D>(vrow, d + (lane >> 4))), b0, b1, b2, b3);
-          MmaOp<T>::run(st.o[d], a, b0, b1);
-          MmaOp<T>::run(st.o[d + 1], a, b2, b3);
-        }
-      }
-    }
+    for (int t = 0; t < kNT; t += 2)
+      if (t < nt_w) pv_accumulate<D, T>(s[t], s[t + 1], sv, n_base + t * 8, st);
   }
   cp_async_wait<0>();
   __syncthreads();  // every warp is done with the K/V stages: the epilogue may reuse them

@@ -4,6 +4,7 @@
 // programmatic dependent launch like forward (unless FLASHGRAPH_FA3_PDL=0): it may start while the
 // kernel that produced the keys still runs and waits for it before reading anything.
 #include "launchers.h"
+#include "pdl_launch.h"
 #include "ptx.h"
 
 namespace fa3 {
@@ -31,17 +32,7 @@ cudaError_t launch_kv_write(const KvWriteParams& p, cudaStream_t stream) {
   const int64_t want = (total + 255) / 256;
   const int64_t cap = 2048;  // grid-stride beyond this: enough CTAs to fill any Hopper part
   const int grid = static_cast<int>(want < cap ? want : cap);
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(grid);
-  cfg.blockDim = dim3(256);
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
-  const cudaError_t err = cudaLaunchKernelEx(&cfg, kv_write_kernel, p);
-  return err != cudaSuccess ? err : cudaGetLastError();
+  return launch_with_pdl(kv_write_kernel, dim3(grid), dim3(256), 0, stream, p);
 }
 
 }  // namespace fa3
