@@ -30,7 +30,7 @@ bool decode_kernel_enabled() {
 }
 
 bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead) {
-  return decode_kernel_enabled() && static_cast<int64_t>(max_seqlen_q) * qheads_per_kvhead <= kDecodeMaxRows;
+  return decode_kernel_enabled() && decode_kernel_fits(max_seqlen_q, qheads_per_kvhead);
 }
 
 template <int D, typename T>

@@ -14,10 +14,9 @@ enum class DType : int { kBF16 = 0, kFP16 = 1 };
 // environment sets FLASHGRAPH_FA3_PDL=0 (read once per process).
 bool pdl_enabled();
 
-// The decode kernel (decode_kernel.cuh) runs a step whose requests have at most kDecodeMaxRows
-// packed query rows (maxSeqlenQ x G, as the host states it) unless FLASHGRAPH_FA3_DECODE=0 (read
-// once per process; for comparisons). It stays exact if the device data has longer queries.
-constexpr int kDecodeMaxRows = 16;
+// The decode kernel (decode_kernel.cuh) runs a step when decode_kernel_fits (scheduling.h:
+// maxSeqlenQ x G <= 16, as the host states it) unless FLASHGRAPH_FA3_DECODE=0 (read once per
+// process; for comparisons). It stays exact if the device data has longer queries.
 bool decode_kernel_enabled();
 bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead);
 

@@ -227,6 +227,14 @@ FA3_HD int64_t group_slot(const SchedShape& s, const TileShape& t, int b, const 
          static_cast<int64_t>(r.q_start) * qheads_per_kvhead(s) / t.block_m + b + c.m_block;
 }
 
+// Which forward kernel a step runs: the decode kernel when every request's packed query rows
+// (query tokens x G, bounded by the host's maxSeqlenQ) fit one 16-row MMA slice, else the general
+// kernel. Both are exact for any device data; this only picks the faster one.
+constexpr int kDecodeMaxRows = 16;
+FA3_HD bool decode_kernel_fits(int max_seqlen_q, int qheads_per_kvhead) {
+  return static_cast<int64_t>(max_seqlen_q) * qheads_per_kvhead <= kDecodeMaxRows;
+}
+
 // Upper bound on the number of work tiles any metadata can describe for these capacities; the
 // forward kernel clamps totalTiles to it.
 FA3_HD int64_t max_total_tiles(const SchedShape& s, const TileShape& t) {

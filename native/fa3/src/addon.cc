@@ -1,5 +1,5 @@
 // flashgraph_fa3.node: node-addon-api glue over the plain C++ API in kernels/api.h. Implements the
-// contract of docs/architecture.md ("flashgraph_fa3.node functions"): status, tileShape,
+// contract of docs/architecture.md ("flashgraph_fa3.node functions"): status, tileShape, forwardKernel,
 // workspaceLayout, resolveNumSplits, planSplitsHost, prepare, forward, writeKvCache. All
 // synchronous; pointers and streams are bigints. Loading never touches the GPU (cudart is static),
 // so the addon loads on a machine without a driver and status() says why nothing can run.
@@ -139,6 +139,19 @@ Napi::Value TileShape(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// forwardKernel(maxSeqlenQ, qheadsPerKvhead): "decode" or "general", the rule `forward` applies
+// (scheduling.h decode_kernel_fits; FLASHGRAPH_FA3_DECODE=0 overrides it at launch, not here).
+Napi::Value ForwardKernel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    throwInvalid(env, "forwardKernel: expected (maxSeqlenQ: number, qheadsPerKvhead: number)");
+  const double q = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
+  if (q != std::floor(q) || g != std::floor(g) || q < 0 || q > 2147483647.0 || g < 1 || g > 4096)
+    throwInvalid(env, "forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647] and qheadsPerKvhead in [1, 4096]");
+  const bool decode = fa3::decode_kernel_fits(static_cast<int>(q), static_cast<int>(g));
+  return Napi::String::New(env, decode ? "decode" : "general");
+}
+
 Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   fa3::Caps c;
@@ -256,6 +269,7 @@ Napi::Value WriteKvCache(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status, "status"));
   exports.Set("tileShape", Napi::Function::New(env, TileShape, "tileShape"));
+  exports.Set("forwardKernel", Napi::Function::New(env, ForwardKernel, "forwardKernel"));
   exports.Set("workspaceLayout", Napi::Function::New(env, WorkspaceLayout, "workspaceLayout"));
   exports.Set("resolveNumSplits", Napi::Function::New(env, ResolveNumSplits, "resolveNumSplits"));
   exports.Set("planSplitsHost", Napi::Function::New(env, PlanSplitsHost, "planSplitsHost"));

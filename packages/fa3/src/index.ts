@@ -4,6 +4,7 @@ export type { Attention, AttentionMetadata } from './attention.js';
 export type { ForwardArgs, ScheduleArgs, WriteKvCacheArgs } from './call-args.js';
 export type { DeviceMemory, StreamLike } from './device-args.js';
 export { Fa3Error } from './errors.js';
+export { DECODE_MAX_ROWS, forwardKernel } from './forward-kernel.js';
 export { mergeSplitsReference } from './merge-splits-reference.js';
 export { writeKvCacheReference } from './kv-cache-reference.js';
 export type { AttentionDtype, AttentionOptions, HeadDim, ResolvedAttentionOptions } from './options.js';

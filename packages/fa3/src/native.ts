@@ -37,6 +37,7 @@ export interface WorkspaceLayout {
 export interface NativeFa3 {
   status(): { available: boolean; reason?: string; smCount?: number; deviceName?: string };
   tileShape(headDim: number, qheadsPerKvhead: number): { blockM: number; blockN: number };
+  forwardKernel(maxSeqlenQ: number, qheadsPerKvhead: number): 'decode' | 'general';
   workspaceLayout(caps: Caps): WorkspaceLayout;
   resolveNumSplits(a: { caps: Caps; numSplits: number; maxSeqlenQ: number; maxSeqlenK: number; smCount: number }): number;
   planSplitsHost(a: {

@@ -3,7 +3,7 @@
 // built (no GPU needed: these functions are host code); skipped with a message otherwise.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planSplits, tileShape } from '../src/index.js';
+import { forwardKernel, planSplits, tileShape } from '../src/index.js';
 import { type Caps, loadNative } from '../src/native.js';
 import { partialsBytes, resolveOptions } from '../src/options.js';
 
@@ -30,6 +30,11 @@ const capsArb = fc
 describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', () => {
   it('tileShape', () => {
     for (const d of [64, 128, 256]) for (const g of [1, 2, 3, 4, 8, 16, 64]) expect(tileShape(d, g)).toEqual(native!.tileShape(d, g));
+  });
+
+  it('forwardKernel (decode_kernel_fits)', () => {
+    for (const g of [1, 2, 3, 4, 8, 16, 17, 4096])
+      for (const q of [0, 1, 2, 3, 4, 5, 8, 16, 17, 512, 2 ** 31 - 1]) expect(forwardKernel(q, g)).toBe(native!.forwardKernel(q, g));
   });
 
   it('planSplits and the step bound equal planSplitsHost / resolveNumSplits over random batches', () => {
