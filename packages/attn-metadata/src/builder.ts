@@ -179,17 +179,17 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
     return metadata;
   }
 
-  private writeHost(batch: MetadataBatch, padding: HostStepOptions): HostStep {
+  private writeHost(batch: MetadataBatch, options: HostStepOptions): HostStep {
     // fa3 schedules at least one request: an empty step must be padded to one (checked before
     // anything is written).
     const requests = (batch as { requests?: ArrayLike<unknown> } | null)?.requests;
-    if (requests?.length === 0 && (padding.padToReqs === undefined || padding.padToReqs === 0)) {
+    if (requests?.length === 0 && (options.padToReqs === undefined || options.padToReqs === 0)) {
       throw new MetadataError(
-        'invalid_padding', 'options.padToReqs', padding.padToReqs, `[1, ${this.capacities.maxNumReqs}]`,
+        'invalid_padding', 'options.padToReqs', options.padToReqs, `[1, ${this.capacities.maxNumReqs}]`,
         'a step without requests must be padded to at least one (empty) request',
       );
     }
-    return this.host.write(batch, padding);
+    return this.host.write(batch, options);
   }
 
   /** `decodeGraph` was checked by the host write (a boolean or undefined; true only for uniform decode). */

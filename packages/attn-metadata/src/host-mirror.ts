@@ -150,10 +150,10 @@ class Mirror implements HostMirror {
     return this.rows;
   }
 
-  write(batch: MetadataBatch, padding?: HostStepOptions): HostStep {
+  write(batch: MetadataBatch, options?: HostStepOptions): HostStep {
     const caps = this.capacities;
     const s = this.summary;
-    const decodeGraph = padding?.decodeGraph;
+    const decodeGraph = options?.decodeGraph;
     if (decodeGraph !== undefined && typeof decodeGraph !== 'boolean') {
       throw new MetadataError('invalid_option', 'options.decodeGraph', decodeGraph, 'true, false or undefined', 'must be a boolean');
     }
@@ -166,8 +166,8 @@ class Mirror implements HostMirror {
         'a decode graph only replays uniform decode batches',
       );
     }
-    const numPaddedTokens = validatePadding('options.padToTokens', padding?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
-    const numPaddedReqs = validatePadding('options.padToReqs', padding?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
+    const numPaddedTokens = validatePadding('options.padToTokens', options?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
+    const numPaddedReqs = validatePadding('options.padToReqs', options?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
     this.writeArrays(s.numReqs, s.numActualTokens);
     return {
       numReqs: s.numReqs,
