@@ -25,7 +25,18 @@
 // The build dir is native/<addon>/build. cmake runs its configure step only when the build dir is
 // new or the options below changed, so a rebuild after editing one file recompiles only that file.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,17 +49,28 @@ function fail(message) {
 }
 
 function parseArgs(argv) {
-  const args = { addon: undefined, out: process.cwd(), prebuildsDir: undefined, copy: true, debug: false, clean: false, verbose: false };
+  const args = {
+    addon: undefined,
+    out: process.cwd(),
+    prebuildsDir: undefined,
+    copy: true,
+    debug: false,
+    clean: false,
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--out') args.out = resolve(argv[++i] ?? fail('--out needs a directory'));
-    else if (a === '--prebuilds-dir') args.prebuildsDir = resolve(argv[++i] ?? fail('--prebuilds-dir needs a directory'));
+    else if (a === '--prebuilds-dir')
+      args.prebuildsDir = resolve(argv[++i] ?? fail('--prebuilds-dir needs a directory'));
     else if (a === '--no-copy') args.copy = false;
     else if (a === '--debug') args.debug = true;
     else if (a === '--clean') args.clean = true;
     else if (a === '--verbose') args.verbose = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: build-native.mjs <addon> [--out <pkgDir>] [--prebuilds-dir <dir>] [--no-copy] [--debug] [--clean] [--verbose]');
+      console.log(
+        'usage: build-native.mjs <addon> [--out <pkgDir>] [--prebuilds-dir <dir>] [--no-copy] [--debug] [--clean] [--verbose]',
+      );
       process.exit(0);
     } else if (a.startsWith('-')) fail(`unknown option ${a}`);
     else if (args.addon === undefined) args.addon = a;
@@ -75,7 +97,8 @@ function which(name) {
 
 function findNvcc() {
   if (process.env.CUDACXX) {
-    if (!isExecutable(process.env.CUDACXX)) fail(`CUDACXX=${process.env.CUDACXX} is not a file; point it at nvcc or unset it.`);
+    if (!isExecutable(process.env.CUDACXX))
+      fail(`CUDACXX=${process.env.CUDACXX} is not a file; point it at nvcc or unset it.`);
     return realpathSync(process.env.CUDACXX);
   }
   const candidates = [
@@ -113,11 +136,13 @@ if (envFlag('FLASHGRAPH_SKIP_NATIVE')) {
 }
 
 const projectDir = join(repoRoot, 'native', args.addon);
-if (!existsSync(join(projectDir, 'CMakeLists.txt'))) fail(`${projectDir}/CMakeLists.txt not found: is "${args.addon}" a folder under native/?`);
+if (!existsSync(join(projectDir, 'CMakeLists.txt')))
+  fail(`${projectDir}/CMakeLists.txt not found: is "${args.addon}" a folder under native/?`);
 if (!existsSync(join(args.out, 'package.json'))) fail(`--out ${args.out} is not a package (no package.json)`);
 
 const cmake = which('cmake');
-if (!cmake) fail('cmake was not found on PATH. Install CMake >= 3.24 (e.g. `apt-get install cmake` or `pip install cmake`).');
+if (!cmake)
+  fail('cmake was not found on PATH. Install CMake >= 3.24 (e.g. `apt-get install cmake` or `pip install cmake`).');
 const nvcc = findNvcc();
 if (!nvcc) {
   fail(
@@ -141,19 +166,33 @@ const defines = {
   FLASHGRAPH_WERROR: envFlag('FLASHGRAPH_WERROR') || envFlag('CI') ? 'ON' : 'OFF',
   FLASHGRAPH_PTXAS_VERBOSE: envFlag('FLASHGRAPH_PTXAS_VERBOSE') ? 'ON' : 'OFF',
 };
-if (process.env.FLASHGRAPH_CUDA_ARCHITECTURES) defines.FLASHGRAPH_CUDA_ARCHITECTURES = process.env.FLASHGRAPH_CUDA_ARCHITECTURES;
+if (process.env.FLASHGRAPH_CUDA_ARCHITECTURES)
+  defines.FLASHGRAPH_CUDA_ARCHITECTURES = process.env.FLASHGRAPH_CUDA_ARCHITECTURES;
 const stampPath = join(buildDir, '.flashgraph-configure.json');
 const stamp = JSON.stringify({ defines, config, node: process.version }, null, 2);
-const needsConfigure = !existsSync(join(buildDir, 'CMakeCache.txt')) || !existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== stamp;
+const needsConfigure =
+  !existsSync(join(buildDir, 'CMakeCache.txt')) || !existsSync(stampPath) || readFileSync(stampPath, 'utf8') !== stamp;
 
 const jobs = Number.parseInt(process.env.FLASHGRAPH_BUILD_JOBS ?? '2', 10) || 2;
-const common = ['--directory', projectDir, '--out', buildDir, '--config', config, ...(args.verbose ? ['--log-level', 'verbose'] : [])];
+const common = [
+  '--directory',
+  projectDir,
+  '--out',
+  buildDir,
+  '--config',
+  config,
+  ...(args.verbose ? ['--log-level', 'verbose'] : []),
+];
 const cd = Object.entries(defines).map(([k, v]) => `--CD${k}=${v}`);
 
 function cmakeJs(command, extra = []) {
-  const r = spawnSync(process.execPath, [cmakeJsBin, command, ...common, ...cd, ...extra], { stdio: 'inherit', env: process.env });
+  const r = spawnSync(process.execPath, [cmakeJsBin, command, ...common, ...cd, ...extra], {
+    stdio: 'inherit',
+    env: process.env,
+  });
   if (r.error) fail(`could not run cmake-js: ${r.error.message}`);
-  if (r.status !== 0) fail(`cmake-js ${command} failed for native/${args.addon} (exit ${r.status}); see the compiler output above.`);
+  if (r.status !== 0)
+    fail(`cmake-js ${command} failed for native/${args.addon} (exit ${r.status}); see the compiler output above.`);
 }
 
 const started = Date.now();
@@ -176,7 +215,8 @@ const outputDir = join(buildDir, config);
 const built = existsSync(outputDir) ? readdirSync(outputDir).filter((f) => f.endsWith('.node')) : [];
 if (built.length === 0) fail(`the build of native/${args.addon} produced no .node file in ${outputDir}`);
 if (!args.copy) {
-  for (const file of built) console.log(`build-native: ${join(outputDir, file)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  for (const file of built)
+    console.log(`build-native: ${join(outputDir, file)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   process.exit(0);
 }
 const prebuildsDir = args.prebuildsDir ?? join(args.out, 'prebuilds', `${process.platform}-${process.arch}`);

@@ -27,7 +27,22 @@ const PACKAGES = [
   {
     name: '@flashgraph/cuda',
     addon: { dir: 'cuda', file: 'flashgraph_cuda.node' },
-    exports: ['cudaStatus', 'Stream', 'Event', 'DeviceBuffer', 'PinnedHostBuffer', 'Graph', 'GraphExec', 'memGetInfo', 'kernels', 'toBf16', 'CudaError', 'NoCudaDeviceError', 'DisposedError', 'createNativeAddonLoader'],
+    exports: [
+      'cudaStatus',
+      'Stream',
+      'Event',
+      'DeviceBuffer',
+      'PinnedHostBuffer',
+      'Graph',
+      'GraphExec',
+      'memGetInfo',
+      'kernels',
+      'toBf16',
+      'CudaError',
+      'NoCudaDeviceError',
+      'DisposedError',
+      'createNativeAddonLoader',
+    ],
   },
   {
     name: '@flashgraph/fa3',
@@ -40,7 +55,13 @@ const PACKAGES = [
   },
   {
     name: '@flashgraph/cuda-graph',
-    exports: ['createGraphRunner', 'createGraphRunnerWithBackend', 'padRequestCount', 'GraphCaptureError', 'GraphRunnerError'],
+    exports: [
+      'createGraphRunner',
+      'createGraphRunnerWithBackend',
+      'padRequestCount',
+      'GraphCaptureError',
+      'GraphRunnerError',
+    ],
   },
   {
     name: '@flashgraph/engine',
@@ -108,7 +129,9 @@ function main() {
     const dir = packageDir(name);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     if (manifest.name !== name) problems.push(`${dir}/package.json is named ${manifest.name}, expected ${name}`);
-    const missing = exportTargets(manifest.exports).filter((target) => target.startsWith('./dist/') && !existsSync(join(dir, target)));
+    const missing = exportTargets(manifest.exports).filter(
+      (target) => target.startsWith('./dist/') && !existsSync(join(dir, target)),
+    );
     if (missing.length > 0) problems.push(`${name}: not built (missing ${missing.join(', ')}); run the build first`);
   }
   if (problems.length > 0) return fail(problems.map((p) => `  - ${p}`).join('\n'));
@@ -127,7 +150,10 @@ function main() {
 
     const project = join(work, 'project');
     mkdirSync(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'flashgraph-pack-test', private: true, type: 'module' }));
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'flashgraph-pack-test', private: true, type: 'module' }),
+    );
     writeFileSync(join(project, 'check.mjs'), CHECK_SCRIPT);
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], project);
 
@@ -136,14 +162,17 @@ function main() {
       const installed = join(project, 'node_modules', result.name);
       const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
       for (const target of exportTargets(manifest.exports)) {
-        if (!existsSync(join(installed, target))) result.problems.push(`exports map points at ${target}, which is not in the tarball`);
+        if (!existsSync(join(installed, target)))
+          result.problems.push(`exports map points at ${target}, which is not in the tarball`);
       }
       const addon = PACKAGES.find((p) => p.name === result.name)?.addon;
       if (addon) {
         const binary = join('prebuilds', `${process.platform}-${process.arch}`, addon.file);
-        if (!existsSync(join(installed, binary))) result.problems.push(`the tarball lacks its prebuilt addon ${binary}`);
+        if (!existsSync(join(installed, binary)))
+          result.problems.push(`the tarball lacks its prebuilt addon ${binary}`);
         for (const source of [join('native', addon.dir, 'CMakeLists.txt'), join('native', 'cmake')]) {
-          if (!existsSync(join(installed, source))) result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
+          if (!existsSync(join(installed, source)))
+            result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
         }
       }
       const allowed = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', ...(manifest.files ?? [])]);
@@ -159,7 +188,9 @@ function main() {
       }
     }
     if (failed.length > 0) {
-      return fail(failed.map((result) => `  ${result.name}\n${result.problems.map((p) => `    - ${p}`).join('\n')}`).join('\n'));
+      return fail(
+        failed.map((result) => `  ${result.name}\n${result.problems.map((p) => `    - ${p}`).join('\n')}`).join('\n'),
+      );
     }
     console.log(`pack-test: ${results.length} package(s) install from their tarballs and load both ways`);
   } catch (error) {

@@ -16,7 +16,10 @@ const CONTEXTS = [128, 1024, 4096];
 function decodeBatches(n: number, context: number, arrays: 'int32' | 'array'): [MetadataBatch, MetadataBatch] {
   const make = (c: number): MetadataBatch => ({
     requests: Array.from({ length: n }, (_, i) => {
-      const ids = Array.from({ length: Math.ceil((context + 2) / BLOCK_SIZE) }, (_, j) => (i * 613 + j * 7) % CAPS.numBlocks);
+      const ids = Array.from(
+        { length: Math.ceil((context + 2) / BLOCK_SIZE) },
+        (_, j) => (i * 613 + j * 7) % CAPS.numBlocks,
+      );
       return { numNewTokens: 1, numComputedTokens: c, blockIds: arrays === 'int32' ? Int32Array.from(ids) : ids };
     }),
   });
@@ -40,7 +43,10 @@ function rowsDecodeStep(
   const requests = Array.from({ length: n }, (_, i) => {
     const row = rowsApi.acquireRow();
     const computed = context + ((i * 37) % period);
-    const ids = Array.from({ length: Math.ceil((computed + 1) / BLOCK_SIZE) }, (_, j) => (i * 613 + j * 7) % CAPS.numBlocks);
+    const ids = Array.from(
+      { length: Math.ceil((computed + 1) / BLOCK_SIZE) },
+      (_, j) => (i * 613 + j * 7) % CAPS.numBlocks,
+    );
     rowsApi.appendBlocks(row, Int32Array.from(ids));
     return { numNewTokens: 1, numComputedTokens: computed, blockTableRow: row };
   });
@@ -58,7 +64,8 @@ function rowsDecodeStep(
       }
       req.numComputedTokens = c;
       // seqLen c + 1 needs ceil((c + 1) / blockSize) blocks: one more at each block boundary.
-      if (c % BLOCK_SIZE === 0 && c + 1 > rowsApi.rowLength(row) * BLOCK_SIZE) rowsApi.appendBlocks(row, [(row * 613 + c) % CAPS.numBlocks]);
+      if (c % BLOCK_SIZE === 0 && c + 1 > rowsApi.rowLength(row) * BLOCK_SIZE)
+        rowsApi.appendBlocks(row, [(row * 613 + c) % CAPS.numBlocks]);
     }
     write(batch, padding);
   };
@@ -114,7 +121,13 @@ for (const context of CONTEXTS) {
     for (const arrays of ['int32', 'array'] as const) {
       const batches = decodeBatches(n, context, arrays);
       const t = measureBoth((i) => mirror.write(batches[i & 1]!, { padToTokens: n, padToReqs: n }));
-      rows.push({ requests: n, context, blockIds: arrays === 'int32' ? 'Int32Array' : 'number[]', hostMirrorUs: t.median, hostMirrorMinUs: t.min });
+      rows.push({
+        requests: n,
+        context,
+        blockIds: arrays === 'int32' ? 'Int32Array' : 'number[]',
+        hostMirrorUs: t.median,
+        hostMirrorMinUs: t.min,
+      });
     }
     // The same decode steps on persistent block-table rows.
     const { step, release } = rowsDecodeStep(mirror.blockTableRows, (b, p) => mirror.write(b, p), n, context);
@@ -141,7 +154,9 @@ const calibration = (() => {
 await gpuPart(rows);
 
 console.log('attn-metadata build: host time per decode step (median)');
-console.log('requests  context  blockIds     host mirror median (us)  min (us)  build from JS (us)  stream time per build (us)');
+console.log(
+  'requests  context  blockIds     host mirror median (us)  min (us)  build from JS (us)  stream time per build (us)',
+);
 for (const r of rows) {
   console.log(
     `${String(r.requests).padStart(8)}  ${String(r.context).padStart(7)}  ${r.blockIds.padEnd(11)}  ${r.hostMirrorUs.toFixed(2).padStart(23)}  ${r.hostMirrorMinUs.toFixed(2).padStart(8)}  ${(r.buildUs?.toFixed(2) ?? '-').padStart(18)}  ${(r.deviceUs?.toFixed(2) ?? '-').padStart(25)}`,
@@ -150,7 +165,10 @@ for (const r of rows) {
 for (const context of [1024, 4096]) {
   for (const kind of ['rows', 'Int32Array']) {
     const target = rows.find((r) => r.requests === 256 && r.context === context && r.blockIds === kind)!;
-    const what = kind === 'rows' ? 'block-table rows, step incl. appendBlocks' : `${Math.ceil((context + 2) / BLOCK_SIZE)} Int32Array block ids each`;
+    const what =
+      kind === 'rows'
+        ? 'block-table rows, step incl. appendBlocks'
+        : `${Math.ceil((context + 2) / BLOCK_SIZE)} Int32Array block ids each`;
     console.log(
       `target: <= 20 us host time for 256 decode requests (${context / 1024}k context, ${what}): median ${target.hostMirrorUs.toFixed(2)} us, min ${target.hostMirrorMinUs.toFixed(2)} us (${target.hostMirrorUs <= 20 ? 'met' : 'MISSED'})`,
     );
@@ -174,8 +192,17 @@ async function gpuPart(out: Row[]): Promise<void> {
   // the attention's split workspace (4 x S x Hq x T x (D + 1) bytes) small.
   const caps = { ...CAPS, maxNumTokens: 1024 };
   using attention = createAttention({
-    numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: BLOCK_SIZE, numPages: caps.numBlocks,
-    maxNumReqs: caps.maxNumReqs, maxNumTokens: caps.maxNumTokens, maxNumPagesPerReq: caps.maxBlocksPerReq, maxNumSplits: 16, causal: true,
+    numHeadsQ: 32,
+    numHeadsKv: 8,
+    headDim: 128,
+    dtype: 'bf16',
+    pageSize: BLOCK_SIZE,
+    numPages: caps.numBlocks,
+    maxNumReqs: caps.maxNumReqs,
+    maxNumTokens: caps.maxNumTokens,
+    maxNumPagesPerReq: caps.maxBlocksPerReq,
+    maxNumSplits: 16,
+    causal: true,
   });
   const graphConfig = resolveGraphConfig(
     { mode: 'full_and_piecewise', maxNumSplits: 16 },
@@ -189,7 +216,12 @@ async function gpuPart(out: Row[]): Promise<void> {
     let step: (i: number) => void;
     let release = () => {};
     if (r.blockIds === 'rows') {
-      const d = rowsDecodeStep(builder.blockTableRows, (b, p) => builder.build(b, { stream, ...p }), r.requests, r.context);
+      const d = rowsDecodeStep(
+        builder.blockTableRows,
+        (b, p) => builder.build(b, { stream, ...p }),
+        r.requests,
+        r.context,
+      );
       step = d.step;
       release = d.release;
     } else {

@@ -83,7 +83,13 @@ export class BlockTableRowStore implements BlockTableRows {
 
   acquireRow(): number {
     if (this.numFree === 0) {
-      throw new MetadataError('no_free_row', 'blockTableRows.acquireRow', this.numRows, `at most ${this.numRows} rows (maxNumReqs) acquired at once`, 'every row is acquired; release one first');
+      throw new MetadataError(
+        'no_free_row',
+        'blockTableRows.acquireRow',
+        this.numRows,
+        `at most ${this.numRows} rows (maxNumReqs) acquired at once`,
+        'every row is acquired; release one first',
+      );
     }
     const row = this.freeRows[--this.numFree]!;
     this.lengths[row] = 0;
@@ -93,7 +99,13 @@ export class BlockTableRowStore implements BlockTableRows {
   appendBlocks(row: number, ids: ArrayLike<number>): void {
     this.checkAcquired('appendBlocks', row);
     if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
-      throw new MetadataError('invalid_batch', `rows[${row}].ids`, ids, 'an array or Int32Array of block ids', 'appendBlocks: must be an array');
+      throw new MetadataError(
+        'invalid_batch',
+        `rows[${row}].ids`,
+        ids,
+        'an array or Int32Array of block ids',
+        'appendBlocks: must be an array',
+      );
     }
     const n = ids.length;
     const start = this.roomFor('appendBlocks', row, n, ids);
@@ -124,7 +136,13 @@ export class BlockTableRowStore implements BlockTableRows {
     const start = this.lengths[row]!;
     const max = this.maxBlocksPerReq;
     if (start + n > max) {
-      throw new MetadataError('too_many_blocks', `rows[${row}].ids`, value, `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`, `${fn}: the row would overflow`);
+      throw new MetadataError(
+        'too_many_blocks',
+        `rows[${row}].ids`,
+        value,
+        `at most ${max - start} more block ids (row holds ${start} of maxBlocksPerReq ${max})`,
+        `${fn}: the row would overflow`,
+      );
     }
     return start;
   }
@@ -134,7 +152,10 @@ export class BlockTableRowStore implements BlockTableRows {
     const current = this.lengths[row]!;
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || length > current) {
       throw new MetadataError(
-        Number.isInteger(length) ? 'out_of_range' : 'not_integer', `rows[${row}].length`, length, `integer in [0, ${current}] (the row's length)`,
+        Number.isInteger(length) ? 'out_of_range' : 'not_integer',
+        `rows[${row}].length`,
+        length,
+        `integer in [0, ${current}] (the row's length)`,
         'truncate: a row can only get shorter',
       );
     }
@@ -183,10 +204,22 @@ export class BlockTableRowStore implements BlockTableRows {
 
   private checkAcquired(fn: string, row: number): void {
     if (typeof row !== 'number' || !Number.isInteger(row) || row < 0 || row >= this.numRows) {
-      throw new MetadataError('invalid_row', `blockTableRows.${fn}(row)`, row, `integer in [0, ${this.numRows}) (maxNumReqs)`, 'not a row index');
+      throw new MetadataError(
+        'invalid_row',
+        `blockTableRows.${fn}(row)`,
+        row,
+        `integer in [0, ${this.numRows}) (maxNumReqs)`,
+        'not a row index',
+      );
     }
     if (this.lengths[row]! < 0) {
-      throw new MetadataError('row_not_acquired', `blockTableRows.${fn}(row)`, row, 'an acquired row (acquireRow)', `row ${row} is free`);
+      throw new MetadataError(
+        'row_not_acquired',
+        `blockTableRows.${fn}(row)`,
+        row,
+        'an acquired row (acquireRow)',
+        `row ${row} is free`,
+      );
     }
   }
 }
@@ -197,7 +230,13 @@ function isBlockId(b: unknown, numBlocks: number): b is number {
 
 function badBlockId(b: unknown, path: string, numBlocks: number, fn: string): MetadataError {
   const code = Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer';
-  return new MetadataError(code, path, b, `integer in [0, ${numBlocks}) (numBlocks)`, `${fn}: block id outside the KV cache`);
+  return new MetadataError(
+    code,
+    path,
+    b,
+    `integer in [0, ${numBlocks}) (numBlocks)`,
+    `${fn}: block id outside the KV cache`,
+  );
 }
 
 function isArrayLike(value: unknown): value is ArrayLike<unknown> {

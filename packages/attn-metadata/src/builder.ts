@@ -5,7 +5,7 @@ import type { BlockTableRows } from './block-table-rows.js';
 import type { MetadataMemory, MetadataMemoryFactory } from './device-memory.js';
 import { MetadataError } from './errors.js';
 import { scheduleArgs } from './forward-args.js';
-import { type HostMirror, type HostStep, type HostStepOptions, createHostMirror } from './host-mirror.js';
+import { createHostMirror, type HostMirror, type HostStep, type HostStepOptions } from './host-mirror.js';
 import { copyByteLength, type MetadataLayout } from './layout.js';
 import { type MetadataSource, registerMetadata } from './metadata-registry.js';
 import { isFullGraphStep, stepMaxNumSplits } from './split-bound.js';
@@ -75,7 +75,10 @@ export function createBuilderWithMemory<Buffer, StreamArg>(
   const probe = createHostMirror(caps);
   const memory = allocate(probe.layout.byteLength);
   try {
-    const host = createHostMirror({ ...caps, uniformDecodeQueryLen: graphConfig.uniformDecodeQueryLen }, memory.staging);
+    const host = createHostMirror(
+      { ...caps, uniformDecodeQueryLen: graphConfig.uniformDecodeQueryLen },
+      memory.staging,
+    );
     memory.uploadAll();
     return new Builder(caps, attention, graphConfig, host, memory);
   } catch (err) {
@@ -138,7 +141,13 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
 
   private live(fn: string): MetadataMemory<Buffer, StreamArg> {
     if (this.memory === undefined) {
-      throw new MetadataError('disposed', `MetadataBuilder.${fn}`, 'disposed', 'a live builder', 'this builder was disposed');
+      throw new MetadataError(
+        'disposed',
+        `MetadataBuilder.${fn}`,
+        'disposed',
+        'a live builder',
+        'this builder was disposed',
+      );
     }
     return this.memory;
   }
@@ -146,7 +155,13 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
   build(batch: MetadataBatch, options: BuildOptions<StreamArg>): AttentionMetadata<Buffer> {
     const memory = this.live('build');
     if (options === null || typeof options !== 'object' || options.stream === undefined || options.stream === null) {
-      throw new MetadataError('invalid_stream', 'options.stream', options?.stream, 'a Stream (or bigint handle) of @flashgraph/cuda', 'build needs a stream');
+      throw new MetadataError(
+        'invalid_stream',
+        'options.stream',
+        options?.stream,
+        'a Stream (or bigint handle) of @flashgraph/cuda',
+        'build needs a stream',
+      );
     }
     const stream = options.stream;
     const capturing = memory.isCapturing(stream);
@@ -185,7 +200,10 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
     const requests = (batch as { requests?: ArrayLike<unknown> } | null)?.requests;
     if (requests?.length === 0 && (options.padToReqs === undefined || options.padToReqs === 0)) {
       throw new MetadataError(
-        'invalid_padding', 'options.padToReqs', options.padToReqs, `[1, ${this.capacities.maxNumReqs}]`,
+        'invalid_padding',
+        'options.padToReqs',
+        options.padToReqs,
+        `[1, ${this.capacities.maxNumReqs}]`,
         'a step without requests must be padded to at least one (empty) request',
       );
     }

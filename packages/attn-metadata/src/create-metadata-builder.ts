@@ -1,7 +1,7 @@
 // The public constructor: the builder on CUDA memory from @flashgraph/cuda.
 import type { DeviceBuffer } from '@flashgraph/cuda';
-import { type MetadataBuilder, type MetadataBuilderOptions, createBuilderWithMemory } from './builder.js';
-import { type StreamArg, allocateCudaMemory } from './cuda-memory.js';
+import { createBuilderWithMemory, type MetadataBuilder, type MetadataBuilderOptions } from './builder.js';
+import { allocateCudaMemory, type StreamArg } from './cuda-memory.js';
 
 export type CudaMetadataBuilder = MetadataBuilder<DeviceBuffer, StreamArg>;
 

@@ -38,7 +38,13 @@ class CudaMemory implements MetadataMemory<DeviceBuffer, StreamArg> {
   private stream(stream: StreamArg): Stream {
     if (stream instanceof Stream) return stream;
     if (typeof stream !== 'bigint') {
-      throw new MetadataError('invalid_stream', 'options.stream', stream, 'a Stream of @flashgraph/cuda or a bigint cudaStream_t', 'not a stream');
+      throw new MetadataError(
+        'invalid_stream',
+        'options.stream',
+        stream,
+        'a Stream of @flashgraph/cuda or a bigint cudaStream_t',
+        'not a stream',
+      );
     }
     if (this.wrapped === undefined || this.wrapped.handle !== stream) {
       this.wrapped = Stream.fromHandle(stream, { device: this.device.device });

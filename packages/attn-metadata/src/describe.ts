@@ -34,12 +34,21 @@ export interface MetadataDescription {
 export function describe(metadata: AttentionMetadata<unknown>): MetadataDescription {
   const record = metadata !== null && typeof metadata === 'object' ? metadataRecord(metadata) : undefined;
   if (record === undefined) {
-    throw new MetadataError('invalid_metadata', 'metadata', metadata, 'an AttentionMetadata returned by build() or stage()', 'unknown metadata');
+    throw new MetadataError(
+      'invalid_metadata',
+      'metadata',
+      metadata,
+      'an AttentionMetadata returned by build() or stage()',
+      'unknown metadata',
+    );
   }
   const { source, copyBytes } = record;
   if (source.latest() !== metadata) {
     throw new MetadataError(
-      'stale_metadata', 'metadata', 'an earlier step', "the builder's latest metadata",
+      'stale_metadata',
+      'metadata',
+      'an earlier step',
+      "the builder's latest metadata",
       'a later build() or stage() has overwritten this step; call describe() before the next build',
     );
   }

@@ -27,7 +27,10 @@ function stepArgs<Buffer>(metadata: AttentionMetadata<Buffer>): StepArgs<Buffer>
 }
 
 /** The `attention.schedule` arguments of a step. */
-export function scheduleArgs<Buffer, StreamArg>(metadata: AttentionMetadata<Buffer>, stream: StreamArg): ScheduleArgs<Buffer, StreamArg> {
+export function scheduleArgs<Buffer, StreamArg>(
+  metadata: AttentionMetadata<Buffer>,
+  stream: StreamArg,
+): ScheduleArgs<Buffer, StreamArg> {
   return { stream, ...stepArgs(metadata) };
 }
 

@@ -5,7 +5,7 @@
 // Cost is proportional to the batch, not the capacity: the writer remembers how far the previous
 // step wrote (requests, tokens, and the length of every block-table row) and clears only the
 // stale part back to neutral, so every entry past the padded counts is neutral after each step.
-import { type BlockTableRows, BlockTableRowStore } from './block-table-rows.js';
+import { BlockTableRowStore, type BlockTableRows } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
 import { type MetadataLayout, metadataLayout } from './layout.js';
 import type { MetadataBatch, MetadataCapacities } from './types.js';
@@ -85,11 +85,21 @@ export function createHostMirror(options: HostMirrorOptions, storage?: Int32Arra
  * `createHostMirror` with the block id range check forced to one implementation (internal: the
  * tests run the wasm SIMD check and its JS fallback side by side).
  */
-export function createHostMirrorWith(options: HostMirrorOptions, storage?: Int32Array, rangeCheck?: 'wasm' | 'js'): HostMirror {
+export function createHostMirrorWith(
+  options: HostMirrorOptions,
+  storage?: Int32Array,
+  rangeCheck?: 'wasm' | 'js',
+): HostMirror {
   const caps = validateCapacities(options);
   const uniformQ = options.uniformDecodeQueryLen ?? 1;
   if (!Number.isInteger(uniformQ) || uniformQ < 1) {
-    throw new MetadataError('invalid_option', 'options.uniformDecodeQueryLen', uniformQ, 'integer >= 1', 'must be a positive integer');
+    throw new MetadataError(
+      'invalid_option',
+      'options.uniformDecodeQueryLen',
+      uniformQ,
+      'integer >= 1',
+      'must be a positive integer',
+    );
   }
   const layout = metadataLayout(caps);
   let buffer: Int32Array;
@@ -97,7 +107,13 @@ export function createHostMirrorWith(options: HostMirrorOptions, storage?: Int32
     buffer = new Int32Array(layout.totalElements);
   } else {
     if (!(storage instanceof Int32Array) || storage.length < layout.totalElements) {
-      throw new MetadataError('invalid_option', 'storage', storage, `Int32Array of at least ${layout.totalElements} elements`, 'staging too small');
+      throw new MetadataError(
+        'invalid_option',
+        'storage',
+        storage,
+        `Int32Array of at least ${layout.totalElements} elements`,
+        'staging too small',
+      );
     }
     buffer = storage.subarray(0, layout.totalElements);
   }
@@ -155,19 +171,39 @@ class Mirror implements HostMirror {
     const s = this.summary;
     const decodeGraph = options?.decodeGraph;
     if (decodeGraph !== undefined && typeof decodeGraph !== 'boolean') {
-      throw new MetadataError('invalid_option', 'options.decodeGraph', decodeGraph, 'true, false or undefined', 'must be a boolean');
+      throw new MetadataError(
+        'invalid_option',
+        'options.decodeGraph',
+        decodeGraph,
+        'true, false or undefined',
+        'must be a boolean',
+      );
     }
     validateBatch(batch, caps, this.uniformDecodeQueryLen, s, this.rows);
     if (decodeGraph === true && !s.uniformDecode) {
       const k = this.uniformDecodeQueryLen;
       throw new MetadataError(
-        'not_uniform_decode', 'options.decodeGraph', true,
+        'not_uniform_decode',
+        'options.decodeGraph',
+        true,
         `false for this batch, or a uniform decode batch (at least one request, each with ${k} new token${k === 1 ? '' : 's'})`,
         'a decode graph only replays uniform decode batches',
       );
     }
-    const numPaddedTokens = validatePadding('options.padToTokens', options?.padToTokens, s.numActualTokens, caps.maxNumTokens, 'maxNumTokens');
-    const numPaddedReqs = validatePadding('options.padToReqs', options?.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
+    const numPaddedTokens = validatePadding(
+      'options.padToTokens',
+      options?.padToTokens,
+      s.numActualTokens,
+      caps.maxNumTokens,
+      'maxNumTokens',
+    );
+    const numPaddedReqs = validatePadding(
+      'options.padToReqs',
+      options?.padToReqs,
+      s.numReqs,
+      caps.maxNumReqs,
+      'maxNumReqs',
+    );
     this.writeArrays(s.numReqs, s.numActualTokens);
     return {
       numReqs: s.numReqs,

@@ -6,7 +6,11 @@ import { padToCaptureSize } from '@flashgraph/config';
 import type { GraphConfigLike } from './types.js';
 
 /** Whether a step with these padded tokens runs inside a full graph under `graphConfig`. */
-export function isFullGraphStep(graphConfig: GraphConfigLike, numPaddedTokens: number, uniformDecode: boolean): boolean {
+export function isFullGraphStep(
+  graphConfig: GraphConfigLike,
+  numPaddedTokens: number,
+  uniformDecode: boolean,
+): boolean {
   if (!graphConfig.hasFullGraphs || numPaddedTokens < 1) return false;
   const covered =
     graphConfig.fullGraphsFor === 'all' || (graphConfig.fullGraphsFor === 'uniform_decode' && uniformDecode);

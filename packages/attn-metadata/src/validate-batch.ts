@@ -63,17 +63,35 @@ function checkCount(i: number, field: string, value: unknown): number {
 
 function countError(i: number, field: string, value: unknown): never {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new MetadataError('not_integer', `requests[${i}].${field}`, value, `integer in [0, ${INT32_MAX}]`, 'must be an integer');
+    throw new MetadataError(
+      'not_integer',
+      `requests[${i}].${field}`,
+      value,
+      `integer in [0, ${INT32_MAX}]`,
+      'must be an integer',
+    );
   }
   if (value < 0 || value > INT32_MAX) {
-    throw new MetadataError('out_of_range', `requests[${i}].${field}`, value, `[0, ${INT32_MAX}]`, value < 0 ? 'must be >= 0' : 'too large');
+    throw new MetadataError(
+      'out_of_range',
+      `requests[${i}].${field}`,
+      value,
+      `[0, ${INT32_MAX}]`,
+      value < 0 ? 'must be >= 0' : 'too large',
+    );
   }
   throw new Error(`attn-metadata: internal error, ${field} ${value} passed its checks`);
 }
 
 function badBlockId(i: number, j: number, b: unknown, numBlocks: number): MetadataError {
   const code = Number.isInteger(b) || b === Infinity || b === -Infinity ? 'invalid_block_id' : 'not_integer';
-  return new MetadataError(code, `requests[${i}].blockIds[${j}]`, b, `integer in [0, ${numBlocks}) (numBlocks)`, 'block id outside the KV cache');
+  return new MetadataError(
+    code,
+    `requests[${i}].blockIds[${j}]`,
+    b,
+    `integer in [0, ${numBlocks}) (numBlocks)`,
+    'block id outside the KV cache',
+  );
 }
 
 /** Every id in [0, numBlocks) and an integer; returns the index of the first bad one, or -1. */
@@ -90,7 +108,11 @@ function firstBadBlockId(ids: ArrayLike<number>, n: number, numBlocks: number): 
  * Int32Array block ids go through the bulk range check, which only says whether some id is bad:
  * this scan of requests [0, end) finds the first one, in request order, and throws its error.
  */
-function throwFirstBadInt32BlockId(blockIds: readonly (ArrayLike<number> | undefined)[], end: number, numBlocks: number): void {
+function throwFirstBadInt32BlockId(
+  blockIds: readonly (ArrayLike<number> | undefined)[],
+  end: number,
+  numBlocks: number,
+): void {
   for (let i = 0; i < end; i++) {
     const ids = blockIds[i];
     if (!(ids instanceof Int32Array)) continue;
@@ -119,7 +141,13 @@ export function validateBatch(
   }
   const numReqs = requests.length;
   if (numReqs > caps.maxNumReqs) {
-    throw new MetadataError('too_many_requests', 'batch.requests', numReqs, `at most ${caps.maxNumReqs} requests (maxNumReqs)`, 'too many requests');
+    throw new MetadataError(
+      'too_many_requests',
+      'batch.requests',
+      numReqs,
+      `at most ${caps.maxNumReqs} requests (maxNumReqs)`,
+      'too many requests',
+    );
   }
   const { blockSize, numBlocks, maxBlocksPerReq, maxNumTokens } = caps;
   const maxSeqLenAllowed = maxBlocksPerReq * blockSize;
@@ -140,16 +168,30 @@ export function validateBatch(
   let i = 0;
   try {
     for (; i < numReqs; i++) {
-      const req = requests[i] as { numNewTokens?: unknown; numComputedTokens?: unknown; blockIds?: unknown; blockTableRow?: unknown } | null;
+      const req = requests[i] as {
+        numNewTokens?: unknown;
+        numComputedTokens?: unknown;
+        blockIds?: unknown;
+        blockTableRow?: unknown;
+      } | null;
       if (req === null || typeof req !== 'object') {
-        throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds }', 'must be an object');
+        throw new MetadataError(
+          'invalid_batch',
+          `requests[${i}]`,
+          req,
+          '{ numNewTokens, numComputedTokens, blockIds }',
+          'must be an object',
+        );
       }
       const q = checkCount(i, 'numNewTokens', req.numNewTokens);
       const computed = checkCount(i, 'numComputedTokens', req.numComputedTokens);
       numTokens += q;
       if (numTokens > maxNumTokens) {
         throw new MetadataError(
-          'too_many_tokens', `requests[${i}].numNewTokens`, q, `a batch total <= ${maxNumTokens} (maxNumTokens)`,
+          'too_many_tokens',
+          `requests[${i}].numNewTokens`,
+          q,
+          `a batch total <= ${maxNumTokens} (maxNumTokens)`,
           `the batch's new tokens reach ${numTokens} here`,
         );
       }
@@ -157,7 +199,9 @@ export function validateBatch(
       if (seqLen > maxSeqLenAllowed) {
         const field = computed > maxSeqLenAllowed ? 'numComputedTokens' : 'numNewTokens';
         throw new MetadataError(
-          'request_too_long', `requests[${i}].${field}`, field === 'numNewTokens' ? q : computed,
+          'request_too_long',
+          `requests[${i}].${field}`,
+          field === 'numNewTokens' ? q : computed,
           `numComputedTokens + numNewTokens <= ${maxSeqLenAllowed} (maxBlocksPerReq x blockSize)`,
           `seqLen ${seqLen} = ${computed} computed + ${q} new is longer than a request can be`,
         );
@@ -167,22 +211,48 @@ export function validateBatch(
         // A row request: O(1) checks; its ids were checked when they were appended.
         const row = req.blockTableRow;
         if (row === undefined) {
-          throw new MetadataError('invalid_batch', `requests[${i}]`, req, '{ numNewTokens, numComputedTokens, blockIds } or { ..., blockTableRow }', 'needs blockIds or blockTableRow');
+          throw new MetadataError(
+            'invalid_batch',
+            `requests[${i}]`,
+            req,
+            '{ numNewTokens, numComputedTokens, blockIds } or { ..., blockTableRow }',
+            'needs blockIds or blockTableRow',
+          );
         }
         if (!(typeof row === 'number' && (row | 0) === row && row >= 0 && row < numRows)) {
-          throw new MetadataError('invalid_row', `requests[${i}].blockTableRow`, row, `integer in [0, ${numRows}) (maxNumReqs)`, 'not a row index');
+          throw new MetadataError(
+            'invalid_row',
+            `requests[${i}].blockTableRow`,
+            row,
+            `integer in [0, ${numRows}) (maxNumReqs)`,
+            'not a row index',
+          );
         }
         const n = rowLengths[row]!;
         if (n < 0) {
-          throw new MetadataError('row_not_acquired', `requests[${i}].blockTableRow`, row, 'an acquired row (blockTableRows.acquireRow)', `row ${row} is free`);
+          throw new MetadataError(
+            'row_not_acquired',
+            `requests[${i}].blockTableRow`,
+            row,
+            'an acquired row (blockTableRows.acquireRow)',
+            `row ${row} is free`,
+          );
         }
         if (seenInPass[row] === pass) {
-          throw new MetadataError('duplicate_row', `requests[${i}].blockTableRow`, row, 'a row no other request of the batch names', `row ${row} appears twice in the batch`);
+          throw new MetadataError(
+            'duplicate_row',
+            `requests[${i}].blockTableRow`,
+            row,
+            'a row no other request of the batch names',
+            `row ${row} appears twice in the batch`,
+          );
         }
         seenInPass[row] = pass;
         if (n * blockSize < seqLen) {
           throw new MetadataError(
-            'not_enough_blocks', `requests[${i}].blockTableRow`, row,
+            'not_enough_blocks',
+            `requests[${i}].blockTableRow`,
+            row,
             `a row of at least ${Math.ceil(seqLen / blockSize)} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
             `row ${row} holds ${n} block ids`,
           );
@@ -191,20 +261,41 @@ export function validateBatch(
         blockIdsOut[i] = undefined;
       } else {
         if (req.blockTableRow !== undefined) {
-          throw new MetadataError('invalid_batch', `requests[${i}].blockTableRow`, req.blockTableRow, 'undefined when blockIds is given', 'give blockIds or blockTableRow, not both');
+          throw new MetadataError(
+            'invalid_batch',
+            `requests[${i}].blockTableRow`,
+            req.blockTableRow,
+            'undefined when blockIds is given',
+            'give blockIds or blockTableRow, not both',
+          );
         }
         if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
-          throw new MetadataError('invalid_batch', `requests[${i}].blockIds`, ids, 'an array or Int32Array of block ids', 'must be an array');
+          throw new MetadataError(
+            'invalid_batch',
+            `requests[${i}].blockIds`,
+            ids,
+            'an array or Int32Array of block ids',
+            'must be an array',
+          );
         }
         const n = ids.length;
         if (n > maxBlocksPerReq) {
-          throw new MetadataError('too_many_blocks', `requests[${i}].blockIds`, ids, `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`, 'too many blocks');
+          throw new MetadataError(
+            'too_many_blocks',
+            `requests[${i}].blockIds`,
+            ids,
+            `at most ${maxBlocksPerReq} block ids (maxBlocksPerReq)`,
+            'too many blocks',
+          );
         }
         // n < ceil(seqLen / blockSize), without a division (n x blockSize fits int32: capacities do).
         if (n * blockSize < seqLen) {
           const needed = Math.ceil(seqLen / blockSize);
           throw new MetadataError(
-            'not_enough_blocks', `requests[${i}].blockIds`, ids, `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
+            'not_enough_blocks',
+            `requests[${i}].blockIds`,
+            ids,
+            `at least ${needed} block ids for seqLen ${seqLen} with blockSize ${blockSize}`,
             'not enough blocks for the sequence',
           );
         }
@@ -252,11 +343,20 @@ export function validatePadding(
 ): number {
   if (value === undefined) return actual;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new MetadataError('invalid_padding', path, value, `integer in [${actual}, ${capacity}]`, 'must be an integer');
+    throw new MetadataError(
+      'invalid_padding',
+      path,
+      value,
+      `integer in [${actual}, ${capacity}]`,
+      'must be an integer',
+    );
   }
   if (value < actual || value > capacity) {
     throw new MetadataError(
-      'invalid_padding', path, value, `[${actual}, ${capacity}] (actual count .. ${capacityName})`,
+      'invalid_padding',
+      path,
+      value,
+      `[${actual}, ${capacity}] (actual count .. ${capacityName})`,
       value < actual ? 'padding cannot be below the actual count' : `above ${capacityName}`,
     );
   }

@@ -31,19 +31,28 @@ export function validateCapacities(caps: unknown, prefix = 'options'): MetadataC
   // maxBlocksPerReq * blockSize - 1; both are stored as int32.
   if (numBlocks * blockSize - 1 > INT32_MAX) {
     throw new MetadataError(
-      'invalid_option', `${prefix}.numBlocks`, numBlocks, `<= ${Math.floor((INT32_MAX + 1) / blockSize)} for blockSize ${blockSize}`,
+      'invalid_option',
+      `${prefix}.numBlocks`,
+      numBlocks,
+      `<= ${Math.floor((INT32_MAX + 1) / blockSize)} for blockSize ${blockSize}`,
       'numBlocks x blockSize slots must fit in int32',
     );
   }
   if (maxBlocksPerReq * blockSize - 1 > INT32_MAX) {
     throw new MetadataError(
-      'invalid_option', `${prefix}.maxBlocksPerReq`, maxBlocksPerReq,
-      `<= ${Math.floor((INT32_MAX + 1) / blockSize)} for blockSize ${blockSize}`, 'positions must fit in int32',
+      'invalid_option',
+      `${prefix}.maxBlocksPerReq`,
+      maxBlocksPerReq,
+      `<= ${Math.floor((INT32_MAX + 1) / blockSize)} for blockSize ${blockSize}`,
+      'positions must fit in int32',
     );
   }
   if (maxNumReqs * maxBlocksPerReq > 2 ** 32) {
     throw new MetadataError(
-      'invalid_option', `${prefix}.maxBlocksPerReq`, maxBlocksPerReq, `maxNumReqs x maxBlocksPerReq <= 2^32`,
+      'invalid_option',
+      `${prefix}.maxBlocksPerReq`,
+      maxBlocksPerReq,
+      `maxNumReqs x maxBlocksPerReq <= 2^32`,
       'the block table would not fit one buffer',
     );
   }
@@ -52,11 +61,29 @@ export function validateCapacities(caps: unknown, prefix = 'options'): MetadataC
 
 export function validateAttention(attention: unknown): AttentionLike {
   const a = attention as AttentionLike | null;
-  if (a === null || typeof a !== 'object' || typeof a.schedule !== 'function' || a.options === null || typeof a.options !== 'object') {
-    throw new MetadataError('invalid_option', 'options.attention', attention, 'an Attention from @flashgraph/fa3 createAttention()', 'must be an Attention');
+  if (
+    a === null ||
+    typeof a !== 'object' ||
+    typeof a.schedule !== 'function' ||
+    a.options === null ||
+    typeof a.options !== 'object'
+  ) {
+    throw new MetadataError(
+      'invalid_option',
+      'options.attention',
+      attention,
+      'an Attention from @flashgraph/fa3 createAttention()',
+      'must be an Attention',
+    );
   }
   if (!Number.isInteger(a.smCount) || a.smCount < 1) {
-    throw new MetadataError('invalid_option', 'options.attention.smCount', a.smCount, 'integer >= 1', 'the attention reports no SM count');
+    throw new MetadataError(
+      'invalid_option',
+      'options.attention.smCount',
+      a.smCount,
+      'integer >= 1',
+      'the attention reports no SM count',
+    );
   }
   return a;
 }
@@ -65,13 +92,25 @@ export function validateGraphConfig(graphConfig: unknown): GraphConfigLike {
   const g = graphConfig as GraphConfigLike | null;
   const shape = 'a ResolvedGraphConfig from @flashgraph/config resolveGraphConfig()';
   if (g === null || typeof g !== 'object' || !Array.isArray(g.captureSizes)) {
-    throw new MetadataError('invalid_option', 'options.graphConfig', graphConfig, shape, 'must be a resolved graph config');
+    throw new MetadataError(
+      'invalid_option',
+      'options.graphConfig',
+      graphConfig,
+      shape,
+      'must be a resolved graph config',
+    );
   }
   if (typeof g.hasFullGraphs !== 'boolean') {
     throw new MetadataError('invalid_option', 'options.graphConfig.hasFullGraphs', g.hasFullGraphs, 'boolean', shape);
   }
   if (g.fullGraphsFor !== 'all' && g.fullGraphsFor !== 'uniform_decode' && g.fullGraphsFor !== 'none') {
-    throw new MetadataError('invalid_option', 'options.graphConfig.fullGraphsFor', g.fullGraphsFor, "'all' | 'uniform_decode' | 'none'", shape);
+    throw new MetadataError(
+      'invalid_option',
+      'options.graphConfig.fullGraphsFor',
+      g.fullGraphsFor,
+      "'all' | 'uniform_decode' | 'none'",
+      shape,
+    );
   }
   checkInt('options.graphConfig.maxNumSplits', g.maxNumSplits, 1, 256);
   checkInt('options.graphConfig.uniformDecodeQueryLen', g.uniformDecodeQueryLen, 1, INT32_MAX);
@@ -79,32 +118,60 @@ export function validateGraphConfig(graphConfig: unknown): GraphConfigLike {
 }
 
 /** The builder's capacities must fit inside the attention's (its workspaces are sized by them). */
-export function checkFitsAttention(caps: MetadataCapacities, attention: AttentionLike, graphConfig: GraphConfigLike): void {
+export function checkFitsAttention(
+  caps: MetadataCapacities,
+  attention: AttentionLike,
+  graphConfig: GraphConfigLike,
+): void {
   const o = attention.options;
   const mismatch = (path: string, value: number, allowed: string, detail: string) =>
     new MetadataError('capacity_mismatch', path, value, allowed, detail);
   if (caps.blockSize !== o.pageSize) {
-    throw mismatch('options.blockSize', caps.blockSize, `${o.pageSize} (attention.options.pageSize)`, 'the KV block size must equal the attention page size');
+    throw mismatch(
+      'options.blockSize',
+      caps.blockSize,
+      `${o.pageSize} (attention.options.pageSize)`,
+      'the KV block size must equal the attention page size',
+    );
   }
   if (caps.numBlocks > o.numPages) {
-    throw mismatch('options.numBlocks', caps.numBlocks, `<= ${o.numPages} (attention.options.numPages)`, 'block ids must be pages of the attention KV cache');
+    throw mismatch(
+      'options.numBlocks',
+      caps.numBlocks,
+      `<= ${o.numPages} (attention.options.numPages)`,
+      'block ids must be pages of the attention KV cache',
+    );
   }
   if (caps.maxNumReqs > o.maxNumReqs) {
-    throw mismatch('options.maxNumReqs', caps.maxNumReqs, `<= ${o.maxNumReqs} (attention.options.maxNumReqs)`, 'more requests than the attention schedules');
+    throw mismatch(
+      'options.maxNumReqs',
+      caps.maxNumReqs,
+      `<= ${o.maxNumReqs} (attention.options.maxNumReqs)`,
+      'more requests than the attention schedules',
+    );
   }
   if (caps.maxNumTokens > o.maxNumTokens) {
-    throw mismatch('options.maxNumTokens', caps.maxNumTokens, `<= ${o.maxNumTokens} (attention.options.maxNumTokens)`, 'more tokens than the attention workspace holds');
+    throw mismatch(
+      'options.maxNumTokens',
+      caps.maxNumTokens,
+      `<= ${o.maxNumTokens} (attention.options.maxNumTokens)`,
+      'more tokens than the attention workspace holds',
+    );
   }
   // forwardArgs passes blockTableStride as the page-table stride, which fa3 caps at maxNumPagesPerReq.
   if (caps.maxBlocksPerReq > o.maxNumPagesPerReq) {
     throw mismatch(
-      'options.maxBlocksPerReq', caps.maxBlocksPerReq, `<= ${o.maxNumPagesPerReq} (attention.options.maxNumPagesPerReq)`,
+      'options.maxBlocksPerReq',
+      caps.maxBlocksPerReq,
+      `<= ${o.maxNumPagesPerReq} (attention.options.maxNumPagesPerReq)`,
       'longer block-table rows than the attention reads',
     );
   }
   if (graphConfig.hasFullGraphs && graphConfig.maxNumSplits > o.maxNumSplits) {
     throw mismatch(
-      'options.graphConfig.maxNumSplits', graphConfig.maxNumSplits, `<= ${o.maxNumSplits} (attention.options.maxNumSplits)`,
+      'options.graphConfig.maxNumSplits',
+      graphConfig.maxNumSplits,
+      `<= ${o.maxNumSplits} (attention.options.maxNumSplits)`,
       'full-graph steps pass this split bound to the attention, whose split workspace is smaller; create the attention with maxNumSplits >= graphConfig.maxNumSplits',
     );
   }

@@ -2,11 +2,11 @@
 // appendBlocks(row, [id]); and the rows' capacity, maxBlocksPerReq.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { caughtMetadataError } from './support/caught.js';
 import { createBuilderWithMemory } from '../src/builder.js';
 import { MetadataError } from '../src/errors.js';
 import { createHostMirror } from '../src/host-mirror.js';
 import type { MetadataCapacities, MetadataRequest } from '../src/types.js';
+import { caughtMetadataError } from './support/caught.js';
 import { fakeMemory, graphConfig, recordingAttention } from './support/fakes.js';
 import { recompute } from './support/reference.js';
 
@@ -16,8 +16,17 @@ describe('rows.maxBlocksPerReq', () => {
   it('is the row capacity, on the host mirror and on the builder', () => {
     expect(createHostMirror(caps).blockTableRows.maxBlocksPerReq).toBe(5);
     expect(createHostMirror({ ...caps, maxBlocksPerReq: 1 }).blockTableRows.maxBlocksPerReq).toBe(1);
-    const attention = recordingAttention({ maxNumReqs: 4, maxNumTokens: 24, pageSize: 4, numPages: 30, maxNumPagesPerReq: 7 });
-    const builder = createBuilderWithMemory({ ...caps, maxBlocksPerReq: 7, attention, graphConfig: graphConfig() }, fakeMemory);
+    const attention = recordingAttention({
+      maxNumReqs: 4,
+      maxNumTokens: 24,
+      pageSize: 4,
+      numPages: 30,
+      maxNumPagesPerReq: 7,
+    });
+    const builder = createBuilderWithMemory(
+      { ...caps, maxBlocksPerReq: 7, attention, graphConfig: graphConfig() },
+      fakeMemory,
+    );
     expect(builder.blockTableRows.maxBlocksPerReq).toBe(7);
   });
 
@@ -43,45 +52,90 @@ describe('rows.appendBlock', () => {
     expect(Array.from(rows.blockIds(r))).toEqual([4, 7]);
   });
 
-  const bad: { name: string; row?: number; id: unknown; fill?: number; code: string; path: string; allowed: RegExp }[] = [
-    { name: 'id = numBlocks', id: 30, code: 'invalid_block_id', path: 'rows[0].blockId', allowed: /^integer in \[0, 30\) \(numBlocks\)$/ },
-    { name: 'negative id', id: -1, code: 'invalid_block_id', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'Infinity', id: Infinity, code: 'invalid_block_id', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'fractional id', id: 1.5, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'NaN', id: Number.NaN, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'a string', id: '3', code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'a bigint', id: 3n, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'undefined', id: undefined, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
-    { name: 'a full row', id: 1, fill: 3, code: 'too_many_blocks', path: 'rows[0].ids', allowed: /^at most 0 more block ids \(row holds 5 of maxBlocksPerReq 5\)$/ },
-    { name: 'a free row', row: 1, id: 1, code: 'row_not_acquired', path: 'blockTableRows.appendBlock(row)', allowed: /acquired row/ },
-    { name: 'row -1', row: -1, id: 1, code: 'invalid_row', path: 'blockTableRows.appendBlock(row)', allowed: /^integer in \[0, 4\) \(maxNumReqs\)$/ },
-    { name: 'row maxNumReqs', row: 4, id: 1, code: 'invalid_row', path: 'blockTableRows.appendBlock(row)', allowed: /\[0, 4\)/ },
-    { name: 'row 0.5', row: 0.5, id: 1, code: 'invalid_row', path: 'blockTableRows.appendBlock(row)', allowed: /\[0, 4\)/ },
-  ];
-  it.each(bad)('rejects $name ($code at $path, allowed range named) and changes nothing', ({ row, id, fill, code, path, allowed }) => {
-    const mirror = createHostMirror(caps);
-    const rows = mirror.blockTableRows;
-    const r = rows.acquireRow();
-    rows.appendBlocks(r, [7, 8]);
-    for (let k = 0; k < (fill ?? 0); k++) rows.appendBlock(r, 10 + k);
-    mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 4, blockTableRow: r }] });
-    const staging = mirror.buffer.slice();
-    const ids = Array.from(rows.blockIds(r));
-    const err = caughtMetadataError(() => rows.appendBlock(row ?? r, id as number));
-    expect(err.code).toBe(code);
-    expect(err.path).toBe(path);
-    expect(err.allowed).toMatch(allowed);
-    expect(err.message).toContain(err.allowed);
-    expect(Array.from(rows.blockIds(r))).toEqual(ids);
-    expect(rows.numAcquired).toBe(1);
-    expect(mirror.buffer).toEqual(staging);
-    // The row still works: the next append and step land where they would have.
-    if (ids.length < caps.maxBlocksPerReq) {
-      rows.appendBlock(r, 11);
-      mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 8, blockTableRow: r }] });
-      expect(Array.from(mirror.blockTable.subarray(0, 5))).toEqual([...ids, 11, -1, -1].slice(0, 5));
-    }
-  });
+  const bad: { name: string; row?: number; id: unknown; fill?: number; code: string; path: string; allowed: RegExp }[] =
+    [
+      {
+        name: 'id = numBlocks',
+        id: 30,
+        code: 'invalid_block_id',
+        path: 'rows[0].blockId',
+        allowed: /^integer in \[0, 30\) \(numBlocks\)$/,
+      },
+      { name: 'negative id', id: -1, code: 'invalid_block_id', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'Infinity', id: Infinity, code: 'invalid_block_id', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'fractional id', id: 1.5, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'NaN', id: Number.NaN, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'a string', id: '3', code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'a bigint', id: 3n, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      { name: 'undefined', id: undefined, code: 'not_integer', path: 'rows[0].blockId', allowed: /\[0, 30\)/ },
+      {
+        name: 'a full row',
+        id: 1,
+        fill: 3,
+        code: 'too_many_blocks',
+        path: 'rows[0].ids',
+        allowed: /^at most 0 more block ids \(row holds 5 of maxBlocksPerReq 5\)$/,
+      },
+      {
+        name: 'a free row',
+        row: 1,
+        id: 1,
+        code: 'row_not_acquired',
+        path: 'blockTableRows.appendBlock(row)',
+        allowed: /acquired row/,
+      },
+      {
+        name: 'row -1',
+        row: -1,
+        id: 1,
+        code: 'invalid_row',
+        path: 'blockTableRows.appendBlock(row)',
+        allowed: /^integer in \[0, 4\) \(maxNumReqs\)$/,
+      },
+      {
+        name: 'row maxNumReqs',
+        row: 4,
+        id: 1,
+        code: 'invalid_row',
+        path: 'blockTableRows.appendBlock(row)',
+        allowed: /\[0, 4\)/,
+      },
+      {
+        name: 'row 0.5',
+        row: 0.5,
+        id: 1,
+        code: 'invalid_row',
+        path: 'blockTableRows.appendBlock(row)',
+        allowed: /\[0, 4\)/,
+      },
+    ];
+  it.each(bad)(
+    'rejects $name ($code at $path, allowed range named) and changes nothing',
+    ({ row, id, fill, code, path, allowed }) => {
+      const mirror = createHostMirror(caps);
+      const rows = mirror.blockTableRows;
+      const r = rows.acquireRow();
+      rows.appendBlocks(r, [7, 8]);
+      for (let k = 0; k < (fill ?? 0); k++) rows.appendBlock(r, 10 + k);
+      mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 4, blockTableRow: r }] });
+      const staging = mirror.buffer.slice();
+      const ids = Array.from(rows.blockIds(r));
+      const err = caughtMetadataError(() => rows.appendBlock(row ?? r, id as number));
+      expect(err.code).toBe(code);
+      expect(err.path).toBe(path);
+      expect(err.allowed).toMatch(allowed);
+      expect(err.message).toContain(err.allowed);
+      expect(Array.from(rows.blockIds(r))).toEqual(ids);
+      expect(rows.numAcquired).toBe(1);
+      expect(mirror.buffer).toEqual(staging);
+      // The row still works: the next append and step land where they would have.
+      if (ids.length < caps.maxBlocksPerReq) {
+        rows.appendBlock(r, 11);
+        mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: 8, blockTableRow: r }] });
+        expect(Array.from(mirror.blockTable.subarray(0, 5))).toEqual([...ids, 11, -1, -1].slice(0, 5));
+      }
+    },
+  );
 });
 
 // ---- property: appendBlock(row, id) == appendBlocks(row, [id]) over random sequences ----
@@ -108,13 +162,23 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       badRow: fc.nat(9).map((n) => n === 0),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), pick: fc.nat(), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('truncate' as const),
+      pick: fc.nat(),
+      frac: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
   {
     weight: 3,
     arbitrary: fc.record({
       kind: fc.constant('write' as const),
-      fills: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: caps.maxNumReqs, maxLength: caps.maxNumReqs }),
+      fills: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), {
+        minLength: caps.maxNumReqs,
+        maxLength: caps.maxNumReqs,
+      }),
       order: fc.shuffledSubarray([0, 1, 2, 3]),
       padReqs: fc.nat(caps.maxNumReqs),
     }),
@@ -180,7 +244,9 @@ describe('property: appendBlock equals appendBlocks of one id', () => {
                 expect(x.code).toBe(y.code);
                 expect(x.allowed).toBe(y.allowed);
                 // One difference: a bad id is named as appendBlock's argument, not as ids[0].
-                expect(x.path).toBe(y.path.replace(/\.ids\[0\]$/, '.blockId').replace('appendBlocks(row)', 'appendBlock(row)'));
+                expect(x.path).toBe(
+                  y.path.replace(/\.ids\[0\]$/, '.blockId').replace('appendBlocks(row)', 'appendBlock(row)'),
+                );
               }
               // Appending never touches the staging buffer (an in-flight copy may read it).
               expect(one.buffer).toEqual(before);

@@ -30,7 +30,19 @@ describe('block id range check: wasm SIMD and the JS fallback agree with the rul
   // numBlocks - 1 (valid) and numBlocks (not).
   const edge = (numBlocks: number) =>
     fc.oneof(
-      fc.constantFrom(INT32_MIN, INT32_MIN + 1, -2, -1, 0, 1, numBlocks - 1, numBlocks, numBlocks + 1, INT32_MAX - 1, INT32_MAX),
+      fc.constantFrom(
+        INT32_MIN,
+        INT32_MIN + 1,
+        -2,
+        -1,
+        0,
+        1,
+        numBlocks - 1,
+        numBlocks,
+        numBlocks + 1,
+        INT32_MAX - 1,
+        INT32_MAX,
+      ),
       fc.integer({ min: 0, max: numBlocks - 1 }),
       fc.integer({ min: 0, max: numBlocks - 1 }),
       fc.integer({ min: 0, max: numBlocks - 1 }),
@@ -40,7 +52,13 @@ describe('block id range check: wasm SIMD and the JS fallback agree with the rul
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: INT32_MAX }).chain((numBlocks) =>
-          fc.tuple(fc.constant(numBlocks), fc.array(fc.array(edge(numBlocks), { maxLength: 70 }).map((a) => Int32Array.from(a)), { maxLength: 8 })),
+          fc.tuple(
+            fc.constant(numBlocks),
+            fc.array(
+              fc.array(edge(numBlocks), { maxLength: 70 }).map((a) => Int32Array.from(a)),
+              { maxLength: 8 },
+            ),
+          ),
         ),
         ([numBlocks, rows]) => {
           const expected = allInRange(rows, numBlocks);
@@ -116,7 +134,10 @@ describe('host mirror: the wasm and JS range checks give identical results and i
     { weight: 1, arbitrary: fc.constantFrom(-1, caps.numBlocks, INT32_MIN, INT32_MAX, caps.numBlocks + 1) },
   );
   const request = fc.record({
-    numNewTokens: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 1.5) }),
+    numNewTokens: fc.oneof(
+      { weight: 20, arbitrary: fc.integer({ min: 0, max: 6 }) },
+      { weight: 1, arbitrary: fc.constantFrom(-1, 1.5) },
+    ),
     numComputedTokens: fc.integer({ min: 0, max: 20 }),
     blockIds: fc.oneof(
       fc.array(id, { minLength: 7, maxLength: 40 }).map((a) => Int32Array.from(a)),
@@ -126,9 +147,12 @@ describe('host mirror: the wasm and JS range checks give identical results and i
 
   it('for random batches with bad ids, bad counts and both array kinds, step after step', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ requests: fc.array(request, { maxLength: 6 }) }), { minLength: 1, maxLength: 4 }), (batches) => {
-        expect(outcome('wasm', batches)).toEqual(outcome('js', batches));
-      }),
+      fc.property(
+        fc.array(fc.record({ requests: fc.array(request, { maxLength: 6 }) }), { minLength: 1, maxLength: 4 }),
+        (batches) => {
+          expect(outcome('wasm', batches)).toEqual(outcome('js', batches));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -146,10 +170,14 @@ describe('host mirror: the wasm and JS range checks give identical results and i
     };
     for (const kind of ['wasm', 'js'] as const) {
       const mirror = createHostMirrorWith(caps, undefined, kind);
-      expect(() => mirror.write(batch)).toThrow(expect.objectContaining({ code: 'invalid_block_id', path: 'requests[1].blockIds[17]', value: 50 }));
+      expect(() => mirror.write(batch)).toThrow(
+        expect.objectContaining({ code: 'invalid_block_id', path: 'requests[1].blockIds[17]', value: 50 }),
+      );
       // Without the bad id, the count error is next.
       bad[17] = 3;
-      expect(() => mirror.write(batch)).toThrow(expect.objectContaining({ code: 'out_of_range', path: 'requests[2].numNewTokens' }));
+      expect(() => mirror.write(batch)).toThrow(
+        expect.objectContaining({ code: 'out_of_range', path: 'requests[2].numNewTokens' }),
+      );
       bad[17] = 50;
     }
   });

@@ -25,7 +25,13 @@ function expectError(fn: () => unknown, code: string, path: string) {
 function logical(batch: MetadataBatch, rowIds: (row: number) => ArrayLike<number>): MetadataBatch {
   return {
     requests: Array.from(batch.requests, (r) =>
-      r.blockIds !== undefined ? r : { numNewTokens: r.numNewTokens, numComputedTokens: r.numComputedTokens, blockIds: Array.from(rowIds(r.blockTableRow!)) },
+      r.blockIds !== undefined
+        ? r
+        : {
+            numNewTokens: r.numNewTokens,
+            numComputedTokens: r.numComputedTokens,
+            blockIds: Array.from(rowIds(r.blockTableRow!)),
+          },
     ),
   };
 }
@@ -56,22 +62,92 @@ describe('block-table rows: the row API', () => {
     expect(rows.rowLength(r)).toBe(0);
   });
 
-  const bad: { name: string; run: (rows: ReturnType<typeof createHostMirror>['blockTableRows'], r: number) => void; code: string; path: string }[] = [
-    { name: 'id = numBlocks', run: (rows, r) => rows.appendBlocks(r, [1, 50]), code: 'invalid_block_id', path: 'rows[0].ids[1]' },
-    { name: 'negative id (Int32Array)', run: (rows, r) => rows.appendBlocks(r, Int32Array.of(-1)), code: 'invalid_block_id', path: 'rows[0].ids[0]' },
-    { name: 'fractional id', run: (rows, r) => rows.appendBlocks(r, [2, 3, 1.5]), code: 'not_integer', path: 'rows[0].ids[2]' },
-    { name: 'NaN id', run: (rows, r) => rows.appendBlocks(r, [Number.NaN]), code: 'not_integer', path: 'rows[0].ids[0]' },
-    { name: 'not an array', run: (rows, r) => rows.appendBlocks(r, 7 as unknown as number[]), code: 'invalid_batch', path: 'rows[0].ids' },
-    { name: 'row overflow (2 + 4 > 5)', run: (rows, r) => rows.appendBlocks(r, [1, 2, 3, 4]), code: 'too_many_blocks', path: 'rows[0].ids' },
-    { name: 'append to a free row', run: (rows) => rows.appendBlocks(1, [1]), code: 'row_not_acquired', path: 'blockTableRows.appendBlocks(row)' },
-    { name: 'append to row -1', run: (rows) => rows.appendBlocks(-1, [1]), code: 'invalid_row', path: 'blockTableRows.appendBlocks(row)' },
-    { name: 'append to row maxNumReqs', run: (rows) => rows.appendBlocks(6, [1]), code: 'invalid_row', path: 'blockTableRows.appendBlocks(row)' },
+  const bad: {
+    name: string;
+    run: (rows: ReturnType<typeof createHostMirror>['blockTableRows'], r: number) => void;
+    code: string;
+    path: string;
+  }[] = [
+    {
+      name: 'id = numBlocks',
+      run: (rows, r) => rows.appendBlocks(r, [1, 50]),
+      code: 'invalid_block_id',
+      path: 'rows[0].ids[1]',
+    },
+    {
+      name: 'negative id (Int32Array)',
+      run: (rows, r) => rows.appendBlocks(r, Int32Array.of(-1)),
+      code: 'invalid_block_id',
+      path: 'rows[0].ids[0]',
+    },
+    {
+      name: 'fractional id',
+      run: (rows, r) => rows.appendBlocks(r, [2, 3, 1.5]),
+      code: 'not_integer',
+      path: 'rows[0].ids[2]',
+    },
+    {
+      name: 'NaN id',
+      run: (rows, r) => rows.appendBlocks(r, [Number.NaN]),
+      code: 'not_integer',
+      path: 'rows[0].ids[0]',
+    },
+    {
+      name: 'not an array',
+      run: (rows, r) => rows.appendBlocks(r, 7 as unknown as number[]),
+      code: 'invalid_batch',
+      path: 'rows[0].ids',
+    },
+    {
+      name: 'row overflow (2 + 4 > 5)',
+      run: (rows, r) => rows.appendBlocks(r, [1, 2, 3, 4]),
+      code: 'too_many_blocks',
+      path: 'rows[0].ids',
+    },
+    {
+      name: 'append to a free row',
+      run: (rows) => rows.appendBlocks(1, [1]),
+      code: 'row_not_acquired',
+      path: 'blockTableRows.appendBlocks(row)',
+    },
+    {
+      name: 'append to row -1',
+      run: (rows) => rows.appendBlocks(-1, [1]),
+      code: 'invalid_row',
+      path: 'blockTableRows.appendBlocks(row)',
+    },
+    {
+      name: 'append to row maxNumReqs',
+      run: (rows) => rows.appendBlocks(6, [1]),
+      code: 'invalid_row',
+      path: 'blockTableRows.appendBlocks(row)',
+    },
     { name: 'truncate longer', run: (rows, r) => rows.truncate(r, 3), code: 'out_of_range', path: 'rows[0].length' },
     { name: 'truncate negative', run: (rows, r) => rows.truncate(r, -1), code: 'out_of_range', path: 'rows[0].length' },
-    { name: 'truncate fractional', run: (rows, r) => rows.truncate(r, 0.5), code: 'not_integer', path: 'rows[0].length' },
-    { name: 'release a free row', run: (rows) => rows.releaseRow(2), code: 'row_not_acquired', path: 'blockTableRows.releaseRow(row)' },
-    { name: 'release row 1.5', run: (rows) => rows.releaseRow(1.5), code: 'invalid_row', path: 'blockTableRows.releaseRow(row)' },
-    { name: 'length of a free row', run: (rows) => rows.rowLength(5), code: 'row_not_acquired', path: 'blockTableRows.rowLength(row)' },
+    {
+      name: 'truncate fractional',
+      run: (rows, r) => rows.truncate(r, 0.5),
+      code: 'not_integer',
+      path: 'rows[0].length',
+    },
+    {
+      name: 'release a free row',
+      run: (rows) => rows.releaseRow(2),
+      code: 'row_not_acquired',
+      path: 'blockTableRows.releaseRow(row)',
+    },
+    {
+      name: 'release row 1.5',
+      run: (rows) => rows.releaseRow(1.5),
+      code: 'invalid_row',
+      path: 'blockTableRows.releaseRow(row)',
+    },
+    {
+      name: 'length of a free row',
+      run: (rows) => rows.rowLength(5),
+      code: 'row_not_acquired',
+      path: 'blockTableRows.rowLength(row)',
+    },
   ];
   it.each(bad)('rejects $name ($code at $path) and changes nothing', ({ run, code, path }) => {
     const mirror = createHostMirror(caps);
@@ -97,7 +173,12 @@ describe('block-table rows: build', () => {
     rows.appendBlocks(a, [10, 11]);
     rows.appendBlocks(b, [20]);
     const steps: MetadataBatch[] = [
-      { requests: [{ numNewTokens: 3, numComputedTokens: 2, blockTableRow: a }, { numNewTokens: 1, numComputedTokens: 0, blockTableRow: b }] },
+      {
+        requests: [
+          { numNewTokens: 3, numComputedTokens: 2, blockTableRow: a },
+          { numNewTokens: 1, numComputedTokens: 0, blockTableRow: b },
+        ],
+      },
       // swapped order, and a blockIds request in the middle (mixed batch)
       {
         requests: [
@@ -110,7 +191,10 @@ describe('block-table rows: build', () => {
     ];
     for (const batch of steps) {
       const s1 = mirror.write(batch, { padToReqs: 4 });
-      const s2 = twin.write(logical(batch, (r) => rows.blockIds(r)), { padToReqs: 4 });
+      const s2 = twin.write(
+        logical(batch, (r) => rows.blockIds(r)),
+        { padToReqs: 4 },
+      );
       expect(s1).toEqual(s2);
       expect(mirror.buffer).toEqual(twin.buffer);
       const e = recompute(batch, caps, (r) => rows.blockIds(r));
@@ -124,7 +208,8 @@ describe('block-table rows: build', () => {
     const rows = mirror.blockTableRows;
     const a = rows.acquireRow();
     rows.appendBlocks(a, [1, 2, 3]);
-    const step = (n: number) => mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: n - 1, blockTableRow: a }] });
+    const step = (n: number) =>
+      mirror.write({ requests: [{ numNewTokens: 1, numComputedTokens: n - 1, blockTableRow: a }] });
     step(9);
     expect(Array.from(mirror.blockTable.subarray(0, 5))).toEqual([1, 2, 3, -1, -1]);
     rows.appendBlocks(a, [4]);
@@ -144,32 +229,72 @@ describe('block-table rows: build', () => {
     expect(Array.from(mirror.blockTable.subarray(0, 5))).toEqual([5, -1, -1, -1, -1]);
   });
 
-  const invalid: { name: string; requests: (a: number, b: number) => MetadataRequest[]; code: string; path: string }[] = [
-    { name: 'a free row', requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: 4 }], code: 'row_not_acquired', path: 'requests[0].blockTableRow' },
-    { name: 'row -1', requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: -1 }], code: 'invalid_row', path: 'requests[0].blockTableRow' },
-    { name: 'row maxNumReqs', requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: 6 }], code: 'invalid_row', path: 'requests[0].blockTableRow' },
-    { name: 'row "0"', requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: '0' as unknown as number }], code: 'invalid_row', path: 'requests[0].blockTableRow' },
-    {
-      name: 'a row twice',
-      requests: (a, b) => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: a }, { numNewTokens: 1, numComputedTokens: 0, blockTableRow: b }, { numNewTokens: 1, numComputedTokens: 1, blockTableRow: a }],
-      code: 'duplicate_row',
-      path: 'requests[2].blockTableRow',
-    },
-    { name: 'too short a row (1 id, seqLen 9)', requests: (_a, b) => [{ numNewTokens: 1, numComputedTokens: 8, blockTableRow: b }], code: 'not_enough_blocks', path: 'requests[0].blockTableRow' },
-    {
-      name: 'both blockIds and blockTableRow',
-      requests: (a) => [{ numNewTokens: 1, numComputedTokens: 0, blockIds: [1], blockTableRow: a } as unknown as MetadataRequest],
-      code: 'invalid_batch',
-      path: 'requests[0].blockTableRow',
-    },
-    { name: 'neither', requests: () => [{ numNewTokens: 1, numComputedTokens: 0 } as unknown as MetadataRequest], code: 'invalid_batch', path: 'requests[0]' },
-    {
-      name: 'a bad request after a valid row one',
-      requests: (a) => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: a }, { numNewTokens: -1, numComputedTokens: 0, blockIds: [1] }],
-      code: 'out_of_range',
-      path: 'requests[1].numNewTokens',
-    },
-  ];
+  const invalid: { name: string; requests: (a: number, b: number) => MetadataRequest[]; code: string; path: string }[] =
+    [
+      {
+        name: 'a free row',
+        requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: 4 }],
+        code: 'row_not_acquired',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'row -1',
+        requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: -1 }],
+        code: 'invalid_row',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'row maxNumReqs',
+        requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: 6 }],
+        code: 'invalid_row',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'row "0"',
+        requests: () => [{ numNewTokens: 1, numComputedTokens: 0, blockTableRow: '0' as unknown as number }],
+        code: 'invalid_row',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'a row twice',
+        requests: (a, b) => [
+          { numNewTokens: 1, numComputedTokens: 0, blockTableRow: a },
+          { numNewTokens: 1, numComputedTokens: 0, blockTableRow: b },
+          { numNewTokens: 1, numComputedTokens: 1, blockTableRow: a },
+        ],
+        code: 'duplicate_row',
+        path: 'requests[2].blockTableRow',
+      },
+      {
+        name: 'too short a row (1 id, seqLen 9)',
+        requests: (_a, b) => [{ numNewTokens: 1, numComputedTokens: 8, blockTableRow: b }],
+        code: 'not_enough_blocks',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'both blockIds and blockTableRow',
+        requests: (a) => [
+          { numNewTokens: 1, numComputedTokens: 0, blockIds: [1], blockTableRow: a } as unknown as MetadataRequest,
+        ],
+        code: 'invalid_batch',
+        path: 'requests[0].blockTableRow',
+      },
+      {
+        name: 'neither',
+        requests: () => [{ numNewTokens: 1, numComputedTokens: 0 } as unknown as MetadataRequest],
+        code: 'invalid_batch',
+        path: 'requests[0]',
+      },
+      {
+        name: 'a bad request after a valid row one',
+        requests: (a) => [
+          { numNewTokens: 1, numComputedTokens: 0, blockTableRow: a },
+          { numNewTokens: -1, numComputedTokens: 0, blockIds: [1] },
+        ],
+        code: 'out_of_range',
+        path: 'requests[1].numNewTokens',
+      },
+    ];
   it.each(invalid)('rejects $name ($code at $path) before writing anything', ({ requests, code, path }) => {
     const mirror = createHostMirror(caps);
     const rows = mirror.blockTableRows;
@@ -177,13 +302,23 @@ describe('block-table rows: build', () => {
     const b = rows.acquireRow();
     rows.appendBlocks(a, [1, 2]);
     rows.appendBlocks(b, [3]);
-    mirror.write({ requests: [{ numNewTokens: 2, numComputedTokens: 1, blockTableRow: b }, { numNewTokens: 1, numComputedTokens: 5, blockTableRow: a }] });
+    mirror.write({
+      requests: [
+        { numNewTokens: 2, numComputedTokens: 1, blockTableRow: b },
+        { numNewTokens: 1, numComputedTokens: 5, blockTableRow: a },
+      ],
+    });
     rows.appendBlocks(a, [7]);
     const staging = mirror.buffer.slice();
     expectError(() => mirror.write({ requests: requests(a, b) }), code, path);
     expect(mirror.buffer).toEqual(staging);
     // The rejected step left the links intact: the next valid step is still exact.
-    const batch: MetadataBatch = { requests: [{ numNewTokens: 1, numComputedTokens: 9, blockTableRow: a }, { numNewTokens: 1, numComputedTokens: 2, blockTableRow: b }] };
+    const batch: MetadataBatch = {
+      requests: [
+        { numNewTokens: 1, numComputedTokens: 9, blockTableRow: a },
+        { numNewTokens: 1, numComputedTokens: 2, blockTableRow: b },
+      ],
+    };
     mirror.write(batch);
     const e = recompute(batch, caps, (r) => rows.blockIds(r));
     expect(mirror.blockTable).toEqual(e.blockTable);
@@ -191,7 +326,13 @@ describe('block-table rows: build', () => {
   });
 
   it('builder.blockTableRows feeds build, and the device equals the mirror', () => {
-    const attention = recordingAttention({ maxNumReqs: 6, maxNumTokens: 40, pageSize: 4, numPages: 50, maxNumPagesPerReq: 5 });
+    const attention = recordingAttention({
+      maxNumReqs: 6,
+      maxNumTokens: 40,
+      pageSize: 4,
+      numPages: 50,
+      maxNumPagesPerReq: 5,
+    });
     let memory: FakeMemory | undefined;
     const builder = createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig() }, (bytes) => {
       memory = fakeMemory(bytes);
@@ -242,7 +383,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       bad: fc.constantFrom(-1, caps.numBlocks, 2.5, Number.NaN),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), pick: fc.nat(), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('truncate' as const),
+      pick: fc.nat(),
+      frac: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
   {
     weight: 4,
@@ -253,7 +401,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       grow: fc.array(fc.option(blockId, { nil: null }), { minLength: caps.maxNumReqs, maxLength: caps.maxNumReqs }),
       picks: fc.array(fc.nat(), { maxLength: caps.maxNumReqs }),
       reqs: fc.array(
-        fc.record({ fill: fc.double({ min: 0, max: 1, noNaN: true }), q: fc.nat(6), asIds: fc.constantFrom(0 as const, 0 as const, 0 as const, 1 as const, 2 as const) }),
+        fc.record({
+          fill: fc.double({ min: 0, max: 1, noNaN: true }),
+          q: fc.nat(6),
+          asIds: fc.constantFrom(0 as const, 0 as const, 0 as const, 1 as const, 2 as const),
+        }),
         { minLength: caps.maxNumReqs, maxLength: caps.maxNumReqs },
       ),
       extraIds: fc.array(fc.array(blockId, { minLength: 1, maxLength: caps.maxBlocksPerReq }), { maxLength: 2 }),
@@ -269,7 +421,13 @@ describe('property: block-table rows over random operations', () => {
   it('mirror == recomputation == the blockIds path, device == mirror; rejected calls change nothing', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 5, maxLength: 40 }), (ops) => {
-        const attention = recordingAttention({ maxNumReqs: 6, maxNumTokens: 40, pageSize: 4, numPages: 50, maxNumPagesPerReq: 5 });
+        const attention = recordingAttention({
+          maxNumReqs: 6,
+          maxNumTokens: 40,
+          pageSize: 4,
+          numPages: 50,
+          maxNumPagesPerReq: 5,
+        });
         let memory: FakeMemory | undefined;
         const builder = createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig() }, (bytes) => {
           memory = fakeMemory(bytes);
@@ -338,9 +496,11 @@ describe('property: block-table rows over random operations', () => {
               // A request naming a free row (or a duplicate): rejected, nothing written.
               const free = [...Array(caps.maxNumReqs).keys()].find((r) => !model.has(r));
               const dupe = requests.find((r) => r.blockTableRow !== undefined)?.blockTableRow;
-              const bad = o.corrupt % 2 === 0 && free !== undefined ? free : dupe ?? free!;
+              const bad = o.corrupt % 2 === 0 && free !== undefined ? free : (dupe ?? free!);
               requests.splice(o.corrupt + 1, 0, { numNewTokens: 0, numComputedTokens: 0, blockTableRow: bad });
-              expect(() => builder.build(batch, { stream, padToReqs: Math.max(padToReqs, requests.length), padToTokens })).toThrow(MetadataError);
+              expect(() =>
+                builder.build(batch, { stream, padToReqs: Math.max(padToReqs, requests.length), padToTokens }),
+              ).toThrow(MetadataError);
               expect(builder.host.buffer).toEqual(before);
               continue;
             }
@@ -356,7 +516,10 @@ describe('property: block-table rows over random operations', () => {
             expect(builder.host.blockTable).toEqual(e.blockTable);
             expect(builder.host.slotMapping).toEqual(e.slotMapping);
             expect(builder.host.positions).toEqual(e.positions);
-            twin.write(logical(batch, (r) => model.get(r)!), { padToReqs, padToTokens });
+            twin.write(
+              logical(batch, (r) => model.get(r)!),
+              { padToReqs, padToTokens },
+            );
             expect(builder.host.buffer).toEqual(twin.buffer);
             expect(memory!.deviceInt32).toEqual(builder.host.buffer);
             continue;

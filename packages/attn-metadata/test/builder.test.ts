@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { caughtMetadataError } from './support/caught.js';
 import { createBuilderWithMemory } from '../src/builder.js';
 import { describe as describeMetadata } from '../src/describe.js';
 import { forwardArgs } from '../src/forward-args.js';
 import type { GraphConfigLike, MetadataBatch } from '../src/types.js';
+import { caughtMetadataError } from './support/caught.js';
 import { type FakeMemory, fakeMemory, fakeStream, graphConfig, readView, recordingAttention } from './support/fakes.js';
 import { recompute } from './support/reference.js';
 
 const caps = { maxNumReqs: 16, maxNumTokens: 128, blockSize: 16, numBlocks: 512, maxBlocksPerReq: 8 };
 
 function setup(config: GraphConfigLike = graphConfig(), attentionOverrides = {}) {
-  const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8, ...attentionOverrides });
+  const attention = recordingAttention({
+    maxNumReqs: 16,
+    maxNumTokens: 128,
+    numPages: 512,
+    maxNumPagesPerReq: 8,
+    ...attentionOverrides,
+  });
   let memory: FakeMemory | undefined;
   const builder = createBuilderWithMemory({ ...caps, attention, graphConfig: config }, (bytes) => {
     memory = fakeMemory(bytes);
@@ -34,16 +40,62 @@ const mixed: MetadataBatch = {
 };
 
 describe('split bound per graph mode', () => {
-  const table: { name: string; config: Partial<GraphConfigLike>; batch: MetadataBatch; pad?: number; full: boolean }[] = [
-    { name: "full graphs for all, padded to a capture size", config: { fullGraphsFor: 'all' }, batch: mixed, pad: 8, full: true },
-    { name: "full graphs for all, token count itself a capture size", config: { fullGraphsFor: 'all' }, batch: decode(4), full: true },
-    { name: "full graphs for all, not a capture size", config: { fullGraphsFor: 'all' }, batch: mixed, pad: 7, full: false },
-    { name: "full graphs for all, above the max capture size", config: { fullGraphsFor: 'all' }, batch: decode(4), pad: 96, full: false },
-    { name: "uniform_decode, decode batch at a capture size", config: { fullGraphsFor: 'uniform_decode' }, batch: decode(3), pad: 4, full: true },
-    { name: "uniform_decode, mixed batch at a capture size", config: { fullGraphsFor: 'uniform_decode' }, batch: mixed, pad: 8, full: false },
-    { name: "no full graphs (piecewise)", config: { hasFullGraphs: false, fullGraphsFor: 'none' }, batch: decode(4), full: false },
-    { name: "mode none", config: { hasFullGraphs: false, fullGraphsFor: 'none', captureSizes: [], maxCaptureSize: 0 }, batch: decode(4), full: false },
-  ];
+  const table: { name: string; config: Partial<GraphConfigLike>; batch: MetadataBatch; pad?: number; full: boolean }[] =
+    [
+      {
+        name: 'full graphs for all, padded to a capture size',
+        config: { fullGraphsFor: 'all' },
+        batch: mixed,
+        pad: 8,
+        full: true,
+      },
+      {
+        name: 'full graphs for all, token count itself a capture size',
+        config: { fullGraphsFor: 'all' },
+        batch: decode(4),
+        full: true,
+      },
+      {
+        name: 'full graphs for all, not a capture size',
+        config: { fullGraphsFor: 'all' },
+        batch: mixed,
+        pad: 7,
+        full: false,
+      },
+      {
+        name: 'full graphs for all, above the max capture size',
+        config: { fullGraphsFor: 'all' },
+        batch: decode(4),
+        pad: 96,
+        full: false,
+      },
+      {
+        name: 'uniform_decode, decode batch at a capture size',
+        config: { fullGraphsFor: 'uniform_decode' },
+        batch: decode(3),
+        pad: 4,
+        full: true,
+      },
+      {
+        name: 'uniform_decode, mixed batch at a capture size',
+        config: { fullGraphsFor: 'uniform_decode' },
+        batch: mixed,
+        pad: 8,
+        full: false,
+      },
+      {
+        name: 'no full graphs (piecewise)',
+        config: { hasFullGraphs: false, fullGraphsFor: 'none' },
+        batch: decode(4),
+        full: false,
+      },
+      {
+        name: 'mode none',
+        config: { hasFullGraphs: false, fullGraphsFor: 'none', captureSizes: [], maxCaptureSize: 0 },
+        batch: decode(4),
+        full: false,
+      },
+    ];
   it.each(table)('$name -> full graph: $full', ({ config, batch, pad, full }) => {
     const { builder, attention, stream } = setup(graphConfig({ maxNumSplits: 16, ...config }));
     const m = builder.build(batch, { stream, padToTokens: pad });
@@ -68,9 +120,18 @@ describe('split bound per graph mode', () => {
 describe('decodeGraph: the metadata feeds a full graph that only replays uniform decode batches', () => {
   // decode(8) padded to 8 is also what a mixed graph of size 8 is captured with (8 one-token
   // requests): only the caller knows which graph it feeds.
-  const maxQ = (config: Partial<GraphConfigLike>, batch: MetadataBatch, pad: number | undefined, decodeGraph: boolean | undefined) => {
+  const maxQ = (
+    config: Partial<GraphConfigLike>,
+    batch: MetadataBatch,
+    pad: number | undefined,
+    decodeGraph: boolean | undefined,
+  ) => {
     const { builder, attention, stream } = setup(graphConfig(config));
-    const built = builder.build(batch, { stream, padToTokens: pad, ...(decodeGraph === undefined ? {} : { decodeGraph }) });
+    const built = builder.build(batch, {
+      stream,
+      padToTokens: pad,
+      ...(decodeGraph === undefined ? {} : { decodeGraph }),
+    });
     // The scheduler got the same bound the kernel will (forwardArgs reads the metadata).
     expect(attention.calls.at(-1)!.maxSeqlenQ).toBe(built.maxSeqlenQ);
     const staged = builder.stage(batch, { padToTokens: pad, ...(decodeGraph === undefined ? {} : { decodeGraph }) });
@@ -106,7 +167,9 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
     expect(maxQ({ fullGraphsFor: 'all', uniformDecodeQueryLen: 2 }, twoTokens, 8, false)).toEqual([true, 8]);
     // One-token requests are not uniform decode when k is 2.
     const { builder, stream } = setup(graphConfig({ uniformDecodeQueryLen: 2 }));
-    expect(caughtMetadataError(() => builder.build(decode(4), { stream, padToTokens: 8, decodeGraph: true }))).toMatchObject({
+    expect(
+      caughtMetadataError(() => builder.build(decode(4), { stream, padToTokens: 8, decodeGraph: true })),
+    ).toMatchObject({
       code: 'not_uniform_decode',
       allowed: expect.stringMatching(/each with 2 new tokens/),
     });
@@ -121,8 +184,15 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
     const host = Array.from(builder.host.buffer);
     const copies = memory.copies.length;
     for (const call of [
-      () => builder.build(batch, { stream, padToTokens: pad, padToReqs: Math.max(1, batch.requests.length), decodeGraph: true }),
-      () => builder.stage(batch, { padToTokens: pad, padToReqs: Math.max(1, batch.requests.length), decodeGraph: true }),
+      () =>
+        builder.build(batch, {
+          stream,
+          padToTokens: pad,
+          padToReqs: Math.max(1, batch.requests.length),
+          decodeGraph: true,
+        }),
+      () =>
+        builder.stage(batch, { padToTokens: pad, padToReqs: Math.max(1, batch.requests.length), decodeGraph: true }),
     ]) {
       const err = caughtMetadataError(call);
       expect(err).toMatchObject({ code: 'not_uniform_decode', path: 'options.decodeGraph', value: true });
@@ -138,19 +208,27 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
   it('a decodeGraph that is not a boolean is rejected before the batch is read', () => {
     const { builder, stream } = setup();
     for (const value of ['yes', 1, null]) {
-      expect(caughtMetadataError(() => builder.build(decode(2), { stream, decodeGraph: value as never }))).toMatchObject({
+      expect(
+        caughtMetadataError(() => builder.build(decode(2), { stream, decodeGraph: value as never })),
+      ).toMatchObject({
         code: 'invalid_option',
         path: 'options.decodeGraph',
         allowed: 'true, false or undefined',
       });
-      expect(caughtMetadataError(() => builder.stage(null as never, { decodeGraph: value as never }))).toMatchObject({ path: 'options.decodeGraph' });
+      expect(caughtMetadataError(() => builder.stage(null as never, { decodeGraph: value as never }))).toMatchObject({
+        path: 'options.decodeGraph',
+      });
     }
   });
 });
 
 describe('schedule and forward cannot diverge', () => {
   it('build schedules with exactly the numbers forwardArgs hands to forward, in every mode', () => {
-    for (const config of [graphConfig(), graphConfig({ fullGraphsFor: 'uniform_decode' }), graphConfig({ hasFullGraphs: false, fullGraphsFor: 'none' })]) {
+    for (const config of [
+      graphConfig(),
+      graphConfig({ fullGraphsFor: 'uniform_decode' }),
+      graphConfig({ hasFullGraphs: false, fullGraphsFor: 'none' }),
+    ]) {
       const { builder, attention, stream } = setup(config);
       const steps: [MetadataBatch, number | undefined, number | undefined][] = [
         [decode(4), undefined, undefined],
@@ -164,7 +242,15 @@ describe('schedule and forward cannot diverge', () => {
         const scheduled = attention.calls.at(-1)!;
         const q = { tag: 'q' };
         const fwd = forwardArgs(m, { stream, q, kCache: q, vCache: q, out: q });
-        for (const key of ['stream', 'cuSeqlensQ', 'seqLens', 'numReqs', 'maxSeqlenQ', 'maxSeqlenK', 'numSplits'] as const) {
+        for (const key of [
+          'stream',
+          'cuSeqlensQ',
+          'seqLens',
+          'numReqs',
+          'maxSeqlenQ',
+          'maxSeqlenK',
+          'numSplits',
+        ] as const) {
           expect(fwd[key], key).toBe(scheduled[key]);
         }
         expect(fwd.numSplits).toBe(m.maxNumSplits);
@@ -231,8 +317,18 @@ describe('device side (simulated memory)', () => {
     for (const n of [4, 1, 2]) {
       const batch = decode(n, 30 + n);
       const staged = builder.stage(batch, { padToTokens: 4, padToReqs: 4 });
-      expect([staged.numPaddedReqs, staged.numPaddedTokens, staged.maxNumSplits, staged.maxSeqlenQ, staged.maxSeqlenK]).toEqual([
-        captured.numPaddedReqs, captured.numPaddedTokens, captured.maxNumSplits, captured.maxSeqlenQ, captured.maxSeqlenK,
+      expect([
+        staged.numPaddedReqs,
+        staged.numPaddedTokens,
+        staged.maxNumSplits,
+        staged.maxSeqlenQ,
+        staged.maxSeqlenK,
+      ]).toEqual([
+        captured.numPaddedReqs,
+        captured.numPaddedTokens,
+        captured.maxNumSplits,
+        captured.maxSeqlenQ,
+        captured.maxSeqlenK,
       ]);
       memory.launch(stream);
       expectDeviceEqualsHost(builder, memory);
@@ -260,7 +356,9 @@ describe('builder errors', () => {
     const { builder, memory, attention, stream } = setup();
     const bad = { requests: [{ numNewTokens: 1, numComputedTokens: 0, blockIds: [512] }] };
     expect(caughtMetadataError(() => builder.build(bad, { stream })).path).toBe('requests[0].blockIds[0]');
-    expect(caughtMetadataError(() => builder.build(decode(2), { stream, padToTokens: 1 })).code).toBe('invalid_padding');
+    expect(caughtMetadataError(() => builder.build(decode(2), { stream, padToTokens: 1 })).code).toBe(
+      'invalid_padding',
+    );
     expect(caughtMetadataError(() => builder.build({ requests: [] }, { stream })).path).toBe('options.padToReqs');
     expect(caughtMetadataError(() => builder.build(decode(1), {} as never)).code).toBe('invalid_stream');
     expect(caughtMetadataError(() => builder.build(decode(1), undefined as never)).code).toBe('invalid_stream');
@@ -273,10 +371,24 @@ describe('builder errors', () => {
     { name: 'more blocks than pages', attn: { numPages: 100 }, path: 'options.numBlocks' },
     { name: 'more requests than the attention', attn: { maxNumReqs: 8 }, path: 'options.maxNumReqs' },
     { name: 'more tokens than the attention', attn: { maxNumTokens: 64 }, path: 'options.maxNumTokens' },
-    { name: 'longer rows than the attention page table', attn: { maxNumPagesPerReq: 4 }, path: 'options.maxBlocksPerReq' },
-    { name: 'graph split bound above the workspace', attn: { maxNumSplits: 8 }, path: 'options.graphConfig.maxNumSplits' },
+    {
+      name: 'longer rows than the attention page table',
+      attn: { maxNumPagesPerReq: 4 },
+      path: 'options.maxBlocksPerReq',
+    },
+    {
+      name: 'graph split bound above the workspace',
+      attn: { maxNumSplits: 8 },
+      path: 'options.graphConfig.maxNumSplits',
+    },
   ])('capacity mismatch: $name', ({ opts, attn, path }) => {
-    const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8, ...attn });
+    const attention = recordingAttention({
+      maxNumReqs: 16,
+      maxNumTokens: 128,
+      numPages: 512,
+      maxNumPagesPerReq: 8,
+      ...attn,
+    });
     let allocated = false;
     const err = caughtMetadataError(() =>
       createBuilderWithMemory({ ...caps, ...opts, attention, graphConfig: graphConfig() }, (bytes) => {
@@ -297,12 +409,22 @@ describe('builder errors', () => {
     { name: 'attention missing', over: { attention: undefined }, path: 'options.attention' },
     { name: 'attention without schedule', over: { attention: { options: {}, smCount: 1 } }, path: 'options.attention' },
     { name: 'graphConfig missing', over: { graphConfig: undefined }, path: 'options.graphConfig' },
-    { name: 'graphConfig bad fullGraphsFor', over: { graphConfig: graphConfig({ fullGraphsFor: 'some' as never }) }, path: 'options.graphConfig.fullGraphsFor' },
-    { name: 'graphConfig bad maxNumSplits', over: { graphConfig: graphConfig({ maxNumSplits: 0 }) }, path: 'options.graphConfig.maxNumSplits' },
+    {
+      name: 'graphConfig bad fullGraphsFor',
+      over: { graphConfig: graphConfig({ fullGraphsFor: 'some' as never }) },
+      path: 'options.graphConfig.fullGraphsFor',
+    },
+    {
+      name: 'graphConfig bad maxNumSplits',
+      over: { graphConfig: graphConfig({ maxNumSplits: 0 }) },
+      path: 'options.graphConfig.maxNumSplits',
+    },
     { name: 'maxNumReqs missing', over: { maxNumReqs: undefined }, path: 'options.maxNumReqs' },
   ])('invalid option: $name', ({ over, path }) => {
     const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8 });
-    const err = caughtMetadataError(() => createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig(), ...over } as never, fakeMemory));
+    const err = caughtMetadataError(() =>
+      createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig(), ...over } as never, fakeMemory),
+    );
     expect(err.code).toBe('invalid_option');
     expect(err.path).toBe(path);
   });

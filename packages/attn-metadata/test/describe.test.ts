@@ -1,5 +1,5 @@
 import { planSplits } from '@flashgraph/fa3';
-import { describe as suite, expect, it } from 'vitest';
+import { expect, it, describe as suite } from 'vitest';
 import { createBuilderWithMemory } from '../src/builder.js';
 import { describe } from '../src/describe.js';
 import { MetadataError } from '../src/errors.js';
@@ -9,7 +9,10 @@ const caps = { maxNumReqs: 8, maxNumTokens: 64, blockSize: 16, numBlocks: 512, m
 
 function setup() {
   const attention = recordingAttention({ maxNumReqs: 8, maxNumTokens: 64, numPages: 512, maxNumPagesPerReq: 64 });
-  const builder = createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig({ maxNumSplits: 16 }) }, fakeMemory);
+  const builder = createBuilderWithMemory(
+    { ...caps, attention, graphConfig: graphConfig({ maxNumSplits: 16 }) },
+    fakeMemory,
+  );
   return { builder, attention, stream: fakeStream() };
 }
 
@@ -28,13 +31,32 @@ suite('describe(metadata)', () => {
     const m = builder.build(batch, { stream, padToTokens: 4, padToReqs: 4 });
     const d = describe(m);
     expect(d).toMatchObject({
-      numReqs: 3, numPaddedReqs: 4, numActualTokens: 3, numPaddedTokens: 4, paddingTokens: 1, paddingFraction: 0.25,
-      paddingReqs: 1, maxQueryLen: 1, maxSeqLen: 1001, uniformDecode: true, fullGraph: true, maxNumSplits: 16,
+      numReqs: 3,
+      numPaddedReqs: 4,
+      numActualTokens: 3,
+      numPaddedTokens: 4,
+      paddingTokens: 1,
+      paddingFraction: 0.25,
+      paddingReqs: 1,
+      maxQueryLen: 1,
+      maxSeqLen: 1001,
+      uniformDecode: true,
+      fullGraph: true,
+      maxNumSplits: 16,
     });
     expect(d.copyBytes).toBe((builder.layout.blockTableOffset + 4 * 64) * 4);
     const plan = planSplits({
-      cuSeqlensQ: Int32Array.of(0, 1, 2, 3, 3), seqLens: Int32Array.of(1001, 11, 501, 0), numReqs: 4,
-      numHeadsQ: 32, numHeadsKv: 8, headDim: 128, maxNumSplits: 32, numSplits: 16, maxSeqlenQ: 4, maxSeqlenK: 1024, smCount: 132,
+      cuSeqlensQ: Int32Array.of(0, 1, 2, 3, 3),
+      seqLens: Int32Array.of(1001, 11, 501, 0),
+      numReqs: 4,
+      numHeadsQ: 32,
+      numHeadsKv: 8,
+      headDim: 128,
+      maxNumSplits: 32,
+      numSplits: 16,
+      maxSeqlenQ: 4,
+      maxSeqlenK: 1024,
+      smCount: 132,
     });
     expect(d.numSplitsBound).toBe(16);
     expect(d.splitsPerRequest).toEqual(Array.from(plan.splits.subarray(0, 3)));
@@ -45,7 +67,10 @@ suite('describe(metadata)', () => {
 
   it('eager steps report the heuristic bound', () => {
     const { builder, stream } = setup();
-    const m = builder.build({ requests: [{ numNewTokens: 3, numComputedTokens: 0, blockIds: [1] }] }, { stream, padToTokens: 5 });
+    const m = builder.build(
+      { requests: [{ numNewTokens: 3, numComputedTokens: 0, blockIds: [1] }] },
+      { stream, padToTokens: 5 },
+    );
     const d = describe(m);
     expect(d.fullGraph).toBe(false);
     expect(d.maxNumSplits).toBe(0);

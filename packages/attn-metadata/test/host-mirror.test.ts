@@ -21,12 +21,23 @@ describe('host mirror: slot mapping and positions', () => {
     const step = mirror.write({ requests: [{ numNewTokens: 6, numComputedTokens: 5, blockIds: [7, 3, 42] }] });
     expect(Array.from(mirror.positions.subarray(0, 6))).toEqual([5, 6, 7, 8, 9, 10]);
     expect(Array.from(mirror.slotMapping.subarray(0, 6))).toEqual([
-      3 * 4 + 1, 3 * 4 + 2, 3 * 4 + 3, 42 * 4 + 0, 42 * 4 + 1, 42 * 4 + 2,
+      3 * 4 + 1,
+      3 * 4 + 2,
+      3 * 4 + 3,
+      42 * 4 + 0,
+      42 * 4 + 1,
+      42 * 4 + 2,
     ]);
     expect(Array.from(mirror.queryStartLoc.subarray(0, 2))).toEqual([0, 6]);
     expect(mirror.seqLens[0]).toBe(11);
     expect(step).toEqual({
-      numReqs: 1, numActualTokens: 6, numPaddedReqs: 1, numPaddedTokens: 6, maxQueryLen: 6, maxSeqLen: 11, uniformDecode: false,
+      numReqs: 1,
+      numActualTokens: 6,
+      numPaddedReqs: 1,
+      numPaddedTokens: 6,
+      maxQueryLen: 6,
+      maxSeqLen: 11,
+      uniformDecode: false,
     });
   });
 
@@ -62,7 +73,12 @@ describe('host mirror: padding and tails', () => {
   it('pads tokens with slot -1 / position 0 and requests with zero length; queryStartLoc repeats its last value', () => {
     const mirror = createHostMirror(caps);
     const step = mirror.write(
-      { requests: [{ numNewTokens: 1, numComputedTokens: 4, blockIds: [5, 6] }, { numNewTokens: 1, numComputedTokens: 0, blockIds: [9] }] },
+      {
+        requests: [
+          { numNewTokens: 1, numComputedTokens: 4, blockIds: [5, 6] },
+          { numNewTokens: 1, numComputedTokens: 0, blockIds: [9] },
+        ],
+      },
       { padToTokens: 4, padToReqs: 4 },
     );
     expect(step.numPaddedTokens).toBe(4);
@@ -85,7 +101,11 @@ describe('host mirror: padding and tails', () => {
   it('leaves no stale entry when a small batch follows a large one', () => {
     const mirror = createHostMirror(caps);
     const big: MetadataBatch = {
-      requests: Array.from({ length: 8 }, (_, i) => ({ numNewTokens: 7, numComputedTokens: 10, blockIds: [i, i + 10, i + 20, i + 30, i + 40, i + 50] })),
+      requests: Array.from({ length: 8 }, (_, i) => ({
+        numNewTokens: 7,
+        numComputedTokens: 10,
+        blockIds: [i, i + 10, i + 20, i + 30, i + 40, i + 50],
+      })),
     };
     mirror.write(big, { padToTokens: 64 });
     expectMatches(mirror, big);
@@ -142,18 +162,25 @@ describe('host mirror: uniform decode detection', () => {
     { name: 'no requests', lens: [], qLen: 1, ok: false },
     { name: 'speculative decode, query length 3', lens: [3, 3], qLen: 3, ok: true },
     { name: 'single tokens when the uniform length is 3', lens: [1, 1], qLen: 3, ok: false },
-  ])('decodeGraph: true accepts only uniform decode batches ($name -> $ok); a rejected one writes nothing', ({ lens, qLen, ok }) => {
-    const mirror = createHostMirror({ ...caps, uniformDecodeQueryLen: qLen });
-    mirror.write({ requests: [req(2)] });
-    const before = Array.from(mirror.buffer);
-    const write = () => mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: true });
-    if (ok) {
-      expect(write().uniformDecode).toBe(true);
-    } else {
-      expect(write).toThrow(expect.objectContaining({ code: 'not_uniform_decode', path: 'options.decodeGraph' }));
-      expect(Array.from(mirror.buffer)).toEqual(before);
-    }
-    // false (a graph that may replay any batch) accepts every batch.
-    expect(mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: false }).uniformDecode).toBe(ok);
-  });
+  ])(
+    'decodeGraph: true accepts only uniform decode batches ($name -> $ok); a rejected one writes nothing',
+    ({ lens, qLen, ok }) => {
+      const mirror = createHostMirror({ ...caps, uniformDecodeQueryLen: qLen });
+      mirror.write({ requests: [req(2)] });
+      const before = Array.from(mirror.buffer);
+      const write = () =>
+        mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: true });
+      if (ok) {
+        expect(write().uniformDecode).toBe(true);
+      } else {
+        expect(write).toThrow(expect.objectContaining({ code: 'not_uniform_decode', path: 'options.decodeGraph' }));
+        expect(Array.from(mirror.buffer)).toEqual(before);
+      }
+      // false (a graph that may replay any batch) accepts every batch.
+      expect(
+        mirror.write({ requests: lens.map(req) }, { padToReqs: Math.max(1, lens.length), decodeGraph: false })
+          .uniformDecode,
+      ).toBe(ok);
+    },
+  );
 });

@@ -10,7 +10,11 @@ const caps: MetadataCapacities = { maxNumReqs: 12, maxNumTokens: 96, blockSize: 
 
 /** A valid request: seqLen fits the row, enough blocks (plus possibly spare ones), ids in range. */
 const request = fc
-  .record({ seqLen: fc.integer({ min: 0, max: caps.maxBlocksPerReq * caps.blockSize }), q: fc.integer({ min: 0, max: 12 }), spare: fc.nat(3) })
+  .record({
+    seqLen: fc.integer({ min: 0, max: caps.maxBlocksPerReq * caps.blockSize }),
+    q: fc.integer({ min: 0, max: 12 }),
+    spare: fc.nat(3),
+  })
   .chain(({ seqLen, q, spare }) => {
     const numNewTokens = Math.min(q, seqLen);
     const needed = Math.ceil(seqLen / caps.blockSize);
@@ -20,7 +24,9 @@ const request = fc
       numComputedTokens: fc.constant(seqLen - numNewTokens),
       blockIds: fc.oneof(
         fc.array(fc.integer({ min: 0, max: caps.numBlocks - 1 }), { minLength: length, maxLength: length }),
-        fc.array(fc.integer({ min: 0, max: caps.numBlocks - 1 }), { minLength: length, maxLength: length }).map((a) => Int32Array.from(a)),
+        fc
+          .array(fc.integer({ min: 0, max: caps.numBlocks - 1 }), { minLength: length, maxLength: length })
+          .map((a) => Int32Array.from(a)),
       ),
     });
   });
@@ -38,7 +44,16 @@ const step = fc
     });
   });
 
-function expectMirror(actual: { queryStartLoc: Int32Array; seqLens: Int32Array; blockTable: Int32Array; slotMapping: Int32Array; positions: Int32Array }, batch: MetadataBatch) {
+function expectMirror(
+  actual: {
+    queryStartLoc: Int32Array;
+    seqLens: Int32Array;
+    blockTable: Int32Array;
+    slotMapping: Int32Array;
+    positions: Int32Array;
+  },
+  batch: MetadataBatch,
+) {
   const e = recompute(batch, caps);
   expect(actual.queryStartLoc).toEqual(e.queryStartLoc);
   expect(actual.seqLens).toEqual(e.seqLens);
@@ -68,7 +83,13 @@ describe('property: the host mirror equals a straightforward recomputation', () 
   it('and the (simulated) device equals the mirror after every build, eager or replayed', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(step, fc.boolean()), { minLength: 1, maxLength: 6 }), (steps) => {
-        const attention = recordingAttention({ maxNumReqs: 12, maxNumTokens: 96, pageSize: 4, numPages: 64, maxNumPagesPerReq: 10 });
+        const attention = recordingAttention({
+          maxNumReqs: 12,
+          maxNumTokens: 96,
+          pageSize: 4,
+          numPages: 64,
+          maxNumPagesPerReq: 10,
+        });
         let memory: FakeMemory | undefined;
         const builder = createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig() }, (bytes) => {
           memory = fakeMemory(bytes);

@@ -1,4 +1,4 @@
-import { NoCudaDeviceError, cudaStatus } from '@flashgraph/cuda';
+import { cudaStatus, NoCudaDeviceError } from '@flashgraph/cuda';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { graphConfig, recordingAttention } from './support/fakes.js';
@@ -7,24 +7,50 @@ describe('public entry', () => {
   it('exports exactly the public API', () => {
     expect(Object.keys(api).sort()).toEqual(
       [
-        'MetadataError', 'NEUTRAL_BLOCK_ID', 'NEUTRAL_POSITION', 'NEUTRAL_SEQ_LEN', 'NEUTRAL_SLOT', 'createHostMirror',
-        'createMetadataBuilder', 'describe', 'forwardArgs', 'isFullGraphStep', 'metadataLayout', 'scheduleArgs',
+        'MetadataError',
+        'NEUTRAL_BLOCK_ID',
+        'NEUTRAL_POSITION',
+        'NEUTRAL_SEQ_LEN',
+        'NEUTRAL_SLOT',
+        'createHostMirror',
+        'createMetadataBuilder',
+        'describe',
+        'forwardArgs',
+        'isFullGraphStep',
+        'metadataLayout',
+        'scheduleArgs',
       ].sort(),
     );
   });
 
   it('createMetadataBuilder rejects bad options before touching CUDA', () => {
     const attention = recordingAttention({ pageSize: 16 });
-    expect(() => api.createMetadataBuilder({ attention, graphConfig: graphConfig(), maxNumReqs: 8, maxNumTokens: 64, blockSize: 32, numBlocks: 16, maxBlocksPerReq: 8 } as never)).toThrow(
-      expect.objectContaining({ code: 'capacity_mismatch', path: 'options.blockSize' }),
-    );
+    expect(() =>
+      api.createMetadataBuilder({
+        attention,
+        graphConfig: graphConfig(),
+        maxNumReqs: 8,
+        maxNumTokens: 64,
+        blockSize: 32,
+        numBlocks: 16,
+        maxBlocksPerReq: 8,
+      } as never),
+    ).toThrow(expect.objectContaining({ code: 'capacity_mismatch', path: 'options.blockSize' }));
     expect(() => api.createMetadataBuilder({} as never)).toThrow(api.MetadataError);
   });
 
   it.skipIf(cudaStatus().available)('without a GPU, valid options fail with the CUDA layer error, not a crash', () => {
     const attention = recordingAttention();
     expect(() =>
-      api.createMetadataBuilder({ attention, graphConfig: graphConfig(), maxNumReqs: 8, maxNumTokens: 64, blockSize: 16, numBlocks: 16, maxBlocksPerReq: 8 } as never),
+      api.createMetadataBuilder({
+        attention,
+        graphConfig: graphConfig(),
+        maxNumReqs: 8,
+        maxNumTokens: 64,
+        blockSize: 16,
+        numBlocks: 16,
+        maxBlocksPerReq: 8,
+      } as never),
     ).toThrow(NoCudaDeviceError);
   });
 });

@@ -1,5 +1,5 @@
 // The capability flashgraph's own attention backend (@flashgraph/fa3) declares.
-import type { BackendCapability } from './types';
+import type { BackendCapability } from './types.js';
 
 export type { BackendCapability };
 

@@ -1,5 +1,5 @@
 // Default capture sizes (vLLM's ladder) and the normalisation of user-given sizes.
-import type { ConfigWarning } from './types';
+import type { ConfigWarning } from './types.js';
 
 /** The default max capture size is never above this (larger steps are prefill-heavy, eager is fine). */
 export const DEFAULT_MAX_CAPTURE_SIZE_LIMIT = 512;

@@ -1,5 +1,5 @@
 // ConfigError: every problem of a config at once, each with path, value, rule and fix.
-import type { ConfigIssue } from './types';
+import type { ConfigIssue } from './types.js';
 
 function repr(value: unknown): string {
   if (value === undefined) return 'undefined';

@@ -1,8 +1,8 @@
 // defaultCaptureSizes: the public view of the default ladder for a context.
-import { captureSizeLadder, defaultMaxCaptureSize } from './capture-sizes';
-import { ConfigError } from './config-error';
-import { readContext } from './read-options';
-import type { ConfigIssue, GraphConfigContext } from './types';
+import { captureSizeLadder, defaultMaxCaptureSize } from './capture-sizes.js';
+import { ConfigError } from './config-error.js';
+import { readContext } from './read-options.js';
+import type { ConfigIssue, GraphConfigContext } from './types.js';
 
 /**
  * The capture sizes used when none are given: 1, 2, 4, multiples of 8 below 256, multiples of 16

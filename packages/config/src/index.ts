@@ -1,11 +1,15 @@
 // @flashgraph/config: validated CUDA-graph configuration. See README.md.
-export { fa3BackendCapability } from './backend';
-export { ConfigError } from './config-error';
-export { defaultCaptureSizes } from './default-capture-sizes';
-export { padToCaptureSize } from './pad-table';
-export { resolveGraphConfig } from './resolve';
-export { CUDAGRAPH_SUPPORTS as cudagraphSupportLevels, GRAPH_MODES as graphModes, graphConfigJsonSchema } from './schema';
-export { estimateSplitWorkspaceBytes } from './split-workspace';
+export { fa3BackendCapability } from './backend.js';
+export { ConfigError } from './config-error.js';
+export { defaultCaptureSizes } from './default-capture-sizes.js';
+export { padToCaptureSize } from './pad-table.js';
+export { resolveGraphConfig } from './resolve.js';
+export {
+  CUDAGRAPH_SUPPORTS as cudagraphSupportLevels,
+  GRAPH_MODES as graphModes,
+  graphConfigJsonSchema,
+} from './schema.js';
+export { estimateSplitWorkspaceBytes } from './split-workspace.js';
 export type {
   BackendCapability,
   ConfigIssue,
@@ -17,4 +21,4 @@ export type {
   GraphMode,
   ResolvedGraphConfig,
   SplitWorkspaceShape,
-} from './types';
+} from './types.js';

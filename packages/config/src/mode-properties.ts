@@ -1,5 +1,5 @@
 // What each mode captures: the derived fields of a resolved config.
-import type { FullGraphsFor, GraphMode } from './types';
+import type { FullGraphsFor, GraphMode } from './types.js';
 
 interface ModeProperties {
   fullGraphsFor: FullGraphsFor;

@@ -1,7 +1,7 @@
 // From the requested mode to the one the backend and runtime can run: the legacy flag, the AoT
 // requirement, and vLLM-style capability downgrades (each a warning naming capability and mode).
-import { hasFullDecodeGraphs, modeProperties } from './mode-properties';
-import type { BackendCapability, ConfigIssue, ConfigWarning, GraphMode } from './types';
+import { hasFullDecodeGraphs, modeProperties } from './mode-properties.js';
+import type { BackendCapability, ConfigIssue, ConfigWarning, GraphMode } from './types.js';
 
 export const DEFAULT_MODE: GraphMode = 'full_and_piecewise';
 
@@ -122,7 +122,10 @@ export function resolveMode(
   }
   if (!supportsPiecewise && modeProperties(mode).piecewise) {
     const to: GraphMode = mode === 'full_and_piecewise' ? 'full_decode_only' : 'none';
-    downgrade(to, `mode '${mode}' captures piecewise graphs, but the runtime declares supportsPiecewise: false; using '${to}'`);
+    downgrade(
+      to,
+      `mode '${mode}' captures piecewise graphs, but the runtime declares supportsPiecewise: false; using '${to}'`,
+    );
   }
   return mode;
 }

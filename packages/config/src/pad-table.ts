@@ -38,7 +38,9 @@ function tableFor(resolved: { captureSizes: readonly number[] }): PadTable {
   let entry = tables.get(resolved);
   if (entry === undefined) {
     if (!isAscendingSizes(resolved.captureSizes)) {
-      throw new TypeError('padToCaptureSize: resolved.captureSizes must be ascending positive integers (use resolveGraphConfig)');
+      throw new TypeError(
+        'padToCaptureSize: resolved.captureSizes must be ascending positive integers (use resolveGraphConfig)',
+      );
     }
     entry = buildTable(resolved.captureSizes);
     tables.set(resolved, entry);

@@ -1,9 +1,9 @@
 // Structural validation (zod) of the input and context, returning what is usable so that the
 // semantic rules can still run on the valid parts: ConfigError reports every problem at once.
-import { type BackendCapability, fa3BackendCapability } from './backend';
-import { graphConfigContextSchema, graphConfigInputSchema } from './schema';
-import { structuralIssues } from './structural-issues';
-import type { ConfigIssue, GraphMode } from './types';
+import { type BackendCapability, fa3BackendCapability } from './backend.js';
+import { graphConfigContextSchema, graphConfigInputSchema } from './schema.js';
+import { structuralIssues } from './structural-issues.js';
+import type { ConfigIssue, GraphMode } from './types.js';
 
 /** Valid input fields; a field that was absent or invalid is `undefined` (see `invalid`). */
 export interface ReadInput {
@@ -36,7 +36,8 @@ export function readInput(input: unknown, issues: ConfigIssue[]): ReadInput {
   if (!isRecord(input)) return result;
   // Only a bad value itself marks its key invalid; a bad captureSizes entry leaves the others usable.
   for (const issue of found) {
-    if (issue.path !== '' && issue.code !== 'unknown_option' && topKey(issue.path) === issue.path) result.invalid.add(issue.path);
+    if (issue.path !== '' && issue.code !== 'unknown_option' && topKey(issue.path) === issue.path)
+      result.invalid.add(issue.path);
   }
   const take = <K extends keyof ReadInput>(key: K) =>
     result.invalid.has(key) ? undefined : (input[key] as ReadInput[K] | undefined);
@@ -73,11 +74,16 @@ export function readContext(context: unknown, issues: ConfigIssue[]): ReadContex
   issues.push(...found);
   if (!isRecord(context)) return {};
   const bad = (key: string) =>
-    found.some((issue) => issue.code !== 'unknown_option' && (issue.path === `context.${key}` || issue.path.startsWith(`context.${key}.`)));
+    found.some(
+      (issue) =>
+        issue.code !== 'unknown_option' &&
+        (issue.path === `context.${key}` || issue.path.startsWith(`context.${key}.`)),
+    );
   const result: ReadContext = {};
   if (!bad('maxNumSeqs')) result.maxNumSeqs = context.maxNumSeqs as number;
   if (!bad('maxNumBatchedTokens')) result.maxNumBatchedTokens = context.maxNumBatchedTokens as number;
-  if (!bad('uniformDecodeQueryLen')) result.uniformDecodeQueryLen = (context.uniformDecodeQueryLen as number | undefined) ?? 1;
+  if (!bad('uniformDecodeQueryLen'))
+    result.uniformDecodeQueryLen = (context.uniformDecodeQueryLen as number | undefined) ?? 1;
   if (!bad('backend')) result.backend = (context.backend as BackendCapability | undefined) ?? fa3BackendCapability;
   if (!bad('supportsPiecewise')) result.supportsPiecewise = (context.supportsPiecewise as boolean | undefined) ?? true;
   return result;

@@ -1,12 +1,12 @@
 // resolveGraphConfig: structural checks, mode resolution, capture sizes, strict AoT limit; every
 // problem collected into one ConfigError, every adjustment returned as a warning.
-import { captureSizeLadder, defaultMaxCaptureSize, normalizeUserSizes, roundDefaultSizes } from './capture-sizes';
-import { ConfigError } from './config-error';
-import { hasFullDecodeGraphs, modeProperties } from './mode-properties';
-import { resolveMode, requestedMode } from './mode-resolution';
-import { registerPadTable } from './pad-table';
-import { type ReadContext, type ReadInput, readContext, readInput } from './read-options';
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_NUM_WARMUPS } from './schema';
+import { captureSizeLadder, defaultMaxCaptureSize, normalizeUserSizes, roundDefaultSizes } from './capture-sizes.js';
+import { ConfigError } from './config-error.js';
+import { hasFullDecodeGraphs, modeProperties } from './mode-properties.js';
+import { requestedMode, resolveMode } from './mode-resolution.js';
+import { registerPadTable } from './pad-table.js';
+import { type ReadContext, type ReadInput, readContext, readInput } from './read-options.js';
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_NUM_WARMUPS } from './schema.js';
 import type {
   ConfigIssue,
   ConfigWarning,
@@ -14,7 +14,7 @@ import type {
   GraphConfigInput,
   GraphMode,
   ResolvedGraphConfig,
-} from './types';
+} from './types.js';
 
 interface Sizes {
   sizes: number[];
@@ -107,12 +107,7 @@ function defaultSizes(
   return { sizes, maxPath: 'maxCaptureSize' };
 }
 
-function checkMaxAotBatch(
-  mode: GraphMode,
-  sizes: Sizes,
-  context: ReadContext,
-  issues: ConfigIssue[],
-): void {
+function checkMaxAotBatch(mode: GraphMode, sizes: Sizes, context: ReadContext, issues: ConfigIssue[]): void {
   const limit = context.backend?.maxAotBatch;
   const max = sizes.sizes[sizes.sizes.length - 1]!;
   if (limit === undefined || !modeProperties(mode).hasFullGraphs || max <= limit) return;
@@ -138,12 +133,17 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
   const read = readInput(input, issues);
   const ctx = readContext(context, issues);
 
-  const request = read.invalid.has('mode') || read.invalid.has('fullCudaGraph') ? undefined : requestedMode(read, issues, warnings);
+  const request =
+    read.invalid.has('mode') || read.invalid.has('fullCudaGraph') ? undefined : requestedMode(read, issues, warnings);
   let mode: GraphMode | undefined;
   if (request && ctx.backend && ctx.uniformDecodeQueryLen !== undefined && ctx.supportsPiecewise !== undefined) {
     mode = resolveMode(
       request,
-      { backend: ctx.backend, uniformDecodeQueryLen: ctx.uniformDecodeQueryLen, supportsPiecewise: ctx.supportsPiecewise },
+      {
+        backend: ctx.backend,
+        uniformDecodeQueryLen: ctx.uniformDecodeQueryLen,
+        supportsPiecewise: ctx.supportsPiecewise,
+      },
       issues,
       warnings,
     );
@@ -153,7 +153,8 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
   const rawSizes = (input as { captureSizes?: unknown } | null)?.captureSizes;
   if (mode === 'none') {
     for (const key of ['captureSizes', 'maxCaptureSize'] as const) {
-      const given = key === 'captureSizes' ? Array.isArray(rawSizes) && rawSizes.length > 0 : read.maxCaptureSize !== undefined;
+      const given =
+        key === 'captureSizes' ? Array.isArray(rawSizes) && rawSizes.length > 0 : read.maxCaptureSize !== undefined;
       if (given) {
         warnings.push({
           code: 'option_ignored',

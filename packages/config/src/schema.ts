@@ -16,31 +16,35 @@ const tokenCount = z.int().positive();
 export const graphConfigInputSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: 'JSON Schema reference for editors; ignored.' }),
-    mode: z.enum(GRAPH_MODES).optional().meta({
-      description:
-        "How CUDA graphs are used. 'none': eager; 'piecewise': graphs between attention calls; " +
-        "'full': one graph per step for any batch (needs AoT scheduling); 'full_decode_only': full " +
-        "graphs for uniform decode batches, the rest eager; 'full_and_piecewise': full graphs for " +
-        'uniform decode batches, piecewise graphs for the rest. Default full_and_piecewise.',
-      default: 'full_and_piecewise',
-    }),
-    captureSizes: z.array(tokenCount).optional().meta({
-      description:
-        'Token counts to capture graphs for. De-duplicated and sorted; sizes above maxNumBatchedTokens ' +
-        'are dropped with a warning. Default: 1, 2, 4, multiples of 8 below 256, multiples of 16 up ' +
-        'to the max, and the max.',
-    }),
+    mode: z
+      .enum(GRAPH_MODES)
+      .optional()
+      .meta({
+        description:
+          "How CUDA graphs are used. 'none': eager; 'piecewise': graphs between attention calls; " +
+          "'full': one graph per step for any batch (needs AoT scheduling); 'full_decode_only': full " +
+          "graphs for uniform decode batches, the rest eager; 'full_and_piecewise': full graphs for " +
+          'uniform decode batches, piecewise graphs for the rest. Default full_and_piecewise.',
+        default: 'full_and_piecewise',
+      }),
+    captureSizes: z
+      .array(tokenCount)
+      .optional()
+      .meta({
+        description:
+          'Token counts to capture graphs for. De-duplicated and sorted; sizes above maxNumBatchedTokens ' +
+          'are dropped with a warning. Default: 1, 2, 4, multiples of 8 below 256, multiples of 16 up ' +
+          'to the max, and the max.',
+      }),
     maxCaptureSize: tokenCount.optional().meta({
       description:
         'Largest capture size; larger steps run eagerly. Given with captureSizes it must equal the ' +
         'largest of them. Default min(2 x maxNumSeqs x uniformDecodeQueryLen, 512), capped by maxNumBatchedTokens.',
     }),
-    maxNumSplits: z
-      .int()
-      .min(1)
-      .max(MAX_NUM_SPLITS_LIMIT)
-      .optional()
-      .meta({ description: 'Upper bound of KV splits per request; sizes the split-KV workspace.', default: DEFAULT_MAX_NUM_SPLITS }),
+    maxNumSplits: z.int().min(1).max(MAX_NUM_SPLITS_LIMIT).optional().meta({
+      description: 'Upper bound of KV splits per request; sizes the split-KV workspace.',
+      default: DEFAULT_MAX_NUM_SPLITS,
+    }),
     numWarmups: z
       .int()
       .min(0)

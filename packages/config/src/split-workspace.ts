@@ -1,7 +1,7 @@
 // The fp32 scratch split-KV attention needs: partial outputs (D floats) and LSE (1 float) for every
 // split of every query head of every token, so users see what the maxNumSplits bound costs.
-import { MAX_NUM_SPLITS_LIMIT } from './schema';
-import type { SplitWorkspaceShape } from './types';
+import { MAX_NUM_SPLITS_LIMIT } from './schema.js';
+import type { SplitWorkspaceShape } from './types.js';
 
 const FIELDS = ['maxNumSplits', 'numHeadsQ', 'maxNumTokens', 'headDim'] as const;
 
@@ -26,7 +26,9 @@ export function estimateSplitWorkspaceBytes(shape: SplitWorkspaceShape): number 
   }
   const bytes = 4 * shape.maxNumSplits * shape.numHeadsQ * shape.maxNumTokens * (shape.headDim + 1);
   if (!Number.isSafeInteger(bytes)) {
-    throw new RangeError(`estimateSplitWorkspaceBytes: ${bytes} bytes is beyond the safe integer range; the shape is too large`);
+    throw new RangeError(
+      `estimateSplitWorkspaceBytes: ${bytes} bytes is beyond the safe integer range; the shape is too large`,
+    );
   }
   return bytes;
 }

@@ -1,8 +1,8 @@
 // Turns zod's structural issues into ConfigIssues with a rule and a fix a user can act on.
 import type { z } from 'zod';
-import { BACKEND_KEYS, CONTEXT_KEYS, CUDAGRAPH_SUPPORTS, GRAPH_MODES, INPUT_KEYS } from './schema';
-import { suggest } from './suggest';
-import type { ConfigIssue } from './types';
+import { BACKEND_KEYS, CONTEXT_KEYS, CUDAGRAPH_SUPPORTS, GRAPH_MODES, INPUT_KEYS } from './schema.js';
+import { suggest } from './suggest.js';
+import type { ConfigIssue } from './types.js';
 
 interface RuleText {
   rule: string;
@@ -149,7 +149,13 @@ export function structuralIssues(error: z.ZodError, root: unknown, prefix: strin
     const { rule, fix } = ruleFor(parent);
     const enumValues = ENUM_VALUES[parent];
     const hint = enumValues && typeof value === 'string' ? suggest(value, enumValues) : undefined;
-    push({ code: 'invalid_value', path: parent, value, rule, fix: hint === undefined ? fix : `did you mean '${hint}'? Otherwise ${fix}` });
+    push({
+      code: 'invalid_value',
+      path: parent,
+      value,
+      rule,
+      fix: hint === undefined ? fix : `did you mean '${hint}'? Otherwise ${fix}`,
+    });
   }
   return issues;
 }

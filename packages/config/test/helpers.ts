@@ -1,4 +1,4 @@
-import { ConfigError, type ConfigIssue, type GraphConfigContext, resolveGraphConfig } from '../src/index';
+import { ConfigError, type ConfigIssue, type GraphConfigContext, resolveGraphConfig } from '../src/index.js';
 
 export const ctx = (over: Partial<GraphConfigContext> = {}): GraphConfigContext => ({
   maxNumSeqs: 256,
@@ -10,7 +10,8 @@ export const backend = (
   cudagraphSupport: 'always' | 'uniform_batch' | 'uniform_single_token_decode' | 'never',
   aotScheduling = true,
   maxAotBatch?: number,
-) => (maxAotBatch === undefined ? { cudagraphSupport, aotScheduling } : { cudagraphSupport, aotScheduling, maxAotBatch });
+) =>
+  maxAotBatch === undefined ? { cudagraphSupport, aotScheduling } : { cudagraphSupport, aotScheduling, maxAotBatch };
 
 /** The issues of the ConfigError that resolving throws (fails the test if it does not throw one). */
 export function issuesOf(input: unknown, context: unknown): readonly ConfigIssue[] {

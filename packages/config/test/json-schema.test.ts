@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { graphConfigJsonSchema, graphModes } from '../src/index';
+import { graphConfigJsonSchema, graphModes } from '../src/index.js';
 
 describe('graphConfigJsonSchema', () => {
   const schema = graphConfigJsonSchema as {
@@ -25,8 +25,15 @@ describe('graphConfigJsonSchema', () => {
   });
 
   it('carries the same rules and defaults as resolveGraphConfig', () => {
-    expect(schema.properties.mode).toMatchObject({ type: 'string', enum: [...graphModes], default: 'full_and_piecewise' });
-    expect(schema.properties.captureSizes).toMatchObject({ type: 'array', items: { type: 'integer', exclusiveMinimum: 0 } });
+    expect(schema.properties.mode).toMatchObject({
+      type: 'string',
+      enum: [...graphModes],
+      default: 'full_and_piecewise',
+    });
+    expect(schema.properties.captureSizes).toMatchObject({
+      type: 'array',
+      items: { type: 'integer', exclusiveMinimum: 0 },
+    });
     expect(schema.properties.maxCaptureSize).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
     expect(schema.properties.maxNumSplits).toMatchObject({ type: 'integer', minimum: 1, maximum: 256, default: 32 });
     expect(schema.properties.numWarmups).toMatchObject({ type: 'integer', minimum: 0, maximum: 100, default: 1 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { padToCaptureSize, resolveGraphConfig } from '../src/index';
+import { padToCaptureSize, resolveGraphConfig } from '../src/index.js';
 
 const context = { maxNumSeqs: 256, maxNumBatchedTokens: 1 << 22 };
 

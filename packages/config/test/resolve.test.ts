@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type GraphConfigInput, graphModes, resolveGraphConfig } from '../src/index';
-import { backend, ctx, issuesOf, messages } from './helpers';
+import { ConfigError, type GraphConfigInput, graphModes, resolveGraphConfig } from '../src/index.js';
+import { backend, ctx, issuesOf, messages } from './helpers.js';
 
 describe('resolveGraphConfig: defaults and mode properties', () => {
   it('defaults: full_and_piecewise, vLLM sizes, 32 splits, 1 warm-up, no warnings', () => {
@@ -27,12 +27,15 @@ describe('resolveGraphConfig: defaults and mode properties', () => {
     ['full', true, 'all', false],
     ['full_decode_only', true, 'uniform_decode', false],
     ['full_and_piecewise', true, 'uniform_decode', true],
-  ] as const)('mode %s: hasFullGraphs %s, fullGraphsFor %s, piecewise %s', (mode, hasFullGraphs, fullGraphsFor, piecewise) => {
-    const r = resolveGraphConfig({ mode }, ctx());
-    expect(r).toMatchObject({ mode, requestedMode: mode, hasFullGraphs, fullGraphsFor, piecewise, warnings: [] });
-    expect(r.captureSizes.length).toBe(mode === 'none' ? 0 : 51);
-    expect(r.maxCaptureSize).toBe(mode === 'none' ? 0 : 512);
-  });
+  ] as const)(
+    'mode %s: hasFullGraphs %s, fullGraphsFor %s, piecewise %s',
+    (mode, hasFullGraphs, fullGraphsFor, piecewise) => {
+      const r = resolveGraphConfig({ mode }, ctx());
+      expect(r).toMatchObject({ mode, requestedMode: mode, hasFullGraphs, fullGraphsFor, piecewise, warnings: [] });
+      expect(r.captureSizes.length).toBe(mode === 'none' ? 0 : 51);
+      expect(r.maxCaptureSize).toBe(mode === 'none' ? 0 : 512);
+    },
+  );
 
   it('keeps maxNumSplits, numWarmups and uniformDecodeQueryLen', () => {
     const r = resolveGraphConfig({ maxNumSplits: 256, numWarmups: 0 }, ctx({ uniformDecodeQueryLen: 2 }));
@@ -40,7 +43,9 @@ describe('resolveGraphConfig: defaults and mode properties', () => {
   });
 
   it('accepts a $schema key (config files) and ignores it', () => {
-    expect(resolveGraphConfig({ $schema: './graph-config.schema.json', mode: 'piecewise' }, ctx()).mode).toBe('piecewise');
+    expect(resolveGraphConfig({ $schema: './graph-config.schema.json', mode: 'piecewise' }, ctx()).mode).toBe(
+      'piecewise',
+    );
   });
 
   it('returns a deeply frozen config', () => {
@@ -60,8 +65,16 @@ describe('resolveGraphConfig: defaults and mode properties', () => {
 
 describe('resolveGraphConfig: the legacy fullCudaGraph flag', () => {
   it.each([
-    [{ fullCudaGraph: true }, 'full', "deprecated_option @fullCudaGraph: fullCudaGraph is deprecated: use mode: 'full'"],
-    [{ fullCudaGraph: true, mode: 'full' }, 'full', "deprecated_option @fullCudaGraph: fullCudaGraph is deprecated: use mode: 'full'"],
+    [
+      { fullCudaGraph: true },
+      'full',
+      "deprecated_option @fullCudaGraph: fullCudaGraph is deprecated: use mode: 'full'",
+    ],
+    [
+      { fullCudaGraph: true, mode: 'full' },
+      'full',
+      "deprecated_option @fullCudaGraph: fullCudaGraph is deprecated: use mode: 'full'",
+    ],
     [
       { fullCudaGraph: false },
       'piecewise',
@@ -183,7 +196,9 @@ describe('resolveGraphConfig: user capture sizes', () => {
         fix: 'add a capture size of at most 128, or raise maxNumBatchedTokens',
       },
     ]);
-    expect(issuesOf({ captureSizes: [100] }, ctx({ maxNumBatchedTokens: 100, uniformDecodeQueryLen: 3 }))[0]!.rule).toBe(
+    expect(
+      issuesOf({ captureSizes: [100] }, ctx({ maxNumBatchedTokens: 100, uniformDecodeQueryLen: 3 }))[0]!.rule,
+    ).toBe(
       'at least one capture size must be <= maxNumBatchedTokens 100 after rounding up to multiples of uniformDecodeQueryLen 3',
     );
   });
@@ -191,7 +206,9 @@ describe('resolveGraphConfig: user capture sizes', () => {
 
 describe('resolveGraphConfig: default sizes and maxCaptureSize', () => {
   it('rounds the default sizes in decode-full modes, keeping floor(max / k) * k', () => {
-    expect(resolveGraphConfig({}, ctx({ maxNumSeqs: 4, uniformDecodeQueryLen: 3 })).captureSizes).toEqual([3, 6, 9, 18, 24]);
+    expect(resolveGraphConfig({}, ctx({ maxNumSeqs: 4, uniformDecodeQueryLen: 3 })).captureSizes).toEqual([
+      3, 6, 9, 18, 24,
+    ]);
     const big = resolveGraphConfig({}, ctx({ uniformDecodeQueryLen: 3 }));
     expect(big.maxCaptureSize).toBe(510);
     expect(big.captureSizes.every((s) => s % 3 === 0)).toBe(true);
@@ -199,9 +216,9 @@ describe('resolveGraphConfig: default sizes and maxCaptureSize', () => {
   });
 
   it('does not round the default sizes in piecewise mode', () => {
-    expect(resolveGraphConfig({ mode: 'piecewise' }, ctx({ maxNumSeqs: 4, uniformDecodeQueryLen: 3 })).captureSizes).toEqual([
-      1, 2, 4, 8, 16, 24,
-    ]);
+    expect(
+      resolveGraphConfig({ mode: 'piecewise' }, ctx({ maxNumSeqs: 4, uniformDecodeQueryLen: 3 })).captureSizes,
+    ).toEqual([1, 2, 4, 8, 16, 24]);
   });
 
   it('maxCaptureSize alone sets the ladder max, above 992 too', () => {
@@ -266,21 +283,27 @@ describe('resolveGraphConfig: AoT scheduling and backend capability', () => {
     ]);
   });
 
-  it.each(['full_and_piecewise', 'full_decode_only', 'piecewise', 'none'] as const)('allows %s without AoT scheduling', (mode) => {
-    expect(resolveGraphConfig({ mode }, ctx({ backend: backend('always', false) })).mode).toBe(mode);
-  });
+  it.each(['full_and_piecewise', 'full_decode_only', 'piecewise', 'none'] as const)(
+    'allows %s without AoT scheduling',
+    (mode) => {
+      expect(resolveGraphConfig({ mode }, ctx({ backend: backend('always', false) })).mode).toBe(mode);
+    },
+  );
 
-  it.each(['full', 'full_decode_only', 'full_and_piecewise'] as const)("rejects %s with cudagraphSupport 'never'", (mode) => {
-    expect(issuesOf({ mode }, ctx({ backend: backend('never') }))).toEqual([
-      {
-        code: 'full_graphs_unsupported',
-        path: 'mode',
-        value: mode,
-        rule: `mode '${mode}' captures full graphs, but the backend declares cudagraphSupport 'never'`,
-        fix: "use mode 'piecewise' (graphs between attention calls, attention eager) or 'none'",
-      },
-    ]);
-  });
+  it.each(['full', 'full_decode_only', 'full_and_piecewise'] as const)(
+    "rejects %s with cudagraphSupport 'never'",
+    (mode) => {
+      expect(issuesOf({ mode }, ctx({ backend: backend('never') }))).toEqual([
+        {
+          code: 'full_graphs_unsupported',
+          path: 'mode',
+          value: mode,
+          rule: `mode '${mode}' captures full graphs, but the backend declares cudagraphSupport 'never'`,
+          fix: "use mode 'piecewise' (graphs between attention calls, attention eager) or 'none'",
+        },
+      ]);
+    },
+  );
 
   it("suggests only 'none' when the runtime cannot capture piecewise", () => {
     expect(issuesOf({ mode: 'full' }, ctx({ backend: backend('never'), supportsPiecewise: false }))[0]!.fix).toBe(
@@ -509,11 +532,23 @@ describe('resolveGraphConfig: properties', () => {
   });
 
   it('never throws anything but ConfigError for objects with the right keys and any values', () => {
-    const value = fc.oneof(fc.anything(), fc.integer({ min: -3, max: 600 }), fc.constantFrom(...graphModes), fc.boolean());
+    const value = fc.oneof(
+      fc.anything(),
+      fc.integer({ min: -3, max: 600 }),
+      fc.constantFrom(...graphModes),
+      fc.boolean(),
+    );
     fc.assert(
       fc.property(
         fc.record(
-          { mode: value, captureSizes: fc.oneof(fc.array(value), value), maxCaptureSize: value, maxNumSplits: value, numWarmups: value, fullCudaGraph: value },
+          {
+            mode: value,
+            captureSizes: fc.oneof(fc.array(value), value),
+            maxCaptureSize: value,
+            maxNumSplits: value,
+            numWarmups: value,
+            fullCudaGraph: value,
+          },
           { requiredKeys: [] },
         ),
         fc.record(
@@ -523,7 +558,17 @@ describe('resolveGraphConfig: properties', () => {
             uniformDecodeQueryLen: value,
             supportsPiecewise: value,
             backend: fc.record(
-              { cudagraphSupport: fc.constantFrom('always', 'uniform_batch', 'uniform_single_token_decode', 'never', 'x'), aotScheduling: value, maxAotBatch: value },
+              {
+                cudagraphSupport: fc.constantFrom(
+                  'always',
+                  'uniform_batch',
+                  'uniform_single_token_decode',
+                  'never',
+                  'x',
+                ),
+                aotScheduling: value,
+                maxAotBatch: value,
+              },
               { requiredKeys: [] },
             ),
           },

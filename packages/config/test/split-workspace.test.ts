@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { estimateSplitWorkspaceBytes } from '../src/index';
+import { estimateSplitWorkspaceBytes } from '../src/index.js';
 
 const shape = { maxNumSplits: 32, numHeadsQ: 32, maxNumTokens: 512, headDim: 128 };
 
@@ -15,9 +15,19 @@ describe('estimateSplitWorkspaceBytes', () => {
 
   it.each([
     ['maxNumSplits', 0, RangeError, 'estimateSplitWorkspaceBytes: maxNumSplits must be a positive safe integer, got 0'],
-    ['maxNumSplits', 257, RangeError, 'estimateSplitWorkspaceBytes: maxNumSplits must be an integer from 1 to 256, got 257'],
+    [
+      'maxNumSplits',
+      257,
+      RangeError,
+      'estimateSplitWorkspaceBytes: maxNumSplits must be an integer from 1 to 256, got 257',
+    ],
     ['numHeadsQ', 2.5, RangeError, 'estimateSplitWorkspaceBytes: numHeadsQ must be a positive safe integer, got 2.5'],
-    ['maxNumTokens', -1, RangeError, 'estimateSplitWorkspaceBytes: maxNumTokens must be a positive safe integer, got -1'],
+    [
+      'maxNumTokens',
+      -1,
+      RangeError,
+      'estimateSplitWorkspaceBytes: maxNumTokens must be a positive safe integer, got -1',
+    ],
     ['headDim', '128', TypeError, 'estimateSplitWorkspaceBytes: headDim must be a number, got string'],
     ['headDim', undefined, TypeError, 'estimateSplitWorkspaceBytes: headDim must be a number, got undefined'],
   ])('%s = %s throws', (field, value, type, message) => {
@@ -43,7 +53,9 @@ describe('estimateSplitWorkspaceBytes', () => {
         (maxNumSplits, numHeadsQ, maxNumTokens, headDim) => {
           const bytes = estimateSplitWorkspaceBytes({ maxNumSplits, numHeadsQ, maxNumTokens, headDim });
           expect(bytes).toBe(4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1));
-          expect(estimateSplitWorkspaceBytes({ maxNumSplits, numHeadsQ, maxNumTokens: 2 * maxNumTokens, headDim })).toBe(2 * bytes);
+          expect(
+            estimateSplitWorkspaceBytes({ maxNumSplits, numHeadsQ, maxNumTokens: 2 * maxNumTokens, headDim }),
+          ).toBe(2 * bytes);
         },
       ),
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, fa3BackendCapability, resolveGraphConfig } from '../src/index';
-import { ctx, issuesOf } from './helpers';
+import { ConfigError, fa3BackendCapability, resolveGraphConfig } from '../src/index.js';
+import { ctx, issuesOf } from './helpers.js';
 
 const positive = 'must be a positive safe integer';
 
@@ -34,13 +34,55 @@ const inputRules: [string, Record<string, unknown>, unknown, string, string][] =
     'must be an array of token counts',
     'give a list such as [1, 2, 4, 8], or remove captureSizes for the defaults',
   ],
-  ['captureSizes[1]', { captureSizes: [1, 0] }, 0, `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['captureSizes[0]', { captureSizes: [-8] }, -8, `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['captureSizes[0]', { captureSizes: [2.5] }, 2.5, `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['captureSizes[0]', { captureSizes: ['8'] }, '8', `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['captureSizes[0]', { captureSizes: [Number.NaN] }, Number.NaN, `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['captureSizes[0]', { captureSizes: [2 ** 53] }, 2 ** 53, `${positive} (a token count)`, 'remove it or replace it with a positive integer'],
-  ['maxCaptureSize', { maxCaptureSize: 0 }, 0, `${positive} (a token count)`, 'set it to a positive integer, or remove it for the default'],
+  [
+    'captureSizes[1]',
+    { captureSizes: [1, 0] },
+    0,
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'captureSizes[0]',
+    { captureSizes: [-8] },
+    -8,
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'captureSizes[0]',
+    { captureSizes: [2.5] },
+    2.5,
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'captureSizes[0]',
+    { captureSizes: ['8'] },
+    '8',
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'captureSizes[0]',
+    { captureSizes: [Number.NaN] },
+    Number.NaN,
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'captureSizes[0]',
+    { captureSizes: [2 ** 53] },
+    2 ** 53,
+    `${positive} (a token count)`,
+    'remove it or replace it with a positive integer',
+  ],
+  [
+    'maxCaptureSize',
+    { maxCaptureSize: 0 },
+    0,
+    `${positive} (a token count)`,
+    'set it to a positive integer, or remove it for the default',
+  ],
   [
     'maxCaptureSize',
     { maxCaptureSize: Number.POSITIVE_INFINITY },
@@ -48,11 +90,41 @@ const inputRules: [string, Record<string, unknown>, unknown, string, string][] =
     `${positive} (a token count)`,
     'set it to a positive integer, or remove it for the default',
   ],
-  ['maxNumSplits', { maxNumSplits: 0 }, 0, 'must be an integer from 1 to 256', 'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32'],
-  ['maxNumSplits', { maxNumSplits: 257 }, 257, 'must be an integer from 1 to 256', 'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32'],
-  ['maxNumSplits', { maxNumSplits: 1.5 }, 1.5, 'must be an integer from 1 to 256', 'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32'],
-  ['numWarmups', { numWarmups: -1 }, -1, 'must be an integer from 0 to 100', 'set numWarmups to an integer from 0 to 100, or remove it for the default 1'],
-  ['numWarmups', { numWarmups: 101 }, 101, 'must be an integer from 0 to 100', 'set numWarmups to an integer from 0 to 100, or remove it for the default 1'],
+  [
+    'maxNumSplits',
+    { maxNumSplits: 0 },
+    0,
+    'must be an integer from 1 to 256',
+    'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32',
+  ],
+  [
+    'maxNumSplits',
+    { maxNumSplits: 257 },
+    257,
+    'must be an integer from 1 to 256',
+    'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32',
+  ],
+  [
+    'maxNumSplits',
+    { maxNumSplits: 1.5 },
+    1.5,
+    'must be an integer from 1 to 256',
+    'set maxNumSplits to an integer from 1 to 256, or remove it for the default 32',
+  ],
+  [
+    'numWarmups',
+    { numWarmups: -1 },
+    -1,
+    'must be an integer from 0 to 100',
+    'set numWarmups to an integer from 0 to 100, or remove it for the default 1',
+  ],
+  [
+    'numWarmups',
+    { numWarmups: 101 },
+    101,
+    'must be an integer from 0 to 100',
+    'set numWarmups to an integer from 0 to 100, or remove it for the default 1',
+  ],
   [
     'fullCudaGraph',
     { fullCudaGraph: 'yes' },
@@ -63,7 +135,8 @@ const inputRules: [string, Record<string, unknown>, unknown, string, string][] =
   ['$schema', { $schema: 1 }, 1, 'must be a string (a JSON Schema URL or path)', 'make it a string or remove it'],
 ];
 
-const knownOptions = 'must be a known option: mode, captureSizes, maxCaptureSize, maxNumSplits, numWarmups, fullCudaGraph';
+const knownOptions =
+  'must be a known option: mode, captureSizes, maxCaptureSize, maxNumSplits, numWarmups, fullCudaGraph';
 
 describe('input validation: every field rule', () => {
   it.each(inputRules)('%s: %o', (path, input, value, rule, fix) => {
@@ -80,7 +153,9 @@ describe('input validation: every field rule', () => {
     ['fullCudaGraphs', 'rename it to fullCudaGraph'],
     ['unrelated', 'remove unrelated'],
   ])('unknown option %s', (key, fix) => {
-    expect(issuesOf({ [key]: 1 }, ctx())).toEqual([{ code: 'unknown_option', path: key, value: 1, rule: knownOptions, fix }]);
+    expect(issuesOf({ [key]: 1 }, ctx())).toEqual([
+      { code: 'unknown_option', path: key, value: 1, rule: knownOptions, fix },
+    ]);
   });
 
   it.each([null, undefined, 'full', 3, [1, 2]])('the whole input %o must be an object', (input) => {
@@ -149,7 +224,11 @@ const contextRules: [string, Record<string, unknown>, unknown, string, string][]
   ],
   [
     'context.backend.maxAotBatch',
-    { maxNumSeqs: 8, maxNumBatchedTokens: 64, backend: { cudagraphSupport: 'always', aotScheduling: true, maxAotBatch: 0 } },
+    {
+      maxNumSeqs: 8,
+      maxNumBatchedTokens: 64,
+      backend: { cudagraphSupport: 'always', aotScheduling: true, maxAotBatch: 0 },
+    },
     0,
     `${positive} (the largest batch the AoT metadata holds)`,
     'set it to the limit of the backend, or remove it when there is none',
@@ -181,7 +260,9 @@ describe('context validation: every field rule', () => {
   });
 
   it('unknown context and backend keys', () => {
-    expect(issuesOf({}, { ...ctx(), max_num_seqs: 2, backend: { ...fa3BackendCapability, maxAotBatchSize: 3 } })).toEqual([
+    expect(
+      issuesOf({}, { ...ctx(), max_num_seqs: 2, backend: { ...fa3BackendCapability, maxAotBatchSize: 3 } }),
+    ).toEqual([
       {
         code: 'unknown_option',
         path: 'context.backend.maxAotBatchSize',
@@ -210,7 +291,11 @@ describe('ConfigError', () => {
   it('collects every problem at once, input first, with semantic checks on the valid parts', () => {
     const issues = issuesOf(
       { mode: 'full', captureSizes: [4, 'x', -1, 4096], numWarmups: 1e9, capturesizes: [1] },
-      { maxNumSeqs: 0, maxNumBatchedTokens: 1024, backend: { cudagraphSupport: 'uniform_batch', aotScheduling: false } },
+      {
+        maxNumSeqs: 0,
+        maxNumBatchedTokens: 1024,
+        backend: { cudagraphSupport: 'uniform_batch', aotScheduling: false },
+      },
     );
     expect(issues.map((i) => `${i.code} ${i.path}`)).toEqual([
       'invalid_value captureSizes[1]',
@@ -256,7 +341,9 @@ describe('ConfigError', () => {
       }
       return '';
     };
-    expect(message(null, { maxNumBatchedTokens: 1 })).toContain('Invalid CUDA graph configuration (2 problems):\n  - (config) = null');
+    expect(message(null, { maxNumBatchedTokens: 1 })).toContain(
+      'Invalid CUDA graph configuration (2 problems):\n  - (config) = null',
+    );
     expect(message({}, { maxNumBatchedTokens: 1 })).toContain('  - context.maxNumSeqs (missing)\n');
     expect(message({ captureSizes: [Number.NaN] }, ctx())).toContain('  - captureSizes[0] = NaN\n');
     expect(message({ mode: 'x' }, ctx())).toContain('  - mode = "x"\n');

@@ -4,8 +4,8 @@
 // - step time of eager vs piecewise vs full at batch 1, 8 and 64.
 // Prints a table and one JSON line; without a CUDA device it says so and exits 0.
 import { type GraphMode, resolveGraphConfig } from '@flashgraph/config';
-import { DeviceBuffer, Stream, cudaStatus, kernels } from '@flashgraph/cuda';
-import { type GraphRunner, type SegmentedStep, type StepContext, createGraphRunner } from '@flashgraph/cuda-graph';
+import { cudaStatus, DeviceBuffer, kernels, Stream } from '@flashgraph/cuda';
+import { createGraphRunner, type GraphRunner, type SegmentedStep, type StepContext } from '@flashgraph/cuda-graph';
 
 const status = cudaStatus();
 if (!status.available) {
@@ -118,15 +118,25 @@ const stepRows = batches.map((n) => {
 const pad = (s: string | number, w: number) => String(s).padStart(w);
 console.log(`step: ${LAYERS} layers x 3 kernels, hidden ${HIDDEN} floats/token`);
 console.log('capture (default sizes for 256 sequences)');
-for (const [name, c] of [['full', full], ['full_and_piecewise', mixed], ['piecewise', piecewise]] as const) {
-  console.log(`  ${name.padEnd(20)} ${pad(c.graphs, 5)} graphs ${pad(c.captureMs.toFixed(1), 9)} ms (wall ${c.wallMs.toFixed(1)} ms)`);
+for (const [name, c] of [
+  ['full', full],
+  ['full_and_piecewise', mixed],
+  ['piecewise', piecewise],
+] as const) {
+  console.log(
+    `  ${name.padEnd(20)} ${pad(c.graphs, 5)} graphs ${pad(c.captureMs.toFixed(1), 9)} ms (wall ${c.wallMs.toFixed(1)} ms)`,
+  );
 }
 console.log('host time per run() at 8 tokens');
 console.log(`  full       median ${median(fullHost).toFixed(2)} us  p99 ${percentile(fullHost, 0.99).toFixed(2)} us`);
-console.log(`  piecewise  median ${median(piecewiseHost).toFixed(2)} us  p99 ${percentile(piecewiseHost, 0.99).toFixed(2)} us`);
+console.log(
+  `  piecewise  median ${median(piecewiseHost).toFixed(2)} us  p99 ${percentile(piecewiseHost, 0.99).toFixed(2)} us`,
+);
 console.log('step time (us)      eager  piecewise       full  full vs eager');
 for (const row of stepRows) {
-  console.log(`  batch ${pad(row.batch, 3)} ${pad(row.eagerUs.toFixed(1), 12)} ${pad(row.piecewiseUs.toFixed(1), 10)} ${pad(row.fullUs.toFixed(1), 10)} ${pad(row.fullSpeedup.toFixed(2), 13)}x`);
+  console.log(
+    `  batch ${pad(row.batch, 3)} ${pad(row.eagerUs.toFixed(1), 12)} ${pad(row.piecewiseUs.toFixed(1), 10)} ${pad(row.fullUs.toFixed(1), 10)} ${pad(row.fullSpeedup.toFixed(2), 13)}x`,
+  );
 }
 console.log(
   JSON.stringify({

@@ -1,6 +1,6 @@
 // Which graphs each capture size gets, the padded request count of each, and the O(1) table that
 // maps a token count to its capture size. Computed once per runner, before any GPU work.
-import { type ResolvedGraphConfig, padToCaptureSize } from '@flashgraph/config';
+import { padToCaptureSize, type ResolvedGraphConfig } from '@flashgraph/config';
 
 export interface PadRequestCountArgs {
   /** The capture size the batch was padded to. */
@@ -29,9 +29,7 @@ export function padRequestCount(args: PadRequestCountArgs): number {
     throw new RangeError(`paddedTokens must be an integer >= 1, got ${String(paddedTokens)}`);
   }
   if (!Number.isInteger(uniformDecodeQueryLen) || uniformDecodeQueryLen < 1) {
-    throw new RangeError(
-      `uniformDecodeQueryLen must be an integer >= 1, got ${String(uniformDecodeQueryLen)}`,
-    );
+    throw new RangeError(`uniformDecodeQueryLen must be an integer >= 1, got ${String(uniformDecodeQueryLen)}`);
   }
   if (maxNumReqs !== undefined && (!Number.isInteger(maxNumReqs) || maxNumReqs < 1)) {
     throw new RangeError(`maxNumReqs must be an integer >= 1, got ${String(maxNumReqs)}`);
@@ -88,19 +86,14 @@ function decodeReachable(
   return reachable;
 }
 
-export function buildCapturePlan(
-  config: ResolvedGraphConfig,
-  maxNumReqs: number | undefined,
-): CapturePlan {
+export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number | undefined): CapturePlan {
   const sizeIndex = new Map<number, number>();
   config.captureSizes.forEach((size, i) => {
     sizeIndex.set(size, i);
   });
   // Mode `full` too: uniform decode batches get their own graph next to the mixed one.
   const fullDecodeWanted = config.fullGraphsFor === 'uniform_decode' || config.fullGraphsFor === 'all';
-  const reachable = fullDecodeWanted
-    ? decodeReachable(config, sizeIndex, maxNumReqs)
-    : new Set<number>();
+  const reachable = fullDecodeWanted ? decodeReachable(config, sizeIndex, maxNumReqs) : new Set<number>();
   const k = config.uniformDecodeQueryLen;
   const sizes = config.captureSizes.map(
     (size): SizePlan => ({

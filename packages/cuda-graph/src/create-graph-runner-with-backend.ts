@@ -30,5 +30,10 @@ export function createGraphRunnerWithBackend<S>(options: GraphRunnerWithBackendO
   validateOnProgress(options.onProgress);
   const maxNumReqs = validateMaxNumReqs(options.maxNumReqs);
   validateBackend(options.backend);
-  return new RunnerCore({ config: options.config, backend: options.backend, onProgress: options.onProgress, maxNumReqs });
+  return new RunnerCore({
+    config: options.config,
+    backend: options.backend,
+    onProgress: options.onProgress,
+    maxNumReqs,
+  });
 }

@@ -1,12 +1,5 @@
 // The real CaptureBackend: a thin adapter over @flashgraph/cuda's Stream, Graph and GraphExec.
-import {
-  type Graph,
-  type GraphExec,
-  NoCudaDeviceError,
-  Stream,
-  cudaStatus,
-  deviceGraphMemory,
-} from '@flashgraph/cuda';
+import { cudaStatus, deviceGraphMemory, type Graph, type GraphExec, NoCudaDeviceError, Stream } from '@flashgraph/cuda';
 import type { CaptureBackend } from './capture-backend.js';
 
 /** Structural check, so a Stream from a second copy of @flashgraph/cuda (ESM + CJS) is accepted. */

@@ -66,11 +66,7 @@ export class GraphCaptureError extends Error {
   }
 }
 
-export type GraphRunnerErrorCode =
-  | 'RUNNER_LOCKED'
-  | 'NOT_CAPTURED'
-  | 'RUNNER_DISPOSED'
-  | 'CAPTURE_IN_PROGRESS';
+export type GraphRunnerErrorCode = 'RUNNER_LOCKED' | 'NOT_CAPTURED' | 'RUNNER_DISPOSED' | 'CAPTURE_IN_PROGRESS';
 
 /** The runner was used in a state that does not allow the call. */
 export class GraphRunnerError extends Error {

@@ -1,12 +1,13 @@
 // @flashgraph/cuda-graph: capture, pad, replay and fall back, one CUDA graph per capture size.
-export { createGraphRunner } from './create-graph-runner.js';
-export { createGraphRunnerWithBackend } from './create-graph-runner-with-backend.js';
-export type { GraphRunnerWithBackendOptions } from './create-graph-runner-with-backend.js';
+
 export type { CaptureBackend, ExecHandle, GraphHandle } from './capture-backend.js';
-export { padRequestCount } from './capture-plan.js';
 export type { PadRequestCountArgs } from './capture-plan.js';
-export { GraphCaptureError, GraphRunnerError } from './errors.js';
+export { padRequestCount } from './capture-plan.js';
+export { createGraphRunner } from './create-graph-runner.js';
+export type { GraphRunnerWithBackendOptions } from './create-graph-runner-with-backend.js';
+export { createGraphRunnerWithBackend } from './create-graph-runner-with-backend.js';
 export type { CapturePhase, GraphRunnerErrorCode } from './errors.js';
+export { GraphCaptureError, GraphRunnerError } from './errors.js';
 export type {
   CaptureProgress,
   GraphMemory,

@@ -2,7 +2,7 @@
 // lifetime. All GPU work goes through a CaptureBackend, so this file runs on the CPU in tests.
 import type { ResolvedGraphConfig } from '@flashgraph/config';
 import type { CaptureBackend, ExecHandle } from './capture-backend.js';
-import { type CapturePlan, type SizePlan, buildCapturePlan } from './capture-plan.js';
+import { buildCapturePlan, type CapturePlan, type SizePlan } from './capture-plan.js';
 import { type CapturePhase, GraphCaptureError, GraphRunnerError } from './errors.js';
 import { type NormalizedSegment, normalizeStep, runAllSegments, runSegment } from './step.js';
 import type {
@@ -188,7 +188,11 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
   capture(step: GraphStep<S>): GraphRunnerStats {
     if (this.state !== 'idle') throw this.stateError('capture');
-    const segments = normalizeStep(step, this.plan_.sizes.some((s) => s.piecewise), this.config.mode);
+    const segments = normalizeStep(
+      step,
+      this.plan_.sizes.some((s) => s.piecewise),
+      this.config.mode,
+    );
     this.state = 'capturing';
     try {
       this.memAtCaptureStart = this.backend.graphMemory();
@@ -206,9 +210,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
   }
 
   private captureAll(segments: readonly NormalizedSegment<S>[]): void {
-    const order = this.records
-      .filter((r) => r.plan.fullMixed || r.plan.fullDecode || r.plan.piecewise)
-      .reverse();
+    const order = this.records.filter((r) => r.plan.fullMixed || r.plan.fullDecode || r.plan.piecewise).reverse();
     const total = order.length;
     const start = performance.now();
     const emit = (size: number, index: number, phase: CaptureProgress['phase']) =>
@@ -219,10 +221,8 @@ export class RunnerCore<S> implements GraphRunner<S> {
     order.forEach((record, index) => {
       const { plan } = record;
       const sizeStart = performance.now();
-      const mixed = (phase: 'warmup' | 'capture') =>
-        frozenCtx(this.stream, plan.size, plan.mixedReqs, false, phase);
-      const decode = (phase: 'warmup' | 'capture') =>
-        frozenCtx(this.stream, plan.size, plan.decodeReqs, true, phase);
+      const mixed = (phase: 'warmup' | 'capture') => frozenCtx(this.stream, plan.size, plan.mixedReqs, false, phase);
+      const decode = (phase: 'warmup' | 'capture') => frozenCtx(this.stream, plan.size, plan.decodeReqs, true, phase);
       const kinds: { graph: 'full' | 'piecewise'; uniformDecode: boolean }[] = [];
       if (plan.fullMixed) kinds.push({ graph: 'full', uniformDecode: false });
       if (plan.fullDecode) kinds.push({ graph: 'full', uniformDecode: true });
@@ -257,15 +257,12 @@ export class RunnerCore<S> implements GraphRunner<S> {
           record.pieces = pieces;
           segments.forEach((segment, i) => {
             if (segment.kind !== 'graph') return;
-            pieces[i] = this.captureOne(plan.size, 'piecewise', false, i, () =>
-              runSegment(segment, ctx),
-            );
+            pieces[i] = this.captureOne(plan.size, 'piecewise', false, i, () => runSegment(segment, ctx));
           });
         }
       }
       record.mixed.exec = record.mixed.kind === FULL ? record.fullMixed : null;
-      record.decode.exec =
-        record.decode.kind === FULL ? (record.fullDecode ?? record.fullMixed) : null;
+      record.decode.exec = record.decode.kind === FULL ? (record.fullDecode ?? record.fullMixed) : null;
       record.captureMs = performance.now() - sizeStart;
       this.captureMs += record.captureMs;
       emit(plan.size, index, 'done');

@@ -38,9 +38,7 @@ export function normalizeStep<S>(
       throw new TypeError(`step.segments[${i}] must be { kind, run }, got ${describe(segment)}`);
     }
     if (segment.kind !== 'graph' && segment.kind !== 'eager') {
-      throw new TypeError(
-        `step.segments[${i}].kind must be 'graph' or 'eager', got ${describe(segment.kind)}`,
-      );
+      throw new TypeError(`step.segments[${i}].kind must be 'graph' or 'eager', got ${describe(segment.kind)}`);
     }
     if (typeof segment.run !== 'function') {
       throw new TypeError(`step.segments[${i}].run must be a function, got ${describe(segment.run)}`);
@@ -49,9 +47,7 @@ export function normalizeStep<S>(
     return Object.freeze({ kind: segment.kind, run: segment.run.bind(segment) });
   });
   if (needsSegments && !normalized.some((segment) => segment.kind === 'graph')) {
-    throw new RangeError(
-      `step.segments: mode '${mode}' needs at least one 'graph' segment, got only 'eager' segments`,
-    );
+    throw new RangeError(`step.segments: mode '${mode}' needs at least one 'graph' segment, got only 'eager' segments`);
   }
   return Object.freeze(normalized);
 }
@@ -73,9 +69,6 @@ export function runSegment<S>(segment: NormalizedSegment<S>, ctx: StepContext<S>
   }
 }
 
-export function runAllSegments<S>(
-  segments: readonly NormalizedSegment<S>[],
-  ctx: StepContext<S>,
-): void {
+export function runAllSegments<S>(segments: readonly NormalizedSegment<S>[], ctx: StepContext<S>): void {
   for (let i = 0; i < segments.length; i++) runSegment(segments[i]!, ctx);
 }

@@ -14,7 +14,9 @@ function isPositiveInt(value: unknown): value is number {
 /** A ResolvedGraphConfig is plain data; a hand-made or stale one is checked field by field. */
 export function validateConfig(config: unknown): asserts config is ResolvedGraphConfig {
   if (config === null || typeof config !== 'object') {
-    throw new TypeError(`config must be a ResolvedGraphConfig, got ${config === null ? 'null' : typeof config}; ${FIX}`);
+    throw new TypeError(
+      `config must be a ResolvedGraphConfig, got ${config === null ? 'null' : typeof config}; ${FIX}`,
+    );
   }
   const c = config as Partial<Record<keyof ResolvedGraphConfig, unknown>>;
   if (typeof c.mode !== 'string' || !MODES.has(c.mode)) {
@@ -29,21 +31,29 @@ export function validateConfig(config: unknown): asserts config is ResolvedGraph
       throw new RangeError(`config.captureSizes[${i}] must be an integer >= 1, got ${String(size)}; ${FIX}`);
     }
     if (i > 0 && size <= (sizes[i - 1] as number)) {
-      throw new RangeError(`config.captureSizes must be strictly ascending, got ${String(sizes[i - 1])} then ${size} at index ${i}; ${FIX}`);
+      throw new RangeError(
+        `config.captureSizes must be strictly ascending, got ${String(sizes[i - 1])} then ${size} at index ${i}; ${FIX}`,
+      );
     }
   });
   const expectedMax = sizes.length === 0 ? 0 : (sizes[sizes.length - 1] as number);
   if (c.maxCaptureSize !== expectedMax) {
-    throw new RangeError(`config.maxCaptureSize must equal the largest capture size (${expectedMax}), got ${String(c.maxCaptureSize)}; ${FIX}`);
+    throw new RangeError(
+      `config.maxCaptureSize must equal the largest capture size (${expectedMax}), got ${String(c.maxCaptureSize)}; ${FIX}`,
+    );
   }
   if (!Number.isInteger(c.numWarmups) || (c.numWarmups as number) < 0) {
     throw new RangeError(`config.numWarmups must be an integer >= 0, got ${String(c.numWarmups)}; ${FIX}`);
   }
   if (!isPositiveInt(c.uniformDecodeQueryLen)) {
-    throw new RangeError(`config.uniformDecodeQueryLen must be an integer >= 1, got ${String(c.uniformDecodeQueryLen)}; ${FIX}`);
+    throw new RangeError(
+      `config.uniformDecodeQueryLen must be an integer >= 1, got ${String(c.uniformDecodeQueryLen)}; ${FIX}`,
+    );
   }
   if (typeof c.fullGraphsFor !== 'string' || !FULL_GRAPHS_FOR.has(c.fullGraphsFor)) {
-    throw new TypeError(`config.fullGraphsFor must be 'all', 'uniform_decode' or 'none', got ${String(c.fullGraphsFor)}; ${FIX}`);
+    throw new TypeError(
+      `config.fullGraphsFor must be 'all', 'uniform_decode' or 'none', got ${String(c.fullGraphsFor)}; ${FIX}`,
+    );
   }
   if (typeof c.piecewise !== 'boolean') {
     throw new TypeError(`config.piecewise must be a boolean, got ${typeof c.piecewise}; ${FIX}`);
@@ -97,13 +107,11 @@ export function validateBackend(backend: unknown): asserts backend is CaptureBac
 }
 
 /** Hot path of run(): plain comparisons, no allocation unless it throws. */
-export function checkBatch(
-  batch: RunBatch,
-  uniformDecodeQueryLen: number,
-  maxNumReqs: number | undefined,
-): void {
+export function checkBatch(batch: RunBatch, uniformDecodeQueryLen: number, maxNumReqs: number | undefined): void {
   if (batch === null || typeof batch !== 'object') {
-    throw new TypeError(`batch must be { numTokens, numReqs, uniformDecode }, got ${batch === null ? 'null' : typeof batch}`);
+    throw new TypeError(
+      `batch must be { numTokens, numReqs, uniformDecode }, got ${batch === null ? 'null' : typeof batch}`,
+    );
   }
   const { numTokens, numReqs, uniformDecode } = batch;
   if (!Number.isInteger(numTokens) || numTokens < 1) {

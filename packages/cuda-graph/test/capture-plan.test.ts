@@ -16,7 +16,12 @@ describe('padRequestCount', () => {
     [1, false, 1, 1, 1],
   ])('(%i tokens, uniform %s, k %i, max %s) -> %i', (paddedTokens, uniformDecode, k, maxNumReqs, expected) => {
     expect(
-      padRequestCount({ paddedTokens, uniformDecode, uniformDecodeQueryLen: k, ...(maxNumReqs === undefined ? {} : { maxNumReqs }) }),
+      padRequestCount({
+        paddedTokens,
+        uniformDecode,
+        uniformDecodeQueryLen: k,
+        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
+      }),
     ).toBe(expected);
   });
 
@@ -31,11 +36,20 @@ describe('padRequestCount', () => {
 
   test('a real batch always fits its padded request count (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 64 }), (reqs, k, extra) => {
-        const paddedTokens = reqs * k + extra;
-        expect(padRequestCount({ paddedTokens, uniformDecode: true, uniformDecodeQueryLen: k })).toBeGreaterThanOrEqual(reqs);
-        expect(padRequestCount({ paddedTokens, uniformDecode: false, uniformDecodeQueryLen: k, maxNumReqs: reqs })).toBe(reqs);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 64 }),
+        (reqs, k, extra) => {
+          const paddedTokens = reqs * k + extra;
+          expect(
+            padRequestCount({ paddedTokens, uniformDecode: true, uniformDecodeQueryLen: k }),
+          ).toBeGreaterThanOrEqual(reqs);
+          expect(
+            padRequestCount({ paddedTokens, uniformDecode: false, uniformDecodeQueryLen: k, maxNumReqs: reqs }),
+          ).toBe(reqs);
+        },
+      ),
     );
   });
 });

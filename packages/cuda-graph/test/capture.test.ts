@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { GraphCaptureError, GraphRunnerError } from '../src/errors.js';
 import type { CaptureProgress } from '../src/types.js';
 import { BYTES_PER_EXEC } from './helpers/recording-backend.js';
-import { type Ctx, SMALL_SIZES, type StepCall, makeRunner, segmentedStep } from './helpers/steps.js';
+import { type Ctx, makeRunner, SMALL_SIZES, type StepCall, segmentedStep } from './helpers/steps.js';
 
 const descending = [...SMALL_SIZES].reverse();
 
@@ -26,25 +26,28 @@ describe('capture', () => {
     ['piecewise', 2, 2, 2],
     ['full_and_piecewise', 1, 3, 2],
     ['full_and_piecewise', 0, 3, 0],
-  ] as const)('%s with numWarmups %i: %i graphs and %i warm-ups per size', (mode, numWarmups, graphsPerSize, warmupsPerSize) => {
-    const { runner, backend } = makeRunner(mode, { numWarmups });
-    const calls: StepCall[] = [];
-    const stats = runner.capture(segmentedStep(calls));
-    for (const size of SMALL_SIZES) {
-      // A warm-up runs every segment (pre, attn, post) once.
-      const warmups = calls.filter((c) => c.phase === 'warmup' && c.numTokens === size && c.segment === 'pre');
-      expect(warmups).toHaveLength(warmupsPerSize);
-    }
-    expect(stats.graphs).toBe(graphsPerSize * SMALL_SIZES.length);
-    expect(backend.liveExecs.size).toBe(stats.graphs);
-    expect(backend.liveGraphs.size).toBe(0); // templates are freed after instantiation
-    expect(stats.sizes.map((s) => s.graphs)).toEqual(SMALL_SIZES.map(() => graphsPerSize));
-    expect(stats.state).toBe('locked');
-    expect(stats.graphMemory.usedBytes).toBe(stats.graphs * BYTES_PER_EXEC);
-    expect(stats.graphMemoryAtCaptureStart?.usedBytes).toBe(0);
-    // Warm-ups are synchronized per size (errors surface against it), plus once at the end.
-    expect(backend.count('synchronize')).toBe((warmupsPerSize > 0 ? SMALL_SIZES.length : 0) + 1);
-  });
+  ] as const)(
+    '%s with numWarmups %i: %i graphs and %i warm-ups per size',
+    (mode, numWarmups, graphsPerSize, warmupsPerSize) => {
+      const { runner, backend } = makeRunner(mode, { numWarmups });
+      const calls: StepCall[] = [];
+      const stats = runner.capture(segmentedStep(calls));
+      for (const size of SMALL_SIZES) {
+        // A warm-up runs every segment (pre, attn, post) once.
+        const warmups = calls.filter((c) => c.phase === 'warmup' && c.numTokens === size && c.segment === 'pre');
+        expect(warmups).toHaveLength(warmupsPerSize);
+      }
+      expect(stats.graphs).toBe(graphsPerSize * SMALL_SIZES.length);
+      expect(backend.liveExecs.size).toBe(stats.graphs);
+      expect(backend.liveGraphs.size).toBe(0); // templates are freed after instantiation
+      expect(stats.sizes.map((s) => s.graphs)).toEqual(SMALL_SIZES.map(() => graphsPerSize));
+      expect(stats.state).toBe('locked');
+      expect(stats.graphMemory.usedBytes).toBe(stats.graphs * BYTES_PER_EXEC);
+      expect(stats.graphMemoryAtCaptureStart?.usedBytes).toBe(0);
+      // Warm-ups are synchronized per size (errors surface against it), plus once at the end.
+      expect(backend.count('synchronize')).toBe((warmupsPerSize > 0 ? SMALL_SIZES.length : 0) + 1);
+    },
+  );
 
   test('piecewise captures only graph segments, with the padded request count', () => {
     const { runner } = makeRunner('piecewise', { numWarmups: 0 });
@@ -70,24 +73,48 @@ describe('capture', () => {
       { segment: 'post', phase: 'capture', numTokens: 16, numReqs: 8, uniformDecode: false },
     ]);
     const at8 = calls.filter((c) => c.numTokens === 8);
-    expect(at8.map((c) => `${c.segment}:${c.uniformDecode}`)).toEqual(['pre:true', 'attn:true', 'post:true', 'pre:false', 'post:false']);
+    expect(at8.map((c) => `${c.segment}:${c.uniformDecode}`)).toEqual([
+      'pre:true',
+      'attn:true',
+      'post:true',
+      'pre:false',
+      'post:false',
+    ]);
   });
 
   test('full captures a mixed full graph per size and a uniform decode one where a decode batch reaches', () => {
     const { runner } = makeRunner('full', { numWarmups: 0, maxNumReqs: 8 });
     const calls: StepCall[] = [];
     const stats = runner.capture(segmentedStep(calls));
-    const at = (size: number) => calls.filter((c) => c.numTokens === size && c.segment === 'pre').map((c) => [c.numReqs, c.uniformDecode]);
+    const at = (size: number) =>
+      calls.filter((c) => c.numTokens === size && c.segment === 'pre').map((c) => [c.numReqs, c.uniformDecode]);
     // maxNumReqs 8 < 16: no uniform decode batch of query length 1 reaches size 16.
     expect(at(16)).toEqual([[8, false]]);
-    expect(at(8)).toEqual([[8, false], [8, true]]);
-    expect(at(1)).toEqual([[1, false], [1, true]]);
+    expect(at(8)).toEqual([
+      [8, false],
+      [8, true],
+    ]);
+    expect(at(1)).toEqual([
+      [1, false],
+      [1, true],
+    ]);
     // Full graphs hold the attention segment too, captured with the graph's uniformity.
     expect(calls.filter((c) => c.numTokens === 8).map((c) => `${c.segment}:${c.uniformDecode}`)).toEqual([
-      'pre:false', 'attn:false', 'post:false', 'pre:true', 'attn:true', 'post:true',
+      'pre:false',
+      'attn:false',
+      'post:false',
+      'pre:true',
+      'attn:true',
+      'post:true',
     ]);
     expect(stats.graphs).toBe(1 + 4 * 2);
-    expect(stats.sizes.map((s) => [s.size, s.graphs])).toEqual([[1, 2], [2, 2], [4, 2], [8, 2], [16, 1]]);
+    expect(stats.sizes.map((s) => [s.size, s.graphs])).toEqual([
+      [1, 2],
+      [2, 2],
+      [4, 2],
+      [8, 2],
+      [16, 1],
+    ]);
   });
 
   test('progress events: warmup, capture, done per size, in capture order', () => {
@@ -249,12 +276,34 @@ describe('stats', () => {
     runner.run({ numTokens: 40, numReqs: 2, uniformDecode: false }); // eager above max
     const stats = runner.stats();
     const at = (size: number) => stats.sizes.find((s) => s.size === size)!;
-    expect(at(4)).toMatchObject({ fullReplays: 1, decodeGraphReplays: 1, piecewiseReplays: 1, replays: 2, paddingTokens: 2, graphs: 3 });
-    expect(at(16)).toMatchObject({ fullReplays: 0, decodeGraphReplays: 0, piecewiseReplays: 1, replays: 1, paddingTokens: 7 });
+    expect(at(4)).toMatchObject({
+      fullReplays: 1,
+      decodeGraphReplays: 1,
+      piecewiseReplays: 1,
+      replays: 2,
+      paddingTokens: 2,
+      graphs: 3,
+    });
+    expect(at(16)).toMatchObject({
+      fullReplays: 0,
+      decodeGraphReplays: 0,
+      piecewiseReplays: 1,
+      replays: 1,
+      paddingTokens: 7,
+    });
     expect(at(1)).toMatchObject({ replays: 0, paddingTokens: 0 });
-    expect(stats).toMatchObject({ replays: 3, eagerFallbacks: 1, eagerAboveMax: 1, graphs: 15, mode: 'full_and_piecewise' });
+    expect(stats).toMatchObject({
+      replays: 3,
+      eagerFallbacks: 1,
+      eagerAboveMax: 1,
+      graphs: 15,
+      mode: 'full_and_piecewise',
+    });
     for (const s of stats.sizes) expect(s.captureMs).toBeGreaterThanOrEqual(0);
-    expect(stats.captureMs).toBeCloseTo(stats.sizes.reduce((a, s) => a + s.captureMs, 0), 6);
+    expect(stats.captureMs).toBeCloseTo(
+      stats.sizes.reduce((a, s) => a + s.captureMs, 0),
+      6,
+    );
     expect(Object.isFrozen(stats)).toBe(true);
   });
 });

@@ -2,7 +2,12 @@
 // backend whose graphs are recorded closures (what a CPU runtime does).
 import { resolveGraphConfig } from '@flashgraph/config';
 import { describe, expect, test } from 'vitest';
-import { type CaptureBackend, type SegmentedStep, type StepContext, createGraphRunnerWithBackend } from '../src/index.js';
+import {
+  type CaptureBackend,
+  createGraphRunnerWithBackend,
+  type SegmentedStep,
+  type StepContext,
+} from '../src/index.js';
 import { RecordingBackend } from './helpers/recording-backend.js';
 
 const config = resolveGraphConfig(
@@ -36,9 +41,19 @@ describe('createGraphRunnerWithBackend validates before any backend call', () =>
     ['config sizes', { config: { ...config, captureSizes: [4, 2] }, backend }, RangeError, /strictly ascending/],
     ['onProgress', { config, backend, onProgress: 1 }, TypeError, /onProgress must be a function/],
     ['maxNumReqs', { config, backend, maxNumReqs: 1.5 }, RangeError, /maxNumReqs must be an integer >= 1/],
-    ['backend missing', { config }, TypeError, /backend must be a CaptureBackend \{ stream, beginCapture, .*release \}, got undefined/],
+    [
+      'backend missing',
+      { config },
+      TypeError,
+      /backend must be a CaptureBackend \{ stream, beginCapture, .*release \}, got undefined/,
+    ],
     ['backend null', { config, backend: null }, TypeError, /backend must be a CaptureBackend .*got null/],
-    ['backend stream', { config, backend: { ...backend, stream: undefined } }, TypeError, /backend\.stream must be the stream steps launch on/],
+    [
+      'backend stream',
+      { config, backend: { ...backend, stream: undefined } },
+      TypeError,
+      /backend\.stream must be the stream steps launch on/,
+    ],
     ...METHODS.map((name): [string, unknown, ErrorConstructor, RegExp] => [
       `backend.${name}`,
       { config, backend: without(name) },
@@ -111,8 +126,15 @@ describe('the runner over a closure-recording backend', () => {
     const trace: string[] = [];
     const step: SegmentedStep<ClosureStream> = {
       segments: [
-        { kind: 'graph', run: (ctx: StepContext<ClosureStream>) => ctx.stream.launch(() => trace.push(`pre ${input.value}@${ctx.numTokens}`)) },
-        { kind: 'eager', run: (ctx) => ctx.stream.launch(() => trace.push(`attn ${ctx.phase}@${ctx.numTokens}/${ctx.numReqs}`)) },
+        {
+          kind: 'graph',
+          run: (ctx: StepContext<ClosureStream>) =>
+            ctx.stream.launch(() => trace.push(`pre ${input.value}@${ctx.numTokens}`)),
+        },
+        {
+          kind: 'eager',
+          run: (ctx) => ctx.stream.launch(() => trace.push(`attn ${ctx.phase}@${ctx.numTokens}/${ctx.numReqs}`)),
+        },
         { kind: 'graph', run: (ctx) => ctx.stream.launch(() => trace.push(`post ${input.value}@${ctx.numTokens}`)) },
       ],
     };
@@ -122,13 +144,23 @@ describe('the runner over a closure-recording backend', () => {
     trace.length = 0;
 
     input.value = 7;
-    expect(runner.run({ numTokens: 3, numReqs: 3, uniformDecode: true })).toEqual({ mode: 'full', paddedTokens: 4, paddedReqs: 4, decodeGraph: true });
+    expect(runner.run({ numTokens: 3, numReqs: 3, uniformDecode: true })).toEqual({
+      mode: 'full',
+      paddedTokens: 4,
+      paddedReqs: 4,
+      decodeGraph: true,
+    });
     // The full graph holds the attention too (captured with the capture-phase context).
     expect(trace).toEqual(['pre 7@4', 'attn capture@4/4', 'post 7@4']);
 
     trace.length = 0;
     input.value = 9;
-    expect(runner.run({ numTokens: 5, numReqs: 2, uniformDecode: false })).toEqual({ mode: 'piecewise', paddedTokens: 8, paddedReqs: 8, decodeGraph: false });
+    expect(runner.run({ numTokens: 5, numReqs: 2, uniformDecode: false })).toEqual({
+      mode: 'piecewise',
+      paddedTokens: 8,
+      paddedReqs: 8,
+      decodeGraph: false,
+    });
     expect(trace).toEqual(['pre 9@8', 'attn eager@8/8', 'post 9@8']);
 
     trace.length = 0;

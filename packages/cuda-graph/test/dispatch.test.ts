@@ -1,15 +1,30 @@
+import { resolveGraphConfig } from '@flashgraph/config';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { resolveGraphConfig } from '@flashgraph/config';
 import { createGraphRunnerWithBackend } from '../src/index.js';
 import type { RunBatch, RunOutcome } from '../src/types.js';
 import { RecordingBackend } from './helpers/recording-backend.js';
-import { ALL_MODES, type StepCall, kernelName, makeRunner, segmentedStep } from './helpers/steps.js';
+import { ALL_MODES, kernelName, makeRunner, type StepCall, segmentedStep } from './helpers/steps.js';
 
 type Expected = Pick<RunOutcome, 'mode' | 'paddedTokens' | 'paddedReqs' | 'decodeGraph'>;
-const eager = (b: RunBatch): Expected => ({ mode: 'eager', paddedTokens: b.numTokens, paddedReqs: b.numReqs, decodeGraph: false });
-const full = (paddedTokens: number, paddedReqs: number, decodeGraph: boolean): Expected => ({ mode: 'full', paddedTokens, paddedReqs, decodeGraph });
-const piecewise = (paddedTokens: number, paddedReqs: number): Expected => ({ mode: 'piecewise', paddedTokens, paddedReqs, decodeGraph: false });
+const eager = (b: RunBatch): Expected => ({
+  mode: 'eager',
+  paddedTokens: b.numTokens,
+  paddedReqs: b.numReqs,
+  decodeGraph: false,
+});
+const full = (paddedTokens: number, paddedReqs: number, decodeGraph: boolean): Expected => ({
+  mode: 'full',
+  paddedTokens,
+  paddedReqs,
+  decodeGraph,
+});
+const piecewise = (paddedTokens: number, paddedReqs: number): Expected => ({
+  mode: 'piecewise',
+  paddedTokens,
+  paddedReqs,
+  decodeGraph: false,
+});
 
 const mixed3: RunBatch = { numTokens: 3, numReqs: 2, uniformDecode: false };
 const decode3: RunBatch = { numTokens: 3, numReqs: 3, uniformDecode: true };
@@ -76,7 +91,13 @@ describe('dispatch decisions', () => {
     const calls: StepCall[] = [];
     const stats = runner.capture(segmentedStep(calls));
     // Uniform decode batches of 1..8 requests (2..16 tokens) reach sizes 2..16, not 32.
-    expect(stats.sizes.map((s) => [s.size, s.graphs])).toEqual([[2, 2], [4, 2], [8, 2], [16, 2], [32, 1]]);
+    expect(stats.sizes.map((s) => [s.size, s.graphs])).toEqual([
+      [2, 2],
+      [4, 2],
+      [8, 2],
+      [16, 2],
+      [32, 1],
+    ]);
 
     const decode = { numTokens: 6, numReqs: 3, uniformDecode: true };
     const mixed = { numTokens: 6, numReqs: 3, uniformDecode: false };
@@ -87,14 +108,23 @@ describe('dispatch decisions', () => {
     backend.executed.length = 0;
     expect(runner.run(decode)).toBe(runner.plan(decode));
     expect(backend.count('launch')).toBe(1);
-    expect(backend.executed).toEqual(['pre', 'attn', 'post'].map((s) => kernelName(s, { numTokens: 8, numReqs: 4, uniformDecode: true })));
+    expect(backend.executed).toEqual(
+      ['pre', 'attn', 'post'].map((s) => kernelName(s, { numTokens: 8, numReqs: 4, uniformDecode: true })),
+    );
     backend.executed.length = 0;
     expect(runner.run(mixed)).toBe(runner.plan(mixed));
-    expect(backend.executed).toEqual(['pre', 'attn', 'post'].map((s) => kernelName(s, { numTokens: 8, numReqs: 8, uniformDecode: false })));
+    expect(backend.executed).toEqual(
+      ['pre', 'attn', 'post'].map((s) => kernelName(s, { numTokens: 8, numReqs: 8, uniformDecode: false })),
+    );
     expect(backend.count('launch')).toBe(2);
     // Nothing ran eagerly; both replays count as full replays of size 8.
     expect(calls).toEqual([]);
-    expect(runner.stats().sizes.find((s) => s.size === 8)).toMatchObject({ fullReplays: 2, decodeGraphReplays: 1, piecewiseReplays: 0, paddingTokens: 4 });
+    expect(runner.stats().sizes.find((s) => s.size === 8)).toMatchObject({
+      fullReplays: 2,
+      decodeGraphReplays: 1,
+      piecewiseReplays: 0,
+      paddingTokens: 4,
+    });
     // Above every decode-reachable size only the mixed graph exists.
     expect(runner.run({ numTokens: 20, numReqs: 2, uniformDecode: false })).toEqual(full(32, 8, false));
   });
@@ -118,7 +148,11 @@ describe('dispatch decisions', () => {
   test.each([
     [{ numTokens: 0, numReqs: 1, uniformDecode: false }, RangeError, /numTokens must be an integer >= 1/],
     [{ numTokens: 2.5, numReqs: 1, uniformDecode: false }, RangeError, /numTokens/],
-    [{ numTokens: 4, numReqs: 0, uniformDecode: false }, RangeError, /numReqs must be an integer in \[1, numTokens = 4\]/],
+    [
+      { numTokens: 4, numReqs: 0, uniformDecode: false },
+      RangeError,
+      /numReqs must be an integer in \[1, numTokens = 4\]/,
+    ],
     [{ numTokens: 4, numReqs: 5, uniformDecode: false }, RangeError, /numReqs/],
     [{ numTokens: 4, numReqs: 2, uniformDecode: 'yes' }, TypeError, /uniformDecode must be a boolean/],
     [{ numTokens: 4, numReqs: 2, uniformDecode: true }, RangeError, /numReqs \* uniformDecodeQueryLen/],
@@ -136,12 +170,18 @@ describe('dispatch decisions', () => {
 
 describe('replay does what the eager step would do at the padded size (property)', () => {
   const batchArb = fc
-    .record({ numTokens: fc.integer({ min: 1, max: 24 }), reqFraction: fc.double({ min: 0, max: 1, noNaN: true }), uniformDecode: fc.boolean() })
-    .map(({ numTokens, reqFraction, uniformDecode }): RunBatch => ({
-      numTokens,
-      numReqs: uniformDecode ? numTokens : 1 + Math.floor(reqFraction * (numTokens - 1)),
-      uniformDecode,
-    }));
+    .record({
+      numTokens: fc.integer({ min: 1, max: 24 }),
+      reqFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      uniformDecode: fc.boolean(),
+    })
+    .map(
+      ({ numTokens, reqFraction, uniformDecode }): RunBatch => ({
+        numTokens,
+        numReqs: uniformDecode ? numTokens : 1 + Math.floor(reqFraction * (numTokens - 1)),
+        uniformDecode,
+      }),
+    );
 
   for (const mode of ALL_MODES) {
     test(mode, () => {

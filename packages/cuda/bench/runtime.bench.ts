@@ -2,7 +2,7 @@
 // launch, a 1 KiB async write (pinned) and a 1 KiB synchronous write, plus device-to-device copy
 // bandwidth (bytes read + written), the ceiling the attention kernels are measured against.
 // Medians of many batches. Prints a table and one JSON line.
-import { DeviceBuffer, Event, PinnedHostBuffer, Stream, cudaStatus, kernels } from '@flashgraph/cuda';
+import { cudaStatus, DeviceBuffer, Event, kernels, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
 import { loadNative } from '../src/native.js';
 
 const status = cudaStatus();
@@ -13,7 +13,9 @@ if (!status.available) {
 const native = loadNative().addon;
 if (!native) throw new Error('flashgraph_cuda.node did not load');
 const device = status.devices[0];
-console.log(`device: ${device?.name} (sm ${device?.computeCapability}, ${device?.multiProcessorCount} SMs), CUDA runtime ${status.runtimeVersion}, driver ${status.driverVersion}`);
+console.log(
+  `device: ${device?.name} (sm ${device?.computeCapability}, ${device?.multiProcessorCount} SMs), CUDA runtime ${status.runtimeVersion}, driver ${status.driverVersion}`,
+);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,8 +42,16 @@ const rows: { name: string; value: number; unit: string }[] = [];
 using stream = Stream.create({ nonBlocking: true });
 using small = DeviceBuffer.alloc(4096);
 
-rows.push({ name: 'empty kernel launch (binding)', value: perCallMicros(stream, () => native.launchEmpty(stream.handle)), unit: 'us' });
-rows.push({ name: 'kernels.fillInt32 launch (public API)', value: perCallMicros(stream, () => kernels.fillInt32(small, 0, 1, stream)), unit: 'us' });
+rows.push({
+  name: 'empty kernel launch (binding)',
+  value: perCallMicros(stream, () => native.launchEmpty(stream.handle)),
+  unit: 'us',
+});
+rows.push({
+  name: 'kernels.fillInt32 launch (public API)',
+  value: perCallMicros(stream, () => kernels.fillInt32(small, 0, 1, stream)),
+  unit: 'us',
+});
 
 stream.beginCapture();
 native.launchEmpty(stream.handle);
@@ -49,7 +59,11 @@ const graph1 = stream.endCapture();
 using exec1 = graph1.instantiate();
 graph1.dispose();
 exec1.upload(stream);
-rows.push({ name: 'graph launch (1 empty kernel)', value: perCallMicros(stream, () => exec1.launch(stream)), unit: 'us' });
+rows.push({
+  name: 'graph launch (1 empty kernel)',
+  value: perCallMicros(stream, () => exec1.launch(stream)),
+  unit: 'us',
+});
 
 stream.beginCapture();
 for (let i = 0; i < 64; i++) native.launchEmpty(stream.handle);
@@ -57,17 +71,29 @@ const graph64 = stream.endCapture();
 using exec64 = graph64.instantiate();
 graph64.dispose();
 exec64.upload(stream);
-rows.push({ name: 'graph launch (64 empty kernels)', value: perCallMicros(stream, () => exec64.launch(stream), 100, 50), unit: 'us' });
+rows.push({
+  name: 'graph launch (64 empty kernels)',
+  value: perCallMicros(stream, () => exec64.launch(stream), 100, 50),
+  unit: 'us',
+});
 
 const pinned = PinnedHostBuffer.alloc(1024);
 pinned.bytes.fill(1);
-rows.push({ name: '1 KiB async write (pinned copyToDevice)', value: perCallMicros(stream, () => pinned.copyToDevice(small, { stream })), unit: 'us' });
+rows.push({
+  name: '1 KiB async write (pinned copyToDevice)',
+  value: perCallMicros(stream, () => pinned.copyToDevice(small, { stream })),
+  unit: 'us',
+});
 const jsBytes = new Uint8Array(1024);
-rows.push({ name: '1 KiB write from JS memory (sync)', value: perCallMicros(stream, () => small.write(jsBytes, { stream }), 100, 50), unit: 'us' });
+rows.push({
+  name: '1 KiB write from JS memory (sync)',
+  value: perCallMicros(stream, () => small.write(jsBytes, { stream }), 100, 50),
+  unit: 'us',
+});
 pinned.dispose();
 
 // Device-to-device copy bandwidth: bytes read + bytes written per second.
-const copyBytes = Math.min(1 << 30, Math.floor(((device?.totalMemory ?? 2 ** 31) / 8) / 4096) * 4096);
+const copyBytes = Math.min(1 << 30, Math.floor((device?.totalMemory ?? 2 ** 31) / 8 / 4096) * 4096);
 {
   using a = DeviceBuffer.alloc(copyBytes);
   using b = DeviceBuffer.alloc(copyBytes);
@@ -82,7 +108,11 @@ const copyBytes = Math.min(1 << 30, Math.floor(((device?.totalMemory ?? 2 ** 31)
     end.synchronize();
     if (r >= 3) gbps.push((2 * copyBytes) / (start.elapsedMs(end) / 1000) / 1e9);
   }
-  rows.push({ name: `device-to-device copy ${(copyBytes / 2 ** 20).toFixed(0)} MiB (read + write)`, value: median(gbps), unit: 'GB/s' });
+  rows.push({
+    name: `device-to-device copy ${(copyBytes / 2 ** 20).toFixed(0)} MiB (read + write)`,
+    value: median(gbps),
+    unit: 'GB/s',
+  });
 }
 
 const width = Math.max(...rows.map((r) => r.name.length));

@@ -5,8 +5,8 @@ import { anyCapturing, callNative } from './capture-guard.js';
 import { DisposedError } from './errors.js';
 import { type Allocation, type BufferState, bufferStates, liveBuffer, optionalStream } from './handles.js';
 import type { NativeCuda } from './native.js';
-import type { Stream } from './stream.js';
 import { requireCuda, resolveDevice } from './status.js';
+import type { Stream } from './stream.js';
 import { bytesOf, checkInt, checkOptions, checkRange, checkSize, describe, isArrayBufferView } from './validate.js';
 
 // Allocations whose DeviceBuffer was garbage-collected while a capture was running: freeing then
@@ -70,7 +70,14 @@ export class DeviceBuffer {
     flushPendingFrees(native);
     const ptr = bytes === 0 ? 0n : callNative(native, () => native.malloc(device, bytes));
     const alloc: Allocation = { ptr, byteLength: bytes, device, freed: false };
-    const buffer = new DeviceBuffer(constructing, { alloc, offset: 0, ptr, byteLength: bytes, isView: false, disposed: false });
+    const buffer = new DeviceBuffer(constructing, {
+      alloc,
+      offset: 0,
+      ptr,
+      byteLength: bytes,
+      isView: false,
+      disposed: false,
+    });
     if (bytes > 0) allocationFinalizer.register(buffer, alloc, buffer);
     return buffer;
   }
@@ -131,12 +138,17 @@ export class DeviceBuffer {
     const value = checkInt(byte, 'byte', 0, 255);
     const o = checkOptions(opts, 'opts');
     const offset = o.offset === undefined ? 0 : checkSize(o.offset, 'opts.offset', 0, s.byteLength);
-    const length = o.byteLength === undefined ? s.byteLength - offset : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
+    const length =
+      o.byteLength === undefined ? s.byteLength - offset : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
     checkRange(offset, length, s.byteLength, 'fill');
     const stream = optionalStream(o.stream, 'opts.stream', s.alloc.device);
     if (length === 0) return;
     const native = requireCuda();
-    callNative(native, () => native.memset(s.alloc.device, s.ptr + BigInt(offset), value, length, stream, o.stream === undefined), [stream]);
+    callNative(
+      native,
+      () => native.memset(s.alloc.device, s.ptr + BigInt(offset), value, length, stream, o.stream === undefined),
+      [stream],
+    );
   }
 
   /**
@@ -155,7 +167,10 @@ export class DeviceBuffer {
     const o = checkOptions(opts, 'opts');
     const srcOffset = o.srcOffset === undefined ? 0 : checkSize(o.srcOffset, 'opts.srcOffset', 0, s.byteLength);
     const dstOffset = o.dstOffset === undefined ? 0 : checkSize(o.dstOffset, 'opts.dstOffset', 0, d.byteLength);
-    const length = o.byteLength === undefined ? s.byteLength - srcOffset : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
+    const length =
+      o.byteLength === undefined
+        ? s.byteLength - srcOffset
+        : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
     checkRange(srcOffset, length, s.byteLength, 'copyFrom (source range)');
     checkRange(dstOffset, length, d.byteLength, 'copyFrom (destination range)');
     const stream = optionalStream(o.stream, 'opts.stream', d.alloc.device);
@@ -163,7 +178,15 @@ export class DeviceBuffer {
     const native = requireCuda();
     callNative(
       native,
-      () => native.memcpyDtoD(d.alloc.device, d.ptr + BigInt(dstOffset), s.ptr + BigInt(srcOffset), length, stream, o.stream === undefined),
+      () =>
+        native.memcpyDtoD(
+          d.alloc.device,
+          d.ptr + BigInt(dstOffset),
+          s.ptr + BigInt(srcOffset),
+          length,
+          stream,
+          o.stream === undefined,
+        ),
       [stream],
     );
   }
@@ -175,7 +198,8 @@ export class DeviceBuffer {
   view(byteOffset: number, byteLength?: number): DeviceBuffer {
     const s = this.#state();
     const offset = checkSize(byteOffset, 'byteOffset', 0, s.byteLength);
-    const length = byteLength === undefined ? s.byteLength - offset : checkSize(byteLength, 'byteLength', 0, s.byteLength);
+    const length =
+      byteLength === undefined ? s.byteLength - offset : checkSize(byteLength, 'byteLength', 0, s.byteLength);
     checkRange(offset, length, s.byteLength, 'view');
     const state: BufferState & { owner: DeviceBuffer } = {
       alloc: s.alloc,

@@ -49,7 +49,8 @@ function execState(value: object): GraphState {
 
 function launchStream(stream: unknown, device: number): bigint {
   const s = liveStream(stream, 'stream');
-  if (s.device !== device) throw new RangeError(`stream is on device ${s.device} but the graph was captured on device ${device}`);
+  if (s.device !== device)
+    throw new RangeError(`stream is on device ${s.device} but the graph was captured on device ${device}`);
   return s.handle;
 }
 

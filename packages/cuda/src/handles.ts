@@ -43,14 +43,20 @@ export const eventStates = new WeakMap<object, EventState>();
 
 export function liveStream(value: unknown, name: string): StreamState {
   const s = typeof value === 'object' && value !== null ? streamStates.get(value) : undefined;
-  if (!s) throw new TypeError(`${name} must be a Stream (from Stream.create() or Stream.fromHandle()), got ${describe(value)}`);
+  if (!s)
+    throw new TypeError(
+      `${name} must be a Stream (from Stream.create() or Stream.fromHandle()), got ${describe(value)}`,
+    );
   if (s.disposed) throw new DisposedError(`${name} (Stream)`);
   return s;
 }
 
 export function liveBuffer(value: unknown, name: string): BufferState {
   const b = typeof value === 'object' && value !== null ? bufferStates.get(value) : undefined;
-  if (!b) throw new TypeError(`${name} must be a DeviceBuffer (from DeviceBuffer.alloc() or .view()), got ${describe(value)}`);
+  if (!b)
+    throw new TypeError(
+      `${name} must be a DeviceBuffer (from DeviceBuffer.alloc() or .view()), got ${describe(value)}`,
+    );
   if (b.disposed || b.alloc.freed) throw new DisposedError(`${name} (DeviceBuffer)`);
   return b;
 }
@@ -66,7 +72,8 @@ export function liveEvent(value: unknown, name: string): EventState {
 export function optionalStream(value: unknown, name: string, device: number): bigint {
   if (value === undefined) return 0n;
   const s = liveStream(value, name);
-  if (s.device !== device) throw new RangeError(`${name} is on device ${s.device} but the memory is on device ${device}`);
+  if (s.device !== device)
+    throw new RangeError(`${name} is on device ${s.device} but the memory is on device ${device}`);
   return s.handle;
 }
 

@@ -19,7 +19,8 @@ function pointerArg(value: unknown, name: string, align: number): Pointer {
     const b = liveBuffer(value, `${name} (a DeviceBuffer or a bigint pointer)`);
     p = { ptr: b.ptr, byteLength: b.byteLength, device: b.alloc.device };
   }
-  if (p.ptr % BigInt(align) !== 0n) throw new RangeError(`${name} must be ${align}-byte aligned, got 0x${p.ptr.toString(16)}`);
+  if (p.ptr % BigInt(align) !== 0n)
+    throw new RangeError(`${name} must be ${align}-byte aligned, got 0x${p.ptr.toString(16)}`);
   return p;
 }
 
@@ -30,10 +31,15 @@ function fits(p: Pointer, bytes: number, name: string, what: string): void {
 }
 
 /** The device every operand agrees on; RangeError when they disagree. */
-function commonDevice(native: NativeCuda, stream: { handle: bigint; device: number | undefined }, ptrs: Pointer[]): number {
+function commonDevice(
+  native: NativeCuda,
+  stream: { handle: bigint; device: number | undefined },
+  ptrs: Pointer[],
+): number {
   const known = [stream.device, ...ptrs.map((p) => p.device)].filter((d): d is number => d !== undefined);
   const device = known[0] ?? callNative(native, () => native.streamGetDevice(stream.handle));
-  if (known.some((d) => d !== device)) throw new RangeError(`the buffers and the stream must be on one device, got devices ${known.join(', ')}`);
+  if (known.some((d) => d !== device))
+    throw new RangeError(`the buffers and the stream must be on one device, got devices ${known.join(', ')}`);
   return device;
 }
 
@@ -51,12 +57,23 @@ export const kernels = {
   },
 
   /** out[i] = a[i] + b[i] for i < count (float32). `out` may alias `a` or `b`. */
-  addFloat32(a: DeviceBuffer | bigint, b: DeviceBuffer | bigint, out: DeviceBuffer | bigint, count: number, stream: Stream | bigint): void {
+  addFloat32(
+    a: DeviceBuffer | bigint,
+    b: DeviceBuffer | bigint,
+    out: DeviceBuffer | bigint,
+    count: number,
+    stream: Stream | bigint,
+  ): void {
     const pa = pointerArg(a, 'a', 4);
     const pb = pointerArg(b, 'b', 4);
     const po = pointerArg(out, 'out', 4);
     const n = checkSize(count, 'count');
-    for (const [p, name] of [[pa, 'a'], [pb, 'b'], [po, 'out']] as const) fits(p, n * 4, name, `${n} float32 values`);
+    for (const [p, name] of [
+      [pa, 'a'],
+      [pb, 'b'],
+      [po, 'out'],
+    ] as const)
+      fits(p, n * 4, name, `${n} float32 values`);
     const s = streamOrHandle(stream, 'stream');
     const native = requireCuda();
     const device = commonDevice(native, s, [pa, pb, po]);

@@ -2,7 +2,12 @@
 // prebuilds. Never throws: a missing or broken addon becomes a reason string that cudaStatus()
 // reports and every GPU call turns into NoCudaDeviceError. The interface below is the addon's
 // contract (native/cuda/src/*.cc).
-import { createNativeAddonLoader, type NativeAddonLoad, type NativeAddonSpec, nativeAddonCandidates } from './addon-loader.js';
+import {
+  createNativeAddonLoader,
+  type NativeAddonLoad,
+  type NativeAddonSpec,
+  nativeAddonCandidates,
+} from './addon-loader.js';
 
 export const ADDON_FILE = 'flashgraph_cuda.node';
 
@@ -50,10 +55,22 @@ export interface NativeCuda {
   memset(device: number, ptr: bigint, byte: number, byteLength: number, stream: bigint, sync: boolean): void;
   memGetInfo(device: number): { freeBytes: number; totalBytes: number };
   deviceSynchronize(device: number): void;
-  graphMemory(device: number): { usedBytes: number; highBytes: number; reservedBytes: number; reservedHighBytes: number };
+  graphMemory(device: number): {
+    usedBytes: number;
+    highBytes: number;
+    reservedBytes: number;
+    reservedHighBytes: number;
+  };
   pinnedAlloc(byteLength: number): { buffer: ArrayBuffer; ptr: bigint };
   pinnedFree(buffer: ArrayBuffer): boolean;
-  pinnedCopy(device: number, hostPtr: bigint, devicePtr: bigint, byteLength: number, toDevice: boolean, stream: bigint): void;
+  pinnedCopy(
+    device: number,
+    hostPtr: bigint,
+    devicePtr: bigint,
+    byteLength: number,
+    toDevice: boolean,
+    stream: bigint,
+  ): void;
   streamBeginCapture(device: number, stream: bigint, mode: 0 | 1 | 2): void;
   streamEndCapture(stream: bigint): bigint;
   /** 0 none, 1 active, 2 invalidated */

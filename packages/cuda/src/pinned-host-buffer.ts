@@ -2,10 +2,10 @@
 // asynchronous and capturable copies to and from the device. dispose() frees the memory at once
 // and detaches the ArrayBuffer, so views taken earlier become empty instead of dangling.
 import { callNative } from './capture-guard.js';
+import type { DeviceBuffer } from './device-buffer.js';
 import { DisposedError } from './errors.js';
 import { liveBuffer, liveStream } from './handles.js';
 import { requireCuda } from './status.js';
-import type { DeviceBuffer } from './device-buffer.js';
 import type { Stream } from './stream.js';
 import { checkOptions, checkRange, checkSize, describe } from './validate.js';
 
@@ -39,11 +39,23 @@ export class PinnedHostBuffer {
     const native = requireCuda();
     if (bytes === 0) {
       const buffer = new ArrayBuffer(0);
-      return new PinnedHostBuffer(constructing, { buffer, ptr: 0n, byteLength: 0, bytes: new Uint8Array(buffer), disposed: false });
+      return new PinnedHostBuffer(constructing, {
+        buffer,
+        ptr: 0n,
+        byteLength: 0,
+        bytes: new Uint8Array(buffer),
+        disposed: false,
+      });
     }
     // The ArrayBuffer's own finalizer (in the addon) frees the memory if dispose() is never called.
     const { buffer, ptr } = callNative(native, () => native.pinnedAlloc(bytes));
-    return new PinnedHostBuffer(constructing, { buffer, ptr, byteLength: bytes, bytes: new Uint8Array(buffer), disposed: false });
+    return new PinnedHostBuffer(constructing, {
+      buffer,
+      ptr,
+      byteLength: bytes,
+      bytes: new Uint8Array(buffer),
+      disposed: false,
+    });
   }
 
   #state(): PinnedState {
@@ -75,7 +87,8 @@ export class PinnedHostBuffer {
     const s = this.#state();
     const size = ctor.BYTES_PER_ELEMENT;
     const offset = offsetBytes === undefined ? 0 : checkSize(offsetBytes, 'offsetBytes', 0, s.byteLength);
-    if (offset % size !== 0) throw new RangeError(`offsetBytes must be a multiple of ${size} for a ${ctor.name}, got ${offset}`);
+    if (offset % size !== 0)
+      throw new RangeError(`offsetBytes must be a multiple of ${size} for a ${ctor.name}, got ${offset}`);
     const maxLength = Math.floor((s.byteLength - offset) / size);
     const n = length === undefined ? maxLength : checkSize(length, 'length', 0, maxLength);
     return new ctor(s.buffer, offset, n);
@@ -95,24 +108,46 @@ export class PinnedHostBuffer {
     const p = this.#state();
     const d = liveBuffer(device, toDevice ? 'dst' : 'src');
     const o = checkOptions(opts, 'opts');
-    if (o.stream === undefined) throw new TypeError('opts.stream is required: pinned copies are asynchronous (use stream.synchronize() to wait)');
+    if (o.stream === undefined)
+      throw new TypeError('opts.stream is required: pinned copies are asynchronous (use stream.synchronize() to wait)');
     const stream = liveStream(o.stream, 'opts.stream');
     if (stream.device !== d.alloc.device) {
-      throw new RangeError(`opts.stream is on device ${stream.device} but the DeviceBuffer is on device ${d.alloc.device}`);
+      throw new RangeError(
+        `opts.stream is on device ${stream.device} but the DeviceBuffer is on device ${d.alloc.device}`,
+      );
     }
     const [srcLength, dstLength] = toDevice ? [p.byteLength, d.byteLength] : [d.byteLength, p.byteLength];
     const srcOffset = o.srcOffset === undefined ? 0 : checkSize(o.srcOffset, 'opts.srcOffset', 0, srcLength);
     const dstOffset = o.dstOffset === undefined ? 0 : checkSize(o.dstOffset, 'opts.dstOffset', 0, dstLength);
-    const length = o.byteLength === undefined ? srcLength - srcOffset : checkSize(o.byteLength, 'opts.byteLength', 0, srcLength);
-    checkRange(srcOffset, length, srcLength, toDevice ? 'copyToDevice (source range)' : 'copyFromDevice (source range)');
-    checkRange(dstOffset, length, dstLength, toDevice ? 'copyToDevice (destination range)' : 'copyFromDevice (destination range)');
+    const length =
+      o.byteLength === undefined ? srcLength - srcOffset : checkSize(o.byteLength, 'opts.byteLength', 0, srcLength);
+    checkRange(
+      srcOffset,
+      length,
+      srcLength,
+      toDevice ? 'copyToDevice (source range)' : 'copyFromDevice (source range)',
+    );
+    checkRange(
+      dstOffset,
+      length,
+      dstLength,
+      toDevice ? 'copyToDevice (destination range)' : 'copyFromDevice (destination range)',
+    );
     if (length === 0) return;
     const hostOffset = toDevice ? srcOffset : dstOffset;
     const deviceOffset = toDevice ? dstOffset : srcOffset;
     const native = requireCuda();
     callNative(
       native,
-      () => native.pinnedCopy(d.alloc.device, p.ptr + BigInt(hostOffset), d.ptr + BigInt(deviceOffset), length, toDevice, stream.handle),
+      () =>
+        native.pinnedCopy(
+          d.alloc.device,
+          p.ptr + BigInt(hostOffset),
+          d.ptr + BigInt(deviceOffset),
+          length,
+          toDevice,
+          stream.handle,
+        ),
       [stream.handle],
     );
   }

@@ -38,7 +38,12 @@ function computeStatus(): CudaStatus {
     if (!s.available) out.reason = s.reason ?? 'CUDA is unavailable (no reason given)';
     return out;
   } catch (err) {
-    return { available: false, reason: `querying CUDA failed: ${(err as Error).message}`, runtimeVersion: 0, devices: [] };
+    return {
+      available: false,
+      reason: `querying CUDA failed: ${(err as Error).message}`,
+      runtimeVersion: 0,
+      devices: [],
+    };
   }
 }
 

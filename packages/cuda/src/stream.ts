@@ -65,7 +65,10 @@ export class Stream {
     const o = checkOptions(opts, 'opts');
     if (o.device !== undefined) checkDevice(o.device, 'opts.device');
     const native = requireCuda();
-    const device = o.device === undefined ? callNative(native, () => native.streamGetDevice(handle)) : checkDevice(o.device, 'opts.device');
+    const device =
+      o.device === undefined
+        ? callNative(native, () => native.streamGetDevice(handle))
+        : checkDevice(o.device, 'opts.device');
     return new Stream(constructing, { handle, device, owned: false, disposed: false, capturing: false });
   }
 

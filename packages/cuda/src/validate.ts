@@ -15,7 +15,8 @@ export function describe(value: unknown): string {
 
 /** An integer number in [min, max]. */
 export function checkInt(value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number (an integer in [${min}, ${max}]), got ${describe(value)}`);
+  if (typeof value !== 'number')
+    throw new TypeError(`${name} must be a number (an integer in [${min}, ${max}]), got ${describe(value)}`);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${describe(value)}`);
   }
@@ -50,7 +51,8 @@ export function checkOptions(value: unknown, name: string): Record<string, unkno
 export function checkHandle(value: unknown, name: string, allowZero: boolean): bigint {
   if (typeof value !== 'bigint') throw new TypeError(`${name} must be a bigint, got ${describe(value)}`);
   const min = allowZero ? 0n : 1n;
-  if (value < min || value > U64_MAX) throw new RangeError(`${name} must be a bigint in [${min}, 2^64 - 1], got ${value}n`);
+  if (value < min || value > U64_MAX)
+    throw new RangeError(`${name} must be a bigint in [${min}, 2^64 - 1], got ${value}n`);
   return value;
 }
 

@@ -23,7 +23,16 @@ describe.skipIf(!hasAddon)('flashgraph_cuda.node', () => {
 
   it('loads and exports the whole native contract', () => {
     const names = Object.keys(addon()).sort();
-    for (const fn of ['status', 'streamCreate', 'malloc', 'free', 'pinnedAlloc', 'graphExecUpdate', 'streamAbandonCapture', 'convert']) {
+    for (const fn of [
+      'status',
+      'streamCreate',
+      'malloc',
+      'free',
+      'pinnedAlloc',
+      'graphExecUpdate',
+      'streamAbandonCapture',
+      'convert',
+    ]) {
       expect(names).toContain(fn);
     }
   });
@@ -136,7 +145,9 @@ describe.skipIf(!hasAddon)('addon loading', () => {
     const cuda = await import('../src/index.js');
     const status = cuda.cudaStatus();
     expect(status.available).toBe(false);
-    expect(status.reason).toMatch(/flashgraph_cuda.node could not be loaded: build it with `npx -y pnpm@10\.34\.9 --filter @flashgraph\/cuda build`/);
+    expect(status.reason).toMatch(
+      /flashgraph_cuda.node could not be loaded: build it with `npx -y pnpm@10\.34\.9 --filter @flashgraph\/cuda build`/,
+    );
     expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (`);
     expect(status.reason).toContain(`${prebuilt} (missing)`);
     expect(() => cuda.Stream.create()).toThrow(cuda.NoCudaDeviceError);

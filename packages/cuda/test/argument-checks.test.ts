@@ -17,18 +17,18 @@ vi.mock('../src/native.js', async () => {
 
 import {
   CudaError,
+  cudaStatus,
   DeviceBuffer,
   DisposedError,
-  Event,
-  GraphExec,
-  Graph,
-  PinnedHostBuffer,
-  Stream,
-  cudaStatus,
   deviceGraphMemory,
   deviceSynchronize,
+  Event,
+  Graph,
+  GraphExec,
   kernels,
   memGetInfo,
+  PinnedHostBuffer,
+  Stream,
 } from '../src/index.js';
 import * as nativeModule from '../src/native.js';
 import type { FakeNative } from './fake-native.js';
@@ -39,7 +39,11 @@ const callNames = () => fake.calls.map((c) => c.name);
 beforeEach(() => fake.reset());
 
 /** Runs fn, expects `type` with a message matching `message`, and no native call. */
-function rejects(fn: () => unknown, type: typeof TypeError | typeof RangeError | typeof DisposedError, message: RegExp) {
+function rejects(
+  fn: () => unknown,
+  type: typeof TypeError | typeof RangeError | typeof DisposedError,
+  message: RegExp,
+) {
   fake.reset();
   let thrown: unknown;
   try {
@@ -135,8 +139,16 @@ describe('allocation and creation arguments', () => {
   });
 
   it('Graph and GraphExec cannot be constructed directly', () => {
-    rejects(() => new (Graph as unknown as new (...a: unknown[]) => Graph)(Symbol('x'), 1n, 0), TypeError, /stream.endCapture/);
-    rejects(() => new (GraphExec as unknown as new (...a: unknown[]) => GraphExec)(Symbol('x'), 1n, 0), TypeError, /instantiate/);
+    rejects(
+      () => new (Graph as unknown as new (...a: unknown[]) => Graph)(Symbol('x'), 1n, 0),
+      TypeError,
+      /stream.endCapture/,
+    );
+    rejects(
+      () => new (GraphExec as unknown as new (...a: unknown[]) => GraphExec)(Symbol('x'), 1n, 0),
+      TypeError,
+      /instantiate/,
+    );
   });
 });
 
@@ -228,7 +240,11 @@ describe('DeviceBuffer copies', () => {
   it('copyFrom checks both ranges', () => {
     const dst = DeviceBuffer.alloc(16);
     const src = DeviceBuffer.alloc(32);
-    rejects(() => dst.copyFrom(src), RangeError, /copyFrom \(destination range\): 32 bytes at offset 0 do not fit in 16 bytes/);
+    rejects(
+      () => dst.copyFrom(src),
+      RangeError,
+      /copyFrom \(destination range\): 32 bytes at offset 0 do not fit in 16 bytes/,
+    );
     rejects(() => dst.copyFrom(src, { srcOffset: 30, byteLength: 4 }), RangeError, /source range/);
     rejects(() => dst.copyFrom(src, { dstOffset: 17 }), RangeError, /opts.dstOffset must be an integer in \[0, 16\]/);
     fake.reset();
@@ -263,7 +279,13 @@ describe('DeviceBuffer copies', () => {
     b.dispose();
     b[Symbol.dispose]();
     expect(fake.calls).toEqual([{ name: 'free', args: [0, ptr, 48] }]);
-    for (const use of [() => b.ptr, () => b.byteLength, () => b.write(new Uint8Array(1)), () => b.fill(0), () => b.view(0)]) {
+    for (const use of [
+      () => b.ptr,
+      () => b.byteLength,
+      () => b.write(new Uint8Array(1)),
+      () => b.fill(0),
+      () => b.view(0),
+    ]) {
       rejects(use, DisposedError, /DeviceBuffer was used after dispose\(\)/);
     }
     const other = DeviceBuffer.alloc(48);
@@ -300,8 +322,16 @@ describe('PinnedHostBuffer', () => {
     rejects(() => p.copyToDevice(d, undefined as never), TypeError, /opts.stream is required/);
     rejects(() => p.copyToDevice(plainBuffer, { stream: s }), TypeError, /dst must be a DeviceBuffer/);
     rejects(() => p.copyToDevice(d, { stream: plainStream }), TypeError, /opts.stream must be a Stream/);
-    rejects(() => p.copyToDevice(d, { stream: s }), RangeError, /copyToDevice \(destination range\): 64 bytes at offset 0 do not fit in 32 bytes/);
-    rejects(() => p.copyFromDevice(d, { stream: s, dstOffset: 40 }), RangeError, /copyFromDevice \(destination range\): 32 bytes at offset 40 do not fit in 64 bytes/);
+    rejects(
+      () => p.copyToDevice(d, { stream: s }),
+      RangeError,
+      /copyToDevice \(destination range\): 64 bytes at offset 0 do not fit in 32 bytes/,
+    );
+    rejects(
+      () => p.copyFromDevice(d, { stream: s, dstOffset: 40 }),
+      RangeError,
+      /copyFromDevice \(destination range\): 32 bytes at offset 40 do not fit in 64 bytes/,
+    );
     fake.reset();
     p.copyToDevice(d, { stream: s, srcOffset: 8, dstOffset: 4, byteLength: 28 });
     p.copyFromDevice(d, { stream: s, srcOffset: 16, dstOffset: 48 });
@@ -334,7 +364,11 @@ describe('streams, events and graphs', () => {
 
   it('beginCapture checks the mode', () => {
     const s = Stream.create();
-    rejects(() => s.beginCapture('local' as never), TypeError, /mode must be one of 'global', 'thread_local', 'relaxed', got "local"/);
+    rejects(
+      () => s.beginCapture('local' as never),
+      TypeError,
+      /mode must be one of 'global', 'thread_local', 'relaxed', got "local"/,
+    );
     fake.reset();
     s.beginCapture();
     expect(fake.calls[0]).toEqual({ name: 'streamBeginCapture', args: [0, s.handle, 1] });
@@ -364,7 +398,11 @@ describe('streams, events and graphs', () => {
     const t1 = Event.create({ timing: true });
     const t2 = Event.create({ timing: true });
     rejects(() => e.record(plainStream), TypeError, /stream must be a Stream/);
-    rejects(() => e.elapsedMs(t1), TypeError, /elapsedMs\(\) needs two events created with Event.create\(\{ timing: true \}\)/);
+    rejects(
+      () => e.elapsedMs(t1),
+      TypeError,
+      /elapsedMs\(\) needs two events created with Event.create\(\{ timing: true \}\)/,
+    );
     rejects(() => t1.elapsedMs({} as Event), TypeError, /end must be an Event/);
     expect(t1.elapsedMs(t2)).toBe(1.5);
     const s = Stream.create();
@@ -375,12 +413,37 @@ describe('streams, events and graphs', () => {
 describe('kernels', () => {
   it.each([
     ['a null pointer', () => kernels.fillInt32(0n, 1, 4, 0n), RangeError, /buf must be a bigint in \[1, 2\^64 - 1\]/],
-    ['a misaligned pointer', () => kernels.fillInt32(0x1002n, 1, 4, 0n), RangeError, /buf must be 4-byte aligned, got 0x1002/],
-    ['a non-int32 value', () => kernels.fillInt32(0x1000n, 2 ** 31, 4, 0n), RangeError, /value must be an integer in \[-2147483648, 2147483647\]/],
+    [
+      'a misaligned pointer',
+      () => kernels.fillInt32(0x1002n, 1, 4, 0n),
+      RangeError,
+      /buf must be 4-byte aligned, got 0x1002/,
+    ],
+    [
+      'a non-int32 value',
+      () => kernels.fillInt32(0x1000n, 2 ** 31, 4, 0n),
+      RangeError,
+      /value must be an integer in \[-2147483648, 2147483647\]/,
+    ],
     ['a negative count', () => kernels.fillInt32(0x1000n, 1, -4, 0n), RangeError, /count must be an integer in \[0, /],
-    ['a plain-object stream', () => kernels.fillInt32(0x1000n, 1, 4, plainStream), TypeError, /stream \(a Stream or a bigint handle\) must be a Stream/],
-    ['a number stream', () => kernels.copyBytes(0x1000n, 0x2000n, 4, 0 as never), TypeError, /stream \(a Stream or a bigint handle\) must be a Stream/],
-    ['a forged buffer', () => kernels.addFloat32(forgedBuffer(), 0x1000n, 0x1000n, 1, 0n), TypeError, /a \(a DeviceBuffer or a bigint pointer\) must be a DeviceBuffer/],
+    [
+      'a plain-object stream',
+      () => kernels.fillInt32(0x1000n, 1, 4, plainStream),
+      TypeError,
+      /stream \(a Stream or a bigint handle\) must be a Stream/,
+    ],
+    [
+      'a number stream',
+      () => kernels.copyBytes(0x1000n, 0x2000n, 4, 0 as never),
+      TypeError,
+      /stream \(a Stream or a bigint handle\) must be a Stream/,
+    ],
+    [
+      'a forged buffer',
+      () => kernels.addFloat32(forgedBuffer(), 0x1000n, 0x1000n, 1, 0n),
+      TypeError,
+      /a \(a DeviceBuffer or a bigint pointer\) must be a DeviceBuffer/,
+    ],
   ])('rejects %s', (_n, fn, type, message) => {
     rejects(fn, type, message);
   });
@@ -388,7 +451,11 @@ describe('kernels', () => {
   it('checks counts against DeviceBuffer sizes', () => {
     const a = DeviceBuffer.alloc(16);
     rejects(() => kernels.fillInt32(a, 1, 5, 0n), RangeError, /buf holds 16 bytes but 5 int32 values needs 20/);
-    rejects(() => kernels.addFloat32(a, a, a.view(4), 4, 0n), RangeError, /out holds 12 bytes but 4 float32 values needs 16/);
+    rejects(
+      () => kernels.addFloat32(a, a, a.view(4), 4, 0n),
+      RangeError,
+      /out holds 12 bytes but 4 float32 values needs 16/,
+    );
     rejects(() => kernels.fillInt32(a.view(2), 1, 1, 0n), RangeError, /buf must be 4-byte aligned/);
     const s = Stream.create();
     fake.reset();
@@ -425,7 +492,9 @@ describe('errors from the addon', () => {
     }
     expect(err).toBeInstanceOf(CudaError);
     expect((err as CudaError).cudaName).toBe('cudaErrorStreamCaptureUnsupported');
-    expect((err as Error).message).toMatch(/invalidated the stream capture on stream 0x[0-9a-f]+; the capture was ended .* usable again/);
+    expect((err as Error).message).toMatch(
+      /invalidated the stream capture on stream 0x[0-9a-f]+; the capture was ended .* usable again/,
+    );
     expect(callNames()).toEqual(['streamSynchronize', 'streamCaptureStatus', 'streamAbandonCapture']);
     expect(s.isCapturing()).toBe(false);
     s.beginCapture(); // a new capture can start

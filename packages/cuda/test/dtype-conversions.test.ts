@@ -124,7 +124,9 @@ describe.each(formats)('$name', (f) => {
     const out = f.to(new Float32Array(new Uint32Array(inputs).buffer));
     for (let i = 0; i < inputs.length; i++) {
       if (out[i] !== expected[i]) {
-        throw new Error(`${f.name}: float32 0x${(inputs[i] as number).toString(16)} -> 0x${out[i]?.toString(16)}, expected 0x${expected[i]?.toString(16)}`);
+        throw new Error(
+          `${f.name}: float32 0x${(inputs[i] as number).toString(16)} -> 0x${out[i]?.toString(16)}, expected 0x${expected[i]?.toString(16)}`,
+        );
       }
     }
   });
@@ -135,7 +137,9 @@ describe.each(formats)('$name', (f) => {
         const src = new Float32Array(new Uint32Array(patterns).buffer);
         const out = f.to(src);
         for (let i = 0; i < src.length; i++) {
-          expect(out[i], `float32 0x${(patterns[i] as number).toString(16)}`).toBe(referenceNarrow(f, positives, src[i] as number));
+          expect(out[i], `float32 0x${(patterns[i] as number).toString(16)}`).toBe(
+            referenceNarrow(f, positives, src[i] as number),
+          );
         }
       }),
       { numRuns: 2000 },
@@ -196,7 +200,11 @@ describe('edge tables', () => {
   it.each([
     ['toBf16', () => toBf16(new Float64Array(2) as never), /src must be a Float32Array, got a Float64Array/],
     ['toFp16', () => toFp16([1, 2] as never), /src must be a Float32Array, got a Array/],
-    ['fromBf16', () => fromBf16(new Int16Array(2) as never), /src must be a Uint16Array of 16-bit patterns, got a Int16Array/],
+    [
+      'fromBf16',
+      () => fromBf16(new Int16Array(2) as never),
+      /src must be a Uint16Array of 16-bit patterns, got a Int16Array/,
+    ],
     ['fromFp16', () => fromFp16(new Float32Array(2) as never), /src must be a Uint16Array/],
   ])('%s rejects other array kinds', (_n, fn, message) => {
     expect(fn).toThrow(TypeError);

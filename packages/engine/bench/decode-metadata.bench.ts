@@ -7,7 +7,7 @@
 // schedule). Prints a table, then one JSON line. Median / min microseconds.
 import { createHostMirror } from '@flashgraph/attn-metadata';
 import { BlockManager } from '../src/block-manager.js';
-import { Scheduler, newRequestState } from '../src/scheduler.js';
+import { newRequestState, Scheduler } from '../src/scheduler.js';
 
 const NUM_REQS = 256;
 const BLOCK_SIZE = 16;
@@ -77,5 +77,6 @@ const rows = CONTEXTS.map((context) => ({ requests: NUM_REQS, context, ...run(co
 const f = (t: Timing) => `${t.median.toFixed(1)} / ${t.min.toFixed(1)}`;
 console.log(`decode step metadata, ${NUM_REQS} requests, ${TIMED_STEPS} steps, median / min us`);
 console.log('context | write       | schedule + write');
-for (const r of rows) console.log(`${String(r.context).padStart(7)} | ${f(r.write).padEnd(11)} | ${f(r.scheduleAndWrite)}`);
+for (const r of rows)
+  console.log(`${String(r.context).padStart(7)} | ${f(r.write).padEnd(11)} | ${f(r.scheduleAndWrite)}`);
 console.log(JSON.stringify({ bench: 'engine decode metadata', node: process.version, rows }));

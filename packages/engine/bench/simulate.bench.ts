@@ -11,8 +11,18 @@ if (!status.available) {
   process.exit(0);
 }
 let json = '';
-const io: CliIo = { stdout: (text) => { json += text; }, stderr: (text) => process.stderr.write(text), cwd: process.cwd() };
-const tableIo: CliIo = { stdout: (text) => console.log(text), stderr: (text) => process.stderr.write(text), cwd: process.cwd() };
+const io: CliIo = {
+  stdout: (text) => {
+    json += text;
+  },
+  stderr: (text) => process.stderr.write(text),
+  cwd: process.cwd(),
+};
+const tableIo: CliIo = {
+  stdout: (text) => console.log(text),
+  stderr: (text) => process.stderr.write(text),
+  cwd: process.cwd(),
+};
 const code = await simulateCommand.run([], tableIo);
 if (code !== 0) process.exit(code);
 const jsonCode = await simulateCommand.run(['--json', '--modes', 'full_and_piecewise'], io);

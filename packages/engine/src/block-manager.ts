@@ -44,7 +44,9 @@ export class BlockManager {
     this.numBlocks = checkInt('cache.numBlocks', options.numBlocks, 1, 2 ** 31 - 1);
     this.blockSize = checkInt('cache.blockSize', options.blockSize, 1, 2 ** 20);
     if (!options.rows || typeof options.rows.acquireRow !== 'function') {
-      throw new TypeError('rows must be the block-table rows of a metadata builder or host mirror (@flashgraph/attn-metadata)');
+      throw new TypeError(
+        'rows must be the block-table rows of a metadata builder or host mirror (@flashgraph/attn-metadata)',
+      );
     }
     this.rows = options.rows;
     this.freeList = new Array<number>(this.numBlocks);

@@ -102,7 +102,11 @@ export function createCpuBackend(
     blockTableRows: mirror.blockTableRows,
     capture: () => runner.capture(step),
     execute(batch: ScheduledBatch): ExecuteResult {
-      const runBatch = { numTokens: batch.numTokens, numReqs: batch.requests.length, uniformDecode: batch.uniformDecode };
+      const runBatch = {
+        numTokens: batch.numTokens,
+        numReqs: batch.requests.length,
+        uniformDecode: batch.uniformDecode,
+      };
       const planned = runner.plan(runBatch);
       // The requests name their block-table rows: the same rows path as the CUDA builder, with the
       // same decodeGraph check (a decode graph only ever replays uniform decode batches).

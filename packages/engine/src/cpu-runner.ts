@@ -5,8 +5,8 @@ import type { ResolvedGraphConfig } from '@flashgraph/config';
 import {
   type CaptureBackend,
   type CaptureProgress,
-  type GraphRunner,
   createGraphRunnerWithBackend,
+  type GraphRunner,
 } from '@flashgraph/cuda-graph';
 import { type CpuGraph, CpuStreamImpl } from './cpu-stream.js';
 import type { CpuStream } from './model.js';

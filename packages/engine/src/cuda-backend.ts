@@ -4,11 +4,12 @@
 //   device: [prologue: metadata copy + AoT schedule + input copy] forward ... sample
 //           (captured in the full graph, eager before piecewise graphs and eager steps)
 //   host:   copy the sampled tokens back, synchronize once.
-import { type CudaMetadataBuilder, createMetadataBuilder, forwardArgs } from '@flashgraph/attn-metadata';
+
 import type { AttentionMetadata, MetadataRequest } from '@flashgraph/attn-metadata';
+import { type CudaMetadataBuilder, createMetadataBuilder, forwardArgs } from '@flashgraph/attn-metadata';
 import type { ResolvedGraphConfig } from '@flashgraph/config';
 import { DeviceBuffer, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
-import { type CaptureProgress, type GraphRunner, type StepContext, createGraphRunner } from '@flashgraph/cuda-graph';
+import { type CaptureProgress, createGraphRunner, type GraphRunner, type StepContext } from '@flashgraph/cuda-graph';
 import { type Attention, createAttention } from '@flashgraph/fa3';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { segmentedForward } from './forward-driver.js';
@@ -89,7 +90,10 @@ export function createCudaBackend(
     const sampledHost = own(PinnedHostBuffer.alloc(R * 4));
 
     // A first (empty) build gives the metadata views, which are the same objects every step.
-    let metadata: AttentionMetadata<DeviceBuffer> = builder.build({ requests: [] }, { stream, padToTokens: 1, padToReqs: 1 });
+    let metadata: AttentionMetadata<DeviceBuffer> = builder.build(
+      { requests: [] },
+      { stream, padToTokens: 1, padToReqs: 1 },
+    );
     stream.synchronize();
     const buffers = Object.freeze({
       tokenIds: deviceInputs.view(R * 4, T * 4),
@@ -149,7 +153,8 @@ export function createCudaBackend(
       },
     });
 
-    const deviceBytes = attention.workspaceBytes + kvCache.byteLength + deviceInputs.byteLength + sampledDevice.byteLength;
+    const deviceBytes =
+      attention.workspaceBytes + kvCache.byteLength + deviceInputs.byteLength + sampledDevice.byteLength;
 
     return {
       kind: 'cuda',

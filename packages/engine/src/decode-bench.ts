@@ -2,7 +2,7 @@
 // benchmarked batch sizes), and for each batch size B: prefill B requests to `context` tokens,
 // run warm-up decode steps, then time `steps` decode steps in which all B requests decode.
 import type { GraphConfigInput } from '@flashgraph/config';
-import { type Engine, type EngineProgress, createEngine } from './engine.js';
+import { createEngine, type Engine, type EngineProgress } from './engine.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
 import type { BackendRequest } from './select-backend.js';

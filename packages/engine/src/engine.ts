@@ -10,7 +10,7 @@ import { createCudaBackend } from './cuda-backend.js';
 import { EngineDisposedError, RequestTooLargeError } from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
-import { type RequestState, type ScheduledBatch, Scheduler, newRequestState } from './scheduler.js';
+import { newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
 import { checkInt, checkObject, checkOneOf } from './validate.js';
 
@@ -163,18 +163,26 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const maxNumSeqs = checkInt('limits.maxNumSeqs', limitsIn.maxNumSeqs, 1, 1 << 20);
   const maxNumBatchedTokens = checkInt('limits.maxNumBatchedTokens', limitsIn.maxNumBatchedTokens, maxNumSeqs, 1 << 24);
   const cacheTokens = numBlocks * blockSize;
-  const maxModelLen = checkInt('limits.maxModelLen', limitsIn.maxModelLen ?? Math.min(cacheTokens, 16384), 1, cacheTokens);
+  const maxModelLen = checkInt(
+    'limits.maxModelLen',
+    limitsIn.maxModelLen ?? Math.min(cacheTokens, 16384),
+    1,
+    cacheTokens,
+  );
   const requested = checkOneOf('backend', o.backend ?? 'auto', ['auto', 'cuda', 'cpu'] as const);
   const device = checkInt('device', o.device ?? 0, 0, 1024);
   const onProgress = o.onProgress as EngineOptions['onProgress'];
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new TypeError('onProgress must be a function');
   const graphInput = (o.graph ?? {}) as GraphConfigInput;
 
   // Throws ConfigError (every problem, each with a fix) before any allocation.
   const graphConfig = resolveGraphConfig(graphInput, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
   const choice = selectBackend(requested, model, device);
   if (choice.kind === 'cuda' && blockSize % 16 !== 0) {
-    throw new RangeError(`cache.blockSize must be a multiple of 16 on the CUDA backend (FA3 page size), got ${blockSize}`);
+    throw new RangeError(
+      `cache.blockSize must be a multiple of 16 on the CUDA backend (FA3 page size), got ${blockSize}`,
+    );
   }
   onProgress?.({ phase: 'load', backend: choice.kind, reason: choice.reason });
   const limits: BackendLimits = {
@@ -187,7 +195,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   };
   const captureProgress = onProgress
     ? (e: CaptureProgress) =>
-        onProgress({ phase: 'capture', capturePhase: e.phase, size: e.size, index: e.index, total: e.total, elapsedMs: e.elapsedMs })
+        onProgress({
+          phase: 'capture',
+          capturePhase: e.phase,
+          size: e.size,
+          index: e.index,
+          total: e.total,
+          elapsedMs: e.elapsedMs,
+        })
     : undefined;
   const backend =
     choice.kind === 'cuda'
@@ -262,9 +277,20 @@ class EngineImpl implements Engine {
     setup: EngineSetup,
   ) {
     // One block-table row per running request, in the rows the backend's metadata build reads.
-    this.blocks = new BlockManager({ numBlocks: setup.numBlocks, blockSize: setup.blockSize, rows: exec.blockTableRows });
-    this.scheduler = new Scheduler(this.blocks, { maxNumSeqs: setup.maxNumSeqs, maxNumBatchedTokens: setup.maxNumBatchedTokens });
-    this.capture = Object.freeze({ ms: setup.captureMs, graphs: setup.graphs, graphMemoryBytes: setup.graphMemoryBytes });
+    this.blocks = new BlockManager({
+      numBlocks: setup.numBlocks,
+      blockSize: setup.blockSize,
+      rows: exec.blockTableRows,
+    });
+    this.scheduler = new Scheduler(this.blocks, {
+      maxNumSeqs: setup.maxNumSeqs,
+      maxNumBatchedTokens: setup.maxNumBatchedTokens,
+    });
+    this.capture = Object.freeze({
+      ms: setup.captureMs,
+      graphs: setup.graphs,
+      graphMemoryBytes: setup.graphMemoryBytes,
+    });
     this.limits = Object.freeze({
       maxNumSeqs: setup.maxNumSeqs,
       maxNumBatchedTokens: setup.maxNumBatchedTokens,
@@ -311,7 +337,8 @@ class EngineImpl implements Engine {
     }
     const maxNewTokens = checkInt('maxNewTokens', r.maxNewTokens, 1, 1 << 24);
     const kvTokens = Scheduler.maxKvTokens({ promptLength: tokens.length, maxNewTokens });
-    if (kvTokens > this.limits.maxModelLen) throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
+    if (kvTokens > this.limits.maxModelLen)
+      throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
     const id = this.nextId++;
     const state = newRequestState({ id, tokens, maxNewTokens, addedAtStep: this.stepIndex });
     this.requests.set(id, state);

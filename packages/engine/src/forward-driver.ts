@@ -33,7 +33,8 @@ export function segmentedForward<S>(options: ForwardDriverOptions<S>): Segmented
   let pending: AttentionCall | null = null;
 
   const attention = (layer: number, io: AttentionIO<never>): AttentionCall => {
-    if (pending !== null) throw contractError(`ctx.attention(${layer}) was called before the call for layer ${pending.layer} was yielded`);
+    if (pending !== null)
+      throw contractError(`ctx.attention(${layer}) was called before the call for layer ${pending.layer} was yielded`);
     if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers) {
       throw contractError(`ctx.attention got layer ${String(layer)}, outside [0, ${numLayers - 1}]`);
     }
@@ -48,7 +49,8 @@ export function segmentedForward<S>(options: ForwardDriverOptions<S>): Segmented
     if (piece === 0) {
       pending = null;
       generator = options.model.forward(options.makeContext(ctx, attention));
-      if (!generator || typeof generator.next !== 'function') throw contractError('forward() must be a generator function (function*)');
+      if (!generator || typeof generator.next !== 'function')
+        throw contractError('forward() must be a generator function (function*)');
     }
     if (generator === null) throw contractError('the forward pass was interrupted (an earlier segment failed)');
     let result: IteratorResult<AttentionCall, void>;
@@ -62,7 +64,8 @@ export function segmentedForward<S>(options: ForwardDriverOptions<S>): Segmented
     if (piece < numLayers) {
       if (result.done) throw contractError(`it returned after ${piece} attention calls, expected ${numLayers}`);
       const call = result.value;
-      if (call !== pending) throw contractError(`it yielded something other than the value of ctx.attention() at piece ${piece}`);
+      if (call !== pending)
+        throw contractError(`it yielded something other than the value of ctx.attention() at piece ${piece}`);
       if (call.layer !== piece) throw contractError(`attention call ${piece} was for layer ${call.layer}`);
       calls[piece] = call;
       pending = null;

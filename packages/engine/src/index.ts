@@ -1,5 +1,5 @@
 // @flashgraph/engine: a continuous-batching decode loop on full CUDA graphs. See README.md.
-export { createEngine } from './engine.js';
+
 export type {
   AddRequestOptions,
   Engine,
@@ -13,7 +13,8 @@ export type {
   StepMode,
   StepResult,
 } from './engine.js';
-export { syntheticDecoder, type SyntheticDecoderOptions } from './synthetic-model.js';
+export { createEngine } from './engine.js';
+export { CacheFullError, EngineDisposedError, EngineError, RequestTooLargeError } from './errors.js';
 export type {
   AttentionCall,
   AttentionIO,
@@ -30,5 +31,5 @@ export type {
   ModelShape,
   StepBuffers,
 } from './model.js';
-export { CacheFullError, EngineDisposedError, EngineError, RequestTooLargeError } from './errors.js';
 export type { LatencySummary } from './percentiles.js';
+export { type SyntheticDecoderOptions, syntheticDecoder } from './synthetic-model.js';

@@ -1,12 +1,12 @@
 // The capture plan `flashgraph plan` prints: a resolved graph config plus what it costs (padding
 // waste over a uniform batch-size distribution, eager share, split-KV workspace).
 import {
-  type GraphConfigContext,
-  type GraphConfigInput,
-  type ResolvedGraphConfig,
   estimateSplitWorkspaceBytes,
   fa3BackendCapability,
+  type GraphConfigContext,
+  type GraphConfigInput,
   padToCaptureSize,
+  type ResolvedGraphConfig,
   resolveGraphConfig,
 } from '@flashgraph/config';
 
@@ -80,7 +80,11 @@ export function paddingStats(config: ResolvedGraphConfig, maxNumBatchedTokens: n
  * Resolves `input` against `context` (throws the library's ConfigError) and computes what the
  * plan costs. `shape` errors are TypeError/RangeError from estimateSplitWorkspaceBytes.
  */
-export function buildCapturePlan(input: GraphConfigInput, context: GraphConfigContext, shape: PlanModelShape): CapturePlan {
+export function buildCapturePlan(
+  input: GraphConfigInput,
+  context: GraphConfigContext,
+  shape: PlanModelShape,
+): CapturePlan {
   const config = resolveGraphConfig(input, context);
   const full = fullContext(context);
   const maxNumTokens = shape.maxNumTokens ?? full.maxNumBatchedTokens;
@@ -156,7 +160,9 @@ export function formatCapturePlan(plan: CapturePlan): string {
   const requested = config.requestedMode === config.mode ? '' : ` (requested '${config.requestedMode}')`;
   out.push(`mode                      ${config.mode}${requested}`);
   out.push(row('full graphs', describeFullGraphs(config)));
-  out.push(row('piecewise graphs', config.piecewise ? 'other batches up to the max (attention eager between graphs)' : 'none'));
+  out.push(
+    row('piecewise graphs', config.piecewise ? 'other batches up to the max (attention eager between graphs)' : 'none'),
+  );
   out.push('');
   if (config.warnings.length === 0) {
     out.push('warnings                  none');
@@ -182,7 +188,12 @@ export function formatCapturePlan(plan: CapturePlan): string {
     }
     out.push('');
     out.push(`padding (batch sizes 1..${config.maxCaptureSize}, uniformly distributed)`);
-    out.push(row('mean waste', `${padding.meanWasteTokens.toFixed(2)} tokens per step (${percent(padding.wasteFraction)} of replayed tokens)`));
+    out.push(
+      row(
+        'mean waste',
+        `${padding.meanWasteTokens.toFixed(2)} tokens per step (${percent(padding.wasteFraction)} of replayed tokens)`,
+      ),
+    );
     out.push(
       row(
         'worst step',
@@ -203,5 +214,8 @@ export function formatCapturePlan(plan: CapturePlan): string {
 
 /** `--json`: the resolved config itself, plus the plan's numbers under `plan`. */
 export function capturePlanJson(plan: CapturePlan): Record<string, unknown> {
-  return { ...plan.config, plan: { context: plan.context, padding: plan.padding, splitWorkspace: plan.splitWorkspace } };
+  return {
+    ...plan.config,
+    plan: { context: plan.context, padding: plan.padding, splitWorkspace: plan.splitWorkspace },
+  };
 }

@@ -8,7 +8,10 @@ export interface ProgressSink {
   write(text: string): unknown;
 }
 
-export function captureProgressBar(label: string, sink: ProgressSink = process.stderr): ((e: EngineProgress) => void) | undefined {
+export function captureProgressBar(
+  label: string,
+  sink: ProgressSink = process.stderr,
+): ((e: EngineProgress) => void) | undefined {
   if (!sink.isTTY) return undefined;
   let drawn = false;
   return (e) => {

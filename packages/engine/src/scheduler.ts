@@ -25,7 +25,12 @@ export interface RequestState {
 }
 
 /** A request's record as it enters the scheduler: waiting, nothing computed, never scheduled. */
-export function newRequestState(a: { id: number; tokens: number[]; maxNewTokens: number; addedAtStep: number }): RequestState {
+export function newRequestState(a: {
+  id: number;
+  tokens: number[];
+  maxNewTokens: number;
+  addedAtStep: number;
+}): RequestState {
   return {
     id: a.id,
     promptLength: a.tokens.length,

@@ -38,18 +38,28 @@ export function cudaUnavailableReason(model: Model, device: number): string | nu
 export function selectBackend(request: BackendRequest, model: Model, device: number): BackendChoice {
   if (request === 'cpu') {
     if (!model.backends.includes('cpu')) {
-      throw new EngineError('backend_unavailable', `backend 'cpu': model ${model.name} has no CPU kernels; use backend 'cuda'`);
+      throw new EngineError(
+        'backend_unavailable',
+        `backend 'cpu': model ${model.name} has no CPU kernels; use backend 'cuda'`,
+      );
     }
     return { kind: 'cpu', reason: "backend 'cpu' was requested" };
   }
   const why = cudaUnavailableReason(model, device);
   if (request === 'cuda') {
-    if (why) throw new EngineError('backend_unavailable', `backend 'cuda' is not available: ${why}; use backend 'auto' or 'cpu' to run on the CPU`);
+    if (why)
+      throw new EngineError(
+        'backend_unavailable',
+        `backend 'cuda' is not available: ${why}; use backend 'auto' or 'cpu' to run on the CPU`,
+      );
     return { kind: 'cuda', reason: "backend 'cuda' was requested" };
   }
   if (!why) return { kind: 'cuda', reason: `CUDA device ${device} is available` };
   if (!model.backends.includes('cpu')) {
-    throw new EngineError('backend_unavailable', `no backend can run model ${model.name}: CUDA: ${why}; the model has no CPU kernels`);
+    throw new EngineError(
+      'backend_unavailable',
+      `no backend can run model ${model.name}: CUDA: ${why}; the model has no CPU kernels`,
+    );
   }
   return { kind: 'cpu', reason: `running on the CPU backend: ${why}` };
 }

@@ -116,12 +116,14 @@ export function projectRow(
   const wv = w.v[layer] as Float32Array;
   const qo = row * d.qSize;
   for (let j = 0; j < d.qSize; j++) {
-    q[qo + j] = Q_SCALE * ((x[xOffset + (j % H)] as number) * (wq[j] as number) + MIX * (x[xOffset + ((j + D) % H)] as number));
+    q[qo + j] =
+      Q_SCALE * ((x[xOffset + (j % H)] as number) * (wq[j] as number) + MIX * (x[xOffset + ((j + D) % H)] as number));
   }
   const ko = row * d.kvSize;
   for (let j = 0; j < d.kvSize; j++) {
     k[ko + j] = (x[xOffset + (j % H)] as number) * (wk[j] as number) + MIX * (x[xOffset + ((j + 2 * D) % H)] as number);
-    v[ko + j] = (x[xOffset + ((j + d.kvSize) % H)] as number) * (wv[j] as number) + MIX * (x[xOffset + (j % H)] as number);
+    v[ko + j] =
+      (x[xOffset + ((j + d.kvSize) % H)] as number) * (wv[j] as number) + MIX * (x[xOffset + (j % H)] as number);
   }
 }
 

@@ -17,15 +17,15 @@ import type {
 } from './model.js';
 import { loadNative } from './native.js';
 import {
-  type SyntheticDims,
-  type SyntheticWeights,
   embedRow,
   projectRow,
   residualRow,
+  type SyntheticDims,
+  type SyntheticWeights,
   sampleRow,
   syntheticWeights,
 } from './synthetic-math.js';
-import { checkInt, checkOneOf, checkObject } from './validate.js';
+import { checkInt, checkObject, checkOneOf } from './validate.js';
 
 export interface SyntheticDecoderOptions {
   /** Default 32. */
@@ -111,7 +111,8 @@ function loadCpu(shape: ModelShape, context: ModelLoadContext): LoadedModel {
       const n = c.numTokens;
       const { tokenIds, positions, sampleRows, sampled } = c.buffers;
       c.stream.launch(() => {
-        for (let t = 0; t < n; t++) embedRow(x, t * d.hiddenSize, tokenIds[t] as number, positions[t] as number, d.hiddenSize);
+        for (let t = 0; t < n; t++)
+          embedRow(x, t * d.hiddenSize, tokenIds[t] as number, positions[t] as number, d.hiddenSize);
       });
       for (let layer = 0; layer < d.numLayers; layer++) {
         c.stream.launch(() => {

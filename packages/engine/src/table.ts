@@ -11,10 +11,14 @@ export function formatTable<R>(rows: readonly R[], columns: readonly Column<R>[]
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => (row[i] as string).length)));
   const line = (values: readonly string[]) =>
     values
-      .map((v, i) => ((columns[i] as Column<R>).align === 'left' ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number)))
+      .map((v, i) =>
+        (columns[i] as Column<R>).align === 'left' ? v.padEnd(widths[i] as number) : v.padStart(widths[i] as number),
+      )
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join(
+    '\n',
+  );
 }
 
 /** A number with a fixed count of significant decimals for tables (`-` for NaN). */

@@ -57,7 +57,9 @@ describe('BlockManager', () => {
   });
 
   it('rejects a missing rows store with a TypeError naming it', () => {
-    expect(() => new BlockManager({ numBlocks: 4, blockSize: 16 } as never)).toThrow(/rows must be the block-table rows/);
+    expect(() => new BlockManager({ numBlocks: 4, blockSize: 16 } as never)).toThrow(
+      /rows must be the block-table rows/,
+    );
   });
 
   it('errors on unknown and double-reserved sequences', () => {
@@ -76,48 +78,54 @@ describe('BlockManager', () => {
       tokens: fc.integer({ min: 0, max: 40 }),
     });
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 8 }), fc.array(op, { maxLength: 80 }), (numBlocks, blockSize, ops) => {
-        const options = withRows({ numBlocks, blockSize });
-        const bm = new BlockManager(options);
-        const reserved = new Map<number, number>();
-        for (const o of ops) {
-          try {
-            if (o.kind === 'reserve') {
-              const ok = bm.canReserve(o.tokens) && !bm.has(o.seq);
-              if (bm.has(o.seq)) continue;
-              bm.reserve(o.seq, o.tokens);
-              expect(ok).toBe(true);
-              reserved.set(o.seq, o.tokens);
-            } else if (o.kind === 'grow') {
-              if (!bm.has(o.seq)) continue;
-              // The scheduler grows only within the reservation: that must always succeed.
-              const limit = reserved.get(o.seq) as number;
-              const ids = bm.grow(o.seq, Math.min(o.tokens, limit));
-              expect(ids.length).toBeGreaterThanOrEqual(Math.ceil(Math.min(o.tokens, limit) / blockSize));
-            } else {
-              if (!bm.has(o.seq)) continue;
-              bm.release(o.seq);
-              reserved.delete(o.seq);
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(op, { maxLength: 80 }),
+        (numBlocks, blockSize, ops) => {
+          const options = withRows({ numBlocks, blockSize });
+          const bm = new BlockManager(options);
+          const reserved = new Map<number, number>();
+          for (const o of ops) {
+            try {
+              if (o.kind === 'reserve') {
+                const ok = bm.canReserve(o.tokens) && !bm.has(o.seq);
+                if (bm.has(o.seq)) continue;
+                bm.reserve(o.seq, o.tokens);
+                expect(ok).toBe(true);
+                reserved.set(o.seq, o.tokens);
+              } else if (o.kind === 'grow') {
+                if (!bm.has(o.seq)) continue;
+                // The scheduler grows only within the reservation: that must always succeed.
+                const limit = reserved.get(o.seq) as number;
+                const ids = bm.grow(o.seq, Math.min(o.tokens, limit));
+                expect(ids.length).toBeGreaterThanOrEqual(Math.ceil(Math.min(o.tokens, limit) / blockSize));
+              } else {
+                if (!bm.has(o.seq)) continue;
+                bm.release(o.seq);
+                reserved.delete(o.seq);
+              }
+            } catch (e) {
+              expect(e).toBeInstanceOf(CacheFullError);
+              expect(o.kind).toBe('reserve');
             }
-          } catch (e) {
-            expect(e).toBeInstanceOf(CacheFullError);
-            expect(o.kind).toBe('reserve');
+            // Invariants: every page is free or owned by exactly one sequence; reservations fit.
+            const owned = [...reserved.keys()].flatMap((s) => [...bm.blockIds(s)]);
+            expect(new Set(owned).size).toBe(owned.length);
+            expect(owned.length + bm.numFreeBlocks).toBe(numBlocks);
+            for (const id of owned) expect(id >= 0 && id < numBlocks).toBe(true);
+            expect(bm.numAvailableBlocks).toBeGreaterThanOrEqual(0);
+            // One block-table row per reservation, holding exactly the sequence's pages.
+            expect(options.rows.numAcquired).toBe(reserved.size);
+            for (const s of reserved.keys())
+              expect([...options.rows.blockIds(bm.blockTableRow(s))]).toEqual([...bm.blockIds(s)]);
           }
-          // Invariants: every page is free or owned by exactly one sequence; reservations fit.
-          const owned = [...reserved.keys()].flatMap((s) => [...bm.blockIds(s)]);
-          expect(new Set(owned).size).toBe(owned.length);
-          expect(owned.length + bm.numFreeBlocks).toBe(numBlocks);
-          for (const id of owned) expect(id >= 0 && id < numBlocks).toBe(true);
-          expect(bm.numAvailableBlocks).toBeGreaterThanOrEqual(0);
-          // One block-table row per reservation, holding exactly the sequence's pages.
-          expect(options.rows.numAcquired).toBe(reserved.size);
-          for (const s of reserved.keys()) expect([...options.rows.blockIds(bm.blockTableRow(s))]).toEqual([...bm.blockIds(s)]);
-        }
-        for (const s of [...reserved.keys()]) bm.release(s);
-        expect(bm.numFreeBlocks).toBe(numBlocks);
-        expect(bm.numAvailableBlocks).toBe(numBlocks);
-        expect(options.rows.numAcquired).toBe(0);
-      }),
+          for (const s of [...reserved.keys()]) bm.release(s);
+          expect(bm.numFreeBlocks).toBe(numBlocks);
+          expect(bm.numAvailableBlocks).toBe(numBlocks);
+          expect(options.rows.numAcquired).toBe(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

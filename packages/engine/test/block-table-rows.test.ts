@@ -2,13 +2,13 @@
 // running request (acquired at admission, appended as the request grows, released when it
 // finishes), the scheduler's requests name their rows, and the metadata the backends build from
 // them equals what the old path (every request's blockIds, every step) wrote for the same work.
-import { type HostMirror, type MetadataRequest, MetadataError } from '@flashgraph/attn-metadata';
+import { type HostMirror, MetadataError, type MetadataRequest } from '@flashgraph/attn-metadata';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
 import { CacheFullError } from '../src/errors.js';
 import { createEngine, syntheticDecoder } from '../src/index.js';
-import { type RequestState, type ScheduledBatch, Scheduler, newRequestState } from '../src/scheduler.js';
+import { newRequestState, type RequestState, type ScheduledBatch, Scheduler } from '../src/scheduler.js';
 import { hostMirror } from './helpers/block-table-rows.js';
 import { referenceGenerate, rng } from './helpers/reference-model.js';
 
@@ -235,7 +235,10 @@ describe('scheduled batches on rows build the same metadata as the blockIds path
   it('property: random workloads and paddings, every step equal, rows track running requests', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ prompt: fc.integer({ min: 1, max: 30 }), out: fc.integer({ min: 1, max: 8 }) }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.record({ prompt: fc.integer({ min: 1, max: 30 }), out: fc.integer({ min: 1, max: 8 }) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 6, max: 20 }),
         fc.integer({ min: 1, max: 4 }),
@@ -259,56 +262,61 @@ describe('scheduled batches on rows build the same metadata as the blockIds path
 describe('the engine on the CPU backend builds every step from rows', () => {
   const model = syntheticDecoder({ numLayers: 2, numHeadsQ: 4, numHeadsKv: 2, headDim: 64, vocabSize: 512 });
 
-  it.each(['none', 'full_and_piecewise'] as const)('mode %s: rows path, blockIds-equal metadata, outputs unchanged', async (mode) => {
-    const r = rng(5);
-    const requests = Array.from({ length: 10 }, () => ({
-      promptTokens: Array.from({ length: 1 + Math.floor(r() * 30) }, () => Math.floor(r() * 512)),
-      maxNewTokens: 1 + Math.floor(r() * 6),
-    }));
-    const engine = await createEngine({
-      model,
-      graph: { mode },
-      cache: { blockSize: 4, numBlocks: 48 },
-      limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16 },
-      backend: 'cpu',
-    });
-    const mirror = createdMirrors.at(-1) as HostMirror;
-    const rows = mirror.blockTableRows;
-    // The old path, fed the same pages: a second mirror written with every request's blockIds.
-    const reference = hostMirror({ ...mirror.capacities });
-    const write = mirror.write.bind(mirror);
-    const rowUsers = new Map<number, Set<number>>();
-    let writes = 0;
-    mirror.write = (batch, padding) => {
-      const reqs = Array.from(batch.requests) as (MetadataRequest & { request: RequestState })[];
-      const blockIds = reqs.map((q) => {
-        expect(q.blockIds).toBeUndefined();
-        const row = q.blockTableRow as number;
-        rowUsers.set(row, (rowUsers.get(row) ?? new Set()).add(q.request.id));
-        return { numNewTokens: q.numNewTokens, numComputedTokens: q.numComputedTokens, blockIds: rows.blockIds(row) };
+  it.each(['none', 'full_and_piecewise'] as const)(
+    'mode %s: rows path, blockIds-equal metadata, outputs unchanged',
+    async (mode) => {
+      const r = rng(5);
+      const requests = Array.from({ length: 10 }, () => ({
+        promptTokens: Array.from({ length: 1 + Math.floor(r() * 30) }, () => Math.floor(r() * 512)),
+        maxNewTokens: 1 + Math.floor(r() * 6),
+      }));
+      const engine = await createEngine({
+        model,
+        graph: { mode },
+        cache: { blockSize: 4, numBlocks: 48 },
+        limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16 },
+        backend: 'cpu',
       });
-      const expected = reference.write({ requests: blockIds }, padding);
-      const got = write(batch, padding);
-      expect(got).toEqual(expected);
-      expectSameStaging(mirror.buffer, reference.buffer);
-      writes++;
-      return got;
-    };
-    const ids = requests.map((q) => engine.addRequest(q));
-    const outputs = new Map<number, number[]>();
-    while (engine.numRunning + engine.numWaiting > 0) {
-      const s = await engine.step();
-      for (const f of s.finished) outputs.set(f.id, [...f.outputTokens]);
-      expect(rows.numAcquired).toBe(engine.numRunning);
-    }
-    expect(writes).toBeGreaterThan(0);
-    for (const [i, id] of ids.entries()) {
-      expect(outputs.get(id), `request ${id}`).toEqual(referenceGenerate(model.shape, requests[i]!.promptTokens, requests[i]!.maxNewTokens));
-    }
-    // 10 requests on 4 rows: finished requests' rows were handed to later ones.
-    expect(rowUsers.size).toBeLessThanOrEqual(4);
-    expect([...rowUsers.values()].some((users) => users.size > 1)).toBe(true);
-    expect(rows.numAcquired).toBe(0);
-    engine.dispose();
-  });
+      const mirror = createdMirrors.at(-1) as HostMirror;
+      const rows = mirror.blockTableRows;
+      // The old path, fed the same pages: a second mirror written with every request's blockIds.
+      const reference = hostMirror({ ...mirror.capacities });
+      const write = mirror.write.bind(mirror);
+      const rowUsers = new Map<number, Set<number>>();
+      let writes = 0;
+      mirror.write = (batch, padding) => {
+        const reqs = Array.from(batch.requests) as (MetadataRequest & { request: RequestState })[];
+        const blockIds = reqs.map((q) => {
+          expect(q.blockIds).toBeUndefined();
+          const row = q.blockTableRow as number;
+          rowUsers.set(row, (rowUsers.get(row) ?? new Set()).add(q.request.id));
+          return { numNewTokens: q.numNewTokens, numComputedTokens: q.numComputedTokens, blockIds: rows.blockIds(row) };
+        });
+        const expected = reference.write({ requests: blockIds }, padding);
+        const got = write(batch, padding);
+        expect(got).toEqual(expected);
+        expectSameStaging(mirror.buffer, reference.buffer);
+        writes++;
+        return got;
+      };
+      const ids = requests.map((q) => engine.addRequest(q));
+      const outputs = new Map<number, number[]>();
+      while (engine.numRunning + engine.numWaiting > 0) {
+        const s = await engine.step();
+        for (const f of s.finished) outputs.set(f.id, [...f.outputTokens]);
+        expect(rows.numAcquired).toBe(engine.numRunning);
+      }
+      expect(writes).toBeGreaterThan(0);
+      for (const [i, id] of ids.entries()) {
+        expect(outputs.get(id), `request ${id}`).toEqual(
+          referenceGenerate(model.shape, requests[i]!.promptTokens, requests[i]!.maxNewTokens),
+        );
+      }
+      // 10 requests on 4 rows: finished requests' rows were handed to later ones.
+      expect(rowUsers.size).toBeLessThanOrEqual(4);
+      expect([...rowUsers.values()].some((users) => users.size > 1)).toBe(true);
+      expect(rows.numAcquired).toBe(0);
+      engine.dispose();
+    },
+  );
 });

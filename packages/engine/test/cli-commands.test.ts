@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run';
+import { runCli } from '../src/cli/run.js';
 
 async function cli(...argv: string[]) {
   const out: string[] = [];
@@ -12,7 +12,20 @@ async function cli(...argv: string[]) {
   return { code, stdout: out.join('\n'), stderr: err.join('\n'), cwd };
 }
 
-const smallBench = ['--backend', 'cpu', '--batch-sizes', '1,4', '--steps', '2', '--warmup-steps', '1', '--context', '8', '--layers', '1'];
+const smallBench = [
+  '--backend',
+  'cpu',
+  '--batch-sizes',
+  '1,4',
+  '--steps',
+  '2',
+  '--warmup-steps',
+  '1',
+  '--context',
+  '8',
+  '--layers',
+  '1',
+];
 
 describe('flashgraph CLI: doctor, bench, simulate', () => {
   it('lists the commands in --help', async () => {
@@ -34,7 +47,11 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.gpu.available).toBe(false);
-    expect(report.addons.map((a: { package: string }) => a.package)).toEqual(['@flashgraph/cuda', '@flashgraph/fa3', '@flashgraph/engine']);
+    expect(report.addons.map((a: { package: string }) => a.package)).toEqual([
+      '@flashgraph/cuda',
+      '@flashgraph/fa3',
+      '@flashgraph/engine',
+    ]);
     expect(report.backend).toBe('cpu');
   });
 
@@ -83,14 +100,29 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     expect(r.stderr).toMatch(/--help/);
   });
 
-  it("bench --backend cuda without a GPU fails with exit 1 and says why", async () => {
+  it('bench --backend cuda without a GPU fails with exit 1 and says why', async () => {
     const r = await cli('bench', '--backend', 'cuda', '--batch-sizes', '1', '--steps', '1');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/backend 'cuda' is not available/);
   });
 
   it('simulate runs a seeded workload through every mode with identical outputs', async () => {
-    const r = await cli('simulate', '--backend', 'cpu', '--requests', '6', '--max-prompt', '12', '--max-output', '4', '--modes', 'none,piecewise,full_and_piecewise', '--layers', '1', '--json');
+    const r = await cli(
+      'simulate',
+      '--backend',
+      'cpu',
+      '--requests',
+      '6',
+      '--max-prompt',
+      '12',
+      '--max-output',
+      '4',
+      '--modes',
+      'none,piecewise,full_and_piecewise',
+      '--layers',
+      '1',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.runs.map((x: { mode: string }) => x.mode)).toEqual(['none', 'piecewise', 'full_and_piecewise']);
@@ -104,7 +136,21 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
   });
 
   it('simulate prints throughput, latency percentiles and padding waste', async () => {
-    const r = await cli('simulate', '--backend', 'cpu', '--requests', '4', '--max-prompt', '8', '--max-output', '3', '--modes', 'full', '--layers', '1');
+    const r = await cli(
+      'simulate',
+      '--backend',
+      'cpu',
+      '--requests',
+      '4',
+      '--max-prompt',
+      '8',
+      '--max-output',
+      '3',
+      '--modes',
+      'full',
+      '--layers',
+      '1',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/out tok\/s\s+all tok\/s\s+step p50 ms\s+p90\s+p99\s+full steps \(pad\)/);
     expect(r.stdout).toMatch(/NOTE: running on the CPU backend/);

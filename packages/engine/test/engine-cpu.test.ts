@@ -1,12 +1,6 @@
 import type { GraphMode } from '@flashgraph/config';
 import { describe, expect, it } from 'vitest';
-import {
-  EngineDisposedError,
-  type Model,
-  RequestTooLargeError,
-  createEngine,
-  syntheticDecoder,
-} from '../src/index.js';
+import { createEngine, EngineDisposedError, type Model, RequestTooLargeError, syntheticDecoder } from '../src/index.js';
 import { referenceGenerate, rng } from './helpers/reference-model.js';
 
 const model = syntheticDecoder({ numLayers: 2, numHeadsQ: 4, numHeadsKv: 2, headDim: 64, vocabSize: 512 });
@@ -74,7 +68,10 @@ describe('engine on the CPU backend', () => {
   });
 
   it('replays a decode full graph with padding (3 requests pad to capture size 4)', async () => {
-    const engine = await createEngine({ ...base, graph: { mode: 'full_and_piecewise', captureSizes: [1, 2, 4, 8, 16] } });
+    const engine = await createEngine({
+      ...base,
+      graph: { mode: 'full_and_piecewise', captureSizes: [1, 2, 4, 8, 16] },
+    });
     for (let i = 0; i < 3; i++) engine.addRequest({ promptTokens: [i + 1], maxNewTokens: 3 });
     await engine.step(); // three 1-token prompts: a uniform batch
     const s = await engine.step();
@@ -84,7 +81,8 @@ describe('engine on the CPU backend', () => {
     expect(s.paddedReqs).toBe(4);
     const { outputs } = await engine.run();
     expect(outputs).toHaveLength(3);
-    for (const [i, o] of outputs.entries()) expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, [i + 1], 3));
+    for (const [i, o] of outputs.entries())
+      expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, [i + 1], 3));
     const stats = engine.stats();
     expect(stats.byMode.full.paddingTokens).toBeGreaterThan(0);
     expect(stats.runner.graphs).toBeGreaterThan(0);
@@ -107,7 +105,8 @@ describe('engine on the CPU backend', () => {
     const { outputs, stats } = await engine.run();
     expect(outputs.map((o) => o.id)).toEqual([0, 1, 2, 3]);
     expect([...outputs[0]!.outputTokens]).toEqual(referenceGenerate(model.shape, [5, 6, 7], 3));
-    for (let i = 1; i <= 3; i++) expect([...outputs[i]!.outputTokens], `request ${i}`).toEqual(referenceGenerate(model.shape, [i], 3));
+    for (let i = 1; i <= 3; i++)
+      expect([...outputs[i]!.outputTokens], `request ${i}`).toEqual(referenceGenerate(model.shape, [i], 3));
     // Every step replayed a full graph; the decode steps the decode ones.
     expect(stats.byMode.eager.steps + stats.byMode.piecewise.steps).toBe(0);
     const replays = stats.runner.sizes.reduce((n, s) => n + s.fullReplays, 0);
@@ -138,15 +137,23 @@ describe('engine on the CPU backend', () => {
   });
 
   it("backend 'cuda' without a device fails before any work, saying what to do", async () => {
-    await expect(createEngine({ ...base, backend: 'cuda' })).rejects.toThrow(/backend 'cuda' is not available: .*use backend 'auto' or 'cpu'/);
+    await expect(createEngine({ ...base, backend: 'cuda' })).rejects.toThrow(
+      /backend 'cuda' is not available: .*use backend 'auto' or 'cpu'/,
+    );
   });
 
   it('rejects requests that can never fit, and bad tokens', async () => {
     const engine = await createEngine({ ...base, limits: { ...base.limits, maxModelLen: 32 } });
-    expect(() => engine.addRequest({ promptTokens: new Array(30).fill(1), maxNewTokens: 4 })).toThrow(RequestTooLargeError);
+    expect(() => engine.addRequest({ promptTokens: new Array(30).fill(1), maxNewTokens: 4 })).toThrow(
+      RequestTooLargeError,
+    );
     expect(() => engine.addRequest({ promptTokens: [], maxNewTokens: 1 })).toThrow(/at least one token/);
-    expect(() => engine.addRequest({ promptTokens: [512], maxNewTokens: 1 })).toThrow(/promptTokens\[0\] must be a token id in \[0, 511\]/);
-    expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 0 })).toThrow(/maxNewTokens must be an integer in \[1,/);
+    expect(() => engine.addRequest({ promptTokens: [512], maxNewTokens: 1 })).toThrow(
+      /promptTokens\[0\] must be a token id in \[0, 511\]/,
+    );
+    expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 0 })).toThrow(
+      /maxNewTokens must be an integer in \[1,/,
+    );
     engine.dispose();
     expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 1 })).toThrow(EngineDisposedError);
     await expect(engine.step()).rejects.toThrow(EngineDisposedError);
@@ -158,7 +165,8 @@ describe('engine on the CPU backend', () => {
     const reqs = workload(11, 6, 20, 4);
     for (const r of reqs) engine.addRequest(r);
     const { outputs } = await engine.run();
-    for (const [i, o] of outputs.entries()) expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, reqs[i]!.promptTokens, reqs[i]!.maxNewTokens));
+    for (const [i, o] of outputs.entries())
+      expect([...o.outputTokens]).toEqual(referenceGenerate(model.shape, reqs[i]!.promptTokens, reqs[i]!.maxNewTokens));
     expect(engine.numFreeBlocks).toBe(8);
     engine.dispose();
   });
@@ -169,7 +177,10 @@ describe('engine on the CPU backend', () => {
     [{ backend: 'gpu' }, /backend must be one of 'auto', 'cuda', 'cpu'/],
     [{ model: {} }, /model must be a Model/],
     [{ graph: { mode: 'fast' } }, /mode/],
-    [{ limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16, maxModelLen: 10_000 } }, /limits.maxModelLen must be an integer in \[1, 192\]/],
+    [
+      { limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16, maxModelLen: 10_000 } },
+      /limits.maxModelLen must be an integer in \[1, 192\]/,
+    ],
   ])('rejects bad options %j', async (patch, message) => {
     await expect(createEngine({ ...base, ...(patch as object) } as never)).rejects.toThrow(message);
   });
@@ -181,12 +192,24 @@ describe('model contract', () => {
   it('names the problem when a forward forgets to yield attention', async () => {
     const m = broken(() => ({
       *forward(ctx) {
-        ctx.attention(0, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
-        yield ctx.attention(1, { q: new Float32Array(1), k: new Float32Array(1), v: new Float32Array(1), out: new Float32Array(1) } as never);
+        ctx.attention(0, {
+          q: new Float32Array(1),
+          k: new Float32Array(1),
+          v: new Float32Array(1),
+          out: new Float32Array(1),
+        } as never);
+        yield ctx.attention(1, {
+          q: new Float32Array(1),
+          k: new Float32Array(1),
+          v: new Float32Array(1),
+          out: new Float32Array(1),
+        } as never);
       },
       dispose() {},
     }));
-    await expect(createEngine({ ...base, model: m })).rejects.toThrow(/was called before the call for layer 0 was yielded/);
+    await expect(createEngine({ ...base, model: m })).rejects.toThrow(
+      /was called before the call for layer 0 was yielded/,
+    );
   });
 
   it('names the problem when a forward is not a generator', async () => {

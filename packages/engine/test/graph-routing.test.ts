@@ -5,7 +5,7 @@
 import { type GraphMode, padToCaptureSize } from '@flashgraph/config';
 import { padRequestCount } from '@flashgraph/cuda-graph';
 import { describe, expect, it } from 'vitest';
-import { type Engine, type StepResult, createEngine, syntheticDecoder } from '../src/index.js';
+import { createEngine, type Engine, type StepResult, syntheticDecoder } from '../src/index.js';
 import { referenceGenerate } from './helpers/reference-model.js';
 import { routingEngineOptions, routingWorkload } from './helpers/routing-workload.js';
 
@@ -84,7 +84,12 @@ describe('graph routing of engine steps (CPU backend)', () => {
     });
 
     it('full_and_piecewise: outputs equal a direct recomputation of each sequence', async () => {
-      const engine = await createEngine({ model, graph: { mode: 'full_and_piecewise' }, ...routingEngineOptions, backend: 'cpu' });
+      const engine = await createEngine({
+        model,
+        graph: { mode: 'full_and_piecewise' },
+        ...routingEngineOptions,
+        backend: 'cpu',
+      });
       try {
         for (const r of requests) engine.addRequest(r);
         const { outputs, stats } = await engine.run();

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/cli/command';
-import { runCli } from '../src/cli/run';
-import { buildCapturePlan, formatBytes, paddingStats } from '../src/plan';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/cli/command.js';
+import { runCli } from '../src/cli/run.js';
+import { buildCapturePlan, formatBytes, paddingStats } from '../src/plan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flashgraph-plan-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +42,15 @@ describe('flashgraph plan: output', () => {
   });
 
   it('shows the resolved mode next to the requested one, and every warning', async () => {
-    const { code, stdout } = await cli('plan', '--mode', 'full', '--cudagraph-support', 'uniform_batch', '--capture-sizes', '1,2,4,9000');
+    const { code, stdout } = await cli(
+      'plan',
+      '--mode',
+      'full',
+      '--cudagraph-support',
+      'uniform_batch',
+      '--capture-sizes',
+      '1,2,4,9000',
+    );
     expect(code).toBe(EXIT_OK);
     expect(stdout).toContain("mode                      full_and_piecewise (requested 'full')\n");
     expect(stdout).toContain('warnings (2)\n');
@@ -71,29 +79,52 @@ describe('flashgraph plan: output', () => {
   });
 
   it('takes the model shape for the split workspace', async () => {
-    const { stdout } = await cli('plan', '--max-num-splits', '8', '--num-heads-q', '64', '--head-dim', '64', '--max-num-tokens', '1024');
-    expect(stdout).toContain(`split-KV workspace        ${formatBytes(4 * 8 * 64 * 1024 * 65)} (${4 * 8 * 64 * 1024 * 65} bytes)\n`);
+    const { stdout } = await cli(
+      'plan',
+      '--max-num-splits',
+      '8',
+      '--num-heads-q',
+      '64',
+      '--head-dim',
+      '64',
+      '--max-num-tokens',
+      '1024',
+    );
+    expect(stdout).toContain(
+      `split-KV workspace        ${formatBytes(4 * 8 * 64 * 1024 * 65)} (${4 * 8 * 64 * 1024 * 65} bytes)\n`,
+    );
   });
 
   it('passes every context flag through', async () => {
     const { code, stdout } = await cli(
       'plan',
-      '--max-num-seqs', '4',
-      '--max-num-batched-tokens', '64',
-      '--uniform-decode-query-len', '2',
-      '--cudagraph-support', 'uniform_batch',
+      '--max-num-seqs',
+      '4',
+      '--max-num-batched-tokens',
+      '64',
+      '--uniform-decode-query-len',
+      '2',
+      '--cudagraph-support',
+      'uniform_batch',
       '--no-aot-scheduling',
-      '--max-aot-batch', '16',
+      '--max-aot-batch',
+      '16',
       '--no-piecewise',
-      '--mode', 'full_decode_only',
-      '--num-warmups', '2',
+      '--mode',
+      'full_decode_only',
+      '--num-warmups',
+      '2',
     );
     expect(code).toBe(EXIT_OK);
-    expect(stdout).toContain("  backend                 cudagraphSupport 'uniform_batch', AoT scheduling no, maxAotBatch 16\n");
+    expect(stdout).toContain(
+      "  backend                 cudagraphSupport 'uniform_batch', AoT scheduling no, maxAotBatch 16\n",
+    );
     expect(stdout).toContain('  piecewise capture       not supported\n');
     expect(stdout).toContain('  full graphs             uniform decode batches (2 query tokens per request)\n');
     // max = 2 x 4 x 2 = 16; ladder 1 2 4 8 16 rounded up to multiples of 2.
-    expect(stdout).toContain('capture sizes             4 sizes, 1..16 tokens, 2 warm-up runs each before capture\n  2 4 8 16\n');
+    expect(stdout).toContain(
+      'capture sizes             4 sizes, 1..16 tokens, 2 warm-up runs each before capture\n  2 4 8 16\n',
+    );
   });
 
   it('--json prints the resolved config with the plan numbers under "plan"', async () => {
@@ -109,12 +140,21 @@ describe('flashgraph plan: output', () => {
       backend: { cudagraphSupport: 'always', aotScheduling: true },
       supportsPiecewise: true,
     });
-    expect(json.plan.splitWorkspace).toEqual({ bytes: 4 * 32 * 32 * 64 * 129, maxNumSplits: 32, numHeadsQ: 32, maxNumTokens: 64, headDim: 128 });
+    expect(json.plan.splitWorkspace).toEqual({
+      bytes: 4 * 32 * 32 * 64 * 129,
+      maxNumSplits: 32,
+      numHeadsQ: 32,
+      maxNumTokens: 64,
+      headDim: 128,
+    });
     expect(json.plan.padding.batchSizes).toBe(8);
   });
 
   it('reads a config file (relative to the working directory), flags override it', async () => {
-    writeFileSync(join(dir, 'graphs.json'), JSON.stringify({ $schema: './schema.json', mode: 'piecewise', captureSizes: [1, 2, 3], numWarmups: 3 }));
+    writeFileSync(
+      join(dir, 'graphs.json'),
+      JSON.stringify({ $schema: './schema.json', mode: 'piecewise', captureSizes: [1, 2, 3], numWarmups: 3 }),
+    );
     const fromFile = await cli('plan', '--config', 'graphs.json', '--json');
     expect(fromFile.code).toBe(EXIT_OK);
     expect(JSON.parse(fromFile.stdout)).toMatchObject({ mode: 'piecewise', captureSizes: [1, 2, 3], numWarmups: 3 });
@@ -132,7 +172,15 @@ describe('flashgraph plan: output', () => {
 
 describe('flashgraph plan: invalid input exits with 2', () => {
   it('prints the full ConfigError report with every problem, and which flag sets which path', async () => {
-    const { code, stdout, stderr } = await cli('plan', '--max-num-seqs', '0', '--capture-sizes', '1,x,-4', '--mode', 'fulll');
+    const { code, stdout, stderr } = await cli(
+      'plan',
+      '--max-num-seqs',
+      '0',
+      '--capture-sizes',
+      '1,x,-4',
+      '--mode',
+      'fulll',
+    );
     expect(code).toBe(EXIT_USAGE);
     expect(stdout).toBe('');
     expect(stderr).toBe(
@@ -177,11 +225,20 @@ describe('flashgraph plan: invalid input exits with 2', () => {
 
   it.each([
     [['plan', '--mode', 'full', '--no-aot-scheduling'], "mode 'full' needs AoT scheduling"],
-    [['plan', '--cudagraph-support', 'never', '--mode', 'full_decode_only'], "the backend declares cudagraphSupport 'never'"],
+    [
+      ['plan', '--cudagraph-support', 'never', '--mode', 'full_decode_only'],
+      "the backend declares cudagraphSupport 'never'",
+    ],
     [['plan', '--max-aot-batch', '256'], "the max capture size 512 is above the backend's maxAotBatch 256"],
-    [['plan', '--capture-sizes', '4,8', '--max-capture-size', '16'], 'maxCaptureSize 16 must equal the largest of captureSizes, 8'],
+    [
+      ['plan', '--capture-sizes', '4,8', '--max-capture-size', '16'],
+      'maxCaptureSize 16 must equal the largest of captureSizes, 8',
+    ],
     [['plan', '--capture-sizes', ''], 'must list at least one capture size'],
-    [['plan', '--mode', 'piecewise', '--full-cuda-graph'], "fullCudaGraph: true means mode 'full', which contradicts mode 'piecewise'"],
+    [
+      ['plan', '--mode', 'piecewise', '--full-cuda-graph'],
+      "fullCudaGraph: true means mode 'full', which contradicts mode 'piecewise'",
+    ],
     [['plan', '--cudagraph-support', 'sometimes'], 'context.backend.cudagraphSupport = "sometimes"'],
     [['plan', '--max-num-batched-tokens', '1e3.5'], 'context.maxNumBatchedTokens = "1e3.5"'],
   ])('%o', async (argv, text) => {
@@ -226,9 +283,27 @@ describe('flashgraph: dispatcher', () => {
   it('plan --help lists every option', async () => {
     const { code, stdout } = await cli('plan', '--help');
     expect(code).toBe(EXIT_OK);
-    for (const flag of ['--config', '--mode', '--capture-sizes', '--max-capture-size', '--max-num-splits', '--num-warmups', '--full-cuda-graph',
-      '--max-num-seqs', '--max-num-batched-tokens', '--uniform-decode-query-len', '--cudagraph-support', '--no-aot-scheduling',
-      '--max-aot-batch', '--no-piecewise', '--num-heads-q', '--head-dim', '--max-num-tokens', '--json', '--help']) {
+    for (const flag of [
+      '--config',
+      '--mode',
+      '--capture-sizes',
+      '--max-capture-size',
+      '--max-num-splits',
+      '--num-warmups',
+      '--full-cuda-graph',
+      '--max-num-seqs',
+      '--max-num-batched-tokens',
+      '--uniform-decode-query-len',
+      '--cudagraph-support',
+      '--no-aot-scheduling',
+      '--max-aot-batch',
+      '--no-piecewise',
+      '--num-heads-q',
+      '--head-dim',
+      '--max-num-tokens',
+      '--json',
+      '--help',
+    ]) {
       expect(stdout).toContain(flag);
     }
   });
@@ -261,9 +336,20 @@ describe('flashgraph: dispatcher', () => {
 
   it('a command that throws unexpectedly exits 1 with the error, never crashes', async () => {
     let stderr = '';
-    const code = await runCli(['boom'], { stdout: () => {}, stderr: (t) => (stderr += t), cwd: dir }, {
-      boom: { summary: 'x', load: async () => ({ run: () => { throw new Error('kaput'); } }) },
-    });
+    const code = await runCli(
+      ['boom'],
+      { stdout: () => {}, stderr: (t) => (stderr += t), cwd: dir },
+      {
+        boom: {
+          summary: 'x',
+          load: async () => ({
+            run: () => {
+              throw new Error('kaput');
+            },
+          }),
+        },
+      },
+    );
     expect(code).toBe(EXIT_FAILURE);
     expect(stderr).toContain('flashgraph boom: failed: Error: kaput');
   });

@@ -1,11 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
-import { type RequestState, Scheduler, newRequestState } from '../src/scheduler.js';
+import { newRequestState, type RequestState, Scheduler } from '../src/scheduler.js';
 import { withRows } from './helpers/block-table-rows.js';
 
 function request(id: number, promptLength: number, maxNewTokens: number): RequestState {
-  return newRequestState({ id, tokens: Array.from({ length: promptLength }, (_, i) => i), maxNewTokens, addedAtStep: 0 });
+  return newRequestState({
+    id,
+    tokens: Array.from({ length: promptLength }, (_, i) => i),
+    maxNewTokens,
+    addedAtStep: 0,
+  });
 }
 
 function setup(numBlocks: number, blockSize: number, maxNumSeqs: number, maxNumBatchedTokens: number) {
@@ -108,7 +113,10 @@ describe('Scheduler', () => {
   it('frees every page when requests finish (property: random workloads drain without leaks)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ prompt: fc.integer({ min: 1, max: 30 }), out: fc.integer({ min: 1, max: 6 }) }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.record({ prompt: fc.integer({ min: 1, max: 30 }), out: fc.integer({ min: 1, max: 6 }) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
         fc.integer({ min: 1, max: 6 }),
         fc.integer({ min: 6, max: 20 }),
         (reqs, maxNumSeqs, budget) => {
@@ -125,10 +133,14 @@ describe('Scheduler', () => {
             // Decodes come first.
             const firstPrefill = batch.requests.findIndex((r) => r.numComputedTokens < r.request.promptLength);
             if (firstPrefill >= 0) {
-              expect(batch.requests.slice(firstPrefill).every((r) => r.numComputedTokens < r.request.promptLength)).toBe(true);
+              expect(
+                batch.requests.slice(firstPrefill).every((r) => r.numComputedTokens < r.request.promptLength),
+              ).toBe(true);
             }
             for (const r of batch.requests) {
-              expect(blocks.blockIds(r.request.id).length * 2).toBeGreaterThanOrEqual(r.numComputedTokens + r.numNewTokens);
+              expect(blocks.blockIds(r.request.id).length * 2).toBeGreaterThanOrEqual(
+                r.numComputedTokens + r.numNewTokens,
+              );
               if (r.sample) generated.set(r.request.id, (generated.get(r.request.id) ?? 0) + 1);
             }
             commit(scheduler, batch, step);

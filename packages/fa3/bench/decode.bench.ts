@@ -9,7 +9,7 @@
 // When the grid's KV cache does not fit in half of the free memory, requests share physical pages
 // modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
-import { DeviceBuffer, Event, type GraphExec, Stream, cudaStatus, kernels, memGetInfo, toBf16 } from '@flashgraph/cuda';
+import { cudaStatus, DeviceBuffer, Event, type GraphExec, kernels, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { type Attention, createAttention } from '@flashgraph/fa3';
 
 const status = cudaStatus();
@@ -135,8 +135,17 @@ using vCache = DeviceBuffer.alloc(numPages * bytesPerPage);
 const maxB = Math.max(...BATCHES);
 const maxPagesPerReq = Math.max(...CONTEXTS) / PAGE;
 using decode = createAttention({
-  numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: maxB, maxNumTokens: maxB,
-  maxNumPagesPerReq: maxPagesPerReq, maxNumSplits: S, causal: true,
+  numHeadsQ: HQ,
+  numHeadsKv: HKV,
+  headDim: D,
+  dtype: 'bf16',
+  pageSize: PAGE,
+  numPages,
+  maxNumReqs: maxB,
+  maxNumTokens: maxB,
+  maxNumPagesPerReq: maxPagesPerReq,
+  maxNumSplits: S,
+  causal: true,
 });
 using q = patternBuffer(maxB * HQ * D);
 using out = DeviceBuffer.alloc(q.byteLength);
@@ -151,10 +160,23 @@ function decodeStep(attn: Attention, b: number, context: number) {
   seqLens.write(int32(new Array(b).fill(context)));
   const pages = context / PAGE;
   const table = new Int32Array(b * maxPagesPerReq);
-  for (let r = 0; r < b; r++) for (let p = 0; p < pages; p++) table[r * maxPagesPerReq + p] = (r * pages + p) % numPages;
+  for (let r = 0; r < b; r++)
+    for (let p = 0; p < pages; p++) table[r * maxPagesPerReq + p] = (r * pages + p) % numPages;
   pageTable.write(table);
   const args = {
-    stream, q, kCache, vCache, out, lse, pageTable, cuSeqlensQ: cu, seqLens, numReqs: b, maxSeqlenQ: 1, maxSeqlenK: context, numSplits: 0,
+    stream,
+    q,
+    kCache,
+    vCache,
+    out,
+    lse,
+    pageTable,
+    cuSeqlensQ: cu,
+    seqLens,
+    numReqs: b,
+    maxSeqlenQ: 1,
+    maxSeqlenK: context,
+    numSplits: 0,
   };
   attn.schedule(args);
   attn.forward(args);
@@ -188,11 +210,20 @@ function breakdown(attn: Attention, b: number, context: number) {
   const launchFloor = timeBody(() => kernels.fillInt32(tiny, 0, 1024, stream));
   const schedule = timeBody(() => attn.schedule(step.args));
   const forward = timeBody(() => attn.forward(step.args));
-  return { B: b, context, stepUs: step.ms * 1e3, launchFloorUs: launchFloor * 1e3, scheduleUs: schedule * 1e3, forwardUs: forward * 1e3 };
+  return {
+    B: b,
+    context,
+    stepUs: step.ms * 1e3,
+    launchFloorUs: launchFloor * 1e3,
+    scheduleUs: schedule * 1e3,
+    forwardUs: forward * 1e3,
+  };
 }
 
 const rows: Record<string, unknown>[] = [];
-console.log(`fa3 decode benchmark — ${card} — ${date} — bf16, D ${D}, Hq ${HQ}, Hkv ${HKV}, page ${PAGE}, S ${S}, median of ${REPEATS} graph replays`);
+console.log(
+  `fa3 decode benchmark — ${card} — ${date} — bf16, D ${D}, Hq ${HQ}, Hkv ${HKV}, page ${PAGE}, S ${S}, median of ${REPEATS} graph replays`,
+);
 console.log(`device-to-device copy bandwidth (read + write): ${(copyBw / 1e9).toFixed(0)} GB/s`);
 // The latency target and the small-batch breakdown first: after the grid's largest points (seconds
 // at full bandwidth) the card runs at lower clocks for a while, which read as +8 us on a B=1 step
@@ -214,7 +245,14 @@ const inGraph =
 rows.push({ kind: 'latency-in-graph', B: 1, context: 4096, stepsPerGraph: STEPS_IN_GRAPH, us: inGraph * 1e3 });
 console.log(`B=1, context 4096, inside a graph of ${STEPS_IN_GRAPH} steps: ${(inGraph * 1e3).toFixed(1)} us per step`);
 console.log('step breakdown (us, each a graph of its own): B  context  step  1-kernel graph  schedule  forward');
-for (const [b, context] of ONLY ? [[BATCHES[0]!, CONTEXTS[0]!]] : [[1, 1024], [1, 4096], [1, 32768], [8, 32768]]) {
+for (const [b, context] of ONLY
+  ? [[BATCHES[0]!, CONTEXTS[0]!]]
+  : [
+      [1, 1024],
+      [1, 4096],
+      [1, 32768],
+      [8, 32768],
+    ]) {
   const r = breakdown(decode, b!, context!);
   rows.push({ kind: 'breakdown', ...r });
   console.log(
@@ -226,9 +264,18 @@ for (const b of BATCHES) {
   for (const context of CONTEXTS) {
     const r = decodeStep(decode, b, context);
     const bw = r.kvBytes / (r.ms / 1e3);
-    rows.push({ kind: 'decode', B: b, context, us: r.ms * 1e3, kvGBps: bw / 1e9, ratio: bw / copyBw, splitBound: r.bound, aliasedPages: r.aliased });
+    rows.push({
+      kind: 'decode',
+      B: b,
+      context,
+      us: r.ms * 1e3,
+      kvGBps: bw / 1e9,
+      ratio: bw / copyBw,
+      splitBound: r.bound,
+      aliasedPages: r.aliased,
+    });
     console.log(
-      `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r.ms * 1e3).toFixed(1).padStart(8)}  ${(bw / 1e9).toFixed(0).padStart(8)}  ${(100 * bw / copyBw).toFixed(1).padStart(10)}%  ${String(r.bound).padStart(11)}${r.aliased ? '  (pages aliased)' : ''}`,
+      `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r.ms * 1e3).toFixed(1).padStart(8)}  ${(bw / 1e9).toFixed(0).padStart(8)}  ${((100 * bw) / copyBw).toFixed(1).padStart(10)}%  ${String(r.bound).padStart(11)}${r.aliased ? '  (pages aliased)' : ''}`,
     );
   }
 }
@@ -242,8 +289,17 @@ const LENGTHS = [1024, 4096, 16384];
 const maxL = Math.max(...LENGTHS);
 {
   using prefill = createAttention({
-    numHeadsQ: HQ, numHeadsKv: HKV, headDim: D, dtype: 'bf16', pageSize: PAGE, numPages, maxNumReqs: 1, maxNumTokens: maxL,
-    maxNumPagesPerReq: maxL / PAGE, maxNumSplits: 1, causal: true,
+    numHeadsQ: HQ,
+    numHeadsKv: HKV,
+    headDim: D,
+    dtype: 'bf16',
+    pageSize: PAGE,
+    numPages,
+    maxNumReqs: 1,
+    maxNumTokens: maxL,
+    maxNumPagesPerReq: maxL / PAGE,
+    maxNumSplits: 1,
+    causal: true,
   });
   using pq = patternBuffer(maxL * HQ * D);
   using pout = DeviceBuffer.alloc(pq.byteLength);
@@ -254,7 +310,18 @@ const maxL = Math.max(...LENGTHS);
     seqLens.write(int32([L]));
     pageTable.write(Int32Array.from({ length: L / PAGE }, (_, p) => p % numPages));
     const args = {
-      stream, q: pq, kCache, vCache, out: pout, lse: plse, pageTable, cuSeqlensQ: cu, seqLens, numReqs: 1, maxSeqlenQ: L, maxSeqlenK: L,
+      stream,
+      q: pq,
+      kCache,
+      vCache,
+      out: pout,
+      lse: plse,
+      pageTable,
+      cuSeqlensQ: cu,
+      seqLens,
+      numReqs: 1,
+      maxSeqlenQ: L,
+      maxSeqlenK: L,
       numSplits: 1,
     };
     const exec = capture(stream, () => {

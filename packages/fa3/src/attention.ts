@@ -4,19 +4,25 @@
 import { DeviceBuffer, DisposedError, NoCudaDeviceError } from '@flashgraph/cuda';
 import {
   type CheckedForward,
-  type ForwardArgs,
-  type ScheduleArgs,
-  type WriteKvCacheArgs,
   checkForwardArgs,
   checkScheduleArgs,
   checkWriteKvCacheArgs,
+  type ForwardArgs,
+  type ScheduleArgs,
+  type WriteKvCacheArgs,
 } from './call-args.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
-import { type AttentionOptions, type ResolvedAttentionOptions, partialsBytes, resolveOptions, worstCaseTiles } from './options.js';
+import {
+  type AttentionOptions,
+  partialsBytes,
+  type ResolvedAttentionOptions,
+  resolveOptions,
+  worstCaseTiles,
+} from './options.js';
 import { stepSplitBound } from './plan-splits.js';
 import type { TileShape } from './tile-shape.js';
-import { INT32_MAX, checkArgs, checkInt } from './validate.js';
+import { checkArgs, checkInt, INT32_MAX } from './validate.js';
 
 export interface AttentionMetadata {
   /** Splits per request slot, `[maxNumReqs]`; 0 past the live batch. */
@@ -59,7 +65,15 @@ class AttentionImpl implements Attention {
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
 
-  constructor(native: NativeFa3, options: ResolvedAttentionOptions, caps: Caps, smCount: number, tile: TileShape, layout: WorkspaceLayout, workspace: DeviceBuffer) {
+  constructor(
+    native: NativeFa3,
+    options: ResolvedAttentionOptions,
+    caps: Caps,
+    smCount: number,
+    tile: TileShape,
+    layout: WorkspaceLayout,
+    workspace: DeviceBuffer,
+  ) {
     this.options = options;
     this.#native = native;
     this.#caps = caps;
@@ -82,8 +96,15 @@ class AttentionImpl implements Attention {
   #bound(numSplits: number, maxSeqlenQ: number, maxSeqlenK: number): number {
     const o = this.options;
     return stepSplitBound({
-      numSplits, maxSeqlenQ, maxSeqlenK, numHeadsKv: o.numHeadsKv, qheadsPerKvhead: o.numHeadsQ / o.numHeadsKv,
-      blockM: this.tileShape.blockM, blockN: this.tileShape.blockN, smCount: this.smCount, maxNumSplits: o.maxNumSplits,
+      numSplits,
+      maxSeqlenQ,
+      maxSeqlenK,
+      numHeadsKv: o.numHeadsKv,
+      qheadsPerKvhead: o.numHeadsQ / o.numHeadsKv,
+      blockM: this.tileShape.blockM,
+      blockN: this.tileShape.blockN,
+      smCount: this.smCount,
+      maxNumSplits: o.maxNumSplits,
     });
   }
 
@@ -105,8 +126,14 @@ class AttentionImpl implements Attention {
     const numSplitsBound = this.#bound(s.numSplits, s.maxSeqlenQ, s.maxSeqlenK);
     callNative(fn, () =>
       this.#native.prepare({
-        stream: s.stream, workspace: ws.ptr, caps: this.#caps, cuSeqlensQ: s.cuSeqlensQ, seqLens: s.seqLens,
-        numReqs: s.numReqs, numSplitsBound, smCount: this.smCount,
+        stream: s.stream,
+        workspace: ws.ptr,
+        caps: this.#caps,
+        cuSeqlensQ: s.cuSeqlensQ,
+        seqLens: s.seqLens,
+        numReqs: s.numReqs,
+        numSplitsBound,
+        smCount: this.smCount,
       }),
     );
     this.#scheduledReqs = s.numReqs;
@@ -120,15 +147,31 @@ class AttentionImpl implements Attention {
       throw new Error(`${fn}: call schedule() first: forward reads the metadata that schedule() writes`);
     }
     if (f.numReqs !== this.#scheduledReqs) {
-      throw new RangeError(`${fn}: numReqs (${f.numReqs}) must equal the numReqs of the last schedule() (${this.#scheduledReqs})`);
+      throw new RangeError(
+        `${fn}: numReqs (${f.numReqs}) must equal the numReqs of the last schedule() (${this.#scheduledReqs})`,
+      );
     }
     const numSplitsBound = this.#bound(f.numSplits, f.maxSeqlenQ, f.maxSeqlenK);
     callNative(fn, () =>
       this.#native.forward({
-        stream: f.stream, workspace: ws.ptr, caps: this.#caps, q: f.q, kCache: f.kCache, vCache: f.vCache, out: f.out,
-        lse: f.lse, pageTable: f.pageTable, pageTableStride: f.pageTableStride, cuSeqlensQ: f.cuSeqlensQ,
-        seqLens: f.seqLens, numReqs: f.numReqs, maxSeqlenQ: f.maxSeqlenQ, maxSeqlenK: f.maxSeqlenK,
-        softmaxScale: f.softmaxScale, numSplitsBound, smCount: this.smCount,
+        stream: f.stream,
+        workspace: ws.ptr,
+        caps: this.#caps,
+        q: f.q,
+        kCache: f.kCache,
+        vCache: f.vCache,
+        out: f.out,
+        lse: f.lse,
+        pageTable: f.pageTable,
+        pageTableStride: f.pageTableStride,
+        cuSeqlensQ: f.cuSeqlensQ,
+        seqLens: f.seqLens,
+        numReqs: f.numReqs,
+        maxSeqlenQ: f.maxSeqlenQ,
+        maxSeqlenK: f.maxSeqlenK,
+        softmaxScale: f.softmaxScale,
+        numSplitsBound,
+        smCount: this.smCount,
       }),
     );
   }
@@ -171,8 +214,11 @@ export function createAttention(opts: AttentionOptions): Attention {
   const st = callNative(`${fn} (status)`, () => native.status());
   if (!st.available) throw new NoCudaDeviceError(`${fn}: ${st.reason ?? 'the fa3 addon reports no usable device'}`);
   const smCount = st.smCount ?? 0;
-  if (!Number.isInteger(smCount) || smCount < 1) throw new Error(`${fn}: the addon reported an invalid smCount (${smCount})`);
-  const tile = callNative(`${fn} (tileShape)`, () => native.tileShape(options.headDim, options.numHeadsQ / options.numHeadsKv));
+  if (!Number.isInteger(smCount) || smCount < 1)
+    throw new Error(`${fn}: the addon reported an invalid smCount (${smCount})`);
+  const tile = callNative(`${fn} (tileShape)`, () =>
+    native.tileShape(options.headDim, options.numHeadsQ / options.numHeadsKv),
+  );
   const tiles = worstCaseTiles(options, tile.blockM);
   if (tiles > INT32_MAX) {
     throw new RangeError(
@@ -182,7 +228,9 @@ export function createAttention(opts: AttentionOptions): Attention {
   const layout = callNative(`${fn} (workspaceLayout)`, () => native.workspaceLayout(caps));
   const minBytes = partialsBytes(options);
   if (!Number.isSafeInteger(layout.totalBytes) || layout.totalBytes < minBytes) {
-    throw new Error(`${fn}: the addon's workspace (${layout.totalBytes} bytes) is smaller than the split partials (${minBytes} bytes)`);
+    throw new Error(
+      `${fn}: the addon's workspace (${layout.totalBytes} bytes) is smaller than the split partials (${minBytes} bytes)`,
+    );
   }
   const workspace = DeviceBuffer.alloc(layout.totalBytes, { device: options.device });
   try {
@@ -191,5 +239,13 @@ export function createAttention(opts: AttentionOptions): Attention {
     workspace.dispose();
     throw err;
   }
-  return new AttentionImpl(native, options, caps, smCount, Object.freeze({ blockM: tile.blockM, blockN: tile.blockN }), layout, workspace);
+  return new AttentionImpl(
+    native,
+    options,
+    caps,
+    smCount,
+    Object.freeze({ blockM: tile.blockM, blockN: tile.blockN }),
+    layout,
+    workspace,
+  );
 }

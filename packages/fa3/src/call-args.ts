@@ -1,8 +1,8 @@
 // Checks of schedule / forward / writeKvCache arguments against the attention's capacities.
 // Pure functions (no device work) so every rule is testable on a machine without a GPU.
-import { type DeviceMemory, type StreamLike, devicePointer, streamHandle } from './device-args.js';
+import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
 import { DTYPE_BYTES, type ResolvedAttentionOptions } from './options.js';
-import { INT32_MAX, checkArgs, checkInt, checkNumber } from './validate.js';
+import { checkArgs, checkInt, checkNumber, INT32_MAX } from './validate.js';
 
 export interface ScheduleArgs {
   stream: StreamLike;
@@ -99,11 +99,21 @@ export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args:
   const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
   const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
   if (a.numSplits === undefined) {
-    throw new TypeError(`${fn}: numSplits is required: 0 (heuristic, bounded by maxNumSplits = ${o.maxNumSplits}) or 1..${o.maxNumSplits}`);
+    throw new TypeError(
+      `${fn}: numSplits is required: 0 (heuristic, bounded by maxNumSplits = ${o.maxNumSplits}) or 1..${o.maxNumSplits}`,
+    );
   }
   // Above the capacity is an error, never a silent clamp: the partials are sized for maxNumSplits.
   const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
-  const cuSeqlensQ = devicePointer(fn, 'cuSeqlensQ', a.cuSeqlensQ, 4 * (numReqs + 1), `int32 [numReqs + 1] = [${numReqs + 1}]`, 4, o.device);
+  const cuSeqlensQ = devicePointer(
+    fn,
+    'cuSeqlensQ',
+    a.cuSeqlensQ,
+    4 * (numReqs + 1),
+    `int32 [numReqs + 1] = [${numReqs + 1}]`,
+    4,
+    o.device,
+  );
   const seqLens = devicePointer(fn, 'seqLens', a.seqLens, 4 * numReqs, `int32 [numReqs] = [${numReqs}]`, 4, o.device);
   return { stream, cuSeqlensQ, seqLens, numReqs, maxSeqlenQ, maxSeqlenK, numSplits };
 }
@@ -117,7 +127,8 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
     a.pageTableStride === undefined
       ? o.maxNumPagesPerReq
       : checkInt(fn, 'pageTableStride', a.pageTableStride, o.maxNumPagesPerReq, INT32_MAX);
-  const softmaxScale = a.softmaxScale === undefined ? 1 / Math.sqrt(o.headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
+  const softmaxScale =
+    a.softmaxScale === undefined ? 1 / Math.sqrt(o.headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   // totalQ lives on the device; maxSeqlenQ bounds every request, maxNumTokens the whole step.
   const tokens = Math.min(o.maxNumTokens, s.numReqs * s.maxSeqlenQ);
   const rowBytes = o.numHeadsQ * o.headDim * DTYPE_BYTES;
@@ -127,14 +138,27 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
   const lse =
     a.lse === undefined || a.lse === null
       ? 0n
-      : devicePointer(fn, 'lse', a.lse, 4 * o.numHeadsQ * tokens, `fp32 [Hq, min(maxNumTokens, numReqs x maxSeqlenQ)] = [${o.numHeadsQ}, ${tokens}]`, 4, o.device);
+      : devicePointer(
+          fn,
+          'lse',
+          a.lse,
+          4 * o.numHeadsQ * tokens,
+          `fp32 [Hq, min(maxNumTokens, numReqs x maxSeqlenQ)] = [${o.numHeadsQ}, ${tokens}]`,
+          4,
+          o.device,
+        );
   const c = cacheBytes(o);
   const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   // Rows 0..numReqs-1; the last row only needs its first maxNumPagesPerReq entries.
   const pageTable = devicePointer(
-    fn, 'pageTable', a.pageTable, 4 * ((s.numReqs - 1) * pageTableStride + o.maxNumPagesPerReq),
-    `int32 [numReqs, pageTableStride] = [${s.numReqs}, ${pageTableStride}] (last row: maxNumPagesPerReq = ${o.maxNumPagesPerReq} entries)`, 4, o.device,
+    fn,
+    'pageTable',
+    a.pageTable,
+    4 * ((s.numReqs - 1) * pageTableStride + o.maxNumPagesPerReq),
+    `int32 [numReqs, pageTableStride] = [${s.numReqs}, ${pageTableStride}] (last row: maxNumPagesPerReq = ${o.maxNumPagesPerReq} entries)`,
+    4,
+    o.device,
   );
   return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale };
 }
@@ -150,6 +174,14 @@ export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, a
   const c = cacheBytes(o);
   const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
-  const slotMapping = devicePointer(fn, 'slotMapping', a.slotMapping, 4 * numTokens, `int32 [numTokens] = [${numTokens}]`, 4, o.device);
+  const slotMapping = devicePointer(
+    fn,
+    'slotMapping',
+    a.slotMapping,
+    4 * numTokens,
+    `int32 [numTokens] = [${numTokens}]`,
+    4,
+    o.device,
+  );
   return { stream, key, value, kCache, vCache, slotMapping, numTokens };
 }

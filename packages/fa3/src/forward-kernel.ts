@@ -1,6 +1,6 @@
 // Which kernel `forward` launches for a step. Mirrors `decode_kernel_fits` in
 // native/fa3/kernels/scheduling.h; the parity tests check both.
-import { INT32_MAX, checkInt } from './validate.js';
+import { checkInt, INT32_MAX } from './validate.js';
 
 /** Packed query rows (query tokens x query heads per KV head) of one MMA slice: the decode kernel's limit. */
 export const DECODE_MAX_ROWS = 16;

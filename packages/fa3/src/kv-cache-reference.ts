@@ -1,6 +1,6 @@
 // CPU mirror of the KV-cache write: token t's `[numHeadsKv, headDim]` key and value rows go to
 // cache slot slotMapping[t] (= page * pageSize + offset in page); slot -1 is padding, skipped.
-import { INT32_MAX, checkArgs, checkInt, checkInt32Array } from './validate.js';
+import { checkArgs, checkInt, checkInt32Array, INT32_MAX } from './validate.js';
 
 type Elements = Float32Array | Uint16Array | Int16Array | Float64Array | Uint8Array;
 
@@ -26,14 +26,22 @@ export function writeKvCacheReference<T extends Elements>(args: {
   const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
   const pageSize = checkInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
   const slotMapping = checkInt32Array(fn, 'slotMapping', a.slotMapping, 0);
-  const numTokens = a.numTokens === undefined ? slotMapping.length : checkInt(fn, 'numTokens', a.numTokens, 0, slotMapping.length);
+  const numTokens =
+    a.numTokens === undefined ? slotMapping.length : checkInt(fn, 'numTokens', a.numTokens, 0, slotMapping.length);
   const row = numHeadsKv * headDim;
   const { key, value, kCache, vCache } = args;
-  for (const [name, arr] of [['key', key], ['value', value], ['kCache', kCache], ['vCache', vCache]] as const) {
+  for (const [name, arr] of [
+    ['key', key],
+    ['value', value],
+    ['kCache', kCache],
+    ['vCache', vCache],
+  ] as const) {
     if (!ArrayBuffer.isView(arr)) throw new TypeError(`${fn}: ${name} must be a typed array`);
   }
   if (key.length < numTokens * row || value.length < numTokens * row) {
-    throw new RangeError(`${fn}: key and value must hold numTokens x numHeadsKv x headDim = ${numTokens * row} elements`);
+    throw new RangeError(
+      `${fn}: key and value must hold numTokens x numHeadsKv x headDim = ${numTokens * row} elements`,
+    );
   }
   if (kCache.length !== vCache.length || kCache.length % (pageSize * row) !== 0) {
     throw new RangeError(`${fn}: kCache and vCache must both hold numPages x pageSize x numHeadsKv x headDim elements`);

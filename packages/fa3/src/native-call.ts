@@ -2,7 +2,7 @@
 // addon `Error('<name>: <what>')` becomes CudaError (CUDA runtime names) or Fa3Error (fa3 checks).
 import { CudaError, NoCudaDeviceError } from '@flashgraph/cuda';
 import { Fa3Error } from './errors.js';
-import { type NativeFa3, loadNative } from './native.js';
+import { loadNative, type NativeFa3 } from './native.js';
 
 export function requireNative(fn: string): NativeFa3 {
   const r = loadNative();

@@ -39,7 +39,13 @@ export interface NativeFa3 {
   tileShape(headDim: number, qheadsPerKvhead: number): { blockM: number; blockN: number };
   forwardKernel(maxSeqlenQ: number, qheadsPerKvhead: number): 'decode' | 'general';
   workspaceLayout(caps: Caps): WorkspaceLayout;
-  resolveNumSplits(a: { caps: Caps; numSplits: number; maxSeqlenQ: number; maxSeqlenK: number; smCount: number }): number;
+  resolveNumSplits(a: {
+    caps: Caps;
+    numSplits: number;
+    maxSeqlenQ: number;
+    maxSeqlenK: number;
+    smCount: number;
+  }): number;
   planSplitsHost(a: {
     caps: Caps;
     cuSeqlensQ: Int32Array;

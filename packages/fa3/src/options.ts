@@ -2,7 +2,7 @@
 // Every capacity is bounded by what the device indexes in int32 (slots, sequence lengths).
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
-import { INT32_MAX, checkArgs, checkBool, checkInt, checkNumber, checkOneOf, checkWindow } from './validate.js';
+import { checkArgs, checkBool, checkInt, checkNumber, checkOneOf, checkWindow, INT32_MAX } from './validate.js';
 
 export type HeadDim = 64 | 128 | 256;
 export type AttentionDtype = 'bf16' | 'fp16';
@@ -67,7 +67,8 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const headDim = checkOneOf(fn, 'headDim', o.headDim, [64, 128, 256] as const);
   const dtype = checkOneOf(fn, 'dtype', o.dtype, ['bf16', 'fp16'] as const);
   const pageSize = checkInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
-  if (pageSize % 16 !== 0) throw new RangeError(`${fn}: pageSize must be a positive multiple of 16 (16..65536), got ${pageSize}`);
+  if (pageSize % 16 !== 0)
+    throw new RangeError(`${fn}: pageSize must be a positive multiple of 16 (16..65536), got ${pageSize}`);
   const numPages = checkInt(fn, 'numPages', o.numPages, 1, Math.floor(INT32_MAX / pageSize));
   const maxNumReqs = checkInt(fn, 'maxNumReqs', o.maxNumReqs, 1, INT32_MAX - 1);
   const maxNumTokens = checkInt(fn, 'maxNumTokens', o.maxNumTokens, 1, INT32_MAX);
@@ -80,15 +81,41 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   // The fp32 partials alone are 4 x S x Hq x T x (D + 1) bytes: they must be addressable.
   const partialBytes = 4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1);
   if (!Number.isSafeInteger(partialBytes)) {
-    throw new RangeError(`${fn}: maxNumSplits x numHeadsQ x maxNumTokens is too large: the split partials would need ${partialBytes} bytes`);
+    throw new RangeError(
+      `${fn}: maxNumSplits x numHeadsQ x maxNumTokens is too large: the split partials would need ${partialBytes} bytes`,
+    );
   }
   const options: ResolvedAttentionOptions = Object.freeze({
-    numHeadsQ, numHeadsKv, headDim, dtype, pageSize, numPages, maxNumReqs, maxNumTokens, maxNumPagesPerReq,
-    maxNumSplits, causal, window: Object.freeze([window[0], window[1]] as const), softcap, device,
+    numHeadsQ,
+    numHeadsKv,
+    headDim,
+    dtype,
+    pageSize,
+    numPages,
+    maxNumReqs,
+    maxNumTokens,
+    maxNumPagesPerReq,
+    maxNumSplits,
+    causal,
+    window: Object.freeze([window[0], window[1]] as const),
+    softcap,
+    device,
   });
   const caps: Caps = {
-    numHeadsQ, numHeadsKv, headDim, dtype, pageSize, numPages, maxNumReqs, maxNumTokens, maxNumPagesPerReq,
-    maxNumSplits, causal, windowLeft: window[0], windowRight: window[1], softcap,
+    numHeadsQ,
+    numHeadsKv,
+    headDim,
+    dtype,
+    pageSize,
+    numPages,
+    maxNumReqs,
+    maxNumTokens,
+    maxNumPagesPerReq,
+    maxNumSplits,
+    causal,
+    windowLeft: window[0],
+    windowRight: window[1],
+    softcap,
   };
   return { options, caps };
 }

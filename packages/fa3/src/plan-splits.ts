@@ -2,7 +2,7 @@
 // what native/fa3/kernels/scheduling.h computes: the host's step bound (FA3's wave-efficiency
 // heuristic) and the prepare kernel's per-request split counts and work-tile offsets.
 import { tileShape } from './tile-shape.js';
-import { INT32_MAX, checkArgs, checkInt, checkInt32Array, checkOneOf } from './validate.js';
+import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX } from './validate.js';
 
 /** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
 export const MAX_NUM_SPLITS = 256;
@@ -103,7 +103,12 @@ function splitsAt(q: number, n: number, bps: number, bound: number): number {
 }
 
 function fillBlocksPerSlot(
-  a: PlanInput, mBlocks: Float64Array, nBlocks: Float64Array, totalWork: number, slots: number, fa3Value: number,
+  a: PlanInput,
+  mBlocks: Float64Array,
+  nBlocks: Float64Array,
+  totalWork: number,
+  slots: number,
+  fa3Value: number,
 ): number {
   const tilesAt = (bps: number): number => {
     let t = 0;
@@ -124,7 +129,10 @@ function fillBlocksPerSlot(
 }
 
 /** What the prepare kernel writes for requests 0..numReqs-1 (inputs already validated). */
-export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number } {
+export function planRequests(
+  a: PlanInput,
+  fn = 'planSplits',
+): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number } {
   const { numReqs, numHeadsKv, blockM, blockN } = a;
   const g = a.qheadsPerKvhead;
   const mBlocks = new Float64Array(numReqs);
@@ -133,7 +141,8 @@ export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Ar
   for (let b = 0; b < numReqs; b++) {
     const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
     const k = a.seqLens[b]!;
-    if (q < 0) throw new RangeError(`${fn}: cuSeqlensQ must be non-decreasing, but cuSeqlensQ[${b + 1}] < cuSeqlensQ[${b}]`);
+    if (q < 0)
+      throw new RangeError(`${fn}: cuSeqlensQ must be non-decreasing, but cuSeqlensQ[${b + 1}] < cuSeqlensQ[${b}]`);
     if (k < 0) throw new RangeError(`${fn}: seqLens[${b}] must be >= 0, got ${k}`);
     const m = ceilDiv(q * g, blockM);
     const n = ceilDiv(k, blockN);
@@ -153,7 +162,8 @@ export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Ar
     blocksPerSm = ceilDiv(totalWork * 11, 10 * slots);
   }
   if (blocksPerSm < 1) blocksPerSm = 1;
-  if (numReqs <= FILL_MAX_REQS && totalWork <= 2 ** 48) blocksPerSm = fillBlocksPerSlot(a, mBlocks, nBlocks, totalWork, slots, blocksPerSm);
+  if (numReqs <= FILL_MAX_REQS && totalWork <= 2 ** 48)
+    blocksPerSm = fillBlocksPerSlot(a, mBlocks, nBlocks, totalWork, slots, blocksPerSm);
 
   const splits = new Int32Array(numReqs);
   const tileOffsets = new Int32Array(numReqs + 1);
@@ -165,7 +175,9 @@ export function planRequests(a: PlanInput, fn = 'planSplits'): { splits: Int32Ar
     tileOffsets[b] = total;
     total += numHeadsKv * mBlocks[b]! * s;
     if (total > INT32_MAX) {
-      throw new RangeError(`${fn}: the batch needs more than ${INT32_MAX} work tiles (int32 tile offsets); reduce the batch`);
+      throw new RangeError(
+        `${fn}: the batch needs more than ${INT32_MAX} work tiles (int32 tile offsets); reduce the batch`,
+      );
     }
   }
   tileOffsets[numReqs] = total;
@@ -208,7 +220,15 @@ export function planSplits(args: {
   const qheadsPerKvhead = numHeadsQ / numHeadsKv;
   const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead);
   const numSplitsBound = stepSplitBound({
-    numSplits, maxSeqlenQ, maxSeqlenK, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, maxNumSplits,
+    numSplits,
+    maxSeqlenQ,
+    maxSeqlenK,
+    numHeadsKv,
+    qheadsPerKvhead,
+    blockM,
+    blockN,
+    smCount,
+    maxNumSplits,
   });
   const plan = planRequests(
     { cuSeqlensQ, seqLens, numReqs, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, numSplitsBound },

@@ -1,6 +1,15 @@
 // The fp32 CPU oracle: FA3's varlen paged attention semantics, written for clarity and exactness
 // (scores kept per row in float64, max subtracted before exp), not speed.
-import { INT32_MAX, checkArgs, checkBool, checkFloat32Array, checkInt, checkInt32Array, checkNumber, checkWindow } from './validate.js';
+import {
+  checkArgs,
+  checkBool,
+  checkFloat32Array,
+  checkInt,
+  checkInt32Array,
+  checkNumber,
+  checkWindow,
+  INT32_MAX,
+} from './validate.js';
 
 export interface ReferenceAttentionArgs {
   /** `[totalQ, numHeadsQ, headDim]`, totalQ = cuSeqlensQ[numReqs]. */
@@ -42,7 +51,14 @@ export interface ReferenceAttentionResult {
  * The keys query `i` of a request sees, as an inclusive range `[lo, hi]` (empty when lo > hi).
  * Causal is bottom-right aligned: query i sits at key position kLen - qLen + i.
  */
-export function visibleKeys(i: number, qLen: number, kLen: number, causal: boolean, left: number, right: number): [number, number] {
+export function visibleKeys(
+  i: number,
+  qLen: number,
+  kLen: number,
+  causal: boolean,
+  left: number,
+  right: number,
+): [number, number] {
   const pos = kLen - qLen + i;
   let lo = 0;
   let hi = kLen - 1;
@@ -63,7 +79,8 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
   const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
   const pageSize = checkInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
   const causal = checkBool(fn, 'causal', a.causal);
-  const softmaxScale = a.softmaxScale === undefined ? 1 / Math.sqrt(headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
+  const softmaxScale =
+    a.softmaxScale === undefined ? 1 / Math.sqrt(headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   const [left, right] = checkWindow(fn, a.window, causal);
   const softcap = a.softcap === undefined ? 0 : checkNumber(fn, 'softcap', a.softcap, 0, false);
   const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, 0);
@@ -74,12 +91,16 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
   if (a.pageTableStride === undefined) {
     stride = numReqs === 0 ? 0 : pageTable.length / numReqs;
     if (!Number.isInteger(stride)) {
-      throw new RangeError(`${fn}: pageTable length ${pageTable.length} is not a multiple of numReqs (${numReqs}); pass pageTableStride`);
+      throw new RangeError(
+        `${fn}: pageTable length ${pageTable.length} is not a multiple of numReqs (${numReqs}); pass pageTableStride`,
+      );
     }
   } else {
     stride = checkInt(fn, 'pageTableStride', a.pageTableStride, 0, INT32_MAX);
     if (pageTable.length < numReqs * stride) {
-      throw new RangeError(`${fn}: pageTable must hold numReqs x pageTableStride = ${numReqs * stride} entries, got ${pageTable.length}`);
+      throw new RangeError(
+        `${fn}: pageTable must hold numReqs x pageTableStride = ${numReqs * stride} entries, got ${pageTable.length}`,
+      );
     }
   }
   if (cuSeqlensQ[0] !== 0) throw new RangeError(`${fn}: cuSeqlensQ[0] must be 0, got ${cuSeqlensQ[0]}`);
@@ -90,17 +111,27 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
     const k = seqLens[b]!;
     if (k < 0) throw new RangeError(`${fn}: seqLens[${b}] must be >= 0, got ${k}`);
     if (ceilDivSmall(k, pageSize) > stride) {
-      throw new RangeError(`${fn}: seqLens[${b}] = ${k} needs ${ceilDivSmall(k, pageSize)} pages, but pageTableStride is ${stride}`);
+      throw new RangeError(
+        `${fn}: seqLens[${b}] = ${k} needs ${ceilDivSmall(k, pageSize)} pages, but pageTableStride is ${stride}`,
+      );
     }
   }
   const totalQ = cuSeqlensQ[numReqs]!;
   const rowQ = numHeadsQ * headDim;
   const rowKv = numHeadsKv * headDim;
-  const q = checkFloat32Array(fn, 'q', a.q, totalQ * rowQ, `totalQ x numHeadsQ x headDim = ${totalQ} x ${numHeadsQ} x ${headDim}`);
+  const q = checkFloat32Array(
+    fn,
+    'q',
+    a.q,
+    totalQ * rowQ,
+    `totalQ x numHeadsQ x headDim = ${totalQ} x ${numHeadsQ} x ${headDim}`,
+  );
   if (!(a.kCache instanceof Float32Array)) throw new TypeError(`${fn}: kCache must be a Float32Array`);
   const pageElems = pageSize * rowKv;
   if (a.kCache.length % pageElems !== 0) {
-    throw new RangeError(`${fn}: kCache length ${a.kCache.length} is not a multiple of pageSize x numHeadsKv x headDim = ${pageElems}`);
+    throw new RangeError(
+      `${fn}: kCache length ${a.kCache.length} is not a multiple of pageSize x numHeadsKv x headDim = ${pageElems}`,
+    );
   }
   const numPages = a.kCache.length / pageElems;
   const kCache = a.kCache;
@@ -123,7 +154,9 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
     for (let p = 0; p * pageSize < kLen; p++) {
       const page = pageTable[b * stride + p]!;
       if (page < 0 || page >= numPages) {
-        throw new RangeError(`${fn}: request ${b} page index ${p}: pageTable[${b}][${p}] = ${page} is outside the cache [0, ${numPages})`);
+        throw new RangeError(
+          `${fn}: request ${b} page index ${p}: pageTable[${b}][${p}] = ${page} is outside the cache [0, ${numPages})`,
+        );
       }
     }
     for (let j = 0; j < kLen; j++) {

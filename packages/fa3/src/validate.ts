@@ -41,7 +41,12 @@ export function checkBool(fn: string, name: string, value: unknown): boolean {
   return value;
 }
 
-export function checkOneOf<T extends string | number>(fn: string, name: string, value: unknown, allowed: readonly T[]): T {
+export function checkOneOf<T extends string | number>(
+  fn: string,
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
   if (!allowed.includes(value as T)) {
     const list = allowed.map((a) => show(a)).join(', ');
     const Err = typeof value === typeof allowed[0] ? RangeError : TypeError;
@@ -68,8 +73,15 @@ export function checkInt32Array(fn: string, name: string, value: unknown, minLen
 }
 
 /** A Float32Array of exactly `length` elements. */
-export function checkFloat32Array(fn: string, name: string, value: unknown, length: number, shape: string): Float32Array {
-  if (!(value instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${show(value)}`);
+export function checkFloat32Array(
+  fn: string,
+  name: string,
+  value: unknown,
+  length: number,
+  shape: string,
+): Float32Array {
+  if (!(value instanceof Float32Array))
+    throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${show(value)}`);
   if (value.length !== length) {
     throw new RangeError(`${fn}: ${name} must hold ${shape} = ${length} elements, got ${value.length}`);
   }

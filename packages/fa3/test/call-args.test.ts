@@ -3,25 +3,62 @@ import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../s
 import { resolveOptions } from '../src/options.js';
 
 const { options } = resolveOptions({
-  numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 16, numPages: 100, maxNumReqs: 8, maxNumTokens: 64,
-  maxNumPagesPerReq: 10, maxNumSplits: 4, causal: true,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 64,
+  dtype: 'fp16',
+  pageSize: 16,
+  numPages: 100,
+  maxNumReqs: 8,
+  maxNumTokens: 64,
+  maxNumPagesPerReq: 10,
+  maxNumSplits: 4,
+  causal: true,
 });
 
 /** A stand-in with the DeviceBuffer fields the checks read. */
 const buf = (byteLength: number, ptr = 0x7f0000000000n, device = 0) => ({ ptr, byteLength, device });
 const cacheBytes = 100 * 16 * 2 * 64 * 2;
 
-const schedule = { stream: 0n, cuSeqlensQ: buf(4 * 5), seqLens: buf(4 * 4), numReqs: 4, maxSeqlenQ: 3, maxSeqlenK: 160, numSplits: 0 };
+const schedule = {
+  stream: 0n,
+  cuSeqlensQ: buf(4 * 5),
+  seqLens: buf(4 * 4),
+  numReqs: 4,
+  maxSeqlenQ: 3,
+  maxSeqlenK: 160,
+  numSplits: 0,
+};
 const forward = {
-  ...schedule, q: buf(12 * 8 * 64 * 2), out: buf(12 * 8 * 64 * 2), lse: buf(4 * 8 * 12), kCache: buf(cacheBytes), vCache: buf(cacheBytes),
+  ...schedule,
+  q: buf(12 * 8 * 64 * 2),
+  out: buf(12 * 8 * 64 * 2),
+  lse: buf(4 * 8 * 12),
+  kCache: buf(cacheBytes),
+  vCache: buf(cacheBytes),
   pageTable: buf(4 * 4 * 10),
 };
-const write = { stream: 5n, key: buf(3 * 2 * 64 * 2), value: 0x1000n, kCache: buf(cacheBytes), vCache: 0x2000n, slotMapping: buf(12), numTokens: 3 };
+const write = {
+  stream: 5n,
+  key: buf(3 * 2 * 64 * 2),
+  value: 0x1000n,
+  kCache: buf(cacheBytes),
+  vCache: 0x2000n,
+  slotMapping: buf(12),
+  numTokens: 3,
+};
 
 describe('schedule / forward argument checks', () => {
   it('accepts buffers and raw pointers and fills defaults', () => {
     const f = checkForwardArgs('f', options, { ...forward, q: 0x10000n });
-    expect(f).toMatchObject({ numReqs: 4, numSplits: 0, pageTableStride: 10, softmaxScale: 1 / 8, q: 0x10000n, stream: 0n });
+    expect(f).toMatchObject({
+      numReqs: 4,
+      numSplits: 0,
+      pageTableStride: 10,
+      softmaxScale: 1 / 8,
+      q: 0x10000n,
+      stream: 0n,
+    });
     expect(checkForwardArgs('f', options, { ...forward, lse: undefined }).lse).toBe(0n);
     const s = checkScheduleArgs('s', options, { ...schedule, stream: { handle: 42n } });
     expect(s.stream).toBe(42n);
@@ -30,13 +67,23 @@ describe('schedule / forward argument checks', () => {
   it.each([
     ['numReqs above maxNumReqs', { numReqs: 9 }, RangeError, /numReqs must be an integer in \[1, 8\], got 9/],
     ['numReqs 0', { numReqs: 0 }, RangeError, /numReqs must be an integer in \[1, 8\]/],
-    ['numSplits above maxNumSplits (never clamped)', { numSplits: 5 }, RangeError, /numSplits must be an integer in \[0, 4\], got 5/],
+    [
+      'numSplits above maxNumSplits (never clamped)',
+      { numSplits: 5 },
+      RangeError,
+      /numSplits must be an integer in \[0, 4\], got 5/,
+    ],
     ['numSplits missing', { numSplits: undefined }, TypeError, /numSplits is required/],
     ['numSplits negative', { numSplits: -1 }, RangeError, /numSplits/],
     ['maxSeqlenQ above maxNumTokens', { maxSeqlenQ: 65 }, RangeError, /maxSeqlenQ must be an integer in \[0, 64\]/],
     ['maxSeqlenK above the page table', { maxSeqlenK: 161 }, RangeError, /maxSeqlenK must be an integer in \[0, 160\]/],
     ['stream as number', { stream: 0 }, TypeError, /stream must be a Stream or a bigint/],
-    ['cuSeqlensQ too small', { cuSeqlensQ: buf(16) }, RangeError, /cuSeqlensQ must hold int32 \[numReqs \+ 1\] = \[5\] = 20 bytes, but the DeviceBuffer has 16/],
+    [
+      'cuSeqlensQ too small',
+      { cuSeqlensQ: buf(16) },
+      RangeError,
+      /cuSeqlensQ must hold int32 \[numReqs \+ 1\] = \[5\] = 20 bytes, but the DeviceBuffer has 16/,
+    ],
     ['seqLens null pointer', { seqLens: 0n }, RangeError, /seqLens must be a non-null device pointer/],
     ['seqLens misaligned', { seqLens: 0x1002n }, RangeError, /seqLens must be 4-byte aligned/],
     ['seqLens a number', { seqLens: 4096 }, TypeError, /seqLens must be a DeviceBuffer or a bigint/],
@@ -48,13 +95,33 @@ describe('schedule / forward argument checks', () => {
 
   it.each([
     // min(maxNumTokens 64, numReqs 4 x maxSeqlenQ 3) = 12 tokens x 8 heads x 64 x 2 bytes.
-    ['q too small', { q: buf(12 * 8 * 64 * 2 - 2) }, RangeError, /q must hold \[min\(maxNumTokens, numReqs x maxSeqlenQ\), Hq, D\] = \[12, 8, 64\] fp16 = 12288 bytes/],
+    [
+      'q too small',
+      { q: buf(12 * 8 * 64 * 2 - 2) },
+      RangeError,
+      /q must hold \[min\(maxNumTokens, numReqs x maxSeqlenQ\), Hq, D\] = \[12, 8, 64\] fp16 = 12288 bytes/,
+    ],
     ['out misaligned', { out: 0x1008n }, RangeError, /out must be 16-byte aligned/],
     ['lse too small', { lse: buf(4 * 8 * 12 - 4) }, RangeError, /lse must hold fp32 \[Hq, /],
-    ['kCache too small', { kCache: buf(cacheBytes - 1) }, RangeError, /kCache must hold \[numPages, pageSize, Hkv, D\] = \[100, 16, 2, 64\] fp16/],
+    [
+      'kCache too small',
+      { kCache: buf(cacheBytes - 1) },
+      RangeError,
+      /kCache must hold \[numPages, pageSize, Hkv, D\] = \[100, 16, 2, 64\] fp16/,
+    ],
     ['vCache missing', { vCache: undefined }, TypeError, /vCache must be a DeviceBuffer or a bigint/],
-    ['pageTable too small', { pageTable: buf(4 * 4 * 10 - 4) }, RangeError, /pageTable must hold int32 \[numReqs, pageTableStride\] = \[4, 10\]/],
-    ['pageTableStride below maxNumPagesPerReq', { pageTableStride: 9 }, RangeError, /pageTableStride must be an integer in \[10, 2147483647\]/],
+    [
+      'pageTable too small',
+      { pageTable: buf(4 * 4 * 10 - 4) },
+      RangeError,
+      /pageTable must hold int32 \[numReqs, pageTableStride\] = \[4, 10\]/,
+    ],
+    [
+      'pageTableStride below maxNumPagesPerReq',
+      { pageTableStride: 9 },
+      RangeError,
+      /pageTableStride must be an integer in \[10, 2147483647\]/,
+    ],
     ['wider stride needs a bigger table', { pageTableStride: 16 }, RangeError, /= \[4, 16\] .* = 232 bytes/],
     ['softmaxScale 0', { softmaxScale: 0 }, RangeError, /softmaxScale must be a finite number > 0/],
     ['softmaxScale NaN', { softmaxScale: Number.NaN }, TypeError, /softmaxScale/],
@@ -75,8 +142,18 @@ describe('writeKvCache argument checks', () => {
   });
   it.each([
     ['numTokens above maxNumTokens', { numTokens: 65 }, RangeError, /numTokens must be an integer in \[0, 64\]/],
-    ['key too small', { key: buf(100) }, RangeError, /key must hold \[numTokens, Hkv, D\] = \[3, 2, 64\] fp16 = 768 bytes/],
-    ['slotMapping too small', { slotMapping: buf(8) }, RangeError, /slotMapping must hold int32 \[numTokens\] = \[3\] = 12 bytes/],
+    [
+      'key too small',
+      { key: buf(100) },
+      RangeError,
+      /key must hold \[numTokens, Hkv, D\] = \[3, 2, 64\] fp16 = 768 bytes/,
+    ],
+    [
+      'slotMapping too small',
+      { slotMapping: buf(8) },
+      RangeError,
+      /slotMapping must hold int32 \[numTokens\] = \[3\] = 12 bytes/,
+    ],
     ['kCache null', { kCache: 0n }, RangeError, /kCache must be a non-null device pointer/],
   ] as const)('%s', (_n, over, Err, message) => {
     expect(() => checkWriteKvCacheArgs('Attention.writeKvCache', options, { ...write, ...over })).toThrow(Err);

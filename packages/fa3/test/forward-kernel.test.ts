@@ -30,9 +30,13 @@ describe('forwardKernel (which kernel forward launches)', () => {
   });
 
   it('names the argument and the range on bad input', () => {
-    expect(() => forwardKernel(-1, 4)).toThrow(new RangeError('forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647], got -1'));
+    expect(() => forwardKernel(-1, 4)).toThrow(
+      new RangeError('forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647], got -1'),
+    );
     expect(() => forwardKernel(1.5, 4)).toThrow(TypeError);
-    expect(() => forwardKernel(1, 0)).toThrow(/forwardKernel: qheadsPerKvhead must be an integer in \[1, 4096\], got 0/);
+    expect(() => forwardKernel(1, 0)).toThrow(
+      /forwardKernel: qheadsPerKvhead must be an integer in \[1, 4096\], got 0/,
+    );
     expect(() => forwardKernel(1, Number.NaN)).toThrow(TypeError);
   });
 });

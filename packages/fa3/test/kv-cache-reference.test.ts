@@ -8,7 +8,9 @@ describe('writeKvCacheReference', () => {
     value: Float32Array.from({ length: 3 * 2 }, (_, i) => -1 - Math.floor(i / 2)),
     kCache: new Float32Array(2 * 4 * 2).fill(9),
     vCache: new Float32Array(2 * 4 * 2).fill(9),
-    numHeadsKv: 1, headDim: 2, pageSize: 4,
+    numHeadsKv: 1,
+    headDim: 2,
+    pageSize: 4,
   });
 
   it('writes token t to slot slotMapping[t] and skips slot -1', () => {
@@ -22,8 +24,15 @@ describe('writeKvCacheReference', () => {
     const kCache = new Uint16Array(16);
     const vCache = new Uint16Array(16);
     writeKvCacheReference({
-      key: new Uint16Array([7, 7, 8, 8]), value: new Uint16Array([1, 1, 2, 2]), kCache, vCache, slotMapping: new Int32Array([1, 2]),
-      numTokens: 1, numHeadsKv: 1, headDim: 2, pageSize: 4,
+      key: new Uint16Array([7, 7, 8, 8]),
+      value: new Uint16Array([1, 1, 2, 2]),
+      kCache,
+      vCache,
+      slotMapping: new Int32Array([1, 2]),
+      numTokens: 1,
+      numHeadsKv: 1,
+      headDim: 2,
+      pageSize: 4,
     });
     expect(Array.from(kCache.subarray(0, 6))).toEqual([0, 0, 7, 7, 0, 0]);
     expect(Array.from(vCache.subarray(0, 6))).toEqual([0, 0, 1, 1, 0, 0]);
@@ -40,7 +49,11 @@ describe('writeKvCacheReference', () => {
 
   it('rejects short key arrays and ragged caches', () => {
     const a = make();
-    expect(() => writeKvCacheReference({ ...a, key: new Float32Array(2), slotMapping: new Int32Array([0, 1, 2]) })).toThrow(/key and value must hold/);
-    expect(() => writeKvCacheReference({ ...a, kCache: new Float32Array(15), slotMapping: new Int32Array(0) })).toThrow(/kCache and vCache/);
+    expect(() =>
+      writeKvCacheReference({ ...a, key: new Float32Array(2), slotMapping: new Int32Array([0, 1, 2]) }),
+    ).toThrow(/key and value must hold/);
+    expect(() => writeKvCacheReference({ ...a, kCache: new Float32Array(15), slotMapping: new Int32Array(0) })).toThrow(
+      /kCache and vCache/,
+    );
   });
 });

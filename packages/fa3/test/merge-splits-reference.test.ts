@@ -7,8 +7,10 @@ describe('mergeSplitsReference', () => {
   it('merges two splits by their LSE weights', () => {
     // One token, one head, D 2. Weights e^0 / (e^0 + e^ln3) = 1/4 and 3/4.
     const r = mergeSplitsReference({
-      outs: [new Float32Array([4, 0]), new Float32Array([0, 4])], lses: [new Float32Array([0]), new Float32Array([Math.log(3)])],
-      numHeadsQ: 1, headDim: 2,
+      outs: [new Float32Array([4, 0]), new Float32Array([0, 4])],
+      lses: [new Float32Array([0]), new Float32Array([Math.log(3)])],
+      numHeadsQ: 1,
+      headDim: 2,
     });
     expect(r.out[0]).toBeCloseTo(1, 6);
     expect(r.out[1]).toBeCloseTo(3, 6);
@@ -18,7 +20,9 @@ describe('mergeSplitsReference', () => {
   it('an empty split (-Infinity) has zero weight; all empty gives zeros and -Infinity, never NaN', () => {
     const r = mergeSplitsReference({
       outs: [new Float32Array([5, 6, 0, 0]), new Float32Array([NaN, NaN, NaN, NaN])],
-      lses: [new Float32Array([2, NEG]), new Float32Array([NEG, NEG])], numHeadsQ: 1, headDim: 2,
+      lses: [new Float32Array([2, NEG]), new Float32Array([NEG, NEG])],
+      numHeadsQ: 1,
+      headDim: 2,
     });
     expect(Array.from(r.out)).toEqual([5, 6, 0, 0]);
     expect(Array.from(r.lse)).toEqual([2, NEG]);

@@ -21,72 +21,129 @@ const capsArb = fc
     maxNumSplits: fc.integer({ min: 1, max: 256 }),
     causal: fc.boolean(),
   })
-  .map((c) => resolveOptions({
-    numHeadsQ: c.hkv * c.g, numHeadsKv: c.hkv, headDim: c.headDim as 64 | 128 | 256, dtype: 'bf16', pageSize: c.pageSize, numPages: 100000,
-    maxNumReqs: c.maxNumReqs, maxNumTokens: 4 * c.maxNumReqs + 600, maxNumPagesPerReq: Math.ceil(65536 / c.pageSize),
-    maxNumSplits: c.maxNumSplits, causal: c.causal,
-  }));
+  .map((c) =>
+    resolveOptions({
+      numHeadsQ: c.hkv * c.g,
+      numHeadsKv: c.hkv,
+      headDim: c.headDim as 64 | 128 | 256,
+      dtype: 'bf16',
+      pageSize: c.pageSize,
+      numPages: 100000,
+      maxNumReqs: c.maxNumReqs,
+      maxNumTokens: 4 * c.maxNumReqs + 600,
+      maxNumPagesPerReq: Math.ceil(65536 / c.pageSize),
+      maxNumSplits: c.maxNumSplits,
+      causal: c.causal,
+    }),
+  );
 
 describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', () => {
   it('tileShape', () => {
-    for (const d of [64, 128, 256]) for (const g of [1, 2, 3, 4, 8, 16, 64]) expect(tileShape(d, g)).toEqual(native!.tileShape(d, g));
+    for (const d of [64, 128, 256])
+      for (const g of [1, 2, 3, 4, 8, 16, 64]) expect(tileShape(d, g)).toEqual(native!.tileShape(d, g));
   });
 
   it('forwardKernel (decode_kernel_fits)', () => {
     for (const g of [1, 2, 3, 4, 8, 16, 17, 4096])
-      for (const q of [0, 1, 2, 3, 4, 5, 8, 16, 17, 512, 2 ** 31 - 1]) expect(forwardKernel(q, g)).toBe(native!.forwardKernel(q, g));
+      for (const q of [0, 1, 2, 3, 4, 5, 8, 16, 17, 512, 2 ** 31 - 1])
+        expect(forwardKernel(q, g)).toBe(native!.forwardKernel(q, g));
   });
 
   it('planSplits and the step bound equal planSplitsHost / resolveNumSplits over random batches', () => {
     fc.assert(
-      fc.property(capsArb, fc.integer({ min: 1, max: 264 }), fc.integer({ min: 1, max: 1 << 30 }), fc.integer({ min: 0, max: 256 }), ({ options: o, caps }, smCount, seed, ns) => {
-        let s = seed;
-        const rand = () => {
-          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-          return s / 2 ** 32;
-        };
-        const numReqs = 1 + Math.floor(rand() ** 3 * o.maxNumReqs);
-        const cu = new Int32Array(numReqs + 1);
-        const seqLens = new Int32Array(numReqs);
-        let tokens = 0;
-        for (let b = 0; b < numReqs; b++) {
-          const room = o.maxNumTokens - tokens - (numReqs - b - 1);
-          const q = rand() < 0.05 ? 0 : Math.min(room, rand() < 0.8 ? 1 : 1 + Math.floor(rand() * 600));
-          tokens += Math.max(0, q);
-          cu[b + 1] = tokens;
-          seqLens[b] = rand() < 0.05 ? 0 : Math.floor(rand() ** 2 * o.maxNumPagesPerReq * o.pageSize);
-        }
-        const numSplits = ns % (o.maxNumSplits + 1);
-        const maxSeqlenQ = Math.max(...Array.from({ length: numReqs }, (_, b) => cu[b + 1]! - cu[b]!));
-        const maxSeqlenK = Math.max(...seqLens);
-        const plan = planSplits({
-          cuSeqlensQ: cu, seqLens, numReqs, numHeadsQ: o.numHeadsQ, numHeadsKv: o.numHeadsKv, headDim: o.headDim,
-          maxNumSplits: o.maxNumSplits, numSplits, maxSeqlenQ, maxSeqlenK, smCount,
-        });
-        const bound = native!.resolveNumSplits({ caps, numSplits, maxSeqlenQ, maxSeqlenK, smCount });
-        expect(plan.numSplitsBound).toBe(bound);
-        const host = native!.planSplitsHost({ caps, cuSeqlensQ: cu, seqLens, numReqs, numSplitsBound: bound, smCount });
-        expect(Array.from(host.splits.subarray(0, numReqs))).toEqual(Array.from(plan.splits));
-        expect(Array.from(host.tileOffsets.subarray(0, numReqs + 1))).toEqual(Array.from(plan.tileOffsets));
-        expect(host.totalTiles).toBe(plan.totalTiles);
-      }),
+      fc.property(
+        capsArb,
+        fc.integer({ min: 1, max: 264 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.integer({ min: 0, max: 256 }),
+        ({ options: o, caps }, smCount, seed, ns) => {
+          let s = seed;
+          const rand = () => {
+            s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+            return s / 2 ** 32;
+          };
+          const numReqs = 1 + Math.floor(rand() ** 3 * o.maxNumReqs);
+          const cu = new Int32Array(numReqs + 1);
+          const seqLens = new Int32Array(numReqs);
+          let tokens = 0;
+          for (let b = 0; b < numReqs; b++) {
+            const room = o.maxNumTokens - tokens - (numReqs - b - 1);
+            const q = rand() < 0.05 ? 0 : Math.min(room, rand() < 0.8 ? 1 : 1 + Math.floor(rand() * 600));
+            tokens += Math.max(0, q);
+            cu[b + 1] = tokens;
+            seqLens[b] = rand() < 0.05 ? 0 : Math.floor(rand() ** 2 * o.maxNumPagesPerReq * o.pageSize);
+          }
+          const numSplits = ns % (o.maxNumSplits + 1);
+          const maxSeqlenQ = Math.max(...Array.from({ length: numReqs }, (_, b) => cu[b + 1]! - cu[b]!));
+          const maxSeqlenK = Math.max(...seqLens);
+          const plan = planSplits({
+            cuSeqlensQ: cu,
+            seqLens,
+            numReqs,
+            numHeadsQ: o.numHeadsQ,
+            numHeadsKv: o.numHeadsKv,
+            headDim: o.headDim,
+            maxNumSplits: o.maxNumSplits,
+            numSplits,
+            maxSeqlenQ,
+            maxSeqlenK,
+            smCount,
+          });
+          const bound = native!.resolveNumSplits({ caps, numSplits, maxSeqlenQ, maxSeqlenK, smCount });
+          expect(plan.numSplitsBound).toBe(bound);
+          const host = native!.planSplitsHost({
+            caps,
+            cuSeqlensQ: cu,
+            seqLens,
+            numReqs,
+            numSplitsBound: bound,
+            smCount,
+          });
+          expect(Array.from(host.splits.subarray(0, numReqs))).toEqual(Array.from(plan.splits));
+          expect(Array.from(host.tileOffsets.subarray(0, numReqs + 1))).toEqual(Array.from(plan.tileOffsets));
+          expect(host.totalTiles).toBe(plan.totalTiles);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('the heuristic bound agrees for every (maxSeqlenQ, maxSeqlenK) on a grid', () => {
     const { caps } = resolveOptions({
-      numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: 16, numPages: 1000, maxNumReqs: 64, maxNumTokens: 8192,
-      maxNumPagesPerReq: 8192, maxNumSplits: 128, causal: true,
+      numHeadsQ: 32,
+      numHeadsKv: 8,
+      headDim: 128,
+      dtype: 'bf16',
+      pageSize: 16,
+      numPages: 1000,
+      maxNumReqs: 64,
+      maxNumTokens: 8192,
+      maxNumPagesPerReq: 8192,
+      maxNumSplits: 128,
+      causal: true,
     });
     for (const smCount of [78, 114, 132]) {
       for (let mq = 0; mq <= 8192; mq = mq < 16 ? mq + 1 : mq * 2) {
         for (let mk = 0; mk <= 131072; mk = mk < 64 ? mk + 7 : Math.floor(mk * 1.37)) {
           const ts = planSplits({
-            cuSeqlensQ: new Int32Array([0, 0]), seqLens: new Int32Array([0]), numReqs: 1, numHeadsQ: 32, numHeadsKv: 8, headDim: 128,
-            maxNumSplits: 128, numSplits: 0, maxSeqlenQ: mq, maxSeqlenK: mk, smCount,
+            cuSeqlensQ: new Int32Array([0, 0]),
+            seqLens: new Int32Array([0]),
+            numReqs: 1,
+            numHeadsQ: 32,
+            numHeadsKv: 8,
+            headDim: 128,
+            maxNumSplits: 128,
+            numSplits: 0,
+            maxSeqlenQ: mq,
+            maxSeqlenK: mk,
+            smCount,
           }).numSplitsBound;
-          expect([mq, mk, smCount, ts]).toEqual([mq, mk, smCount, native!.resolveNumSplits({ caps, numSplits: 0, maxSeqlenQ: mq, maxSeqlenK: mk, smCount })]);
+          expect([mq, mk, smCount, ts]).toEqual([
+            mq,
+            mk,
+            smCount,
+            native!.resolveNumSplits({ caps, numSplits: 0, maxSeqlenQ: mq, maxSeqlenK: mk, smCount }),
+          ]);
         }
       }
     }
@@ -94,18 +151,21 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
 
   it('workspaceLayout holds the metadata and the fp32 partials without overlap', () => {
     fc.assert(
-      fc.property(capsArb, ({ options, caps }: { options: ReturnType<typeof resolveOptions>['options']; caps: Caps }) => {
-        const l = native!.workspaceLayout(caps);
-        const S = options.maxNumSplits;
-        const T = options.maxNumTokens;
-        const hq = options.numHeadsQ;
-        expect(l.totalBytes).toBeGreaterThanOrEqual(partialsBytes(options));
-        expect(l.tileOffsetsOffset).toBeGreaterThanOrEqual(l.splitsOffset + 4 * options.maxNumReqs);
-        expect(l.countersOffset).toBeGreaterThanOrEqual(l.tileOffsetsOffset + 4 * (options.maxNumReqs + 1));
-        expect(l.oPartialOffset).toBeGreaterThanOrEqual(l.countersOffset + l.countersBytes);
-        expect(l.lsePartialOffset).toBeGreaterThanOrEqual(l.oPartialOffset + 4 * S * hq * T * options.headDim);
-        expect(l.totalBytes).toBeGreaterThanOrEqual(l.lsePartialOffset + 4 * S * hq * T);
-      }),
+      fc.property(
+        capsArb,
+        ({ options, caps }: { options: ReturnType<typeof resolveOptions>['options']; caps: Caps }) => {
+          const l = native!.workspaceLayout(caps);
+          const S = options.maxNumSplits;
+          const T = options.maxNumTokens;
+          const hq = options.numHeadsQ;
+          expect(l.totalBytes).toBeGreaterThanOrEqual(partialsBytes(options));
+          expect(l.tileOffsetsOffset).toBeGreaterThanOrEqual(l.splitsOffset + 4 * options.maxNumReqs);
+          expect(l.countersOffset).toBeGreaterThanOrEqual(l.tileOffsetsOffset + 4 * (options.maxNumReqs + 1));
+          expect(l.oPartialOffset).toBeGreaterThanOrEqual(l.countersOffset + l.countersBytes);
+          expect(l.lsePartialOffset).toBeGreaterThanOrEqual(l.oPartialOffset + 4 * S * hq * T * options.headDim);
+          expect(l.totalBytes).toBeGreaterThanOrEqual(l.lsePartialOffset + 4 * S * hq * T);
+        },
+      ),
       { numRuns: 300 },
     );
   });

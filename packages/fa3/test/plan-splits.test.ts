@@ -4,7 +4,11 @@ import { planSplits, tileShape } from '../src/index.js';
 import { ceilDiv, stepSplitBound } from '../src/plan-splits.js';
 
 /** A batch from per-request (qLen, kLen) pairs. */
-function batch(reqs: readonly (readonly [number, number])[]): { cuSeqlensQ: Int32Array; seqLens: Int32Array; numReqs: number } {
+function batch(reqs: readonly (readonly [number, number])[]): {
+  cuSeqlensQ: Int32Array;
+  seqLens: Int32Array;
+  numReqs: number;
+} {
   const cuSeqlensQ = new Int32Array(reqs.length + 1);
   const seqLens = new Int32Array(reqs.length);
   reqs.forEach(([q, k], b) => {
@@ -91,7 +95,15 @@ describe('step split bound (FA3 wave-efficiency heuristic)', () => {
         (hkv, g, d, s, mq, mk, sm) => {
           const { blockM, blockN } = tileShape(d, g);
           const b = stepSplitBound({
-            numSplits: 0, maxSeqlenQ: mq, maxSeqlenK: mk, numHeadsKv: hkv, qheadsPerKvhead: g, blockM, blockN, smCount: sm, maxNumSplits: s,
+            numSplits: 0,
+            maxSeqlenQ: mq,
+            maxSeqlenK: mk,
+            numHeadsKv: hkv,
+            qheadsPerKvhead: g,
+            blockM,
+            blockN,
+            smCount: sm,
+            maxNumSplits: s,
           });
           expect(Number.isInteger(b)).toBe(true);
           expect(b).toBeGreaterThanOrEqual(1);
@@ -109,7 +121,16 @@ describe('planSplits per-request splits and tiles', () => {
     // m = [1, 1, 0, 1], n = [512, 2, 0, 0]; totalWork = (512 + 2) * 8 = 4112; ctaSlots = 264;
     // blocksPerSlot = ceil(4112 * 11 / 2640) = 18; splits = [min(ceil(512/18) = 29, 29), 1, 0, 1].
     const plan = planSplits({
-      ...llama, ...batch([[1, 32768], [1, 100], [0, 0], [1, 0]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 32768,
+      ...llama,
+      ...batch([
+        [1, 32768],
+        [1, 100],
+        [0, 0],
+        [1, 0],
+      ]),
+      numSplits: 0,
+      maxSeqlenQ: 1,
+      maxSeqlenK: 32768,
     });
     expect(plan.numSplitsBound).toBe(29);
     expect(Array.from(plan.splits)).toEqual([29, 1, 0, 1]);
@@ -126,21 +147,43 @@ describe('planSplits per-request splits and tiles', () => {
     expect(Array.from(one.splits)).toEqual([32]);
     expect(one.totalTiles).toBe(256);
     // B=2, 4k: FA3 gives ceil(11264 / 2640) = 5 -> 13 splits (208 tiles); filled: 4 -> 16 splits (256 tiles).
-    const two = planSplits({ ...llama, ...batch([[1, 4096], [1, 4096]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 4096 });
+    const two = planSplits({
+      ...llama,
+      ...batch([
+        [1, 4096],
+        [1, 4096],
+      ]),
+      numSplits: 0,
+      maxSeqlenQ: 1,
+      maxSeqlenK: 4096,
+    });
     expect(Array.from(two.splits)).toEqual([16, 16]);
     expect(two.totalTiles).toBe(256);
   });
 
-  it('the fill rule stops at 32 requests: 33 requests keep FA3\'s blocks per slot', () => {
+  it("the fill rule stops at 32 requests: 33 requests keep FA3's blocks per slot", () => {
     // Requests with no queries add no work and no tiles, so 32 and 33 requests differ only in the rule.
-    const reqs = (n: number): [number, number][] => [[1, 4096], [1, 4096], ...Array.from({ length: n - 2 }, (): [number, number] => [0, 0])];
+    const reqs = (n: number): [number, number][] => [
+      [1, 4096],
+      [1, 4096],
+      ...Array.from({ length: n - 2 }, (): [number, number] => [0, 0]),
+    ];
     const args = { ...llama, numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 4096 };
     expect(Array.from(planSplits({ ...args, ...batch(reqs(32)) }).splits.subarray(0, 2))).toEqual([16, 16]);
     expect(Array.from(planSplits({ ...args, ...batch(reqs(33)) }).splits.subarray(0, 2))).toEqual([13, 13]);
   });
 
   it('an explicit bound caps every request', () => {
-    const plan = planSplits({ ...llama, ...batch([[1, 32768], [1, 4096]]), numSplits: 4, maxSeqlenQ: 1, maxSeqlenK: 32768 });
+    const plan = planSplits({
+      ...llama,
+      ...batch([
+        [1, 32768],
+        [1, 4096],
+      ]),
+      numSplits: 4,
+      maxSeqlenQ: 1,
+      maxSeqlenK: 32768,
+    });
     // totalWork = (512 + 64) * 8 = 4608 -> blocksPerSlot = ceil(50688 / 2640) = 20; ceil(64/20) = 4.
     expect(Array.from(plan.splits)).toEqual([4, 4]);
     expect(plan.totalTiles).toBe(8 * 4 + 8 * 4);
@@ -173,16 +216,29 @@ describe('planSplits per-request splits and tiles', () => {
   });
 
   it('only reads the first numReqs entries of longer arrays', () => {
-    const b = batch([[1, 5000], [3, 70], [9, 9]]);
+    const b = batch([
+      [1, 5000],
+      [3, 70],
+      [9, 9],
+    ]);
     const full = planSplits({ ...llama, ...b, numReqs: 2, numSplits: 0, maxSeqlenQ: 3, maxSeqlenK: 5000 });
     const cut = planSplits({
-      ...llama, cuSeqlensQ: b.cuSeqlensQ.slice(0, 3), seqLens: b.seqLens.slice(0, 2), numReqs: 2, numSplits: 0, maxSeqlenQ: 3, maxSeqlenK: 5000,
+      ...llama,
+      cuSeqlensQ: b.cuSeqlensQ.slice(0, 3),
+      seqLens: b.seqLens.slice(0, 2),
+      numReqs: 2,
+      numSplits: 0,
+      maxSeqlenQ: 3,
+      maxSeqlenK: 5000,
     });
     expect(full).toEqual(cut);
   });
 
-  it('property: with <= 32 requests the tiles fit the CTA slots whenever FA3\'s would, and never fewer', () => {
-    const small = fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })), fc.integer({ min: 0, max: 65536 }));
+  it("property: with <= 32 requests the tiles fit the CTA slots whenever FA3's would, and never fewer", () => {
+    const small = fc.tuple(
+      fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })),
+      fc.integer({ min: 0, max: 65536 }),
+    );
     fc.assert(
       fc.property(fc.array(small, { minLength: 1, maxLength: 32 }), fc.integer({ min: 1, max: 200 }), (reqs, sm) => {
         const b = batch(reqs);
@@ -191,7 +247,12 @@ describe('planSplits per-request splits and tiles', () => {
         // FA3's rule, computed directly.
         const work = reqs.reduce((w, [q, k]) => w + Math.ceil((q * 4) / 64) * Math.ceil(k / 64) * 8, 0);
         const bps = Math.max(1, Math.ceil((work * 11) / (10 * 2 * sm)));
-        const fa3Tiles = reqs.reduce((t, [q, k]) => t + (q === 0 ? 0 : 8 * Math.ceil((q * 4) / 64) * Math.min(Math.max(Math.ceil(Math.ceil(k / 64) / bps), 1), 8)), 0);
+        const fa3Tiles = reqs.reduce(
+          (t, [q, k]) =>
+            t +
+            (q === 0 ? 0 : 8 * Math.ceil((q * 4) / 64) * Math.min(Math.max(Math.ceil(Math.ceil(k / 64) / bps), 1), 8)),
+          0,
+        );
         if (fa3Tiles <= 2 * sm) expect(plan.totalTiles).toBeLessThanOrEqual(2 * sm);
         expect(plan.totalTiles).toBeGreaterThanOrEqual(fa3Tiles);
       }),
@@ -199,7 +260,10 @@ describe('planSplits per-request splits and tiles', () => {
     );
   });
 
-  const reqArb = fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 2048 })), fc.integer({ min: 0, max: 65536 }));
+  const reqArb = fc.tuple(
+    fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 2048 })),
+    fc.integer({ min: 0, max: 65536 }),
+  );
   it('properties: splits in [1, bound] for q > 0 and 0 for q = 0; offsets are the prefix sum of tiles', () => {
     fc.assert(
       fc.property(
@@ -216,7 +280,15 @@ describe('planSplits per-request splits and tiles', () => {
           const maxSeqlenQ = Math.max(...reqs.map((r) => r[0]));
           const maxSeqlenK = Math.max(...reqs.map((r) => r[1]));
           const plan = planSplits({
-            ...b, numHeadsQ: hkv * g, numHeadsKv: hkv, headDim: d, maxNumSplits: s, numSplits, maxSeqlenQ, maxSeqlenK, smCount: sm,
+            ...b,
+            numHeadsQ: hkv * g,
+            numHeadsKv: hkv,
+            headDim: d,
+            maxNumSplits: s,
+            numSplits,
+            maxSeqlenQ,
+            maxSeqlenK,
+            smCount: sm,
           });
           expect(plan.numSplitsBound).toBeGreaterThanOrEqual(1);
           expect(plan.numSplitsBound).toBeLessThanOrEqual(s);

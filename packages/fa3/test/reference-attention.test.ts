@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeSplitsReference, referenceAttention } from '../src/index.js';
 import type { ReferenceAttentionArgs } from '../src/index.js';
+import { mergeSplitsReference, referenceAttention } from '../src/index.js';
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 function rng(seed: number): () => number {
@@ -20,13 +20,24 @@ const randArray = (n: number, r: () => number, scale = 1) => Float32Array.from({
  * that paging is exercised (contiguous pages would hide indexing bugs).
  */
 function problem(o: {
-  qLens: number[]; kLens: number[]; hq: number; hkv: number; d: number; pageSize: number; causal: boolean; seed: number;
-  window?: [number, number]; softcap?: number; qScale?: number;
+  qLens: number[];
+  kLens: number[];
+  hq: number;
+  hkv: number;
+  d: number;
+  pageSize: number;
+  causal: boolean;
+  seed: number;
+  window?: [number, number];
+  softcap?: number;
+  qScale?: number;
 }): ReferenceAttentionArgs {
   const r = rng(o.seed);
   const numReqs = o.qLens.length;
   const cuSeqlensQ = new Int32Array(numReqs + 1);
-  o.qLens.forEach((q, b) => { cuSeqlensQ[b + 1] = cuSeqlensQ[b]! + q; });
+  o.qLens.forEach((q, b) => {
+    cuSeqlensQ[b + 1] = cuSeqlensQ[b]! + q;
+  });
   const pagesPer = o.kLens.map((k) => Math.ceil(k / o.pageSize));
   const stride = Math.max(1, ...pagesPer);
   const numPages = pagesPer.reduce((a, b) => a + b, 0) + 1;
@@ -37,14 +48,24 @@ function problem(o: {
   }
   const pageTable = new Int32Array(numReqs * stride).fill(-1); // unused entries must never be read
   let next = 0;
-  pagesPer.forEach((n, b) => { for (let p = 0; p < n; p++) pageTable[b * stride + p] = order[next++]!; });
+  pagesPer.forEach((n, b) => {
+    for (let p = 0; p < n; p++) pageTable[b * stride + p] = order[next++]!;
+  });
   const cacheLen = numPages * o.pageSize * o.hkv * o.d;
   return {
     q: randArray(cuSeqlensQ[numReqs]! * o.hq * o.d, r, o.qScale ?? 1),
     kCache: randArray(cacheLen, r),
     vCache: randArray(cacheLen, r),
-    pageTable, cuSeqlensQ, seqLens: Int32Array.from(o.kLens), numHeadsQ: o.hq, numHeadsKv: o.hkv, headDim: o.d,
-    pageSize: o.pageSize, causal: o.causal, window: o.window, softcap: o.softcap,
+    pageTable,
+    cuSeqlensQ,
+    seqLens: Int32Array.from(o.kLens),
+    numHeadsQ: o.hq,
+    numHeadsKv: o.hkv,
+    headDim: o.d,
+    pageSize: o.pageSize,
+    causal: o.causal,
+    window: o.window,
+    softcap: o.softcap,
   };
 }
 
@@ -69,8 +90,16 @@ function denseAttention(a: ReferenceAttentionArgs): { out: Float32Array; lse: Fl
     const V: number[][][] = [];
     for (let j = 0; j < kl; j++) {
       const slot = a.pageTable[b * stride + Math.floor(j / pageSize)]! * pageSize + (j % pageSize);
-      K.push(Array.from({ length: hkv }, (_, h) => Array.from(a.kCache.subarray((slot * hkv + h) * d, (slot * hkv + h + 1) * d))));
-      V.push(Array.from({ length: hkv }, (_, h) => Array.from(a.vCache.subarray((slot * hkv + h) * d, (slot * hkv + h + 1) * d))));
+      K.push(
+        Array.from({ length: hkv }, (_, h) =>
+          Array.from(a.kCache.subarray((slot * hkv + h) * d, (slot * hkv + h + 1) * d)),
+        ),
+      );
+      V.push(
+        Array.from({ length: hkv }, (_, h) =>
+          Array.from(a.vCache.subarray((slot * hkv + h) * d, (slot * hkv + h + 1) * d)),
+        ),
+      );
     }
     for (let i = 0; i < ql; i++) {
       for (let h = 0; h < hq; h++) {
@@ -96,7 +125,8 @@ function denseAttention(a: ReferenceAttentionArgs): { out: Float32Array; lse: Fl
         const e = s.map((x) => Math.exp(x - m));
         const z = e.reduce((x, y) => x + y, 0);
         lse[h * totalQ + q0 + i] = m + Math.log(z);
-        for (let c = 0; c < d; c++) out[((q0 + i) * hq + h) * d + c] = e.reduce((acc, w, j) => acc + w * V[j]![kh]![c]!, 0) / z;
+        for (let c = 0; c < d; c++)
+          out[((q0 + i) * hq + h) * d + c] = e.reduce((acc, w, j) => acc + w * V[j]![kh]![c]!, 0) / z;
       }
     }
   }
@@ -115,9 +145,19 @@ function expectClose(actual: Float32Array, expected: Float32Array, tol = 1e-5) {
 
 describe('referenceAttention: hand-computed cases', () => {
   const one = (over: Partial<ReferenceAttentionArgs>): ReferenceAttentionArgs => ({
-    q: new Float32Array([1, 0]), kCache: new Float32Array(32), vCache: new Float32Array(32), pageTable: new Int32Array([0]),
-    cuSeqlensQ: new Int32Array([0, 1]), seqLens: new Int32Array([2]), numHeadsQ: 1, numHeadsKv: 1, headDim: 2, pageSize: 16,
-    causal: false, softmaxScale: 1, ...over,
+    q: new Float32Array([1, 0]),
+    kCache: new Float32Array(32),
+    vCache: new Float32Array(32),
+    pageTable: new Int32Array([0]),
+    cuSeqlensQ: new Int32Array([0, 1]),
+    seqLens: new Int32Array([2]),
+    numHeadsQ: 1,
+    numHeadsKv: 1,
+    headDim: 2,
+    pageSize: 16,
+    causal: false,
+    softmaxScale: 1,
+    ...over,
   });
   // keys k0 = [1, 0], k1 = [0, 0]; values v0 = [1, 2], v1 = [3, 4].
   const k = new Float32Array(32);
@@ -147,26 +187,44 @@ describe('referenceAttention: hand-computed cases', () => {
     // One-hot values: out[c] = weight of key c. Query 0 sits at key 1 (sees 0..1), query 1 at key 2.
     const vv = new Float32Array(16 * 3);
     vv.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
-    const { out, lse } = referenceAttention(one({
-      q: new Float32Array(6), kCache: new Float32Array(48), vCache: vv, cuSeqlensQ: new Int32Array([0, 2]), seqLens: new Int32Array([3]),
-      headDim: 3, causal: true,
-    }));
+    const { out, lse } = referenceAttention(
+      one({
+        q: new Float32Array(6),
+        kCache: new Float32Array(48),
+        vCache: vv,
+        cuSeqlensQ: new Int32Array([0, 2]),
+        seqLens: new Int32Array([3]),
+        headDim: 3,
+        causal: true,
+      }),
+    );
     expectClose(out, new Float32Array([0.5, 0.5, 0, 1 / 3, 1 / 3, 1 / 3]), 1e-6);
     expectClose(lse, new Float32Array([Math.log(2), Math.log(3)]), 1e-6);
   });
 
   it('causal with q_len > k_len: leading rows see no key -> zeros and -Infinity', () => {
-    const { out, lse } = referenceAttention(one({
-      q: new Float32Array(6), kCache: k, vCache: v, cuSeqlensQ: new Int32Array([0, 3]), seqLens: new Int32Array([1]), causal: true,
-    }));
+    const { out, lse } = referenceAttention(
+      one({
+        q: new Float32Array(6),
+        kCache: k,
+        vCache: v,
+        cuSeqlensQ: new Int32Array([0, 3]),
+        seqLens: new Int32Array([1]),
+        causal: true,
+      }),
+    );
     expect(Array.from(lse)).toEqual([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, 0]);
     expect(Array.from(out)).toEqual([0, 0, 0, 0, 1, 2]);
   });
 
   it('a request with no keys gives zeros and -Infinity; q_len 0 gives nothing', () => {
-    const { out, lse } = referenceAttention(one({
-      cuSeqlensQ: new Int32Array([0, 0, 1]), seqLens: new Int32Array([5, 0]), pageTable: new Int32Array([0, -7]),
-    }));
+    const { out, lse } = referenceAttention(
+      one({
+        cuSeqlensQ: new Int32Array([0, 0, 1]),
+        seqLens: new Int32Array([5, 0]),
+        pageTable: new Int32Array([0, -7]),
+      }),
+    );
     expect(Array.from(out)).toEqual([0, 0]);
     expect(Array.from(lse)).toEqual([Number.NEGATIVE_INFINITY]);
   });
@@ -174,19 +232,33 @@ describe('referenceAttention: hand-computed cases', () => {
   it('window [1, 0] sees the diagonal key and one before it', () => {
     const vv = new Float32Array(16 * 4);
     vv.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-    const { out } = referenceAttention(one({
-      q: new Float32Array(4), kCache: new Float32Array(64), vCache: vv, seqLens: new Int32Array([4]), headDim: 4, window: [1, 0],
-    }));
+    const { out } = referenceAttention(
+      one({
+        q: new Float32Array(4),
+        kCache: new Float32Array(64),
+        vCache: vv,
+        seqLens: new Int32Array([4]),
+        headDim: 4,
+        window: [1, 0],
+      }),
+    );
     expectClose(out, new Float32Array([0, 0, 0.5, 0.5]), 1e-6);
   });
 
   it('window [0, 1] without causal looks one key ahead of the diagonal', () => {
     const vv = new Float32Array(16 * 4);
     vv.set([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-    const { out } = referenceAttention(one({
-      q: new Float32Array(8), kCache: new Float32Array(64), vCache: vv, cuSeqlensQ: new Int32Array([0, 2]), seqLens: new Int32Array([4]),
-      headDim: 4, window: [0, 1],
-    }));
+    const { out } = referenceAttention(
+      one({
+        q: new Float32Array(8),
+        kCache: new Float32Array(64),
+        vCache: vv,
+        cuSeqlensQ: new Int32Array([0, 2]),
+        seqLens: new Int32Array([4]),
+        headDim: 4,
+        window: [0, 1],
+      }),
+    );
     // Query 0 sits at key 2 -> keys 2..3; query 1 at key 3 -> key 3.
     expectClose(out, new Float32Array([0, 0, 0.5, 0.5, 0, 0, 0, 1]), 1e-6);
   });
@@ -212,17 +284,26 @@ describe('referenceAttention: the page table is a security boundary', () => {
 
   it('argument errors name the argument', () => {
     expect(() => referenceAttention({ ...base, numHeadsQ: 3, numHeadsKv: 2 })).toThrow(/multiple of numHeadsKv/);
-    expect(() => referenceAttention({ ...base, q: new Float32Array(3) })).toThrow(/q must hold totalQ x numHeadsQ x headDim/);
+    expect(() => referenceAttention({ ...base, q: new Float32Array(3) })).toThrow(
+      /q must hold totalQ x numHeadsQ x headDim/,
+    );
     expect(() => referenceAttention({ ...base, window: [-2, 0] })).toThrow(/window\[0\]/);
-    expect(() => referenceAttention({ ...base, causal: true, window: [4, 3] })).toThrow(/window\[1\] \(right\) must be -1 or 0 when causal/);
+    expect(() => referenceAttention({ ...base, causal: true, window: [4, 3] })).toThrow(
+      /window\[1\] \(right\) must be -1 or 0 when causal/,
+    );
     expect(() => referenceAttention({ ...base, softcap: -1 })).toThrow(RangeError);
-    expect(() => referenceAttention({ ...base, seqLens: new Int32Array([40, 60]) })).toThrow(/needs 4 pages, but pageTableStride is 3/);
+    expect(() => referenceAttention({ ...base, seqLens: new Int32Array([40, 60]) })).toThrow(
+      /needs 4 pages, but pageTableStride is 3/,
+    );
   });
 });
 
 describe('referenceAttention: properties', () => {
   const cfg = fc.record({
-    reqs: fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 4 }),
+    reqs: fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 40 })), {
+      minLength: 1,
+      maxLength: 4,
+    }),
     hkv: fc.integer({ min: 1, max: 2 }),
     g: fc.constantFrom(1, 2, 4),
     d: fc.constantFrom(4, 8),
@@ -236,9 +317,17 @@ describe('referenceAttention: properties', () => {
   type Cfg = typeof cfg extends fc.Arbitrary<infer T> ? T : never;
   const build = (c: Cfg) =>
     problem({
-      qLens: c.reqs.map((r) => r[0]), kLens: c.reqs.map((r) => r[1]), hq: c.hkv * c.g, hkv: c.hkv, d: c.d, pageSize: c.pageSize,
-      causal: c.causal, window: c.window && c.causal ? [c.window[0], Math.min(c.window[1], 0)] : c.window, softcap: c.softcap,
-      qScale: c.qScale, seed: c.seed,
+      qLens: c.reqs.map((r) => r[0]),
+      kLens: c.reqs.map((r) => r[1]),
+      hq: c.hkv * c.g,
+      hkv: c.hkv,
+      d: c.d,
+      pageSize: c.pageSize,
+      causal: c.causal,
+      window: c.window && c.causal ? [c.window[0], Math.min(c.window[1], 0)] : c.window,
+      softcap: c.softcap,
+      qScale: c.qScale,
+      seed: c.seed,
     });
 
   it('equals an independent dense masked attention (causal, window, softcap, GQA, paging)', () => {
@@ -285,7 +374,11 @@ describe('referenceAttention: properties', () => {
         const rep = (src: Float32Array) => {
           const dst = new Float32Array(slots * hq * d);
           for (let s = 0; s < slots; s++)
-            for (let h = 0; h < hq; h++) dst.set(src.subarray((s * hkv + Math.floor(h / g)) * d, (s * hkv + Math.floor(h / g) + 1) * d), (s * hq + h) * d);
+            for (let h = 0; h < hq; h++)
+              dst.set(
+                src.subarray((s * hkv + Math.floor(h / g)) * d, (s * hkv + Math.floor(h / g) + 1) * d),
+                (s * hq + h) * d,
+              );
           return dst;
         };
         const gqa = referenceAttention(a);
@@ -300,11 +393,24 @@ describe('referenceAttention: properties', () => {
   it('split-merge identity: LSE-merging the results over two page-aligned KV halves equals the whole', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 1 << 30 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
         fc.option(fc.constantFrom(1, 10), { nil: undefined }),
         (qLen, pagesA, pagesB, seed, softcap) => {
           const pageSize = 16;
-          const whole = problem({ qLens: [qLen], kLens: [(pagesA + pagesB) * pageSize], hq: 4, hkv: 2, d: 8, pageSize, causal: false, seed, softcap });
+          const whole = problem({
+            qLens: [qLen],
+            kLens: [(pagesA + pagesB) * pageSize],
+            hq: 4,
+            hkv: 2,
+            d: 8,
+            pageSize,
+            causal: false,
+            seed,
+            softcap,
+          });
           const stride = Math.max(1, pagesA + pagesB);
           const half = (from: number, n: number) => {
             const pageTable = new Int32Array(stride).fill(-1);
@@ -324,7 +430,17 @@ describe('referenceAttention: properties', () => {
   });
 
   it('is numerically stable for large scores (running max): no Infinity or NaN', () => {
-    const a = problem({ qLens: [3], kLens: [50], hq: 2, hkv: 1, d: 8, pageSize: 16, causal: true, seed: 3, qScale: 1e4 });
+    const a = problem({
+      qLens: [3],
+      kLens: [50],
+      hq: 2,
+      hkv: 1,
+      d: 8,
+      pageSize: 16,
+      causal: true,
+      seed: 3,
+      qScale: 1e4,
+    });
     const { out, lse } = referenceAttention(a);
     expect(out.every(Number.isFinite)).toBe(true);
     expect(lse.every(Number.isFinite)).toBe(true);

@@ -3,10 +3,16 @@
 // full graph, replayed with new batches of the same padded size, against referenceAttention.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import {
+  createMetadataBuilder,
+  describe,
+  forwardArgs,
+  type MetadataBatch,
+  type MetadataRequest,
+} from '@flashgraph/attn-metadata';
 import { resolveGraphConfig } from '@flashgraph/config';
-import { DeviceBuffer, Stream, cudaStatus, fromBf16, memGetInfo, toBf16 } from '@flashgraph/cuda';
+import { cudaStatus, DeviceBuffer, fromBf16, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { createAttention, planSplits, referenceAttention } from '@flashgraph/fa3';
-import { createMetadataBuilder, describe, forwardArgs, type MetadataBatch, type MetadataRequest } from '@flashgraph/attn-metadata';
 import { recompute } from '../support/reference.js';
 
 const status = cudaStatus();
@@ -15,8 +21,17 @@ const skip = status.available ? false : `no CUDA device: ${status.reason ?? 'una
 const PAGE = 16;
 const CAPS = { maxNumReqs: 8, maxNumTokens: 64, blockSize: PAGE, numBlocks: 256, maxBlocksPerReq: 16 };
 const ATTN = {
-  numHeadsQ: 8, numHeadsKv: 2, headDim: 128 as const, dtype: 'bf16' as const, pageSize: PAGE, numPages: CAPS.numBlocks,
-  maxNumReqs: CAPS.maxNumReqs, maxNumTokens: CAPS.maxNumTokens, maxNumPagesPerReq: CAPS.maxBlocksPerReq, maxNumSplits: 16, causal: true,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 128 as const,
+  dtype: 'bf16' as const,
+  pageSize: PAGE,
+  numPages: CAPS.numBlocks,
+  maxNumReqs: CAPS.maxNumReqs,
+  maxNumTokens: CAPS.maxNumTokens,
+  maxNumPagesPerReq: CAPS.maxBlocksPerReq,
+  maxNumSplits: 16,
+  causal: true,
 };
 
 /** Seeded xorshift32, so a failure is reproducible from the printed seed. */
@@ -33,7 +48,12 @@ function rng(seed: number) {
 }
 
 /** A random batch: distinct pages, q lengths and contexts within the capacities. */
-function randomBatch(r: ReturnType<typeof rng>, maxReqs: number, maxTokens: number, maxSeq = CAPS.maxBlocksPerReq * PAGE): MetadataBatch {
+function randomBatch(
+  r: ReturnType<typeof rng>,
+  maxReqs: number,
+  maxTokens: number,
+  maxSeq = CAPS.maxBlocksPerReq * PAGE,
+): MetadataBatch {
   const pages = Array.from({ length: CAPS.numBlocks }, (_, i) => i);
   for (let i = pages.length - 1; i > 0; i--) {
     const j = r.int(0, i);
@@ -51,7 +71,11 @@ function randomBatch(r: ReturnType<typeof rng>, maxReqs: number, maxTokens: numb
     const ids = pages.slice(next, next + count);
     next += count;
     tokens += q;
-    requests.push({ numNewTokens: q, numComputedTokens: seqLen - q, blockIds: r.next() < 0.5 ? Int32Array.from(ids) : ids });
+    requests.push({
+      numNewTokens: q,
+      numComputedTokens: seqLen - q,
+      blockIds: r.next() < 0.5 ? Int32Array.from(ids) : ids,
+    });
   }
   return { requests };
 }
@@ -63,7 +87,10 @@ function readInt32(buffer: DeviceBuffer, count: number): Int32Array {
 test('device buffers equal the host mirror and the rules after every build', { skip }, () => {
   using stream = Stream.create();
   using attention = createAttention(ATTN);
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [4, 8, 16], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig(
+    { mode: 'full', captureSizes: [4, 8, 16], maxNumSplits: 16 },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+  );
   using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
   const r = rng(1234);
   for (let step = 0; step < 200; step++) {
@@ -77,20 +104,39 @@ test('device buffers equal the host mirror and the rules after every build', { s
     const expected = recompute(batch, CAPS);
     const whole = readInt32(builder.deviceBuffer, builder.layout.totalElements);
     assert.deepEqual(whole, builder.host.buffer, `step ${step}: device buffer != host mirror`);
-    assert.deepEqual(readInt32(m.queryStartLoc, CAPS.maxNumReqs + 1), expected.queryStartLoc, `step ${step}: queryStartLoc`);
+    assert.deepEqual(
+      readInt32(m.queryStartLoc, CAPS.maxNumReqs + 1),
+      expected.queryStartLoc,
+      `step ${step}: queryStartLoc`,
+    );
     assert.deepEqual(readInt32(m.seqLens, CAPS.maxNumReqs), expected.seqLens, `step ${step}: seqLens`);
-    assert.deepEqual(readInt32(m.blockTable, CAPS.maxNumReqs * CAPS.maxBlocksPerReq), expected.blockTable, `step ${step}: blockTable`);
+    assert.deepEqual(
+      readInt32(m.blockTable, CAPS.maxNumReqs * CAPS.maxBlocksPerReq),
+      expected.blockTable,
+      `step ${step}: blockTable`,
+    );
     assert.deepEqual(readInt32(m.slotMapping, CAPS.maxNumTokens), expected.slotMapping, `step ${step}: slotMapping`);
     assert.deepEqual(readInt32(m.positions, CAPS.maxNumTokens), expected.positions, `step ${step}: positions`);
     // The scheduler ran on the same stream with the same bound: its metadata is planSplits'.
     const device = attention.readMetadata();
     const plan = planSplits({
-      cuSeqlensQ: expected.queryStartLoc.subarray(0, m.numPaddedReqs + 1), seqLens: expected.seqLens.subarray(0, m.numPaddedReqs),
-      numReqs: m.numPaddedReqs, numHeadsQ: ATTN.numHeadsQ, numHeadsKv: ATTN.numHeadsKv, headDim: ATTN.headDim,
-      maxNumSplits: ATTN.maxNumSplits, numSplits: m.maxNumSplits, maxSeqlenQ: m.maxSeqlenQ, maxSeqlenK: m.maxSeqlenK, smCount: attention.smCount,
+      cuSeqlensQ: expected.queryStartLoc.subarray(0, m.numPaddedReqs + 1),
+      seqLens: expected.seqLens.subarray(0, m.numPaddedReqs),
+      numReqs: m.numPaddedReqs,
+      numHeadsQ: ATTN.numHeadsQ,
+      numHeadsKv: ATTN.numHeadsKv,
+      headDim: ATTN.headDim,
+      maxNumSplits: ATTN.maxNumSplits,
+      numSplits: m.maxNumSplits,
+      maxSeqlenQ: m.maxSeqlenQ,
+      maxSeqlenK: m.maxSeqlenK,
+      smCount: attention.smCount,
     });
     assert.deepEqual(device.splits.subarray(0, m.numPaddedReqs), plan.splits, `step ${step}: device splits`);
-    assert.ok(device.splits.subarray(m.numPaddedReqs).every((s) => s === 0), `step ${step}: stale splits past the padded requests`);
+    assert.ok(
+      device.splits.subarray(m.numPaddedReqs).every((s) => s === 0),
+      `step ${step}: stale splits past the padded requests`,
+    );
     assert.deepEqual(described.splitsPerRequest, Array.from(plan.splits.subarray(0, m.numReqs)));
   }
 });
@@ -98,11 +144,16 @@ test('device buffers equal the host mirror and the rules after every build', { s
 test('a small batch after a large one leaves no stale entry on the device', { skip }, () => {
   using stream = Stream.create();
   using attention = createAttention(ATTN);
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [4, 8], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig(
+    { mode: 'full', captureSizes: [4, 8], maxNumSplits: 16 },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+  );
   using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
   const large: MetadataBatch = {
     requests: Array.from({ length: 8 }, (_, i) => ({
-      numNewTokens: 8, numComputedTokens: 200, blockIds: Array.from({ length: 16 }, (_, j) => i * 16 + j),
+      numNewTokens: 8,
+      numComputedTokens: 200,
+      blockIds: Array.from({ length: 16 }, (_, j) => i * 16 + j),
     })),
   };
   const small: MetadataBatch = { requests: [{ numNewTokens: 1, numComputedTokens: 3, blockIds: [255] }] };
@@ -117,13 +168,21 @@ test('a small batch after a large one leaves no stale entry on the device', { sk
   assert.deepEqual(readInt32(m.positions, 64), expected.positions);
   assert.deepEqual(readInt32(m.seqLens, 8), expected.seqLens);
   assert.deepEqual(readInt32(m.queryStartLoc, 9), expected.queryStartLoc);
-  assert.ok(attention.readMetadata().splits.subarray(2).every((s) => s === 0));
+  assert.ok(
+    attention
+      .readMetadata()
+      .splits.subarray(2)
+      .every((s) => s === 0),
+  );
 });
 
 test('block-table rows: device buffers equal the host mirror and the rules over decode steps', { skip }, () => {
   using stream = Stream.create();
   using attention = createAttention(ATTN);
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [4, 8, 16], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig(
+    { mode: 'full', captureSizes: [4, 8, 16], maxNumSplits: 16 },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+  );
   using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
   const rows = builder.blockTableRows;
   const r = rng(4321);
@@ -140,19 +199,33 @@ test('block-table rows: device buffers equal the host mirror and the rules over 
       live.push({ row, computed });
     }
     if (live.length > 0 && r.next() < 0.1) rows.releaseRow(live.splice(r.int(0, live.length - 1), 1)[0]!.row);
-    if (r.next() < 0.2) live = live.map((x) => ({ x, k: r.next() })).sort((a, b) => a.k - b.k).map(({ x }) => x);
+    if (r.next() < 0.2)
+      live = live
+        .map((x) => ({ x, k: r.next() }))
+        .sort((a, b) => a.k - b.k)
+        .map(({ x }) => x);
     live = live.filter((x) => {
       if (x.computed + 1 <= CAPS.maxBlocksPerReq * PAGE) return true;
       rows.releaseRow(x.row);
       return false;
     });
     for (const x of live) if (rows.rowLength(x.row) * PAGE < x.computed + 1) rows.appendBlocks(x.row, [page()]);
-    const batch: MetadataBatch = { requests: live.map((x) => ({ numNewTokens: 1, numComputedTokens: x.computed, blockTableRow: x.row })) };
+    const batch: MetadataBatch = {
+      requests: live.map((x) => ({ numNewTokens: 1, numComputedTokens: x.computed, blockTableRow: x.row })),
+    };
     const m = builder.build(batch, { stream, padToReqs: Math.max(1, live.length) });
     stream.synchronize();
     const expected = recompute(batch, CAPS, (row) => rows.blockIds(row));
-    assert.deepEqual(readInt32(builder.deviceBuffer, builder.layout.totalElements), builder.host.buffer, `step ${step}`);
-    assert.deepEqual(readInt32(m.blockTable, CAPS.maxNumReqs * CAPS.maxBlocksPerReq), expected.blockTable, `step ${step}`);
+    assert.deepEqual(
+      readInt32(builder.deviceBuffer, builder.layout.totalElements),
+      builder.host.buffer,
+      `step ${step}`,
+    );
+    assert.deepEqual(
+      readInt32(m.blockTable, CAPS.maxNumReqs * CAPS.maxBlocksPerReq),
+      expected.blockTable,
+      `step ${step}`,
+    );
     assert.deepEqual(readInt32(m.slotMapping, CAPS.maxNumTokens), expected.slotMapping, `step ${step}`);
     for (const x of live) x.computed++;
   }
@@ -161,7 +234,10 @@ test('block-table rows: device buffers equal the host mirror and the rules over 
 test('build + forward captured in a full graph, replayed with new batches, match referenceAttention', { skip }, () => {
   using stream = Stream.create();
   using attention = createAttention(ATTN);
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [8], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig(
+    { mode: 'full', captureSizes: [8], maxNumSplits: 16 },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+  );
   using builder = createMetadataBuilder({ attention, graphConfig, ...CAPS });
   const { numHeadsQ: hq, numHeadsKv: hkv, headDim: d } = ATTN;
   const r = rng(99);
@@ -206,10 +282,18 @@ test('build + forward captured in a full graph, replayed with new batches, match
     const got = fromBf16(out.read(new Uint16Array(totalQ * rowElems)));
     const expected = recompute(batch, CAPS);
     const ref = referenceAttention({
-      q: fromBf16(qBits), kCache: fromBf16(kBits), vCache: fromBf16(vBits),
+      q: fromBf16(qBits),
+      kCache: fromBf16(kBits),
+      vCache: fromBf16(vBits),
       pageTable: expected.blockTable.subarray(0, m.numReqs * CAPS.maxBlocksPerReq),
-      cuSeqlensQ: expected.queryStartLoc.subarray(0, m.numReqs + 1), seqLens: expected.seqLens.subarray(0, m.numReqs),
-      numHeadsQ: hq, numHeadsKv: hkv, headDim: d, pageSize: PAGE, causal: true, pageTableStride: CAPS.maxBlocksPerReq,
+      cuSeqlensQ: expected.queryStartLoc.subarray(0, m.numReqs + 1),
+      seqLens: expected.seqLens.subarray(0, m.numReqs),
+      numHeadsQ: hq,
+      numHeadsKv: hkv,
+      headDim: d,
+      pageSize: PAGE,
+      causal: true,
+      pageTableStride: CAPS.maxBlocksPerReq,
     });
     let worst = 0;
     for (let i = 0; i < got.length; i++) {
@@ -224,7 +308,10 @@ test('build + forward captured in a full graph, replayed with new batches, match
 test('creating and disposing builders returns their device memory', { skip }, () => {
   // Capacities that make each builder hold 2 MiB of device memory, so a leak shows in memGetInfo.
   using attention = createAttention({ ...ATTN, maxNumReqs: 1024, maxNumPagesPerReq: 512 });
-  const graphConfig = resolveGraphConfig({ mode: 'full', captureSizes: [8], maxNumSplits: 16 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+  const graphConfig = resolveGraphConfig(
+    { mode: 'full', captureSizes: [8], maxNumSplits: 16 },
+    { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+  );
   const caps = { ...CAPS, maxNumReqs: 1024, maxBlocksPerReq: 512 };
   const warm = createMetadataBuilder({ attention, graphConfig, ...caps });
   warm.dispose();

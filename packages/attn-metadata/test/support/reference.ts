@@ -14,7 +14,11 @@ export interface ExpectedArrays {
  * `rowIds` resolves a `blockTableRow` request's ids (a row's ids at the time of the step); the
  * recomputation is the same for both kinds of request.
  */
-export function recompute(batch: MetadataBatch, caps: MetadataCapacities, rowIds?: (row: number) => ArrayLike<number>): ExpectedArrays {
+export function recompute(
+  batch: MetadataBatch,
+  caps: MetadataCapacities,
+  rowIds?: (row: number) => ArrayLike<number>,
+): ExpectedArrays {
   const R = caps.maxNumReqs;
   const T = caps.maxNumTokens;
   const B = caps.maxBlocksPerReq;

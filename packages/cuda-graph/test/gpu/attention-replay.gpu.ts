@@ -8,10 +8,15 @@
 // step eagerly with the same padding, and periodically checked against the fp32 reference.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createMetadataBuilder, forwardArgs, type MetadataBatch, type MetadataRequest } from '@flashgraph/attn-metadata';
+import {
+  createMetadataBuilder,
+  forwardArgs,
+  type MetadataBatch,
+  type MetadataRequest,
+} from '@flashgraph/attn-metadata';
 import { type GraphMode, resolveGraphConfig } from '@flashgraph/config';
-import { DeviceBuffer, Stream, cudaStatus, fromBf16, kernels, toBf16 } from '@flashgraph/cuda';
-import { type SegmentedStep, type StepContext, createGraphRunner } from '@flashgraph/cuda-graph';
+import { cudaStatus, DeviceBuffer, fromBf16, kernels, Stream, toBf16 } from '@flashgraph/cuda';
+import { createGraphRunner, type SegmentedStep, type StepContext } from '@flashgraph/cuda-graph';
 import { createAttention, referenceAttention } from '@flashgraph/fa3';
 
 const status = cudaStatus();
@@ -20,10 +25,25 @@ const skip = status.available ? false : `no CUDA device: ${status.reason ?? 'una
 const PAGE = 16;
 const MAX_NUM_SEQS = 32;
 const MAX_TOKENS = 160; // above the max capture size (64): eager fallbacks too
-const CAPS = { maxNumReqs: MAX_NUM_SEQS, maxNumTokens: MAX_TOKENS, blockSize: PAGE, numBlocks: 1024, maxBlocksPerReq: 32 };
+const CAPS = {
+  maxNumReqs: MAX_NUM_SEQS,
+  maxNumTokens: MAX_TOKENS,
+  blockSize: PAGE,
+  numBlocks: 1024,
+  maxBlocksPerReq: 32,
+};
 const ATTN = {
-  numHeadsQ: 8, numHeadsKv: 2, headDim: 128 as const, dtype: 'bf16' as const, pageSize: PAGE, numPages: CAPS.numBlocks,
-  maxNumReqs: CAPS.maxNumReqs, maxNumTokens: CAPS.maxNumTokens, maxNumPagesPerReq: CAPS.maxBlocksPerReq, maxNumSplits: 16, causal: true,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 128 as const,
+  dtype: 'bf16' as const,
+  pageSize: PAGE,
+  numPages: CAPS.numBlocks,
+  maxNumReqs: CAPS.maxNumReqs,
+  maxNumTokens: CAPS.maxNumTokens,
+  maxNumPagesPerReq: CAPS.maxBlocksPerReq,
+  maxNumSplits: 16,
+  causal: true,
 };
 const Q_ROW = ATTN.numHeadsQ * ATTN.headDim; // bf16 elements per token of q / out
 const KV_ROW = ATTN.numHeadsKv * ATTN.headDim;
@@ -89,10 +109,15 @@ const MODES: GraphMode[] = ['full', 'full_and_piecewise'];
 const BATCHES_PER_MODE = 500;
 
 for (const mode of MODES) {
-  test(`${mode}: attention-inclusive replay is bit-identical to eager over ${BATCHES_PER_MODE} random batches`, { skip }, () => {
+  test(`${mode}: attention-inclusive replay is bit-identical to eager over ${BATCHES_PER_MODE} random batches`, {
+    skip,
+  }, () => {
     using stream = Stream.create();
     using attention = createAttention(ATTN);
-    const config = resolveGraphConfig({ mode, maxNumSplits: ATTN.maxNumSplits }, { maxNumSeqs: MAX_NUM_SEQS, maxNumBatchedTokens: MAX_TOKENS });
+    const config = resolveGraphConfig(
+      { mode, maxNumSplits: ATTN.maxNumSplits },
+      { maxNumSeqs: MAX_NUM_SEQS, maxNumBatchedTokens: MAX_TOKENS },
+    );
     using builder = createMetadataBuilder({ attention, graphConfig: config, ...CAPS });
     const r = rng(4242 + MODES.indexOf(mode));
     const cacheElems = CAPS.numBlocks * PAGE * KV_ROW;
@@ -130,8 +155,21 @@ for (const mode of MODES) {
           run(ctx: StepContext) {
             const batch = ctx.phase === 'eager' ? current! : dummy;
             // A decode graph (captured with uniformDecode) only ever replays uniform decode batches.
-            const m = builder.build(batch, { stream, padToTokens: ctx.numTokens, padToReqs: ctx.numReqs, decodeGraph: ctx.uniformDecode });
-            attention.writeKvCache({ stream, key, value, kCache, vCache, slotMapping: m.slotMapping, numTokens: ctx.numTokens });
+            const m = builder.build(batch, {
+              stream,
+              padToTokens: ctx.numTokens,
+              padToReqs: ctx.numReqs,
+              decodeGraph: ctx.uniformDecode,
+            });
+            attention.writeKvCache({
+              stream,
+              key,
+              value,
+              kCache,
+              vCache,
+              slotMapping: m.slotMapping,
+              numTokens: ctx.numTokens,
+            });
             attention.forward(forwardArgs(m, { stream, q, kCache, vCache, out }));
           },
         },
@@ -161,30 +199,54 @@ for (const mode of MODES) {
         final.fill(0xff);
         current = batch;
         // A full graph copies and schedules the staged metadata itself.
-        if (plan.mode === 'full') builder.stage(batch, { padToTokens: plan.paddedTokens, padToReqs: plan.paddedReqs, decodeGraph: plan.decodeGraph });
+        if (plan.mode === 'full')
+          builder.stage(batch, {
+            padToTokens: plan.paddedTokens,
+            padToReqs: plan.paddedReqs,
+            decodeGraph: plan.decodeGraph,
+          });
         const outcome = runner.run(shape);
         // plan() predicts run() by value; eager outcomes are fresh objects, replay outcomes are
         // shared per size and route (RunOutcome's contract), so only those compare by identity.
         assert.deepEqual(outcome, plan, `${mode} iter ${iter}: run() did not do what plan() said`);
-        if (outcome.mode !== 'eager') assert.equal(outcome, plan, `${mode} iter ${iter}: a replay outcome is not the shared one`);
+        if (outcome.mode !== 'eager')
+          assert.equal(outcome, plan, `${mode} iter ${iter}: a replay outcome is not the shared one`);
         seen[outcome.mode]++;
         if (outcome.decodeGraph) decodeGraphReplays++;
-        assert.equal(outcome.decodeGraph, outcome.mode === 'full' && shape.uniformDecode, `${mode} iter ${iter}: decodeGraph`);
+        assert.equal(
+          outcome.decodeGraph,
+          outcome.mode === 'full' && shape.uniformDecode,
+          `${mode} iter ${iter}: decodeGraph`,
+        );
         const replayed = final.read(new Uint16Array(shape.numTokens * Q_ROW), { stream });
         stream.synchronize();
 
         // The same step, eagerly, with the same padding (so the same split bound).
         final.fill(0xff);
-        const ctx = Object.freeze({ stream, numTokens: outcome.paddedTokens, numReqs: outcome.paddedReqs, uniformDecode: shape.uniformDecode, phase: 'eager' as const });
+        const ctx = Object.freeze({
+          stream,
+          numTokens: outcome.paddedTokens,
+          numReqs: outcome.paddedReqs,
+          uniformDecode: shape.uniformDecode,
+          phase: 'eager' as const,
+        });
         for (const segment of step.segments) segment.run(ctx);
         const eager = final.read(new Uint16Array(shape.numTokens * Q_ROW), { stream });
         stream.synchronize();
         const at = firstMismatch(replayed, eager);
-        assert.equal(at, -1, `${mode} iter ${iter} (${outcome.mode}, ${shape.numTokens} tokens -> ${outcome.paddedTokens}, ${shape.numReqs} reqs -> ${outcome.paddedReqs}): replay differs from eager at element ${at}`);
+        assert.equal(
+          at,
+          -1,
+          `${mode} iter ${iter} (${outcome.mode}, ${shape.numTokens} tokens -> ${outcome.paddedTokens}, ${shape.numReqs} reqs -> ${outcome.paddedReqs}): replay differs from eager at element ${at}`,
+        );
 
         if (iter % 50 === 0) {
           referenceChecks++;
-          const m = builder.stage(batch, { padToTokens: outcome.paddedTokens, padToReqs: outcome.paddedReqs, decodeGraph: outcome.decodeGraph });
+          const m = builder.stage(batch, {
+            padToTokens: outcome.paddedTokens,
+            padToReqs: outcome.paddedReqs,
+            decodeGraph: outcome.decodeGraph,
+          });
           const h = builder.host;
           const ref = referenceAttention({
             q: fromBf16(q.read(new Uint16Array(shape.numTokens * Q_ROW))),
@@ -193,7 +255,11 @@ for (const mode of MODES) {
             pageTable: h.blockTable.slice(0, m.numReqs * CAPS.maxBlocksPerReq),
             cuSeqlensQ: h.queryStartLoc.slice(0, m.numReqs + 1),
             seqLens: h.seqLens.slice(0, m.numReqs),
-            numHeadsQ: ATTN.numHeadsQ, numHeadsKv: ATTN.numHeadsKv, headDim: ATTN.headDim, pageSize: PAGE, causal: true,
+            numHeadsQ: ATTN.numHeadsQ,
+            numHeadsKv: ATTN.numHeadsKv,
+            headDim: ATTN.headDim,
+            pageSize: PAGE,
+            causal: true,
             pageTableStride: CAPS.maxBlocksPerReq,
           });
           const got = fromBf16(replayed);
@@ -205,7 +271,9 @@ for (const mode of MODES) {
           assert.ok(worst <= 1e-2, `${mode} iter ${iter}: relative error ${worst} > 1e-2 against referenceAttention`);
         }
       }
-      console.log(`${mode}: ${JSON.stringify(seen)} (${decodeGraphReplays} on decode graphs), ${referenceChecks} reference checks, ${runner.stats().graphs} graphs`);
+      console.log(
+        `${mode}: ${JSON.stringify(seen)} (${decodeGraphReplays} on decode graphs), ${referenceChecks} reference checks, ${runner.stats().graphs} graphs`,
+      );
       assert.ok(seen.full > 0 && seen.eager > 0 && decodeGraphReplays > 0);
       if (mode === 'full') assert.ok(seen.full > decodeGraphReplays, 'mixed batches replayed mixed full graphs');
       if (mode === 'full_and_piecewise') assert.ok(seen.piecewise > 0);

@@ -3,23 +3,15 @@
 // dispose returns graph memory; a failing capture leaves the stream usable.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { resolveGraphConfig } from '@flashgraph/config';
 import type { GraphMode } from '@flashgraph/config';
-import {
-  CudaError,
-  DeviceBuffer,
-  Stream,
-  cudaStatus,
-  deviceGraphMemory,
-  kernels,
-  memGetInfo,
-} from '@flashgraph/cuda';
+import { resolveGraphConfig } from '@flashgraph/config';
+import { CudaError, cudaStatus, DeviceBuffer, deviceGraphMemory, kernels, memGetInfo, Stream } from '@flashgraph/cuda';
 import {
   type CaptureProgress,
+  createGraphRunner,
   GraphCaptureError,
   type SegmentedStep,
   type StepContext,
-  createGraphRunner,
 } from '@flashgraph/cuda-graph';
 
 const status = cudaStatus();
@@ -57,7 +49,16 @@ interface Buffers {
 function allocBuffers(): Buffers {
   const bytes = MAX_TOKENS * HIDDEN * F32;
   const make = () => DeviceBuffer.alloc(bytes);
-  const b = { x: make(), w1: make(), w2: make(), t1: make(), t2: make(), t3: make(), out: make(), reqMask: DeviceBuffer.alloc(MAX_TOKENS * 4) };
+  const b = {
+    x: make(),
+    w1: make(),
+    w2: make(),
+    t1: make(),
+    t2: make(),
+    t3: make(),
+    out: make(),
+    reqMask: DeviceBuffer.alloc(MAX_TOKENS * 4),
+  };
   return { ...b, all: Object.values(b) };
 }
 
@@ -144,7 +145,9 @@ const MODES: GraphMode[] = ['full', 'full_decode_only', 'piecewise', 'full_and_p
 const BATCHES_PER_MODE = 300;
 
 for (const mode of MODES) {
-  test(`${mode}: replay is bit-identical to eager and to the CPU reference over ${BATCHES_PER_MODE} random batches`, { skip }, () => {
+  test(`${mode}: replay is bit-identical to eager and to the CPU reference over ${BATCHES_PER_MODE} random batches`, {
+    skip,
+  }, () => {
     withSetup((stream, b) => {
       const config = resolveGraphConfig({ mode }, CONTEXT);
       const runner = createGraphRunner({ config, stream, maxNumReqs: MAX_NUM_SEQS });
@@ -163,9 +166,7 @@ for (const mode of MODES) {
         const mask = new Int32Array(MAX_TOKENS);
         for (let iter = 0; iter < BATCHES_PER_MODE; iter++) {
           const uniformDecode = next() < 0.4;
-          const numTokens = uniformDecode
-            ? 1 + Math.floor(next() * MAX_NUM_SEQS)
-            : 1 + Math.floor(next() * MAX_TOKENS);
+          const numTokens = uniformDecode ? 1 + Math.floor(next() * MAX_NUM_SEQS) : 1 + Math.floor(next() * MAX_TOKENS);
           const numReqs = uniformDecode ? numTokens : 1 + Math.floor(next() * Math.min(numTokens, MAX_NUM_SEQS));
           const count = numTokens * HIDDEN;
           // Fresh inputs everywhere (padding rows hold garbage too); poisoned outputs.
@@ -180,9 +181,14 @@ for (const mode of MODES) {
           stream.synchronize();
           const expected = reference(x, w1, w2, count);
           const at = firstMismatch(replayOut, expected, count);
-          assert.equal(at, -1, `seed ${seed} iter ${iter}: ${outcome.mode} run of ${numTokens} tokens differs from the CPU reference at ${at}`);
+          assert.equal(
+            at,
+            -1,
+            `seed ${seed} iter ${iter}: ${outcome.mode} run of ${numTokens} tokens differs from the CPU reference at ${at}`,
+          );
           // The graph's metadata covers the padded request count.
-          for (let r = 0; r < outcome.paddedReqs; r++) assert.equal(mask[r], 1, `request ${r} of ${outcome.paddedReqs} not covered`);
+          for (let r = 0; r < outcome.paddedReqs; r++)
+            assert.equal(mask[r], 1, `request ${r} of ${outcome.paddedReqs} not covered`);
           assert.ok(outcome.paddedReqs >= numReqs);
 
           // The same step run eagerly, unpadded.
@@ -191,10 +197,16 @@ for (const mode of MODES) {
           for (const segment of step.segments) segment.run(ctx);
           b.out.read(eagerOut, { stream });
           stream.synchronize();
-          assert.equal(firstMismatch(replayOut, eagerOut, count), -1, `seed ${seed} iter ${iter}: replay differs from eager`);
+          assert.equal(
+            firstMismatch(replayOut, eagerOut, count),
+            -1,
+            `seed ${seed} iter ${iter}: replay differs from eager`,
+          );
         }
         const stats = runner.stats();
-        console.log(`${mode}: ${JSON.stringify(seen)}, graphs ${stats.graphs}, capture ${stats.captureMs.toFixed(1)} ms`);
+        console.log(
+          `${mode}: ${JSON.stringify(seen)}, graphs ${stats.graphs}, capture ${stats.captureMs.toFixed(1)} ms`,
+        );
         assert.ok(seen.eager > 0, 'some batches ran eagerly');
         if (mode !== 'full_decode_only') assert.ok(seen.full + seen.piecewise > BATCHES_PER_MODE / 2);
         else assert.ok(seen.full > 0);
@@ -221,9 +233,15 @@ test('all 51 default sizes for 256 sequences are captured, largest first', { ski
       const decodeReachable = config.captureSizes.filter((s) => s <= MAX_NUM_SEQS).length;
       assert.equal(decodeReachable, 35);
       assert.equal(stats.graphs, 51 + decodeReachable);
-      assert.deepEqual(stats.sizes.map((s) => s.size), [...config.captureSizes]);
+      assert.deepEqual(
+        stats.sizes.map((s) => s.size),
+        [...config.captureSizes],
+      );
       const done = events.filter((e) => e.phase === 'done');
-      assert.deepEqual(done.map((e) => e.size), [...config.captureSizes].reverse());
+      assert.deepEqual(
+        done.map((e) => e.size),
+        [...config.captureSizes].reverse(),
+      );
       assert.ok(done.every((e, i) => e.index === i && e.total === 51));
       console.log(`captured 51 sizes in ${stats.captureMs.toFixed(1)} ms`);
     } finally {
@@ -250,7 +268,10 @@ test('dispose returns graph memory to its start, and capture/dispose cycles do n
     }
     console.log(`free bytes after each cycle: ${freeAfter.join(', ')}`);
     // The driver may cache memory once; after that, a cycle must not lose memory.
-    assert.ok(freeAfter[2]! >= freeAfter[1]! - 2 * 1024 * 1024, `lost ${freeAfter[1]! - freeAfter[2]!} bytes in a cycle`);
+    assert.ok(
+      freeAfter[2]! >= freeAfter[1]! - 2 * 1024 * 1024,
+      `lost ${freeAfter[1]! - freeAfter[2]!} bytes in a cycle`,
+    );
   });
 });
 
@@ -263,7 +284,9 @@ function expectStreamUsable(stream: Stream, b: Buffers): void {
   assert.deepEqual([...got], new Array(16).fill(42));
 }
 
-test('a capture that synchronizes fails cleanly, naming size, phase and cause; the stream stays usable', { skip }, () => {
+test('a capture that synchronizes fails cleanly, naming size, phase and cause; the stream stays usable', {
+  skip,
+}, () => {
   withSetup((stream, b) => {
     const config = resolveGraphConfig({ mode: 'full' }, CONTEXT);
     const start = deviceGraphMemory(stream.device);

@@ -16,7 +16,10 @@ export interface StepCall {
   uniformDecode: boolean;
 }
 
-export function kernelName(segment: string, ctx: { numTokens: number; numReqs: number; uniformDecode: boolean }): string {
+export function kernelName(
+  segment: string,
+  ctx: { numTokens: number; numReqs: number; uniformDecode: boolean },
+): string {
   return `${segment}(${ctx.numTokens},${ctx.numReqs},${ctx.uniformDecode ? 'd' : 'm'})`;
 }
 
@@ -25,7 +28,13 @@ export function segmentedStep(calls: StepCall[] = []): SegmentedStep<FakeStream>
   const seg = (name: string, kind: 'graph' | 'eager') => ({
     kind,
     run(ctx: Ctx) {
-      calls.push({ segment: name, phase: ctx.phase, numTokens: ctx.numTokens, numReqs: ctx.numReqs, uniformDecode: ctx.uniformDecode });
+      calls.push({
+        segment: name,
+        phase: ctx.phase,
+        numTokens: ctx.numTokens,
+        numReqs: ctx.numReqs,
+        uniformDecode: ctx.uniformDecode,
+      });
       ctx.stream.kernel(kernelName(name, ctx));
     },
   });
@@ -36,19 +45,33 @@ export const SMALL_SIZES = [1, 2, 4, 8, 16];
 
 export function smallConfig(mode: GraphMode, extra: { numWarmups?: number; captureSizes?: number[] } = {}) {
   return resolveGraphConfig(
-    { mode, captureSizes: extra.captureSizes ?? SMALL_SIZES, ...(extra.numWarmups === undefined ? {} : { numWarmups: extra.numWarmups }) },
+    {
+      mode,
+      captureSizes: extra.captureSizes ?? SMALL_SIZES,
+      ...(extra.numWarmups === undefined ? {} : { numWarmups: extra.numWarmups }),
+    },
     { maxNumSeqs: 16, maxNumBatchedTokens: 64 },
   );
 }
 
 export function makeRunner(
   mode: GraphMode,
-  opts: { numWarmups?: number; maxNumReqs?: number; onProgress?: (e: CaptureProgress) => void; captureSizes?: number[] } = {},
+  opts: {
+    numWarmups?: number;
+    maxNumReqs?: number;
+    onProgress?: (e: CaptureProgress) => void;
+    captureSizes?: number[];
+  } = {},
 ) {
   const backend = new RecordingBackend();
   const config = smallConfig(mode, opts);
   // Through the public entry: every CPU test of the runner exercises createGraphRunnerWithBackend.
-  const runner = createGraphRunnerWithBackend({ config, backend, onProgress: opts.onProgress, maxNumReqs: opts.maxNumReqs });
+  const runner = createGraphRunnerWithBackend({
+    config,
+    backend,
+    onProgress: opts.onProgress,
+    maxNumReqs: opts.maxNumReqs,
+  });
   return { backend, runner, config };
 }
 

@@ -2,7 +2,7 @@
 // __float2half_rn, __bfloat162float, __half2float): all 65536 16-bit patterns widened, and
 // millions of float32 patterns narrowed (random, every tie and its neighbours, edge cases).
 import { test } from 'node:test';
-import { DeviceBuffer, Stream, fromBf16, fromFp16, toBf16, toFp16 } from '@flashgraph/cuda';
+import { DeviceBuffer, fromBf16, fromFp16, Stream, toBf16, toFp16 } from '@flashgraph/cuda';
 import { loadNative } from '../../src/native.js';
 import { assertSameBits, rng, skip } from './helpers.js';
 
@@ -38,14 +38,17 @@ test('narrowing matches __float2bfloat16_rn and __float2half_rn bit for bit', { 
     for (let h = 0; h < 65535; h++) {
       const w = widened[h] as number;
       patterns.push(w, (w + 1) >>> 0, (w - 1) >>> 0);
-      const mid = new Uint32Array(new Float32Array([((values[h] as number) + (values[h + 1] as number)) / 2]).buffer)[0] as number;
+      const mid = new Uint32Array(
+        new Float32Array([((values[h] as number) + (values[h + 1] as number)) / 2]).buffer,
+      )[0] as number;
       patterns.push(mid, (mid + 1) >>> 0, (mid - 1) >>> 0);
     }
   }
   for (let i = 0; i < 4_000_000; i++) patterns.push(Math.floor(next() * 2 ** 32) >>> 0);
-  for (let e = 0; e < 256; e++) for (const m of [0, 1, 0x400000, 0x7fffff, 0x8000, 0x7fff, 0x1000, 0xfff]) {
-    patterns.push(((e << 23) | m) >>> 0, ((1 << 31) | (e << 23) | m) >>> 0);
-  }
+  for (let e = 0; e < 256; e++)
+    for (const m of [0, 1, 0x400000, 0x7fffff, 0x8000, 0x7fff, 0x1000, 0xfff]) {
+      patterns.push(((e << 23) | m) >>> 0, ((1 << 31) | (e << 23) | m) >>> 0);
+    }
   const input = Uint32Array.from(patterns);
   const floats = new Float32Array(input.buffer);
   assertSameBits(new Uint16Array(onDevice(0, input, 2)), toBf16(floats), 'f32 -> bf16');

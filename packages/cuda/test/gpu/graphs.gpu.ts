@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import {
   CudaError,
   DeviceBuffer,
-  PinnedHostBuffer,
-  Stream,
   deviceGraphMemory,
   deviceSynchronize,
   kernels,
+  PinnedHostBuffer,
+  Stream,
 } from '@flashgraph/cuda';
 import { assertSameBits, randomFloats, rng, skip } from './helpers.js';
 
@@ -80,7 +80,11 @@ test('replays read fresh pinned inputs and write pinned outputs', { skip }, () =
       output.bytes.fill(0xff);
       exec.launch(s);
       s.synchronize();
-      assertSameBits(output.float32(), x.map((v, i) => Math.fround(v + (b[i] as number))), `replay ${r}`);
+      assertSameBits(
+        output.float32(),
+        x.map((v, i) => Math.fround(v + (b[i] as number))),
+        `replay ${r}`,
+      );
     }
   } finally {
     input.dispose();
@@ -109,7 +113,10 @@ test('update: same topology is applied in place, a changed topology is refused',
   assert.deepEqual(exec.update(g9), { ok: true });
   exec.launch(s);
   s.synchronize();
-  assert.ok(buf.read(new Int32Array(n)).every((v) => v === 9), 'updated parameters are used');
+  assert.ok(
+    buf.read(new Int32Array(n)).every((v) => v === 9),
+    'updated parameters are used',
+  );
 
   const refused = exec.update(gTwo);
   assert.equal(refused.ok, false);
@@ -117,7 +124,10 @@ test('update: same topology is applied in place, a changed topology is refused',
   buf.fill(0);
   exec.launch(s); // still the last good graph
   s.synchronize();
-  assert.ok(buf.read(new Int32Array(n)).every((v) => v === 9), 'a refused update leaves the exec as it was');
+  assert.ok(
+    buf.read(new Int32Array(n)).every((v) => v === 9),
+    'a refused update leaves the exec as it was',
+  );
 });
 
 test('a forbidden call during capture fails with a clear CudaError and the stream stays usable', { skip }, () => {
@@ -142,13 +152,19 @@ test('a forbidden call during capture fails with a clear CudaError and the strea
 
   // 2. A synchronous copy from JS memory on the capturing stream.
   s.beginCapture('thread_local');
-  assert.throws(() => buf.write(new Int32Array(n), { stream: s }), (err: unknown) => err instanceof CudaError && /capture/i.test(err.message));
+  assert.throws(
+    () => buf.write(new Int32Array(n), { stream: s }),
+    (err: unknown) => err instanceof CudaError && /capture/i.test(err.message),
+  );
   assert.equal(s.isCapturing(), false);
 
   // 3. A device-wide synchronize during a global-mode capture (the stream is not even named).
   s.beginCapture('global');
   kernels.fillInt32(buf, 2, n, s);
-  assert.throws(() => deviceSynchronize(), (err: unknown) => err instanceof CudaError && /usable again/.test(err.message));
+  assert.throws(
+    () => deviceSynchronize(),
+    (err: unknown) => err instanceof CudaError && /usable again/.test(err.message),
+  );
   assert.equal(s.isCapturing(), false);
 
   // The stream works eagerly...

@@ -39,10 +39,14 @@ export function assertSameBits(actual: ArrayBufferView, expected: ArrayBufferVie
   const e = new Uint8Array(expected.buffer, expected.byteOffset, expected.byteLength);
   for (let i = 0; i < a.length; i++) {
     if (a[i] !== e[i]) {
-      const width = 'BYTES_PER_ELEMENT' in actual ? (actual as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+      const width =
+        'BYTES_PER_ELEMENT' in actual ? (actual as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
       const index = Math.floor(i / width);
-      const show = (v: ArrayBufferView) => (ArrayBuffer.isView(v) && 'length' in v ? String((v as unknown as ArrayLike<number>)[index]) : '?');
-      assert.fail(`${what}: first mismatch at element ${index} (byte ${i}): got ${show(actual)}, expected ${show(expected)}`);
+      const show = (v: ArrayBufferView) =>
+        ArrayBuffer.isView(v) && 'length' in v ? String((v as unknown as ArrayLike<number>)[index]) : '?';
+      assert.fail(
+        `${what}: first mismatch at element ${index} (byte ${i}): got ${show(actual)}, expected ${show(expected)}`,
+      );
     }
   }
 }

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DeviceBuffer, Stream, kernels } from '@flashgraph/cuda';
+import { DeviceBuffer, kernels, Stream } from '@flashgraph/cuda';
 import { assertSameBits, randomFloats, rng, skip } from './helpers.js';
 
 interface InteropAddon {
@@ -23,7 +23,9 @@ function loadInterop(): InteropAddon {
   ].filter((p): p is string => Boolean(p));
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new Error(`${file} not found (looked in ${candidates.join(', ')}): run \`pnpm --filter @flashgraph/cuda build:interop\` first`);
+    throw new Error(
+      `${file} not found (looked in ${candidates.join(', ')}): run \`pnpm --filter @flashgraph/cuda build:interop\` first`,
+    );
   }
   return createRequire(import.meta.url)(found) as InteropAddon;
 }
@@ -43,7 +45,11 @@ test('a second addon launches on our stream, eagerly and inside a captured graph
   interop.scaleFloat32(buf.ptr, n, 0.5, s.handle);
   kernels.addFloat32(buf, one, buf, n, s);
   s.synchronize();
-  assertSameBits(buf.read(new Float32Array(n)), x.map((v) => Math.fround(Math.fround(v * 0.5) + 1)), 'eager');
+  assertSameBits(
+    buf.read(new Float32Array(n)),
+    x.map((v) => Math.fround(Math.fround(v * 0.5) + 1)),
+    'eager',
+  );
 
   // Captured: their launch becomes a node of our graph.
   buf.write(x);

@@ -3,7 +3,15 @@
 // that must leave memGetInfo where it started.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, DisposedError, PinnedHostBuffer, Stream, deviceSynchronize, kernels, memGetInfo } from '@flashgraph/cuda';
+import {
+  DeviceBuffer,
+  DisposedError,
+  deviceSynchronize,
+  kernels,
+  memGetInfo,
+  PinnedHostBuffer,
+  Stream,
+} from '@flashgraph/cuda';
 import { assertSameBits, randomBytes, randomFloats, rng, skip } from './helpers.js';
 
 const POISON = 0xa5;
@@ -32,7 +40,19 @@ test('write/read round trips at odd sizes and offsets, with and without a stream
 test('typed arrays of every kind and DataViews cross intact', { skip }, () => {
   const next = rng('typed arrays');
   using buf = DeviceBuffer.alloc(4096);
-  const kinds = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
+  const kinds = [
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ];
   for (const Kind of kinds) {
     const bytes = randomBytes(next, 8 * 37);
     const src = new Kind(bytes.buffer as ArrayBuffer, 8, 30);

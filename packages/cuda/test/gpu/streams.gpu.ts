@@ -2,7 +2,7 @@
 // through events, query/synchronize, timing, priorities, and wrapping foreign stream handles.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, Event, PinnedHostBuffer, Stream, kernels } from '@flashgraph/cuda';
+import { DeviceBuffer, Event, kernels, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
 import { skip } from './helpers.js';
 
 const N = 1 << 24; // 64 MiB of int32: long enough that a missing dependency would show
@@ -18,7 +18,10 @@ test('work on one stream runs in order', { skip }, () => {
       s.synchronize();
       assert.equal(s.query(), true);
       const ints = out.int32();
-      assert.ok(ints[0] === round * 10 + 5 && ints[N - 1] === round * 10 + 5, `round ${round}: got ${ints[0]}, ${ints[N - 1]}`);
+      assert.ok(
+        ints[0] === round * 10 + 5 && ints[N - 1] === round * 10 + 5,
+        `round ${round}: got ${ints[0]}, ${ints[N - 1]}`,
+      );
     }
   } finally {
     out.dispose();

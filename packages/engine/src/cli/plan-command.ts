@@ -2,9 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type GraphConfigContext, type GraphConfigInput, cudagraphSupportLevels, graphModes } from '@flashgraph/config';
-import { buildCapturePlan, capturePlanJson, formatCapturePlan } from '../plan';
-import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, UsageError } from './command';
+import {
+  ConfigError,
+  cudagraphSupportLevels,
+  type GraphConfigContext,
+  type GraphConfigInput,
+  graphModes,
+} from '@flashgraph/config';
+import { buildCapturePlan, capturePlanJson, formatCapturePlan } from '../plan.js';
+import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
 
 const DEFAULTS = { maxNumSeqs: 256, maxNumBatchedTokens: 8192, numHeadsQ: 32, headDim: 128 } as const;
 
@@ -145,7 +151,9 @@ function contextFrom(values: Values): GraphConfigContext {
   const context: Record<string, unknown> = {
     maxNumSeqs: values['max-num-seqs'] === undefined ? DEFAULTS.maxNumSeqs : numberOrText(values['max-num-seqs']),
     maxNumBatchedTokens:
-      values['max-num-batched-tokens'] === undefined ? DEFAULTS.maxNumBatchedTokens : numberOrText(values['max-num-batched-tokens']),
+      values['max-num-batched-tokens'] === undefined
+        ? DEFAULTS.maxNumBatchedTokens
+        : numberOrText(values['max-num-batched-tokens']),
   };
   if (values['uniform-decode-query-len'] !== undefined) {
     context.uniformDecodeQueryLen = numberOrText(values['uniform-decode-query-len']);

@@ -1,7 +1,7 @@
 // The `flashgraph` dispatcher: global flags, the command table, exit codes. No CLI framework.
 import { version } from '../../package.json';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command';
-import { type CommandEntry, commands } from './commands';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
+import { type CommandEntry, commands } from './commands.js';
 
 function topLevelHelp(table: Readonly<Record<string, CommandEntry>>): string {
   const names = Object.keys(table);
@@ -43,7 +43,9 @@ export async function runCli(
   }
   const entry = Object.hasOwn(table, name) ? table[name] : undefined;
   if (entry === undefined) {
-    io.stderr(`flashgraph: unknown command '${name}'. Commands: ${Object.keys(table).join(', ')}. Run 'flashgraph --help'.`);
+    io.stderr(
+      `flashgraph: unknown command '${name}'. Commands: ${Object.keys(table).join(', ')}. Run 'flashgraph --help'.`,
+    );
     return EXIT_USAGE;
   }
   try {

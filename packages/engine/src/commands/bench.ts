@@ -3,12 +3,21 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderBenchChart } from '../bench-chart.js';
-import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
+import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command.js';
 import { BENCH_MODES, type BenchMode, type DecodeBenchResult, runDecodeBench } from '../decode-bench.js';
 import { captureProgressBar } from '../progress-bar.js';
 import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatBytes, formatTable } from '../table.js';
-import { backendAndModel, cpuNotice, describeMachine, describeModel, parseChoiceList, parseCommandFlags, parseIntFlag, parseIntList } from './shared.js';
+import {
+  backendAndModel,
+  cpuNotice,
+  describeMachine,
+  describeModel,
+  parseChoiceList,
+  parseCommandFlags,
+  parseIntFlag,
+  parseIntList,
+} from './shared.js';
 
 const OPTIONS = {
   'batch-sizes': { type: 'string' },
@@ -73,7 +82,10 @@ export function formatBench(r: BenchReport): string {
     { header: 'step p50 ms', value: (x) => fmt(x.stepMs.p50, 3) },
     { header: 'p90 ms', value: (x) => fmt(x.stepMs.p90, 3) },
     { header: 'tokens/s', value: (x) => fmt(x.tokensPerSecond, 0) },
-    { header: 'vs eager', value: (x) => (eager.has(x.batchSize) ? `${fmt((eager.get(x.batchSize) as number) / x.stepMs.p50, 2)}x` : '-') },
+    {
+      header: 'vs eager',
+      value: (x) => (eager.has(x.batchSize) ? `${fmt((eager.get(x.batchSize) as number) / x.stepMs.p50, 2)}x` : '-'),
+    },
     { header: 'capture ms', value: (x) => (x.mode === 'eager' ? '-' : fmt(x.captureMs, 1)) },
   ]);
   const lines = [
@@ -84,7 +96,10 @@ export function formatBench(r: BenchReport): string {
   lines.push('', table, '');
   for (const m of r.modes) {
     if (m.mode === 'eager') continue;
-    const memory = r.backend === 'cpu' ? 'no device graph memory on the CPU backend' : `graph memory ${formatBytes(m.graphMemoryBytes)}`;
+    const memory =
+      r.backend === 'cpu'
+        ? 'no device graph memory on the CPU backend'
+        : `graph memory ${formatBytes(m.graphMemoryBytes)}`;
     lines.push(`${m.mode}: captured ${m.graphs} graphs in ${fmt(m.captureMs, 1)} ms, ${memory}`);
   }
   return lines.join('\n');
@@ -94,7 +109,8 @@ export function benchChart(r: BenchReport): string {
   const modes = BENCH_MODES.filter((m) => r.modes.some((x) => x.mode === m));
   const batchSizes = [...new Set(r.rows.map((x) => x.batchSize))].sort((a, b) => a - b);
   const stepMs: Record<string, number[]> = {};
-  for (const m of modes) stepMs[m] = batchSizes.map((b) => r.rows.find((x) => x.mode === m && x.batchSize === b)?.stepMs.p50 ?? Number.NaN);
+  for (const m of modes)
+    stepMs[m] = batchSizes.map((b) => r.rows.find((x) => x.mode === m && x.batchSize === b)?.stepMs.p50 ?? Number.NaN);
   return renderBenchChart({
     title: `flashgraph bench: decode step of the ${r.model.numLayers}-layer synthetic decoder${r.backend === 'cpu' ? ' (CPU backend, not GPU numbers)' : ''}`,
     subtitle: `${describeModel(r.model)}, context ${r.context}; ${r.machine}; ${r.date}`,
@@ -116,7 +132,13 @@ export const benchCommand: CliCommand = {
     const steps = parseIntFlag('steps', s('steps'), gpu ? 20 : 5, 1, 100000);
     const warmupSteps = parseIntFlag('warmup-steps', s('warmup-steps'), gpu ? 3 : 1, 0, 1000);
     const blockSize = parseIntFlag('block-size', s('block-size'), 16, 16, 4096);
-    const maxNumBatchedTokens = parseIntFlag('max-num-batched-tokens', s('max-num-batched-tokens'), gpu ? 2048 : 1024, 1, 1 << 20);
+    const maxNumBatchedTokens = parseIntFlag(
+      'max-num-batched-tokens',
+      s('max-num-batched-tokens'),
+      gpu ? 2048 : 1024,
+      1,
+      1 << 20,
+    );
     const maxNumSplits = parseIntFlag('max-num-splits', s('max-num-splits'), 32, 1, 256);
     const seed = parseIntFlag('seed', s('seed'), 1, 0);
     const chart = s('chart');

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../cli/command';
+import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../cli/command.js';
 import { cudaUnavailableReason } from '../select-backend.js';
 import { syntheticDecoder } from '../synthetic-model.js';
 import { parseCommandFlags } from './shared.js';
@@ -34,7 +34,13 @@ export interface AddonReport {
 export interface DoctorReport {
   node: string;
   platform: string;
-  gpu: { available: boolean; reason?: string; driverVersion?: number; runtimeVersion: number; devices: { index: number; name: string; computeCapability: string; totalMemory: number }[] };
+  gpu: {
+    available: boolean;
+    reason?: string;
+    driverVersion?: number;
+    runtimeVersion: number;
+    devices: { index: number; name: string; computeCapability: string; totalMemory: number }[];
+  };
   addons: AddonReport[];
   backend: 'cuda' | 'cpu';
   backendReason: string;
@@ -51,7 +57,11 @@ function probeAddon(pkg: string, file: string): { status: AddonReport['status'];
     // not installed beside us (e.g. a bundled run): only FLASHGRAPH_NATIVE_DIR applies
   }
   const path = candidates.find((c) => existsSync(c));
-  if (!path) return { status: 'missing', detail: `looked in ${candidates.join(', ') || '(no location: set FLASHGRAPH_NATIVE_DIR)'}` };
+  if (!path)
+    return {
+      status: 'missing',
+      detail: `looked in ${candidates.join(', ') || '(no location: set FLASHGRAPH_NATIVE_DIR)'}`,
+    };
   try {
     require(path);
     return { status: 'loaded', path };
@@ -62,18 +72,35 @@ function probeAddon(pkg: string, file: string): { status: AddonReport['status'];
 
 export function doctorReport(): DoctorReport {
   const s = cudaStatus();
-  const addons: AddonReport[] = ADDONS.map((a) => ({ package: `@flashgraph/${a.pkg}`, file: a.file, role: a.role, ...probeAddon(a.pkg, a.file) }));
+  const addons: AddonReport[] = ADDONS.map((a) => ({
+    package: `@flashgraph/${a.pkg}`,
+    file: a.file,
+    role: a.role,
+    ...probeAddon(a.pkg, a.file),
+  }));
   const why = cudaUnavailableReason(syntheticDecoder(), 0);
   const advice: string[] = [];
   for (const a of addons) {
-    if (a.status === 'missing') advice.push(`${a.file} is missing: build it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` (needs nvcc >= 12.8 and cmake), or set FLASHGRAPH_NATIVE_DIR to a folder that holds it.`);
-    if (a.status === 'broken') advice.push(`${a.file} exists but does not load (${a.detail}): rebuild it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` for this Node.js (${process.version}).`);
+    if (a.status === 'missing')
+      advice.push(
+        `${a.file} is missing: build it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` (needs nvcc >= 12.8 and cmake), or set FLASHGRAPH_NATIVE_DIR to a folder that holds it.`,
+      );
+    if (a.status === 'broken')
+      advice.push(
+        `${a.file} exists but does not load (${a.detail}): rebuild it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` for this Node.js (${process.version}).`,
+      );
   }
   if (!s.available) {
     const r = s.reason ?? '';
-    if (/driver/i.test(r)) advice.push(`No usable NVIDIA driver: install one that supports CUDA ${version(s.runtimeVersion || 12080)} or newer (\`nvidia-smi\` should list the GPU).`);
-    else if (/no CUDA|device/i.test(r)) advice.push('No CUDA device is visible: check `nvidia-smi` and CUDA_VISIBLE_DEVICES.');
-    advice.push('Until then flashgraph runs on its CPU backend: `flashgraph bench` and `flashgraph simulate` work, with small models and CPU timings.');
+    if (/driver/i.test(r))
+      advice.push(
+        `No usable NVIDIA driver: install one that supports CUDA ${version(s.runtimeVersion || 12080)} or newer (\`nvidia-smi\` should list the GPU).`,
+      );
+    else if (/no CUDA|device/i.test(r))
+      advice.push('No CUDA device is visible: check `nvidia-smi` and CUDA_VISIBLE_DEVICES.');
+    advice.push(
+      'Until then flashgraph runs on its CPU backend: `flashgraph bench` and `flashgraph simulate` work, with small models and CPU timings.',
+    );
   } else if (why) {
     advice.push(`CUDA is present but the engine can't use it: ${why}.`);
   }
@@ -85,7 +112,12 @@ export function doctorReport(): DoctorReport {
       ...(s.reason ? { reason: s.reason } : {}),
       ...(s.driverVersion ? { driverVersion: s.driverVersion } : {}),
       runtimeVersion: s.runtimeVersion,
-      devices: s.devices.map((d) => ({ index: d.index, name: d.name, computeCapability: d.computeCapability, totalMemory: d.totalMemory })),
+      devices: s.devices.map((d) => ({
+        index: d.index,
+        name: d.name,
+        computeCapability: d.computeCapability,
+        totalMemory: d.totalMemory,
+      })),
     },
     addons,
     backend: why ? 'cpu' : 'cuda',
@@ -109,14 +141,18 @@ export function formatDoctor(r: DoctorReport): string {
   ];
   if (r.gpu.devices.length === 0) lines.push(`no  GPU: ${r.gpu.reason ?? 'none visible'}`);
   for (const d of r.gpu.devices) {
-    lines.push(`${ok(d.computeCapability.startsWith('9.'))}GPU ${d.index}: ${d.name}, compute capability ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB`);
+    lines.push(
+      `${ok(d.computeCapability.startsWith('9.'))}GPU ${d.index}: ${d.name}, compute capability ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB`,
+    );
   }
   for (const a of r.addons) {
     lines.push(`${ok(a.status === 'loaded')}${a.package}: ${a.file} ${a.status}${a.path ? ` (${a.path})` : ''}`);
   }
   lines.push('', `backend: ${r.backend === 'cuda' ? 'CUDA' : 'CPU only'} (${r.backendReason})`);
   if (r.backend === 'cpu') {
-    lines.push('CPU-only machine: the engine, `flashgraph bench` and `flashgraph simulate` run on the CPU backend (fp32 reference kernels, small models); GPU speedups need an NVIDIA Hopper GPU.');
+    lines.push(
+      'CPU-only machine: the engine, `flashgraph bench` and `flashgraph simulate` run on the CPU backend (fp32 reference kernels, small models); GPU speedups need an NVIDIA Hopper GPU.',
+    );
   }
   if (r.advice.length) lines.push('', 'What to do:', ...r.advice.map((a) => `  - ${a}`));
   return lines.join('\n');
@@ -124,7 +160,12 @@ export function formatDoctor(r: DoctorReport): string {
 
 export const doctorCommand: CliCommand = {
   run(argv: readonly string[], io: CliIo): number {
-    const values = parseCommandFlags(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, DOCTOR_HELP, io);
+    const values = parseCommandFlags(
+      argv,
+      { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      DOCTOR_HELP,
+      io,
+    );
     if (!values) return EXIT_OK;
     const report = doctorReport();
     io.stdout(values.json ? JSON.stringify(report, null, 2) : formatDoctor(report));

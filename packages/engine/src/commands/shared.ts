@@ -2,7 +2,7 @@
 // command will run on, the model it benchmarks, and a one-line description of the machine.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliIo, UsageError } from '../cli/command';
+import { type CliIo, UsageError } from '../cli/command.js';
 import type { BackendKind } from '../model.js';
 import { type BackendRequest, cudaUnavailableReason } from '../select-backend.js';
 import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
@@ -13,10 +13,17 @@ export type FlagValues = Record<string, string | boolean | undefined>;
  * Parses a command's flags strictly (an unknown flag is a UsageError, exit code 2); prints `help`
  * and returns undefined when --help is given.
  */
-export function parseCommandFlags(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>, help: string, io: CliIo): FlagValues | undefined {
+export function parseCommandFlags(
+  argv: readonly string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
+  io: CliIo,
+): FlagValues | undefined {
   let values: FlagValues;
   try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as { values: FlagValues });
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as {
+      values: FlagValues;
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -28,16 +35,32 @@ export function parseCommandFlags(argv: readonly string[], options: NonNullable<
 }
 
 /** The backend a model command will run on, and its synthetic model options, from the common flags. */
-export function backendAndModel(values: FlagValues): { request: BackendRequest; planned: ReturnType<typeof plannedBackend>; gpu: boolean; modelOptions: SyntheticDecoderOptions } {
+export function backendAndModel(values: FlagValues): {
+  request: BackendRequest;
+  planned: ReturnType<typeof plannedBackend>;
+  gpu: boolean;
+  modelOptions: SyntheticDecoderOptions;
+} {
   const s = (k: string) => values[k] as string | undefined;
   const request = parseBackend(s('backend'));
   const planned = plannedBackend(request);
   const gpu = planned.kind === 'cuda';
-  const modelOptions = modelOptionsFor(planned.kind, { layers: s('layers'), headsQ: s('heads-q'), headsKv: s('heads-kv'), headDim: s('head-dim') });
+  const modelOptions = modelOptionsFor(planned.kind, {
+    layers: s('layers'),
+    headsQ: s('heads-q'),
+    headsKv: s('heads-kv'),
+    headDim: s('head-dim'),
+  });
   return { request, planned, gpu, modelOptions };
 }
 
-export function parseIntFlag(name: string, value: string | undefined, fallback: number, min: number, max = 2 ** 31 - 1): number {
+export function parseIntFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max = 2 ** 31 - 1,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
@@ -46,19 +69,37 @@ export function parseIntFlag(name: string, value: string | undefined, fallback: 
   return n;
 }
 
-export function parseIntList(name: string, value: string | undefined, fallback: readonly number[], min: number, max: number): number[] {
+export function parseIntList(
+  name: string,
+  value: string | undefined,
+  fallback: readonly number[],
+  min: number,
+  max: number,
+): number[] {
   if (value === undefined) return [...fallback];
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (parts.length === 0) throw new UsageError(`--${name} needs a comma-separated list, e.g. 1,8,32`);
   const out = parts.map((p) => parseIntFlag(name, p, 0, min, max));
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
-export function parseChoiceList<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: readonly T[]): T[] {
+export function parseChoiceList<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: readonly T[],
+): T[] {
   if (value === undefined) return [...fallback];
-  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const p of parts) {
-    if (!(allowed as readonly string[]).includes(p)) throw new UsageError(`--${name}: '${p}' is not one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(p))
+      throw new UsageError(`--${name}: '${p}' is not one of ${allowed.join(', ')}`);
   }
   if (parts.length === 0) throw new UsageError(`--${name} needs at least one of ${allowed.join(', ')}`);
   return [...new Set(parts)] as T[];
@@ -66,20 +107,24 @@ export function parseChoiceList<T extends string>(name: string, value: string | 
 
 export function parseBackend(value: string | undefined): BackendRequest {
   const v = value ?? 'auto';
-  if (v !== 'auto' && v !== 'cuda' && v !== 'cpu') throw new UsageError(`--backend must be auto, cuda or cpu, got '${v}'`);
+  if (v !== 'auto' && v !== 'cuda' && v !== 'cpu')
+    throw new UsageError(`--backend must be auto, cuda or cpu, got '${v}'`);
   return v;
 }
 
 /** The backend a command will get, decided before choosing sizes (CPU runs get a small model). */
 export function plannedBackend(request: BackendRequest): { kind: BackendKind; why: string | null } {
-  if (request === 'cpu') return { kind: 'cpu', why: "--backend cpu was given" };
+  if (request === 'cpu') return { kind: 'cpu', why: '--backend cpu was given' };
   const why = cudaUnavailableReason(syntheticDecoder(), 0);
   if (request === 'cuda' || why === null) return { kind: 'cuda', why };
   return { kind: 'cpu', why };
 }
 
 /** The synthetic model: Llama-8B-like attention on CUDA, a small one on the CPU backend. */
-export function modelOptionsFor(kind: BackendKind, flags: { layers?: string; headsQ?: string; headsKv?: string; headDim?: string }): SyntheticDecoderOptions {
+export function modelOptionsFor(
+  kind: BackendKind,
+  flags: { layers?: string; headsQ?: string; headsKv?: string; headDim?: string },
+): SyntheticDecoderOptions {
   const gpu = kind === 'cuda';
   const headDim = parseIntFlag('head-dim', flags.headDim, gpu ? 128 : 64, 64, 256);
   if (![64, 128, 256].includes(headDim)) throw new UsageError(`--head-dim must be 64, 128 or 256, got ${headDim}`);

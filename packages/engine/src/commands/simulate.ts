@@ -1,12 +1,20 @@
 // `flashgraph simulate`: N requests with seeded random prompt and output lengths through
 // engine.run(), once per graph mode; throughput, per-step latency percentiles and padding waste.
 import { type GraphMode, graphModes } from '@flashgraph/config';
-import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command';
-import { type RunStats, createEngine } from '../engine.js';
+import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command.js';
+import { createEngine, type RunStats } from '../engine.js';
 import { captureProgressBar } from '../progress-bar.js';
 import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
 import { fmt, formatTable } from '../table.js';
-import { backendAndModel, cpuNotice, describeMachine, describeModel, parseChoiceList, parseCommandFlags, parseIntFlag } from './shared.js';
+import {
+  backendAndModel,
+  cpuNotice,
+  describeMachine,
+  describeModel,
+  parseChoiceList,
+  parseCommandFlags,
+  parseIntFlag,
+} from './shared.js';
 
 const OPTIONS = {
   requests: { type: 'string' },
@@ -80,7 +88,13 @@ function rng(seed: number): () => number {
   };
 }
 
-export function simulatedWorkload(n: number, seed: number, prompt: [number, number], output: [number, number], vocab: number) {
+export function simulatedWorkload(
+  n: number,
+  seed: number,
+  prompt: [number, number],
+  output: [number, number],
+  vocab: number,
+) {
   const r = rng(seed);
   const between = ([lo, hi]: [number, number]) => lo + Math.floor(r() * (hi - lo + 1));
   return Array.from({ length: n }, () => ({
@@ -100,8 +114,14 @@ export function formatSimulate(r: SimulateReport): string {
     { header: 'step p50 ms', value: (x) => fmt(x.stats.stepLatencyMs.p50, 3) },
     { header: 'p90', value: (x) => fmt(x.stats.stepLatencyMs.p90, 3) },
     { header: 'p99', value: (x) => fmt(x.stats.stepLatencyMs.p99, 3) },
-    { header: 'full steps (pad)', value: (x) => `${x.stats.byMode.full.steps} (${pct(x.stats.byMode.full.paddingWaste)})` },
-    { header: 'piecewise (pad)', value: (x) => `${x.stats.byMode.piecewise.steps} (${pct(x.stats.byMode.piecewise.paddingWaste)})` },
+    {
+      header: 'full steps (pad)',
+      value: (x) => `${x.stats.byMode.full.steps} (${pct(x.stats.byMode.full.paddingWaste)})`,
+    },
+    {
+      header: 'piecewise (pad)',
+      value: (x) => `${x.stats.byMode.piecewise.steps} (${pct(x.stats.byMode.piecewise.paddingWaste)})`,
+    },
     { header: 'eager', value: (x) => String(x.stats.byMode.eager.steps) },
   ]);
   const lines = [
@@ -109,11 +129,18 @@ export function formatSimulate(r: SimulateReport): string {
     r.backend === 'cpu' ? `backend: ${r.machine}, ${r.date}` : `backend: CUDA on ${r.machine}, ${r.date}`,
   ];
   if (r.notice) lines.push(r.notice);
-  lines.push('', table, '', 'pad = padding tokens / tokens launched in that kind of step (graph replays pad to the capture size).');
+  lines.push(
+    '',
+    table,
+    '',
+    'pad = padding tokens / tokens launched in that kind of step (graph replays pad to the capture size).',
+  );
   const first = r.runs[0];
   for (const run of r.runs.slice(1)) {
     if (run.sameOutputsAsFirst !== r.requests) {
-      lines.push(`${run.mode}: ${r.requests - run.sameOutputsAsFirst} of ${r.requests} requests differ from ${first?.mode} (split-KV bounds differ between graph and eager steps, so bf16 rounding can flip a sampled token).`);
+      lines.push(
+        `${run.mode}: ${r.requests - run.sameOutputsAsFirst} of ${r.requests} requests differ from ${first?.mode} (split-KV bounds differ between graph and eager steps, so bf16 rounding can flip a sampled token).`,
+      );
     }
   }
   return lines.join('\n');
@@ -131,9 +158,20 @@ export const simulateCommand: CliCommand = {
     const maxPrompt = parseIntFlag('max-prompt', s('max-prompt'), Math.max(minPrompt, gpu ? 512 : 48), minPrompt);
     const minOutput = parseIntFlag('min-output', s('min-output'), gpu ? 16 : 2, 1);
     const maxOutput = parseIntFlag('max-output', s('max-output'), Math.max(minOutput, gpu ? 128 : 16), minOutput);
-    const modes = parseChoiceList<GraphMode>('modes', s('modes'), graphModes as readonly GraphMode[], ['none', 'piecewise', 'full', 'full_and_piecewise']);
+    const modes = parseChoiceList<GraphMode>('modes', s('modes'), graphModes as readonly GraphMode[], [
+      'none',
+      'piecewise',
+      'full',
+      'full_and_piecewise',
+    ]);
     const maxNumSeqs = parseIntFlag('max-num-seqs', s('max-num-seqs'), gpu ? 32 : 8, 1, 1 << 16);
-    const maxNumBatchedTokens = parseIntFlag('max-num-batched-tokens', s('max-num-batched-tokens'), gpu ? 1024 : 64, maxNumSeqs, 1 << 20);
+    const maxNumBatchedTokens = parseIntFlag(
+      'max-num-batched-tokens',
+      s('max-num-batched-tokens'),
+      gpu ? 1024 : 64,
+      maxNumSeqs,
+      1 << 20,
+    );
     const blockSize = parseIntFlag('block-size', s('block-size'), 16, 16, 4096);
     const model = syntheticDecoder(modelOptions);
     const workload = simulatedWorkload(n, seed, [minPrompt, maxPrompt], [minOutput, maxOutput], model.shape.vocabSize);

@@ -2,15 +2,15 @@
 // Skipped without a usable CUDA device.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, Stream, cudaStatus, fromBf16, memGetInfo, toBf16 } from '@flashgraph/cuda';
 import type { GraphMode } from '@flashgraph/config';
+import { cudaStatus, DeviceBuffer, fromBf16, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { createEngine, syntheticDecoder } from '@flashgraph/engine';
-import { runCli } from '../../src/cli/run';
+import { runCli } from '../../src/cli/run.js';
 import { runDecodeBench } from '../../src/decode-bench.js';
 import { loadNative } from '../../src/native.js';
 import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
 import { syntheticDims } from '../../src/synthetic-model.js';
-import { type WorkloadRequest, routingEngineOptions, routingWorkload } from '../helpers/routing-workload.js';
+import { routingEngineOptions, routingWorkload, type WorkloadRequest } from '../helpers/routing-workload.js';
 
 const status = cudaStatus();
 const skip = status.available ? false : `no CUDA device: ${status.reason}`;
@@ -109,7 +109,8 @@ test('synthetic kernels match the CPU mirror (bf16 storage); sampling matches ex
     stream.synchronize();
     const x = readBf16(bufs.x, T * d.hiddenSize);
     const xWant = new Float32Array(T * d.hiddenSize);
-    for (let t = 0; t < T; t++) embedRow(xWant, t * d.hiddenSize, tokens[t] as number, positions[t] as number, d.hiddenSize);
+    for (let t = 0; t < T; t++)
+      embedRow(xWant, t * d.hiddenSize, tokens[t] as number, positions[t] as number, d.hiddenSize);
     close(x, xWant, 'embed');
     // Projection from the GPU's own bf16 hidden state (so only this kernel's error counts).
     kernels.project(2, bufs.x.ptr, bufs.q.ptr, bufs.k.ptr, bufs.v.ptr, T, stream.handle);
@@ -150,7 +151,13 @@ test('synthetic kernels match the CPU mirror (bf16 storage); sampling matches ex
 test('engine dispose returns device memory', { skip }, async () => {
   const before = memGetInfo().freeBytes;
   for (let i = 0; i < 3; i++) {
-    const e = await createEngine({ model, graph: { mode: 'full_and_piecewise' }, cache: { blockSize: 16, numBlocks: 1024 }, limits: { maxNumSeqs: 32, maxNumBatchedTokens: 512 }, backend: 'cuda' });
+    const e = await createEngine({
+      model,
+      graph: { mode: 'full_and_piecewise' },
+      cache: { blockSize: 16, numBlocks: 1024 },
+      limits: { maxNumSeqs: 32, maxNumBatchedTokens: 512 },
+      backend: 'cuda',
+    });
     e.addRequest({ promptTokens: [1, 2, 3], maxNewTokens: 4 });
     await e.run();
     e.dispose();
@@ -181,11 +188,14 @@ test('bench (decode loop) and simulate run on the GPU', { skip }, async () => {
   console.log(result.rows.map((r) => `${r.mode} b${r.batchSize}: ${r.stepMs.p50.toFixed(3)} ms`).join('; '));
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(['simulate', '--requests', '12', '--layers', '4', '--max-prompt', '200', '--max-output', '16', '--json'], {
-    stdout: (t) => out.push(t),
-    stderr: (t) => err.push(t),
-    cwd: process.cwd(),
-  });
+  const code = await runCli(
+    ['simulate', '--requests', '12', '--layers', '4', '--max-prompt', '200', '--max-output', '16', '--json'],
+    {
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      cwd: process.cwd(),
+    },
+  );
   assert.equal(code, 0, err.join('\n'));
   const report = JSON.parse(out.join('\n'));
   assert.equal(report.backend, 'cuda');

@@ -1,6 +1,6 @@
 // Block-table rows for tests that build a BlockManager on its own: the rows of a fresh host
 // mirror (@flashgraph/attn-metadata), the same store the CPU backend hands the engine.
-import { type HostMirror, createHostMirror } from '@flashgraph/attn-metadata';
+import { createHostMirror, type HostMirror } from '@flashgraph/attn-metadata';
 
 export interface MirrorCaps {
   numBlocks: number;

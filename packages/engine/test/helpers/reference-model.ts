@@ -30,7 +30,8 @@ export function referenceGenerate(shape: ModelShape, prompt: readonly number[], 
           let max = Number.NEGATIVE_INFINITY;
           for (let s = 0; s <= t; s++) {
             let dot = 0;
-            for (let e = 0; e < D; e++) dot += (q[t * qSize + h * D + e] as number) * (k[s * kvSize + kvh * D + e] as number);
+            for (let e = 0; e < D; e++)
+              dot += (q[t * qSize + h * D + e] as number) * (k[s * kvSize + kvh * D + e] as number);
             scores[s] = dot * scale;
             if ((scores[s] as number) > max) max = scores[s] as number;
           }

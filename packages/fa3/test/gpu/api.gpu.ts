@@ -4,14 +4,23 @@
 // after dispose() for every method, and no device memory leaked by create/dispose cycles.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, DisposedError, Stream, memGetInfo } from '@flashgraph/cuda';
+import { DeviceBuffer, DisposedError, memGetInfo, Stream } from '@flashgraph/cuda';
 import { type AttentionOptions, createAttention, tileShape } from '@flashgraph/fa3';
 import { skipReason } from './harness.js';
 
 const skip = skipReason();
 const opts: AttentionOptions = {
-  numHeadsQ: 16, numHeadsKv: 4, headDim: 128, dtype: 'bf16', pageSize: 16, numPages: 64, maxNumReqs: 8, maxNumTokens: 32,
-  maxNumPagesPerReq: 8, maxNumSplits: 8, causal: true,
+  numHeadsQ: 16,
+  numHeadsKv: 4,
+  headDim: 128,
+  dtype: 'bf16',
+  pageSize: 16,
+  numPages: 64,
+  maxNumReqs: 8,
+  maxNumTokens: 32,
+  maxNumPagesPerReq: 8,
+  maxNumSplits: 8,
+  causal: true,
 };
 
 test('createAttention: workspace, options, tile shape, smCount', { skip }, () => {
@@ -65,8 +74,14 @@ test('use after dispose throws DisposedError; dispose is idempotent; no device m
   assert.equal(attn.disposed, true);
   const args = { stream, cuSeqlensQ: 8n, seqLens: 8n, numReqs: 1, maxSeqlenQ: 1, maxSeqlenK: 1, numSplits: 0 };
   assert.throws(() => attn.schedule(args), DisposedError);
-  assert.throws(() => attn.forward({ ...args, q: 16n, out: 16n, kCache: 16n, vCache: 16n, pageTable: 16n }), DisposedError);
-  assert.throws(() => attn.writeKvCache({ stream, key: 16n, value: 16n, kCache: 16n, vCache: 16n, slotMapping: 16n, numTokens: 1 }), DisposedError);
+  assert.throws(
+    () => attn.forward({ ...args, q: 16n, out: 16n, kCache: 16n, vCache: 16n, pageTable: 16n }),
+    DisposedError,
+  );
+  assert.throws(
+    () => attn.writeKvCache({ stream, key: 16n, value: 16n, kCache: 16n, vCache: 16n, slotMapping: 16n, numTokens: 1 }),
+    DisposedError,
+  );
   assert.throws(() => attn.readMetadata(), DisposedError);
   assert.throws(() => attn.resolveNumSplits({ numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 1 }), DisposedError);
 });

@@ -11,13 +11,13 @@ import { type GraphExec, Stream } from '@flashgraph/cuda';
 import { type AttentionOptions, createAttention } from '@flashgraph/fa3';
 import {
   type Batch,
-  DeviceProblem,
-  type Problem,
-  Rng,
   checkMetadata,
   checkResult,
+  DeviceProblem,
   describeProblem,
   makeProblem,
+  type Problem,
+  Rng,
   readResult,
   referenceFor,
   skipReason,
@@ -31,8 +31,17 @@ const MAX_CONTEXT = 1024;
 const S = 16;
 
 const opts: AttentionOptions = {
-  numHeadsQ: 8, numHeadsKv: 2, headDim: 128, dtype: 'bf16', pageSize: 16, numPages: MAX_REQS * (MAX_CONTEXT / 16) + 1,
-  maxNumReqs: MAX_REQS, maxNumTokens: MAX_REQS, maxNumPagesPerReq: MAX_CONTEXT / 16, maxNumSplits: S, causal: true,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 128,
+  dtype: 'bf16',
+  pageSize: 16,
+  numPages: MAX_REQS * (MAX_CONTEXT / 16) + 1,
+  maxNumReqs: MAX_REQS,
+  maxNumTokens: MAX_REQS,
+  maxNumPagesPerReq: MAX_CONTEXT / 16,
+  maxNumSplits: S,
+  causal: true,
 };
 
 /** A decode batch of n requests with contexts in [lo, hi]. */
@@ -77,8 +86,14 @@ test('crash scenario: capture short, replay long (max splits), every captured si
           stream.synchronize();
           // The bound frozen in the graph is the one resolved at capture.
           const { outBits, lse } = readResult(dev, p);
-          const fails = [...checkMetadata(attn, p, boundAtCapture(attn, short, captureSplits)), ...checkResult(p, outBits, lse)];
-          if (fails.length) failures.push(`size ${n}, capture numSplits ${captureSplits}, replay ${name}: ${describeProblem(p)}\n    ${fails.join('\n    ')}`);
+          const fails = [
+            ...checkMetadata(attn, p, boundAtCapture(attn, short, captureSplits)),
+            ...checkResult(p, outBits, lse),
+          ];
+          if (fails.length)
+            failures.push(
+              `size ${n}, capture numSplits ${captureSplits}, replay ${name}: ${describeProblem(p)}\n    ${fails.join('\n    ')}`,
+            );
         }
       } finally {
         exec.dispose();
@@ -94,7 +109,9 @@ test('crash scenario: capture short, replay long (max splits), every captured si
  */
 function boundAtCapture(attn: ReturnType<typeof createAttention>, short: Problem, captureSplits: number): number {
   return attn.resolveNumSplits({
-    numSplits: captureSplits, maxSeqlenQ: Math.max(...short.batch.qLens), maxSeqlenK: Math.max(...short.batch.kLens),
+    numSplits: captureSplits,
+    maxSeqlenQ: Math.max(...short.batch.qLens),
+    maxSeqlenK: Math.max(...short.batch.kLens),
   });
 }
 
@@ -114,7 +131,10 @@ test('page-table entries outside the cache are never dereferenced (their keys ar
   });
   const attacked: Problem = { ...p, pageTable: table };
   // Expected: the invalid page's keys masked = the request truncated to its valid pages (non-causal).
-  const truncated: Problem = { ...p, seqLens: Int32Array.from(batch.kLens, (k) => (Math.ceil(k / o.pageSize) - 1) * o.pageSize) };
+  const truncated: Problem = {
+    ...p,
+    seqLens: Int32Array.from(batch.kLens, (k) => (Math.ceil(k / o.pageSize) - 1) * o.pageSize),
+  };
   using dev = new DeviceProblem(attacked);
   const args = stepArgs(attacked, dev, stream, 0);
   attn.schedule(args);

@@ -7,13 +7,13 @@ import { type GraphExec, Stream } from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, createAttention } from '@flashgraph/fa3';
 import {
   type Batch,
-  DeviceProblem,
-  type Problem,
-  Rng,
   checkResult,
+  DeviceProblem,
   describeProblem,
   makeProblem,
   optionsFor,
+  type Problem,
+  Rng,
   readResult,
   skipReason,
   stepArgs,
@@ -42,7 +42,12 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
-const cases: { name: string; geo: Omit<AttentionOptions, 'numPages' | 'maxNumReqs' | 'maxNumTokens' | 'maxNumPagesPerReq'>; batch: (r: Rng) => Batch; numSplits: number }[] = [
+const cases: {
+  name: string;
+  geo: Omit<AttentionOptions, 'numPages' | 'maxNumReqs' | 'maxNumTokens' | 'maxNumPagesPerReq'>;
+  batch: (r: Rng) => Batch;
+  numSplits: number;
+}[] = [
   {
     name: 'decode, long contexts, dynamic splits',
     geo: { numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: 16, causal: true, maxNumSplits: 32 },
@@ -51,8 +56,21 @@ const cases: { name: string; geo: Omit<AttentionOptions, 'numPages' | 'maxNumReq
   },
   {
     name: 'speculative decode, window + softcap, fp16',
-    geo: { numHeadsQ: 16, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, causal: true, window: [512, 0], softcap: 30, maxNumSplits: 16 },
-    batch: (r) => ({ qLens: Array.from({ length: 24 }, () => r.int(1, 4)), kLens: Array.from({ length: 24 }, () => r.int(4, 3000)) }),
+    geo: {
+      numHeadsQ: 16,
+      numHeadsKv: 2,
+      headDim: 64,
+      dtype: 'fp16',
+      pageSize: 64,
+      causal: true,
+      window: [512, 0],
+      softcap: 30,
+      maxNumSplits: 16,
+    },
+    batch: (r) => ({
+      qLens: Array.from({ length: 24 }, () => r.int(1, 4)),
+      kLens: Array.from({ length: 24 }, () => r.int(4, 3000)),
+    }),
     numSplits: 16,
   },
   {
@@ -64,7 +82,10 @@ const cases: { name: string; geo: Omit<AttentionOptions, 'numPages' | 'maxNumReq
   {
     name: 'non-causal, GQA 4, many requests',
     geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 128, dtype: 'bf16', pageSize: 16, causal: false, maxNumSplits: 4 },
-    batch: (r) => ({ qLens: Array.from({ length: 300 }, () => 1), kLens: Array.from({ length: 300 }, () => r.int(0, 300)) }),
+    batch: (r) => ({
+      qLens: Array.from({ length: 300 }, () => 1),
+      kLens: Array.from({ length: 300 }, () => r.int(0, 300)),
+    }),
     numSplits: 4,
   },
 ];
@@ -97,8 +118,16 @@ for (const c of cases) {
         const g = readResult(dev, p);
         const dOut = firstDifference(g.outBits, eager.outBits);
         const dLse = firstDifference(g.lse, eager.lse);
-        assert.equal(dOut, -1, `replay ${replay}: out element ${dOut} differs: graph bits 0x${g.outBits[dOut]?.toString(16)}, eager 0x${eager.outBits[dOut]?.toString(16)} (${describeProblem(p)})`);
-        assert.equal(dLse, -1, `replay ${replay}: lse element ${dLse} differs: graph ${g.lse[dLse]}, eager ${eager.lse[dLse]} (${describeProblem(p)})`);
+        assert.equal(
+          dOut,
+          -1,
+          `replay ${replay}: out element ${dOut} differs: graph bits 0x${g.outBits[dOut]?.toString(16)}, eager 0x${eager.outBits[dOut]?.toString(16)} (${describeProblem(p)})`,
+        );
+        assert.equal(
+          dLse,
+          -1,
+          `replay ${replay}: lse element ${dLse} differs: graph ${g.lse[dLse]}, eager ${eager.lse[dLse]} (${describeProblem(p)})`,
+        );
       }
     } finally {
       exec.dispose();
@@ -109,7 +138,15 @@ for (const c of cases) {
 test('32 layers reuse one schedule in one graph: every layer correct, eager == graph, replays repeat', { skip }, () => {
   const LAYERS = 32;
   const r = new Rng(32);
-  const geo = { numHeadsQ: 16, numHeadsKv: 4, headDim: 128 as const, dtype: 'bf16' as const, pageSize: 16, causal: true, maxNumSplits: 16 };
+  const geo = {
+    numHeadsQ: 16,
+    numHeadsKv: 4,
+    headDim: 128 as const,
+    dtype: 'bf16' as const,
+    pageSize: 16,
+    causal: true,
+    maxNumSplits: 16,
+  };
   const batch: Batch = { qLens: [1, 1, 3, 1, 1, 2, 1, 1], kLens: [900, 17, 1024, 1, 640, 300, 1000, 64] };
   const opts = optionsFor(geo, batch);
   using stream = Stream.create();
@@ -126,7 +163,9 @@ test('32 layers reuse one schedule in one graph: every layer correct, eager == g
     const shared = layers[0]!.dev;
     const layerArgs = (l: number) => ({
       ...stepArgs(layers[l]!.p, layers[l]!.dev, stream, 0),
-      cuSeqlensQ: shared.cuSeqlensQ, seqLens: shared.seqLens, pageTable: shared.pageTable,
+      cuSeqlensQ: shared.cuSeqlensQ,
+      seqLens: shared.seqLens,
+      pageTable: shared.pageTable,
     });
     const step = (a: Attention) => {
       a.schedule(layerArgs(0));
@@ -150,7 +189,8 @@ test('32 layers reuse one schedule in one graph: every layer correct, eager == g
           const g = readResult(dev, p);
           const d = firstDifference(g.outBits, eager[l]!.outBits);
           const dl = firstDifference(g.lse, eager[l]!.lse);
-          if (d !== -1 || dl !== -1) failures.push(`replay ${replay} layer ${l}: differs from eager at out ${d}, lse ${dl}`);
+          if (d !== -1 || dl !== -1)
+            failures.push(`replay ${replay} layer ${l}: differs from eager at out ${d}, lse ${dl}`);
         });
       }
     } finally {

@@ -1,15 +1,7 @@
 // Shared machinery of the fa3 GPU suites: seeded random problems in the GPU layouts, rounded to
 // bf16/fp16 exactly as uploaded, device buffers, poisoning, and an every-element comparison with
 // referenceAttention that names the failing config, request, token, head and dimension.
-import {
-  DeviceBuffer,
-  type Stream,
-  cudaStatus,
-  fromBf16,
-  fromFp16,
-  toBf16,
-  toFp16,
-} from '@flashgraph/cuda';
+import { cudaStatus, DeviceBuffer, fromBf16, fromFp16, type Stream, toBf16, toFp16 } from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, planSplits, referenceAttention } from '@flashgraph/fa3';
 
 /** Why the GPU suites skip, or undefined when a device is there. */
@@ -96,7 +88,13 @@ const TAIL_V = 1000;
  * rounded to the dtype; pages of all requests handed out in a random order; the unused slots of
  * every request's last page hold large values that corrupt the output if the kernel reads them.
  */
-export function makeProblem(opts: AttentionOptions, batch: Batch, rng: Rng, qScale = 1, sharedPageTable?: Int32Array): Problem {
+export function makeProblem(
+  opts: AttentionOptions,
+  batch: Batch,
+  rng: Rng,
+  qScale = 1,
+  sharedPageTable?: Int32Array,
+): Problem {
   const { numHeadsQ: hq, numHeadsKv: hkv, headDim: d, pageSize, dtype } = opts;
   const numReqs = batch.qLens.length;
   const cuSeqlensQ = new Int32Array(numReqs + 1);
@@ -143,8 +141,21 @@ export function makeProblem(opts: AttentionOptions, batch: Batch, rng: Rng, qSca
   tail(v, TAIL_V);
   const q = randomValues(totalQ * hq * d, dtype, rng, qScale);
   return {
-    opts, batch, numReqs, totalQ, stride, cuSeqlensQ, seqLens, pageTable, qBits: q.bits, q: q.values, kBits: k.bits, vBits: v.bits,
-    k: k.values, v: v.values, softmaxScale: 1 / Math.sqrt(d),
+    opts,
+    batch,
+    numReqs,
+    totalQ,
+    stride,
+    cuSeqlensQ,
+    seqLens,
+    pageTable,
+    qBits: q.bits,
+    q: q.values,
+    kBits: k.bits,
+    vBits: v.bits,
+    k: k.values,
+    v: v.values,
+    softmaxScale: 1 / Math.sqrt(d),
   };
 }
 
@@ -154,7 +165,10 @@ function valueTable(dtype: Dtype, scale: number) {
   const key = `${dtype}:${scale}`;
   let t = tables.get(key);
   if (!t) {
-    t = quantize(Float32Array.from({ length: 65536 }, (_, i) => ((i + 0.5) / 32768 - 1) * scale), dtype);
+    t = quantize(
+      Float32Array.from({ length: 65536 }, (_, i) => ((i + 0.5) / 32768 - 1) * scale),
+      dtype,
+    );
     tables.set(key, t);
   }
   return t;
@@ -248,9 +262,20 @@ export const GUARD_ROWS = 3;
 /** The forward/schedule arguments of a problem on its device buffers. */
 export function stepArgs(p: Problem, dev: DeviceProblem, stream: Stream, numSplits: number) {
   return {
-    stream, q: dev.q, kCache: dev.kCache, vCache: dev.vCache, out: dev.out, lse: dev.lse, pageTable: dev.pageTable,
-    cuSeqlensQ: dev.cuSeqlensQ, seqLens: dev.seqLens, numReqs: p.numReqs, maxSeqlenQ: Math.max(0, ...p.batch.qLens),
-    maxSeqlenK: Math.max(0, ...p.batch.kLens), softmaxScale: p.softmaxScale, numSplits,
+    stream,
+    q: dev.q,
+    kCache: dev.kCache,
+    vCache: dev.vCache,
+    out: dev.out,
+    lse: dev.lse,
+    pageTable: dev.pageTable,
+    cuSeqlensQ: dev.cuSeqlensQ,
+    seqLens: dev.seqLens,
+    numReqs: p.numReqs,
+    maxSeqlenQ: Math.max(0, ...p.batch.qLens),
+    maxSeqlenK: Math.max(0, ...p.batch.kLens),
+    softmaxScale: p.softmaxScale,
+    numSplits,
   };
 }
 
@@ -335,9 +360,21 @@ export function checkResult(
 
 export function referenceFor(p: Problem) {
   return referenceAttention({
-    q: p.q, kCache: p.k, vCache: p.v, pageTable: p.pageTable, cuSeqlensQ: p.cuSeqlensQ, seqLens: p.seqLens,
-    numHeadsQ: p.opts.numHeadsQ, numHeadsKv: p.opts.numHeadsKv, headDim: p.opts.headDim, pageSize: p.opts.pageSize,
-    causal: p.opts.causal, softmaxScale: p.softmaxScale, window: p.opts.window, softcap: p.opts.softcap, pageTableStride: p.stride,
+    q: p.q,
+    kCache: p.k,
+    vCache: p.v,
+    pageTable: p.pageTable,
+    cuSeqlensQ: p.cuSeqlensQ,
+    seqLens: p.seqLens,
+    numHeadsQ: p.opts.numHeadsQ,
+    numHeadsKv: p.opts.numHeadsKv,
+    headDim: p.opts.headDim,
+    pageSize: p.opts.pageSize,
+    causal: p.opts.causal,
+    softmaxScale: p.softmaxScale,
+    window: p.opts.window,
+    softcap: p.opts.softcap,
+    pageTableStride: p.stride,
   });
 }
 
@@ -354,21 +391,33 @@ export function readResult(dev: DeviceProblem, p: Problem): { outBits: Uint16Arr
 export function checkMetadata(attn: Attention, p: Problem, numSplits: number): string[] {
   const o = attn.options;
   const plan = planSplits({
-    cuSeqlensQ: p.cuSeqlensQ, seqLens: p.seqLens, numReqs: p.numReqs, numHeadsQ: o.numHeadsQ, numHeadsKv: o.numHeadsKv,
-    headDim: o.headDim, maxNumSplits: o.maxNumSplits, numSplits, maxSeqlenQ: Math.max(0, ...p.batch.qLens),
-    maxSeqlenK: Math.max(0, ...p.batch.kLens), smCount: attn.smCount,
+    cuSeqlensQ: p.cuSeqlensQ,
+    seqLens: p.seqLens,
+    numReqs: p.numReqs,
+    numHeadsQ: o.numHeadsQ,
+    numHeadsKv: o.numHeadsKv,
+    headDim: o.headDim,
+    maxNumSplits: o.maxNumSplits,
+    numSplits,
+    maxSeqlenQ: Math.max(0, ...p.batch.qLens),
+    maxSeqlenK: Math.max(0, ...p.batch.kLens),
+    smCount: attn.smCount,
   });
   const md = attn.readMetadata();
   const fails: string[] = [];
   for (let b = 0; b < o.maxNumReqs && fails.length < 8; b++) {
     const want = b < p.numReqs ? plan.splits[b]! : 0;
-    if (md.splits[b] !== want) fails.push(`splits[${b}] = ${md.splits[b]}, planSplits says ${want}${b >= p.numReqs ? ' (tail past numReqs)' : ''}`);
+    if (md.splits[b] !== want)
+      fails.push(
+        `splits[${b}] = ${md.splits[b]}, planSplits says ${want}${b >= p.numReqs ? ' (tail past numReqs)' : ''}`,
+      );
   }
   for (let b = 0; b <= o.maxNumReqs && fails.length < 8; b++) {
     const want = b <= p.numReqs ? plan.tileOffsets[b]! : plan.totalTiles;
     if (md.tileOffsets[b] !== want) fails.push(`tileOffsets[${b}] = ${md.tileOffsets[b]}, planSplits says ${want}`);
   }
-  if (md.totalTiles !== plan.totalTiles) fails.push(`totalTiles = ${md.totalTiles}, planSplits says ${plan.totalTiles}`);
+  if (md.totalTiles !== plan.totalTiles)
+    fails.push(`totalTiles = ${md.totalTiles}, planSplits says ${plan.totalTiles}`);
   return fails;
 }
 
@@ -377,16 +426,34 @@ export function describeProblem(p: Problem, extra: Record<string, unknown> = {})
   const o = p.opts;
   const q = p.batch.qLens;
   const k = p.batch.kLens;
-  const lens = q.length <= 12 ? q.map((x, i) => `${x}/${k[i]}`).join(' ') : `${q.length} reqs, q max ${Math.max(...q)}, k max ${Math.max(...k)}`;
-  return JSON.stringify({
-    ...extra, dtype: o.dtype, Hq: o.numHeadsQ, Hkv: o.numHeadsKv, D: o.headDim, page: o.pageSize, causal: o.causal,
-    window: o.window, softcap: o.softcap, S: o.maxNumSplits, numReqs: p.numReqs, totalQ: p.totalQ,
-  }) + ` q/k: ${lens}`;
+  const lens =
+    q.length <= 12
+      ? q.map((x, i) => `${x}/${k[i]}`).join(' ')
+      : `${q.length} reqs, q max ${Math.max(...q)}, k max ${Math.max(...k)}`;
+  return (
+    JSON.stringify({
+      ...extra,
+      dtype: o.dtype,
+      Hq: o.numHeadsQ,
+      Hkv: o.numHeadsKv,
+      D: o.headDim,
+      page: o.pageSize,
+      causal: o.causal,
+      window: o.window,
+      softcap: o.softcap,
+      S: o.maxNumSplits,
+      numReqs: p.numReqs,
+      totalQ: p.totalQ,
+    }) + ` q/k: ${lens}`
+  );
 }
 
 /** Options sized exactly for one problem's batch (with some slack), everything else from `geo`. */
 export function optionsFor(
-  geo: Pick<AttentionOptions, 'numHeadsQ' | 'numHeadsKv' | 'headDim' | 'dtype' | 'pageSize' | 'causal' | 'window' | 'softcap' | 'maxNumSplits'>,
+  geo: Pick<
+    AttentionOptions,
+    'numHeadsQ' | 'numHeadsKv' | 'headDim' | 'dtype' | 'pageSize' | 'causal' | 'window' | 'softcap' | 'maxNumSplits'
+  >,
   batch: Batch,
   slack = { reqs: 0, tokens: 0, pages: 1 },
 ): AttentionOptions {

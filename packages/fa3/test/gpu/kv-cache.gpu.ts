@@ -10,9 +10,45 @@ import { Rng, skipReason } from './harness.js';
 const skip = skipReason();
 
 const geos: AttentionOptions[] = [
-  { numHeadsQ: 32, numHeadsKv: 8, headDim: 128, dtype: 'bf16', pageSize: 16, numPages: 300, maxNumReqs: 64, maxNumTokens: 512, maxNumPagesPerReq: 64, maxNumSplits: 8, causal: true },
-  { numHeadsQ: 4, numHeadsKv: 1, headDim: 64, dtype: 'fp16', pageSize: 256, numPages: 9, maxNumReqs: 8, maxNumTokens: 1000, maxNumPagesPerReq: 4, maxNumSplits: 1, causal: false },
-  { numHeadsQ: 16, numHeadsKv: 16, headDim: 256, dtype: 'bf16', pageSize: 64, numPages: 40, maxNumReqs: 8, maxNumTokens: 64, maxNumPagesPerReq: 8, maxNumSplits: 4, causal: true },
+  {
+    numHeadsQ: 32,
+    numHeadsKv: 8,
+    headDim: 128,
+    dtype: 'bf16',
+    pageSize: 16,
+    numPages: 300,
+    maxNumReqs: 64,
+    maxNumTokens: 512,
+    maxNumPagesPerReq: 64,
+    maxNumSplits: 8,
+    causal: true,
+  },
+  {
+    numHeadsQ: 4,
+    numHeadsKv: 1,
+    headDim: 64,
+    dtype: 'fp16',
+    pageSize: 256,
+    numPages: 9,
+    maxNumReqs: 8,
+    maxNumTokens: 1000,
+    maxNumPagesPerReq: 4,
+    maxNumSplits: 1,
+    causal: false,
+  },
+  {
+    numHeadsQ: 16,
+    numHeadsKv: 16,
+    headDim: 256,
+    dtype: 'bf16',
+    pageSize: 64,
+    numPages: 40,
+    maxNumReqs: 8,
+    maxNumTokens: 64,
+    maxNumPagesPerReq: 8,
+    maxNumSplits: 4,
+    causal: true,
+  },
 ];
 
 function randomBits(r: Rng, n: number): Uint16Array {
@@ -22,7 +58,9 @@ function randomBits(r: Rng, n: number): Uint16Array {
 
 for (const [gi, o] of geos.entries()) {
   for (const mode of ['eager', 'graph'] as const) {
-    test(`writeKvCache == writeKvCacheReference (${mode}, Hkv ${o.numHeadsKv}, D ${o.headDim}, page ${o.pageSize}, ${o.dtype})`, { skip }, () => {
+    test(`writeKvCache == writeKvCacheReference (${mode}, Hkv ${o.numHeadsKv}, D ${o.headDim}, page ${o.pageSize}, ${o.dtype})`, {
+      skip,
+    }, () => {
       const r = new Rng(100 + gi * 2 + (mode === 'graph' ? 1 : 0));
       const row = o.numHeadsKv * o.headDim;
       const slots = o.numPages * o.pageSize;
@@ -51,7 +89,8 @@ for (const [gi, o] of geos.entries()) {
         value.write(vNew);
         slotMapping.write(mapping);
         // Tokens past numTokens carry a valid slot: writing them would be a bug that shows.
-        if (numTokens < o.maxNumTokens) slotMapping.write(new Int32Array(o.maxNumTokens - numTokens).fill(0), { offset: numTokens * 4 });
+        if (numTokens < o.maxNumTokens)
+          slotMapping.write(new Int32Array(o.maxNumTokens - numTokens).fill(0), { offset: numTokens * 4 });
         const args = { stream, key, value, kCache, vCache, slotMapping, numTokens };
         if (mode === 'eager') {
           attn.writeKvCache(args);
@@ -73,10 +112,22 @@ for (const [gi, o] of geos.entries()) {
           }
         }
         stream.synchronize();
-        writeKvCacheReference({ key: kNew, value: vNew, kCache: kHost, vCache: vHost, slotMapping: mapping, numHeadsKv: o.numHeadsKv, headDim: o.headDim, pageSize: o.pageSize });
+        writeKvCacheReference({
+          key: kNew,
+          value: vNew,
+          kCache: kHost,
+          vCache: vHost,
+          slotMapping: mapping,
+          numHeadsKv: o.numHeadsKv,
+          headDim: o.headDim,
+          pageSize: o.pageSize,
+        });
         const kDev = kCache.read(new Uint16Array(kHost.length));
         const vDev = vCache.read(new Uint16Array(vHost.length));
-        for (const [name, dev, host] of [['kCache', kDev, kHost], ['vCache', vDev, vHost]] as const) {
+        for (const [name, dev, host] of [
+          ['kCache', kDev, kHost],
+          ['vCache', vDev, vHost],
+        ] as const) {
           for (let i = 0; i < host.length; i++) {
             if (dev[i] !== host[i]) {
               const slot = Math.floor(i / row);

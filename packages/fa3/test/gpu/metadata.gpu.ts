@@ -55,8 +55,13 @@ function runSchedule(attn: Attention, stream: Stream, batch: Batch, numSplits: n
   cuBuf.write(cu);
   seqBuf.write(seqLens);
   const args = {
-    stream, cuSeqlensQ: cuBuf, seqLens: seqBuf, numReqs: n, numSplits,
-    maxSeqlenQ: Math.max(...batch.qLens), maxSeqlenK: Math.max(...batch.kLens),
+    stream,
+    cuSeqlensQ: cuBuf,
+    seqLens: seqBuf,
+    numReqs: n,
+    numSplits,
+    maxSeqlenQ: Math.max(...batch.qLens),
+    maxSeqlenK: Math.max(...batch.kLens),
   };
   attn.schedule(args);
   stream.synchronize();
@@ -64,17 +69,32 @@ function runSchedule(attn: Attention, stream: Stream, batch: Batch, numSplits: n
 }
 
 /** Compares the device metadata with planSplits; returns failure lines. */
-function compare(attn: Attention, cu: Int32Array, seqLens: Int32Array, a: { numReqs: number; numSplits: number; maxSeqlenQ: number; maxSeqlenK: number }) {
+function compare(
+  attn: Attention,
+  cu: Int32Array,
+  seqLens: Int32Array,
+  a: { numReqs: number; numSplits: number; maxSeqlenQ: number; maxSeqlenK: number },
+) {
   const o = attn.options;
   const plan = planSplits({
-    cuSeqlensQ: cu, seqLens, numReqs: a.numReqs, numHeadsQ: o.numHeadsQ, numHeadsKv: o.numHeadsKv, headDim: o.headDim,
-    maxNumSplits: o.maxNumSplits, numSplits: a.numSplits, maxSeqlenQ: a.maxSeqlenQ, maxSeqlenK: a.maxSeqlenK, smCount: attn.smCount,
+    cuSeqlensQ: cu,
+    seqLens,
+    numReqs: a.numReqs,
+    numHeadsQ: o.numHeadsQ,
+    numHeadsKv: o.numHeadsKv,
+    headDim: o.headDim,
+    maxNumSplits: o.maxNumSplits,
+    numSplits: a.numSplits,
+    maxSeqlenQ: a.maxSeqlenQ,
+    maxSeqlenK: a.maxSeqlenK,
+    smCount: attn.smCount,
   });
   const md = attn.readMetadata();
   const fails: string[] = [];
   for (let b = 0; b < o.maxNumReqs && fails.length < 6; b++) {
     const want = b < a.numReqs ? plan.splits[b]! : 0;
-    if (md.splits[b] !== want) fails.push(`splits[${b}] = ${md.splits[b]}, want ${want}${b >= a.numReqs ? ' (stale tail)' : ''}`);
+    if (md.splits[b] !== want)
+      fails.push(`splits[${b}] = ${md.splits[b]}, want ${want}${b >= a.numReqs ? ' (stale tail)' : ''}`);
   }
   for (let b = 0; b <= o.maxNumReqs && fails.length < 12; b++) {
     const want = b <= a.numReqs ? plan.tileOffsets[b]! : plan.totalTiles;
@@ -89,11 +109,19 @@ for (const geo of [
   { numHeadsQ: 8, numHeadsKv: 1, headDim: 64 as const, maxNumSplits: 128 },
   { numHeadsQ: 16, numHeadsKv: 16, headDim: 256 as const, maxNumSplits: 8 },
 ]) {
-  test(`schedule metadata equals planSplits for numReqs 4096, 993, 992, 7, 1 (Hq ${geo.numHeadsQ}, Hkv ${geo.numHeadsKv}, D ${geo.headDim}, S ${geo.maxNumSplits})`, { skip }, () => {
+  test(`schedule metadata equals planSplits for numReqs 4096, 993, 992, 7, 1 (Hq ${geo.numHeadsQ}, Hkv ${geo.numHeadsKv}, D ${geo.headDim}, S ${geo.maxNumSplits})`, {
+    skip,
+  }, () => {
     using stream = Stream.create();
     using attn = createAttention({
-      ...geo, dtype: 'bf16', pageSize: PAGE, numPages: 1 << 20, maxNumReqs: MAX_REQS, maxNumTokens: 3 * MAX_REQS,
-      maxNumPagesPerReq: MAX_PAGES_PER_REQ, causal: true,
+      ...geo,
+      dtype: 'bf16',
+      pageSize: PAGE,
+      numPages: 1 << 20,
+      maxNumReqs: MAX_REQS,
+      maxNumTokens: 3 * MAX_REQS,
+      maxNumPagesPerReq: MAX_PAGES_PER_REQ,
+      causal: true,
     });
     const r = new Rng(992 + geo.numHeadsQ);
     const failures: string[] = [];
@@ -103,7 +131,10 @@ for (const geo of [
         const batch = randomBatch(r, n);
         const { cu, seqLens, args } = runSchedule(attn, stream, batch, numSplits);
         const { fails, plan } = compare(attn, cu, seqLens, args);
-        if (fails.length) failures.push(`numReqs ${n}, numSplits ${numSplits}, bound ${plan.numSplitsBound}:\n    ${fails.join('\n    ')}`);
+        if (fails.length)
+          failures.push(
+            `numReqs ${n}, numSplits ${numSplits}, bound ${plan.numSplitsBound}:\n    ${fails.join('\n    ')}`,
+          );
       }
     }
     // Dynamic splitting stays on above 992 requests: one long request at index 4000. Whether it
@@ -118,10 +149,16 @@ for (const geo of [
     const { cu, seqLens, args } = runSchedule(attn, stream, batch, bound);
     const { fails, plan } = compare(attn, cu, seqLens, args);
     if (fails.length) failures.push(`long request at 4000 (${longLen} keys):\n    ${fails.join('\n    ')}`);
-    assert.equal(plan.splits[4000], wantSplits, `planSplits gave request 4000 (${longLen} keys) ${plan.splits[4000]} split(s), the formula ${wantSplits}`);
+    assert.equal(
+      plan.splits[4000],
+      wantSplits,
+      `planSplits gave request 4000 (${longLen} keys) ${plan.splits[4000]} split(s), the formula ${wantSplits}`,
+    );
     if (wantSplits === 1) {
       // Only a device with very few SMs gets here: no context up to maxLen splits in this batch.
-      console.log(`note: ${attn.smCount} SMs: request 4000 can't split among ${MAX_REQS} requests (Hkv ${geo.numHeadsKv}); multi-split case not exercised`);
+      console.log(
+        `note: ${attn.smCount} SMs: request 4000 can't split among ${MAX_REQS} requests (Hkv ${geo.numHeadsKv}); multi-split case not exercised`,
+      );
     }
     assert.equal(failures.length, 0, failures.join('\n'));
   });
@@ -130,8 +167,17 @@ for (const geo of [
 test('schedule metadata equals planSplits over 2000 random small batches', { skip }, () => {
   using stream = Stream.create();
   using attn = createAttention({
-    numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, numPages: 1 << 16, maxNumReqs: 300,
-    maxNumTokens: 300 * 32, maxNumPagesPerReq: 1024, maxNumSplits: 16, causal: false,
+    numHeadsQ: 8,
+    numHeadsKv: 2,
+    headDim: 64,
+    dtype: 'fp16',
+    pageSize: 64,
+    numPages: 1 << 16,
+    maxNumReqs: 300,
+    maxNumTokens: 300 * 32,
+    maxNumPagesPerReq: 1024,
+    maxNumSplits: 16,
+    causal: false,
   });
   const r = new Rng(7);
   const failures: string[] = [];

@@ -5,7 +5,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Stream } from '@flashgraph/cuda';
 import { createAttention } from '@flashgraph/fa3';
-import { DeviceProblem, Rng, checkResult, describeProblem, makeProblem, optionsFor, readResult, skipReason, stepArgs } from './harness.js';
+import {
+  checkResult,
+  DeviceProblem,
+  describeProblem,
+  makeProblem,
+  optionsFor,
+  Rng,
+  readResult,
+  skipReason,
+  stepArgs,
+} from './harness.js';
 
 const skip = skipReason();
 
@@ -14,7 +24,15 @@ for (const [name, batch, numSplits] of [
   ['prefill + decode', { qLens: [130, 1], kLens: [130, 300] }, 0],
 ] as const) {
   test(`racecheck case: ${name}`, { skip }, () => {
-    const geo = { numHeadsQ: 8, numHeadsKv: 2, headDim: 64 as const, dtype: 'bf16' as const, pageSize: 16, causal: true, maxNumSplits: 8 };
+    const geo = {
+      numHeadsQ: 8,
+      numHeadsKv: 2,
+      headDim: 64 as const,
+      dtype: 'bf16' as const,
+      pageSize: 16,
+      causal: true,
+      maxNumSplits: 8,
+    };
     const b = { qLens: [...batch.qLens], kLens: [...batch.kLens] };
     const opts = optionsFor(geo, b);
     const p = makeProblem(opts, b, new Rng(5));

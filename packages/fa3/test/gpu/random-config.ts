@@ -30,7 +30,8 @@ export function sampleConfig(seed: number): Config {
   const dtype = r.chance(0.75) ? ('bf16' as const) : ('fp16' as const);
   const causal = r.chance(0.6);
   let window: [number, number] | undefined;
-  if (r.chance(0.25)) window = [r.chance(0.2) ? -1 : r.logInt(0, 4096), causal ? r.pick([-1, 0]) : r.pick([-1, 0, r.logInt(0, 256)])];
+  if (r.chance(0.25))
+    window = [r.chance(0.2) ? -1 : r.logInt(0, 4096), causal ? r.pick([-1, 0]) : r.pick([-1, 0, r.logInt(0, 256)])];
   const softcap = r.chance(0.2) ? r.pick([5, 15, 30, 50]) : undefined;
   const qScale = r.pick([1, 1, 2, 4]);
 
@@ -86,7 +87,8 @@ export function sampleConfig(seed: number): Config {
     }
   }
   // Cache budget: page padding of big batches with big pages adds up.
-  const cacheElems = () => kLens.reduce((a, k) => a + Math.ceil(k / pageSize) * pageSize, pageSize) * numHeadsKv * headDim;
+  const cacheElems = () =>
+    kLens.reduce((a, k) => a + Math.ceil(k / pageSize) * pageSize, pageSize) * numHeadsKv * headDim;
   while (cacheElems() > cacheBudget && pageSize > 16) pageSize /= 4;
   while (cacheElems() > cacheBudget) {
     let big = 0;
@@ -99,9 +101,11 @@ export function sampleConfig(seed: number): Config {
   while (maxNumSplits > 1 && 4 * maxNumSplits * numHeadsQ * tokens * (headDim + 1) > 2 ** 30) maxNumSplits >>= 1;
   const numSplits = r.chance(0.4) ? 0 : r.int(0, maxNumSplits);
   return {
-    seed, kind: long ? `${kind}+long` : kind, qScale, numSplits,
+    seed,
+    kind: long ? `${kind}+long` : kind,
+    qScale,
+    numSplits,
     geo: { numHeadsQ, numHeadsKv, headDim, dtype, pageSize, causal, window, softcap, maxNumSplits },
     batch: { qLens, kLens },
   };
 }
-

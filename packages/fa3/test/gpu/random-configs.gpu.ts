@@ -11,19 +11,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Stream } from '@flashgraph/cuda';
 import { createAttention } from '@flashgraph/fa3';
-import { sampleConfig } from './random-config.js';
 import {
-  DeviceProblem,
-  Rng,
   checkMetadata,
   checkResult,
+  DeviceProblem,
   describeProblem,
   makeProblem,
   optionsFor,
+  Rng,
   readResult,
   skipReason,
   stepArgs,
 } from './harness.js';
+import { sampleConfig } from './random-config.js';
 
 const CONFIGS = Number(process.env.FA3_GPU_CONFIGS ?? 320);
 const SEED = Number(process.env.FA3_GPU_SEED ?? 20240601);
@@ -32,12 +32,24 @@ const skip = skipReason();
 test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED})`, { skip }, () => {
   const stream = Stream.create();
   const failures: string[] = [];
-  const seen = { splitsUsed: new Set<number>(), maxReqs: 0, maxK: 0, maxQ: 0, dims: new Set<number>(), pages: new Set<number>(), understated: 0 };
+  const seen = {
+    splitsUsed: new Set<number>(),
+    maxReqs: 0,
+    maxK: 0,
+    maxQ: 0,
+    dims: new Set<number>(),
+    pages: new Set<number>(),
+    understated: 0,
+  };
   try {
     for (let i = 0; i < CONFIGS; i++) {
       const cfg = sampleConfig(SEED + i);
       const slackRng = new Rng(cfg.seed ^ 0x5bd1e995);
-      const opts = optionsFor(cfg.geo, cfg.batch, { reqs: slackRng.int(0, 8), tokens: slackRng.int(0, 64), pages: slackRng.int(1, 4) });
+      const opts = optionsFor(cfg.geo, cfg.batch, {
+        reqs: slackRng.int(0, 8),
+        tokens: slackRng.int(0, 64),
+        pages: slackRng.int(1, 4),
+      });
       const p = makeProblem(opts, cfg.batch, new Rng(cfg.seed * 7 + 1), cfg.qScale);
       // The split bound then does not depend on maxSeqlenQ, so schedule and forward agree.
       const understate = i % 4 === 3 && cfg.numSplits > 0;

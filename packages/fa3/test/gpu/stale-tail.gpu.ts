@@ -8,13 +8,13 @@ import { Stream } from '@flashgraph/cuda';
 import { type AttentionOptions, createAttention } from '@flashgraph/fa3';
 import {
   type Batch,
-  DeviceProblem,
-  type Problem,
-  Rng,
   checkMetadata,
   checkResult,
+  DeviceProblem,
   describeProblem,
   makeProblem,
+  type Problem,
+  Rng,
   readResult,
   skipReason,
   stepArgs,
@@ -27,8 +27,17 @@ const MAX_Q = 4;
 const MAX_CONTEXT = 1024;
 
 const opts: AttentionOptions = {
-  numHeadsQ: 8, numHeadsKv: 2, headDim: 128, dtype: 'bf16', pageSize: 16, numPages: BIG * (MAX_CONTEXT / 16) + 1,
-  maxNumReqs: BIG, maxNumTokens: BIG * MAX_Q, maxNumPagesPerReq: MAX_CONTEXT / 16, maxNumSplits: 8, causal: true,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 128,
+  dtype: 'bf16',
+  pageSize: 16,
+  numPages: BIG * (MAX_CONTEXT / 16) + 1,
+  maxNumReqs: BIG,
+  maxNumTokens: BIG * MAX_Q,
+  maxNumPagesPerReq: MAX_CONTEXT / 16,
+  maxNumSplits: 8,
+  causal: true,
 };
 
 function batch(r: Rng, live: number, padTo: number): Batch {
@@ -42,7 +51,14 @@ function batch(r: Rng, live: number, padTo: number): Batch {
   return { qLens, kLens };
 }
 
-function check(label: string, p: Problem, dev: DeviceProblem, attn: ReturnType<typeof createAttention>, numSplits: number, failures: string[]) {
+function check(
+  label: string,
+  p: Problem,
+  dev: DeviceProblem,
+  attn: ReturnType<typeof createAttention>,
+  numSplits: number,
+  failures: string[],
+) {
   const { outBits, lse } = readResult(dev, p);
   const fails = [...checkMetadata(attn, p, numSplits), ...checkResult(p, outBits, lse)];
   if (fails.length) failures.push(`${label}: ${describeProblem(p)}\n    ${fails.join('\n    ')}`);
@@ -98,7 +114,12 @@ test('stale tail (graph): one graph captured at the big size, replayed big then 
   const exec = graph.instantiate();
   graph.dispose();
   try {
-    for (const [label, live] of [['big', BIG], ['small (padded)', SMALL], ['big again', BIG], ['one request (padded)', 1]] as const) {
+    for (const [label, live] of [
+      ['big', BIG],
+      ['small (padded)', SMALL],
+      ['big again', BIG],
+      ['one request (padded)', 1],
+    ] as const) {
       const p = makeProblem(opts, batch(r, live, BIG), r);
       dev.upload(p);
       exec.launch(stream);
