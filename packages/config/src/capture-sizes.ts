@@ -19,6 +19,16 @@ export function defaultMaxCaptureSize(limits: SizeLimits): number {
   );
 }
 
+/** How many sizes `captureSizeLadder(max)` returns, in O(1): checked before the ladder is built. */
+export function captureSizeLadderLength(max: number): number {
+  if (max < 1) return 0;
+  const small = (max >= 1 ? 1 : 0) + (max >= 2 ? 1 : 0) + (max >= 4 ? 1 : 0);
+  const eights = Math.floor(Math.min(max, 255) / 8);
+  const sixteens = max >= 256 ? Math.floor((max - 256) / 16) + 1 : 0;
+  const onLadder = max <= 2 || max === 4 || (max < 256 ? max % 8 === 0 : max % 16 === 0);
+  return small + eights + sixteens + (onLadder ? 0 : 1);
+}
+
 /** 1, 2, 4, multiples of 8 below 256, multiples of 16 from 256, all <= max; max always included. */
 export function captureSizeLadder(max: number): number[] {
   const sizes: number[] = [];

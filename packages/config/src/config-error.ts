@@ -1,25 +1,6 @@
 // ConfigError: every problem of a config at once, each with path, value, rule and fix.
+import { FlashgraphError, formatValue } from '@flashgraph/errors';
 import type { ConfigIssue } from './types.js';
-
-function repr(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return '[function]';
-  if (typeof value === 'symbol') return value.toString();
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-/** Renders a value the way a user would have typed it (strings quoted, NaN as NaN), at most 80 characters. */
-export function formatValue(value: unknown): string {
-  const text = repr(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
 
 /** One issue as a short paragraph: `path = value`, then rule and fix. */
 export function formatIssue(issue: ConfigIssue): string {
@@ -33,14 +14,24 @@ function formatMessage(issues: readonly ConfigIssue[]): string {
   return `Invalid CUDA graph configuration (${count}):\n${issues.map((issue) => `  - ${formatIssue(issue)}`).join('\n')}`;
 }
 
-/** Thrown by `resolveGraphConfig` (and `defaultCaptureSizes`) with every problem found. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_FLASHGRAPH_CONFIG' as const;
+/**
+ * Thrown by `resolveGraphConfig` (and `defaultCaptureSizes`) with every problem found, code
+ * `invalid_config`. Each of `issues` has its own code, path, value, rule and fix; `path`, `value`
+ * and `fix` of the error itself are those of the first issue.
+ */
+export class ConfigError extends FlashgraphError {
+  declare readonly code: 'invalid_config';
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {
-    super(formatMessage(issues));
-    this.name = 'ConfigError';
+    // The message is the whole list (one paragraph per issue), so path/value/fix stay out of it.
+    super({ code: 'invalid_config', problem: formatMessage(issues) });
+    const first = issues[0];
+    Object.defineProperties(this, {
+      path: { value: first?.path, enumerable: true },
+      value: { value: first?.value, enumerable: true },
+      fix: { value: first?.fix, enumerable: true },
+    });
     this.issues = Object.freeze(issues.map((issue) => Object.freeze({ ...issue })));
   }
 }

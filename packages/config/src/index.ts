@@ -8,6 +8,7 @@ export {
   CUDAGRAPH_SUPPORTS as cudagraphSupportLevels,
   GRAPH_MODES as graphModes,
   graphConfigJsonSchema,
+  graphConfigLimits,
 } from './schema.js';
 export { estimateSplitWorkspaceBytes } from './split-workspace.js';
 export type {

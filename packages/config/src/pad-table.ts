@@ -1,56 +1,55 @@
-// padToCaptureSize: the smallest captured size >= n in O(1), through a table built once per config.
+// padToCaptureSize: the smallest captured size >= n, by binary search over the capture sizes.
+// Memory is O(number of capture sizes), never O(max capture size): a config whose largest size is
+// 2^31 - 1 tokens costs what one with 512 does. With at most 4096 sizes the search is <= 12 steps.
+import { checkInt, InvalidArgumentError } from '@flashgraph/errors';
 
-/** Above this max capture size the table would cost more than 4 MiB; binary search instead. */
-const TABLE_LIMIT = 1 << 20;
+// Checked copies keyed by the (frozen) resolved config, so the config itself stays plain
+// JSON-printable data and the per-call check is one WeakMap lookup.
+const checked = new WeakMap<object, Float64Array>();
 
-interface PadTable {
-  max: number;
-  /** table[n] = smallest size >= n, for 0 <= n <= max. */
-  table?: Uint32Array;
-  sizes: readonly number[];
-}
-
-// Keyed by the (frozen) resolved config, so the config itself stays plain JSON-printable data.
-const tables = new WeakMap<object, PadTable>();
-
-function buildTable(sizes: readonly number[]): PadTable {
-  const max = sizes.length === 0 ? 0 : sizes[sizes.length - 1]!;
-  if (max > TABLE_LIMIT) return { max, sizes };
-  const table = new Uint32Array(max + 1);
-  let n = 0;
-  for (const size of sizes) {
-    for (; n <= size; n++) table[n] = size;
-  }
-  return { max, table, sizes };
-}
-
-function isAscendingSizes(sizes: unknown): sizes is readonly number[] {
-  if (!Array.isArray(sizes)) return false;
-  let previous = 0;
-  for (const size of sizes) {
-    if (!Number.isSafeInteger(size) || size <= previous) return false;
-    previous = size;
-  }
-  return true;
-}
-
-function tableFor(resolved: { captureSizes: readonly number[] }): PadTable {
-  let entry = tables.get(resolved);
-  if (entry === undefined) {
-    if (!isAscendingSizes(resolved.captureSizes)) {
-      throw new TypeError(
-        'padToCaptureSize: resolved.captureSizes must be ascending positive integers (use resolveGraphConfig)',
-      );
+function checkedSizes(resolved: { captureSizes: readonly number[] }): Float64Array {
+  let sizes = checked.get(resolved);
+  if (sizes === undefined) {
+    const given: unknown = resolved.captureSizes;
+    const allowed = 'ascending positive safe integers (the captureSizes of resolveGraphConfig)';
+    if (!Array.isArray(given)) {
+      throw new InvalidArgumentError({ code: 'invalid_type', path: 'resolved.captureSizes', value: given, allowed });
     }
-    entry = buildTable(resolved.captureSizes);
-    tables.set(resolved, entry);
+    sizes = new Float64Array(given.length);
+    let previous = 0;
+    for (let i = 0; i < given.length; i++) {
+      const size: unknown = given[i];
+      if (!Number.isSafeInteger(size) || (size as number) <= previous) {
+        throw new InvalidArgumentError({
+          code: 'invalid_value',
+          path: `resolved.captureSizes[${i}]`,
+          value: size,
+          allowed,
+        });
+      }
+      previous = size as number;
+      sizes[i] = previous;
+    }
+    checked.set(resolved, sizes);
   }
-  return entry;
+  return sizes;
 }
 
-/** Builds the table ahead of the first lookup (resolveGraphConfig calls it). */
+/** Index of the smallest of ascending `sizes` >= n, or -1 when n is above the largest. */
+export function padIndexOf(sizes: ArrayLike<number>, n: number): number {
+  let lo = 0;
+  let hi = sizes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sizes[mid]! >= n) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < sizes.length ? lo : -1;
+}
+
+/** Checks `resolved.captureSizes` ahead of the first lookup (resolveGraphConfig calls it). */
 export function registerPadTable(resolved: { captureSizes: readonly number[] }): void {
-  tableFor(resolved);
+  checkedSizes(resolved);
 }
 
 /**
@@ -62,24 +61,15 @@ export function padToCaptureSize(
   numTokens: number,
 ): number | undefined {
   if (resolved === null || typeof resolved !== 'object') {
-    throw new TypeError('padToCaptureSize: resolved must be the result of resolveGraphConfig');
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'resolved',
+      value: resolved,
+      allowed: 'the object returned by resolveGraphConfig',
+    });
   }
-  if (typeof numTokens !== 'number') {
-    throw new TypeError(`padToCaptureSize: numTokens must be a number, got ${typeof numTokens}`);
-  }
-  if (!Number.isSafeInteger(numTokens) || numTokens < 1) {
-    throw new RangeError(`padToCaptureSize: numTokens must be a positive safe integer, got ${numTokens}`);
-  }
-  const entry = tableFor(resolved);
-  if (numTokens > entry.max) return undefined;
-  if (entry.table !== undefined) return entry.table[numTokens];
-  // Only for max capture sizes above 2^20 tokens: O(log n) instead of a huge table.
-  let lo = 0;
-  let hi = entry.sizes.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (entry.sizes[mid]! >= numTokens) hi = mid;
-    else lo = mid + 1;
-  }
-  return entry.sizes[lo];
+  checkInt('numTokens', numTokens, { min: 1, max: Number.MAX_SAFE_INTEGER });
+  const sizes = checkedSizes(resolved);
+  const index = padIndexOf(sizes, numTokens);
+  return index < 0 ? undefined : sizes[index];
 }

@@ -1,7 +1,10 @@
 // Structural validation (zod) of the input and context, returning what is usable so that the
 // semantic rules can still run on the valid parts: ConfigError reports every problem at once.
+// Only own properties are read: the input is first copied to a null-prototype record, so an
+// inherited key (or `__proto__` set by Object.assign from a JSON file) never becomes an option.
+import { checkObject } from '@flashgraph/errors';
 import { type BackendCapability, fa3BackendCapability } from './backend.js';
-import { graphConfigContextSchema, graphConfigInputSchema } from './schema.js';
+import { graphConfigContextSchema, graphConfigInputSchema, MAX_NUM_CAPTURE_SIZES } from './schema.js';
 import { structuralIssues } from './structural-issues.js';
 import type { ConfigIssue, GraphMode } from './types.js';
 
@@ -10,6 +13,8 @@ export interface ReadInput {
   mode?: GraphMode;
   /** The valid entries of captureSizes (when it is an array; absent when it is not). */
   captureSizes?: number[];
+  /** The length of captureSizes as given, when it is an array (own property). */
+  captureSizesLength?: number;
   /** Whether some entry of captureSizes was invalid. */
   captureSizesHasInvalid: boolean;
   maxCaptureSize?: number;
@@ -25,14 +30,36 @@ function topKey(path: string): string {
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
 
-export function readInput(input: unknown, issues: ConfigIssue[]): ReadInput {
+/** A null-prototype copy of the own keys of an object (nested at `nested`); anything else as is. */
+export function ownKeysOnly(value: unknown, nested: readonly string[] = []): unknown {
+  if (!isRecord(value)) return value;
+  const copy = checkObject('', value) as Record<string, unknown>;
+  for (const key of nested) if (key in copy) copy[key] = ownKeysOnly(copy[key]);
+  return copy;
+}
+
+export function readInput(given: unknown, issues: ConfigIssue[]): ReadInput {
+  const input = ownKeysOnly(given);
+  const result: ReadInput = { captureSizesHasInvalid: false, invalid: new Set() };
+  // A huge (or sparse, length 2^32 - 1) array is refused by its length, before zod walks it.
+  if (isRecord(input) && Array.isArray(input.captureSizes)) result.captureSizesLength = input.captureSizes.length;
+  if (isRecord(input) && Array.isArray(input.captureSizes) && input.captureSizes.length > MAX_NUM_CAPTURE_SIZES) {
+    issues.push({
+      code: 'invalid_value',
+      path: 'captureSizes',
+      value: input.captureSizes,
+      rule: `must hold at most ${MAX_NUM_CAPTURE_SIZES} capture sizes (got ${input.captureSizes.length})`,
+      fix: 'capture fewer sizes: every size costs a graph (or one per segment) and its capture time',
+    });
+    delete input.captureSizes;
+    result.invalid.add('captureSizes');
+  }
   const parsed = graphConfigInputSchema.safeParse(input);
   const found = parsed.success ? [] : structuralIssues(parsed.error, input, '');
   issues.push(...found);
-  const result: ReadInput = { captureSizesHasInvalid: false, invalid: new Set() };
   if (!isRecord(input)) return result;
   // Only a bad value itself marks its key invalid; a bad captureSizes entry leaves the others usable.
   for (const issue of found) {
@@ -68,7 +95,8 @@ export interface ReadContext {
   supportsPiecewise?: boolean;
 }
 
-export function readContext(context: unknown, issues: ConfigIssue[]): ReadContext {
+export function readContext(given: unknown, issues: ConfigIssue[]): ReadContext {
+  const context = ownKeysOnly(given, ['backend']);
   const parsed = graphConfigContextSchema.safeParse(context);
   const found = parsed.success ? [] : structuralIssues(parsed.error, context, 'context');
   issues.push(...found);

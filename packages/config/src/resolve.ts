@@ -1,12 +1,20 @@
 // resolveGraphConfig: structural checks, mode resolution, capture sizes, strict AoT limit; every
 // problem collected into one ConfigError, every adjustment returned as a warning.
-import { captureSizeLadder, defaultMaxCaptureSize, normalizeUserSizes, roundDefaultSizes } from './capture-sizes.js';
+
+import { FlashgraphError } from '@flashgraph/errors';
+import {
+  captureSizeLadder,
+  captureSizeLadderLength,
+  defaultMaxCaptureSize,
+  normalizeUserSizes,
+  roundDefaultSizes,
+} from './capture-sizes.js';
 import { ConfigError } from './config-error.js';
 import { hasFullDecodeGraphs, modeProperties } from './mode-properties.js';
 import { requestedMode, resolveMode } from './mode-resolution.js';
 import { registerPadTable } from './pad-table.js';
 import { type ReadContext, type ReadInput, readContext, readInput } from './read-options.js';
-import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_NUM_WARMUPS } from './schema.js';
+import { DEFAULT_MAX_NUM_SPLITS, DEFAULT_NUM_WARMUPS, MAX_NUM_CAPTURE_SIZES } from './schema.js';
 import type {
   ConfigIssue,
   ConfigWarning,
@@ -41,8 +49,10 @@ function userSizes(
     });
     return undefined;
   }
-  if (input.maxCaptureSize !== undefined && given.length > 0 && !input.captureSizesHasInvalid) {
-    const largest = Math.max(...given);
+  // Checked against the valid entries even when others are invalid: every problem in one error.
+  if (input.maxCaptureSize !== undefined && given.length > 0) {
+    let largest = given[0]!;
+    for (const size of given) if (size > largest) largest = size;
     if (input.maxCaptureSize !== largest) {
       issues.push({
         code: 'max_capture_size_mismatch',
@@ -89,6 +99,18 @@ function defaultSizes(
       max = context.maxNumBatchedTokens;
     }
   }
+  const count = captureSizeLadderLength(max);
+  if (count > MAX_NUM_CAPTURE_SIZES) {
+    const fromUser = input.maxCaptureSize !== undefined;
+    issues.push({
+      code: 'too_many_capture_sizes',
+      path: fromUser ? 'maxCaptureSize' : 'context.maxNumBatchedTokens',
+      value: fromUser ? input.maxCaptureSize : context.maxNumBatchedTokens,
+      rule: `the default ladder up to ${max} has ${count} capture sizes, more than the limit of ${MAX_NUM_CAPTURE_SIZES} (one graph each)`,
+      fix: `lower maxCaptureSize to at most ${ladderMaxWithin(MAX_NUM_CAPTURE_SIZES)}, or list the sizes you want in captureSizes`,
+    });
+    return undefined;
+  }
   let sizes = captureSizeLadder(max);
   if (roundTo > 1) sizes = roundDefaultSizes(sizes, roundTo);
   if (sizes.length === 0) {
@@ -107,17 +129,51 @@ function defaultSizes(
   return { sizes, maxPath: 'maxCaptureSize' };
 }
 
+/** The largest max capture size whose default ladder stays within `count` sizes. */
+function ladderMaxWithin(count: number): number {
+  // Above 256 the ladder grows by one size per 16 tokens: invert that, then step back if needed.
+  let max = 256 + (count - captureSizeLadderLength(256)) * 16;
+  while (captureSizeLadderLength(max) > count) max--;
+  return max;
+}
+
+/**
+ * The largest capture size that gets a full graph: every size in mode `full`; in the decode-only
+ * modes the size a uniform decode batch of at most maxNumSeqs requests pads to (larger sizes get
+ * piecewise graphs or run eagerly, so a backend's AoT limit does not apply to them).
+ */
+export function largestFullGraphSize(
+  mode: GraphMode,
+  sizes: readonly number[],
+  maxNumSeqs: number | undefined,
+  k: number,
+): number | undefined {
+  const properties = modeProperties(mode);
+  const max = sizes[sizes.length - 1];
+  if (!properties.hasFullGraphs || max === undefined) return undefined;
+  if (properties.fullGraphsFor === 'all' || maxNumSeqs === undefined) return max;
+  const decodeTokens = Math.min(maxNumSeqs * k, Math.floor(max / k) * k);
+  if (decodeTokens < k) return undefined;
+  for (const size of sizes) if (size >= decodeTokens) return size;
+  return max;
+}
+
 function checkMaxAotBatch(mode: GraphMode, sizes: Sizes, context: ReadContext, issues: ConfigIssue[]): void {
   const limit = context.backend?.maxAotBatch;
-  const max = sizes.sizes[sizes.sizes.length - 1]!;
-  if (limit === undefined || !modeProperties(mode).hasFullGraphs || max <= limit) return;
+  if (limit === undefined) return;
+  const largest = largestFullGraphSize(mode, sizes.sizes, context.maxNumSeqs, context.uniformDecodeQueryLen ?? 1);
+  if (largest === undefined || largest <= limit) return;
+  const decodeOnly = modeProperties(mode).fullGraphsFor === 'uniform_decode';
   issues.push({
     code: 'max_aot_batch_exceeded',
     path: sizes.maxPath,
-    value: max,
-    rule: `the max capture size ${max} is above the backend's maxAotBatch ${limit}: its AoT metadata holds at most ${limit} tokens`,
-    fix:
-      sizes.maxPath === 'captureSizes'
+    value: largest,
+    rule: decodeOnly
+      ? `capture size ${largest} gets a full decode graph (uniform decode batches of up to maxNumSeqs ${context.maxNumSeqs} requests pad to it), but the backend's maxAotBatch is ${limit}: its AoT metadata holds at most ${limit} tokens`
+      : `the max capture size ${largest} is above the backend's maxAotBatch ${limit}: its AoT metadata holds at most ${limit} tokens`,
+    fix: decodeOnly
+      ? `lower maxNumSeqs so decode batches fit ${limit} tokens, add a capture size between the largest decode batch and ${limit}, or use mode 'piecewise'`
+      : sizes.maxPath === 'captureSizes'
         ? `remove capture sizes above ${limit}, or use mode 'piecewise'`
         : `set maxCaptureSize: ${limit}, or use mode 'piecewise'`,
   });
@@ -150,11 +206,9 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
   }
 
   let sizes: Sizes | undefined;
-  const rawSizes = (input as { captureSizes?: unknown } | null)?.captureSizes;
   if (mode === 'none') {
     for (const key of ['captureSizes', 'maxCaptureSize'] as const) {
-      const given =
-        key === 'captureSizes' ? Array.isArray(rawSizes) && rawSizes.length > 0 : read.maxCaptureSize !== undefined;
+      const given = key === 'captureSizes' ? (read.captureSizesLength ?? 0) > 0 : read.maxCaptureSize !== undefined;
       if (given) {
         warnings.push({
           code: 'option_ignored',
@@ -167,7 +221,7 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
     const k = ctx.uniformDecodeQueryLen ?? 1;
     const roundTo = mode !== undefined && hasFullDecodeGraphs(mode) && k > 1 ? k : 1;
     if (read.captureSizes !== undefined) {
-      const rawLength = Array.isArray(rawSizes) ? rawSizes.length : 0;
+      const rawLength = read.captureSizesLength ?? 0;
       sizes = userSizes({ ...read, captureSizes: read.captureSizes }, rawLength, ctx, roundTo, issues, warnings);
     } else if (
       ctx.maxNumSeqs !== undefined &&
@@ -185,9 +239,19 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
   }
 
   if (issues.length > 0) throw new ConfigError(issues);
-  if (mode === undefined || ctx.uniformDecodeQueryLen === undefined || (mode !== 'none' && sizes === undefined)) {
+  if (
+    mode === undefined ||
+    ctx.uniformDecodeQueryLen === undefined ||
+    ctx.maxNumSeqs === undefined ||
+    ctx.maxNumBatchedTokens === undefined ||
+    (mode !== 'none' && sizes === undefined)
+  ) {
     // Unreachable: without issues every branch above produced a mode and sizes.
-    throw new Error('@flashgraph/config: internal error: no mode or capture sizes resolved without an issue');
+    throw new FlashgraphError({
+      code: 'internal_error',
+      problem: '@flashgraph/config: no mode or capture sizes resolved without an issue',
+      fix: 'Please report this with the input and context.',
+    });
   }
   const captureSizes = mode === 'none' ? [] : (sizes?.sizes ?? []);
   const properties = modeProperties(mode);
@@ -200,6 +264,8 @@ export function resolveGraphConfig(input: GraphConfigInput, context: GraphConfig
     numWarmups: read.numWarmups ?? DEFAULT_NUM_WARMUPS,
     warnings: Object.freeze(warnings.map((warning) => Object.freeze(warning))),
     uniformDecodeQueryLen: ctx.uniformDecodeQueryLen,
+    maxNumSeqs: ctx.maxNumSeqs,
+    maxNumBatchedTokens: ctx.maxNumBatchedTokens,
     hasFullGraphs: properties.hasFullGraphs,
     fullGraphsFor: properties.fullGraphsFor,
     piecewise: properties.piecewise,

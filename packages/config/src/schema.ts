@@ -1,6 +1,7 @@
 // zod schemas of the graph config input and its context: the one place structural rules live.
 // `graphConfigJsonSchema` is generated from the input schema, so config files, editors and
 // `resolveGraphConfig` can never disagree about what is valid.
+import { INT32_MAX } from '@flashgraph/errors';
 import { z } from 'zod';
 
 export const GRAPH_MODES = ['none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise'] as const;
@@ -11,7 +12,28 @@ export const DEFAULT_MAX_NUM_SPLITS = 32;
 export const MAX_NUM_WARMUPS = 100;
 export const DEFAULT_NUM_WARMUPS = 1;
 
-const tokenCount = z.int().positive();
+/**
+ * Every token or request count reaches a kernel as a 32-bit `int`, so that is the ceiling of each;
+ * checked up front, so nothing downstream sizes a structure by an unchecked count.
+ */
+export const MAX_TOKEN_COUNT = INT32_MAX;
+/**
+ * The most capture sizes (one graph each, or one per segment): far above any useful ladder (the
+ * default ladder to 512 has 51), low enough that building and checking the list stays instant.
+ */
+export const MAX_NUM_CAPTURE_SIZES = 4096;
+
+/** The upper bounds resolveGraphConfig enforces, for callers that check their own values first. */
+export const graphConfigLimits = Object.freeze({
+  /** Every token or request count (capture sizes, maxNumSeqs, maxNumBatchedTokens, ...). */
+  maxTokenCount: MAX_TOKEN_COUNT,
+  /** Capture sizes in one config (given, or the default ladder). */
+  maxNumCaptureSizes: MAX_NUM_CAPTURE_SIZES,
+  maxNumSplits: MAX_NUM_SPLITS_LIMIT,
+  maxNumWarmups: MAX_NUM_WARMUPS,
+});
+
+const tokenCount = z.int().min(1).max(MAX_TOKEN_COUNT);
 
 export const graphConfigInputSchema = z
   .strictObject({
@@ -29,6 +51,7 @@ export const graphConfigInputSchema = z
       }),
     captureSizes: z
       .array(tokenCount)
+      .max(MAX_NUM_CAPTURE_SIZES)
       .optional()
       .meta({
         description:

@@ -1,34 +1,26 @@
 // The fp32 scratch split-KV attention needs: partial outputs (D floats) and LSE (1 float) for every
 // split of every query head of every token, so users see what the maxNumSplits bound costs.
+import { checkInt, checkObject, INT32_MAX, InvalidArgumentError } from '@flashgraph/errors';
 import { MAX_NUM_SPLITS_LIMIT } from './schema.js';
 import type { SplitWorkspaceShape } from './types.js';
 
-const FIELDS = ['maxNumSplits', 'numHeadsQ', 'maxNumTokens', 'headDim'] as const;
-
 /** 4 x maxNumSplits x numHeadsQ x maxNumTokens x (headDim + 1) bytes. */
 export function estimateSplitWorkspaceBytes(shape: SplitWorkspaceShape): number {
-  if (shape === null || typeof shape !== 'object') {
-    throw new TypeError('estimateSplitWorkspaceBytes: expected { maxNumSplits, numHeadsQ, maxNumTokens, headDim }');
-  }
-  for (const field of FIELDS) {
-    const value: unknown = shape[field];
-    if (typeof value !== 'number') {
-      throw new TypeError(`estimateSplitWorkspaceBytes: ${field} must be a number, got ${typeof value}`);
-    }
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`estimateSplitWorkspaceBytes: ${field} must be a positive safe integer, got ${value}`);
-    }
-  }
-  if (shape.maxNumSplits > MAX_NUM_SPLITS_LIMIT) {
-    throw new RangeError(
-      `estimateSplitWorkspaceBytes: maxNumSplits must be an integer from 1 to ${MAX_NUM_SPLITS_LIMIT}, got ${shape.maxNumSplits}`,
-    );
-  }
-  const bytes = 4 * shape.maxNumSplits * shape.numHeadsQ * shape.maxNumTokens * (shape.headDim + 1);
+  const given = checkObject('shape', shape);
+  const maxNumSplits = checkInt('shape.maxNumSplits', given.maxNumSplits, { min: 1, max: MAX_NUM_SPLITS_LIMIT });
+  const numHeadsQ = checkInt('shape.numHeadsQ', given.numHeadsQ, { min: 1, max: INT32_MAX });
+  const maxNumTokens = checkInt('shape.maxNumTokens', given.maxNumTokens, { min: 1, max: INT32_MAX });
+  const headDim = checkInt('shape.headDim', given.headDim, { min: 1, max: INT32_MAX });
+  const bytes = 4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1);
   if (!Number.isSafeInteger(bytes)) {
-    throw new RangeError(
-      `estimateSplitWorkspaceBytes: ${bytes} bytes is beyond the safe integer range; the shape is too large`,
-    );
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: 'shape',
+      value: bytes,
+      allowed: `a workspace of at most ${Number.MAX_SAFE_INTEGER} bytes`,
+      problem: 'the workspace size is beyond the safe integer range',
+      fix: 'Lower maxNumTokens, numHeadsQ or maxNumSplits.',
+    });
   }
   return bytes;
 }

@@ -1,6 +1,14 @@
 // Turns zod's structural issues into ConfigIssues with a rule and a fix a user can act on.
 import type { z } from 'zod';
-import { BACKEND_KEYS, CONTEXT_KEYS, CUDAGRAPH_SUPPORTS, GRAPH_MODES, INPUT_KEYS } from './schema.js';
+import {
+  BACKEND_KEYS,
+  CONTEXT_KEYS,
+  CUDAGRAPH_SUPPORTS,
+  GRAPH_MODES,
+  INPUT_KEYS,
+  MAX_NUM_CAPTURE_SIZES,
+  MAX_TOKEN_COUNT,
+} from './schema.js';
 import { suggest } from './suggest.js';
 import type { ConfigIssue } from './types.js';
 
@@ -11,7 +19,7 @@ interface RuleText {
 
 const quoteAll = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
 
-const positive = 'must be a positive safe integer';
+const positive = `must be an integer in [1, ${MAX_TOKEN_COUNT}]`;
 
 /** Rule and fix per path; array indices are written `[]`. */
 const RULES: Record<string, RuleText> = {
@@ -22,12 +30,12 @@ const RULES: Record<string, RuleText> = {
     fix: "set mode to one of those, or remove it for the default 'full_and_piecewise'",
   },
   captureSizes: {
-    rule: 'must be an array of token counts',
+    rule: `must be an array of at most ${MAX_NUM_CAPTURE_SIZES} token counts`,
     fix: 'give a list such as [1, 2, 4, 8], or remove captureSizes for the defaults',
   },
   'captureSizes[]': {
     rule: `${positive} (a token count)`,
-    fix: 'remove it or replace it with a positive integer',
+    fix: `remove it or replace it with an integer in [1, ${MAX_TOKEN_COUNT}]`,
   },
   maxCaptureSize: {
     rule: `${positive} (a token count)`,

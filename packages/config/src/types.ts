@@ -12,7 +12,10 @@ export interface BackendCapability {
   cudagraphSupport: CudagraphSupport;
   /** Whether the backend plans its attention schedule ahead of time on the device (FA3-style AoT). */
   aotScheduling: boolean;
-  /** Largest batch the backend's AoT metadata can hold; a larger max capture size is an error. */
+  /**
+   * Largest batch the backend's AoT metadata can hold: a capture size that gets a full graph above
+   * it is an error (in the decode-only modes, only the sizes uniform decode batches pad to).
+   */
   maxAotBatch?: number;
 }
 
@@ -95,6 +98,13 @@ export interface ResolvedGraphConfig {
   readonly warnings: readonly ConfigWarning[];
   /** Query tokens per request in a uniform decode step. */
   readonly uniformDecodeQueryLen: number;
+  /** Most requests in one step (`context.maxNumSeqs`). */
+  readonly maxNumSeqs: number;
+  /**
+   * Most tokens in one step (`context.maxNumBatchedTokens`): the runner rejects a larger step
+   * instead of running it eagerly.
+   */
+  readonly maxNumBatchedTokens: number;
   /** Whether any full graphs are captured. */
   readonly hasFullGraphs: boolean;
   /** Which batches replay a full graph. */

@@ -32,9 +32,10 @@ describe('graphConfigJsonSchema', () => {
     });
     expect(schema.properties.captureSizes).toMatchObject({
       type: 'array',
-      items: { type: 'integer', exclusiveMinimum: 0 },
+      items: { type: 'integer', minimum: 1, maximum: 2147483647 },
+      maxItems: 4096,
     });
-    expect(schema.properties.maxCaptureSize).toMatchObject({ type: 'integer', exclusiveMinimum: 0 });
+    expect(schema.properties.maxCaptureSize).toMatchObject({ type: 'integer', minimum: 1, maximum: 2147483647 });
     expect(schema.properties.maxNumSplits).toMatchObject({ type: 'integer', minimum: 1, maximum: 256, default: 32 });
     expect(schema.properties.numWarmups).toMatchObject({ type: 'integer', minimum: 0, maximum: 100, default: 1 });
     expect(schema.properties.fullCudaGraph).toMatchObject({ type: 'boolean', deprecated: true });

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { padToCaptureSize, resolveGraphConfig } from '../src/index.js';
@@ -30,20 +31,23 @@ describe('padToCaptureSize', () => {
   });
 
   it.each([
-    [0, RangeError, 'padToCaptureSize: numTokens must be a positive safe integer, got 0'],
-    [-3, RangeError, 'padToCaptureSize: numTokens must be a positive safe integer, got -3'],
-    [1.5, RangeError, 'padToCaptureSize: numTokens must be a positive safe integer, got 1.5'],
-    [Number.NaN, RangeError, 'padToCaptureSize: numTokens must be a positive safe integer, got NaN'],
-    ['8', TypeError, 'padToCaptureSize: numTokens must be a number, got string'],
-  ])('rejects numTokens %s', (numTokens, type, message) => {
-    expect(() => padToCaptureSize(resolved, numTokens as number)).toThrow(type);
+    [0, 'out_of_range', 'numTokens: out of range (got 0, allowed integer in [1, 9007199254740991])'],
+    [-3, 'out_of_range', 'numTokens: out of range (got -3, allowed integer in [1, 9007199254740991])'],
+    [1.5, 'out_of_range', 'numTokens: out of range (got 1.5, allowed integer in [1, 9007199254740991])'],
+    [Number.NaN, 'out_of_range', 'numTokens: out of range (got NaN, allowed integer in [1, 9007199254740991])'],
+    ['8', 'invalid_type', 'numTokens: wrong type (got "8", allowed integer in [1, 9007199254740991])'],
+  ])('rejects numTokens %s', (numTokens, code, message) => {
+    expect(() => padToCaptureSize(resolved, numTokens as number)).toThrow(InvalidArgumentError);
+    expect(() => padToCaptureSize(resolved, numTokens as number)).toThrow(expect.objectContaining({ code }));
     expect(() => padToCaptureSize(resolved, numTokens as number)).toThrow(message);
   });
 
   it('rejects something that is not a resolved config', () => {
-    expect(() => padToCaptureSize(null as never, 1)).toThrow(TypeError);
+    expect(() => padToCaptureSize(null as never, 1)).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'resolved' }),
+    );
     expect(() => padToCaptureSize({ captureSizes: [4, 2] }, 1)).toThrow(
-      'padToCaptureSize: resolved.captureSizes must be ascending positive integers (use resolveGraphConfig)',
+      'resolved.captureSizes[1]: invalid value (got 2, allowed ascending positive safe integers (the captureSizes of resolveGraphConfig))',
     );
   });
 
@@ -52,7 +56,7 @@ describe('padToCaptureSize', () => {
     expect(padToCaptureSize(copy, 9)).toBe(24);
   });
 
-  it('handles max capture sizes above the table limit (binary search path)', () => {
+  it('handles huge capture sizes without a per-token table', () => {
     const huge = resolveGraphConfig({ captureSizes: [1, 1000, 3_000_000] }, context);
     expect(padToCaptureSize(huge, 2)).toBe(1000);
     expect(padToCaptureSize(huge, 1001)).toBe(3_000_000);

@@ -451,8 +451,8 @@ describe('resolveGraphConfig: AoT scheduling and backend capability', () => {
 });
 
 describe('resolveGraphConfig: maxAotBatch (FA3-compatible strict mode)', () => {
-  it('rejects a default max capture size above it, naming both numbers', () => {
-    expect(issuesOf({}, ctx({ backend: backend('always', true, 256) }))).toEqual([
+  it("rejects a default max capture size above it in mode 'full', naming both numbers", () => {
+    expect(issuesOf({ mode: 'full' }, ctx({ backend: backend('always', true, 256) }))).toEqual([
       {
         code: 'max_aot_batch_exceeded',
         path: 'maxCaptureSize',
@@ -463,8 +463,10 @@ describe('resolveGraphConfig: maxAotBatch (FA3-compatible strict mode)', () => {
     ]);
   });
 
-  it('rejects user sizes above it', () => {
-    expect(issuesOf({ captureSizes: [1, 992, 1024] }, ctx({ backend: backend('always', true, 992) }))).toEqual([
+  it("rejects user sizes above it in mode 'full'", () => {
+    expect(
+      issuesOf({ mode: 'full', captureSizes: [1, 992, 1024] }, ctx({ backend: backend('always', true, 992) })),
+    ).toEqual([
       {
         code: 'max_aot_batch_exceeded',
         path: 'captureSizes',
@@ -473,6 +475,22 @@ describe('resolveGraphConfig: maxAotBatch (FA3-compatible strict mode)', () => {
         fix: "remove capture sizes above 992, or use mode 'piecewise'",
       },
     ]);
+  });
+
+  it('applies only to sizes with full graphs: decode-only modes check the size decode batches pad to', () => {
+    // 64 requests of 1 token: full decode graphs exist only up to 64, so 1024 (piecewise) is fine.
+    const fine = resolveGraphConfig(
+      { mode: 'full_and_piecewise', captureSizes: [1, 64, 1024] },
+      ctx({ maxNumSeqs: 64, backend: backend('always', true, 992) }),
+    );
+    expect(fine.captureSizes).toEqual([1, 64, 1024]);
+    // 1000 requests pad to 1024, which then gets a full decode graph above the limit.
+    expect(
+      issuesOf(
+        { mode: 'full_decode_only', captureSizes: [1, 64, 1024] },
+        ctx({ maxNumSeqs: 1000, backend: backend('always', true, 992) }),
+      ).map((i) => [i.code, i.path, i.value]),
+    ).toEqual([['max_aot_batch_exceeded', 'captureSizes', 1024]]);
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { estimateSplitWorkspaceBytes } from '../src/index.js';
@@ -14,33 +15,35 @@ describe('estimateSplitWorkspaceBytes', () => {
   });
 
   it.each([
-    ['maxNumSplits', 0, RangeError, 'estimateSplitWorkspaceBytes: maxNumSplits must be a positive safe integer, got 0'],
-    [
-      'maxNumSplits',
-      257,
-      RangeError,
-      'estimateSplitWorkspaceBytes: maxNumSplits must be an integer from 1 to 256, got 257',
-    ],
-    ['numHeadsQ', 2.5, RangeError, 'estimateSplitWorkspaceBytes: numHeadsQ must be a positive safe integer, got 2.5'],
+    ['maxNumSplits', 0, 'out_of_range', 'shape.maxNumSplits: out of range (got 0, allowed integer in [1, 256])'],
+    ['maxNumSplits', 257, 'out_of_range', 'shape.maxNumSplits: out of range (got 257, allowed integer in [1, 256])'],
+    ['numHeadsQ', 2.5, 'out_of_range', 'shape.numHeadsQ: out of range (got 2.5, allowed integer in [1, 2147483647])'],
     [
       'maxNumTokens',
       -1,
-      RangeError,
-      'estimateSplitWorkspaceBytes: maxNumTokens must be a positive safe integer, got -1',
+      'out_of_range',
+      'shape.maxNumTokens: out of range (got -1, allowed integer in [1, 2147483647])',
     ],
-    ['headDim', '128', TypeError, 'estimateSplitWorkspaceBytes: headDim must be a number, got string'],
-    ['headDim', undefined, TypeError, 'estimateSplitWorkspaceBytes: headDim must be a number, got undefined'],
-  ])('%s = %s throws', (field, value, type, message) => {
+    ['headDim', '128', 'invalid_type', 'shape.headDim: wrong type (got "128", allowed integer in [1, 2147483647])'],
+    [
+      'headDim',
+      undefined,
+      'invalid_type',
+      'shape.headDim: wrong type (got undefined, allowed integer in [1, 2147483647])',
+    ],
+  ])('%s = %s throws', (field, value, code, message) => {
     const args = { ...shape, [field]: value };
-    expect(() => estimateSplitWorkspaceBytes(args)).toThrow(type);
+    expect(() => estimateSplitWorkspaceBytes(args)).toThrow(InvalidArgumentError);
+    expect(() => estimateSplitWorkspaceBytes(args)).toThrow(expect.objectContaining({ code, path: `shape.${field}` }));
     expect(() => estimateSplitWorkspaceBytes(args)).toThrow(message);
   });
 
   it('rejects a non-object and a result beyond the safe integer range', () => {
-    expect(() => estimateSplitWorkspaceBytes(null as never)).toThrow(TypeError);
-    expect(() => estimateSplitWorkspaceBytes({ ...shape, maxNumTokens: 2 ** 40, headDim: 2 ** 20 })).toThrow(
-      /beyond the safe integer range/,
+    expect(() => estimateSplitWorkspaceBytes(null as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'shape' }),
     );
+    const huge = { maxNumSplits: 256, numHeadsQ: 2 ** 30, maxNumTokens: 2 ** 30, headDim: 2 ** 30 };
+    expect(() => estimateSplitWorkspaceBytes(huge)).toThrow(/beyond the safe integer range/);
   });
 
   it('property: linear in every factor', () => {

@@ -1,8 +1,9 @@
+import { FlashgraphError, isFlashgraphError } from '@flashgraph/errors';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, fa3BackendCapability, resolveGraphConfig } from '../src/index.js';
 import { ctx, issuesOf } from './helpers.js';
 
-const positive = 'must be a positive safe integer';
+const positive = 'must be an integer in [1, 2147483647]';
 
 // [path, bad input, value reported, rule, fix]
 const inputRules: [string, Record<string, unknown>, unknown, string, string][] = [
@@ -31,7 +32,7 @@ const inputRules: [string, Record<string, unknown>, unknown, string, string][] =
     'captureSizes',
     { captureSizes: '1,2,4' },
     '1,2,4',
-    'must be an array of token counts',
+    'must be an array of at most 4096 token counts',
     'give a list such as [1, 2, 4, 8], or remove captureSizes for the defaults',
   ],
   [
@@ -39,42 +40,42 @@ const inputRules: [string, Record<string, unknown>, unknown, string, string][] =
     { captureSizes: [1, 0] },
     0,
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'captureSizes[0]',
     { captureSizes: [-8] },
     -8,
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'captureSizes[0]',
     { captureSizes: [2.5] },
     2.5,
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'captureSizes[0]',
     { captureSizes: ['8'] },
     '8',
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'captureSizes[0]',
     { captureSizes: [Number.NaN] },
     Number.NaN,
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'captureSizes[0]',
     { captureSizes: [2 ** 53] },
     2 ** 53,
     `${positive} (a token count)`,
-    'remove it or replace it with a positive integer',
+    'remove it or replace it with an integer in [1, 2147483647]',
   ],
   [
     'maxCaptureSize',
@@ -308,23 +309,26 @@ describe('ConfigError', () => {
   });
 
   it('has a code, a name, frozen issues, and a message listing every issue with its fix', () => {
-    let error: ConfigError | undefined;
+    let error: (ConfigError & Error) | undefined;
     try {
       resolveGraphConfig({ captureSizes: [8, 0], maxNumSplits: 300 }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
     } catch (e) {
       error = e as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toBeInstanceOf(FlashgraphError);
     expect(error).toBeInstanceOf(Error);
+    expect(isFlashgraphError(error)).toBe(true);
     expect(error!.name).toBe('ConfigError');
-    expect(error!.code).toBe('ERR_FLASHGRAPH_CONFIG');
+    expect(error!.code).toBe('invalid_config');
+    expect([error!.path, error!.value]).toEqual(['captureSizes[1]', 0]);
     expect(Object.isFrozen(error!.issues)).toBe(true);
     expect(error!.message).toBe(
       [
         'Invalid CUDA graph configuration (2 problems):',
         '  - captureSizes[1] = 0',
-        '    rule: must be a positive safe integer (a token count)',
-        '    fix:  remove it or replace it with a positive integer',
+        '    rule: must be an integer in [1, 2147483647] (a token count)',
+        '    fix:  remove it or replace it with an integer in [1, 2147483647]',
         '  - maxNumSplits = 300',
         '    rule: must be an integer from 1 to 256',
         '    fix:  set maxNumSplits to an integer from 1 to 256, or remove it for the default 32',
@@ -337,7 +341,7 @@ describe('ConfigError', () => {
       try {
         resolveGraphConfig(input as never, context as never);
       } catch (e) {
-        return (e as ConfigError).message;
+        return (e as Error).message;
       }
       return '';
     };
@@ -348,7 +352,7 @@ describe('ConfigError', () => {
     expect(message({ captureSizes: [Number.NaN] }, ctx())).toContain('  - captureSizes[0] = NaN\n');
     expect(message({ mode: 'x' }, ctx())).toContain('  - mode = "x"\n');
     expect(message({ captureSizes: 'a'.repeat(200) }, ctx())).toContain(`captureSizes = "${'a'.repeat(76)}...\n`);
-    expect(new ConfigError([{ code: 'x', path: 'p', value: 1n, rule: 'r', fix: 'f' }]).message).toBe(
+    expect((new ConfigError([{ code: 'x', path: 'p', value: 1n, rule: 'r', fix: 'f' }]) as Error).message).toBe(
       'Invalid CUDA graph configuration (1 problem):\n  - p = 1n\n    rule: r\n    fix:  f',
     );
   });
