@@ -1,6 +1,7 @@
 // @flashgraph/config: validated CUDA-graph configuration. See README.md.
 export { fa3BackendCapability } from './backend.js';
 export { ConfigError } from './config-error.js';
+export { decodeGraphSizes } from './decode-graph-sizes.js';
 export { defaultCaptureSizes } from './default-capture-sizes.js';
 export { padToCaptureSize } from './pad-table.js';
 export { resolveGraphConfig } from './resolve.js';

@@ -10,6 +10,7 @@ import {
   roundDefaultSizes,
 } from './capture-sizes.js';
 import { ConfigError } from './config-error.js';
+import { fullDecodeSizesOf } from './decode-graph-sizes.js';
 import { hasFullDecodeGraphs, modeProperties } from './mode-properties.js';
 import { requestedMode, resolveMode } from './mode-resolution.js';
 import { registerPadTable } from './pad-table.js';
@@ -139,23 +140,20 @@ function ladderMaxWithin(count: number): number {
 
 /**
  * The largest capture size that gets a full graph: every size in mode `full`; in the decode-only
- * modes the size a uniform decode batch of at most maxNumSeqs requests pads to (larger sizes get
- * piecewise graphs or run eagerly, so a backend's AoT limit does not apply to them).
+ * modes the largest size a uniform decode batch of at most maxNumSeqs requests pads to (larger
+ * sizes get piecewise graphs or run eagerly, so a backend's AoT limit does not apply to them).
  */
-export function largestFullGraphSize(
+function largestFullGraphSize(
   mode: GraphMode,
   sizes: readonly number[],
   maxNumSeqs: number | undefined,
   k: number,
 ): number | undefined {
   const properties = modeProperties(mode);
-  const max = sizes[sizes.length - 1];
-  if (!properties.hasFullGraphs || max === undefined) return undefined;
-  if (properties.fullGraphsFor === 'all' || maxNumSeqs === undefined) return max;
-  const decodeTokens = Math.min(maxNumSeqs * k, Math.floor(max / k) * k);
-  if (decodeTokens < k) return undefined;
-  for (const size of sizes) if (size >= decodeTokens) return size;
-  return max;
+  if (!properties.hasFullGraphs || sizes.length === 0) return undefined;
+  if (properties.fullGraphsFor === 'all' || maxNumSeqs === undefined) return sizes[sizes.length - 1];
+  const decode = fullDecodeSizesOf(mode, sizes, k, maxNumSeqs);
+  return decode[decode.length - 1];
 }
 
 function checkMaxAotBatch(mode: GraphMode, sizes: Sizes, context: ReadContext, issues: ConfigIssue[]): void {
