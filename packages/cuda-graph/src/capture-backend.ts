@@ -4,9 +4,9 @@
 // backend recording closures, a recording double in tests).
 import type { GraphMemory } from './types.js';
 
-/** A captured, not yet instantiated graph (opaque to the runner). */
+/** A captured, not yet instantiated graph: the default graph type of a CaptureBackend. */
 export type GraphHandle = object;
-/** An instantiated graph (opaque to the runner). */
+/** An instantiated graph: the default exec type of a CaptureBackend. */
 export type ExecHandle = object;
 
 /**
@@ -23,26 +23,28 @@ export type ExecHandle = object;
  *   `release()` exactly once.
  *
  * Every method reports failure by throwing; the runner wraps capture-time failures in
- * `GraphCaptureError`. Handles are only ever passed back to the same backend.
+ * `GraphCaptureError`. Handles are only ever passed back to the same backend. `G` and `E` are the
+ * backend's own graph and exec types (`Graph`/`GraphExec` of @flashgraph/cuda, a closure list on
+ * the CPU), so an implementation needs no casts.
  */
-export interface CaptureBackend<S> {
+export interface CaptureBackend<S, G = GraphHandle, E = ExecHandle> {
   /** The stream handed to steps as `ctx.stream` (and exposed as `runner.stream`). */
   readonly stream: S;
   /** Starts recording the work launched on `stream` into a graph. */
   beginCapture(): void;
   /** Ends the capture on the stream; throws when the capture was invalidated. */
-  endCapture(): GraphHandle;
+  endCapture(): G;
   isCapturing(): boolean;
   /** Waits for the work launched on `stream`; asynchronous failures surface here. */
   synchronize(): void;
   /** An executable graph; may return `graph` itself when there is no separate form. */
-  instantiate(graph: GraphHandle): ExecHandle;
-  disposeGraph(graph: GraphHandle): void;
+  instantiate(graph: G): E;
+  disposeGraph(graph: G): void;
   /** Makes `exec` ready to launch (a no-op where nothing needs staging). */
-  upload(exec: ExecHandle): void;
+  upload(exec: E): void;
   /** Replays `exec` on `stream`. */
-  launch(exec: ExecHandle): void;
-  disposeExec(exec: ExecHandle): void;
+  launch(exec: E): void;
+  disposeExec(exec: E): void;
   /** Memory held by graphs on the stream's device (zeros where there is no such thing). */
   graphMemory(): GraphMemory;
   /** Called once by the runner's dispose(): releases what the backend created. */

@@ -1,6 +1,8 @@
-// Which graphs each capture size gets, the padded request count of each, and the O(1) table that
-// maps a token count to its capture size. Computed once per runner, before any GPU work.
-import { padToCaptureSize, type ResolvedGraphConfig } from '@flashgraph/config';
+// Which graphs each capture size gets and the padded request count of each. Computed once per
+// runner, before any GPU work, in O(number of capture sizes): nothing here is sized by a token
+// count, so a config whose largest size is 2^31 - 1 costs what one with 512 does.
+import { decodeGraphSizes, type ResolvedGraphConfig } from '@flashgraph/config';
+import { checkBoolean, checkInt, checkObject, INT32_MAX, optional } from '@flashgraph/errors';
 
 export interface PadRequestCountArgs {
   /** The capture size the batch was padded to. */
@@ -24,17 +26,14 @@ export interface PadRequestCountArgs {
  *   repeats its last value); padding tokens use slot -1.
  */
 export function padRequestCount(args: PadRequestCountArgs): number {
-  const { paddedTokens, uniformDecode, uniformDecodeQueryLen, maxNumReqs } = args;
-  if (!Number.isInteger(paddedTokens) || paddedTokens < 1) {
-    throw new RangeError(`paddedTokens must be an integer >= 1, got ${String(paddedTokens)}`);
-  }
-  if (!Number.isInteger(uniformDecodeQueryLen) || uniformDecodeQueryLen < 1) {
-    throw new RangeError(`uniformDecodeQueryLen must be an integer >= 1, got ${String(uniformDecodeQueryLen)}`);
-  }
-  if (maxNumReqs !== undefined && (!Number.isInteger(maxNumReqs) || maxNumReqs < 1)) {
-    throw new RangeError(`maxNumReqs must be an integer >= 1, got ${String(maxNumReqs)}`);
-  }
-  const reqs = uniformDecode ? Math.ceil(paddedTokens / uniformDecodeQueryLen) : paddedTokens;
+  const given = checkObject('args', args);
+  const paddedTokens = checkInt('args.paddedTokens', given.paddedTokens, { min: 1, max: INT32_MAX });
+  const uniformDecode = checkBoolean('args.uniformDecode', given.uniformDecode);
+  const k = checkInt('args.uniformDecodeQueryLen', given.uniformDecodeQueryLen, { min: 1, max: INT32_MAX });
+  const maxNumReqs = optional(given.maxNumReqs, undefined, (v) =>
+    checkInt('args.maxNumReqs', v, { min: 1, max: INT32_MAX }),
+  );
+  const reqs = uniformDecode ? Math.ceil(paddedTokens / k) : paddedTokens;
   return maxNumReqs === undefined ? reqs : Math.min(reqs, maxNumReqs);
 }
 
@@ -61,66 +60,39 @@ export interface SizePlan {
 export interface CapturePlan {
   /** Every capture size, ascending, with its graphs (possibly none). */
   readonly sizes: readonly SizePlan[];
-  /** `padIndex[n]` = index in `sizes` of the size a batch of n tokens pads to; -1 for none. */
-  readonly padIndex: Int32Array;
+  /** Index in `sizes` of each capture size, for the size padToCaptureSize returns. */
+  readonly indexOfSize: ReadonlyMap<number, number>;
   readonly maxCaptureSize: number;
 }
 
-/**
- * A uniform decode batch of r requests has r * k tokens; the sizes some r in 1..maxReqs pads to
- * are the only ones a full decode graph can serve, so only those get one.
- */
-function decodeReachable(
-  config: ResolvedGraphConfig,
-  sizeIndex: Map<number, number>,
-  maxNumReqs: number | undefined,
-): Set<number> {
-  const k = config.uniformDecodeQueryLen;
-  const reachable = new Set<number>();
-  let maxReqs = Math.floor(config.maxCaptureSize / k);
-  if (maxNumReqs !== undefined) maxReqs = Math.min(maxReqs, maxNumReqs);
-  for (let r = 1; r <= maxReqs; r++) {
-    const size = padToCaptureSize(config, r * k);
-    if (size !== undefined && sizeIndex.has(size)) reachable.add(size);
-  }
-  return reachable;
-}
-
 export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number | undefined): CapturePlan {
-  const sizeIndex = new Map<number, number>();
+  const indexOfSize = new Map<number, number>();
   config.captureSizes.forEach((size, i) => {
-    sizeIndex.set(size, i);
+    indexOfSize.set(size, i);
   });
-  // Mode `full` too: uniform decode batches get their own graph next to the mixed one.
-  const fullDecodeWanted = config.fullGraphsFor === 'uniform_decode' || config.fullGraphsFor === 'all';
-  const reachable = fullDecodeWanted ? decodeReachable(config, sizeIndex, maxNumReqs) : new Set<number>();
+  // Mode `full` too: uniform decode batches get their own graph next to the mixed one. The sizes
+  // come from the config package, the same rule its maxAotBatch check applies.
+  const decodeSizes = new Set(decodeGraphSizes(config, maxNumReqs));
   const k = config.uniformDecodeQueryLen;
   const sizes = config.captureSizes.map(
     (size): SizePlan => ({
       size,
       fullMixed: config.fullGraphsFor === 'all',
-      fullDecode: fullDecodeWanted && reachable.has(size),
+      fullDecode: decodeSizes.has(size),
       piecewise: config.piecewise && config.fullGraphsFor !== 'all',
       mixedReqs: padRequestCount({
         paddedTokens: size,
         uniformDecode: false,
         uniformDecodeQueryLen: k,
-        maxNumReqs,
+        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
       }),
       decodeReqs: padRequestCount({
         paddedTokens: size,
         uniformDecode: true,
         uniformDecodeQueryLen: k,
-        maxNumReqs,
+        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
       }),
     }),
   );
-  const max = config.maxCaptureSize;
-  const padIndex = new Int32Array(max + 1).fill(-1);
-  for (let n = 1; n <= max; n++) {
-    const size = padToCaptureSize(config, n);
-    const index = size === undefined ? undefined : sizeIndex.get(size);
-    padIndex[n] = index ?? -1;
-  }
-  return { sizes, padIndex, maxCaptureSize: max };
+  return { sizes, indexOfSize, maxCaptureSize: config.maxCaptureSize };
 }

@@ -15,7 +15,7 @@ export function isStreamLike(value: unknown): value is Stream {
   );
 }
 
-export function cudaBackend(streamOrHandle: Stream | bigint): CaptureBackend<Stream> {
+export function cudaBackend(streamOrHandle: Stream | bigint): CaptureBackend<Stream, Graph, GraphExec> {
   const status = cudaStatus();
   if (!status.available) {
     throw new NoCudaDeviceError(
@@ -32,11 +32,11 @@ export function cudaBackend(streamOrHandle: Stream | bigint): CaptureBackend<Str
     endCapture: () => stream.endCapture(),
     isCapturing: () => stream.isCapturing(),
     synchronize: () => stream.synchronize(),
-    instantiate: (graph) => (graph as Graph).instantiate(),
-    disposeGraph: (graph) => (graph as Graph).dispose(),
-    upload: (exec) => (exec as GraphExec).upload(stream),
-    launch: (exec) => (exec as GraphExec).launch(stream),
-    disposeExec: (exec) => (exec as GraphExec).dispose(),
+    instantiate: (graph) => graph.instantiate(),
+    disposeGraph: (graph) => graph.dispose(),
+    upload: (exec) => exec.upload(stream),
+    launch: (exec) => exec.launch(stream),
+    disposeExec: (exec) => exec.dispose(),
     graphMemory: () => deviceGraphMemory(device),
     release: () => {
       if (owned) stream.dispose();

@@ -1,4 +1,7 @@
-// Error classes of @flashgraph/cuda-graph: each has a stable `code` and says what to do.
+// Error classes of @flashgraph/cuda-graph: FlashgraphErrors with stable snake_case codes, each
+// saying what to do. Bad arguments are @flashgraph/errors' InvalidArgumentError, use after
+// dispose() its DisposedError.
+import { FlashgraphError } from '@flashgraph/errors';
 
 /** Where a capture failed. */
 export type CapturePhase = 'warmup' | 'capture' | 'instantiate' | 'upload';
@@ -9,8 +12,8 @@ export interface GraphCaptureErrorDetails {
   /** The graph being captured: a full graph, or one segment of the piecewise graphs. */
   graph: 'full' | 'piecewise';
   uniformDecode: boolean;
-  /** The segment index, for piecewise graphs. */
-  segment?: number;
+  /** The segment that failed, when known (always for piecewise graphs). */
+  segment?: number | undefined;
   cause: unknown;
 }
 
@@ -36,12 +39,19 @@ function fixFor(phase: CapturePhase, cause: unknown): string {
   }
 }
 
+function graphName(details: GraphCaptureErrorDetails): string {
+  const segment = details.segment === undefined ? '' : ` segment ${details.segment}`;
+  if (details.graph === 'piecewise') return `piecewise graph${segment}`;
+  return `full graph${details.uniformDecode ? ' (uniform decode)' : ''}${segment === '' ? '' : `,${segment}`}`;
+}
+
 /**
- * A capture failed. The capture was ended, the partial graph destroyed and every graph of this
- * `capture()` call freed; the stream is usable and the runner can capture again.
+ * A capture failed (code `graph_capture_failed`). The capture was ended, the partial graph
+ * destroyed and every graph of this `capture()` call freed; the stream is usable and the runner
+ * can capture again.
  */
-export class GraphCaptureError extends Error {
-  readonly code = 'GRAPH_CAPTURE_FAILED' as const;
+export class GraphCaptureError extends FlashgraphError {
+  declare readonly code: 'graph_capture_failed';
   readonly size: number;
   readonly phase: CapturePhase;
   readonly graph: 'full' | 'piecewise';
@@ -49,15 +59,12 @@ export class GraphCaptureError extends Error {
   readonly segment: number | undefined;
 
   constructor(details: GraphCaptureErrorDetails) {
-    const what =
-      details.graph === 'full'
-        ? `full graph${details.uniformDecode ? ' (uniform decode)' : ''}`
-        : `piecewise graph segment ${details.segment}`;
-    super(
-      `capture of size ${details.size} failed during ${details.phase} (${what}): ${causeMessage(details.cause)}. ${fixFor(details.phase, details.cause)}`,
-      { cause: details.cause },
-    );
-    this.name = 'GraphCaptureError';
+    super({
+      code: 'graph_capture_failed',
+      problem: `capture of size ${details.size} failed during ${details.phase} (${graphName(details)}): ${causeMessage(details.cause)}`,
+      fix: fixFor(details.phase, details.cause),
+      cause: details.cause,
+    });
     this.size = details.size;
     this.phase = details.phase;
     this.graph = details.graph;
@@ -66,15 +73,49 @@ export class GraphCaptureError extends Error {
   }
 }
 
-export type GraphRunnerErrorCode = 'RUNNER_LOCKED' | 'NOT_CAPTURED' | 'RUNNER_DISPOSED' | 'CAPTURE_IN_PROGRESS';
+/**
+ * - `runner_locked`: capture() on a runner that holds graphs (call reset() first);
+ * - `not_captured`: run() before capture();
+ * - `capture_in_progress`: a step called back into its runner during capture().
+ */
+export type GraphRunnerErrorCode = 'runner_locked' | 'not_captured' | 'capture_in_progress';
 
 /** The runner was used in a state that does not allow the call. */
-export class GraphRunnerError extends Error {
-  readonly code: GraphRunnerErrorCode;
+export class GraphRunnerError extends FlashgraphError {
+  declare readonly code: GraphRunnerErrorCode;
 
-  constructor(code: GraphRunnerErrorCode, message: string) {
-    super(message);
-    this.name = 'GraphRunnerError';
-    this.code = code;
+  constructor(code: GraphRunnerErrorCode, call: string, problem: string, fix: string) {
+    super({ code, path: call, problem, fix });
+  }
+}
+
+/**
+ * - `async_step`: a segment returned a promise (its work would launch after the capture ended);
+ * - `forward_contract`: a generator forward (`segmentedForward`) broke its contract: it must
+ *   `yield ctx.attention(layer, io)` once per layer, in order.
+ */
+export type StepErrorCode = 'async_step' | 'forward_contract';
+
+/** A step (or the forward behind it) broke the step contract; `path` names the segment or call. */
+export class StepError extends FlashgraphError {
+  declare readonly code: StepErrorCode;
+
+  constructor(code: StepErrorCode, path: string, problem: string, fix: string) {
+    super({ code, path, problem, fix });
+  }
+}
+
+/**
+ * - `already_capturing`: beginCapture() on a CpuStream that is capturing;
+ * - `not_capturing`: endCapture() on a CpuStream that is not.
+ */
+export type CpuStreamErrorCode = 'already_capturing' | 'not_capturing';
+
+/** A CpuStream was asked to begin or end a capture in the wrong state (the runner never does). */
+export class CpuStreamError extends FlashgraphError {
+  declare readonly code: CpuStreamErrorCode;
+
+  constructor(code: CpuStreamErrorCode, call: string, problem: string) {
+    super({ code, path: call, problem, fix: 'Pair every beginCapture() with one endCapture().' });
   }
 }

@@ -1,10 +1,11 @@
 // The graph runner: capture (largest size first), dispatch (pad, replay or run eagerly), stats and
 // lifetime. All GPU work goes through a CaptureBackend, so this file runs on the CPU in tests.
-import type { ResolvedGraphConfig } from '@flashgraph/config';
-import type { CaptureBackend, ExecHandle } from './capture-backend.js';
+import { padToCaptureSize, type ResolvedGraphConfig } from '@flashgraph/config';
+import { DisposedError } from '@flashgraph/errors';
+import type { CaptureBackend } from './capture-backend.js';
 import { buildCapturePlan, type CapturePlan, type SizePlan } from './capture-plan.js';
 import { type CapturePhase, GraphCaptureError, GraphRunnerError } from './errors.js';
-import { type NormalizedSegment, normalizeStep, runAllSegments, runSegment } from './step.js';
+import { type NormalizedSegment, normalizeStep, runAllSegments, runSegment, type SegmentCursor } from './step.js';
 import type {
   CaptureProgress,
   GraphMemory,
@@ -24,25 +25,25 @@ const PIECEWISE = 2;
 type RouteKind = typeof EAGER | typeof FULL | typeof PIECEWISE;
 
 /** What a batch of one size and uniformity does; precomputed so run() only follows pointers. */
-interface Route<S> {
+interface Route<S, E> {
   readonly kind: RouteKind;
-  readonly record: SizeRecord<S>;
+  readonly record: SizeRecord<S, E>;
   /** Shared frozen outcome of every replay through this route. */
   readonly outcome: RunOutcome;
   /** Context of eager segments between piecewise graphs. */
   readonly ctx: StepContext<S>;
   /** The full graph (FULL), set at capture. */
-  exec: ExecHandle | null;
+  exec: E | null;
 }
 
-interface SizeRecord<S> {
+interface SizeRecord<S, E> {
   readonly plan: SizePlan;
-  mixed: Route<S>;
-  decode: Route<S>;
-  fullMixed: ExecHandle | null;
-  fullDecode: ExecHandle | null;
+  mixed: Route<S, E>;
+  decode: Route<S, E>;
+  fullMixed: E | null;
+  fullDecode: E | null;
   /** Piecewise graphs by segment index; null entries are eager segments. */
-  pieces: (ExecHandle | null)[] | null;
+  pieces: (E | null)[] | null;
   fullReplays: number;
   decodeGraphReplays: number;
   piecewiseReplays: number;
@@ -52,9 +53,11 @@ interface SizeRecord<S> {
 
 type State = 'idle' | 'capturing' | 'locked' | 'disposed';
 
-export interface RunnerCoreOptions<S> {
+export interface RunnerCoreOptions<S, G, E> {
   config: ResolvedGraphConfig;
-  backend: CaptureBackend<S>;
+  /** The checked copy of `config` (validateConfig) the runner plans from. */
+  checked: ResolvedGraphConfig;
+  backend: CaptureBackend<S, G, E>;
   onProgress?: ((event: CaptureProgress) => void) | undefined;
   maxNumReqs?: number | undefined;
 }
@@ -65,20 +68,24 @@ function frozenCtx<S>(
   numReqs: number,
   uniformDecode: boolean,
   phase: StepContext<S>['phase'],
+  graph: StepContext<S>['graph'],
+  decodeGraph: boolean,
 ): StepContext<S> {
-  return Object.freeze({ stream, numTokens, numReqs, uniformDecode, phase });
+  return Object.freeze({ stream, numTokens, numReqs, uniformDecode, phase, graph, decodeGraph });
 }
 
 /** The runner over any backend; `createGraphRunner` wires it to @flashgraph/cuda. */
-export class RunnerCore<S> implements GraphRunner<S> {
+export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
   readonly config: ResolvedGraphConfig;
   readonly stream: S;
-  private readonly backend: CaptureBackend<S>;
+  private readonly checked: ResolvedGraphConfig;
+  private readonly backend: CaptureBackend<S, G, E>;
   private readonly onProgress: ((event: CaptureProgress) => void) | undefined;
   private readonly maxNumReqs: number | undefined;
   private readonly plan_: CapturePlan;
-  private readonly records: SizeRecord<S>[];
+  private readonly records: SizeRecord<S, E>[];
   private readonly queryLen: number;
+  private readonly maxNumTokens: number;
   private state: State = 'idle';
   private segments: readonly NormalizedSegment<S>[] | null = null;
   private captureMs = 0;
@@ -86,18 +93,20 @@ export class RunnerCore<S> implements GraphRunner<S> {
   private eagerFallbacks = 0;
   private eagerAboveMax = 0;
 
-  constructor(options: RunnerCoreOptions<S>) {
+  constructor(options: RunnerCoreOptions<S, G, E>) {
     this.config = options.config;
+    this.checked = options.checked;
     this.backend = options.backend;
     this.stream = options.backend.stream;
     this.onProgress = options.onProgress;
     this.maxNumReqs = options.maxNumReqs;
-    this.queryLen = options.config.uniformDecodeQueryLen;
-    this.plan_ = buildCapturePlan(options.config, options.maxNumReqs);
+    this.queryLen = options.checked.uniformDecodeQueryLen;
+    this.maxNumTokens = options.checked.maxNumBatchedTokens;
+    this.plan_ = buildCapturePlan(options.checked, options.maxNumReqs);
     this.records = this.plan_.sizes.map((plan) => this.makeRecord(plan));
   }
 
-  private makeRecord(plan: SizePlan): SizeRecord<S> {
+  private makeRecord(plan: SizePlan): SizeRecord<S, E> {
     const record = {
       plan,
       fullMixed: null,
@@ -108,13 +117,13 @@ export class RunnerCore<S> implements GraphRunner<S> {
       piecewiseReplays: 0,
       paddingTokens: 0,
       captureMs: 0,
-    } as unknown as SizeRecord<S>;
+    } as unknown as SizeRecord<S, E>;
     record.mixed = this.makeRoute(record, false);
     record.decode = this.makeRoute(record, true);
     return record;
   }
 
-  private makeRoute(record: SizeRecord<S>, uniformDecode: boolean): Route<S> {
+  private makeRoute(record: SizeRecord<S, E>, uniformDecode: boolean): Route<S, E> {
     const { plan } = record;
     let kind: RouteKind = EAGER;
     let reqs = plan.mixedReqs;
@@ -129,7 +138,8 @@ export class RunnerCore<S> implements GraphRunner<S> {
       kind,
       record,
       outcome: Object.freeze({ mode, paddedTokens: plan.size, paddedReqs: reqs, decodeGraph }),
-      ctx: frozenCtx(this.stream, plan.size, reqs, uniformDecode, 'eager'),
+      // Eager segments between piecewise graphs: the step runs piecewise, never in a decode graph.
+      ctx: frozenCtx(this.stream, plan.size, reqs, uniformDecode, 'eager', 'piecewise', false),
       exec: null,
     };
   }
@@ -137,11 +147,14 @@ export class RunnerCore<S> implements GraphRunner<S> {
   // ---- dispatch ------------------------------------------------------------------------------
 
   /** The route of a batch; null when it runs eagerly (above the max, or the mode says so). */
-  private routeOf(batch: RunBatch): Route<S> | null {
-    checkBatch(batch, this.queryLen, this.maxNumReqs);
+  private routeOf(batch: RunBatch): Route<S, E> | null {
+    checkBatch(batch, this.queryLen, this.maxNumReqs, this.maxNumTokens);
     const n = batch.numTokens;
-    const index = n <= this.plan_.maxCaptureSize ? this.plan_.padIndex[n]! : -1;
-    if (index < 0) return null;
+    if (n > this.plan_.maxCaptureSize) return null;
+    // The config package owns "smallest capture size >= n" (binary search over the sizes).
+    const size = padToCaptureSize(this.checked, n);
+    const index = size === undefined ? undefined : this.plan_.indexOfSize.get(size);
+    if (index === undefined) return null;
     const record = this.records[index]!;
     const route = batch.uniformDecode ? record.decode : record.mixed;
     return route.kind === EAGER ? null : route;
@@ -168,7 +181,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
       for (let i = 0; i < pieces.length; i++) {
         const exec = pieces[i];
         if (exec) this.backend.launch(exec);
-        else runSegment(segments[i]!, route.ctx);
+        else runSegment(segments[i]!, route.ctx, i);
       }
       record.piecewiseReplays++;
     }
@@ -178,7 +191,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
   private runEager(batch: RunBatch): RunOutcome {
     const { numTokens, numReqs, uniformDecode } = batch;
-    runAllSegments(this.segments!, frozenCtx(this.stream, numTokens, numReqs, uniformDecode, 'eager'));
+    runAllSegments(this.segments!, frozenCtx(this.stream, numTokens, numReqs, uniformDecode, 'eager', 'eager', false));
     this.eagerFallbacks++;
     if (this.records.length > 0 && numTokens > this.plan_.maxCaptureSize) this.eagerAboveMax++;
     return eagerOutcome(batch);
@@ -221,8 +234,10 @@ export class RunnerCore<S> implements GraphRunner<S> {
     order.forEach((record, index) => {
       const { plan } = record;
       const sizeStart = performance.now();
-      const mixed = (phase: 'warmup' | 'capture') => frozenCtx(this.stream, plan.size, plan.mixedReqs, false, phase);
-      const decode = (phase: 'warmup' | 'capture') => frozenCtx(this.stream, plan.size, plan.decodeReqs, true, phase);
+      const mixed = (phase: 'warmup' | 'capture', graph: 'full' | 'piecewise') =>
+        frozenCtx(this.stream, plan.size, plan.mixedReqs, false, phase, graph, false);
+      const decode = (phase: 'warmup' | 'capture') =>
+        frozenCtx(this.stream, plan.size, plan.decodeReqs, true, phase, 'full', true);
       const kinds: { graph: 'full' | 'piecewise'; uniformDecode: boolean }[] = [];
       if (plan.fullMixed) kinds.push({ graph: 'full', uniformDecode: false });
       if (plan.fullDecode) kinds.push({ graph: 'full', uniformDecode: true });
@@ -230,14 +245,15 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
       emit(plan.size, index, 'warmup');
       for (const kind of kinds) {
-        const ctx = kind.uniformDecode ? decode('warmup') : mixed('warmup');
-        this.guard(plan.size, 'warmup', kind.graph, kind.uniformDecode, undefined, () => {
-          for (let w = 0; w < numWarmups; w++) runAllSegments(segments, ctx);
+        const ctx = kind.uniformDecode ? decode('warmup') : mixed('warmup', kind.graph);
+        const cursor: SegmentCursor = { index: -1 };
+        this.guard(plan.size, 'warmup', kind.graph, kind.uniformDecode, cursor, () => {
+          for (let w = 0; w < numWarmups; w++) runAllSegments(segments, ctx, cursor);
         });
       }
       if (numWarmups > 0) {
         // Warm-up kernels fail asynchronously; surface that against this size, before capturing.
-        this.guard(plan.size, 'warmup', kinds[0]!.graph, kinds[0]!.uniformDecode, undefined, () =>
+        this.guard(plan.size, 'warmup', kinds[0]!.graph, kinds[0]!.uniformDecode, { index: -1 }, () =>
           this.backend.synchronize(),
         );
       }
@@ -245,19 +261,20 @@ export class RunnerCore<S> implements GraphRunner<S> {
       emit(plan.size, index, 'capture');
       for (const kind of kinds) {
         if (kind.graph === 'full') {
-          const ctx = kind.uniformDecode ? decode('capture') : mixed('capture');
-          const exec = this.captureOne(plan.size, 'full', kind.uniformDecode, undefined, () =>
-            runAllSegments(segments, ctx),
+          const ctx = kind.uniformDecode ? decode('capture') : mixed('capture', 'full');
+          const cursor: SegmentCursor = { index: -1 };
+          const exec = this.captureOne(plan.size, 'full', kind.uniformDecode, cursor, () =>
+            runAllSegments(segments, ctx, cursor),
           );
           if (kind.uniformDecode) record.fullDecode = exec;
           else record.fullMixed = exec;
         } else {
-          const ctx = mixed('capture');
-          const pieces: (ExecHandle | null)[] = segments.map(() => null);
+          const ctx = mixed('capture', 'piecewise');
+          const pieces: (E | null)[] = segments.map(() => null);
           record.pieces = pieces;
           segments.forEach((segment, i) => {
             if (segment.kind !== 'graph') return;
-            pieces[i] = this.captureOne(plan.size, 'piecewise', false, i, () => runSegment(segment, ctx));
+            pieces[i] = this.captureOne(plan.size, 'piecewise', false, { index: i }, () => runSegment(segment, ctx, i));
           });
         }
       }
@@ -274,13 +291,13 @@ export class RunnerCore<S> implements GraphRunner<S> {
     phase: CapturePhase,
     graph: 'full' | 'piecewise',
     uniformDecode: boolean,
-    segment: number | undefined,
+    cursor: SegmentCursor,
     body: () => void,
   ): void {
     try {
       body();
     } catch (cause) {
-      throw new GraphCaptureError({ size, phase, graph, uniformDecode, segment, cause });
+      throw new GraphCaptureError({ size, phase, graph, uniformDecode, segment: segmentOf(cursor), cause });
     }
   }
 
@@ -289,11 +306,18 @@ export class RunnerCore<S> implements GraphRunner<S> {
     size: number,
     graph: 'full' | 'piecewise',
     uniformDecode: boolean,
-    segment: number | undefined,
+    cursor: SegmentCursor,
     body: () => void,
-  ): ExecHandle {
+  ): E {
     const fail = (phase: CapturePhase, cause: unknown) =>
-      new GraphCaptureError({ size, phase, graph, uniformDecode, segment, cause });
+      new GraphCaptureError({
+        size,
+        phase,
+        graph,
+        uniformDecode,
+        segment: phase === 'capture' ? segmentOf(cursor) : graph === 'piecewise' ? cursor.index : undefined,
+        cause,
+      });
     const backend = this.backend;
     try {
       backend.beginCapture();
@@ -301,7 +325,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
       // Nothing was begun; a capture already open on the stream is not ours to end.
       throw fail('capture', cause);
     }
-    let captured: object;
+    let captured: G;
     try {
       body();
       captured = backend.endCapture();
@@ -309,7 +333,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
       this.abortCapture();
       throw fail('capture', cause);
     }
-    let exec: ExecHandle;
+    let exec: E;
     try {
       exec = backend.instantiate(captured);
     } catch (cause) {
@@ -346,7 +370,7 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
   private freeGraphs(rethrow: boolean): void {
     let firstError: unknown;
-    const free = (exec: ExecHandle | null) => {
+    const free = (exec: E | null) => {
       if (exec === null) return;
       try {
         this.backend.disposeExec(exec);
@@ -442,28 +466,38 @@ export class RunnerCore<S> implements GraphRunner<S> {
 
   // ---- errors --------------------------------------------------------------------------------
 
-  private disposedError(call: string): GraphRunnerError {
-    return new GraphRunnerError('RUNNER_DISPOSED', `${call}(): the graph runner was disposed; create a new one`);
+  private disposedError(call: string): DisposedError {
+    return new DisposedError('GraphRunner', `${call}()`);
   }
 
-  private stateError(call: string): GraphRunnerError {
+  private stateError(call: string): GraphRunnerError | DisposedError {
+    const where = `${call}()`;
     switch (this.state) {
       case 'disposed':
         return this.disposedError(call);
       case 'capturing':
         return new GraphRunnerError(
-          'CAPTURE_IN_PROGRESS',
-          `${call}(): capture() is in progress; a step must not call back into its runner`,
+          'capture_in_progress',
+          where,
+          'capture() is in progress',
+          'A step must not call back into its runner.',
         );
       case 'locked':
         return new GraphRunnerError(
-          'RUNNER_LOCKED',
-          `${call}(): the runner already holds captured graphs and is locked; call reset() first to free them and capture again`,
+          'runner_locked',
+          where,
+          'the runner already holds captured graphs and is locked',
+          'Call reset() first to free them and capture again.',
         );
       default:
-        return new GraphRunnerError('NOT_CAPTURED', `${call}(): call capture(step) first`);
+        return new GraphRunnerError('not_captured', where, 'nothing was captured yet', 'Call capture(step) first.');
     }
   }
+}
+
+/** The segment a cursor stopped at, when it got to one. */
+function segmentOf(cursor: SegmentCursor): number | undefined {
+  return cursor.index < 0 ? undefined : cursor.index;
 }
 
 /** Cleanup on a failure path: the original error is the one worth reporting. */

@@ -19,6 +19,18 @@ export interface StepContext<S = Stream> {
   /** Every request has `uniformDecodeQueryLen` query tokens. */
   readonly uniformDecode: boolean;
   readonly phase: StepPhase;
+  /**
+   * How this run of the step executes: inside one full graph (captured or replayed), as piecewise
+   * graphs with eager segments between, or entirely eagerly. The runner's one decision; a step
+   * reads it here instead of recomputing it.
+   */
+  readonly graph: 'full' | 'piecewise' | 'eager';
+  /**
+   * The run is (or is captured as) a uniform-decode full graph: build attention metadata for the
+   * decode graph (decode query length, decode kernel). Equals `RunOutcome.decodeGraph` of the
+   * batch; false for mixed full graphs, piecewise and eager runs.
+   */
+  readonly decodeGraph: boolean;
 }
 
 /** One piece of a segmented step: `graph` pieces are captured, `eager` pieces (attention) never. */
@@ -60,14 +72,16 @@ export interface GraphRunnerOptions {
   onProgress?: (event: CaptureProgress) => void;
   /**
    * Most requests in one step (the engine's `maxNumSeqs`). Caps the padded request count of a
-   * mixed batch; without it a mixed batch of size `s` is padded to `s` requests.
+   * mixed batch; without it a mixed batch of size `s` is padded to `s` requests. Decode graphs
+   * are captured for the sizes decode batches of at most min(this, config.maxNumSeqs) requests
+   * pad to (`decodeGraphSizes` of @flashgraph/config).
    */
   maxNumReqs?: number;
 }
 
 /** One step to run. */
 export interface RunBatch {
-  /** Real tokens in the step, >= 1. */
+  /** Real tokens in the step, 1..config.maxNumBatchedTokens (a larger step is an error, not an eager run). */
   numTokens: number;
   /** Real requests, 1..numTokens (and <= maxNumReqs when set). */
   numReqs: number;

@@ -1,77 +1,96 @@
-// Argument checks done before any GPU work; each error names the argument and its allowed range.
-import type { ResolvedGraphConfig } from '@flashgraph/config';
+// Argument checks done before any GPU work, through @flashgraph/errors' kit: each error names the
+// argument and its allowed range. Options are read from own properties only.
+import { graphConfigLimits, graphModes, type ResolvedGraphConfig } from '@flashgraph/config';
+import {
+  checkArray,
+  checkBoolean,
+  checkFunction,
+  checkInt,
+  checkObject,
+  checkOneOf,
+  INT32_MAX,
+  InvalidArgumentError,
+  optional,
+} from '@flashgraph/errors';
 import type { CaptureBackend } from './capture-backend.js';
-import type { RunBatch } from './types.js';
+import type { CaptureProgress, RunBatch } from './types.js';
 
-const MODES = new Set(['none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise']);
-const FULL_GRAPHS_FOR = new Set(['all', 'uniform_decode', 'none']);
-const FIX = 'pass the object returned by resolveGraphConfig() from @flashgraph/config';
+const FIX = 'Pass the object returned by resolveGraphConfig() from @flashgraph/config.';
+const COUNT = { min: 1, max: INT32_MAX };
 
-function isPositiveInt(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) >= 1;
+/**
+ * A ResolvedGraphConfig is plain data; a hand-made or stale one is checked field by field. Returns
+ * a frozen copy of the checked fields, which is what the runner plans from.
+ */
+export function validateConfig(config: unknown): ResolvedGraphConfig {
+  let c: Readonly<Record<string, unknown>>;
+  try {
+    c = checkObject('options.config', config);
+  } catch (error) {
+    throw withFix(error);
+  }
+  try {
+    const mode = checkOneOf('options.config.mode', c.mode, graphModes);
+    const given = checkArray('options.config.captureSizes', c.captureSizes, {
+      maxLength: graphConfigLimits.maxNumCaptureSizes,
+    });
+    const captureSizes: number[] = [];
+    for (let i = 0; i < given.length; i++) {
+      const size = checkInt(`options.config.captureSizes[${i}]`, given[i], COUNT);
+      if (i > 0 && size <= captureSizes[i - 1]!) {
+        throw new InvalidArgumentError({
+          code: 'invalid_value',
+          path: `options.config.captureSizes[${i}]`,
+          value: size,
+          allowed: `strictly ascending sizes (the previous one is ${captureSizes[i - 1]})`,
+        });
+      }
+      captureSizes.push(size);
+    }
+    const largest = captureSizes.length === 0 ? 0 : captureSizes[captureSizes.length - 1]!;
+    const maxCaptureSize = checkInt('options.config.maxCaptureSize', c.maxCaptureSize, { min: largest, max: largest });
+    const maxNumBatchedTokens = checkInt('options.config.maxNumBatchedTokens', c.maxNumBatchedTokens, {
+      min: Math.max(1, largest),
+      max: INT32_MAX,
+    });
+    return Object.freeze({
+      ...(c as unknown as ResolvedGraphConfig),
+      mode,
+      captureSizes: Object.freeze(captureSizes),
+      maxCaptureSize,
+      numWarmups: checkInt('options.config.numWarmups', c.numWarmups, { min: 0, max: graphConfigLimits.maxNumWarmups }),
+      uniformDecodeQueryLen: checkInt('options.config.uniformDecodeQueryLen', c.uniformDecodeQueryLen, COUNT),
+      maxNumSeqs: checkInt('options.config.maxNumSeqs', c.maxNumSeqs, COUNT),
+      maxNumBatchedTokens,
+      fullGraphsFor: checkOneOf('options.config.fullGraphsFor', c.fullGraphsFor, [
+        'all',
+        'uniform_decode',
+        'none',
+      ] as const),
+      piecewise: checkBoolean('options.config.piecewise', c.piecewise),
+    });
+  } catch (error) {
+    throw withFix(error);
+  }
 }
 
-/** A ResolvedGraphConfig is plain data; a hand-made or stale one is checked field by field. */
-export function validateConfig(config: unknown): asserts config is ResolvedGraphConfig {
-  if (config === null || typeof config !== 'object') {
-    throw new TypeError(
-      `config must be a ResolvedGraphConfig, got ${config === null ? 'null' : typeof config}; ${FIX}`,
-    );
-  }
-  const c = config as Partial<Record<keyof ResolvedGraphConfig, unknown>>;
-  if (typeof c.mode !== 'string' || !MODES.has(c.mode)) {
-    throw new TypeError(`config.mode must be one of ${[...MODES].join(', ')}, got ${String(c.mode)}; ${FIX}`);
-  }
-  if (!Array.isArray(c.captureSizes)) {
-    throw new TypeError(`config.captureSizes must be an array of token counts; ${FIX}`);
-  }
-  const sizes = c.captureSizes as unknown[];
-  sizes.forEach((size, i) => {
-    if (!isPositiveInt(size)) {
-      throw new RangeError(`config.captureSizes[${i}] must be an integer >= 1, got ${String(size)}; ${FIX}`);
-    }
-    if (i > 0 && size <= (sizes[i - 1] as number)) {
-      throw new RangeError(
-        `config.captureSizes must be strictly ascending, got ${String(sizes[i - 1])} then ${size} at index ${i}; ${FIX}`,
-      );
-    }
+function withFix(error: unknown): unknown {
+  if (!(error instanceof InvalidArgumentError) || error.fix !== undefined) return error;
+  return new InvalidArgumentError({
+    code: error.code,
+    path: error.path ?? 'options.config',
+    value: error.value,
+    allowed: error.allowed ?? '',
+    fix: FIX,
   });
-  const expectedMax = sizes.length === 0 ? 0 : (sizes[sizes.length - 1] as number);
-  if (c.maxCaptureSize !== expectedMax) {
-    throw new RangeError(
-      `config.maxCaptureSize must equal the largest capture size (${expectedMax}), got ${String(c.maxCaptureSize)}; ${FIX}`,
-    );
-  }
-  if (!Number.isInteger(c.numWarmups) || (c.numWarmups as number) < 0) {
-    throw new RangeError(`config.numWarmups must be an integer >= 0, got ${String(c.numWarmups)}; ${FIX}`);
-  }
-  if (!isPositiveInt(c.uniformDecodeQueryLen)) {
-    throw new RangeError(
-      `config.uniformDecodeQueryLen must be an integer >= 1, got ${String(c.uniformDecodeQueryLen)}; ${FIX}`,
-    );
-  }
-  if (typeof c.fullGraphsFor !== 'string' || !FULL_GRAPHS_FOR.has(c.fullGraphsFor)) {
-    throw new TypeError(
-      `config.fullGraphsFor must be 'all', 'uniform_decode' or 'none', got ${String(c.fullGraphsFor)}; ${FIX}`,
-    );
-  }
-  if (typeof c.piecewise !== 'boolean') {
-    throw new TypeError(`config.piecewise must be a boolean, got ${typeof c.piecewise}; ${FIX}`);
-  }
 }
 
 export function validateMaxNumReqs(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (!isPositiveInt(value)) {
-    throw new RangeError(`maxNumReqs must be an integer >= 1 when given, got ${String(value)}`);
-  }
-  return value;
+  return optional(value, undefined, (v) => checkInt('options.maxNumReqs', v, COUNT));
 }
 
-export function validateOnProgress(value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new TypeError(`onProgress must be a function when given, got ${typeof value}`);
-  }
+export function validateOnProgress(value: unknown): ((event: CaptureProgress) => void) | undefined {
+  return optional(value, undefined, (v) => checkFunction<(event: CaptureProgress) => void>('options.onProgress', v));
 }
 
 const BACKEND_METHODS = [
@@ -91,44 +110,62 @@ const BACKEND_METHODS = [
 /** A CaptureBackend is checked member by member, so a missing method fails here, not mid-capture. */
 export function validateBackend(backend: unknown): asserts backend is CaptureBackend<unknown> {
   if (backend === null || typeof backend !== 'object') {
-    throw new TypeError(
-      `backend must be a CaptureBackend { stream, ${BACKEND_METHODS.join(', ')} }, got ${backend === null ? 'null' : typeof backend}`,
-    );
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'options.backend',
+      value: backend,
+      allowed: `a CaptureBackend { stream, ${BACKEND_METHODS.join(', ')} }`,
+    });
   }
+  // Methods may live on a class prototype: `in` and a typeof check, not own keys.
   const b = backend as Record<string, unknown>;
   if (b.stream === undefined) {
-    throw new TypeError('backend.stream must be the stream steps launch on (ctx.stream), got undefined');
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'options.backend.stream',
+      value: undefined,
+      allowed: 'the stream steps launch on (ctx.stream)',
+    });
   }
-  for (const name of BACKEND_METHODS) {
-    if (typeof b[name] !== 'function') {
-      throw new TypeError(`backend.${name} must be a function, got ${b[name] === null ? 'null' : typeof b[name]}`);
-    }
-  }
+  for (const name of BACKEND_METHODS) checkFunction(`options.backend.${name}`, b[name]);
 }
 
-/** Hot path of run(): plain comparisons, no allocation unless it throws. */
-export function checkBatch(batch: RunBatch, uniformDecodeQueryLen: number, maxNumReqs: number | undefined): void {
+function batchError(code: 'invalid_type' | 'out_of_range', path: string, value: unknown, allowed: string): never {
+  throw new InvalidArgumentError({ code, path, value, allowed });
+}
+
+/**
+ * Hot path of run(): plain comparisons, no allocation unless it throws. A step above the token
+ * limit (`options.config.maxNumBatchedTokens`) is an error, never a silent eager run.
+ */
+export function checkBatch(
+  batch: RunBatch,
+  uniformDecodeQueryLen: number,
+  maxNumReqs: number | undefined,
+  maxNumTokens: number,
+): void {
   if (batch === null || typeof batch !== 'object') {
-    throw new TypeError(
-      `batch must be { numTokens, numReqs, uniformDecode }, got ${batch === null ? 'null' : typeof batch}`,
-    );
+    batchError('invalid_type', 'batch', batch, '{ numTokens, numReqs, uniformDecode }');
   }
   const { numTokens, numReqs, uniformDecode } = batch;
-  if (!Number.isInteger(numTokens) || numTokens < 1) {
-    throw new RangeError(`batch.numTokens must be an integer >= 1, got ${String(numTokens)}`);
+  if (typeof numTokens !== 'number')
+    batchError('invalid_type', 'batch.numTokens', numTokens, `integer in [1, ${maxNumTokens}]`);
+  if (!Number.isInteger(numTokens) || numTokens < 1 || numTokens > maxNumTokens) {
+    batchError('out_of_range', 'batch.numTokens', numTokens, `integer in [1, ${maxNumTokens}] (maxNumBatchedTokens)`);
   }
-  if (!Number.isInteger(numReqs) || numReqs < 1 || numReqs > numTokens) {
-    throw new RangeError(`batch.numReqs must be an integer in [1, numTokens = ${numTokens}], got ${String(numReqs)}`);
+  const reqLimit = maxNumReqs === undefined ? numTokens : Math.min(numTokens, maxNumReqs);
+  const reqAllowed = `integer in [1, ${reqLimit}] (numTokens${maxNumReqs === undefined ? '' : ' and maxNumReqs'})`;
+  if (typeof numReqs !== 'number') batchError('invalid_type', 'batch.numReqs', numReqs, reqAllowed);
+  if (!Number.isInteger(numReqs) || numReqs < 1 || numReqs > reqLimit) {
+    batchError('out_of_range', 'batch.numReqs', numReqs, reqAllowed);
   }
-  if (maxNumReqs !== undefined && numReqs > maxNumReqs) {
-    throw new RangeError(`batch.numReqs must be <= maxNumReqs (${maxNumReqs}), got ${numReqs}`);
-  }
-  if (typeof uniformDecode !== 'boolean') {
-    throw new TypeError(`batch.uniformDecode must be a boolean, got ${typeof uniformDecode}`);
-  }
+  if (typeof uniformDecode !== 'boolean') batchError('invalid_type', 'batch.uniformDecode', uniformDecode, 'boolean');
   if (uniformDecode && numTokens !== numReqs * uniformDecodeQueryLen) {
-    throw new RangeError(
-      `batch.numTokens must equal numReqs * uniformDecodeQueryLen (${numReqs} * ${uniformDecodeQueryLen} = ${numReqs * uniformDecodeQueryLen}) for a uniform decode batch, got ${numTokens}`,
-    );
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'batch.numTokens',
+      value: numTokens,
+      allowed: `numReqs * uniformDecodeQueryLen (${numReqs} * ${uniformDecodeQueryLen} = ${numReqs * uniformDecodeQueryLen}) for a uniform decode batch`,
+    });
   }
 }

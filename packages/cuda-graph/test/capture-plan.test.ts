@@ -1,4 +1,5 @@
 import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { buildCapturePlan, padRequestCount } from '../src/capture-plan.js';
@@ -26,12 +27,22 @@ describe('padRequestCount', () => {
   });
 
   test.each([
-    [{ paddedTokens: 0, uniformDecode: false, uniformDecodeQueryLen: 1 }, /paddedTokens must be an integer >= 1/],
-    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 0 }, /uniformDecodeQueryLen/],
-    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 1, maxNumReqs: 1.5 }, /maxNumReqs/],
-  ])('rejects %o', (args, message) => {
-    expect(() => padRequestCount(args)).toThrow(RangeError);
-    expect(() => padRequestCount(args)).toThrow(message);
+    [{ paddedTokens: 0, uniformDecode: false, uniformDecodeQueryLen: 1 }, 'args.paddedTokens'],
+    [{ paddedTokens: 2 ** 31, uniformDecode: false, uniformDecodeQueryLen: 1 }, 'args.paddedTokens'],
+    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 0 }, 'args.uniformDecodeQueryLen'],
+    [{ paddedTokens: 4, uniformDecode: false, uniformDecodeQueryLen: 1, maxNumReqs: 1.5 }, 'args.maxNumReqs'],
+  ])('rejects %o', (args, path) => {
+    expect(() => padRequestCount(args)).toThrow(InvalidArgumentError);
+    expect(() => padRequestCount(args)).toThrow(expect.objectContaining({ code: 'out_of_range', path }));
+  });
+
+  test('rejects null and a non-boolean uniformDecode', () => {
+    expect(() => padRequestCount(null as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'args' }),
+    );
+    expect(() => padRequestCount({ paddedTokens: 4, uniformDecode: 1 as never, uniformDecodeQueryLen: 1 })).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'args.uniformDecode' }),
+    );
   });
 
   test('a real batch always fits its padded request count (property)', () => {
@@ -113,13 +124,13 @@ describe('buildCapturePlan', () => {
   });
 
   test.each(['none', 'full', 'full_decode_only', 'piecewise', 'full_and_piecewise'] as const)(
-    'padIndex agrees with padToCaptureSize (%s)',
+    'indexOfSize indexes every size padToCaptureSize returns (%s)',
     (mode) => {
       const config = resolveGraphConfig({ mode }, context);
       const plan = buildCapturePlan(config, undefined);
-      expect(plan.padIndex).toHaveLength(config.maxCaptureSize + 1);
+      expect(plan.indexOfSize.size).toBe(config.captureSizes.length);
       for (let n = 1; n <= config.maxCaptureSize; n++) {
-        expect(plan.sizes[plan.padIndex[n]!]!.size).toBe(padToCaptureSize(config, n));
+        expect(plan.sizes[plan.indexOfSize.get(padToCaptureSize(config, n)!)!]!.size).toBe(padToCaptureSize(config, n));
       }
       expect(plan.sizes.some((s) => s.fullMixed)).toBe(config.fullGraphsFor === 'all');
       expect(plan.sizes.some((s) => s.fullDecode)).toBe(config.fullGraphsFor !== 'none');

@@ -1,3 +1,4 @@
+import { DisposedError, InvalidArgumentError } from '@flashgraph/errors';
 import { describe, expect, test } from 'vitest';
 import { GraphCaptureError, GraphRunnerError } from '../src/errors.js';
 import type { CaptureProgress } from '../src/types.js';
@@ -151,22 +152,22 @@ describe('capture', () => {
     }
     for (const mode of ['piecewise', 'full_and_piecewise'] as const) {
       const { runner, backend } = makeRunner(mode);
-      expect(() => runner.capture((ctx: Ctx) => ctx.stream.kernel('k'))).toThrow(TypeError);
+      expect(() => runner.capture((ctx: Ctx) => ctx.stream.kernel('k'))).toThrow(InvalidArgumentError);
       expect(() => runner.capture((ctx: Ctx) => ctx.stream.kernel('k'))).toThrow(/segmented step/);
       expect(backend.calls).toEqual([]);
     }
   });
 
   test.each([
-    [null, TypeError, /step must be a function/],
-    [{}, TypeError, /step must be a function/],
-    [{ segments: [] }, RangeError, /at least one segment/],
-    [{ segments: [{ kind: 'attention', run() {} }] }, TypeError, /segments\[0\]\.kind must be 'graph' or 'eager'/],
-    [{ segments: [{ kind: 'graph' }] }, TypeError, /segments\[0\]\.run must be a function/],
-    [{ segments: [{ kind: 'eager', run() {} }] }, RangeError, /at least one 'graph' segment/],
-  ])('bad step %o', (step, type, message) => {
+    [null, 'invalid_type', 'step', /step must be a function/],
+    [{}, 'invalid_type', 'step.segments', /step must be a function/],
+    [{ segments: [] }, 'out_of_range', 'step.segments.length', /length in \[1, 65536\]/],
+    [{ segments: [{ kind: 'attention', run() {} }] }, 'invalid_value', 'step.segments[0].kind', /'graph' or 'eager'/],
+    [{ segments: [{ kind: 'graph' }] }, 'invalid_type', 'step.segments[0].run', /run must be a function/],
+    [{ segments: [{ kind: 'eager', run() {} }] }, 'invalid_value', 'step.segments', /at least one 'graph' segment/],
+  ])('bad step %o', (step, code, path, message) => {
     const { runner, backend } = makeRunner('piecewise');
-    expect(() => runner.capture(step as never)).toThrow(type);
+    expect(() => runner.capture(step as never)).toThrow(expect.objectContaining({ code, path }));
     expect(() => runner.capture(step as never)).toThrow(message);
     expect(backend.calls).toEqual([]);
     expect(runner.stats().state).toBe('idle');
@@ -200,7 +201,7 @@ describe('locking, reset and dispose', () => {
       }
     })();
     expect(err).toBeInstanceOf(GraphRunnerError);
-    expect(err).toMatchObject({ code: 'RUNNER_LOCKED', message: expect.stringMatching(/reset\(\)/) });
+    expect(err).toMatchObject({ code: 'runner_locked', message: expect.stringMatching(/reset\(\)/) });
     runner.reset();
     expect(backend.liveExecs.size).toBe(0);
     expect(runner.stats()).toMatchObject({ state: 'idle', graphs: 0, captureMs: 0 });
@@ -212,7 +213,7 @@ describe('locking, reset and dispose', () => {
   test('run before capture is an error naming the fix', () => {
     const { runner } = makeRunner('full');
     expect(() => runner.run({ numTokens: 1, numReqs: 1, uniformDecode: false })).toThrow(
-      expect.objectContaining({ code: 'NOT_CAPTURED' }),
+      expect.objectContaining({ code: 'not_captured' }),
     );
   });
 
@@ -229,7 +230,7 @@ describe('locking, reset and dispose', () => {
         ctx.stream.kernel('k');
       }),
     ).not.toThrow();
-    expect(inner).toMatchObject({ code: 'CAPTURE_IN_PROGRESS' });
+    expect(inner).toMatchObject({ code: 'capture_in_progress' });
   });
 
   test('dispose frees every graph, returns graph memory to its start, and is final', () => {
@@ -251,7 +252,8 @@ describe('locking, reset and dispose', () => {
       () => runner.reset(),
       () => runner.plan({ numTokens: 1, numReqs: 1, uniformDecode: false }),
     ]) {
-      expect(call).toThrow(expect.objectContaining({ code: 'RUNNER_DISPOSED' }));
+      expect(call).toThrow(DisposedError);
+      expect(call).toThrow(expect.objectContaining({ code: 'disposed' }));
     }
     expect(runner.stats().state).toBe('disposed');
   });
@@ -312,10 +314,16 @@ test('GraphCaptureError is exported from the entry', async () => {
   const entry = await import('../src/index.js');
   expect(entry.GraphCaptureError).toBe(GraphCaptureError);
   expect(Object.keys(entry).sort()).toEqual([
+    'CpuStream',
+    'CpuStreamError',
     'GraphCaptureError',
     'GraphRunnerError',
+    'StepError',
+    'cpuCaptureBackend',
+    'createCpuGraphRunner',
     'createGraphRunner',
     'createGraphRunnerWithBackend',
     'padRequestCount',
+    'segmentedForward',
   ]);
 });

@@ -1,6 +1,7 @@
 // createGraphRunnerWithBackend: option checks before any backend call, and the runner over a
 // backend whose graphs are recorded closures (what a CPU runtime does).
 import { resolveGraphConfig } from '@flashgraph/config';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { describe, expect, test } from 'vitest';
 import {
   type CaptureBackend,
@@ -35,39 +36,39 @@ describe('createGraphRunnerWithBackend validates before any backend call', () =>
     const b = new RecordingBackend();
     return Object.assign(Object.create(b), { [name]: undefined });
   };
-  test.each<[string, unknown, ErrorConstructor, RegExp]>([
-    ['options null', null, TypeError, /createGraphRunnerWithBackend: options must be \{ config, backend/],
-    ['config missing', { backend }, TypeError, /config must be a ResolvedGraphConfig/],
-    ['config sizes', { config: { ...config, captureSizes: [4, 2] }, backend }, RangeError, /strictly ascending/],
-    ['onProgress', { config, backend, onProgress: 1 }, TypeError, /onProgress must be a function/],
-    ['maxNumReqs', { config, backend, maxNumReqs: 1.5 }, RangeError, /maxNumReqs must be an integer >= 1/],
+  test.each<[string, unknown, string, string]>([
+    ['options null', null, 'invalid_type', 'options'],
+    ['config missing', { backend }, 'invalid_type', 'options.config'],
     [
-      'backend missing',
-      { config },
-      TypeError,
-      /backend must be a CaptureBackend \{ stream, beginCapture, .*release \}, got undefined/,
+      'config sizes',
+      { config: { ...config, captureSizes: [4, 2] }, backend },
+      'invalid_value',
+      'options.config.captureSizes[1]',
     ],
-    ['backend null', { config, backend: null }, TypeError, /backend must be a CaptureBackend .*got null/],
+    ['onProgress', { config, backend, onProgress: 1 }, 'invalid_type', 'options.onProgress'],
+    ['maxNumReqs', { config, backend, maxNumReqs: 1.5 }, 'out_of_range', 'options.maxNumReqs'],
+    ['backend missing', { config }, 'invalid_type', 'options.backend'],
+    ['backend null', { config, backend: null }, 'invalid_type', 'options.backend'],
     [
       'backend stream',
       { config, backend: { ...backend, stream: undefined } },
-      TypeError,
-      /backend\.stream must be the stream steps launch on/,
+      'invalid_type',
+      'options.backend.stream',
     ],
-    ...METHODS.map((name): [string, unknown, ErrorConstructor, RegExp] => [
+    ...METHODS.map((name): [string, unknown, string, string] => [
       `backend.${name}`,
       { config, backend: without(name) },
-      TypeError,
-      new RegExp(`backend\\.${name} must be a function, got undefined`),
+      'invalid_type',
+      `options.backend.${name}`,
     ]),
-  ])('%s', (_name, options, type, message) => {
-    expect(() => createGraphRunnerWithBackend(options as never)).toThrow(type);
-    expect(() => createGraphRunnerWithBackend(options as never)).toThrow(message);
+  ])('%s', (_name, options, code, path) => {
+    expect(() => createGraphRunnerWithBackend(options as never)).toThrow(InvalidArgumentError);
+    expect(() => createGraphRunnerWithBackend(options as never)).toThrow(expect.objectContaining({ code, path }));
   });
 
   test('a bad option leaves the backend untouched', () => {
     const b = new RecordingBackend();
-    expect(() => createGraphRunnerWithBackend({ config, backend: b, maxNumReqs: 0 })).toThrow(RangeError);
+    expect(() => createGraphRunnerWithBackend({ config, backend: b, maxNumReqs: 0 })).toThrow(InvalidArgumentError);
     expect(b.calls).toEqual([]);
     expect(b.released).toBe(0);
   });

@@ -1,5 +1,6 @@
 import { resolveGraphConfig } from '@flashgraph/config';
 import { cudaStatus, NoCudaDeviceError } from '@flashgraph/cuda';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { describe, expect, test } from 'vitest';
 import { createGraphRunner } from '../src/index.js';
 
@@ -15,64 +16,79 @@ const fakeStream = {
 
 describe('createGraphRunner validates before any GPU work', () => {
   test.each([
-    ['options null', null, TypeError, /options must be/],
-    ['config missing', { stream: fakeStream }, TypeError, /config must be a ResolvedGraphConfig/],
+    ['options null', null, 'invalid_type', 'options'],
+    ['unknown option', { config, stream: fakeStream, maxNumSeq: 8 }, 'unknown_option', 'options.maxNumSeq'],
+    ['config missing', { stream: fakeStream }, 'invalid_type', 'options.config'],
     [
       'config mode',
       { config: { ...config, mode: 'fast' }, stream: fakeStream },
-      TypeError,
-      /config\.mode must be one of/,
+      'invalid_value',
+      'options.config.mode',
     ],
     [
       'config sizes',
       { config: { ...config, captureSizes: [4, 2] }, stream: fakeStream },
-      RangeError,
-      /strictly ascending/,
+      'invalid_value',
+      'options.config.captureSizes[1]',
     ],
     [
       'config size 0',
       { config: { ...config, captureSizes: [0] }, stream: fakeStream },
-      RangeError,
-      /captureSizes\[0\]/,
+      'out_of_range',
+      'options.config.captureSizes[0]',
     ],
     [
       'config max',
       { config: { ...config, maxCaptureSize: 7 }, stream: fakeStream },
-      RangeError,
-      /maxCaptureSize must equal/,
+      'out_of_range',
+      'options.config.maxCaptureSize',
     ],
-    ['config warmups', { config: { ...config, numWarmups: -1 }, stream: fakeStream }, RangeError, /numWarmups/],
+    [
+      'config warmups',
+      { config: { ...config, numWarmups: -1 }, stream: fakeStream },
+      'out_of_range',
+      'options.config.numWarmups',
+    ],
     [
       'config query len',
       { config: { ...config, uniformDecodeQueryLen: 0 }, stream: fakeStream },
-      RangeError,
-      /uniformDecodeQueryLen/,
+      'out_of_range',
+      'options.config.uniformDecodeQueryLen',
+    ],
+    [
+      'config token limit',
+      { config: { ...config, maxNumBatchedTokens: 4 }, stream: fakeStream },
+      'out_of_range',
+      'options.config.maxNumBatchedTokens',
     ],
     [
       'config fullGraphsFor',
       { config: { ...config, fullGraphsFor: 'some' }, stream: fakeStream },
-      TypeError,
-      /fullGraphsFor/,
+      'invalid_value',
+      'options.config.fullGraphsFor',
     ],
     [
       'config piecewise',
       { config: { ...config, piecewise: 1 }, stream: fakeStream },
-      TypeError,
-      /piecewise must be a boolean/,
+      'invalid_type',
+      'options.config.piecewise',
     ],
-    ['onProgress', { config, stream: fakeStream, onProgress: 'log' }, TypeError, /onProgress must be a function/],
-    ['maxNumReqs', { config, stream: fakeStream, maxNumReqs: 0 }, RangeError, /maxNumReqs must be an integer >= 1/],
-    [
-      'stream missing',
-      { config },
-      TypeError,
-      /stream must be a Stream from @flashgraph\/cuda or a cudaStream_t handle/,
-    ],
-    ['stream number', { config, stream: 5 }, TypeError, /stream must be/],
-    ['legacy stream', { config, stream: 0n }, RangeError, /legacy default stream/],
-  ])('%s', (_name, options, type, message) => {
-    expect(() => createGraphRunner(options as never)).toThrow(type);
-    expect(() => createGraphRunner(options as never)).toThrow(message);
+    ['onProgress', { config, stream: fakeStream, onProgress: 'log' }, 'invalid_type', 'options.onProgress'],
+    ['maxNumReqs', { config, stream: fakeStream, maxNumReqs: 0 }, 'out_of_range', 'options.maxNumReqs'],
+    ['stream missing', { config }, 'invalid_type', 'options.stream'],
+    ['stream number', { config, stream: 5 }, 'invalid_type', 'options.stream'],
+    ['legacy stream', { config, stream: 0n }, 'out_of_range', 'options.stream'],
+  ])('%s', (_name, options, code, path) => {
+    expect(() => createGraphRunner(options as never)).toThrow(InvalidArgumentError);
+    expect(() => createGraphRunner(options as never)).toThrow(expect.objectContaining({ code, path }));
+  });
+
+  test('a config read from own keys only: an inherited mode is not a mode', () => {
+    const inherited = Object.assign(Object.create({ mode: 'full' }), { ...config, mode: undefined });
+    delete inherited.mode;
+    expect(() => createGraphRunner({ config: inherited, stream: fakeStream as never })).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'options.config.mode', value: undefined }),
+    );
   });
 });
 

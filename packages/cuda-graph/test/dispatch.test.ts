@@ -1,4 +1,5 @@
 import { resolveGraphConfig } from '@flashgraph/config';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { createGraphRunnerWithBackend } from '../src/index.js';
@@ -69,7 +70,13 @@ describe('dispatch decisions', () => {
     const { runner } = makeRunner('full', { maxNumReqs: 4 });
     runner.capture(segmentedStep());
     expect(runner.run({ numTokens: 13, numReqs: 3, uniformDecode: false })).toEqual(full(16, 4, false));
-    expect(() => runner.run({ numTokens: 13, numReqs: 5, uniformDecode: false })).toThrow(/maxNumReqs \(4\)/);
+    expect(() => runner.run({ numTokens: 13, numReqs: 5, uniformDecode: false })).toThrow(
+      expect.objectContaining({
+        code: 'out_of_range',
+        path: 'batch.numReqs',
+        allowed: 'integer in [1, 4] (numTokens and maxNumReqs)',
+      }),
+    );
   });
 
   test('replay outcomes are shared frozen objects; eager outcomes are fresh', () => {
@@ -146,24 +153,23 @@ describe('dispatch decisions', () => {
   });
 
   test.each([
-    [{ numTokens: 0, numReqs: 1, uniformDecode: false }, RangeError, /numTokens must be an integer >= 1/],
-    [{ numTokens: 2.5, numReqs: 1, uniformDecode: false }, RangeError, /numTokens/],
-    [
-      { numTokens: 4, numReqs: 0, uniformDecode: false },
-      RangeError,
-      /numReqs must be an integer in \[1, numTokens = 4\]/,
-    ],
-    [{ numTokens: 4, numReqs: 5, uniformDecode: false }, RangeError, /numReqs/],
-    [{ numTokens: 4, numReqs: 2, uniformDecode: 'yes' }, TypeError, /uniformDecode must be a boolean/],
-    [{ numTokens: 4, numReqs: 2, uniformDecode: true }, RangeError, /numReqs \* uniformDecodeQueryLen/],
-    [null, TypeError, /batch must be/],
-  ])('bad batch %o -> %s', (batch, type, message) => {
+    [{ numTokens: 0, numReqs: 1, uniformDecode: false }, 'out_of_range', 'batch.numTokens'],
+    [{ numTokens: 2.5, numReqs: 1, uniformDecode: false }, 'out_of_range', 'batch.numTokens'],
+    [{ numTokens: 2 ** 53, numReqs: 1, uniformDecode: false }, 'out_of_range', 'batch.numTokens'],
+    [{ numTokens: 65, numReqs: 1, uniformDecode: false }, 'out_of_range', 'batch.numTokens'],
+    [{ numTokens: '4', numReqs: 1, uniformDecode: false }, 'invalid_type', 'batch.numTokens'],
+    [{ numTokens: 4, numReqs: 0, uniformDecode: false }, 'out_of_range', 'batch.numReqs'],
+    [{ numTokens: 4, numReqs: 5, uniformDecode: false }, 'out_of_range', 'batch.numReqs'],
+    [{ numTokens: 4, numReqs: 2, uniformDecode: 'yes' }, 'invalid_type', 'batch.uniformDecode'],
+    [{ numTokens: 4, numReqs: 2, uniformDecode: true }, 'invalid_value', 'batch.numTokens'],
+    [null, 'invalid_type', 'batch'],
+  ])('bad batch %o -> %s', (batch, code, path) => {
     const { runner, backend } = makeRunner('full');
     runner.capture(segmentedStep());
     backend.calls.length = 0;
-    expect(() => runner.run(batch as never)).toThrow(type);
-    expect(() => runner.run(batch as never)).toThrow(message);
-    expect(() => runner.plan(batch as never)).toThrow(type);
+    expect(() => runner.run(batch as never)).toThrow(InvalidArgumentError);
+    expect(() => runner.run(batch as never)).toThrow(expect.objectContaining({ code, path }));
+    expect(() => runner.plan(batch as never)).toThrow(expect.objectContaining({ code, path }));
     expect(backend.calls).toEqual([]);
   });
 });

@@ -38,7 +38,7 @@ describe('failing captures end cleanly and name the size, phase and cause', () =
         ctx.stream.kernel('k');
       }),
     );
-    expect(err).toMatchObject({ code: 'GRAPH_CAPTURE_FAILED', size: 4, phase: 'warmup', graph: 'full', cause: boom });
+    expect(err).toMatchObject({ code: 'graph_capture_failed', size: 4, phase: 'warmup', graph: 'full', cause: boom });
     expect(err.message).toMatch(/size 4 failed during warmup.*boom/);
     expectCleanAndRetryable(env);
   });
@@ -143,7 +143,8 @@ describe('failing captures end cleanly and name the size, phase and cause', () =
   test('a step that returns a promise is rejected', () => {
     const env = makeRunner('full', { numWarmups: 0 });
     const err = captureError(() => env.runner.capture((async () => {}) as never));
-    expect(err).toMatchObject({ size: 16, phase: 'capture' });
+    expect(err).toMatchObject({ size: 16, phase: 'capture', segment: 0 });
+    expect(err.cause).toMatchObject({ code: 'async_step', path: 'step.segments[0]' });
     expect((err.cause as Error).message).toMatch(/synchronously/);
     expectCleanAndRetryable(env);
   });
