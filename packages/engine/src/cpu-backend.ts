@@ -3,11 +3,15 @@
 // attention and KV-cache write over the paged cache. Small sizes keep it quick.
 import { createHostMirror } from '@flashgraph/attn-metadata';
 import type { ResolvedGraphConfig } from '@flashgraph/config';
-import type { CaptureProgress, GraphRunnerStats, StepContext } from '@flashgraph/cuda-graph';
+import {
+  type CaptureProgress,
+  createCpuGraphRunner,
+  type GraphRunnerStats,
+  type StepContext,
+  segmentedForward,
+} from '@flashgraph/cuda-graph';
 import { referenceAttention, writeKvCacheReference } from '@flashgraph/fa3';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
-import { createCpuGraphRunner } from './cpu-runner.js';
-import { segmentedForward } from './forward-driver.js';
 import type { AttentionIO, CpuForwardContext, CpuStream, LoadedModel, Model } from './model.js';
 import type { ScheduledBatch } from './scheduler.js';
 import { StepInputWriter } from './step-inputs.js';

@@ -9,10 +9,15 @@ import type { AttentionMetadata, MetadataRequest } from '@flashgraph/attn-metada
 import { type CudaMetadataBuilder, createMetadataBuilder, forwardArgs } from '@flashgraph/attn-metadata';
 import type { ResolvedGraphConfig } from '@flashgraph/config';
 import { DeviceBuffer, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
-import { type CaptureProgress, createGraphRunner, type GraphRunner, type StepContext } from '@flashgraph/cuda-graph';
+import {
+  type CaptureProgress,
+  createGraphRunner,
+  type GraphRunner,
+  type StepContext,
+  segmentedForward,
+} from '@flashgraph/cuda-graph';
 import { type Attention, createAttention } from '@flashgraph/fa3';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
-import { segmentedForward } from './forward-driver.js';
 import type { AttentionIO, CudaForwardContext, DeviceTensor, LoadedModel, Model } from './model.js';
 import type { ScheduledBatch } from './scheduler.js';
 import { StepInputWriter } from './step-inputs.js';
