@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flashgraph_cuda::registerPinned(env, exports);
   flashgraph_cuda::registerGraphs(env, exports);
   flashgraph_cuda::registerLaunch(env, exports);
+  flashgraph_cuda::registerAsync(env, exports);
   return exports;
 }
 }  // namespace

@@ -1,6 +1,6 @@
-// Shared glue of flashgraph_cuda.node: argument readers, CUDA error -> JS Error, device selection.
-// The TypeScript layer validates every argument first; these readers re-check what memory safety
-// and type safety need, so a direct caller gets a TypeError instead of a crash.
+// Shared glue of flashgraph_cuda.node. The argument readers and the CUDA error are the ones every
+// flashgraph addon uses (native/common); this header only names them for the addon's files and
+// adds device selection.
 #pragma once
 #include <cuda_runtime.h>
 #include <napi.h>
@@ -8,32 +8,46 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "flashgraph/napi_args.h"
+#include "flashgraph/napi_cuda.h"
+
 namespace flashgraph_cuda {
 
-// Throws Error("<cudaErrorName>: <call> failed: <cudaGetErrorString>") with properties
-// cudaCode, cudaName and cudaCall, after clearing the runtime's last (non-sticky) error.
-[[noreturn]] void throwCuda(Napi::Env env, cudaError_t err, const char* call);
+using flashgraph::napi::bigintArg;
+using flashgraph::napi::boolArg;
+using flashgraph::napi::deviceArg;
+using flashgraph::napi::hostBytesArg;
+using flashgraph::napi::int32Arg;
+using flashgraph::napi::numberArg;
+using flashgraph::napi::runCudaAsync;
+using flashgraph::napi::sizeArg;
+using flashgraph::napi::throwArgumentError;
 
-inline void check(Napi::Env env, cudaError_t err, const char* call) {
-  if (err != cudaSuccess) throwCuda(env, err, call);
+[[noreturn]] inline void throwCuda(Napi::Env env, cudaError_t err, const char* call) {
+  flashgraph::napi::throwCudaError(env, err, call);
 }
+
+inline void check(Napi::Env env, cudaError_t err, const char* call) { flashgraph::napi::checkCuda(env, err, call); }
 
 // Makes `device` current on this thread when it is not (cheap when it already is).
 void useDevice(Napi::Env env, int device);
 
-uint64_t bigintArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-// A non-negative integer number below 2^53.
-size_t sizeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-int32_t int32Arg(const Napi::CallbackInfo& info, size_t i, const char* name);
-double numberArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-int deviceArg(const Napi::CallbackInfo& info, size_t i);
+// Device selection for work on a libuv worker thread (cudaSetDevice is per thread).
+inline cudaError_t useDeviceOnThisThread(int device) {
+  int current = -1;
+  cudaError_t err = cudaGetDevice(&current);
+  if (err == cudaSuccess && current != device) err = cudaSetDevice(device);
+  return err;
+}
 
 inline void* ptrArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return reinterpret_cast<void*>(static_cast<uintptr_t>(bigintArg(info, i, name)));
+  return flashgraph::napi::pointerArg(info, i, name);
 }
 inline cudaStream_t streamArg(const Napi::CallbackInfo& info, size_t i) {
   return reinterpret_cast<cudaStream_t>(static_cast<uintptr_t>(bigintArg(info, i, "stream")));
+}
+inline cudaEvent_t eventArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return reinterpret_cast<cudaEvent_t>(static_cast<uintptr_t>(bigintArg(info, i, name)));
 }
 inline Napi::BigInt toBigInt(Napi::Env env, const void* p) {
   return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)));
@@ -46,5 +60,6 @@ void registerMemory(Napi::Env env, Napi::Object exports);
 void registerPinned(Napi::Env env, Napi::Object exports);
 void registerGraphs(Napi::Env env, Napi::Object exports);
 void registerLaunch(Napi::Env env, Napi::Object exports);
+void registerAsync(Napi::Env env, Napi::Object exports);
 
 }  // namespace flashgraph_cuda

@@ -19,13 +19,13 @@ Napi::Value StreamBeginCapture(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int device = deviceArg(info, 0);
   cudaStream_t stream = streamArg(info, 1);
-  const int32_t mode = int32Arg(info, 2, "mode");
+  const int32_t mode = int32Arg(info, 2, "mode", 0, 2);
   cudaStreamCaptureMode m;
   switch (mode) {
     case 0: m = cudaStreamCaptureModeGlobal; break;
     case 1: m = cudaStreamCaptureModeThreadLocal; break;
     case 2: m = cudaStreamCaptureModeRelaxed; break;
-    default: throw Napi::RangeError::New(env, "flashgraph_cuda: mode must be 0, 1 or 2");
+    default: m = cudaStreamCaptureModeRelaxed; break;  // int32Arg allowed 0..2 only
   }
   useDevice(env, device);
   check(env, cudaStreamBeginCapture(stream, m), "cudaStreamBeginCapture");

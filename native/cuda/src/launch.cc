@@ -57,8 +57,7 @@ Napi::Value LaunchEmpty(const Napi::CallbackInfo& info) {
 Napi::Value Convert(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int device = deviceArg(info, 0);
-  const int32_t kind = int32Arg(info, 1, "kind");
-  if (kind < 0 || kind > 3) throw Napi::RangeError::New(env, "flashgraph_cuda: kind must be 0..3");
+  const int32_t kind = int32Arg(info, 1, "kind", 0, 3);
   const void* src = ptrArg(info, 2, "src");
   void* dst = ptrArg(info, 3, "dst");
   const size_t count = sizeArg(info, 4, "count");

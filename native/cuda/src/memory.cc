@@ -33,27 +33,12 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-struct HostView {
-  void* data;
-  size_t bytes;
-};
-
-HostView typedArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsTypedArray()) {
-    throw Napi::TypeError::New(info.Env(), std::string("flashgraph_cuda: ") + name + " must be a TypedArray");
-  }
-  Napi::TypedArray view = info[i].As<Napi::TypedArray>();
-  const size_t bytes = view.ByteLength();
-  if (bytes == 0) return {nullptr, 0};
-  return {static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset(), bytes};
-}
-
 // memcpyHtoD(device, dst, src: TypedArray, stream): copies all of src, then synchronizes stream
 Napi::Value MemcpyHtoD(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int device = deviceArg(info, 0);
   void* dst = ptrArg(info, 1, "dst");
-  const HostView src = typedArrayArg(info, 2, "src");
+  const flashgraph::napi::HostBytes src = hostBytesArg(info, 2, "src");
   cudaStream_t stream = streamArg(info, 3);
   if (src.bytes == 0) return env.Undefined();
   useDevice(env, device);
@@ -66,7 +51,7 @@ Napi::Value MemcpyHtoD(const Napi::CallbackInfo& info) {
 Napi::Value MemcpyDtoH(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int device = deviceArg(info, 0);
-  const HostView dst = typedArrayArg(info, 1, "dst");
+  const flashgraph::napi::HostBytes dst = hostBytesArg(info, 1, "dst");
   void* src = ptrArg(info, 2, "src");
   cudaStream_t stream = streamArg(info, 3);
   if (dst.bytes == 0) return env.Undefined();
@@ -97,13 +82,13 @@ Napi::Value Memset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int device = deviceArg(info, 0);
   void* ptr = ptrArg(info, 1, "ptr");
-  const int32_t value = int32Arg(info, 2, "byte");
+  const int32_t value = int32Arg(info, 2, "byte", 0, 255);
   const size_t bytes = sizeArg(info, 3, "byteLength");
   cudaStream_t stream = streamArg(info, 4);
   const bool sync = boolArg(info, 5, "sync");
   if (bytes == 0) return env.Undefined();
   useDevice(env, device);
-  check(env, cudaMemsetAsync(ptr, value & 0xff, bytes, stream), "cudaMemsetAsync");
+  check(env, cudaMemsetAsync(ptr, value, bytes, stream), "cudaMemsetAsync");
   if (sync) check(env, cudaStreamSynchronize(stream), "cudaStreamSynchronize");
   return env.Undefined();
 }

@@ -41,8 +41,7 @@ void finalizePinned(Napi::Env env, void* /*data*/, PinnedState* state) {
 // pinnedAlloc(byteLength >= 1): { buffer: ArrayBuffer, ptr: bigint }
 Napi::Value PinnedAlloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const size_t bytes = sizeArg(info, 0, "byteLength");
-  if (bytes == 0) throw Napi::RangeError::New(env, "flashgraph_cuda: byteLength must be >= 1");
+  const size_t bytes = static_cast<size_t>(flashgraph::napi::integerArg(info, 0, "byteLength", 1, 9007199254740991.0));
   void* data = nullptr;
   check(env, cudaMallocHost(&data, bytes), "cudaMallocHost");
   auto* state = new PinnedState{data, bytes, false};
@@ -72,7 +71,7 @@ Napi::Value PinnedAlloc(const Napi::CallbackInfo& info) {
 // pinnedFree(buffer): frees now and detaches the buffer; false when it was already freed
 Napi::Value PinnedFree(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "flashgraph_cuda: buffer must be an ArrayBuffer");
+  if (!info[0].IsArrayBuffer()) throwArgumentError(env, "invalid_type", "buffer", "wrong type", "ArrayBuffer");
   Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
   if (buffer.IsDetached()) return Napi::Boolean::New(env, false);
   const uintptr_t key = reinterpret_cast<uintptr_t>(buffer.Data());
@@ -81,7 +80,7 @@ Napi::Value PinnedFree(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(registryMutex);
     auto it = registry().find(key);
     if (it == registry().end() || it->second->bytes != buffer.ByteLength()) {
-      throw Napi::TypeError::New(env, "flashgraph_cuda: buffer is not a pinned buffer from pinnedAlloc()");
+      throwArgumentError(env, "invalid_value", "buffer", "not a pinned buffer", "an ArrayBuffer from pinnedAlloc()");
     }
     state = it->second;
   }
@@ -116,7 +115,8 @@ Napi::Value PinnedCopy(const Napi::CallbackInfo& info) {
       inside = host >= base && bytes <= it->second->bytes && host - base <= it->second->bytes - bytes;
     }
     if (!inside) {
-      throw Napi::RangeError::New(env, "flashgraph_cuda: the host range is not inside a live pinned allocation");
+      throwArgumentError(env, "out_of_range", "hostPtr", "the host range is not inside a live pinned allocation",
+                         "a range inside one live pinnedAlloc() buffer");
     }
   }
   useDevice(env, device);

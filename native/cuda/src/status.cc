@@ -1,46 +1,12 @@
 // status(): is there a driver and a device, and what are they. Never throws for CUDA errors:
 // unavailability is data with a reason a person can act on.
-#include <cstdlib>
 #include <string>
 
 #include "common.h"
+#include "flashgraph/cuda_status.h"
 
 namespace flashgraph_cuda {
 namespace {
-
-std::string versionString(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
-
-std::string unavailableReason(cudaError_t err, int driverVersion, int runtimeVersion) {
-  const std::string name = cudaGetErrorName(err);
-  switch (err) {
-    case cudaErrorInsufficientDriver:
-      if (driverVersion == 0) {
-        return name + ": no NVIDIA driver was found (libcuda.so.1 could not be loaded). Install the NVIDIA driver "
-               "for CUDA " + versionString(runtimeVersion) + " or newer, or run on a machine with an NVIDIA GPU; "
-               "in a container, start it with GPU access (e.g. `docker run --gpus all`).";
-      }
-      return name + ": the NVIDIA driver supports CUDA " + versionString(driverVersion) + " but this build of "
-             "flashgraph uses the CUDA " + versionString(runtimeVersion) + " runtime. Update the NVIDIA driver "
-             "to one that supports CUDA " + versionString(runtimeVersion) + ".";
-    case cudaErrorNoDevice: {
-      const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
-      return name + ": the NVIDIA driver is installed but reports no CUDA device. Check `nvidia-smi`, "
-             "CUDA_VISIBLE_DEVICES (" + (visible ? std::string("currently '") + visible + "'" : std::string("unset")) +
-             ") and that this container or VM was given the GPU.";
-    }
-    case cudaErrorDevicesUnavailable:
-      return name + ": every CUDA device is busy or unavailable (another process holds an exclusive-process "
-             "device?). Check `nvidia-smi -q -d COMPUTE` and the processes using the GPU.";
-    case cudaErrorSystemDriverMismatch:
-      return name + ": the NVIDIA user-space driver and kernel module versions differ (a driver update "
-             "without a reboot?). Reboot or reinstall the driver.";
-    case cudaErrorStubLibrary:
-      return name + ": the CUDA toolkit's stub libcuda.so was loaded instead of the real driver. Remove "
-             "the toolkit's lib64/stubs directory from LD_LIBRARY_PATH.";
-    default:
-      return name + ": " + cudaGetErrorString(err) + " (while counting CUDA devices).";
-  }
-}
 
 // status(): { available, reason?, errorName?, driverVersion, runtimeVersion, devices: [...] }
 Napi::Value Status(const Napi::CallbackInfo& info) {
@@ -62,7 +28,7 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
     const cudaError_t reported = err != cudaSuccess ? err : cudaErrorNoDevice;
     out.Set("available", false);
     out.Set("errorName", cudaGetErrorName(reported));
-    out.Set("reason", unavailableReason(reported, driverVersion, runtimeVersion));
+    out.Set("reason", flashgraph::cudaUnavailableReason(reported));
     return out;
   }
   for (int i = 0; i < count; i++) {

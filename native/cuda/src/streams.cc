@@ -72,10 +72,6 @@ Napi::Value EventCreate(const Napi::CallbackInfo& info) {
   return toBigInt(env, event);
 }
 
-cudaEvent_t eventArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return reinterpret_cast<cudaEvent_t>(static_cast<uintptr_t>(bigintArg(info, i, name)));
-}
-
 Napi::Value EventDestroy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   check(env, cudaEventDestroy(eventArg(info, 0, "event")), "cudaEventDestroy");

@@ -1,5 +1,5 @@
-// Every native call goes through callNative(): addon Errors become CudaError, and when a call
-// broke a stream capture (a synchronizing or otherwise forbidden call while capturing), the broken
+// Every native call goes through callNative() (callNativeAsync() for the Promise-returning waits):
+// addon Errors become CudaError, and when a call broke a stream capture (a synchronizing or otherwise forbidden call while capturing), the broken
 // capture is ended and its partial graph destroyed, so the stream is usable again.
 import { toCudaError } from './errors.js';
 import type { NativeCuda } from './native.js';
@@ -44,12 +44,29 @@ function repairCaptures(native: NativeCuda, streams: readonly bigint[]): string 
   return ` (this invalidated the stream capture on stream ${ended.map(hex).join(', ')}; the capture was ended and its partial graph destroyed, so the stream is usable again: begin a new capture without the forbidden call)`;
 }
 
+function translate(native: NativeCuda, err: unknown, streams: readonly bigint[]): unknown {
+  const suffix = capturing.size > 0 || streams.length > 0 ? repairCaptures(native, streams) : '';
+  return toCudaError(err, suffix);
+}
+
 /** Runs a native call; errors become CudaError (after repairing captures the call broke). */
 export function callNative<T>(native: NativeCuda, fn: () => T, streams: readonly bigint[] = []): T {
   try {
     return fn();
   } catch (err) {
-    const suffix = capturing.size > 0 || streams.length > 0 ? repairCaptures(native, streams) : '';
-    throw toCudaError(err, suffix);
+    throw translate(native, err, streams);
+  }
+}
+
+/** callNative for an addon function that returns a Promise (a wait on a worker thread). */
+export async function callNativeAsync<T>(
+  native: NativeCuda,
+  fn: () => Promise<T>,
+  streams: readonly bigint[] = [],
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw translate(native, err, streams);
   }
 }

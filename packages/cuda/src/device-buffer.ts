@@ -1,19 +1,34 @@
 // DeviceBuffer: device memory from cudaMalloc, with bounds-checked copies and byte-range views.
-// Copies to/from JS memory complete before returning (see native/cuda/src/memory.cc for why);
+// Copies to/from JS memory complete before returning (see native/cuda/src/memory.cc for why), or,
+// with readAsync()/writeAsync(), before the Promise settles, waiting on a worker thread;
 // PinnedHostBuffer does asynchronous, capturable copies.
-import { anyCapturing, callNative } from './capture-guard.js';
-import { DisposedError } from './errors.js';
-import { type Allocation, type BufferState, bufferStates, liveBuffer, optionalStream } from './handles.js';
+import { checkInt, checkOptions, DisposedError } from '@flashgraph/errors';
+import { anyCapturing, callNative, callNativeAsync } from './capture-guard.js';
+import {
+  type Allocation,
+  type BufferState,
+  bufferStates,
+  deviceMismatch,
+  liveBuffer,
+  optionalStream,
+} from './handles.js';
 import type { NativeCuda } from './native.js';
 import { requireCuda, resolveDevice } from './status.js';
 import type { Stream } from './stream.js';
-import { bytesOf, checkInt, checkOptions, checkRange, checkSize, describe, isArrayBufferView } from './validate.js';
+import { bytesOf, checkHostView, checkRange, checkSize, notConstructible, wrongObject } from './validate.js';
+
+const COPY_KEYS = ['offset', 'stream'] as const;
 
 // Allocations whose DeviceBuffer was garbage-collected while a capture was running: freeing then
 // would break the capture, so they are freed at the next allocation or dispose outside a capture.
 const pendingFrees: Allocation[] = [];
 
 function freeAllocation(native: NativeCuda, alloc: Allocation): void {
+  if (alloc.pending > 0) {
+    alloc.freeWhenIdle = true; // an async copy still uses it: freed when the copy ends
+    return;
+  }
+  alloc.freeWhenIdle = false;
   if (alloc.freed || alloc.byteLength === 0) {
     alloc.freed = true;
     return;
@@ -57,19 +72,19 @@ export interface CopyOptions {
 
 export class DeviceBuffer {
   private constructor(token: symbol, state: BufferState) {
-    if (token !== constructing) throw new TypeError('use DeviceBuffer.alloc() or buffer.view() to get a DeviceBuffer');
+    if (token !== constructing) throw notConstructible('DeviceBuffer', 'DeviceBuffer.alloc() or buffer.view()');
     bufferStates.set(this, state);
   }
 
   /** Allocates `byteLength` bytes (uninitialized) on a device (default 0). 0 bytes gives ptr 0n. */
-  static alloc(byteLength: number, opts?: { device?: number }): DeviceBuffer {
-    const bytes = checkSize(byteLength, 'byteLength');
-    const o = checkOptions(opts, 'opts');
+  static alloc(byteLength: number, options?: { device?: number }): DeviceBuffer {
+    const bytes = checkSize('byteLength', byteLength);
+    const o = checkOptions('options', options, ['device']);
     const device = resolveDevice(o.device);
     const native = requireCuda();
     flushPendingFrees(native);
     const ptr = bytes === 0 ? 0n : callNative(native, () => native.malloc(device, bytes));
-    const alloc: Allocation = { ptr, byteLength: bytes, device, freed: false };
+    const alloc: Allocation = { ptr, byteLength: bytes, device, freed: false, pending: 0, freeWhenIdle: false };
     const buffer = new DeviceBuffer(constructing, {
       alloc,
       offset: 0,
@@ -84,9 +99,34 @@ export class DeviceBuffer {
 
   #state(): BufferState {
     const s = bufferStates.get(this);
-    if (!s) throw new TypeError(`not a DeviceBuffer: ${describe(this)}`);
-    if (s.disposed || s.alloc.freed) throw new DisposedError('DeviceBuffer');
+    if (!s) throw wrongObject('this', this, 'a DeviceBuffer (from DeviceBuffer.alloc() or .view())');
+    if (s.disposed || s.alloc.freed || s.alloc.freeWhenIdle) throw new DisposedError('DeviceBuffer');
     return s;
+  }
+
+  /** The checked arguments of a copy between JS memory and this buffer. */
+  #hostCopy(path: string, host: unknown, options: unknown) {
+    const s = this.#state();
+    const view = checkHostView(path, host);
+    const o = checkOptions('options', options, COPY_KEYS);
+    const offset = o.offset === undefined ? 0 : checkSize('options.offset', o.offset, 0, s.byteLength);
+    checkRange(path, offset, view.byteLength, s.byteLength);
+    const stream = optionalStream(o.stream, 'options.stream', s.alloc.device);
+    return { s, view, ptr: s.ptr + BigInt(offset), stream };
+  }
+
+  /** Runs an async copy, keeping the allocation alive (a dispose() meanwhile frees it afterwards). */
+  async #whileCopying(s: BufferState, copy: () => Promise<void>): Promise<void> {
+    s.alloc.pending++;
+    try {
+      await copy();
+    } finally {
+      s.alloc.pending--;
+      if (s.alloc.pending === 0 && s.alloc.freeWhenIdle) {
+        freeAllocation(requireCuda(), s.alloc);
+        allocationFinalizer.unregister(this);
+      }
+    }
   }
 
   /** Device address of the first byte, as a bigint (hand it to other addons). */
@@ -103,29 +143,44 @@ export class DeviceBuffer {
   }
 
   /** Copies all of `src` (any TypedArray or DataView) into this buffer at `offset`. */
-  write(src: ArrayBufferView, opts?: CopyOptions): void {
-    const s = this.#state();
-    if (!isArrayBufferView(src)) throw new TypeError(`src must be a TypedArray or DataView, got ${describe(src)}`);
-    const o = checkOptions(opts, 'opts');
-    const offset = o.offset === undefined ? 0 : checkSize(o.offset, 'opts.offset', 0, s.byteLength);
-    checkRange(offset, src.byteLength, s.byteLength, 'write');
-    const stream = optionalStream(o.stream, 'opts.stream', s.alloc.device);
-    if (src.byteLength === 0) return;
+  write(src: ArrayBufferView, options?: CopyOptions): void {
+    const { s, view, ptr, stream } = this.#hostCopy('src', src, options);
+    if (view.byteLength === 0) return;
     const native = requireCuda();
-    callNative(native, () => native.memcpyHtoD(s.alloc.device, s.ptr + BigInt(offset), bytesOf(src), stream), [stream]);
+    callNative(native, () => native.memcpyHtoD(s.alloc.device, ptr, bytesOf(view), stream), [stream]);
   }
 
   /** Fills all of `dst` from this buffer starting at `offset`; returns `dst`. */
-  read<T extends ArrayBufferView>(dst: T, opts?: CopyOptions): T {
-    const s = this.#state();
-    if (!isArrayBufferView(dst)) throw new TypeError(`dst must be a TypedArray or DataView, got ${describe(dst)}`);
-    const o = checkOptions(opts, 'opts');
-    const offset = o.offset === undefined ? 0 : checkSize(o.offset, 'opts.offset', 0, s.byteLength);
-    checkRange(offset, dst.byteLength, s.byteLength, 'read');
-    const stream = optionalStream(o.stream, 'opts.stream', s.alloc.device);
-    if (dst.byteLength === 0) return dst;
+  read<T extends ArrayBufferView>(dst: T, options?: CopyOptions): T {
+    const { s, view, ptr, stream } = this.#hostCopy('dst', dst, options);
+    if (view.byteLength === 0) return dst;
     const native = requireCuda();
-    callNative(native, () => native.memcpyDtoH(s.alloc.device, bytesOf(dst), s.ptr + BigInt(offset), stream), [stream]);
+    callNative(native, () => native.memcpyDtoH(s.alloc.device, bytesOf(view), ptr, stream), [stream]);
+    return dst;
+  }
+
+  /**
+   * write() whose copy and wait run on a worker thread: the Promise resolves once the bytes are
+   * on the device, and timers and I/O keep running meanwhile. Do not transfer or resize `src`'s
+   * buffer until then. Not capturable (JS memory never goes into a graph).
+   */
+  async writeAsync(src: ArrayBufferView, options?: CopyOptions): Promise<void> {
+    const { s, view, ptr, stream } = this.#hostCopy('src', src, options);
+    if (view.byteLength === 0) return;
+    const native = requireCuda();
+    await this.#whileCopying(s, () =>
+      callNativeAsync(native, () => native.memcpyHtoDAsync(s.alloc.device, ptr, bytesOf(view), stream), [stream]),
+    );
+  }
+
+  /** read() whose copy and wait run on a worker thread; resolves to `dst` once it is filled. */
+  async readAsync<T extends ArrayBufferView>(dst: T, options?: CopyOptions): Promise<T> {
+    const { s, view, ptr, stream } = this.#hostCopy('dst', dst, options);
+    if (view.byteLength === 0) return dst;
+    const native = requireCuda();
+    await this.#whileCopying(s, () =>
+      callNativeAsync(native, () => native.memcpyDtoHAsync(s.alloc.device, bytesOf(view), ptr, stream), [stream]),
+    );
     return dst;
   }
 
@@ -133,15 +188,17 @@ export class DeviceBuffer {
    * Sets bytes to `byte` (0..255). With `stream` the memset is only enqueued (asynchronous and
    * capturable); without, it runs on the legacy stream and completes before returning.
    */
-  fill(byte: number, opts?: { offset?: number; byteLength?: number; stream?: Stream }): void {
+  fill(byte: number, options?: { offset?: number; byteLength?: number; stream?: Stream }): void {
     const s = this.#state();
-    const value = checkInt(byte, 'byte', 0, 255);
-    const o = checkOptions(opts, 'opts');
-    const offset = o.offset === undefined ? 0 : checkSize(o.offset, 'opts.offset', 0, s.byteLength);
+    const value = checkInt('byte', byte, { min: 0, max: 255 });
+    const o = checkOptions('options', options, ['offset', 'byteLength', 'stream']);
+    const offset = o.offset === undefined ? 0 : checkSize('options.offset', o.offset, 0, s.byteLength);
     const length =
-      o.byteLength === undefined ? s.byteLength - offset : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
-    checkRange(offset, length, s.byteLength, 'fill');
-    const stream = optionalStream(o.stream, 'opts.stream', s.alloc.device);
+      o.byteLength === undefined
+        ? s.byteLength - offset
+        : checkSize('options.byteLength', o.byteLength, 0, s.byteLength);
+    checkRange('options.byteLength', offset, length, s.byteLength);
+    const stream = optionalStream(o.stream, 'options.stream', s.alloc.device);
     if (length === 0) return;
     const native = requireCuda();
     callNative(
@@ -157,23 +214,21 @@ export class DeviceBuffer {
    */
   copyFrom(
     src: DeviceBuffer,
-    opts?: { srcOffset?: number; dstOffset?: number; byteLength?: number; stream?: Stream },
+    options?: { srcOffset?: number; dstOffset?: number; byteLength?: number; stream?: Stream },
   ): void {
     const d = this.#state();
     const s = liveBuffer(src, 'src');
-    if (s.alloc.device !== d.alloc.device) {
-      throw new RangeError(`src is on device ${s.alloc.device} but this buffer is on device ${d.alloc.device}`);
-    }
-    const o = checkOptions(opts, 'opts');
-    const srcOffset = o.srcOffset === undefined ? 0 : checkSize(o.srcOffset, 'opts.srcOffset', 0, s.byteLength);
-    const dstOffset = o.dstOffset === undefined ? 0 : checkSize(o.dstOffset, 'opts.dstOffset', 0, d.byteLength);
+    if (s.alloc.device !== d.alloc.device) throw deviceMismatch('src', s.alloc.device, d.alloc.device, 'this buffer');
+    const o = checkOptions('options', options, ['srcOffset', 'dstOffset', 'byteLength', 'stream']);
+    const srcOffset = o.srcOffset === undefined ? 0 : checkSize('options.srcOffset', o.srcOffset, 0, s.byteLength);
+    const dstOffset = o.dstOffset === undefined ? 0 : checkSize('options.dstOffset', o.dstOffset, 0, d.byteLength);
     const length =
       o.byteLength === undefined
         ? s.byteLength - srcOffset
-        : checkSize(o.byteLength, 'opts.byteLength', 0, s.byteLength);
-    checkRange(srcOffset, length, s.byteLength, 'copyFrom (source range)');
-    checkRange(dstOffset, length, d.byteLength, 'copyFrom (destination range)');
-    const stream = optionalStream(o.stream, 'opts.stream', d.alloc.device);
+        : checkSize('options.byteLength', o.byteLength, 0, s.byteLength);
+    checkRange('options.byteLength (source range)', srcOffset, length, s.byteLength);
+    checkRange('options.byteLength (destination range)', dstOffset, length, d.byteLength);
+    const stream = optionalStream(o.stream, 'options.stream', d.alloc.device);
     if (length === 0) return;
     const native = requireCuda();
     callNative(
@@ -197,10 +252,10 @@ export class DeviceBuffer {
    */
   view(byteOffset: number, byteLength?: number): DeviceBuffer {
     const s = this.#state();
-    const offset = checkSize(byteOffset, 'byteOffset', 0, s.byteLength);
+    const offset = checkSize('byteOffset', byteOffset, 0, s.byteLength);
     const length =
-      byteLength === undefined ? s.byteLength - offset : checkSize(byteLength, 'byteLength', 0, s.byteLength);
-    checkRange(offset, length, s.byteLength, 'view');
+      byteLength === undefined ? s.byteLength - offset : checkSize('byteLength', byteLength, 0, s.byteLength);
+    checkRange('byteLength', offset, length, s.byteLength);
     const state: BufferState & { owner: DeviceBuffer } = {
       alloc: s.alloc,
       offset: s.offset + offset,
@@ -213,14 +268,17 @@ export class DeviceBuffer {
     return new DeviceBuffer(constructing, state);
   }
 
-  /** Frees the memory (owner) or detaches the view. Idempotent. Keep buffers alive while a graph uses them. */
+  /**
+   * Frees the memory (owner) or detaches the view. Idempotent. Keep buffers alive while a graph
+   * uses them. With a readAsync()/writeAsync() in flight, the memory is freed when it ends.
+   */
   dispose(): void {
     const s = bufferStates.get(this);
     if (!s || s.disposed) return;
     if (!s.isView) {
       const native = requireCuda();
       freeAllocation(native, s.alloc);
-      allocationFinalizer.unregister(this);
+      if (!s.alloc.freeWhenIdle) allocationFinalizer.unregister(this);
       flushPendingFrees(native);
     }
     s.disposed = true;

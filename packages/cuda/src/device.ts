@@ -1,5 +1,5 @@
 // Device-wide queries and synchronization.
-import { callNative } from './capture-guard.js';
+import { callNative, callNativeAsync } from './capture-guard.js';
 import { requireCuda, resolveDevice } from './status.js';
 
 /** Free and total device memory in bytes (cudaMemGetInfo), for a device (default 0). */
@@ -19,6 +19,13 @@ export function deviceGraphMemory(device?: number): { usedBytes: number; highByt
   const native = requireCuda();
   const m = callNative(native, () => native.graphMemory(d));
   return { usedBytes: m.usedBytes, highBytes: m.highBytes, reservedBytes: m.reservedBytes };
+}
+
+/** deviceSynchronize off the JS thread: timers and I/O keep running while the device finishes. */
+export async function deviceSynchronizeAsync(device?: number): Promise<void> {
+  const d = resolveDevice(device, 'device');
+  const native = requireCuda();
+  await callNativeAsync(native, () => native.deviceSynchronizeAsync(d));
 }
 
 /** Waits until all work on a device (default 0) is done (cudaDeviceSynchronize). */

@@ -4,17 +4,15 @@
 // - round to nearest, ties to even; overflow rounds to +-Infinity; subnormals are kept (no FTZ);
 // - NaN -> the canonical NaN 0x7FFF (sign and payload dropped) when narrowing; a bf16 NaN widens
 //   with its payload (a shift), an fp16 NaN widens to the canonical 0x7FFFFFFF.
-import { describe } from './validate.js';
+import { wrongObject } from './validate.js';
 
 function float32Bits(src: unknown, name: string): Uint32Array {
-  if (!(src instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array, got ${describe(src)}`);
+  if (!(src instanceof Float32Array)) throw wrongObject(name, src, 'Float32Array');
   return new Uint32Array(src.buffer, src.byteOffset, src.length);
 }
 
 function uint16Input(src: unknown, name: string): Uint16Array {
-  if (!(src instanceof Uint16Array)) {
-    throw new TypeError(`${name} must be a Uint16Array of 16-bit patterns, got ${describe(src)}`);
-  }
+  if (!(src instanceof Uint16Array)) throw wrongObject(name, src, 'Uint16Array of 16-bit patterns');
   return src;
 }
 

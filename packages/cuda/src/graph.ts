@@ -1,11 +1,11 @@
 // Graph (a captured cudaGraph_t) and GraphExec (its instantiation, launched on streams).
+import { DisposedError } from '@flashgraph/errors';
 import { anyCapturing, callNative } from './capture-guard.js';
-import { DisposedError } from './errors.js';
-import { liveStream } from './handles.js';
+import { deviceMismatch, liveStream } from './handles.js';
 import { internalToken } from './internal-token.js';
 import { requireCuda } from './status.js';
 import type { Stream } from './stream.js';
-import { describe } from './validate.js';
+import { notConstructible, wrongObject } from './validate.js';
 
 interface GraphState {
   handle: bigint;
@@ -35,22 +35,21 @@ const execFinalizer = new FinalizationRegistry<bigint>((handle) => {
 
 function liveGraph(value: unknown, name: string): GraphState {
   const g = typeof value === 'object' && value !== null ? graphStates.get(value) : undefined;
-  if (!g) throw new TypeError(`${name} must be a Graph (from stream.endCapture()), got ${describe(value)}`);
-  if (g.disposed) throw new DisposedError(`${name} (Graph)`);
+  if (!g) throw wrongObject(name, value, 'a Graph (from stream.endCapture())');
+  if (g.disposed) throw new DisposedError('Graph', name);
   return g;
 }
 
 function execState(value: object): GraphState {
   const e = execStates.get(value);
-  if (!e) throw new TypeError(`not a GraphExec: ${describe(value)}`);
+  if (!e) throw wrongObject('this', value, 'a GraphExec (from graph.instantiate())');
   if (e.disposed) throw new DisposedError('GraphExec');
   return e;
 }
 
 function launchStream(stream: unknown, device: number): bigint {
   const s = liveStream(stream, 'stream');
-  if (s.device !== device)
-    throw new RangeError(`stream is on device ${s.device} but the graph was captured on device ${device}`);
+  if (s.device !== device) throw deviceMismatch('stream', s.device, device, 'the graph');
   return s.handle;
 }
 
@@ -58,7 +57,7 @@ function launchStream(stream: unknown, device: number): bigint {
 export class Graph {
   /** @internal graphs come from stream.endCapture() */
   constructor(token: symbol, handle: bigint, device: number) {
-    if (token !== internalToken) throw new TypeError('a Graph comes from stream.endCapture()');
+    if (token !== internalToken) throw notConstructible('Graph', 'stream.endCapture()');
     graphStates.set(this, { handle, device, disposed: false });
     graphFinalizer.register(this, handle, this);
   }
@@ -97,7 +96,7 @@ export class Graph {
 export class GraphExec {
   /** @internal GraphExecs come from graph.instantiate() */
   constructor(token: symbol, handle: bigint, device: number) {
-    if (token !== internalToken) throw new TypeError('a GraphExec comes from graph.instantiate()');
+    if (token !== internalToken) throw notConstructible('GraphExec', 'graph.instantiate()');
     execStates.set(this, { handle, device, disposed: false });
     execFinalizer.register(this, handle, this);
   }

@@ -1,8 +1,8 @@
 // Internal state of the handle classes, kept in WeakMaps keyed by the public objects. This is the
-// brand check: a plain object or a prototype-forged look-alike has no entry and is rejected with a
-// TypeError, and no class needs to import another to check its arguments.
-import { DisposedError } from './errors.js';
-import { checkHandle, describe } from './validate.js';
+// brand check: a plain object or a prototype-forged look-alike has no entry and is rejected with an
+// InvalidArgumentError (invalid_type), and no class needs to import another to check its arguments.
+import { DisposedError, InvalidArgumentError } from '@flashgraph/errors';
+import { checkHandle, wrongObject } from './validate.js';
 
 export interface StreamState {
   handle: bigint;
@@ -10,6 +10,9 @@ export interface StreamState {
   owned: boolean;
   disposed: boolean;
   capturing: boolean;
+  /** Async waits in flight; an owned stream disposed meanwhile is destroyed when they end. */
+  pending: number;
+  destroyWhenIdle: boolean;
 }
 
 /** One cudaMalloc allocation; views share it. */
@@ -18,6 +21,9 @@ export interface Allocation {
   byteLength: number;
   device: number;
   freed: boolean;
+  /** Async copies in flight; a free asked for meanwhile happens when they end. */
+  pending: number;
+  freeWhenIdle: boolean;
 }
 
 export interface BufferState {
@@ -35,6 +41,8 @@ export interface EventState {
   device: number;
   timing: boolean;
   disposed: boolean;
+  pending: number;
+  destroyWhenIdle: boolean;
 }
 
 export const streamStates = new WeakMap<object, StreamState>();
@@ -43,28 +51,22 @@ export const eventStates = new WeakMap<object, EventState>();
 
 export function liveStream(value: unknown, name: string): StreamState {
   const s = typeof value === 'object' && value !== null ? streamStates.get(value) : undefined;
-  if (!s)
-    throw new TypeError(
-      `${name} must be a Stream (from Stream.create() or Stream.fromHandle()), got ${describe(value)}`,
-    );
-  if (s.disposed) throw new DisposedError(`${name} (Stream)`);
+  if (!s) throw wrongObject(name, value, 'a Stream (from Stream.create() or Stream.fromHandle())');
+  if (s.disposed) throw new DisposedError('Stream', name);
   return s;
 }
 
 export function liveBuffer(value: unknown, name: string): BufferState {
   const b = typeof value === 'object' && value !== null ? bufferStates.get(value) : undefined;
-  if (!b)
-    throw new TypeError(
-      `${name} must be a DeviceBuffer (from DeviceBuffer.alloc() or .view()), got ${describe(value)}`,
-    );
-  if (b.disposed || b.alloc.freed) throw new DisposedError(`${name} (DeviceBuffer)`);
+  if (!b) throw wrongObject(name, value, 'a DeviceBuffer (from DeviceBuffer.alloc() or .view())');
+  if (b.disposed || b.alloc.freed || b.alloc.freeWhenIdle) throw new DisposedError('DeviceBuffer', name);
   return b;
 }
 
 export function liveEvent(value: unknown, name: string): EventState {
   const e = typeof value === 'object' && value !== null ? eventStates.get(value) : undefined;
-  if (!e) throw new TypeError(`${name} must be an Event (from Event.create()), got ${describe(value)}`);
-  if (e.disposed) throw new DisposedError(`${name} (Event)`);
+  if (!e) throw wrongObject(name, value, 'an Event (from Event.create())');
+  if (e.disposed) throw new DisposedError('Event', name);
   return e;
 }
 
@@ -72,14 +74,25 @@ export function liveEvent(value: unknown, name: string): EventState {
 export function optionalStream(value: unknown, name: string, device: number): bigint {
   if (value === undefined) return 0n;
   const s = liveStream(value, name);
-  if (s.device !== device)
-    throw new RangeError(`${name} is on device ${s.device} but the memory is on device ${device}`);
+  if (s.device !== device) throw deviceMismatch(name, s.device, device, 'the memory');
   return s.handle;
 }
 
 /** `Stream | bigint` (the interop form): the handle, and the device when known. */
 export function streamOrHandle(value: unknown, name: string): { handle: bigint; device: number | undefined } {
-  if (typeof value === 'bigint') return { handle: checkHandle(value, name, true), device: undefined };
-  const s = liveStream(value, `${name} (a Stream or a bigint handle)`);
-  return { handle: s.handle, device: s.device };
+  if (typeof value === 'bigint') return { handle: checkHandle(name, value, true), device: undefined };
+  const s = typeof value === 'object' && value !== null ? streamStates.get(value) : undefined;
+  if (!s) throw wrongObject(name, value, 'a Stream or a bigint cudaStream_t');
+  return { handle: liveStream(value, name).handle, device: s.device };
+}
+
+/** Two operands on different devices (a stream and a buffer, two buffers, a graph and a stream). */
+export function deviceMismatch(path: string, got: number, expected: number, what: string): InvalidArgumentError {
+  return new InvalidArgumentError({
+    code: 'invalid_value',
+    path,
+    value: got,
+    allowed: `device ${expected}`,
+    problem: `is on device ${got} but ${what} is on device ${expected}`,
+  });
 }

@@ -1,12 +1,18 @@
 // @flashgraph/cuda: the CUDA runtime from TypeScript. See README.md.
 
 export type { NativeAddonLoad, NativeAddonSpec } from './addon-loader.js';
-export { createNativeAddonLoader, nativeAddonCandidates } from './addon-loader.js';
-export { deviceGraphMemory, deviceSynchronize, memGetInfo } from './device.js';
+export {
+  createNativeAddonLoader,
+  NATIVE_BUILD_COMMAND,
+  NATIVE_REQUIREMENTS,
+  nativeAddonCandidates,
+} from './addon-loader.js';
+export { deviceGraphMemory, deviceSynchronize, deviceSynchronizeAsync, memGetInfo } from './device.js';
 export type { CopyOptions } from './device-buffer.js';
 export { DeviceBuffer } from './device-buffer.js';
 export { fromBf16, fromFp16, toBf16, toFp16 } from './dtype-conversions.js';
-export { CudaError, DisposedError, NoCudaDeviceError } from './errors.js';
+export type { AddonAttempt, CudaErrorInit, NoCudaDeviceCode } from './errors.js';
+export { AddonLoadError, CudaError, DisposedError, NoCudaDeviceError } from './errors.js';
 export { Event } from './event.js';
 export { Graph, GraphExec } from './graph.js';
 export { kernels } from './kernels.js';

@@ -1,36 +1,56 @@
 // Tiny kernels for testing the primitives by themselves (and for other packages' tests). Each
 // takes `DeviceBuffer | bigint` pointers and a `Stream | bigint` stream (the interop forms),
 // enqueues one launch (capturable) and returns.
+import { checkInt, INT32_MAX, InvalidArgumentError } from '@flashgraph/errors';
 import { callNative } from './capture-guard.js';
 import type { DeviceBuffer } from './device-buffer.js';
-import { liveBuffer, streamOrHandle } from './handles.js';
+import { bufferStates, liveBuffer, streamOrHandle } from './handles.js';
 import type { NativeCuda } from './native.js';
 import { requireCuda } from './status.js';
 import type { Stream } from './stream.js';
-import { checkHandle, checkInt, checkSize } from './validate.js';
+import { checkHandle, checkSize, wrongObject } from './validate.js';
 
 type Pointer = { ptr: bigint; byteLength: number | undefined; device: number | undefined };
+
+// Element counts of the tiny kernels: the grid-stride loops index with size_t, so the bound is a
+// JS-exact count whose byte size is also exact (count x 4 <= 2^53 - 1).
+const MAX_INT32_COUNT = Math.floor(Number.MAX_SAFE_INTEGER / 4);
 
 function pointerArg(value: unknown, name: string, align: number): Pointer {
   let p: Pointer;
   if (typeof value === 'bigint') {
-    p = { ptr: checkHandle(value, name, false), byteLength: undefined, device: undefined };
+    p = { ptr: checkHandle(name, value, false), byteLength: undefined, device: undefined };
   } else {
-    const b = liveBuffer(value, `${name} (a DeviceBuffer or a bigint pointer)`);
+    if (typeof value !== 'object' || value === null || !bufferStates.has(value))
+      throw wrongObject(name, value, 'a DeviceBuffer or a bigint device pointer');
+    const b = liveBuffer(value, name);
     p = { ptr: b.ptr, byteLength: b.byteLength, device: b.alloc.device };
   }
-  if (p.ptr % BigInt(align) !== 0n)
-    throw new RangeError(`${name} must be ${align}-byte aligned, got 0x${p.ptr.toString(16)}`);
+  if (p.ptr % BigInt(align) !== 0n) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: name,
+      value: p.ptr,
+      allowed: `a ${align}-byte aligned address`,
+      problem: 'misaligned',
+    });
+  }
   return p;
 }
 
 function fits(p: Pointer, bytes: number, name: string, what: string): void {
   if (p.byteLength !== undefined && bytes > p.byteLength) {
-    throw new RangeError(`${name} holds ${p.byteLength} bytes but ${what} needs ${bytes}`);
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: name,
+      value: p.byteLength,
+      allowed: `at least ${bytes} bytes`,
+      problem: `too small for ${what}`,
+    });
   }
 }
 
-/** The device every operand agrees on; RangeError when they disagree. */
+/** The device every operand agrees on; an InvalidArgumentError when they disagree. */
 function commonDevice(
   native: NativeCuda,
   stream: { handle: bigint; device: number | undefined },
@@ -38,8 +58,15 @@ function commonDevice(
 ): number {
   const known = [stream.device, ...ptrs.map((p) => p.device)].filter((d): d is number => d !== undefined);
   const device = known[0] ?? callNative(native, () => native.streamGetDevice(stream.handle));
-  if (known.some((d) => d !== device))
-    throw new RangeError(`the buffers and the stream must be on one device, got devices ${known.join(', ')}`);
+  if (known.some((d) => d !== device)) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'stream',
+      value: known,
+      allowed: 'the buffers and the stream on one device',
+      problem: 'operands on different devices',
+    });
+  }
   return device;
 }
 
@@ -47,8 +74,8 @@ export const kernels = {
   /** buf[0..count) = value (int32). */
   fillInt32(buf: DeviceBuffer | bigint, value: number, count: number, stream: Stream | bigint): void {
     const p = pointerArg(buf, 'buf', 4);
-    const v = checkInt(value, 'value', -2147483648, 2147483647);
-    const n = checkSize(count, 'count');
+    const v = checkInt('value', value, { min: -INT32_MAX - 1, max: INT32_MAX });
+    const n = checkSize('count', count, 0, MAX_INT32_COUNT);
     fits(p, n * 4, 'buf', `${n} int32 values`);
     const s = streamOrHandle(stream, 'stream');
     const native = requireCuda();
@@ -67,7 +94,7 @@ export const kernels = {
     const pa = pointerArg(a, 'a', 4);
     const pb = pointerArg(b, 'b', 4);
     const po = pointerArg(out, 'out', 4);
-    const n = checkSize(count, 'count');
+    const n = checkSize('count', count, 0, MAX_INT32_COUNT);
     for (const [p, name] of [
       [pa, 'a'],
       [pb, 'b'],
@@ -84,7 +111,7 @@ export const kernels = {
   copyBytes(dst: DeviceBuffer | bigint, src: DeviceBuffer | bigint, byteLength: number, stream: Stream | bigint): void {
     const pd = pointerArg(dst, 'dst', 1);
     const ps = pointerArg(src, 'src', 1);
-    const n = checkSize(byteLength, 'byteLength');
+    const n = checkSize('byteLength', byteLength);
     fits(pd, n, 'dst', `${n} bytes`);
     fits(ps, n, 'src', `${n} bytes`);
     const s = streamOrHandle(stream, 'stream');

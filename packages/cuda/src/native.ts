@@ -89,6 +89,12 @@ export interface NativeCuda {
   launchEmpty(stream: bigint): void;
   /** kind: 0 f32->bf16, 1 f32->fp16, 2 bf16->f32, 3 fp16->f32 (the hardware conversions) */
   convert(device: number, kind: 0 | 1 | 2 | 3, src: bigint, dst: bigint, count: number, stream: bigint): void;
+  // The waits on a libuv worker thread (async.cc): each Promise rejects with the CUDA-shaped Error.
+  streamSynchronizeAsync(stream: bigint): Promise<void>;
+  eventSynchronizeAsync(event: bigint): Promise<void>;
+  deviceSynchronizeAsync(device: number): Promise<void>;
+  memcpyHtoDAsync(device: number, dst: bigint, src: Uint8Array, stream: bigint): Promise<void>;
+  memcpyDtoHAsync(device: number, dst: Uint8Array, src: bigint, stream: bigint): Promise<void>;
 }
 
 export type LoadResult = NativeAddonLoad<NativeCuda>;

@@ -1,13 +1,15 @@
 // PinnedHostBuffer: page-locked host memory (cudaMallocHost) seen from JS as an ArrayBuffer, for
 // asynchronous and capturable copies to and from the device. dispose() frees the memory at once
 // and detaches the ArrayBuffer, so views taken earlier become empty instead of dangling.
+import { checkOptions, DisposedError, InvalidArgumentError } from '@flashgraph/errors';
 import { callNative } from './capture-guard.js';
 import type { DeviceBuffer } from './device-buffer.js';
-import { DisposedError } from './errors.js';
-import { liveBuffer, liveStream } from './handles.js';
+import { deviceMismatch, liveBuffer, liveStream } from './handles.js';
 import { requireCuda } from './status.js';
 import type { Stream } from './stream.js';
-import { checkOptions, checkRange, checkSize, describe } from './validate.js';
+import { checkRange, checkSize, notConstructible, wrongObject } from './validate.js';
+
+const PINNED_COPY_KEYS = ['stream', 'srcOffset', 'dstOffset', 'byteLength'] as const;
 
 interface PinnedState {
   buffer: ArrayBuffer;
@@ -29,13 +31,13 @@ export interface PinnedCopyOptions {
 
 export class PinnedHostBuffer {
   private constructor(token: symbol, state: PinnedState) {
-    if (token !== constructing) throw new TypeError('use PinnedHostBuffer.alloc() to get a PinnedHostBuffer');
+    if (token !== constructing) throw notConstructible('PinnedHostBuffer', 'PinnedHostBuffer.alloc()');
     pinnedStates.set(this, state);
   }
 
   /** Allocates `byteLength` bytes of page-locked host memory (uninitialized; 0 bytes gives ptr 0n). */
   static alloc(byteLength: number): PinnedHostBuffer {
-    const bytes = checkSize(byteLength, 'byteLength');
+    const bytes = checkSize('byteLength', byteLength);
     const native = requireCuda();
     if (bytes === 0) {
       const buffer = new ArrayBuffer(0);
@@ -60,7 +62,7 @@ export class PinnedHostBuffer {
 
   #state(): PinnedState {
     const s = pinnedStates.get(this);
-    if (!s) throw new TypeError(`not a PinnedHostBuffer: ${describe(this)}`);
+    if (!s) throw wrongObject('this', this, 'a PinnedHostBuffer (from PinnedHostBuffer.alloc())');
     if (s.disposed) throw new DisposedError('PinnedHostBuffer');
     return s;
   }
@@ -86,11 +88,18 @@ export class PinnedHostBuffer {
   ): T {
     const s = this.#state();
     const size = ctor.BYTES_PER_ELEMENT;
-    const offset = offsetBytes === undefined ? 0 : checkSize(offsetBytes, 'offsetBytes', 0, s.byteLength);
-    if (offset % size !== 0)
-      throw new RangeError(`offsetBytes must be a multiple of ${size} for a ${ctor.name}, got ${offset}`);
+    const offset = offsetBytes === undefined ? 0 : checkSize('offsetBytes', offsetBytes, 0, s.byteLength);
+    if (offset % size !== 0) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: 'offsetBytes',
+        value: offset,
+        allowed: `a multiple of ${size} for a ${ctor.name}`,
+        problem: 'misaligned',
+      });
+    }
     const maxLength = Math.floor((s.byteLength - offset) / size);
-    const n = length === undefined ? maxLength : checkSize(length, 'length', 0, maxLength);
+    const n = length === undefined ? maxLength : checkSize('length', length, 0, maxLength);
     return new ctor(s.buffer, offset, n);
   }
 
@@ -104,35 +113,30 @@ export class PinnedHostBuffer {
     return this.#typed(Float32Array, offsetBytes, length);
   }
 
-  #copy(device: unknown, opts: unknown, toDevice: boolean): void {
+  #copy(device: unknown, options: unknown, toDevice: boolean): void {
     const p = this.#state();
     const d = liveBuffer(device, toDevice ? 'dst' : 'src');
-    const o = checkOptions(opts, 'opts');
-    if (o.stream === undefined)
-      throw new TypeError('opts.stream is required: pinned copies are asynchronous (use stream.synchronize() to wait)');
-    const stream = liveStream(o.stream, 'opts.stream');
-    if (stream.device !== d.alloc.device) {
-      throw new RangeError(
-        `opts.stream is on device ${stream.device} but the DeviceBuffer is on device ${d.alloc.device}`,
-      );
+    const o = checkOptions('options', options, PINNED_COPY_KEYS);
+    if (o.stream === undefined) {
+      throw new InvalidArgumentError({
+        code: 'invalid_type',
+        path: 'options.stream',
+        value: undefined,
+        allowed: 'a Stream',
+        problem: 'required: pinned copies are asynchronous',
+        fix: 'Pass { stream } and wait with stream.synchronize() or stream.synchronizeAsync().',
+      });
     }
+    const stream = liveStream(o.stream, 'options.stream');
+    if (stream.device !== d.alloc.device)
+      throw deviceMismatch('options.stream', stream.device, d.alloc.device, 'the DeviceBuffer');
     const [srcLength, dstLength] = toDevice ? [p.byteLength, d.byteLength] : [d.byteLength, p.byteLength];
-    const srcOffset = o.srcOffset === undefined ? 0 : checkSize(o.srcOffset, 'opts.srcOffset', 0, srcLength);
-    const dstOffset = o.dstOffset === undefined ? 0 : checkSize(o.dstOffset, 'opts.dstOffset', 0, dstLength);
+    const srcOffset = o.srcOffset === undefined ? 0 : checkSize('options.srcOffset', o.srcOffset, 0, srcLength);
+    const dstOffset = o.dstOffset === undefined ? 0 : checkSize('options.dstOffset', o.dstOffset, 0, dstLength);
     const length =
-      o.byteLength === undefined ? srcLength - srcOffset : checkSize(o.byteLength, 'opts.byteLength', 0, srcLength);
-    checkRange(
-      srcOffset,
-      length,
-      srcLength,
-      toDevice ? 'copyToDevice (source range)' : 'copyFromDevice (source range)',
-    );
-    checkRange(
-      dstOffset,
-      length,
-      dstLength,
-      toDevice ? 'copyToDevice (destination range)' : 'copyFromDevice (destination range)',
-    );
+      o.byteLength === undefined ? srcLength - srcOffset : checkSize('options.byteLength', o.byteLength, 0, srcLength);
+    checkRange('options.byteLength (source range)', srcOffset, length, srcLength);
+    checkRange('options.byteLength (destination range)', dstOffset, length, dstLength);
     if (length === 0) return;
     const hostOffset = toDevice ? srcOffset : dstOffset;
     const deviceOffset = toDevice ? dstOffset : srcOffset;
@@ -153,21 +157,21 @@ export class PinnedHostBuffer {
   }
 
   /**
-   * Enqueues a copy of this pinned memory into `dst` on `opts.stream` (asynchronous, capturable).
+   * Enqueues a copy of this pinned memory into `dst` on `options.stream` (asynchronous, capturable).
    * `byteLength` defaults to the rest of this buffer after `srcOffset`. Do not modify the source
    * bytes or dispose either buffer before the stream has passed the copy.
    */
-  copyToDevice(dst: DeviceBuffer, opts: PinnedCopyOptions): void {
-    this.#copy(dst, opts, true);
+  copyToDevice(dst: DeviceBuffer, options: PinnedCopyOptions): void {
+    this.#copy(dst, options, true);
   }
 
   /**
-   * Enqueues a copy from `src` into this pinned memory on `opts.stream` (asynchronous,
-   * capturable); read the bytes after `opts.stream.synchronize()`. `byteLength` defaults to the
+   * Enqueues a copy from `src` into this pinned memory on `options.stream` (asynchronous,
+   * capturable); read the bytes after `options.stream.synchronize()`. `byteLength` defaults to the
    * rest of `src` after `srcOffset`.
    */
-  copyFromDevice(src: DeviceBuffer, opts: PinnedCopyOptions): void {
-    this.#copy(src, opts, false);
+  copyFromDevice(src: DeviceBuffer, options: PinnedCopyOptions): void {
+    this.#copy(src, options, false);
   }
 
   /** Frees the pinned memory now and detaches its ArrayBuffer. Idempotent. */

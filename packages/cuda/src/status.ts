@@ -1,7 +1,7 @@
 // cudaStatus() and the gate every GPU entry point passes through (requireCuda, checkDevice).
+import { checkInt, INT32_MAX } from '@flashgraph/errors';
 import { NoCudaDeviceError } from './errors.js';
 import { loadNative, type NativeCuda } from './native.js';
-import { checkInt } from './validate.js';
 
 export interface CudaDeviceInfo {
   index: number;
@@ -54,11 +54,15 @@ export function cudaStatus(): CudaStatus {
   return { ...s, devices: s.devices.map((d) => ({ ...d })) };
 }
 
-/** The addon, when CUDA is usable; NoCudaDeviceError with the reason otherwise. */
+/**
+ * The addon, when CUDA is usable; otherwise AddonLoadError (the addon does not load here) or
+ * NoCudaDeviceError (no driver or device), both with the reason.
+ */
 export function requireCuda(): NativeCuda {
   cachedStatus ??= computeStatus();
   const loaded = loadNative();
-  if (!cachedStatus.available || !loaded.addon) throw new NoCudaDeviceError(cachedStatus.reason ?? 'unknown');
+  if (!loaded.addon) throw loaded.error;
+  if (!cachedStatus.available) throw new NoCudaDeviceError(cachedStatus.reason ?? 'unknown');
   return loaded.addon;
 }
 
@@ -69,9 +73,9 @@ export function requireCuda(): NativeCuda {
 export function checkDevice(value: unknown, name = 'device'): number {
   cachedStatus ??= computeStatus();
   const count = cachedStatus.devices.length;
-  return checkInt(value, name, 0, cachedStatus.available && count > 0 ? count - 1 : 2 ** 31 - 1);
+  return checkInt(name, value, { min: 0, max: cachedStatus.available && count > 0 ? count - 1 : INT32_MAX });
 }
 
-export function resolveDevice(value: unknown, name = 'opts.device'): number {
+export function resolveDevice(value: unknown, name = 'options.device'): number {
   return value === undefined ? 0 : checkDevice(value, name);
 }

@@ -1,15 +1,26 @@
 // Stream: a cudaStream_t, created here (owned) or wrapped from another library (not owned).
-import { anyCapturing, callNative, markCapturing, unmarkCapturing } from './capture-guard.js';
-import { DisposedError } from './errors.js';
+import {
+  checkBoolean,
+  checkInt,
+  checkOneOf,
+  checkOptions,
+  DisposedError,
+  INT32_MAX,
+  optional,
+} from '@flashgraph/errors';
+import { anyCapturing, callNative, callNativeAsync, markCapturing, unmarkCapturing } from './capture-guard.js';
 import type { Event } from './event.js';
 import { Graph } from './graph.js';
 import { liveEvent, type StreamState, streamStates } from './handles.js';
 import { internalToken } from './internal-token.js';
+import type { NativeCuda } from './native.js';
 import { checkDevice, requireCuda, resolveDevice } from './status.js';
-import { checkHandle, checkInt, checkOptionalBoolean, checkOptions, describe } from './validate.js';
+import { checkHandle, notConstructible, wrongObject } from './validate.js';
 
 export type CaptureMode = 'global' | 'thread_local' | 'relaxed';
+const CAPTURE_MODE_NAMES = ['global', 'thread_local', 'relaxed'] as const satisfies readonly CaptureMode[];
 const CAPTURE_MODES: Record<CaptureMode, 0 | 1 | 2> = { global: 0, thread_local: 1, relaxed: 2 };
+const CREATE_KEYS = ['device', 'nonBlocking', 'priority'] as const;
 
 export interface StreamCreateOptions {
   device?: number;
@@ -32,26 +43,36 @@ const streamFinalizer = new FinalizationRegistry<bigint>((handle) => {
 
 const constructing = Symbol('Stream.construct');
 
+function newStreamState(handle: bigint, device: number): StreamState {
+  return { handle, device, owned: false, disposed: false, capturing: false, pending: 0, destroyWhenIdle: false };
+}
+
+function destroyStream(native: NativeCuda, s: StreamState, stream: Stream): void {
+  s.destroyWhenIdle = false;
+  callNative(native, () => native.streamDestroy(s.handle));
+  streamFinalizer.unregister(stream);
+}
+
 export class Stream {
   private constructor(token: symbol, state: StreamState) {
-    if (token !== constructing) throw new TypeError('use Stream.create() or Stream.fromHandle() to get a Stream');
+    if (token !== constructing) throw notConstructible('Stream', 'Stream.create() or Stream.fromHandle()');
     streamStates.set(this, state);
   }
 
   /** Creates a stream on a device (default 0). Blocking by default (orders with the legacy stream). */
-  static create(opts?: StreamCreateOptions): Stream {
-    const o = checkOptions(opts, 'opts');
+  static create(options?: StreamCreateOptions): Stream {
+    const o = checkOptions('options', options, CREATE_KEYS);
     const device = resolveDevice(o.device);
-    const nonBlocking = checkOptionalBoolean(o.nonBlocking, 'opts.nonBlocking', false);
-    if (o.priority !== undefined) checkInt(o.priority, 'opts.priority', -(2 ** 31), 2 ** 31 - 1);
+    const nonBlocking = optional(o.nonBlocking, false, (v) => checkBoolean('options.nonBlocking', v));
+    if (o.priority !== undefined) checkInt('options.priority', o.priority, { min: -INT32_MAX - 1, max: INT32_MAX });
     const native = requireCuda();
     let priority = 0;
     if (o.priority !== undefined) {
       const [least, greatest] = callNative(native, () => native.streamPriorityRange(device));
-      priority = checkInt(o.priority, 'opts.priority', greatest, least);
+      priority = checkInt('options.priority', o.priority, { min: greatest, max: least });
     }
     const handle = callNative(native, () => native.streamCreate(device, nonBlocking, priority));
-    const stream = new Stream(constructing, { handle, device, owned: true, disposed: false, capturing: false });
+    const stream = new Stream(constructing, { ...newStreamState(handle, device), owned: true });
     streamFinalizer.register(stream, handle, stream);
     return stream;
   }
@@ -60,21 +81,21 @@ export class Stream {
    * Wraps a stream created by another library (a bigint cudaStream_t; 0n is the legacy default
    * stream). Not owned: dispose() forgets it and never destroys it.
    */
-  static fromHandle(handle: bigint, opts?: { device?: number }): Stream {
-    checkHandle(handle, 'handle', true);
-    const o = checkOptions(opts, 'opts');
-    if (o.device !== undefined) checkDevice(o.device, 'opts.device');
+  static fromHandle(handle: bigint, options?: { device?: number }): Stream {
+    checkHandle('handle', handle, true);
+    const o = checkOptions('options', options, ['device']);
+    if (o.device !== undefined) checkDevice(o.device, 'options.device');
     const native = requireCuda();
     const device =
       o.device === undefined
         ? callNative(native, () => native.streamGetDevice(handle))
-        : checkDevice(o.device, 'opts.device');
-    return new Stream(constructing, { handle, device, owned: false, disposed: false, capturing: false });
+        : checkDevice(o.device, 'options.device');
+    return new Stream(constructing, newStreamState(handle, device));
   }
 
   #state(): StreamState {
     const s = streamStates.get(this);
-    if (!s) throw new TypeError(`not a Stream: ${describe(this)}`);
+    if (!s) throw wrongObject('this', this, 'a Stream (from Stream.create() or Stream.fromHandle())');
     if (s.disposed) throw new DisposedError('Stream');
     return s;
   }
@@ -95,6 +116,23 @@ export class Stream {
     callNative(native, () => native.streamSynchronize(s.handle), [s.handle]);
   }
 
+  /**
+   * Waits, off the JS thread, until all work queued on the stream is done: timers and I/O keep
+   * running meanwhile (the wait occupies one libuv pool thread). Rejects with CudaError when
+   * queued work failed. The stream stays alive until the wait ends, even if disposed meanwhile.
+   */
+  async synchronizeAsync(): Promise<void> {
+    const s = this.#state();
+    const native = requireCuda();
+    s.pending++;
+    try {
+      await callNativeAsync(native, () => native.streamSynchronizeAsync(s.handle), [s.handle]);
+    } finally {
+      s.pending--;
+      if (s.pending === 0 && s.destroyWhenIdle) destroyStream(native, s, this);
+    }
+  }
+
   /** true when all work queued on the stream is done. */
   query(): boolean {
     const s = this.#state();
@@ -113,11 +151,9 @@ export class Stream {
   /** Starts capturing the work queued on this stream into a graph (cudaStreamBeginCapture). */
   beginCapture(mode: CaptureMode = 'thread_local'): void {
     const s = this.#state();
-    if (typeof mode !== 'string' || !(mode in CAPTURE_MODES)) {
-      throw new TypeError(`mode must be one of 'global', 'thread_local', 'relaxed', got ${describe(mode)}`);
-    }
+    const m = checkOneOf('mode', mode, CAPTURE_MODE_NAMES);
     const native = requireCuda();
-    callNative(native, () => native.streamBeginCapture(s.device, s.handle, CAPTURE_MODES[mode]), [s.handle]);
+    callNative(native, () => native.streamBeginCapture(s.device, s.handle, CAPTURE_MODES[m]), [s.handle]);
     s.capturing = true;
     markCapturing(s.handle, () => {
       s.capturing = false;
@@ -145,7 +181,10 @@ export class Stream {
     return callNative(native, () => native.streamCaptureStatus(s.handle), [s.handle]) !== 0;
   }
 
-  /** Destroys an owned stream (ending a capture left open); forgets a wrapped one. Idempotent. */
+  /**
+   * Destroys an owned stream (ending a capture left open); forgets a wrapped one. Idempotent. With
+   * a synchronizeAsync() in flight, the stream is destroyed when that wait ends.
+   */
   dispose(): void {
     const s = streamStates.get(this);
     if (!s || s.disposed) return;
@@ -155,8 +194,8 @@ export class Stream {
         native.streamAbandonCapture(s.handle);
         unmarkCapturing(s.handle);
       }
-      callNative(native, () => native.streamDestroy(s.handle));
-      streamFinalizer.unregister(this);
+      if (s.pending > 0) s.destroyWhenIdle = true;
+      else destroyStream(native, s, this);
     }
     s.disposed = true;
   }

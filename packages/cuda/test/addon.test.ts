@@ -1,7 +1,8 @@
 // The real flashgraph_cuda.node on a machine without a GPU (CI): it loads, cudaStatus() reports
 // unavailability with an actionable reason and never throws, every GPU entry point throws
 // NoCudaDeviceError carrying that reason, and CUDA failures surface as CudaError-shaped Errors.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,18 @@ describe.skipIf(!hasAddon)('flashgraph_cuda.node', () => {
     expect(() => addon().malloc(0, -1)).toThrow(RangeError);
     expect(() => addon().streamSynchronize(5 as unknown as bigint)).toThrow(TypeError);
     expect(() => addon().memcpyHtoD(0, 1n, {} as Uint8Array, 0n)).toThrow(TypeError);
+    // The native error contract: code, path and allowed, like an InvalidArgumentError.
+    expect(() => addon().malloc(0, 1.5)).toThrow(
+      expect.objectContaining({
+        code: 'out_of_range',
+        path: 'byteLength',
+        allowed: 'integer in [0, 9007199254740991]',
+        message: 'flashgraph_cuda: byteLength: out of range (allowed integer in [0, 9007199254740991])',
+      }),
+    );
+    expect(() => addon().streamSynchronizeAsync(5 as unknown as bigint)).toThrow(
+      expect.objectContaining({ code: 'invalid_type', path: 'stream', allowed: 'bigint' }),
+    );
     expect(() => addon().pinnedFree(new ArrayBuffer(8))).toThrow(/not a pinned buffer/);
     expect(() => addon().pinnedCopy(0, 1n, 1n, 8, true, 0n)).toThrow(/not inside a live pinned allocation/);
   });
@@ -111,9 +124,13 @@ describe.skipIf(!hasAddon)('the public API without a device', async () => {
   });
 
   it('argument errors still come first without a device', () => {
-    expect(() => cuda.DeviceBuffer.alloc(-1)).toThrow(RangeError);
-    expect(() => cuda.Stream.fromHandle(-1n)).toThrow(RangeError);
-    expect(() => cuda.kernels.fillInt32(0n, 0, 1, 0n)).toThrow(RangeError);
+    for (const fn of [
+      () => cuda.DeviceBuffer.alloc(-1),
+      () => cuda.Stream.fromHandle(-1n),
+      () => cuda.kernels.fillInt32(0n, 0, 1, 0n),
+    ]) {
+      expect(fn).toThrow(expect.objectContaining({ code: 'out_of_range' }));
+    }
   });
 });
 
@@ -146,11 +163,74 @@ describe.skipIf(!hasAddon)('addon loading', () => {
     const status = cuda.cudaStatus();
     expect(status.available).toBe(false);
     expect(status.reason).toMatch(
-      /flashgraph_cuda.node could not be loaded: build it with `npx -y pnpm@10\.34\.9 --filter @flashgraph\/cuda build`/,
+      /flashgraph_cuda.node could not be loaded: build it with `npx @flashgraph\/cuda build-native` .*in the flashgraph repository: `npx -y pnpm@10\.34\.9 --filter @flashgraph\/cuda build`/,
     );
-    expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (`);
+    expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (not a Linux shared library`);
     expect(status.reason).toContain(`${prebuilt} (missing)`);
-    expect(() => cuda.Stream.create()).toThrow(cuda.NoCudaDeviceError);
+    let err: unknown;
+    try {
+      cuda.Stream.create();
+    } catch (e) {
+      err = e;
+    }
+    // AddonLoadError is a NoCudaDeviceError, with its own code, the attempts and the requirements.
+    expect(err).toBeInstanceOf(cuda.NoCudaDeviceError);
+    expect(err).toBeInstanceOf(cuda.AddonLoadError);
+    const e = err as InstanceType<typeof cuda.AddonLoadError>;
+    expect([e.code, e.file, e.reason]).toEqual(['addon_load_failed', 'flashgraph_cuda.node', status.reason]);
+    expect(e.attempts.map((a) => a.path)).toEqual([`${dir}/flashgraph_cuda.node`, prebuilt]);
+    expect(e.message).toMatch(/glibc >= 2\.34.*Node\.js >= 20.*CUDA 13\.0 \(R580 or newer\).*sm_90/);
     vi.doUnmock('node:fs');
+  });
+});
+
+describe('the child-process test load', () => {
+  it('explains the usual load failures', async () => {
+    const { explainLoadFailure } = await import('../src/addon-probe.js');
+    expect(
+      explainLoadFailure(
+        "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.38' not found (required by /x/flashgraph_fa3.node)",
+      ),
+    ).toMatch(/^needs glibc >= 2\.38, this system has glibc [\d.]+|unknown/);
+    expect(explainLoadFailure('/x/a.node: invalid ELF header')).toMatch(/^not a Linux shared library/);
+    expect(explainLoadFailure('/x/a.node: wrong ELF class: ELFCLASS32')).toMatch(/another CPU architecture/);
+    expect(explainLoadFailure('libcuda.so.1: cannot open shared object file')).toMatch(/shared library it links/);
+  });
+
+  const cc = ['/usr/bin/cc', '/usr/bin/gcc', '/usr/bin/c++'].find((p) => existsSync(p));
+  it.skipIf(!cc)('a binary that crashes while loading gives a reason, and this process lives on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fg-crash-'));
+    writeFileSync(
+      join(dir, 'boom.c'),
+      '#include <stdlib.h>\n__attribute__((constructor)) static void boom(void) { abort(); }\n',
+    );
+    execFileSync(cc as string, ['-shared', '-fPIC', '-o', join(dir, 'flashgraph_boom.node'), join(dir, 'boom.c')]);
+    vi.stubEnv('FLASHGRAPH_NATIVE_DIR', dir);
+    const { createNativeAddonLoader } = await import('../src/addon-loader.js');
+    const load = createNativeAddonLoader<unknown>({
+      file: 'flashgraph_boom.node',
+      moduleUrl: import.meta.url,
+      buildCommand: 'make boom',
+    });
+    const r = load();
+    if (!('error' in r)) throw new Error('expected the boom addon to fail');
+    expect(r.error.attempts[0]).toEqual({
+      path: join(dir, 'flashgraph_boom.node'),
+      problem: 'loading it crashed a test process (SIGABRT)',
+    });
+    expect(load()).toBe(r); // memoised
+  });
+
+  it.skipIf(!hasAddon)('remembers a binary that loaded, per path, size and mtime', async () => {
+    const { probeAddon } = await import('../src/addon-probe.js');
+    const dir = mkdtempSync(join(tmpdir(), 'fg-probe-'));
+    const copy = join(dir, 'flashgraph_cuda.node');
+    copyFileSync(prebuilt, copy);
+    const started = performance.now();
+    expect(probeAddon(copy)).toEqual({ ok: true });
+    const first = performance.now() - started;
+    writeFileSync(copy, 'now broken'); // a new mtime and size: probed again
+    expect(probeAddon(copy)).toMatchObject({ ok: false, problem: expect.stringMatching(/not a Linux shared library/) });
+    expect(first).toBeGreaterThan(0);
   });
 });

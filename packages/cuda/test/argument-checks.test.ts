@@ -1,7 +1,8 @@
 // Every argument check of the TypeScript layer, against a recording fake addon: a bad argument
-// must throw TypeError/RangeError naming the argument and the allowed range, before any native
-// call. Also: lifetimes (dispose, DisposedError, views), brand checks against forged objects,
+// must throw InvalidArgumentError (code invalid_type for the wrong kind of value, out_of_range or
+// invalid_value otherwise) naming the argument and the allowed range, before any native call. Also: lifetimes (dispose, DisposedError, views), brand checks against forged objects,
 // error mapping, and the repair of captures broken by a forbidden call.
+import { type ArgumentErrorCode, InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../src/native.js', async () => {
@@ -38,12 +39,13 @@ const callNames = () => fake.calls.map((c) => c.name);
 
 beforeEach(() => fake.reset());
 
-/** Runs fn, expects `type` with a message matching `message`, and no native call. */
-function rejects(
-  fn: () => unknown,
-  type: typeof TypeError | typeof RangeError | typeof DisposedError,
-  message: RegExp,
-) {
+type Expected = ArgumentErrorCode | typeof DisposedError;
+
+/**
+ * Runs fn, expects an InvalidArgumentError with `code` (or a DisposedError) whose message matches
+ * `message`, and no native call.
+ */
+function rejects(fn: () => unknown, expected: Expected, message: RegExp) {
   fake.reset();
   let thrown: unknown;
   try {
@@ -51,7 +53,14 @@ function rejects(
   } catch (err) {
     thrown = err;
   }
-  expect(thrown, 'expected a throw').toBeInstanceOf(type);
+  expect(isFlashgraphError(thrown), `expected a FlashgraphError, got ${String(thrown)}`).toBe(true);
+  if (typeof expected === 'string') {
+    expect(thrown).toBeInstanceOf(InvalidArgumentError);
+    expect((thrown as InvalidArgumentError).code).toBe(expected);
+  } else {
+    expect(thrown).toBeInstanceOf(expected);
+    expect((thrown as DisposedError).code).toBe('disposed');
+  }
   expect((thrown as Error).message).toMatch(message);
   expect(callNames(), 'no native call before the argument check').toEqual([]);
 }
@@ -71,15 +80,20 @@ describe('status through the fake addon', () => {
 });
 
 describe('allocation and creation arguments', () => {
-  const sizeCases: [string, unknown, typeof TypeError | typeof RangeError, RegExp][] = [
-    ['negative', -1, RangeError, /byteLength must be an integer in \[0, 9007199254740991\], got -1/],
-    ['fractional', 1.5, RangeError, /byteLength must be an integer/],
-    ['unsafe', 2 ** 53, RangeError, /byteLength must be an integer in \[0, 9007199254740991\]/],
-    ['NaN', Number.NaN, RangeError, /byteLength must be an integer/],
-    ['Infinity', Number.POSITIVE_INFINITY, RangeError, /byteLength/],
-    ['string', '16', TypeError, /byteLength must be a number/],
-    ['bigint', 16n, TypeError, /byteLength must be a number/],
-    ['undefined', undefined, TypeError, /byteLength must be a number/],
+  const sizeCases: [string, unknown, Expected, RegExp][] = [
+    ['negative', -1, 'out_of_range', /byteLength: out of range \(got -1, allowed integer in \[0, 9007199254740991\]\)/],
+    ['fractional', 1.5, 'out_of_range', /byteLength: out of range/],
+    [
+      'unsafe',
+      2 ** 53,
+      'out_of_range',
+      /byteLength: out of range \(got .*, allowed integer in \[0, 9007199254740991\]\)/,
+    ],
+    ['NaN', Number.NaN, 'out_of_range', /byteLength: out of range/],
+    ['Infinity', Number.POSITIVE_INFINITY, 'out_of_range', /byteLength/],
+    ['string', '16', 'invalid_type', /byteLength: wrong type/],
+    ['bigint', 16n, 'invalid_type', /byteLength: wrong type/],
+    ['undefined', undefined, 'invalid_type', /byteLength: wrong type/],
   ];
   it.each(sizeCases)('DeviceBuffer.alloc rejects a %s size', (_n, size, type, message) => {
     rejects(() => DeviceBuffer.alloc(size as number), type, message);
@@ -89,26 +103,28 @@ describe('allocation and creation arguments', () => {
   });
 
   it.each([
-    [{ device: 1 }, RangeError, /opts.device must be an integer in \[0, 0\], got 1/],
-    [{ device: -1 }, RangeError, /opts.device must be an integer in \[0, 0\]/],
-    [{ device: '0' }, TypeError, /opts.device must be a number/],
-    ['opts', TypeError, /opts must be an options object/],
-    [null, TypeError, /opts must be an options object/],
+    [{ device: 1 }, 'out_of_range', /options.device: out of range \(got 1, allowed integer in \[0, 0\]\)/],
+    [{ device: -1 }, 'out_of_range', /options.device: out of range \(got .*, allowed integer in \[0, 0\]\)/],
+    [{ device: '0' }, 'invalid_type', /options.device: wrong type/],
+    ['opts', 'invalid_type', /options: wrong type/],
+    [null, 'invalid_type', /options: wrong type/],
   ] as const)('DeviceBuffer.alloc(16, %j) is rejected', (opts, type, message) => {
     rejects(() => DeviceBuffer.alloc(16, opts as never), type, message);
   });
 
   it.each([
-    [{ nonBlocking: 1 }, TypeError, /opts.nonBlocking must be a boolean/],
-    [{ priority: 0.5 }, RangeError, /opts.priority must be an integer/],
-    [{ device: 2 }, RangeError, /opts.device must be an integer in \[0, 0\]/],
+    [{ nonBlocking: 1 }, 'invalid_type', /options.nonBlocking: wrong type \(got .*, allowed boolean\)/],
+    [{ priority: 0.5 }, 'out_of_range', /options.priority: out of range/],
+    [{ device: 2 }, 'out_of_range', /options.device: out of range \(got .*, allowed integer in \[0, 0\]\)/],
   ] as const)('Stream.create(%j) is rejected', (opts, type, message) => {
     rejects(() => Stream.create(opts as never), type, message);
   });
 
   it('Stream.create checks the priority against the device range', () => {
     fake.reset();
-    expect(() => Stream.create({ priority: 3 })).toThrow(/opts.priority must be an integer in \[-5, 0\], got 3/);
+    expect(() => Stream.create({ priority: 3 })).toThrow(
+      /options.priority: out of range \(got 3, allowed integer in \[-5, 0\]\)/,
+    );
     expect(callNames()).toEqual(['streamPriorityRange']);
     const s = Stream.create({ priority: -5, nonBlocking: true });
     expect(fake.calls.at(-1)).toEqual({ name: 'streamCreate', args: [0, true, -5] });
@@ -116,16 +132,16 @@ describe('allocation and creation arguments', () => {
   });
 
   it.each([
-    [-1n, RangeError, /handle must be a bigint in \[0, 2\^64 - 1\], got -1n/],
-    [1n << 64n, RangeError, /handle must be a bigint in \[0, 2\^64 - 1\]/],
-    [5, TypeError, /handle must be a bigint, got 5/],
+    [-1n, 'out_of_range', /handle: out of range \(got -1n, allowed bigint in \[0, 2\^64 - 1\]\)/],
+    [1n << 64n, 'out_of_range', /handle: out of range \(got .*, allowed bigint in \[0, 2\^64 - 1\]\)/],
+    [5, 'invalid_type', /handle: wrong type \(got 5, allowed bigint/],
   ] as const)('Stream.fromHandle(%#) is rejected', (handle, type, message) => {
     rejects(() => Stream.fromHandle(handle as bigint), type, message);
   });
 
   it.each([
-    [{ timing: 'yes' }, TypeError, /opts.timing must be a boolean/],
-    [{ device: 3 }, RangeError, /opts.device must be an integer in \[0, 0\]/],
+    [{ timing: 'yes' }, 'invalid_type', /options.timing: wrong type \(got .*, allowed boolean\)/],
+    [{ device: 3 }, 'out_of_range', /options.device: out of range \(got .*, allowed integer in \[0, 0\]\)/],
   ] as const)('Event.create(%j) is rejected', (opts, type, message) => {
     rejects(() => Event.create(opts as never), type, message);
   });
@@ -135,18 +151,18 @@ describe('allocation and creation arguments', () => {
     ['deviceGraphMemory', () => deviceGraphMemory(-1)],
     ['deviceSynchronize', () => deviceSynchronize(0.5)],
   ])('%s rejects a bad device', (_n, fn) => {
-    rejects(fn, RangeError, /device must be an integer in \[0, 0\]/);
+    rejects(fn, 'out_of_range', /device: out of range \(got .*, allowed integer in \[0, 0\]\)/);
   });
 
   it('Graph and GraphExec cannot be constructed directly', () => {
     rejects(
       () => new (Graph as unknown as new (...a: unknown[]) => Graph)(Symbol('x'), 1n, 0),
-      TypeError,
+      'invalid_value',
       /stream.endCapture/,
     );
     rejects(
       () => new (GraphExec as unknown as new (...a: unknown[]) => GraphExec)(Symbol('x'), 1n, 0),
-      TypeError,
+      'invalid_value',
       /instantiate/,
     );
   });
@@ -156,23 +172,53 @@ describe('DeviceBuffer copies', () => {
   const buf = () => DeviceBuffer.alloc(64);
 
   it.each([
-    ['a number', 5, TypeError, /src must be a TypedArray or DataView, got 5/],
-    ['an ArrayBuffer', new ArrayBuffer(4), TypeError, /src must be a TypedArray or DataView, got a ArrayBuffer/],
-    ['an array', [1, 2], TypeError, /src must be a TypedArray or DataView/],
-    ['too long', new Uint8Array(65), RangeError, /write: 65 bytes at offset 0 do not fit in 64 bytes/],
+    ['a number', 5, 'invalid_type', /src: wrong type \(got 5, allowed TypedArray or DataView\)/],
+    [
+      'an ArrayBuffer',
+      new ArrayBuffer(4),
+      'invalid_type',
+      /src: wrong type \(got \{\}, allowed TypedArray or DataView\)/,
+    ],
+    ['an array', [1, 2], 'invalid_type', /src: wrong type/],
+    [
+      'too long',
+      new Uint8Array(65),
+      'out_of_range',
+      /src: 65 bytes at offset 0 do not fit in 64 bytes \(got .*, allowed offset \+ byteLength <= 64\)/,
+    ],
   ] as const)('write rejects %s', (_n, src, type, message) => {
     const b = buf();
     rejects(() => b.write(src as never), type, message);
   });
 
   it.each([
-    ['offset -1', { offset: -1 }, RangeError, /opts.offset must be an integer in \[0, 64\], got -1/],
-    ['offset 65', { offset: 65 }, RangeError, /opts.offset must be an integer in \[0, 64\], got 65/],
-    ['offset 61', { offset: 61 }, RangeError, /write: 4 bytes at offset 61 do not fit in 64 bytes/],
-    ['offset 1.5', { offset: 1.5 }, RangeError, /opts.offset must be an integer/],
-    ['a plain-object stream', { stream: plainStream }, TypeError, /opts.stream must be a Stream/],
-    ['a forged stream', { stream: forgedStream() }, TypeError, /opts.stream must be a Stream/],
-    ['a bigint stream', { stream: 0n }, TypeError, /opts.stream must be a Stream/],
+    [
+      'offset -1',
+      { offset: -1 },
+      'out_of_range',
+      /options.offset: out of range \(got -1, allowed integer in \[0, 64\]\)/,
+    ],
+    [
+      'offset 65',
+      { offset: 65 },
+      'out_of_range',
+      /options.offset: out of range \(got 65, allowed integer in \[0, 64\]\)/,
+    ],
+    ['offset 61', { offset: 61 }, 'out_of_range', /src: 4 bytes at offset 61 do not fit in 64 bytes/],
+    ['offset 1.5', { offset: 1.5 }, 'out_of_range', /options.offset: out of range/],
+    [
+      'a plain-object stream',
+      { stream: plainStream },
+      'invalid_type',
+      /options.stream: wrong type \(got .*, allowed a Stream/,
+    ],
+    [
+      'a forged stream',
+      { stream: forgedStream() },
+      'invalid_type',
+      /options.stream: wrong type \(got .*, allowed a Stream/,
+    ],
+    ['a bigint stream', { stream: 0n }, 'invalid_type', /options.stream: wrong type \(got .*, allowed a Stream/],
   ] as const)('write(Float32Array(1)) with %s is rejected', (_n, opts, type, message) => {
     const b = buf();
     rejects(() => b.write(new Float32Array(1), opts as never), type, message);
@@ -193,7 +239,7 @@ describe('DeviceBuffer copies', () => {
     expect(b.read(view, { offset: 56 })).toBe(view);
     expect(fake.calls[1]?.name).toBe('memcpyDtoH');
     expect(fake.calls[1]?.args[2]).toBe(b.ptr + 56n);
-    expect(() => b.read(new Uint8Array(9), { offset: 56 })).toThrow(RangeError);
+    expect(() => b.read(new Uint8Array(9), { offset: 56 })).toThrow(InvalidArgumentError);
   });
 
   it('zero-length copies make no native call', () => {
@@ -206,11 +252,21 @@ describe('DeviceBuffer copies', () => {
   });
 
   it.each([
-    [256, undefined, RangeError, /byte must be an integer in \[0, 255\], got 256/],
-    [-1, undefined, RangeError, /byte must be an integer in \[0, 255\]/],
-    ['a', undefined, TypeError, /byte must be a number/],
-    [0, { offset: 10, byteLength: 60 }, RangeError, /fill: 60 bytes at offset 10 do not fit in 64 bytes/],
-    [0, { byteLength: 65 }, RangeError, /opts.byteLength must be an integer in \[0, 64\]/],
+    [256, undefined, 'out_of_range', /byte: out of range \(got 256, allowed integer in \[0, 255\]\)/],
+    [-1, undefined, 'out_of_range', /byte: out of range \(got .*, allowed integer in \[0, 255\]\)/],
+    ['a', undefined, 'invalid_type', /byte: wrong type/],
+    [
+      0,
+      { offset: 10, byteLength: 60 },
+      'out_of_range',
+      /options.byteLength: 60 bytes at offset 10 do not fit in 64 bytes/,
+    ],
+    [
+      0,
+      { byteLength: 65 },
+      'out_of_range',
+      /options.byteLength: out of range \(got .*, allowed integer in \[0, 64\]\)/,
+    ],
   ] as const)('fill(%j, %j) is rejected', (byte, opts, type, message) => {
     const b = buf();
     rejects(() => b.fill(byte as number, opts as never), type, message);
@@ -228,10 +284,10 @@ describe('DeviceBuffer copies', () => {
     ]);
   });
 
-  it.each([
-    ['a plain object', () => plainBuffer, TypeError, /src must be a DeviceBuffer/],
-    ['a forged DeviceBuffer', forgedBuffer, TypeError, /src must be a DeviceBuffer/],
-    ['a bigint', () => 0x1000n, TypeError, /src must be a DeviceBuffer/],
+  it.each<[string, () => unknown, Expected, RegExp]>([
+    ['a plain object', () => plainBuffer, 'invalid_type', /src: wrong type \(got .*, allowed a DeviceBuffer/],
+    ['a forged DeviceBuffer', forgedBuffer, 'invalid_type', /src: wrong type \(got .*, allowed a DeviceBuffer/],
+    ['a bigint', () => 0x1000n, 'invalid_type', /src: wrong type \(got .*, allowed a DeviceBuffer/],
   ])('copyFrom rejects %s', (_n, src, type, message) => {
     const b = buf();
     rejects(() => b.copyFrom(src() as DeviceBuffer), type, message);
@@ -242,11 +298,15 @@ describe('DeviceBuffer copies', () => {
     const src = DeviceBuffer.alloc(32);
     rejects(
       () => dst.copyFrom(src),
-      RangeError,
-      /copyFrom \(destination range\): 32 bytes at offset 0 do not fit in 16 bytes/,
+      'out_of_range',
+      /options.byteLength \(destination range\): 32 bytes at offset 0 do not fit in 16 bytes/,
     );
-    rejects(() => dst.copyFrom(src, { srcOffset: 30, byteLength: 4 }), RangeError, /source range/);
-    rejects(() => dst.copyFrom(src, { dstOffset: 17 }), RangeError, /opts.dstOffset must be an integer in \[0, 16\]/);
+    rejects(() => dst.copyFrom(src, { srcOffset: 30, byteLength: 4 }), 'out_of_range', /source range/);
+    rejects(
+      () => dst.copyFrom(src, { dstOffset: 17 }),
+      'out_of_range',
+      /options.dstOffset: out of range \(got .*, allowed integer in \[0, 16\]\)/,
+    );
     fake.reset();
     dst.copyFrom(src, { srcOffset: 16 });
     expect(fake.calls[0]).toEqual({ name: 'memcpyDtoD', args: [0, dst.ptr, src.ptr + 16n, 16, 0n, true] });
@@ -254,13 +314,13 @@ describe('DeviceBuffer copies', () => {
 
   it('views share memory, check bounds and nest', () => {
     const b = DeviceBuffer.alloc(100);
-    rejects(() => b.view(101), RangeError, /byteOffset must be an integer in \[0, 100\]/);
-    rejects(() => b.view(50, 51), RangeError, /view: 51 bytes at offset 50 do not fit in 100 bytes/);
+    rejects(() => b.view(101), 'out_of_range', /byteOffset: out of range \(got .*, allowed integer in \[0, 100\]\)/);
+    rejects(() => b.view(50, 51), 'out_of_range', /byteLength: 51 bytes at offset 50 do not fit in 100 bytes/);
     const ownerPtr = b.ptr;
     const v = b.view(10, 50);
     const w = v.view(5);
     expect([v.ptr - b.ptr, v.byteLength, w.ptr - b.ptr, w.byteLength]).toEqual([10n, 50, 15n, 45]);
-    rejects(() => w.write(new Uint8Array(46)), RangeError, /46 bytes at offset 0 do not fit in 45 bytes/);
+    rejects(() => w.write(new Uint8Array(46)), 'out_of_range', /46 bytes at offset 0 do not fit in 45 bytes/);
     fake.reset();
     w.dispose(); // a view frees nothing
     expect(callNames()).toEqual([]);
@@ -289,7 +349,7 @@ describe('DeviceBuffer copies', () => {
       rejects(use, DisposedError, /DeviceBuffer was used after dispose\(\)/);
     }
     const other = DeviceBuffer.alloc(48);
-    rejects(() => other.copyFrom(b), DisposedError, /src \(DeviceBuffer\) was used after dispose/);
+    rejects(() => other.copyFrom(b), DisposedError, /src: DeviceBuffer was used after dispose/);
   });
 
   it('a zero-byte buffer has ptr 0n and never calls malloc or free', () => {
@@ -307,9 +367,13 @@ describe('PinnedHostBuffer', () => {
     expect(p.bytes.byteLength).toBe(64);
     expect(p.int32().length).toBe(16);
     expect(p.float32(8, 2).length).toBe(2);
-    rejects(() => p.int32(2), RangeError, /offsetBytes must be a multiple of 4 for a Int32Array, got 2/);
-    rejects(() => p.float32(0, 17), RangeError, /length must be an integer in \[0, 16\], got 17/);
-    rejects(() => p.float32(68), RangeError, /offsetBytes must be an integer in \[0, 64\]/);
+    rejects(
+      () => p.int32(2),
+      'invalid_value',
+      /offsetBytes: misaligned \(got 2, allowed a multiple of 4 for a Int32Array\)/,
+    );
+    rejects(() => p.float32(0, 17), 'out_of_range', /length: out of range \(got 17, allowed integer in \[0, 16\]\)/);
+    rejects(() => p.float32(68), 'out_of_range', /offsetBytes: out of range \(got .*, allowed integer in \[0, 64\]\)/);
     p.dispose();
     expect(() => p.bytes).toThrow(DisposedError);
   });
@@ -318,19 +382,35 @@ describe('PinnedHostBuffer', () => {
     const p = PinnedHostBuffer.alloc(64);
     const d = DeviceBuffer.alloc(32);
     const s = Stream.create();
-    rejects(() => p.copyToDevice(d, {} as never), TypeError, /opts.stream is required/);
-    rejects(() => p.copyToDevice(d, undefined as never), TypeError, /opts.stream is required/);
-    rejects(() => p.copyToDevice(plainBuffer, { stream: s }), TypeError, /dst must be a DeviceBuffer/);
-    rejects(() => p.copyToDevice(d, { stream: plainStream }), TypeError, /opts.stream must be a Stream/);
+    rejects(
+      () => p.copyToDevice(d, {} as never),
+      'invalid_type',
+      /options.stream: required: pinned copies are asynchronous/,
+    );
+    rejects(
+      () => p.copyToDevice(d, undefined as never),
+      'invalid_type',
+      /options.stream: required: pinned copies are asynchronous/,
+    );
+    rejects(
+      () => p.copyToDevice(plainBuffer, { stream: s }),
+      'invalid_type',
+      /dst: wrong type \(got .*, allowed a DeviceBuffer/,
+    );
+    rejects(
+      () => p.copyToDevice(d, { stream: plainStream }),
+      'invalid_type',
+      /options.stream: wrong type \(got .*, allowed a Stream/,
+    );
     rejects(
       () => p.copyToDevice(d, { stream: s }),
-      RangeError,
-      /copyToDevice \(destination range\): 64 bytes at offset 0 do not fit in 32 bytes/,
+      'out_of_range',
+      /options.byteLength \(destination range\): 64 bytes at offset 0 do not fit in 32 bytes/,
     );
     rejects(
       () => p.copyFromDevice(d, { stream: s, dstOffset: 40 }),
-      RangeError,
-      /copyFromDevice \(destination range\): 32 bytes at offset 40 do not fit in 64 bytes/,
+      'out_of_range',
+      /options.byteLength \(destination range\): 32 bytes at offset 40 do not fit in 64 bytes/,
     );
     fake.reset();
     p.copyToDevice(d, { stream: s, srcOffset: 8, dstOffset: 4, byteLength: 28 });
@@ -366,8 +446,8 @@ describe('streams, events and graphs', () => {
     const s = Stream.create();
     rejects(
       () => s.beginCapture('local' as never),
-      TypeError,
-      /mode must be one of 'global', 'thread_local', 'relaxed', got "local"/,
+      'invalid_value',
+      /mode: invalid value \(got "local", allowed one of "global", "thread_local", "relaxed"\)/,
     );
     fake.reset();
     s.beginCapture();
@@ -383,12 +463,12 @@ describe('streams, events and graphs', () => {
     s.beginCapture('global');
     const g = s.endCapture();
     const exec = g.instantiate();
-    rejects(() => exec.launch(plainStream), TypeError, /stream must be a Stream/);
-    rejects(() => exec.upload(forgedStream()), TypeError, /stream must be a Stream/);
-    rejects(() => exec.update({} as Graph), TypeError, /graph must be a Graph/);
+    rejects(() => exec.launch(plainStream), 'invalid_type', /stream: wrong type \(got .*, allowed a Stream/);
+    rejects(() => exec.upload(forgedStream()), 'invalid_type', /stream: wrong type \(got .*, allowed a Stream/);
+    rejects(() => exec.update({} as Graph), 'invalid_type', /graph: wrong type \(got .*, allowed a Graph/);
     expect(exec.update(g)).toEqual({ ok: false, reason: 'cudaGraphExecUpdate: topology changed' });
     g.dispose();
-    rejects(() => exec.update(g), DisposedError, /graph \(Graph\) was used after dispose/);
+    rejects(() => exec.update(g), DisposedError, /graph: Graph was used after dispose/);
     exec.dispose();
     rejects(() => exec.launch(s), DisposedError, /GraphExec was used after dispose/);
   });
@@ -397,66 +477,80 @@ describe('streams, events and graphs', () => {
     const e = Event.create();
     const t1 = Event.create({ timing: true });
     const t2 = Event.create({ timing: true });
-    rejects(() => e.record(plainStream), TypeError, /stream must be a Stream/);
+    rejects(() => e.record(plainStream), 'invalid_type', /stream: wrong type \(got .*, allowed a Stream/);
     rejects(
       () => e.elapsedMs(t1),
-      TypeError,
-      /elapsedMs\(\) needs two events created with Event.create\(\{ timing: true \}\)/,
+      'invalid_value',
+      /this.timing: elapsedMs\(\) needs two events created with Event.create\(\{ timing: true \}\)/,
     );
-    rejects(() => t1.elapsedMs({} as Event), TypeError, /end must be an Event/);
+    rejects(() => t1.elapsedMs({} as Event), 'invalid_type', /end: wrong type \(got .*, allowed an Event/);
     expect(t1.elapsedMs(t2)).toBe(1.5);
     const s = Stream.create();
-    rejects(() => s.waitEvent({} as Event), TypeError, /event must be an Event/);
+    rejects(() => s.waitEvent({} as Event), 'invalid_type', /event: wrong type \(got .*, allowed an Event/);
   });
 });
 
 describe('kernels', () => {
   it.each([
-    ['a null pointer', () => kernels.fillInt32(0n, 1, 4, 0n), RangeError, /buf must be a bigint in \[1, 2\^64 - 1\]/],
+    [
+      'a null pointer',
+      () => kernels.fillInt32(0n, 1, 4, 0n),
+      'out_of_range',
+      /buf: out of range \(got 0n, allowed bigint in \[1, 2\^64 - 1\]\)/,
+    ],
     [
       'a misaligned pointer',
       () => kernels.fillInt32(0x1002n, 1, 4, 0n),
-      RangeError,
-      /buf must be 4-byte aligned, got 0x1002/,
+      'invalid_value',
+      /buf: misaligned \(got 4098n, allowed a 4-byte aligned address\)/,
     ],
     [
       'a non-int32 value',
       () => kernels.fillInt32(0x1000n, 2 ** 31, 4, 0n),
-      RangeError,
-      /value must be an integer in \[-2147483648, 2147483647\]/,
+      'out_of_range',
+      /value: out of range \(got .*, allowed integer in \[-2147483648, 2147483647\]\)/,
     ],
-    ['a negative count', () => kernels.fillInt32(0x1000n, 1, -4, 0n), RangeError, /count must be an integer in \[0, /],
+    [
+      'a negative count',
+      () => kernels.fillInt32(0x1000n, 1, -4, 0n),
+      'out_of_range',
+      /count: out of range \(got .*, allowed integer in \[0, /,
+    ],
     [
       'a plain-object stream',
       () => kernels.fillInt32(0x1000n, 1, 4, plainStream),
-      TypeError,
-      /stream \(a Stream or a bigint handle\) must be a Stream/,
+      'invalid_type',
+      /stream: wrong type \(got .*, allowed a Stream or a bigint cudaStream_t\)/,
     ],
     [
       'a number stream',
       () => kernels.copyBytes(0x1000n, 0x2000n, 4, 0 as never),
-      TypeError,
-      /stream \(a Stream or a bigint handle\) must be a Stream/,
+      'invalid_type',
+      /stream: wrong type \(got .*, allowed a Stream or a bigint cudaStream_t\)/,
     ],
     [
       'a forged buffer',
       () => kernels.addFloat32(forgedBuffer(), 0x1000n, 0x1000n, 1, 0n),
-      TypeError,
-      /a \(a DeviceBuffer or a bigint pointer\) must be a DeviceBuffer/,
+      'invalid_type',
+      /a: wrong type \(got .*, allowed a DeviceBuffer or a bigint device pointer\)/,
     ],
-  ])('rejects %s', (_n, fn, type, message) => {
+  ] as const)('rejects %s', (_n, fn, type, message) => {
     rejects(fn, type, message);
   });
 
   it('checks counts against DeviceBuffer sizes', () => {
     const a = DeviceBuffer.alloc(16);
-    rejects(() => kernels.fillInt32(a, 1, 5, 0n), RangeError, /buf holds 16 bytes but 5 int32 values needs 20/);
+    rejects(
+      () => kernels.fillInt32(a, 1, 5, 0n),
+      'out_of_range',
+      /buf: too small for 5 int32 values \(got 16, allowed at least 20 bytes\)/,
+    );
     rejects(
       () => kernels.addFloat32(a, a, a.view(4), 4, 0n),
-      RangeError,
-      /out holds 12 bytes but 4 float32 values needs 16/,
+      'out_of_range',
+      /out: too small for 4 float32 values \(got 12, allowed at least 16 bytes\)/,
     );
-    rejects(() => kernels.fillInt32(a.view(2), 1, 1, 0n), RangeError, /buf must be 4-byte aligned/);
+    rejects(() => kernels.fillInt32(a.view(2), 1, 1, 0n), 'invalid_value', /buf: misaligned/);
     const s = Stream.create();
     fake.reset();
     kernels.addFloat32(a, a, a, 4, s);
@@ -474,7 +568,14 @@ describe('errors from the addon', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CudaError);
-    expect(err).toMatchObject({ code: 2, cudaName: 'cudaErrorMemoryAllocation', call: 'malloc', name: 'CudaError' });
+    expect(err).toMatchObject({
+      code: 'cuda_error',
+      cudaCode: 2,
+      cudaName: 'cudaErrorMemoryAllocation',
+      call: 'malloc',
+      name: 'CudaError',
+    });
+    expect(isFlashgraphError(err)).toBe(true);
     expect((err as Error).message).toMatch(/^cudaErrorMemoryAllocation: malloc failed/);
   });
 

@@ -65,7 +65,16 @@ export function createFakeNative(): FakeNative {
     malloc: handle,
     memGetInfo: () => ({ freeBytes: 1e9, totalBytes: 8e10 }),
     graphMemory: () => ({ usedBytes: 0, highBytes: 0, reservedBytes: 0, reservedHighBytes: 0 }),
-    pinnedAlloc: (bytes) => ({ buffer: new ArrayBuffer(bytes as number), ptr: handle() }),
+    // Like cudaMallocHost, fails for more host memory than the (fake) machine has.
+    pinnedAlloc: (bytes) => {
+      if ((bytes as number) > 2 ** 31) throw cudaLikeError('cudaErrorMemoryAllocation', 2, 'cudaMallocHost');
+      return { buffer: new ArrayBuffer(bytes as number), ptr: handle() };
+    },
+    streamSynchronizeAsync: async () => undefined,
+    eventSynchronizeAsync: async () => undefined,
+    deviceSynchronizeAsync: async () => undefined,
+    memcpyHtoDAsync: async () => undefined,
+    memcpyDtoHAsync: async () => undefined,
     pinnedFree: () => true,
     graphInstantiate: handle,
     graphNodeCount: () => 3,
@@ -114,6 +123,11 @@ export function createFakeNative(): FakeNative {
     'copyBytes',
     'launchEmpty',
     'convert',
+    'streamSynchronizeAsync',
+    'eventSynchronizeAsync',
+    'deviceSynchronizeAsync',
+    'memcpyHtoDAsync',
+    'memcpyDtoHAsync',
   ];
   const addon: Record<string, unknown> = {};
   for (const name of names) {
@@ -122,7 +136,10 @@ export function createFakeNative(): FakeNative {
       const failure = failures.get(name);
       if (failure) {
         failures.delete(name);
-        throw cudaLikeError(failure.cudaName, failure.code, name);
+        const error = cudaLikeError(failure.cudaName, failure.code, name);
+        // The async waits reject their Promise, like the addon's workers do.
+        if (name.endsWith('Async')) return Promise.reject(error);
+        throw error;
       }
       return fns[name]?.(...args);
     };
