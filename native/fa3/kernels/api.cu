@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -175,7 +176,7 @@ struct BatchTiles {
 };
 
 Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_lens, int num_reqs,
-                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets,
+                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets, int32_t* order,
                         int32_t* total_tiles) {
   Result r = validate_caps(caps);
   if (!r.ok()) return r;
@@ -191,12 +192,22 @@ Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_
   const int64_t bps = use_fill_rule(num_reqs, work)
                            ? fill_blocks_per_slot(work, sm_count, BatchTiles{&s, ts, cu, seq_lens, num_reqs, bound})
                            : blocks_per_sm(work, sm_count);
-  int32_t acc = 0;
+  std::vector<int32_t> tiles(num_reqs);
+  std::vector<unsigned> keys(num_reqs);
   for (int b = 0; b < num_reqs; ++b) {
     const RequestLens rl = request_lens(cu[b], cu[b + 1], seq_lens[b], s);
     splits[b] = request_splits(rl, bps, bound, ts);
-    tile_offsets[b] = acc;
-    acc += static_cast<int32_t>(request_tiles(rl, splits[b], s, ts));
+    tiles[b] = static_cast<int32_t>(request_tiles(rl, splits[b], s, ts));
+    keys[b] = order_key(tile_blocks(rl, splits[b], ts), b);
+    order[b] = b;
+  }
+  // Longest tiles first (unique keys, descending) when the prepare kernel sorts this batch.
+  if (use_request_order(num_reqs))
+    std::sort(order, order + num_reqs, [&](int32_t x, int32_t y) { return keys[x] > keys[y]; });
+  int32_t acc = 0;
+  for (int i = 0; i < num_reqs; ++i) {
+    tile_offsets[i] = acc;
+    acc += tiles[order[i]];
   }
   tile_offsets[num_reqs] = acc;
   *total_tiles = acc;
@@ -228,6 +239,7 @@ Result prepare(const PrepareArgs& a) {
   p.shape = s;
   p.splits = reinterpret_cast<int*>(ws + l.splits_offset);
   p.tile_offsets = reinterpret_cast<int*>(ws + l.tile_offsets_offset);
+  p.order = reinterpret_cast<int*>(ws + l.order_offset);
   p.counters = reinterpret_cast<int*>(ws + l.counters_offset);
   p.num_counters = l.counters_bytes / 4;
 #ifdef FA3_TRACE
@@ -292,6 +304,7 @@ Result forward(const ForwardArgs& a) {
   p.window_right = a.caps.causal ? 0 : a.caps.window_right;
   p.splits = reinterpret_cast<const int*>(ws + l.splits_offset);
   p.tile_offsets = reinterpret_cast<const int*>(ws + l.tile_offsets_offset);
+  p.order = reinterpret_cast<const int*>(ws + l.order_offset);
   p.counters = reinterpret_cast<int*>(ws + l.counters_offset);
   p.o_partial = reinterpret_cast<float*>(ws + l.o_partial_offset);
   p.lse_partial = reinterpret_cast<float*>(ws + l.lse_partial_offset);

@@ -66,10 +66,11 @@ Result workspace_layout_checked(const Caps& caps, WorkspaceLayout* out);
 Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seqlen_q, int max_seqlen_k,
                                   int sm_count, int* out);
 
-// Host mirror of the prepare kernel for the first num_reqs entries: splits [numReqs],
-// tile_offsets [numReqs + 1].
+// Host mirror of the prepare kernel for the first num_reqs entries: splits [numReqs] (by request),
+// order [numReqs] (position -> request, longest tiles first), tile_offsets [numReqs + 1] (by
+// position).
 Result plan_splits_host(const Caps& caps, const int32_t* cu_seqlens_q, const int32_t* seq_lens, int num_reqs,
-                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets,
+                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets, int32_t* order,
                         int32_t* total_tiles);
 
 struct PrepareArgs {

@@ -245,9 +245,9 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
     if (threadIdx.x == 0 && done_old < 0) next = fetch_next_tile(p);
     if (threadIdx.x < 32) {
       if (!small) {
-        decode_tile<D, false>(p, s_total_tiles, tile, &s_tile);
+        decode_tile<ForwardTraits<D>, false>(p, s_total_tiles, tile, &s_tile);
       } else if (first || __shfl_sync(0xffffffffu, tile, 0) < s_total_tiles) {
-        decode_tile_small<D>(p, tile, first, &s_tile, &s_total_tiles, &s_total_q);
+        decode_tile_small<ForwardTraits<D>>(p, tile, first, &s_tile, &s_total_tiles, &s_total_q);
       } else if (threadIdx.x == 0) {
         s_tile.tile = -1;  // past the end: no round trip to find out
       }

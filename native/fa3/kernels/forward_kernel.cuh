@@ -44,9 +44,9 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
     if (threadIdx.x == 0) next = fetch_next_tile(p);  // consumed after this tile: latency hidden
     if (threadIdx.x < 32) {
       if (first)
-        decode_tile<D, true>(p, total_tiles, tile, &s_tile);
+        decode_tile<ForwardTraits<D>, true>(p, total_tiles, tile, &s_tile);
       else
-        decode_tile<D, false>(p, total_tiles, tile, &s_tile);
+        decode_tile<ForwardTraits<D>, false>(p, total_tiles, tile, &s_tile);
     }
     first = false;
 #ifdef FA3_TRACE

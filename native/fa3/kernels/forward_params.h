@@ -39,7 +39,8 @@ struct ForwardParams {
   int window_right;  // -1: unbounded (causal forces 0)
   // Workspace.
   const int* splits;
-  const int* tile_offsets;
+  const int* tile_offsets;  // by position in `order`
+  const int* order;         // position -> request (longest tiles first)
   int* counters;
   float* o_partial;
   float* lse_partial;

@@ -1,6 +1,7 @@
-// Tile scheduler of the persistent forward kernel: CTA i starts with tile i and then takes
+// Tile scheduler of the persistent forward kernels: CTA i starts with tile i and then takes
 // gridDim + (atomic tile counter) (each fetch is issued one tile ahead, so its round trip hides
-// behind the current tile); finds a tile's request by a 32-way search of tileOffsets, decodes
+// behind the current tile); finds a tile's position in the request order by a 32-way search of
+// tileOffsets and its request through `order` (scheduling.h: longest tiles first), decodes
 // (KV head, m block, split), narrows the split's KV blocks to those the tile's rows can see
 // (causal / window), and resets the counters when the last CTA of the launch leaves, so the next
 // forward (next layer, next graph replay) starts from zero without another prepare.
@@ -37,23 +38,23 @@ __device__ __forceinline__ int fetch_next_tile(const ForwardParams& p) {
 }
 
 // The TileInfo of `tile` inside request b, from b's metadata words (cuSeqlensQ[b], [b + 1],
-// seqLens[b], splits[b], tileOffsets[b]): (KV head, m block, split), the split's KV blocks narrowed
-// to those the tile's rows can see (causal / window), rows and the merge group; tile = -2 for a
-// tile no valid metadata can produce. Shared by both request searches below.
-template <int D>
+// seqLens[b], splits[b], and tileOffsets at b's position in the order): (KV head, m block, split),
+// the split's KV blocks narrowed to those the tile's rows can see (causal / window), rows and the
+// merge group; tile = -2 for a tile no valid metadata can produce. Shared by both request
+// searches below and by every forward kernel (Tr: its traits; the tile shape is Tr's).
+template <class Tr>
 __device__ __forceinline__ void tile_from_request(const ForwardParams& p, int tile, int b, int cu_b, int cu_b1,
                                                   int seq_len, int splits_raw, int tile_offset, TileInfo& info) {
-  using Tr = ForwardTraits<D>;
   const SchedShape& s = p.shape;
-  const TileShape ts = tile_shape(D, qheads_per_kvhead(s));
+  const TileShape ts{Tr::kBlockM, Tr::kBlockN};
   const int g = qheads_per_kvhead(s);
   const RequestLens r = request_lens(cu_b, cu_b1, seq_len, s);
   const int splits = clamp_int(splits_raw, 1, p.split_bound);
   const int mb = m_blocks(r.q_len, g, ts);
   const int within = tile - tile_offset;
   if (mb > 0 && within >= 0) {
-    const TileCoord c = tile_coord(within, splits, mb);
-    if (c.kv_head < s.num_heads_kv) {
+    const TileCoord c = tile_coord(within, splits, mb, s.num_heads_kv, p.causal != 0);
+    if (c.m_block < mb) {
       const int nb = n_blocks(r.k_len, ts);
       const BlockRange range = split_block_range(nb, splits, c.split);
       const int rows = min(Tr::kBlockM, r.q_len * g - c.m_block * Tr::kBlockM);
@@ -98,19 +99,25 @@ __device__ __forceinline__ void tile_from_request(const ForwardParams& p, int ti
   }
 }
 
+// The request at position i of the order, clamped to [0, numReqs) (corrupt metadata costs
+// correctness, never safety).
+__device__ __forceinline__ int ordered_request(const ForwardParams& p, int i) {
+  return clamp_int(__ldg(p.order + i), 0, p.num_reqs - 1);
+}
+
 // Called by one whole warp with the tile id in lane 0; lane 0 ends with the result in *out.
 // kSpeculative (a CTA's first tile): the metadata loads do not wait for totalTiles (its load is
 // still in flight), so both round trips overlap; the tile is dropped at the end if it is past
 // totalTiles. Every index stays inside the metadata arrays either way (the search is bounded by
 // numReqs), so a speculative decode of a tile past the end reads nothing it should not.
-template <int D, bool kSpeculative>
+template <class Tr, bool kSpeculative>
 __device__ __forceinline__ void decode_tile(const ForwardParams& p, int total_tiles, int tile, TileInfo* out) {
   const int lane = threadIdx.x & 31;
   tile = __shfl_sync(0xffffffffu, tile, 0);
   TileInfo info;
   info.tile = -1;
   if (tile >= 0 && (kSpeculative ? p.num_reqs > 0 : tile < total_tiles)) {
-    // Largest b in [0, num_reqs) with tileOffsets[b] <= tile; 32 probes per round.
+    // Largest position i in [0, num_reqs) with tileOffsets[i] <= tile; 32 probes per round.
     int lo = 0, hi = p.num_reqs;
     while (hi - lo > 1) {
       const int step = (hi - lo + 31) / 32;
@@ -121,22 +128,24 @@ __device__ __forceinline__ void decode_tile(const ForwardParams& p, int total_ti
       lo = lo + last * step;
       hi = min(hi, lo + step);
     }
-    const int cu_b = __ldg(p.cu_seqlens_q + lo), cu_b1 = __ldg(p.cu_seqlens_q + lo + 1);
-    const int seq_len = __ldg(p.seq_lens + lo), splits = __ldg(p.splits + lo);
-    tile_from_request<D>(p, tile, lo, cu_b, cu_b1, seq_len, splits, __ldg(p.tile_offsets + lo), info);
+    const int b = ordered_request(p, lo);
+    const int cu_b = __ldg(p.cu_seqlens_q + b), cu_b1 = __ldg(p.cu_seqlens_q + b + 1);
+    const int seq_len = __ldg(p.seq_lens + b), splits = __ldg(p.splits + b);
+    tile_from_request<Tr>(p, tile, b, cu_b, cu_b1, seq_len, splits, __ldg(p.tile_offsets + lo), info);
   }
   if (kSpeculative && tile >= total_tiles) info.tile = -1;
   if (lane == 0) *out = info;
 }
 
 // The small-batch decode (numReqs <= 32, one request per lane) in ONE round trip: lane l loads
-// tileOffsets[l + 1], cuSeqlensQ[l + 1], seqLens[l], splits[l] (lane 0 also the two [0] words),
-// all independent, and the request is the first l with tile < tileOffsets[l + 1] (the same b
-// as the search above for monotone offsets; any b it finds is < numReqs). totalTiles and totalQ
-// (the LSE stride) fall out of the same loads, so the kernel needs no separate load for them.
-// Called by one whole warp with the tile id in lane 0; lane 0 writes *out and, on a CTA's first
-// decode (`first`; they never change), *total and *total_q.
-template <int D>
+// tileOffsets[l + 1] and order[l] (position l of the order), cuSeqlensQ[l + 1], seqLens[l] and
+// splits[l] (request l; lane 0 also the two [0] words), all independent. The position is the
+// first l with tile < tileOffsets[l + 1] (the same as the search above for monotone offsets; any
+// it finds is < numReqs), its request b = order[l] (clamped), and b's words come from lane b by
+// shuffles. totalTiles and totalQ (the LSE stride) fall out of the same loads, so the kernel
+// needs no separate load for them. Called by one whole warp with the tile id in lane 0; lane 0
+// writes *out and, on a CTA's first decode (`first`; they never change), *total and *total_q.
+template <class Tr>
 __device__ __forceinline__ void decode_tile_small(const ForwardParams& p, int tile, bool first, TileInfo* out,
                                                   int* total, int* total_q) {
   const int lane = threadIdx.x & 31;
@@ -144,6 +153,7 @@ __device__ __forceinline__ void decode_tile_small(const ForwardParams& p, int ti
   tile = __shfl_sync(0xffffffffu, tile, 0);
   const bool mine = lane < n;
   const int to_next = mine ? __ldg(p.tile_offsets + lane + 1) : 0;
+  const int ord = mine ? __ldg(p.order + lane) : 0;
   const int cu_next = mine ? __ldg(p.cu_seqlens_q + lane + 1) : 0;
   const int seq = mine ? __ldg(p.seq_lens + lane) : 0;
   const int sp = mine ? __ldg(p.splits + lane) : 0;
@@ -156,13 +166,14 @@ __device__ __forceinline__ void decode_tile_small(const ForwardParams& p, int ti
   TileInfo info;
   info.tile = -1;
   if (hit != 0 && tile >= 0 && tile < tiles) {
-    const int b = __ffs(hit) - 1;
-    const int to_prev = __shfl_sync(0xffffffffu, to_next, b > 0 ? b - 1 : 0);
+    const int i = __ffs(hit) - 1;
+    const int to_prev = __shfl_sync(0xffffffffu, to_next, i > 0 ? i - 1 : 0);
+    const int to_i = i > 0 ? to_prev : __shfl_sync(0xffffffffu, to0, 0);
+    const int b = clamp_int(__shfl_sync(0xffffffffu, ord, i), 0, n - 1);
     const int cu_prev = __shfl_sync(0xffffffffu, cu_next, b > 0 ? b - 1 : 0);
-    const int to_b = b > 0 ? to_prev : __shfl_sync(0xffffffffu, to0, 0);
     const int cu_b = b > 0 ? cu_prev : __shfl_sync(0xffffffffu, cu0, 0);
-    tile_from_request<D>(p, tile, b, cu_b, __shfl_sync(0xffffffffu, cu_next, b), __shfl_sync(0xffffffffu, seq, b),
-                         __shfl_sync(0xffffffffu, sp, b), to_b, info);
+    tile_from_request<Tr>(p, tile, b, cu_b, __shfl_sync(0xffffffffu, cu_next, b), __shfl_sync(0xffffffffu, seq, b),
+                          __shfl_sync(0xffffffffu, sp, b), to_i, info);
   }
   if (lane == 0) {
     *out = info;

@@ -32,7 +32,8 @@ struct PrepareParams {
   int sm_count;
   SchedShape shape;
   int* splits;
-  int* tile_offsets;
+  int* tile_offsets;  // by position in `order`
+  int* order;         // position -> request (scheduling.h: longest tiles first)
   int* counters;
   int64_t num_counters;  // header + group counters
 #ifdef FA3_TRACE

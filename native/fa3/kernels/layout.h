@@ -2,7 +2,8 @@
 // batch), so every address the graph captures stays valid for any batch up to capacity.
 //
 //   splits       int32 [maxNumReqs]          per-request split count (0 = no work)
-//   tileOffsets  int32 [maxNumReqs + 1]      exclusive prefix sum of work tiles
+//   tileOffsets  int32 [maxNumReqs + 1]      exclusive prefix sum of work tiles, in request order
+//   order        int32 [maxNumReqs]          position -> request (longest tiles first, scheduling.h)
 //   counters     int32 [kCounterHeader + Hkv * groupsPerHead]
 //                  [0] tile counter (persistent CTAs fetch work from it)
 //                  [1] done counter (the last CTA of a forward resets [0] and [1])
@@ -29,6 +30,7 @@ constexpr int64_t kRegionAlign = 256;
 struct WorkspaceLayout {
   int64_t splits_offset;
   int64_t tile_offsets_offset;
+  int64_t order_offset;
   int64_t counters_offset;
   int64_t counters_bytes;
   int64_t o_partial_offset;
@@ -48,6 +50,8 @@ FA3_HD WorkspaceLayout workspace_layout(const SchedShape& s) {
   at = align_up(at + 4 * static_cast<int64_t>(s.max_num_reqs), kRegionAlign);
   l.tile_offsets_offset = at;
   at = align_up(at + 4 * (static_cast<int64_t>(s.max_num_reqs) + 1), kRegionAlign);
+  l.order_offset = at;
+  at = align_up(at + 4 * static_cast<int64_t>(s.max_num_reqs), kRegionAlign);
   l.counters_offset = at;
   l.num_group_counters = static_cast<int64_t>(s.num_heads_kv) * groups_per_head(s, t);
   l.counters_bytes = 4 * (kCounterHeader + l.num_group_counters);

@@ -2,8 +2,10 @@
 // splits[b] and tileOffsets for every entry up to capacity (zero splits and the repeated total
 // past numReqs, so a stale tail from an earlier, larger batch never creates work), zeroes the
 // tile, done and fused-merge counters, and does it for any numReqs up to capacity: one CTA of
-// 1024 threads loops over requests in chunks of 1024 with a block reduction and a carried
-// block-wide prefix sum (no 992-request limit).
+// 1024 threads: a block reduction of the work, then (up to 4096 requests) a block radix sort
+// into the request order, longest tiles first, and one block-wide prefix sum, or (larger
+// batches, request order) a carried prefix sum over chunks of 1024 (no 992-request limit).
+#include <cub/block/block_radix_sort.cuh>
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
 
@@ -15,10 +17,13 @@
 namespace fa3 {
 
 constexpr int kPrepareThreads = 1024;
+constexpr int kSortItems = kOrderMaxReqs / kPrepareThreads;  // requests per thread in the sort
+static_assert(kSortItems * kPrepareThreads == kOrderMaxReqs, "the sort covers exactly kOrderMaxReqs requests");
 
 // numReqs <= kFillMaxReqs (the latency-bound decode case): one warp does the whole schedule with
-// shuffles (one global round trip, no block-wide reduce / scan) and the fill rule's search of
-// blocks per slot (scheduling.h), while the other threads zero the counters and write the tail.
+// shuffles (one global round trip, no block-wide reduce / scan), the fill rule's search of blocks
+// per slot (scheduling.h) and the request order (a lane's position is the number of larger keys),
+// while the other threads zero the counters and write the tail.
 __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_reqs, const TileShape& ts) {
   __shared__ int s_total_tiles;
   const SchedShape& s = p.shape;
@@ -42,7 +47,26 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
       splits = request_splits(r, bps, p.split_bound, ts);
       tiles = static_cast<int>(request_tiles(r, splits, s, ts));
     }
-    int incl = tiles;
+    // Position of this lane's request: the number of larger keys (keys are unique).
+    const unsigned key = order_key(tile_blocks(r, splits, ts), lane);
+    int pos = lane;
+    if (lane < num_reqs) {
+      pos = 0;
+      for (int j = 0; j < num_reqs; ++j) pos += __shfl_sync(0xffffffffu, key, j) > key ? 1 : 0;
+    } else {
+      for (int j = 0; j < num_reqs; ++j) __shfl_sync(0xffffffffu, key, j);  // every lane joins the shuffles
+    }
+    // Lane i takes the request at position i (positions past numReqs map to themselves).
+    int req = lane, req_tiles = 0;
+    for (int j = 0; j < num_reqs; ++j) {
+      const int pj = __shfl_sync(0xffffffffu, pos, j);
+      const int tj = __shfl_sync(0xffffffffu, tiles, j);
+      if (pj == lane) {
+        req = j;
+        req_tiles = tj;
+      }
+    }
+    int incl = req_tiles;
 #pragma unroll
     for (int o = 1; o < 32; o <<= 1) {
       const int x = __shfl_up_sync(0xffffffffu, incl, o);
@@ -50,7 +74,8 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
     }
     if (lane < s.max_num_reqs) {
       p.splits[lane] = splits;
-      p.tile_offsets[lane] = incl - tiles;
+      p.tile_offsets[lane] = incl - req_tiles;
+      p.order[lane] = req;
     }
     if (lane == 31) s_total_tiles = incl;
   }
@@ -60,6 +85,7 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
   for (int b = 32 + threadIdx.x; b < s.max_num_reqs; b += kPrepareThreads) {
     p.splits[b] = 0;
     p.tile_offsets[b] = total;
+    p.order[b] = b;
   }
   if (threadIdx.x == 0) p.tile_offsets[s.max_num_reqs] = total;
   FA3_TRACE_AT(p.trace, 2);
@@ -68,9 +94,11 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
 __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareParams p) {
   using Reduce = cub::BlockReduce<long long, kPrepareThreads>;
   using Scan = cub::BlockScan<int, kPrepareThreads>;
+  using Sort = cub::BlockRadixSort<unsigned, kPrepareThreads, kSortItems, int>;
   __shared__ union {
     typename Reduce::TempStorage reduce;
     typename Scan::TempStorage scan;
+    typename Sort::TempStorage sort;
   } tmp;
   __shared__ long long s_total_work;
 
@@ -104,29 +132,76 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   const int64_t bps = blocks_per_sm(s_total_work, p.sm_count);
   FA3_TRACE_AT(p.trace, 1);
 
-  // 2. Splits and the exclusive prefix sum of tiles, over the whole capacity.
   int carry = 0;
-  for (int base = 0; base < s.max_num_reqs; base += kPrepareThreads) {
-    const int b = base + threadIdx.x;
-    int splits = 0, tiles = 0;
-    if (b < num_reqs) {
-      const RequestLens r =
-          base == 0 ? first : request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
-      splits = request_splits(r, bps, p.split_bound, ts);
-      tiles = static_cast<int>(request_tiles(r, splits, s, ts));
+  int done = 0;  // positions [0, done) are written
+  if (use_request_order(num_reqs)) {
+    // 2a. Up to kOrderMaxReqs requests: splits by request, then a block radix sort of the unique
+    //     keys (longest tiles first) carrying each request's tiles, and one scan in that order.
+    //     Keys of positions past numReqs sort after every request, in index order.
+    unsigned keys[kSortItems];
+    int tiles[kSortItems];
+#pragma unroll
+    for (int i = 0; i < kSortItems; ++i) {
+      const int b = threadIdx.x * kSortItems + i;
+      int splits = 0;
+      RequestLens r{0, 0, 0};
+      tiles[i] = 0;
+      if (b < num_reqs) {
+        r = request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+        splits = request_splits(r, bps, p.split_bound, ts);
+        tiles[i] = static_cast<int>(request_tiles(r, splits, s, ts));
+      }
+      keys[i] = order_key(tile_blocks(r, splits, ts), b);
+      if (b < s.max_num_reqs) p.splits[b] = splits;
     }
-    int excl = 0, chunk_total = 0;
-    Scan(tmp.scan).ExclusiveSum(tiles, excl, chunk_total);
-    if (b < s.max_num_reqs) {
-      p.splits[b] = splits;
-      p.tile_offsets[b] = carry + excl;
+    Sort(tmp.sort).SortDescending(keys, tiles);
+    __syncthreads();  // tmp is reused by the scan
+    int excl[kSortItems];
+    int sum = 0;
+    Scan(tmp.scan).ExclusiveSum(tiles, excl, sum);
+#pragma unroll
+    for (int i = 0; i < kSortItems; ++i) {
+      const int pos = threadIdx.x * kSortItems + i;
+      if (pos < s.max_num_reqs) {
+        p.tile_offsets[pos] = excl[i];
+        p.order[pos] = order_key_request(keys[i]);
+      }
     }
-    carry += chunk_total;
-    __syncthreads();  // tmp.scan is reused by the next chunk
+    carry = sum;
+    done = kOrderMaxReqs;
+  } else {
+    // 2b. Larger batches keep the request order: splits and the exclusive prefix sum of tiles,
+    //     in chunks of 1024 requests.
+    for (int base = 0; base < num_reqs; base += kPrepareThreads) {
+      const int b = base + threadIdx.x;
+      int splits = 0, tiles = 0;
+      if (b < num_reqs) {
+        const RequestLens r =
+            base == 0 ? first : request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+        splits = request_splits(r, bps, p.split_bound, ts);
+        tiles = static_cast<int>(request_tiles(r, splits, s, ts));
+      }
+      int excl = 0, chunk_total = 0;
+      Scan(tmp.scan).ExclusiveSum(tiles, excl, chunk_total);
+      if (b < s.max_num_reqs) {
+        p.splits[b] = splits;
+        p.tile_offsets[b] = carry + excl;
+        p.order[b] = b;
+      }
+      carry += chunk_total;
+      done = base + kPrepareThreads;
+      __syncthreads();  // tmp.scan is reused by the next chunk
+    }
+  }
+  // 3. The tail up to capacity: no splits, the repeated total, positions mapping to themselves.
+  for (int b = done + threadIdx.x; b < s.max_num_reqs; b += kPrepareThreads) {
+    p.splits[b] = 0;
+    p.tile_offsets[b] = carry;
+    p.order[b] = b;
   }
   if (threadIdx.x == 0) p.tile_offsets[s.max_num_reqs] = carry;
 
-  // 3. Counters back to zero (the forward kernel also resets them itself; this makes a stuck
+  // 4. Counters back to zero (the forward kernel also resets them itself; this makes a stuck
   //    counter left by corrupt metadata heal on the next step).
   for (int64_t i = threadIdx.x; i < p.num_counters; i += kPrepareThreads) p.counters[i] = 0;
   FA3_TRACE_AT(p.trace, 2);

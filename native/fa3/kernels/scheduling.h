@@ -4,8 +4,14 @@
 // (`plan_splits_host` in api.cu, which `planSplits` in packages/fa3 mirrors bit for bit), the
 // prepare kernel and the forward kernel all run this same code.
 //
-// Tile order inside a request (FA3 style): split fastest, then m block, then KV head:
-//   tile - tileOffsets[b] = (kv_head * m_blocks + m_block) * splits + split
+// Tile order (FA3 style, longest first):
+//   - requests in `order` (prepare writes it): the longest tiles first, so the persistent CTAs
+//     start the long tiles early and the short ones fill the tail (`order_key` below);
+//     tileOffsets[i] is the first tile of the request order[i];
+//   - inside a request: split fastest, then KV head, then m block, with a causal request's
+//     m blocks from the last (they see the most keys) to the first:
+//       tile - tileOffsets[i] = (m_rank * Hkv + kv_head) * splits + split,
+//       m_block = causal ? m_blocks - 1 - m_rank : m_rank
 #pragma once
 
 #include <stdint.h>
@@ -186,17 +192,40 @@ FA3_HD int64_t request_tiles(const RequestLens& r, int splits, const SchedShape&
 // Decoding a tile's position inside its request (see the order at the top of this file).
 struct TileCoord {
   int kv_head;
-  int m_block;
+  int m_block;  // >= m_b: a tile no valid metadata produces
   int split;
 };
 
-FA3_HD TileCoord tile_coord(int within, int splits, int m_b) {
+FA3_HD TileCoord tile_coord(int within, int splits, int m_b, int num_heads_kv, bool causal) {
   TileCoord c;
   c.split = within % splits;
   const int rest = within / splits;
-  c.m_block = rest % m_b;
-  c.kv_head = rest / m_b;
+  c.kv_head = rest % num_heads_kv;
+  const int m_rank = rest / num_heads_kv;
+  c.m_block = causal && m_rank < m_b ? m_b - 1 - m_rank : m_rank;
   return c;
+}
+
+// Request order: batches of up to kOrderMaxReqs requests are sorted by their tiles' length in KV
+// blocks (ceil(n_b / splits), clamped to kOrderMaxLen), longest first, ties by request index; one
+// 31-bit key per request makes the order unique (descending keys). Larger batches keep the
+// request order (order[i] = i). Every position past numReqs up to capacity maps to itself.
+constexpr int kOrderMaxReqs = 4096;
+constexpr int kOrderIndexBits = 12;
+constexpr int kOrderMaxLen = (1 << 19) - 1;
+static_assert(kOrderMaxReqs == 1 << kOrderIndexBits, "the request index fits the key's low bits");
+FA3_HD bool use_request_order(int num_reqs) { return num_reqs <= kOrderMaxReqs; }
+FA3_HD int tile_blocks(const RequestLens& r, int splits, const TileShape& t) {
+  if (splits <= 0) return 0;
+  const int nb = n_blocks(r.k_len, t);
+  return nb / splits + (nb % splits != 0 ? 1 : 0);
+}
+FA3_HD unsigned order_key(int blocks, int b) {
+  const unsigned len = static_cast<unsigned>(blocks < kOrderMaxLen ? blocks : kOrderMaxLen);
+  return (len << kOrderIndexBits) | static_cast<unsigned>(kOrderMaxReqs - 1 - b);
+}
+FA3_HD int order_key_request(unsigned key) {
+  return kOrderMaxReqs - 1 - static_cast<int>(key & (kOrderMaxReqs - 1));
 }
 
 // Split s covers KV blocks [s * nPer, min(n_b, (s + 1) * nPer)), nPer = ceil(n_b / splits).

@@ -168,6 +168,7 @@ Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
   o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(l.total_bytes)));
   o.Set("splitsOffset", Napi::Number::New(env, static_cast<double>(l.splits_offset)));
   o.Set("tileOffsetsOffset", Napi::Number::New(env, static_cast<double>(l.tile_offsets_offset)));
+  o.Set("orderOffset", Napi::Number::New(env, static_cast<double>(l.order_offset)));
   o.Set("countersOffset", Napi::Number::New(env, static_cast<double>(l.counters_offset)));
   o.Set("countersBytes", Napi::Number::New(env, static_cast<double>(l.counters_bytes)));
   o.Set("oPartialOffset", Napi::Number::New(env, static_cast<double>(l.o_partial_offset)));
@@ -198,12 +199,14 @@ Napi::Value PlanSplitsHost(const Napi::CallbackInfo& info) {
   const int sm = intField(a, fn, "smCount");
   Napi::Int32Array splits = Napi::Int32Array::New(env, num_reqs);
   Napi::Int32Array offsets = Napi::Int32Array::New(env, static_cast<size_t>(num_reqs) + 1);
+  Napi::Int32Array order = Napi::Int32Array::New(env, num_reqs);
   int32_t total = 0;
   throwIfFailed(env, fa3::plan_splits_host(c, cu.Data(), seq.Data(), num_reqs, bound, sm, splits.Data(),
-                                           offsets.Data(), &total));
+                                           offsets.Data(), order.Data(), &total));
   Napi::Object o = Napi::Object::New(env);
   o.Set("splits", splits);
   o.Set("tileOffsets", offsets);
+  o.Set("order", order);
   o.Set("totalTiles", Napi::Number::New(env, total));
   return o;
 }

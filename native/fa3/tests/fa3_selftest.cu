@@ -415,19 +415,23 @@ std::string errors_str(const Errors& e) {
 
 // Device metadata vs the host plan, over the whole capacity (tail zeroed, offsets repeated).
 bool metadata_matches(const Problem& pb, int num_reqs, int bound, std::string* why) {
-  std::vector<int> splits(pb.caps.max_num_reqs), offs(pb.caps.max_num_reqs + 1);
+  std::vector<int> splits(pb.caps.max_num_reqs), offs(pb.caps.max_num_reqs + 1), order(pb.caps.max_num_reqs);
   CK(cudaStreamSynchronize(pb.stream));
   CK(cudaMemcpy(splits.data(), pb.dws + pb.layout.splits_offset, splits.size() * 4, cudaMemcpyDeviceToHost));
   CK(cudaMemcpy(offs.data(), pb.dws + pb.layout.tile_offsets_offset, offs.size() * 4, cudaMemcpyDeviceToHost));
-  std::vector<int> hs(num_reqs), ho(num_reqs + 1);
+  CK(cudaMemcpy(order.data(), pb.dws + pb.layout.order_offset, order.size() * 4, cudaMemcpyDeviceToHost));
+  std::vector<int> hs(num_reqs), ho(num_reqs + 1), hord(num_reqs);
   int total = 0;
-  CKR(fa3::plan_splits_host(pb.caps, pb.cu.data(), pb.seq.data(), num_reqs, bound, g_sm, hs.data(), ho.data(), &total));
+  CKR(fa3::plan_splits_host(pb.caps, pb.cu.data(), pb.seq.data(), num_reqs, bound, g_sm, hs.data(), ho.data(),
+                            hord.data(), &total));
   for (int b = 0; b < pb.caps.max_num_reqs; ++b) {
     const int want_s = b < num_reqs ? hs[b] : 0;
     const int want_o = b <= num_reqs ? ho[b] : total;
-    if (splits[b] != want_s || offs[b] != want_o) {
+    const int want_r = b < num_reqs ? hord[b] : b;
+    if (splits[b] != want_s || offs[b] != want_o || order[b] != want_r) {
       *why = "b=" + std::to_string(b) + " splits " + std::to_string(splits[b]) + " vs " + std::to_string(want_s) +
-             " offset " + std::to_string(offs[b]) + " vs " + std::to_string(want_o);
+             " offset " + std::to_string(offs[b]) + " vs " + std::to_string(want_o) + " order " +
+             std::to_string(order[b]) + " vs " + std::to_string(want_r);
       return false;
     }
   }

@@ -30,8 +30,10 @@ import { checkArgs, checkInt, INT32_MAX, outOfRange } from './validate.js';
 export interface AttentionMetadata {
   /** Splits per request slot, `[maxNumReqs]`; 0 past the live batch. */
   splits: Int32Array;
-  /** Work-tile offsets, `[maxNumReqs + 1]`; entries past the live batch repeat the total. */
+  /** Work-tile offsets by position in `order`, `[maxNumReqs + 1]`; entries past the live batch repeat the total. */
   tileOffsets: Int32Array;
+  /** Position -> request slot, `[maxNumReqs]` (longest tiles first); positions past the live batch map to themselves. */
+  order: Int32Array;
   totalTiles: number;
 }
 
@@ -195,7 +197,8 @@ class AttentionImpl implements Attention {
     const n = this.options.maxNumReqs;
     const splits = ws.read(new Int32Array(n), { offset: this.#layout.splitsOffset });
     const tileOffsets = ws.read(new Int32Array(n + 1), { offset: this.#layout.tileOffsetsOffset });
-    return { splits, tileOffsets, totalTiles: tileOffsets[n]! };
+    const order = ws.read(new Int32Array(n), { offset: this.#layout.orderOffset });
+    return { splits, tileOffsets, order, totalTiles: tileOffsets[n]! };
   }
 
   dispose(): void {

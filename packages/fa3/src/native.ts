@@ -28,6 +28,7 @@ export interface WorkspaceLayout {
   totalBytes: number;
   splitsOffset: number;
   tileOffsetsOffset: number;
+  orderOffset: number;
   countersOffset: number;
   countersBytes: number;
   oPartialOffset: number;
@@ -53,7 +54,7 @@ export interface NativeFa3 {
     numReqs: number;
     numSplitsBound: number;
     smCount: number;
-  }): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number };
+  }): { splits: Int32Array; tileOffsets: Int32Array; order: Int32Array; totalTiles: number };
   prepare(a: {
     stream: bigint;
     workspace: bigint;

@@ -24,8 +24,17 @@ export interface SplitPlan {
   readonly blockN: number;
   /** Splits per request: 0 for a request without queries, else 1..numSplitsBound. */
   readonly splits: Int32Array;
-  /** Exclusive prefix sum of the work tiles per request; `tileOffsets[numReqs] = totalTiles`. */
+  /**
+   * Exclusive prefix sum of the work tiles in request order (`order`): `tileOffsets[i]` is the
+   * first tile of request `order[i]`; `tileOffsets[numReqs] = totalTiles`.
+   */
   readonly tileOffsets: Int32Array;
+  /**
+   * The order the persistent kernels take the requests in: position -> request. Up to
+   * ORDER_MAX_REQS requests, the longest tiles first (`ceil(nBlocks / splits)` KV blocks, clamped
+   * to ORDER_MAX_LEN), ties by request index; larger batches in request order.
+   */
+  readonly order: Int32Array;
   readonly totalTiles: number;
 }
 
@@ -101,6 +110,20 @@ export interface PlanInput {
  */
 const FILL_MAX_REQS = 32;
 
+/** Batches up to this many requests are sorted longest tiles first (`kOrderMaxReqs` in scheduling.h). */
+export const ORDER_MAX_REQS = 4096;
+/** Tile lengths (KV blocks) compare clamped to this (`kOrderMaxLen`: the sort key has 19 bits for it). */
+const ORDER_MAX_LEN = (1 << 19) - 1;
+
+/** Position -> request: longest tiles first, ties by index (the prepare kernel's unique-key sort). */
+function requestOrder(tileBlocks: Int32Array, numReqs: number): Int32Array {
+  const order = new Int32Array(numReqs);
+  for (let b = 0; b < numReqs; b++) order[b] = b;
+  if (numReqs > ORDER_MAX_REQS) return order;
+  const len = (b: number) => Math.min(tileBlocks[b]!, ORDER_MAX_LEN);
+  return order.sort((x, y) => len(y) - len(x) || x - y);
+}
+
 function splitsAt(q: number, n: number, bps: number, bound: number): number {
   return q === 0 ? 0 : Math.min(Math.max(ceilDiv(n, bps), 1), bound);
 }
@@ -135,7 +158,7 @@ function fillBlocksPerSlot(
 export function planRequests(
   a: PlanInput,
   fn = 'planSplits',
-): { splits: Int32Array; tileOffsets: Int32Array; totalTiles: number } {
+): { splits: Int32Array; tileOffsets: Int32Array; order: Int32Array; totalTiles: number } {
   const { numReqs, numHeadsKv, blockM, blockN } = a;
   const g = a.qheadsPerKvhead;
   const mBlocks = new Float64Array(numReqs);
@@ -174,14 +197,20 @@ export function planRequests(
     blocksPerSm = fillBlocksPerSlot(a, mBlocks, nBlocks, totalWork, slots, blocksPerSm);
 
   const splits = new Int32Array(numReqs);
-  const tileOffsets = new Int32Array(numReqs + 1);
-  let total = 0;
+  const tileBlocks = new Int32Array(numReqs);
   for (let b = 0; b < numReqs; b++) {
     const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
     const s = splitsAt(q, nBlocks[b]!, blocksPerSm, a.numSplitsBound);
     splits[b] = s;
-    tileOffsets[b] = total;
-    total += numHeadsKv * mBlocks[b]! * s;
+    tileBlocks[b] = s === 0 ? 0 : ceilDiv(nBlocks[b]!, s);
+  }
+  const order = requestOrder(tileBlocks, numReqs);
+  const tileOffsets = new Int32Array(numReqs + 1);
+  let total = 0;
+  for (let i = 0; i < numReqs; i++) {
+    const b = order[i]!;
+    tileOffsets[i] = total;
+    total += numHeadsKv * mBlocks[b]! * splits[b]!;
     if (total > INT32_MAX) {
       outOfRange(
         fn,
@@ -193,7 +222,7 @@ export function planRequests(
     }
   }
   tileOffsets[numReqs] = total;
-  return { splits, tileOffsets, totalTiles: total };
+  return { splits, tileOffsets, order, totalTiles: total };
 }
 
 /**

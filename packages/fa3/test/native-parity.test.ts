@@ -101,6 +101,7 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
           });
           expect(Array.from(host.splits.subarray(0, numReqs))).toEqual(Array.from(plan.splits));
           expect(Array.from(host.tileOffsets.subarray(0, numReqs + 1))).toEqual(Array.from(plan.tileOffsets));
+          expect(Array.from(host.order.subarray(0, numReqs))).toEqual(Array.from(plan.order));
           expect(host.totalTiles).toBe(plan.totalTiles);
         },
       ),
@@ -160,7 +161,8 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
           const hq = options.numHeadsQ;
           expect(l.totalBytes).toBeGreaterThanOrEqual(partialsBytes(options));
           expect(l.tileOffsetsOffset).toBeGreaterThanOrEqual(l.splitsOffset + 4 * options.maxNumReqs);
-          expect(l.countersOffset).toBeGreaterThanOrEqual(l.tileOffsetsOffset + 4 * (options.maxNumReqs + 1));
+          expect(l.orderOffset).toBeGreaterThanOrEqual(l.tileOffsetsOffset + 4 * (options.maxNumReqs + 1));
+          expect(l.countersOffset).toBeGreaterThanOrEqual(l.orderOffset + 4 * options.maxNumReqs);
           expect(l.oPartialOffset).toBeGreaterThanOrEqual(l.countersOffset + l.countersBytes);
           expect(l.lsePartialOffset).toBeGreaterThanOrEqual(l.oPartialOffset + 4 * S * hq * T * options.headDim);
           expect(l.totalBytes).toBeGreaterThanOrEqual(l.lsePartialOffset + 4 * S * hq * T);

@@ -139,7 +139,29 @@ describe('planSplits per-request splits and tiles', () => {
     expect(plan.numSplitsBound).toBe(29);
     expect(Array.from(plan.splits)).toEqual([29, 1, 0, 1]);
     expect(Array.from(plan.tileOffsets)).toEqual([0, 232, 240, 240, 248]);
+    // Tile lengths ceil(n / splits) = [18, 2, 0, 0]: longest first, ties by index.
+    expect(Array.from(plan.order)).toEqual([0, 1, 2, 3]);
     expect(plan.totalTiles).toBe(248);
+  });
+
+  it('orders requests longest tiles first (ties by index) and numbers tiles in that order', () => {
+    // n = [2, 512, 8, 8] KV blocks, one query each; FA3 blocks per slot 18 -> splits [1, 29, 1, 1],
+    // tile lengths [2, 18, 8, 8].
+    const plan = planSplits({
+      ...llama,
+      ...batch([
+        [1, 100],
+        [1, 32768],
+        [1, 500],
+        [1, 512],
+      ]),
+      numSplits: 0,
+      maxSeqlenQ: 1,
+      maxSeqlenK: 32768,
+    });
+    expect(Array.from(plan.splits)).toEqual([1, 29, 1, 1]);
+    expect(Array.from(plan.order)).toEqual([1, 2, 3, 0]);
+    expect(Array.from(plan.tileOffsets)).toEqual([0, 232, 240, 248, 256]);
   });
 
   it('small batches fill the CTA slots in one balanced wave (the fill rule)', () => {
@@ -297,7 +319,6 @@ describe('planSplits per-request splits and tiles', () => {
           expect(plan.numSplitsBound).toBeGreaterThanOrEqual(1);
           expect(plan.numSplitsBound).toBeLessThanOrEqual(s);
           if (numSplits > 0) expect(plan.numSplitsBound).toBe(numSplits);
-          let sum = 0;
           reqs.forEach(([q], i) => {
             const sp = plan.splits[i]!;
             if (q === 0) expect(sp).toBe(0);
@@ -305,10 +326,19 @@ describe('planSplits per-request splits and tiles', () => {
               expect(sp).toBeGreaterThanOrEqual(1);
               expect(sp).toBeLessThanOrEqual(plan.numSplitsBound);
             }
-            expect(plan.tileOffsets[i]).toBe(sum);
-            sum += hkv * ceilDiv(q * g, plan.blockM) * sp;
-            expect(plan.tileOffsets[i + 1]!).toBeGreaterThanOrEqual(plan.tileOffsets[i]!);
           });
+          // order is a permutation, longest tiles first; offsets follow it.
+          expect(Array.from(plan.order).sort((x, y) => x - y)).toEqual(reqs.map((_, i) => i));
+          const len = (b: number) =>
+            plan.splits[b]! === 0 ? 0 : ceilDiv(ceilDiv(reqs[b]![1], plan.blockN), plan.splits[b]!);
+          let sum = 0;
+          for (let i = 0; i < reqs.length; i++) {
+            const b = plan.order[i]!;
+            if (i > 0) expect(len(plan.order[i - 1]!)).toBeGreaterThanOrEqual(len(b));
+            expect(plan.tileOffsets[i]).toBe(sum);
+            sum += hkv * ceilDiv(reqs[b]![0] * g, plan.blockM) * plan.splits[b]!;
+            expect(plan.tileOffsets[i + 1]!).toBeGreaterThanOrEqual(plan.tileOffsets[i]!);
+          }
           expect(plan.totalTiles).toBe(sum);
           expect(plan.tileOffsets[reqs.length]).toBe(sum);
         },

@@ -416,6 +416,10 @@ export function checkMetadata(attn: Attention, p: Problem, numSplits: number): s
     const want = b <= p.numReqs ? plan.tileOffsets[b]! : plan.totalTiles;
     if (md.tileOffsets[b] !== want) fails.push(`tileOffsets[${b}] = ${md.tileOffsets[b]}, planSplits says ${want}`);
   }
+  for (let i = 0; i < o.maxNumReqs && fails.length < 8; i++) {
+    const want = i < p.numReqs ? plan.order[i]! : i;
+    if (md.order[i] !== want) fails.push(`order[${i}] = ${md.order[i]}, planSplits says ${want}`);
+  }
   if (md.totalTiles !== plan.totalTiles)
     fails.push(`totalTiles = ${md.totalTiles}, planSplits says ${plan.totalTiles}`);
   return fails;

@@ -100,6 +100,10 @@ function compare(
     const want = b <= a.numReqs ? plan.tileOffsets[b]! : plan.totalTiles;
     if (md.tileOffsets[b] !== want) fails.push(`tileOffsets[${b}] = ${md.tileOffsets[b]}, want ${want}`);
   }
+  for (let i = 0; i < o.maxNumReqs && fails.length < 18; i++) {
+    const want = i < a.numReqs ? plan.order[i]! : i;
+    if (md.order[i] !== want) fails.push(`order[${i}] = ${md.order[i]}, want ${want}`);
+  }
   if (md.totalTiles !== plan.totalTiles) fails.push(`totalTiles = ${md.totalTiles}, want ${plan.totalTiles}`);
   return { fails, plan };
 }
