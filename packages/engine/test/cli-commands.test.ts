@@ -82,6 +82,10 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     expect(svg).toContain('Decode step time');
     expect(svg).toContain('Speedup over eager');
     expect(svg).toContain('CPU backend, not GPU numbers');
+    // The CPU backend computes in fp32; bf16 is only what the CUDA kernels use.
+    const words = svg.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '); // wrapped lines joined
+    expect(words).toContain('4/2 heads x 64, fp32 CPU kernels');
+    expect(words).toContain('bf16 kernels and CUDA graphs run only on CUDA');
     expect(svg.match(/<rect [^>]*rx="2"><title>/g)?.length).toBe(6 + 4); // 3 modes x 2 sizes, 2 speedups x 2 sizes
     expect(r.stderr).toMatch(/chart written to .*out.svg/);
   });

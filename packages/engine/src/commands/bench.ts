@@ -159,9 +159,15 @@ export function benchChart(r: BenchReport): string {
   const stepMs: Record<string, number[]> = {};
   for (const m of modes)
     stepMs[m] = batchSizes.map((b) => r.rows.find((x) => x.mode === m && x.batchSize === b)?.stepMs.p50 ?? Number.NaN);
+  const cpu = r.backend === 'cpu';
   return renderBenchChart({
-    title: `flashgraph bench: decode step of the ${r.model.numLayers}-layer synthetic decoder${r.backend === 'cpu' ? ' (CPU backend, not GPU numbers)' : ''}`,
-    subtitle: `${describeModel(r.model, r.backend)}, context ${r.context}; ${r.machine}; ${r.date}`,
+    title: `flashgraph bench: decode step of the ${r.model.numLayers}-layer synthetic decoder${cpu ? ' (CPU backend, not GPU numbers)' : ''}`,
+    subtitle: [
+      `${describeModel(r.model, r.backend)}, context ${r.context}, ${r.steps} timed steps; ${r.date}`,
+      cpu
+        ? `${r.machine}. The CPU backend runs fp32 reference kernels; bf16 kernels and CUDA graphs run only on CUDA.`
+        : r.machine,
+    ],
     batchSizes,
     modes,
     stepMs,
