@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cudaStatus } from '@flashgraph/cuda';
 import { syntheticDecoder } from '@flashgraph/engine';
-import { type BenchReport, benchChart, formatBench } from '../src/commands/bench.js';
+import { BENCH_SCHEMA_VERSION, type BenchReport, benchChart, formatBench } from '../src/commands/bench.js';
 import { describeMachine } from '../src/commands/shared.js';
 import { runDecodeBench } from '../src/decode-bench.js';
 
@@ -31,6 +31,7 @@ const result = await runDecodeBench({
   seed: 1,
 });
 const report: BenchReport = {
+  schemaVersion: BENCH_SCHEMA_VERSION,
   tool: 'flashgraph bench',
   date: new Date().toISOString().slice(0, 10),
   machine: describeMachine('cuda'),

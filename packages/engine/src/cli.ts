@@ -6,6 +6,7 @@ runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
   cwd: process.cwd(),
+  progress: process.stderr,
 }).then((code) => {
   // exitCode rather than exit(): lets stdout drain when piped.
   process.exitCode = code;

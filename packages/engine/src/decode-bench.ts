@@ -32,6 +32,20 @@ export interface DecodeBenchOptions {
   seed: number;
   /** Called with each engine's start-up progress (mode label first). */
   onProgress?: (mode: BenchMode) => ((e: EngineProgress) => void) | undefined;
+  /** Called as each batch size moves through prefill, warm-up and timed steps. */
+  onPhase?: (event: DecodeBenchPhase) => void;
+  /** Called with each row as soon as it is measured (before the next batch size starts). */
+  onRow?: (row: DecodeBenchRow) => void;
+}
+
+/** Where the measurement of one (mode, batch size) stands: `done` of `total` steps of `phase`. */
+export interface DecodeBenchPhase {
+  readonly mode: BenchMode;
+  readonly batchSize: number;
+  /** prefill: steps that still prefill; warmup: untimed decode steps; timing: timed decode steps. */
+  readonly phase: 'prefill' | 'warmup' | 'timing';
+  readonly done: number;
+  readonly total: number;
 }
 
 export interface DecodeBenchRow {
@@ -84,7 +98,9 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   const random = lcg(o.seed);
   const vocab = o.model.shape.vocabSize;
 
-  for (const mode of o.modes) {
+  // Eager first whatever the order given: its rows are the baseline the others are compared with.
+  const runOrder = BENCH_MODES.filter((m) => o.modes.includes(m));
+  for (const mode of runOrder) {
     let engine: Engine | undefined;
     try {
       engine = await createEngine({
@@ -106,6 +122,8 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
           });
         }
         let decodeSteps = 0;
+        let prefillSteps = 0;
+        const prefillTotal = Math.ceil((batchSize * o.context) / Math.max(1, budget - batchSize));
         const times: number[] = [];
         const ranAs = new Set<string>();
         while (engine.numRunning + engine.numWaiting > 0) {
@@ -116,17 +134,27 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
               times.push(s.durationMs);
               ranAs.add(s.mode);
             }
+          } else if (s.numPrefills > 0) {
+            prefillSteps++;
+          }
+          if (o.onPhase) {
+            const phase = decodeSteps === 0 ? 'prefill' : decodeSteps <= o.warmupSteps ? 'warmup' : 'timing';
+            const done = phase === 'prefill' ? prefillSteps : phase === 'warmup' ? decodeSteps : times.length;
+            const total = phase === 'prefill' ? prefillTotal : phase === 'warmup' ? o.warmupSteps : o.steps;
+            o.onPhase({ mode, batchSize, phase, done: Math.min(done, total), total });
           }
         }
         const stepMs = summarize(times);
-        rows.push({
+        const row: DecodeBenchRow = {
           mode,
           batchSize,
           ranAs: [...ranAs].join('+') || '-',
           stepMs,
           tokensPerSecond: (batchSize * 1000) / stepMs.p50,
           captureMs: sizes.find((s) => s.size === batchSize)?.captureMs ?? 0,
-        });
+        };
+        rows.push(row);
+        o.onRow?.(row);
       }
       modes.push({
         mode,

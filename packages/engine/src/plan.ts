@@ -9,6 +9,7 @@ import {
   type ResolvedGraphConfig,
   resolveGraphConfig,
 } from '@flashgraph/config';
+import { formatBytes } from '@flashgraph/errors';
 
 /** The model shape that sizes the split-KV workspace. */
 export interface PlanModelShape {
@@ -50,21 +51,30 @@ function fullContext(context: GraphConfigContext): Required<GraphConfigContext> 
   };
 }
 
-/** Padding of every batch size 1..max under the config's table (exact, no sampling). */
+/**
+ * Padding of every batch size 1..max under the config's capture sizes (exact, no sampling). Sums
+ * run per interval between capture sizes, not per batch size: a max capture size of 2^26 tokens
+ * used to loop 2^26 times here.
+ */
 export function paddingStats(config: ResolvedGraphConfig, maxNumBatchedTokens: number): PaddingStats {
   const max = config.maxCaptureSize;
+  const sizes = [...config.captureSizes].filter((size) => size <= max).sort((a, b) => a - b);
   let waste = 0;
   let replayed = 0;
   let worstWasteTokens = 0;
   let worstAt = 0;
-  for (let n = 1; n <= max; n++) {
-    const padded = padToCaptureSize(config, n)!;
-    waste += padded - n;
-    replayed += padded;
-    if (padded - n > worstWasteTokens) {
-      worstWasteTokens = padded - n;
-      worstAt = n;
+  let previous = 0;
+  for (const size of sizes) {
+    if (size <= previous) continue;
+    // Batch sizes previous+1..size all pad to `size`: waste size-n for each.
+    const count = size - previous;
+    waste += (count * (count - 1)) / 2;
+    replayed += count * size;
+    if (count - 1 > worstWasteTokens) {
+      worstWasteTokens = count - 1;
+      worstAt = previous + 1;
     }
+    previous = size;
   }
   return {
     batchSizes: max,
@@ -97,21 +107,19 @@ export function buildCapturePlan(
   };
 }
 
-/** 4328521728 -> "4.03 GiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(2)} ${units[unit]}`;
-}
-
 const percent = (fraction: number) => `${(fraction * 100).toFixed(1)}%`;
 
-function wrapNumbers(numbers: readonly number[], indent: string, width = 100): string[] {
+/** Lists longer than this print their first and last sizes only (--json has them all). */
+const MAX_LISTED_SIZES = 96;
+
+function elideMiddle(sizes: readonly number[]): readonly (number | string)[] {
+  if (sizes.length <= MAX_LISTED_SIZES) return sizes;
+  const head = sizes.slice(0, MAX_LISTED_SIZES - 8);
+  const tail = sizes.slice(-8);
+  return [...head, `... (${sizes.length - head.length - tail.length} more) ...`, ...tail];
+}
+
+function wrapNumbers(numbers: readonly (number | string)[], indent: string, width = 100): string[] {
   const lines: string[] = [];
   let line = '';
   for (const n of numbers) {
@@ -179,7 +187,7 @@ export function formatCapturePlan(plan: CapturePlan): string {
       `capture sizes             ${count} size${count === 1 ? '' : 's'}, 1..${config.maxCaptureSize} tokens, ` +
         `${config.numWarmups} warm-up run${config.numWarmups === 1 ? '' : 's'} each before capture`,
     );
-    out.push(...wrapNumbers(config.captureSizes, '  '));
+    for (const line of wrapNumbers(elideMiddle(config.captureSizes), '  ')) out.push(line);
     if (config.maxCaptureSize < context.maxNumBatchedTokens) {
       out.push(
         `  steps of ${config.maxCaptureSize + 1}..${context.maxNumBatchedTokens} tokens run eagerly ` +

@@ -46,6 +46,7 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     const r = await cli('doctor', '--json');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
+    expect(report.schemaVersion).toBe(1);
     expect(report.gpu.available).toBe(false);
     expect(report.addons.map((a: { package: string }) => a.package)).toEqual([
       '@flashgraph/cuda',
@@ -72,6 +73,7 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     const r = await cli('bench', ...smallBench, '--json', '--chart', 'out.svg');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
+    expect(report.schemaVersion).toBe(1);
     expect(report.backend).toBe('cpu');
     expect(report.rows).toHaveLength(6);
     expect(report.rows.every((x: { stepMs: { p50: number } }) => x.stepMs.p50 > 0)).toBe(true);
@@ -80,19 +82,23 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     expect(svg).toContain('Decode step time');
     expect(svg).toContain('Speedup over eager');
     expect(svg).toContain('CPU backend, not GPU numbers');
+    // The CPU backend computes in fp32; bf16 is only what the CUDA kernels use.
+    const words = svg.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '); // wrapped lines joined
+    expect(words).toContain('4/2 heads x 64, fp32 CPU kernels');
+    expect(words).toContain('bf16 kernels and CUDA graphs run only on CUDA');
     expect(svg.match(/<rect [^>]*rx="2"><title>/g)?.length).toBe(6 + 4); // 3 modes x 2 sizes, 2 speedups x 2 sizes
     expect(r.stderr).toMatch(/chart written to .*out.svg/);
   });
 
   it.each([
-    [['bench', '--batch-sizes', '0'], /--batch-sizes must be an integer in \[1, 4096\]/],
-    [['bench', '--modes', 'turbo'], /'turbo' is not one of eager, piecewise, full/],
-    [['bench', '--head-dim', '96'], /--head-dim must be 64, 128 or 256/],
-    [['bench', '--backend', 'gpu'], /--backend must be auto, cuda or cpu/],
+    [['bench', '--batch-sizes', '0'], /--batch-sizes: must be an integer \(got "0", allowed integer in \[1, 4096\]\)/],
+    [['bench', '--modes', 'turbo'], /--modes: unknown choice \(got "turbo", allowed eager, piecewise, full\)/],
+    [['bench', '--head-dim', '96'], /--head-dim: unsupported head dimension \(got 96, allowed 64, 128, 256\)/],
+    [['bench', '--backend', 'gpu'], /--backend: unknown backend \(got "gpu", allowed auto, cuda, cpu\)/],
     [['bench', '--nope'], /Unknown option '--nope'/],
-    [['simulate', '--requests', 'x'], /--requests must be an integer/],
-    [['simulate', '--modes', 'fast'], /'fast' is not one of/],
-    [['doctor', '--verbose'], /Unknown option '--verbose'/],
+    [['simulate', '--requests', 'x'], /--requests: must be an integer/],
+    [['simulate', '--modes', 'fast'], /--modes: unknown choice \(got "fast"/],
+    [['doctor', '--quiet'], /Unknown option '--quiet'/],
   ])('exits 2 on bad input %j', async (argv, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(2);
@@ -125,6 +131,7 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     );
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
+    expect(report.schemaVersion).toBe(1);
     expect(report.runs.map((x: { mode: string }) => x.mode)).toEqual(['none', 'piecewise', 'full_and_piecewise']);
     for (const run of report.runs) {
       expect(run.sameOutputsAsFirst).toBe(6);

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
+import { formatBytes } from '@flashgraph/errors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/cli/command.js';
 import { runCli } from '../src/cli/run.js';
-import { buildCapturePlan, formatBytes, paddingStats } from '../src/plan.js';
+import { buildCapturePlan, paddingStats } from '../src/plan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flashgraph-plan-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -132,7 +133,12 @@ describe('flashgraph plan: output', () => {
     expect(code).toBe(EXIT_OK);
     const json = JSON.parse(stdout);
     const expected = resolveGraphConfig({}, { maxNumSeqs: 4, maxNumBatchedTokens: 64 });
-    expect({ ...json, plan: undefined }).toEqual({ ...expected, plan: undefined });
+    expect(json.schemaVersion).toBe(1);
+    expect({ ...json, schemaVersion: undefined, plan: undefined }).toEqual({
+      ...expected,
+      schemaVersion: undefined,
+      plan: undefined,
+    });
     expect(json.plan.context).toEqual({
       maxNumSeqs: 4,
       maxNumBatchedTokens: 64,
@@ -171,7 +177,7 @@ describe('flashgraph plan: output', () => {
 });
 
 describe('flashgraph plan: invalid input exits with 2', () => {
-  it('prints the full ConfigError report with every problem, and which flag sets which path', async () => {
+  it('prints every problem of the ConfigError on one line, each with the flag that sets it', async () => {
     const { code, stdout, stderr } = await cli(
       'plan',
       '--max-num-seqs',
@@ -185,22 +191,18 @@ describe('flashgraph plan: invalid input exits with 2', () => {
     expect(stdout).toBe('');
     expect(stderr).toBe(
       [
-        'flashgraph plan: Invalid CUDA graph configuration (4 problems):',
-        '  - mode = "fulll"',
-        "    rule: must be one of 'none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise'",
-        "    fix:  did you mean 'full'? Otherwise set mode to one of those, or remove it for the default 'full_and_piecewise'",
-        '  - captureSizes[1] = "x"',
-        '    rule: must be a positive safe integer (a token count)',
-        '    fix:  remove it or replace it with a positive integer',
-        '  - captureSizes[2] = -4',
-        '    rule: must be a positive safe integer (a token count)',
-        '    fix:  remove it or replace it with a positive integer',
-        '  - context.maxNumSeqs = 0',
-        '    rule: must be a positive safe integer (the most requests in one step)',
-        '    fix:  set maxNumSeqs to the scheduler limit, e.g. 256',
-        '(--mode sets mode; --capture-sizes sets captureSizes; --max-num-seqs sets context.maxNumSeqs; a config file uses the option names.)',
-        '',
-      ].join('\n'),
+        'flashgraph plan: invalid configuration (4 problems): ',
+        'mode (--mode) = "fulll": ',
+        "must be one of 'none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise'; ",
+        "fix: did you mean 'full'? Otherwise set mode to one of those, or remove it for the default 'full_and_piecewise' | ",
+        'captureSizes[1] (--capture-sizes) = "x": must be a positive safe integer (a token count); ',
+        'fix: remove it or replace it with a positive integer | ',
+        'captureSizes[2] (--capture-sizes) = -4: must be a positive safe integer (a token count); ',
+        'fix: remove it or replace it with a positive integer | ',
+        'context.maxNumSeqs (--max-num-seqs) = 0: ',
+        'must be a positive safe integer (the most requests in one step); ',
+        'fix: set maxNumSeqs to the scheduler limit, e.g. 256\n',
+      ].join(''),
     );
   });
 
@@ -208,6 +210,7 @@ describe('flashgraph plan: invalid input exits with 2', () => {
     const { code, stdout } = await cli('plan', '--json', '--max-num-splits', '1000');
     expect(code).toBe(EXIT_USAGE);
     expect(JSON.parse(stdout)).toEqual({
+      schemaVersion: 1,
       error: {
         code: 'ERR_FLASHGRAPH_CONFIG',
         issues: [
@@ -239,8 +242,11 @@ describe('flashgraph plan: invalid input exits with 2', () => {
       ['plan', '--mode', 'piecewise', '--full-cuda-graph'],
       "fullCudaGraph: true means mode 'full', which contradicts mode 'piecewise'",
     ],
-    [['plan', '--cudagraph-support', 'sometimes'], 'context.backend.cudagraphSupport = "sometimes"'],
-    [['plan', '--max-num-batched-tokens', '1e3.5'], 'context.maxNumBatchedTokens = "1e3.5"'],
+    [
+      ['plan', '--cudagraph-support', 'sometimes'],
+      'context.backend.cudagraphSupport (--cudagraph-support) = "sometimes"',
+    ],
+    [['plan', '--max-num-batched-tokens', '1e3.5'], 'context.maxNumBatchedTokens (--max-num-batched-tokens) = "1e3.5"'],
   ])('%o', async (argv, text) => {
     const { code, stderr } = await cli(...argv);
     expect(code).toBe(EXIT_USAGE);
@@ -251,31 +257,36 @@ describe('flashgraph plan: invalid input exits with 2', () => {
     [['plan', '--bogus'], "flashgraph plan: Unknown option '--bogus'"],
     [['plan', 'extra'], 'flashgraph plan: Unexpected argument'],
     [['plan', '--max-num-seqs'], "flashgraph plan: Option '--max-num-seqs <value>' argument missing"],
-    [['plan', '--head-dim', '0'], "flashgraph plan: --head-dim must be a positive integer, got '0'"],
-    [['plan', '--num-heads-q', 'many'], "flashgraph plan: --num-heads-q must be a positive integer, got 'many'"],
-    [['plan', '--max-num-tokens', '1.5'], "flashgraph plan: --max-num-tokens must be a positive integer, got '1.5'"],
-    [['plan', '--config', 'missing.json'], "flashgraph plan: cannot read config file 'missing.json': no such file"],
-    [['plan', '--head-dim', '9007199254740991'], 'flashgraph plan: estimateSplitWorkspaceBytes:'],
+    [['plan', '--head-dim', '0'], 'flashgraph plan: --head-dim: must be a positive integer (got "0")'],
+    [['plan', '--num-heads-q', 'many'], 'flashgraph plan: --num-heads-q: must be a positive integer (got "many")'],
+    [['plan', '--max-num-tokens', '1.5'], 'flashgraph plan: --max-num-tokens: must be a positive integer (got "1.5")'],
+    [['plan', '--config', 'missing.json'], 'flashgraph plan: --config: cannot read missing.json: no such file'],
+    [
+      ['plan', '--head-dim', '9007199254740991'],
+      'flashgraph plan: --num-heads-q/--head-dim/--max-num-tokens: estimateSplitWorkspaceBytes:',
+    ],
   ])('usage error %o', async (argv, text) => {
     const { code, stderr } = await cli(...argv);
     expect(code).toBe(EXIT_USAGE);
     expect(stderr).toContain(text);
-    expect(stderr).toContain("Run 'flashgraph plan --help' for the options.");
+    // One line, ending with where to look; no stack trace.
+    expect(stderr).toMatch(/^[^\n]*\(see 'flashgraph plan --help'\)\n$/);
   });
 
   it('rejects a config file that is not JSON, or not an object', async () => {
     writeFileSync(join(dir, 'broken.json'), '{ mode: full }');
     const broken = await cli('plan', '--config', 'broken.json');
     expect(broken.code).toBe(EXIT_USAGE);
-    expect(broken.stderr).toContain("flashgraph plan: config file 'broken.json' is not valid JSON: ");
+    expect(broken.stderr).toContain('flashgraph plan: --config: broken.json is not valid JSON: ');
     writeFileSync(join(dir, 'list.json'), '[1, 2]');
     const list = await cli('plan', '--config', 'list.json');
     expect(list.code).toBe(EXIT_USAGE);
-    expect(list.stderr).toContain('  - (config) = [1,2]\n    rule: must be an object');
+    expect(list.stderr).toContain('(config) = [1,2]: must be an object');
     writeFileSync(join(dir, 'typo.json'), '{ "capture_sizes": [1, 2] }');
     const typo = await cli('plan', '--config', 'typo.json');
-    expect(typo.stderr).toContain('  - capture_sizes = [1,2]');
-    expect(typo.stderr).toContain('    fix:  rename it to captureSizes');
+    expect(typo.stderr).toContain('capture_sizes = [1,2]: ');
+    expect(typo.stderr).toContain('fix: rename it to captureSizes');
+    for (const r of [broken, list, typo]) expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
 
@@ -351,7 +362,14 @@ describe('flashgraph: dispatcher', () => {
       },
     );
     expect(code).toBe(EXIT_FAILURE);
-    expect(stderr).toContain('flashgraph boom: failed: Error: kaput');
+    expect(stderr).toBe('flashgraph boom: failed: kaput (--verbose prints the stack trace)');
+    let verbose = '';
+    await runCli(
+      ['boom', '--verbose'],
+      { stdout: () => {}, stderr: (t) => (verbose += t), cwd: dir },
+      { boom: { summary: 'x', load: async () => ({ run: () => Promise.reject(new Error('kaput')) }) } },
+    );
+    expect(verbose).toMatch(/^flashgraph boom: failed: Error: kaput\n\s+at /);
   });
 });
 
@@ -362,11 +380,18 @@ describe('plan maths', () => {
       const max = captureSizes[captureSizes.length - 1]!;
       let waste = 0;
       let replayed = 0;
+      let worst = 0;
+      let worstAt = 0;
       for (let n = 1; n <= max; n++) {
         waste += padToCaptureSize(config, n)! - n;
         replayed += padToCaptureSize(config, n)!;
+        if (padToCaptureSize(config, n)! - n > worst) {
+          worst = padToCaptureSize(config, n)! - n;
+          worstAt = n;
+        }
       }
       const stats = paddingStats(config, 200);
+      expect([stats.worstWasteTokens, stats.worstAt]).toEqual([worst, worstAt]);
       expect(stats.meanWasteTokens).toBeCloseTo(waste / max, 12);
       expect(stats.wasteFraction).toBeCloseTo(waste / replayed, 12);
       expect(stats.eagerFraction).toBeCloseTo((200 - max) / 200, 12);

@@ -9,8 +9,12 @@ import {
   type GraphConfigInput,
   graphModes,
 } from '@flashgraph/config';
+import { formatValue } from '@flashgraph/errors';
 import { buildCapturePlan, capturePlanJson, formatCapturePlan } from '../plan.js';
-import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
+import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, parseArgsUsageError, UsageError } from './command.js';
+
+/** `plan --json`'s format version: bumped when a field changes meaning or goes away. */
+export const PLAN_SCHEMA_VERSION = 1;
 
 const DEFAULTS = { maxNumSeqs: 256, maxNumBatchedTokens: 8192, numHeadsQ: 32, headDim: 128 } as const;
 
@@ -69,7 +73,7 @@ Output:
       --json                       print the resolved config (plus a "plan" key) as JSON
   -h, --help                       show this help`;
 
-/** Which flag sets which config path, for the error report. */
+/** Which flag sets which config path, for the error report (read with Object.hasOwn only). */
 const FLAG_FOR_PATH: Readonly<Record<string, string>> = {
   mode: '--mode',
   captureSizes: '--capture-sizes',
@@ -96,7 +100,7 @@ function positiveIntegerFlag(flag: string, text: string | undefined, fallback: n
   if (text === undefined) return fallback;
   const value = numberOrText(text);
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new UsageError(`--${flag} must be a positive integer, got '${text}'`);
+    throw new UsageError({ flag: `--${flag}`, problem: 'must be a positive integer', value: text });
   }
   return value;
 }
@@ -107,12 +111,12 @@ function readConfigFile(path: string, cwd: string): unknown {
     text = readFileSync(resolve(cwd, path), 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new UsageError(`cannot read config file '${path}': ${reason}`);
+    throw new UsageError({ flag: '--config', problem: `cannot read ${path}: ${reason}` });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`config file '${path}' is not valid JSON: ${(error as Error).message}`);
+    throw new UsageError({ flag: '--config', problem: `${path} is not valid JSON: ${(error as Error).message}` });
   }
 }
 
@@ -122,18 +126,28 @@ function parse(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw parseArgsUsageError(error as Error);
   }
 }
 
 /** The graph config input: the config file, then flags on top. Values are passed through unvalidated. */
 function inputFrom(values: Values, cwd: string): GraphConfigInput {
-  const input: Record<string, unknown> = {};
+  const input: Record<string, unknown> = Object.create(null);
   if (values.config !== undefined) {
     const file = readConfigFile(values.config, cwd);
     // A non-object file is reported by resolveGraphConfig ("(config) must be an object").
     if (file === null || typeof file !== 'object' || Array.isArray(file)) return file as GraphConfigInput;
-    Object.assign(input, file);
+    // Own keys only, onto an object without a prototype: JSON.parse makes "__proto__" an own key,
+    // and Object.assign onto a plain object would turn it into the prototype, so the library
+    // would read its keys as options ({"__proto__": {"mode": "none"}} ran in mode none).
+    for (const key of Object.keys(file)) {
+      Object.defineProperty(input, key, {
+        value: (file as Record<string, unknown>)[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
   }
   if (values.mode !== undefined) input.mode = values.mode;
   if (values['capture-sizes'] !== undefined) {
@@ -168,13 +182,30 @@ function contextFrom(values: Values): GraphConfigContext {
   return context as unknown as GraphConfigContext;
 }
 
+/** `captureSizes[2] = 0: must be ... (fix: ...)`, one issue of a ConfigError on one line. */
+function issueText(issue: ConfigError['issues'][number]): string {
+  const path = issue.path === '' ? '(config)' : issue.path;
+  const flag = Object.hasOwn(FLAG_FOR_PATH, issue.path.replace(/\[\d+\]$/, ''))
+    ? ` (${FLAG_FOR_PATH[issue.path.replace(/\[\d+\]$/, '')]})`
+    : '';
+  return `${path}${flag} = ${formatValue(issue.value)}: ${issue.rule}; fix: ${issue.fix}`;
+}
+
+/** Every problem of the configuration, on one line (flags name the option they set). */
 function reportConfigError(error: ConfigError, json: boolean, io: CliIo): number {
-  const flags = [...new Set(error.issues.map((issue) => issue.path.replace(/\[\d+\]$/, '')))]
-    .filter((path) => FLAG_FOR_PATH[path] !== undefined)
-    .map((path) => `${FLAG_FOR_PATH[path]} sets ${path}`);
-  const hint = flags.length === 0 ? '' : `\n(${flags.join('; ')}; a config file uses the option names.)`;
-  io.stderr(`flashgraph plan: ${error.message}${hint}`);
-  if (json) io.stdout(JSON.stringify({ error: { code: error.code, issues: error.issues } }, null, 2));
+  const count = error.issues.length;
+  io.stderr(
+    `flashgraph plan: invalid configuration (${count} problem${count === 1 ? '' : 's'}): ${error.issues.map(issueText).join(' | ')}`,
+  );
+  if (json) {
+    io.stdout(
+      JSON.stringify(
+        { schemaVersion: PLAN_SCHEMA_VERSION, error: { code: error.code, issues: error.issues } },
+        null,
+        2,
+      ),
+    );
+  }
   return EXIT_USAGE;
 }
 
@@ -200,10 +231,16 @@ export const planCommand: CliCommand = {
     } catch (error) {
       if (error instanceof ConfigError) return reportConfigError(error, values.json === true, io);
       // The config is valid at this point; what is left is the model shape (e.g. an overflowing workspace).
-      if (error instanceof RangeError) throw new UsageError(error.message);
+      if (error instanceof RangeError || error instanceof TypeError) {
+        throw new UsageError({ flag: '--num-heads-q/--head-dim/--max-num-tokens', problem: error.message });
+      }
       throw error;
     }
-    io.stdout(values.json ? JSON.stringify(capturePlanJson(plan), null, 2) : formatCapturePlan(plan));
+    io.stdout(
+      values.json
+        ? JSON.stringify({ schemaVersion: PLAN_SCHEMA_VERSION, ...capturePlanJson(plan) }, null, 2)
+        : formatCapturePlan(plan),
+    );
     return EXIT_OK;
   },
 };

@@ -1,4 +1,6 @@
-// The `flashgraph` dispatcher: global flags, the command table, exit codes. No CLI framework.
+// The `flashgraph` dispatcher: global flags, the command table, exit codes. No CLI framework:
+// node:util parseArgs reads each command's flags, and the dispatch is a table lookup; commander or
+// cac would add a dependency to replace about forty lines.
 import { version } from '../../package.json';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
 import { type CommandEntry, commands } from './commands.js';
@@ -17,9 +19,24 @@ function topLevelHelp(table: Readonly<Record<string, CommandEntry>>): string {
     'Options:',
     '  -h, --help     show this help',
     '  -v, --version  print the version',
+    '  --verbose      with any command: print the stack trace of a failure',
     '',
     "Run 'flashgraph <command> --help' for a command's options.",
   ].join('\n');
+}
+
+/** `--verbose` may stand anywhere before a `--`; it is the runner's, not the command's. */
+function takeVerbose(argv: readonly string[]): { verbose: boolean; args: string[] } {
+  const end = argv.indexOf('--');
+  const head = end < 0 ? argv : argv.slice(0, end);
+  const tail = end < 0 ? [] : argv.slice(end);
+  const args = head.filter((a) => a !== '--verbose');
+  return { verbose: args.length !== head.length, args: [...args, ...tail] };
+}
+
+/** One line: messages that span lines (a config report, an engine error) are joined. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 /** Runs `flashgraph <argv...>` and returns the exit code; never throws. */
@@ -28,7 +45,8 @@ export async function runCli(
   io: CliIo,
   table: Readonly<Record<string, CommandEntry>> = commands,
 ): Promise<number> {
-  const [name, ...rest] = argv;
+  const { verbose, args } = takeVerbose(argv);
+  const [name, ...rest] = args;
   if (name === undefined) {
     io.stderr(topLevelHelp(table));
     return EXIT_USAGE;
@@ -53,11 +71,18 @@ export async function runCli(
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`flashgraph ${name}: ${error.message}\nRun 'flashgraph ${name} --help' for the options.`);
+      io.stderr(`flashgraph ${name}: ${oneLine(error.message)} (see 'flashgraph ${name} --help')`);
+      if (verbose && error.stack) io.stderr(error.stack);
       return EXIT_USAGE;
     }
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    io.stderr(`flashgraph ${name}: failed: ${detail}`);
+    if (verbose) {
+      io.stderr(
+        `flashgraph ${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr(`flashgraph ${name}: failed: ${oneLine(message)} (--verbose prints the stack trace)`);
+    }
     return EXIT_FAILURE;
   }
 }

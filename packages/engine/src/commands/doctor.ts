@@ -31,7 +31,11 @@ export interface AddonReport {
   detail?: string;
 }
 
+/** `doctor --json`'s format version: bumped when a field changes meaning or goes away. */
+export const DOCTOR_SCHEMA_VERSION = 1;
+
 export interface DoctorReport {
+  schemaVersion: typeof DOCTOR_SCHEMA_VERSION;
   node: string;
   platform: string;
   gpu: {
@@ -105,6 +109,7 @@ export function doctorReport(): DoctorReport {
     advice.push(`CUDA is present but the engine can't use it: ${why}.`);
   }
   return {
+    schemaVersion: DOCTOR_SCHEMA_VERSION,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     gpu: {

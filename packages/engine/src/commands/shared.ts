@@ -1,9 +1,12 @@
 // Helpers shared by `flashgraph doctor`, `bench` and `simulate`: flag parsing, the backend a
 // command will run on, the model it benchmarks, and a one-line description of the machine.
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliIo, UsageError } from '../cli/command.js';
-import type { BackendKind } from '../model.js';
+import { intRangeText } from '@flashgraph/errors';
+import { type CliIo, parseArgsUsageError, UsageError } from '../cli/command.js';
+import type { BackendKind, Model } from '../model.js';
 import { type BackendRequest, cudaUnavailableReason } from '../select-backend.js';
 import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
 
@@ -25,7 +28,7 @@ export function parseCommandFlags(
       values: FlagValues;
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw parseArgsUsageError(err as Error);
   }
   if (values.help) {
     io.stdout(help);
@@ -34,16 +37,45 @@ export function parseCommandFlags(
   return values;
 }
 
-/** The backend a model command will run on, and its synthetic model options, from the common flags. */
+/**
+ * An output file flag (`--chart out.svg`): resolved against `cwd` and checked before any work,
+ * so a bad path fails at once instead of after a long benchmark. Undefined when not given.
+ */
+export function outputFileFlag(name: string, value: string | undefined, cwd: string): string | undefined {
+  if (value === undefined) return undefined;
+  const flag = `--${name}`;
+  if (value.trim() === '') throw new UsageError({ flag, problem: 'needs a file path', value });
+  const path = resolve(cwd, value);
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new UsageError({ flag, problem: 'is a directory, not a file', value });
+  const folder = dirname(path);
+  const parent = statSync(folder, { throwIfNoEntry: false });
+  if (!parent?.isDirectory()) {
+    throw new UsageError({ flag, problem: `folder ${folder} does not exist`, value, fix: 'Create it first.' });
+  }
+  try {
+    accessSync(existing ? path : folder, constants.W_OK);
+  } catch {
+    throw new UsageError({ flag, problem: `${existing ? path : folder} is not writable`, value });
+  }
+  return path;
+}
+
+/** The backend a model command will run on, and its synthetic model, from the common flags. */
 export function backendAndModel(values: FlagValues): {
   request: BackendRequest;
   planned: ReturnType<typeof plannedBackend>;
   gpu: boolean;
   modelOptions: SyntheticDecoderOptions;
+  model: Model;
 } {
   const s = (k: string) => values[k] as string | undefined;
   const request = parseBackend(s('backend'));
   const planned = plannedBackend(request);
+  // Say so before printing a header or starting anything (the engine would throw the same later).
+  if (request === 'cuda' && planned.why !== null) {
+    throw new Error(`backend 'cuda' is not available: ${planned.why}. Use --backend auto or cpu.`);
+  }
   const gpu = planned.kind === 'cuda';
   const modelOptions = modelOptionsFor(planned.kind, {
     layers: s('layers'),
@@ -51,7 +83,14 @@ export function backendAndModel(values: FlagValues): {
     headsKv: s('heads-kv'),
     headDim: s('head-dim'),
   });
-  return { request, planned, gpu, modelOptions };
+  let model: Model;
+  try {
+    model = syntheticDecoder(modelOptions);
+  } catch (err) {
+    // modelOptionsFor checks what the flags can get wrong; this is a net for a rule it misses.
+    throw new UsageError({ flag: '--layers/--heads-q/--heads-kv/--head-dim', problem: (err as Error).message });
+  }
+  return { request, planned, gpu, modelOptions, model };
 }
 
 export function parseIntFlag(
@@ -64,7 +103,12 @@ export function parseIntFlag(
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be an integer in [${min}, ${max}], got '${value}'`);
+    throw new UsageError({
+      flag: `--${name}`,
+      problem: 'must be an integer',
+      value,
+      allowed: intRangeText({ min, max }),
+    });
   }
   return n;
 }
@@ -81,7 +125,9 @@ export function parseIntList(
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (parts.length === 0) throw new UsageError(`--${name} needs a comma-separated list, e.g. 1,8,32`);
+  if (parts.length === 0) {
+    throw new UsageError({ flag: `--${name}`, problem: 'needs a comma-separated list, e.g. 1,8,32', value });
+  }
   const out = parts.map((p) => parseIntFlag(name, p, 0, min, max));
   return [...new Set(out)].sort((a, b) => a - b);
 }
@@ -97,18 +143,21 @@ export function parseChoiceList<T extends string>(
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
+  const allowedText = allowed.join(', ');
   for (const p of parts) {
     if (!(allowed as readonly string[]).includes(p))
-      throw new UsageError(`--${name}: '${p}' is not one of ${allowed.join(', ')}`);
+      throw new UsageError({ flag: `--${name}`, problem: 'unknown choice', value: p, allowed: allowedText });
   }
-  if (parts.length === 0) throw new UsageError(`--${name} needs at least one of ${allowed.join(', ')}`);
+  if (parts.length === 0) {
+    throw new UsageError({ flag: `--${name}`, problem: 'needs at least one choice', value, allowed: allowedText });
+  }
   return [...new Set(parts)] as T[];
 }
 
 export function parseBackend(value: string | undefined): BackendRequest {
   const v = value ?? 'auto';
   if (v !== 'auto' && v !== 'cuda' && v !== 'cpu')
-    throw new UsageError(`--backend must be auto, cuda or cpu, got '${v}'`);
+    throw new UsageError({ flag: '--backend', problem: 'unknown backend', value: v, allowed: 'auto, cuda, cpu' });
   return v;
 }
 
@@ -127,18 +176,41 @@ export function modelOptionsFor(
 ): SyntheticDecoderOptions {
   const gpu = kind === 'cuda';
   const headDim = parseIntFlag('head-dim', flags.headDim, gpu ? 128 : 64, 64, 256);
-  if (![64, 128, 256].includes(headDim)) throw new UsageError(`--head-dim must be 64, 128 or 256, got ${headDim}`);
+  if (![64, 128, 256].includes(headDim)) {
+    throw new UsageError({
+      flag: '--head-dim',
+      problem: 'unsupported head dimension',
+      value: headDim,
+      allowed: '64, 128, 256',
+    });
+  }
+  const numHeadsQ = parseIntFlag('heads-q', flags.headsQ, gpu ? 32 : 4, 1, 1024);
+  const numHeadsKv = parseIntFlag('heads-kv', flags.headsKv, gpu ? 8 : 2, 1, 1024);
+  // Grouped-query attention: every KV head serves the same number of query heads.
+  if (numHeadsKv > numHeadsQ || numHeadsQ % numHeadsKv !== 0) {
+    throw new UsageError({
+      flag: '--heads-kv',
+      problem: `must divide the ${numHeadsQ} query heads (--heads-q)`,
+      value: numHeadsKv,
+      allowed: `a divisor of ${numHeadsQ}`,
+    });
+  }
   return {
     numLayers: parseIntFlag('layers', flags.layers, gpu ? 32 : 2, 1, 1024),
-    numHeadsQ: parseIntFlag('heads-q', flags.headsQ, gpu ? 32 : 4, 1, 1024),
-    numHeadsKv: parseIntFlag('heads-kv', flags.headsKv, gpu ? 8 : 2, 1, 1024),
+    numHeadsQ,
+    numHeadsKv,
     headDim,
     vocabSize: gpu ? 32000 : 1024,
   };
 }
 
-export function describeModel(o: SyntheticDecoderOptions): string {
-  return `synthetic decoder, ${o.numLayers} layers, ${o.numHeadsQ}/${o.numHeadsKv} heads x ${o.headDim}, ${o.dtype ?? 'bf16'}`;
+/** The precision the kernels of `backend` compute in: the CPU backend's reference kernels are fp32. */
+export function computeDtype(o: SyntheticDecoderOptions, backend: BackendKind): string {
+  return backend === 'cpu' ? 'fp32 CPU kernels' : (o.dtype ?? 'bf16');
+}
+
+export function describeModel(o: SyntheticDecoderOptions, backend: BackendKind): string {
+  return `synthetic decoder, ${o.numLayers} layers, ${o.numHeadsQ}/${o.numHeadsKv} heads x ${o.headDim}, ${computeDtype(o, backend)}`;
 }
 
 function cudaVersion(v: number | undefined): string {

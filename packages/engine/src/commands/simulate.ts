@@ -1,11 +1,12 @@
-// `flashgraph simulate`: N requests with seeded random prompt and output lengths through
-// engine.run(), once per graph mode; throughput, per-step latency percentiles and padding waste.
+// `flashgraph simulate`: N requests with seeded random prompt and output lengths through one
+// engine per graph mode, stepped in turn; throughput, per-step latency percentiles and padding waste.
 import { type GraphMode, graphModes } from '@flashgraph/config';
 import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command.js';
-import { createEngine, type RunStats } from '../engine.js';
-import { captureProgressBar } from '../progress-bar.js';
-import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
-import { fmt, formatTable } from '../table.js';
+import { createEngine, type Engine, type RunStats } from '../engine.js';
+import { engineProgress, progressLine } from '../progress-line.js';
+import type { SyntheticDecoderOptions } from '../synthetic-model.js';
+import { type Column, fmt, tableStream } from '../table.js';
+import { runInterleaved } from './interleaved-run.js';
 import {
   backendAndModel,
   cpuNotice,
@@ -38,9 +39,11 @@ const OPTIONS = {
 
 export const SIMULATE_HELP = `Usage: flashgraph simulate [options]
 
-Runs a workload of N requests with random prompt and output lengths (seeded) through
-engine.run() once per graph mode, and reports throughput, per-step latency percentiles and the
-padding waste of graph replays. Without a CUDA GPU it runs on the CPU backend with a small model.
+Runs a workload of N requests with random prompt and output lengths (seeded) through one engine
+per graph mode and reports throughput, per-step latency percentiles and the padding waste of graph
+replays. The modes run interleaved (one step of each in turn) after an untimed warm-up, so the
+order of --modes does not change the result; all their engines are alive at once. Without a CUDA
+GPU it runs on the CPU backend with a small model.
 
   --requests <n>                 requests (default 64; 16 on CPU)
   --seed <n>                     workload seed (default 1)
@@ -62,7 +65,11 @@ export interface SimulateRun {
   sameOutputsAsFirst: number;
 }
 
+export const SIMULATE_SCHEMA_VERSION = 1;
+
 export interface SimulateReport {
+  /** Bumped when a field changes meaning or goes away (new fields keep the version). */
+  schemaVersion: typeof SIMULATE_SCHEMA_VERSION;
   tool: 'flashgraph simulate';
   date: string;
   backend: string;
@@ -73,6 +80,8 @@ export interface SimulateReport {
   seed: number;
   promptTokens: number;
   outputTokens: number;
+  /** Untimed requests each mode ran before its timed run (the first ones of the workload, outputs capped). */
+  warmup: { requests: number; maxNewTokens: number };
   runs: SimulateRun[];
   notice?: string;
 }
@@ -103,38 +112,44 @@ export function simulatedWorkload(
   }));
 }
 
-export function formatSimulate(r: SimulateReport): string {
-  const pct = (x: number) => `${fmt(100 * x, 1)}%`;
-  const table = formatTable(r.runs, [
-    { header: 'mode', value: (x) => x.mode, align: 'left' },
-    { header: 'steps', value: (x) => String(x.stats.steps) },
-    { header: 'wall s', value: (x) => fmt(x.stats.elapsedMs / 1000, 2) },
-    { header: 'out tok/s', value: (x) => fmt(x.stats.outputTokensPerSecond, 0) },
-    { header: 'all tok/s', value: (x) => fmt(x.stats.tokensPerSecond, 0) },
-    { header: 'step p50 ms', value: (x) => fmt(x.stats.stepLatencyMs.p50, 3) },
-    { header: 'p90', value: (x) => fmt(x.stats.stepLatencyMs.p90, 3) },
-    { header: 'p99', value: (x) => fmt(x.stats.stepLatencyMs.p99, 3) },
-    {
-      header: 'full steps (pad)',
-      value: (x) => `${x.stats.byMode.full.steps} (${pct(x.stats.byMode.full.paddingWaste)})`,
-    },
-    {
-      header: 'piecewise (pad)',
-      value: (x) => `${x.stats.byMode.piecewise.steps} (${pct(x.stats.byMode.piecewise.paddingWaste)})`,
-    },
-    { header: 'eager', value: (x) => String(x.stats.byMode.eager.steps) },
-  ]);
+const pct = (x: number) => `${fmt(100 * x, 1)}%`;
+
+const SIMULATE_COLUMNS: readonly Column<SimulateRun>[] = [
+  { header: 'mode', value: (x) => x.mode, align: 'left', width: 18 },
+  { header: 'steps', value: (x) => String(x.stats.steps), width: 6 },
+  { header: 'busy s', value: (x) => fmt(x.stats.elapsedMs / 1000, 2), width: 7 },
+  { header: 'out tok/s', value: (x) => fmt(x.stats.outputTokensPerSecond, 0) },
+  { header: 'all tok/s', value: (x) => fmt(x.stats.tokensPerSecond, 0) },
+  { header: 'step p50 ms', value: (x) => fmt(x.stats.stepLatencyMs.p50, 3) },
+  { header: 'p90', value: (x) => fmt(x.stats.stepLatencyMs.p90, 3), width: 7 },
+  { header: 'p99', value: (x) => fmt(x.stats.stepLatencyMs.p99, 3), width: 7 },
+  {
+    header: 'full steps (pad)',
+    value: (x) => `${x.stats.byMode.full.steps} (${pct(x.stats.byMode.full.paddingWaste)})`,
+  },
+  {
+    header: 'piecewise (pad)',
+    value: (x) => `${x.stats.byMode.piecewise.steps} (${pct(x.stats.byMode.piecewise.paddingWaste)})`,
+  },
+  { header: 'eager', value: (x) => String(x.stats.byMode.eager.steps), width: 5 },
+];
+
+type SimulateHeading = Omit<SimulateReport, 'runs' | 'schemaVersion' | 'tool' | 'backendReason'>;
+
+function simulateHeadingLines(r: SimulateHeading): string[] {
   const lines = [
-    `flashgraph simulate: ${r.requests} requests (seed ${r.seed}), ${r.promptTokens} prompt + ${r.outputTokens} output tokens; ${describeModel(r.model)}`,
+    `flashgraph simulate: ${r.requests} requests (seed ${r.seed}), ${r.promptTokens} prompt + ${r.outputTokens} output tokens; ${describeModel(r.model, r.backend === 'cuda' ? 'cuda' : 'cpu')}`,
     r.backend === 'cpu' ? `backend: ${r.machine}, ${r.date}` : `backend: CUDA on ${r.machine}, ${r.date}`,
   ];
   if (r.notice) lines.push(r.notice);
-  lines.push(
-    '',
-    table,
-    '',
+  return lines;
+}
+
+function simulateFooterLines(r: Pick<SimulateReport, 'runs' | 'requests' | 'warmup'>): string[] {
+  const lines = [
+    `Modes ran interleaved (one step of each in turn), after ${r.warmup.requests} untimed warm-up requests each (outputs capped at ${r.warmup.maxNewTokens} tokens); busy s is the sum of each mode's own step times.`,
     'pad = padding tokens / tokens launched in that kind of step (graph replays pad to the capture size).',
-  );
+  ];
   const first = r.runs[0];
   for (const run of r.runs.slice(1)) {
     if (run.sameOutputsAsFirst !== r.requests) {
@@ -143,15 +158,32 @@ export function formatSimulate(r: SimulateReport): string {
       );
     }
   }
-  return lines.join('\n');
+  return lines;
 }
+
+/** The whole text report at once (what the streamed output adds up to). */
+export function formatSimulate(r: SimulateReport): string {
+  const table = tableStream(SIMULATE_COLUMNS);
+  return [
+    ...simulateHeadingLines(r),
+    '',
+    table.header,
+    ...r.runs.map((run) => table.row(run)),
+    '',
+    ...simulateFooterLines(r),
+  ].join('\n');
+}
+
+/** Untimed warm-up requests: the workload's first ones, as many as run at once, outputs capped. */
+const WARMUP_MAX_NEW_TOKENS = 8;
 
 export const simulateCommand: CliCommand = {
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const values = parseCommandFlags(argv, OPTIONS, SIMULATE_HELP, io);
     if (!values) return EXIT_OK;
     const s = (k: string) => values[k] as string | undefined;
-    const { request, planned, gpu, modelOptions } = backendAndModel(values);
+    // Every flag is checked here, before the first engine starts (exit 2 without any work).
+    const { request, planned, gpu, modelOptions, model } = backendAndModel(values);
     const n = parseIntFlag('requests', s('requests'), gpu ? 64 : 16, 1, 1 << 20);
     const seed = parseIntFlag('seed', s('seed'), 1, 0);
     const minPrompt = parseIntFlag('min-prompt', s('min-prompt'), gpu ? 16 : 4, 1);
@@ -173,52 +205,79 @@ export const simulateCommand: CliCommand = {
       1 << 20,
     );
     const blockSize = parseIntFlag('block-size', s('block-size'), 16, 16, 4096);
-    const model = syntheticDecoder(modelOptions);
     const workload = simulatedWorkload(n, seed, [minPrompt, maxPrompt], [minOutput, maxOutput], model.shape.vocabSize);
     const maxLen = maxPrompt + maxOutput;
     const blocksPerReq = Math.ceil(maxLen / blockSize);
 
-    const runs: SimulateRun[] = [];
-    let firstOutputs: (readonly number[])[] | undefined;
-    let backend = planned.kind as string;
-    let backendReason = '';
-    for (const mode of modes) {
-      const engine = await createEngine({
-        model,
-        graph: { mode },
-        cache: { blockSize, numBlocks: maxNumSeqs * blocksPerReq },
-        limits: { maxNumSeqs, maxNumBatchedTokens, maxModelLen: blocksPerReq * blockSize },
-        backend: request,
-        onProgress: captureProgressBar(`${mode}:`),
-      });
-      try {
-        backend = engine.backend;
-        backendReason = engine.backendReason;
-        for (const w of workload) engine.addRequest(w);
-        const { outputs, stats } = await engine.run();
-        const tokens = outputs.map((o) => o.outputTokens);
-        firstOutputs ??= tokens;
-        const same = tokens.filter((t, i) => JSON.stringify(t) === JSON.stringify(firstOutputs?.[i])).length;
-        runs.push({ mode, stats, sameOutputsAsFirst: same });
-      } finally {
-        engine.dispose();
-      }
-    }
-    const report: SimulateReport = {
-      tool: 'flashgraph simulate',
+    const warmupWorkload = workload
+      .slice(0, maxNumSeqs)
+      .map((w) => ({ ...w, maxNewTokens: Math.min(w.maxNewTokens, WARMUP_MAX_NEW_TOKENS) }));
+    const json = values.json === true;
+    const heading: SimulateHeading = {
       date: new Date().toISOString().slice(0, 10),
-      backend,
-      backendReason,
-      machine: describeMachine(backend === 'cuda' ? 'cuda' : 'cpu'),
+      backend: planned.kind,
+      machine: describeMachine(planned.kind),
       model: modelOptions,
       requests: n,
       seed,
       promptTokens: workload.reduce((a, w) => a + w.promptTokens.length, 0),
       outputTokens: workload.reduce((a, w) => a + w.maxNewTokens, 0),
-      runs,
-      ...(backend === 'cpu' ? { notice: cpuNotice(planned.why) } : {}),
+      warmup: { requests: warmupWorkload.length, maxNewTokens: WARMUP_MAX_NEW_TOKENS },
+      ...(planned.kind === 'cpu' ? { notice: cpuNotice(planned.why) } : {}),
     };
-    io.stdout(values.json ? JSON.stringify(report, null, 2) : formatSimulate(report));
+    const line = progressLine(io.progress ?? { write: () => {} });
+    const print = (text: string) => {
+      line.clear();
+      io.stdout(text);
+    };
+    const table = tableStream(SIMULATE_COLUMNS);
+    if (!json) print([...simulateHeadingLines(heading), '', table.header].join('\n'));
+
+    const engines: Engine[] = [];
+    const runs: SimulateRun[] = [];
+    try {
+      for (const mode of modes) {
+        engines.push(
+          await createEngine({
+            model,
+            graph: { mode },
+            cache: { blockSize, numBlocks: maxNumSeqs * blocksPerReq },
+            limits: { maxNumSeqs, maxNumBatchedTokens, maxModelLen: blocksPerReq * blockSize },
+            backend: request,
+            onProgress: engineProgress(line, `${mode}:`),
+          }),
+        );
+      }
+      // Warm-up, then the timed run, each interleaved over the modes (one step of each in turn):
+      // see interleaved-run.ts for why the order of --modes then cannot change the result.
+      const rounds = (phase: string) => (working: number) =>
+        line.update(`${phase}: ${working} of ${engines.length} modes still running`);
+      await runInterleaved(engines, warmupWorkload, rounds(`warm-up (${warmupWorkload.length} requests, untimed)`));
+      const results = await runInterleaved(engines, workload, rounds(`timing ${n} requests`));
+      const firstOutputs = results[0]?.outputs.map((o) => o.outputTokens);
+      results.forEach(({ outputs, stats }, i) => {
+        const tokens = outputs.map((o) => o.outputTokens);
+        const same = tokens.filter((t, j) => JSON.stringify(t) === JSON.stringify(firstOutputs?.[j])).length;
+        const run: SimulateRun = { mode: modes[i] as GraphMode, stats, sameOutputsAsFirst: same };
+        runs.push(run);
+        if (!json) print(table.row(run));
+      });
+    } finally {
+      for (const engine of engines) engine.dispose();
+    }
+    const backend = engines[0]?.backend ?? planned.kind;
+    const backendReason = engines[0]?.backendReason ?? '';
+    line.clear();
+    const report: SimulateReport = {
+      schemaVersion: SIMULATE_SCHEMA_VERSION,
+      tool: 'flashgraph simulate',
+      ...heading,
+      backend,
+      backendReason,
+      machine: describeMachine(backend === 'cuda' ? 'cuda' : 'cpu'),
+      runs,
+    };
+    io.stdout(json ? JSON.stringify(report, null, 2) : ['', ...simulateFooterLines(report)].join('\n'));
     return EXIT_OK;
   },
 };
