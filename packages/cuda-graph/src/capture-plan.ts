@@ -2,7 +2,7 @@
 // runner, before any GPU work, in O(number of capture sizes): nothing here is sized by a token
 // count, so a config whose largest size is 2^31 - 1 costs what one with 512 does.
 import { decodeGraphSizes, type ResolvedGraphConfig } from '@flashgraph/config';
-import { checkBoolean, checkInt, checkObject, INT32_MAX, optional } from '@flashgraph/errors';
+import { checkBoolean, checkInt, checkOptions, INT32_MAX, optional } from '@flashgraph/errors';
 
 export interface PadRequestCountArgs {
   /** The capture size the batch was padded to. */
@@ -26,7 +26,12 @@ export interface PadRequestCountArgs {
  *   repeats its last value); padding tokens use slot -1.
  */
 export function padRequestCount(args: PadRequestCountArgs): number {
-  const given = checkObject('args', args);
+  const given = checkOptions('args', args ?? null, [
+    'paddedTokens',
+    'uniformDecode',
+    'uniformDecodeQueryLen',
+    'maxNumReqs',
+  ]);
   const paddedTokens = checkInt('args.paddedTokens', given.paddedTokens, { min: 1, max: INT32_MAX });
   const uniformDecode = checkBoolean('args.uniformDecode', given.uniformDecode);
   const k = checkInt('args.uniformDecodeQueryLen', given.uniformDecodeQueryLen, { min: 1, max: INT32_MAX });
