@@ -4,6 +4,8 @@ import { type FlashgraphError, InvalidArgumentError, isFlashgraphError } from '@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  captureSizeIndex,
+  captureSizeLookup,
   decodeGraphSizes,
   defaultCaptureSizes,
   estimateSplitWorkspaceBytes,
@@ -30,6 +32,8 @@ describe('documented errors', () => {
     ['defaultCaptureSizes', () => defaultCaptureSizes({ maxNumSeqs: 0 } as never), ConfigError, 'invalid_config'],
     ['padToCaptureSize numTokens', () => padToCaptureSize(resolved, 0), InvalidArgumentError, 'out_of_range'],
     ['padToCaptureSize resolved', () => padToCaptureSize(null as never, 1), InvalidArgumentError, 'invalid_type'],
+    ['captureSizeIndex', () => captureSizeIndex(resolved, 1.5), InvalidArgumentError, 'out_of_range'],
+    ['captureSizeLookup', () => captureSizeLookup(resolved)(Number.NaN), InvalidArgumentError, 'out_of_range'],
     [
       'padToCaptureSize sizes',
       () => padToCaptureSize({ captureSizes: [2, 1] }, 1),

@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  captureSizeIndex,
+  captureSizeLookup,
   decodeGraphSizes,
   defaultCaptureSizes,
   estimateSplitWorkspaceBytes,
@@ -169,14 +171,21 @@ describe('the other public functions under hostile input', () => {
     expect(defaultCaptureSizes({ maxNumSeqs: 2 ** 31 - 1, maxNumBatchedTokens: 2 ** 31 - 1 })).toHaveLength(51);
   });
 
-  it('padToCaptureSize: a capture size, undefined, or InvalidArgumentError naming numTokens / resolved', () => {
+  it('padToCaptureSize, captureSizeIndex, captureSizeLookup: a size / index, or InvalidArgumentError naming numTokens', () => {
+    const lookup = captureSizeLookup(resolved);
     fc.assert(
       fc.property(hostileValue, (numTokens) => {
         const result = expectTyped(() => padToCaptureSize(resolved, numTokens as number));
+        const index = expectTyped(() => captureSizeIndex(resolved, numTokens as number));
+        const looked = expectTyped(() => lookup(numTokens as number));
         if (result instanceof Error) {
           expect(result).toBeInstanceOf(InvalidArgumentError);
           expect((result as InvalidArgumentError).path).toBe('numTokens');
-        } else if (result !== undefined) expect(resolved.captureSizes).toContain(result);
+          expect([(index as Error).message, (looked as Error).message]).toEqual([result.message, result.message]);
+        } else {
+          if (result !== undefined) expect(resolved.captureSizes).toContain(result);
+          expect(index).toBe(looked);
+        }
       }),
       { numRuns: 300 },
     );

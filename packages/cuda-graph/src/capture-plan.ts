@@ -65,16 +65,10 @@ export interface SizePlan {
 export interface CapturePlan {
   /** Every capture size, ascending, with its graphs (possibly none). */
   readonly sizes: readonly SizePlan[];
-  /** Index in `sizes` of each capture size, for the size padToCaptureSize returns. */
-  readonly indexOfSize: ReadonlyMap<number, number>;
   readonly maxCaptureSize: number;
 }
 
 export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number | undefined): CapturePlan {
-  const indexOfSize = new Map<number, number>();
-  config.captureSizes.forEach((size, i) => {
-    indexOfSize.set(size, i);
-  });
   // Mode `full` too: uniform decode batches get their own graph next to the mixed one. The sizes
   // come from the config package, the same rule its maxAotBatch check applies.
   const decodeSizes = new Set(decodeGraphSizes(config, maxNumReqs));
@@ -99,5 +93,5 @@ export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number
       }),
     }),
   );
-  return { sizes, indexOfSize, maxCaptureSize: config.maxCaptureSize };
+  return { sizes, maxCaptureSize: config.maxCaptureSize };
 }
