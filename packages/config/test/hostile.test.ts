@@ -216,6 +216,18 @@ describe('the other public functions under hostile input', () => {
     );
   });
 
+  it('ConfigError: built from a hostile issue list, a FlashgraphError either way', () => {
+    fc.assert(
+      fc.property(fc.oneof(hostileValue, fc.array(hostileValue, { maxLength: 4 })), (issues) => {
+        const made = expectTyped(() => new ConfigError(issues as never));
+        expect(made).toBeInstanceOf(FlashgraphError);
+      }),
+      { numRuns: 300 },
+    );
+    const error = new ConfigError([{ code: 'x', path: 'p', value: Symbol('s'), rule: 'r', fix: 'f' }]);
+    expect(error.message).toContain('p = Symbol(s)');
+  });
+
   it('decodeGraphSizes: sizes of the config, or InvalidArgumentError naming the argument', () => {
     fc.assert(
       fc.property(hostileValue, (maxNumReqs) => {

@@ -9,11 +9,15 @@ import { describe, expect, test } from 'vitest';
 import { buildCapturePlan } from '../src/capture-plan.js';
 import {
   CpuStream,
+  CpuStreamError,
   cpuCaptureBackend,
   createCpuGraphRunner,
   createGraphRunner,
   createGraphRunnerWithBackend,
+  GraphCaptureError,
+  GraphRunnerError,
   padRequestCount,
+  StepError,
   segmentedForward,
 } from '../src/index.js';
 import { RecordingBackend } from './helpers/recording-backend.js';
@@ -195,6 +199,32 @@ describe('factories and helpers under hostile options', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  test('the error classes: constructed from hostile values, a FlashgraphError either way', () => {
+    fc.assert(
+      fc.property(hostileValue, hostileValue, hostileValue, (a, b, c) => {
+        for (const make of <(() => FlashgraphError)[]>[
+          () => new GraphCaptureError(a as never),
+          () =>
+            new GraphCaptureError({
+              size: a,
+              phase: 'capture',
+              graph: 'full',
+              uniformDecode: false,
+              segment: b,
+              cause: c,
+            } as never),
+          () => new GraphRunnerError(a as never, b as never, c as never, 'fix'),
+          () => new StepError('async_step', a as never, b as never, c as never),
+          () => new CpuStreamError(a as never, b as never, c as never),
+        ]) {
+          const made = typedOrValue<FlashgraphError>(make);
+          expect(made).toBeInstanceOf(FlashgraphError);
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 
