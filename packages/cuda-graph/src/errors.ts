@@ -8,6 +8,7 @@ import {
   checkOneOf,
   checkString,
   FlashgraphError,
+  formatValue,
   INT32_MAX,
   optional,
 } from '@flashgraph/errors';
@@ -28,7 +29,8 @@ export interface GraphCaptureErrorDetails {
 
 function causeMessage(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
-  return String(cause);
+  // Whatever a step threw: a string as is, anything else as formatValue shows it (bounded length).
+  return typeof cause === 'string' ? cause : formatValue(cause);
 }
 
 function fixFor(phase: CapturePhase, cause: unknown): string {
