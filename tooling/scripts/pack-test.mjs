@@ -33,6 +33,8 @@ const PACKAGES = [
       'estimateSplitWorkspaceBytes',
       'ConfigError',
       'graphConfigJsonSchema',
+      'decodeGraphSizes',
+      'graphConfigLimits',
     ],
   },
   {
@@ -72,6 +74,9 @@ const PACKAGES = [
       'padRequestCount',
       'GraphCaptureError',
       'GraphRunnerError',
+      'StepError',
+      'createCpuGraphRunner',
+      'segmentedForward',
     ],
   },
   {

@@ -3,7 +3,7 @@ export { fa3BackendCapability } from './backend.js';
 export { ConfigError } from './config-error.js';
 export { decodeGraphSizes } from './decode-graph-sizes.js';
 export { defaultCaptureSizes } from './default-capture-sizes.js';
-export { padToCaptureSize } from './pad-table.js';
+export { captureSizeIndex, captureSizeLookup, padToCaptureSize } from './pad-table.js';
 export { resolveGraphConfig } from './resolve.js';
 export {
   CUDAGRAPH_SUPPORTS as cudagraphSupportLevels,

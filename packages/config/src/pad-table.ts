@@ -1,55 +1,134 @@
-// padToCaptureSize: the smallest captured size >= n, by binary search over the capture sizes.
-// Memory is O(number of capture sizes), never O(max capture size): a config whose largest size is
-// 2^31 - 1 tokens costs what one with 512 does. With at most 4096 sizes the search is <= 12 steps.
+// padToCaptureSize: the smallest captured size >= n, in O(1) through a bucket table whose length
+// is at most 4 x the number of capture sizes (never the max capture size: capture sizes up to
+// 2^31 - 1 cost what 512 does). Bucket b covers the token counts ((b x width), (b + 1) x width]
+// and holds the index of the first size in it; a lookup searches that bucket's few sizes.
 import { checkInt, InvalidArgumentError } from '@flashgraph/errors';
 
-// Checked copies keyed by the (frozen) resolved config, so the config itself stays plain
-// JSON-printable data and the per-call check is one WeakMap lookup.
-const checked = new WeakMap<object, Float64Array>();
+interface PadTable {
+  readonly sizes: Float64Array;
+  /** Token counts per bucket. */
+  readonly width: number;
+  /** start[b] = index of the smallest size > b x width; start[buckets] = sizes.length. */
+  readonly start: Int32Array;
+}
 
-function checkedSizes(resolved: { captureSizes: readonly number[] }): Float64Array {
-  let sizes = checked.get(resolved);
-  if (sizes === undefined) {
-    const given: unknown = resolved.captureSizes;
-    const allowed = 'ascending positive safe integers (the captureSizes of resolveGraphConfig)';
-    if (!Array.isArray(given)) {
-      throw new InvalidArgumentError({ code: 'invalid_type', path: 'resolved.captureSizes', value: given, allowed });
+const NUM_TOKENS = { min: 1, max: Number.MAX_SAFE_INTEGER };
+const EMPTY: PadTable = { sizes: new Float64Array(0), width: 1, start: new Int32Array(1) };
+
+// Tables keyed by the (frozen) resolved config, so the config itself stays plain JSON-printable
+// data and the per-call cost is one WeakMap lookup.
+const tables = new WeakMap<object, PadTable>();
+
+function checkedSizes(given: unknown): Float64Array {
+  const allowed = 'ascending positive safe integers (the captureSizes of resolveGraphConfig)';
+  if (!Array.isArray(given)) {
+    throw new InvalidArgumentError({ code: 'invalid_type', path: 'resolved.captureSizes', value: given, allowed });
+  }
+  const sizes = new Float64Array(given.length);
+  let previous = 0;
+  for (let i = 0; i < given.length; i++) {
+    const size: unknown = given[i];
+    if (!Number.isSafeInteger(size) || (size as number) <= previous) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: `resolved.captureSizes[${i}]`,
+        value: size,
+        allowed,
+      });
     }
-    sizes = new Float64Array(given.length);
-    let previous = 0;
-    for (let i = 0; i < given.length; i++) {
-      const size: unknown = given[i];
-      if (!Number.isSafeInteger(size) || (size as number) <= previous) {
-        throw new InvalidArgumentError({
-          code: 'invalid_value',
-          path: `resolved.captureSizes[${i}]`,
-          value: size,
-          allowed,
-        });
-      }
-      previous = size as number;
-      sizes[i] = previous;
-    }
-    checked.set(resolved, sizes);
+    previous = size as number;
+    sizes[i] = previous;
   }
   return sizes;
 }
 
-/** Index of the smallest of ascending `sizes` >= n, or -1 when n is above the largest. */
-export function padIndexOf(sizes: ArrayLike<number>, n: number): number {
-  let lo = 0;
-  let hi = sizes.length;
+function buildTable(sizes: Float64Array): PadTable {
+  if (sizes.length === 0) return EMPTY;
+  const max = sizes[sizes.length - 1]!;
+  const width = Math.max(1, Math.ceil(max / (4 * sizes.length)));
+  const buckets = Math.ceil(max / width);
+  const start = new Int32Array(buckets + 1);
+  let i = 0;
+  for (let b = 0; b < buckets; b++) {
+    while (sizes[i]! <= b * width) i++;
+    start[b] = i;
+  }
+  start[buckets] = sizes.length;
+  return { sizes, width, start };
+}
+
+function tableFor(resolved: { readonly captureSizes: readonly number[] }): PadTable {
+  let table = tables.get(resolved);
+  if (table === undefined) {
+    table = buildTable(checkedSizes(resolved.captureSizes));
+    tables.set(resolved, table);
+  }
+  return table;
+}
+
+/** Builds the table ahead of the first lookup (resolveGraphConfig calls it). */
+export function registerPadTable(resolved: { readonly captureSizes: readonly number[] }): void {
+  tableFor(resolved);
+}
+
+function checkResolved(resolved: unknown): asserts resolved is { readonly captureSizes: readonly number[] } {
+  if (resolved === null || typeof resolved !== 'object') {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'resolved',
+      value: resolved,
+      allowed: 'the object returned by resolveGraphConfig',
+    });
+  }
+}
+
+/** The index of the first size >= numTokens (a checked positive safe integer), or -1. */
+function lookup(table: PadTable, numTokens: number): number {
+  const { sizes, width, start } = table;
+  const bucket = Math.floor((numTokens - 1) / width);
+  if (bucket >= start.length - 1) return -1;
+  let lo = start[bucket]!;
+  let hi = start[bucket + 1]!;
+  // The first size >= numTokens within the bucket, else the first size of the next bucket.
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sizes[mid]! >= n) hi = mid;
+    if (sizes[mid]! >= numTokens) hi = mid;
     else lo = mid + 1;
   }
   return lo < sizes.length ? lo : -1;
 }
 
-/** Checks `resolved.captureSizes` ahead of the first lookup (resolveGraphConfig calls it). */
-export function registerPadTable(resolved: { captureSizes: readonly number[] }): void {
-  checkedSizes(resolved);
+function checkNumTokens(numTokens: unknown): asserts numTokens is number {
+  // A hand-written check on this per-step path (no range object per call), through the same class.
+  if (typeof numTokens !== 'number' || !Number.isSafeInteger(numTokens) || numTokens < 1) {
+    checkInt('numTokens', numTokens, NUM_TOKENS);
+  }
+}
+
+/**
+ * The index in `resolved.captureSizes` of the size a step of `numTokens` tokens pads to, or -1
+ * above the max capture size (or when nothing is captured). O(1) for ladders; never worse than a
+ * binary search within one bucket.
+ */
+export function captureSizeIndex(resolved: { readonly captureSizes: readonly number[] }, numTokens: number): number {
+  checkResolved(resolved);
+  checkNumTokens(numTokens);
+  return lookup(tableFor(resolved), numTokens);
+}
+
+/**
+ * `captureSizeIndex` bound to one config: the sizes are checked and the table built once, so each
+ * call is a few integer operations (a graph runner's per-step path).
+ */
+export function captureSizeLookup(resolved: {
+  readonly captureSizes: readonly number[];
+}): (numTokens: number) => number {
+  checkResolved(resolved);
+  const table = tableFor(resolved);
+  return (numTokens) => {
+    checkNumTokens(numTokens);
+    return lookup(table, numTokens);
+  };
 }
 
 /**
@@ -60,16 +139,6 @@ export function padToCaptureSize(
   resolved: { readonly captureSizes: readonly number[] },
   numTokens: number,
 ): number | undefined {
-  if (resolved === null || typeof resolved !== 'object') {
-    throw new InvalidArgumentError({
-      code: 'invalid_type',
-      path: 'resolved',
-      value: resolved,
-      allowed: 'the object returned by resolveGraphConfig',
-    });
-  }
-  checkInt('numTokens', numTokens, { min: 1, max: Number.MAX_SAFE_INTEGER });
-  const sizes = checkedSizes(resolved);
-  const index = padIndexOf(sizes, numTokens);
-  return index < 0 ? undefined : sizes[index];
+  const index = captureSizeIndex(resolved, numTokens);
+  return index < 0 ? undefined : tableFor(resolved).sizes[index];
 }

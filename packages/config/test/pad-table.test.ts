@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { padToCaptureSize, resolveGraphConfig } from '../src/index.js';
+import { captureSizeIndex, captureSizeLookup, padToCaptureSize, resolveGraphConfig } from '../src/index.js';
 
 const context = { maxNumSeqs: 256, maxNumBatchedTokens: 1 << 22 };
 
@@ -97,5 +97,45 @@ describe('padToCaptureSize', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('captureSizeIndex / captureSizeLookup (the table is O(number of sizes))', () => {
+  const context = { maxNumSeqs: 256, maxNumBatchedTokens: 2 ** 31 - 1 };
+
+  it('property: agrees with a linear search, for ladders, clusters and huge gaps', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.oneof(
+            fc.integer({ min: 1, max: 64 }),
+            fc.integer({ min: 1, max: 5000 }),
+            fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          ),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 6000 }), fc.integer({ min: 1, max: 2 ** 31 + 5 })), {
+          maxLength: 60,
+        }),
+        (sizes, probes) => {
+          const config = resolveGraphConfig({ captureSizes: sizes }, context);
+          const lookup = captureSizeLookup(config);
+          for (const n of [...probes, ...config.captureSizes, ...config.captureSizes.map((s) => s + 1)]) {
+            const expected = config.captureSizes.findIndex((s) => s >= n);
+            expect(captureSizeIndex(config, n)).toBe(expected);
+            expect(lookup(n)).toBe(expected);
+            expect(padToCaptureSize(config, n)).toBe(expected < 0 ? undefined : config.captureSizes[expected]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a lookup checks numTokens like padToCaptureSize, and nothing captured means -1', () => {
+    const none = resolveGraphConfig({ mode: 'none' }, context);
+    expect(captureSizeLookup(none)(5)).toBe(-1);
+    expect(() => captureSizeLookup(none)(0)).toThrow(InvalidArgumentError);
+    expect(() => captureSizeLookup(null as never)).toThrow(expect.objectContaining({ path: 'resolved' }));
   });
 });

@@ -106,7 +106,15 @@ const piecewiseHost = hostTimes(piecewise.runner, 8, 5_000);
 const batches = [1, 8, 64];
 const stepRows = batches.map((n) => {
   const batch = { numTokens: n, numReqs: n, uniformDecode: true };
-  const ctx = Object.freeze({ stream, numTokens: n, numReqs: n, uniformDecode: true, phase: 'eager' as const });
+  const ctx = Object.freeze({
+    stream,
+    numTokens: n,
+    numReqs: n,
+    uniformDecode: true,
+    phase: 'eager' as const,
+    graph: 'eager' as const,
+    decodeGraph: false,
+  });
   const eagerUs = stepTimeUs(() => {
     for (const segment of step.segments) segment.run(ctx);
   }, 500);

@@ -2,7 +2,7 @@
 // runner, before any GPU work, in O(number of capture sizes): nothing here is sized by a token
 // count, so a config whose largest size is 2^31 - 1 costs what one with 512 does.
 import { decodeGraphSizes, type ResolvedGraphConfig } from '@flashgraph/config';
-import { checkBoolean, checkInt, checkObject, INT32_MAX, optional } from '@flashgraph/errors';
+import { checkBoolean, checkInt, checkOptions, INT32_MAX, optional } from '@flashgraph/errors';
 
 export interface PadRequestCountArgs {
   /** The capture size the batch was padded to. */
@@ -26,7 +26,12 @@ export interface PadRequestCountArgs {
  *   repeats its last value); padding tokens use slot -1.
  */
 export function padRequestCount(args: PadRequestCountArgs): number {
-  const given = checkObject('args', args);
+  const given = checkOptions('args', args ?? null, [
+    'paddedTokens',
+    'uniformDecode',
+    'uniformDecodeQueryLen',
+    'maxNumReqs',
+  ]);
   const paddedTokens = checkInt('args.paddedTokens', given.paddedTokens, { min: 1, max: INT32_MAX });
   const uniformDecode = checkBoolean('args.uniformDecode', given.uniformDecode);
   const k = checkInt('args.uniformDecodeQueryLen', given.uniformDecodeQueryLen, { min: 1, max: INT32_MAX });
@@ -60,16 +65,10 @@ export interface SizePlan {
 export interface CapturePlan {
   /** Every capture size, ascending, with its graphs (possibly none). */
   readonly sizes: readonly SizePlan[];
-  /** Index in `sizes` of each capture size, for the size padToCaptureSize returns. */
-  readonly indexOfSize: ReadonlyMap<number, number>;
   readonly maxCaptureSize: number;
 }
 
 export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number | undefined): CapturePlan {
-  const indexOfSize = new Map<number, number>();
-  config.captureSizes.forEach((size, i) => {
-    indexOfSize.set(size, i);
-  });
   // Mode `full` too: uniform decode batches get their own graph next to the mixed one. The sizes
   // come from the config package, the same rule its maxAotBatch check applies.
   const decodeSizes = new Set(decodeGraphSizes(config, maxNumReqs));
@@ -94,5 +93,5 @@ export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number
       }),
     }),
   );
-  return { sizes, indexOfSize, maxCaptureSize: config.maxCaptureSize };
+  return { sizes, maxCaptureSize: config.maxCaptureSize };
 }

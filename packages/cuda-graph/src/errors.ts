@@ -1,7 +1,17 @@
 // Error classes of @flashgraph/cuda-graph: FlashgraphErrors with stable snake_case codes, each
 // saying what to do. Bad arguments are @flashgraph/errors' InvalidArgumentError, use after
 // dispose() its DisposedError.
-import { FlashgraphError } from '@flashgraph/errors';
+import {
+  checkBoolean,
+  checkInt,
+  checkObject,
+  checkOneOf,
+  checkString,
+  FlashgraphError,
+  formatValue,
+  INT32_MAX,
+  optional,
+} from '@flashgraph/errors';
 
 /** Where a capture failed. */
 export type CapturePhase = 'warmup' | 'capture' | 'instantiate' | 'upload';
@@ -19,7 +29,8 @@ export interface GraphCaptureErrorDetails {
 
 function causeMessage(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
-  return String(cause);
+  // Whatever a step threw: a string as is, anything else as formatValue shows it (bounded length).
+  return typeof cause === 'string' ? cause : formatValue(cause);
 }
 
 function fixFor(phase: CapturePhase, cause: unknown): string {
@@ -45,6 +56,19 @@ function graphName(details: GraphCaptureErrorDetails): string {
   return `full graph${details.uniformDecode ? ' (uniform decode)' : ''}${segment === '' ? '' : `,${segment}`}`;
 }
 
+function checkCaptureDetails(given: unknown): GraphCaptureErrorDetails {
+  const d = checkObject('details', given);
+  const segment = optional(d.segment, undefined, (v) => checkInt('details.segment', v, { min: 0, max: INT32_MAX }));
+  return {
+    size: checkInt('details.size', d.size, { min: 1, max: INT32_MAX }),
+    phase: checkOneOf('details.phase', d.phase, ['warmup', 'capture', 'instantiate', 'upload'] as const),
+    graph: checkOneOf('details.graph', d.graph, ['full', 'piecewise'] as const),
+    uniformDecode: checkBoolean('details.uniformDecode', d.uniformDecode),
+    segment,
+    cause: d.cause,
+  };
+}
+
 /**
  * A capture failed (code `graph_capture_failed`). The capture was ended, the partial graph
  * destroyed and every graph of this `capture()` call freed; the stream is usable and the runner
@@ -58,7 +82,8 @@ export class GraphCaptureError extends FlashgraphError {
   readonly uniformDecode: boolean;
   readonly segment: number | undefined;
 
-  constructor(details: GraphCaptureErrorDetails) {
+  constructor(given: GraphCaptureErrorDetails) {
+    const details = checkCaptureDetails(given);
     super({
       code: 'graph_capture_failed',
       problem: `capture of size ${details.size} failed during ${details.phase} (${graphName(details)}): ${causeMessage(details.cause)}`,
@@ -85,7 +110,12 @@ export class GraphRunnerError extends FlashgraphError {
   declare readonly code: GraphRunnerErrorCode;
 
   constructor(code: GraphRunnerErrorCode, call: string, problem: string, fix: string) {
-    super({ code, path: call, problem, fix });
+    super({
+      code: checkOneOf('code', code, ['runner_locked', 'not_captured', 'capture_in_progress'] as const),
+      path: checkString('call', call),
+      problem: checkString('problem', problem),
+      fix: checkString('fix', fix),
+    });
   }
 }
 
@@ -101,7 +131,12 @@ export class StepError extends FlashgraphError {
   declare readonly code: StepErrorCode;
 
   constructor(code: StepErrorCode, path: string, problem: string, fix: string) {
-    super({ code, path, problem, fix });
+    super({
+      code: checkOneOf('code', code, ['async_step', 'forward_contract'] as const),
+      path: checkString('path', path),
+      problem: checkString('problem', problem),
+      fix: checkString('fix', fix),
+    });
   }
 }
 
@@ -116,6 +151,11 @@ export class CpuStreamError extends FlashgraphError {
   declare readonly code: CpuStreamErrorCode;
 
   constructor(code: CpuStreamErrorCode, call: string, problem: string) {
-    super({ code, path: call, problem, fix: 'Pair every beginCapture() with one endCapture().' });
+    super({
+      code: checkOneOf('code', code, ['already_capturing', 'not_capturing'] as const),
+      path: checkString('call', call),
+      problem: checkString('problem', problem),
+      fix: 'Pair every beginCapture() with one endCapture().',
+    });
   }
 }

@@ -71,6 +71,9 @@ export function segmentedForward<S, C = unknown, IO = any>(
     given.runAttention,
   );
   const forwardOf = (given.model as GeneratorForward<C, IO>).forward.bind(given.model);
+  // Called as methods of the options object, as a caller writing `prologue(ctx) { this... }` expects.
+  const callContext = (ctx: StepContext<S>, attention: (layer: number, io: IO) => AttentionCall<IO>) =>
+    makeContext.call(options, ctx, attention);
 
   const calls: (AttentionCall<IO> | undefined)[] = new Array(numLayers).fill(undefined);
   let generator: Generator<AttentionCall<IO>, void, void> | null = null;
@@ -101,7 +104,7 @@ export function segmentedForward<S, C = unknown, IO = any>(
     const path = `step.segments[${2 * piece + 1}]`;
     if (piece === 0) {
       pending = null;
-      generator = forwardOf(makeContext(ctx, attention));
+      generator = forwardOf(callContext(ctx, attention));
       if (!generator || typeof generator.next !== 'function') {
         generator = null;
         throw contractError(path, 'forward() must be a generator function (function*)');
@@ -141,7 +144,7 @@ export function segmentedForward<S, C = unknown, IO = any>(
     }
   };
 
-  const segments: StepSegment<S>[] = [{ kind: 'eager', run: (ctx) => prologue(ctx) }];
+  const segments: StepSegment<S>[] = [{ kind: 'eager', run: (ctx) => prologue.call(options, ctx) }];
   for (let piece = 0; piece <= numLayers; piece++) {
     segments.push({ kind: 'graph', run: (ctx) => advance(piece, ctx) });
     if (piece < numLayers) {
@@ -156,7 +159,7 @@ export function segmentedForward<S, C = unknown, IO = any>(
               `attention of layer ${layer} ran before the forward reached it`,
             );
           }
-          runAttention(call, ctx);
+          runAttention.call(options, call, ctx);
         },
       });
     }

@@ -1,6 +1,6 @@
 // The graph runner: capture (largest size first), dispatch (pad, replay or run eagerly), stats and
 // lifetime. All GPU work goes through a CaptureBackend, so this file runs on the CPU in tests.
-import { padToCaptureSize, type ResolvedGraphConfig } from '@flashgraph/config';
+import { captureSizeLookup, type ResolvedGraphConfig } from '@flashgraph/config';
 import { DisposedError } from '@flashgraph/errors';
 import type { CaptureBackend } from './capture-backend.js';
 import { buildCapturePlan, type CapturePlan, type SizePlan } from './capture-plan.js';
@@ -86,6 +86,8 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
   private readonly records: SizeRecord<S, E>[];
   private readonly queryLen: number;
   private readonly maxNumTokens: number;
+  /** The config package owns "smallest capture size >= n" (O(1), O(number of sizes) memory). */
+  private readonly padIndex: (numTokens: number) => number;
   private state: State = 'idle';
   private segments: readonly NormalizedSegment<S>[] | null = null;
   private captureMs = 0;
@@ -103,6 +105,7 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
     this.queryLen = options.checked.uniformDecodeQueryLen;
     this.maxNumTokens = options.checked.maxNumBatchedTokens;
     this.plan_ = buildCapturePlan(options.checked, options.maxNumReqs);
+    this.padIndex = captureSizeLookup(options.checked);
     this.records = this.plan_.sizes.map((plan) => this.makeRecord(plan));
   }
 
@@ -151,10 +154,8 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
     checkBatch(batch, this.queryLen, this.maxNumReqs, this.maxNumTokens);
     const n = batch.numTokens;
     if (n > this.plan_.maxCaptureSize) return null;
-    // The config package owns "smallest capture size >= n" (binary search over the sizes).
-    const size = padToCaptureSize(this.checked, n);
-    const index = size === undefined ? undefined : this.plan_.indexOfSize.get(size);
-    if (index === undefined) return null;
+    const index = this.padIndex(n);
+    if (index < 0) return null;
     const record = this.records[index]!;
     const route = batch.uniformDecode ? record.decode : record.mixed;
     return route.kind === EAGER ? null : route;

@@ -153,11 +153,11 @@ export function checkBatch(
   if (!Number.isInteger(numTokens) || numTokens < 1 || numTokens > maxNumTokens) {
     batchError('out_of_range', 'batch.numTokens', numTokens, `integer in [1, ${maxNumTokens}] (maxNumBatchedTokens)`);
   }
-  const reqLimit = maxNumReqs === undefined ? numTokens : Math.min(numTokens, maxNumReqs);
-  const reqAllowed = `integer in [1, ${reqLimit}] (numTokens${maxNumReqs === undefined ? '' : ' and maxNumReqs'})`;
-  if (typeof numReqs !== 'number') batchError('invalid_type', 'batch.numReqs', numReqs, reqAllowed);
-  if (!Number.isInteger(numReqs) || numReqs < 1 || numReqs > reqLimit) {
-    batchError('out_of_range', 'batch.numReqs', numReqs, reqAllowed);
+  const reqLimit = maxNumReqs === undefined || maxNumReqs > numTokens ? numTokens : maxNumReqs;
+  if (typeof numReqs !== 'number' || !Number.isInteger(numReqs) || numReqs < 1 || numReqs > reqLimit) {
+    // The message is built only on this failure path: run() allocates nothing for a good batch.
+    const allowed = `integer in [1, ${reqLimit}] (numTokens${maxNumReqs === undefined ? '' : ' and maxNumReqs'})`;
+    batchError(typeof numReqs !== 'number' ? 'invalid_type' : 'out_of_range', 'batch.numReqs', numReqs, allowed);
   }
   if (typeof uniformDecode !== 'boolean') batchError('invalid_type', 'batch.uniformDecode', uniformDecode, 'boolean');
   if (uniformDecode && numTokens !== numReqs * uniformDecodeQueryLen) {

@@ -1,4 +1,4 @@
-import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
+import { captureSizeIndex, padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -124,13 +124,13 @@ describe('buildCapturePlan', () => {
   });
 
   test.each(['none', 'full', 'full_decode_only', 'piecewise', 'full_and_piecewise'] as const)(
-    'indexOfSize indexes every size padToCaptureSize returns (%s)',
+    'plan sizes line up with captureSizeIndex and padToCaptureSize (%s)',
     (mode) => {
       const config = resolveGraphConfig({ mode }, context);
       const plan = buildCapturePlan(config, undefined);
-      expect(plan.indexOfSize.size).toBe(config.captureSizes.length);
+      expect(plan.sizes.map((s) => s.size)).toEqual(config.captureSizes);
       for (let n = 1; n <= config.maxCaptureSize; n++) {
-        expect(plan.sizes[plan.indexOfSize.get(padToCaptureSize(config, n)!)!]!.size).toBe(padToCaptureSize(config, n));
+        expect(plan.sizes[captureSizeIndex(config, n)]!.size).toBe(padToCaptureSize(config, n));
       }
       expect(plan.sizes.some((s) => s.fullMixed)).toBe(config.fullGraphsFor === 'all');
       expect(plan.sizes.some((s) => s.fullDecode)).toBe(config.fullGraphsFor !== 'none');

@@ -229,6 +229,8 @@ for (const mode of MODES) {
           numReqs: outcome.paddedReqs,
           uniformDecode: shape.uniformDecode,
           phase: 'eager' as const,
+          graph: 'eager' as const,
+          decodeGraph: false,
         });
         for (const segment of step.segments) segment.run(ctx);
         const eager = final.read(new Uint16Array(shape.numTokens * Q_ROW), { stream });

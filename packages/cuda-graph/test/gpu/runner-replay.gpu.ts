@@ -193,7 +193,15 @@ for (const mode of MODES) {
 
           // The same step run eagerly, unpadded.
           b.out.fill(0xff, { stream });
-          const ctx = Object.freeze({ stream, numTokens, numReqs, uniformDecode, phase: 'eager' as const });
+          const ctx = Object.freeze({
+            stream,
+            numTokens,
+            numReqs,
+            uniformDecode,
+            phase: 'eager' as const,
+            graph: 'eager' as const,
+            decodeGraph: false,
+          });
           for (const segment of step.segments) segment.run(ctx);
           b.out.read(eagerOut, { stream });
           stream.synchronize();

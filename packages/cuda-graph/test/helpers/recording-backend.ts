@@ -2,7 +2,7 @@
 // matter to the runner: work launched while capturing is recorded into the graph instead of run;
 // synchronizing or allocating while capturing invalidates the capture (the call fails and
 // endCapture then fails too); replaying an exec runs the recorded work.
-import type { CaptureBackend, ExecHandle, GraphHandle } from '../../src/capture-backend.js';
+import type { CaptureBackend } from '../../src/capture-backend.js';
 import type { GraphMemory } from '../../src/types.js';
 
 export type Op = 'begin' | 'end' | 'instantiate' | 'upload' | 'synchronize';
@@ -22,7 +22,7 @@ export class FakeStream {
   }
 }
 
-class FakeGraph {
+export class FakeGraph {
   disposed = false;
   constructor(
     readonly id: number,
@@ -30,7 +30,7 @@ class FakeGraph {
   ) {}
 }
 
-class FakeExec {
+export class FakeExec {
   disposed = false;
   uploaded = false;
   constructor(
@@ -42,7 +42,7 @@ class FakeExec {
 /** Bytes of "graph memory" the fake driver accounts per live exec. */
 export const BYTES_PER_EXEC = 4096;
 
-export class RecordingBackend implements CaptureBackend<FakeStream> {
+export class RecordingBackend implements CaptureBackend<FakeStream, FakeGraph, FakeExec> {
   readonly stream: FakeStream;
   /** Every backend call, in order. */
   readonly calls: string[] = [];
@@ -99,7 +99,7 @@ export class RecordingBackend implements CaptureBackend<FakeStream> {
     this.nodes = [];
   }
 
-  endCapture(): GraphHandle {
+  endCapture(): FakeGraph {
     this.calls.push('end');
     if (!this.capturing) throw new Error('cudaErrorIllegalState: stream is not capturing');
     this.capturing = false;
@@ -126,8 +126,7 @@ export class RecordingBackend implements CaptureBackend<FakeStream> {
     this.tick('synchronize');
   }
 
-  instantiate(graph: GraphHandle): ExecHandle {
-    const g = graph as FakeGraph;
+  instantiate(g: FakeGraph): FakeExec {
     this.calls.push(`instantiate:${g.id}`);
     if (g.disposed) throw new Error('instantiate of a disposed graph');
     this.tick('instantiate');
@@ -137,31 +136,27 @@ export class RecordingBackend implements CaptureBackend<FakeStream> {
     return exec;
   }
 
-  disposeGraph(graph: GraphHandle): void {
-    const g = graph as FakeGraph;
+  disposeGraph(g: FakeGraph): void {
     this.calls.push(`disposeGraph:${g.id}`);
     if (g.disposed) throw new Error('double dispose of a graph');
     g.disposed = true;
     this.liveGraphs.delete(g);
   }
 
-  upload(exec: ExecHandle): void {
-    const e = exec as FakeExec;
+  upload(e: FakeExec): void {
     this.calls.push(`upload:${e.id}`);
     this.tick('upload');
     e.uploaded = true;
   }
 
-  launch(exec: ExecHandle): void {
-    const e = exec as FakeExec;
+  launch(e: FakeExec): void {
     if (e.disposed) throw new Error('launch of a disposed exec');
     if (!e.uploaded) throw new Error('launch of an exec that was never uploaded');
     this.calls.push(`launch:${e.id}`);
     for (const node of e.nodes) this.executed.push(node);
   }
 
-  disposeExec(exec: ExecHandle): void {
-    const e = exec as FakeExec;
+  disposeExec(e: FakeExec): void {
     this.calls.push(`disposeExec:${e.id}`);
     if (e.disposed) throw new Error('double dispose of an exec');
     e.disposed = true;
