@@ -1,7 +1,8 @@
 // createAttention and the Attention object: one workspace allocated at creation, sized by the
 // capacities (design rule 1 and 2), then schedule / forward / writeKvCache launches on the
 // caller's stream, all graph-capturable and allocation-free.
-import { DeviceBuffer, DisposedError, NoCudaDeviceError } from '@flashgraph/cuda';
+import { DeviceBuffer, NoCudaDeviceError } from '@flashgraph/cuda';
+import { DisposedError } from '@flashgraph/errors';
 import {
   type CheckedForward,
   checkForwardArgs,
@@ -11,6 +12,7 @@ import {
   type ScheduleArgs,
   type WriteKvCacheArgs,
 } from './call-args.js';
+import { Fa3Error } from './errors.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -21,8 +23,9 @@ import {
   worstCaseTiles,
 } from './options.js';
 import { stepSplitBound } from './plan-splits.js';
+import { MAX_SM_COUNT } from './sm-count.js';
 import type { TileShape } from './tile-shape.js';
-import { checkArgs, checkInt, INT32_MAX } from './validate.js';
+import { checkArgs, checkInt, INT32_MAX, outOfRange } from './validate.js';
 
 export interface AttentionMetadata {
   /** Splits per request slot, `[maxNumReqs]`; 0 past the live batch. */
@@ -39,7 +42,7 @@ export interface Attention {
   /** Streaming multiprocessors of the device: the persistent grid size. */
   readonly smCount: number;
   readonly tileShape: TileShape;
-  /** The split bound a step with these arguments uses, 1..maxNumSplits. */
+  /** The split bound a step with these arguments uses, 1..maxNumSplits (numSplits 0 = the heuristic). */
   resolveNumSplits(args: { numSplits: number; maxSeqlenQ: number; maxSeqlenK: number }): number;
   /** Runs the prepare kernel: per-request splits and tile offsets into the workspace. */
   schedule(args: ScheduleArgs): void;
@@ -89,7 +92,7 @@ class AttentionImpl implements Attention {
   }
 
   #ws(fn: string): DeviceBuffer {
-    if (!this.#workspace) throw new DisposedError(`Attention (${fn})`);
+    if (!this.#workspace) throw new DisposedError('Attention', `Attention.${fn}`);
     return this.#workspace;
   }
 
@@ -111,7 +114,7 @@ class AttentionImpl implements Attention {
   resolveNumSplits(args: { numSplits: number; maxSeqlenQ: number; maxSeqlenK: number }): number {
     const fn = 'Attention.resolveNumSplits';
     this.#ws('resolveNumSplits');
-    const a = checkArgs(fn, args);
+    const a = checkArgs(fn, args, ['numSplits', 'maxSeqlenQ', 'maxSeqlenK']);
     const o = this.options;
     const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
     const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
@@ -144,12 +147,15 @@ class AttentionImpl implements Attention {
     const ws = this.#ws('forward');
     const f: CheckedForward = checkForwardArgs(fn, this.options, args);
     if (this.#scheduledReqs === 0) {
-      throw new Error(`${fn}: call schedule() first: forward reads the metadata that schedule() writes`);
+      throw new Fa3Error({
+        code: 'not_scheduled',
+        call: fn,
+        problem: 'forward reads the metadata that schedule() writes, and no schedule() ran yet',
+        fix: 'Call schedule() first (in the same stream order).',
+      });
     }
     if (f.numReqs !== this.#scheduledReqs) {
-      throw new RangeError(
-        `${fn}: numReqs (${f.numReqs}) must equal the numReqs of the last schedule() (${this.#scheduledReqs})`,
-      );
+      outOfRange(fn, 'numReqs', f.numReqs, `${this.#scheduledReqs} (the numReqs of the last schedule())`);
     }
     const numSplitsBound = this.#bound(f.numSplits, f.maxSeqlenQ, f.maxSeqlenK);
     callNative(fn, () =>
@@ -214,23 +220,36 @@ export function createAttention(opts: AttentionOptions): Attention {
   const st = callNative(`${fn} (status)`, () => native.status());
   if (!st.available) throw new NoCudaDeviceError(`${fn}: ${st.reason ?? 'the fa3 addon reports no usable device'}`);
   const smCount = st.smCount ?? 0;
-  if (!Number.isInteger(smCount) || smCount < 1)
-    throw new Error(`${fn}: the addon reported an invalid smCount (${smCount})`);
+  if (!Number.isInteger(smCount) || smCount < 1 || smCount > MAX_SM_COUNT) {
+    throw new Fa3Error({
+      code: 'addon_mismatch',
+      call: fn,
+      problem: `the addon reported smCount ${smCount}, outside [1, ${MAX_SM_COUNT}]`,
+      fix: 'Rebuild the fa3 addon for this version of @flashgraph/fa3.',
+    });
+  }
   const tile = callNative(`${fn} (tileShape)`, () =>
     native.tileShape(options.headDim, options.numHeadsQ / options.numHeadsKv),
   );
   const tiles = worstCaseTiles(options, tile.blockM);
   if (tiles > INT32_MAX) {
-    throw new RangeError(
-      `${fn}: maxNumSplits x numHeadsKv x (maxNumTokens x G / ${tile.blockM} + maxNumReqs) = ${tiles} work tiles exceeds the int32 tile offsets (${INT32_MAX}); lower maxNumSplits, maxNumTokens or maxNumReqs`,
+    outOfRange(
+      fn,
+      'maxNumSplits',
+      options.maxNumSplits,
+      `maxNumSplits x numHeadsKv x (maxNumTokens x G / ${tile.blockM} + maxNumReqs) <= ${INT32_MAX} work tiles (int32 tile offsets); here ${tiles}`,
+      'Lower maxNumSplits, maxNumTokens or maxNumReqs.',
     );
   }
   const layout = callNative(`${fn} (workspaceLayout)`, () => native.workspaceLayout(caps));
   const minBytes = partialsBytes(options);
   if (!Number.isSafeInteger(layout.totalBytes) || layout.totalBytes < minBytes) {
-    throw new Error(
-      `${fn}: the addon's workspace (${layout.totalBytes} bytes) is smaller than the split partials (${minBytes} bytes)`,
-    );
+    throw new Fa3Error({
+      code: 'addon_mismatch',
+      call: fn,
+      problem: `the addon's workspace (${layout.totalBytes} bytes) is smaller than the split partials (${minBytes} bytes)`,
+      fix: 'Rebuild the fa3 addon for this version of @flashgraph/fa3.',
+    });
   }
   const workspace = DeviceBuffer.alloc(layout.totalBytes, { device: options.device });
   try {

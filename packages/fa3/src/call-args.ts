@@ -1,7 +1,8 @@
 // Checks of schedule / forward / writeKvCache arguments against the attention's capacities.
 // Pure functions (no device work) so every rule is testable on a machine without a GPU.
 import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
-import { DTYPE_BYTES, type ResolvedAttentionOptions } from './options.js';
+import { DTYPE_BYTES } from './dtype.js';
+import type { ResolvedAttentionOptions } from './options.js';
 import { checkArgs, checkInt, checkNumber, INT32_MAX } from './validate.js';
 
 export interface ScheduleArgs {
@@ -16,7 +17,10 @@ export interface ScheduleArgs {
   maxSeqlenQ: number;
   /** Longest context (FA3 `max_seqlen_k`), 0..maxNumPagesPerReq x pageSize. */
   maxSeqlenK: number;
-  /** FA3 `num_splits`: 0 = heuristic bounded by maxNumSplits, 1..maxNumSplits = the step's bound. */
+  /**
+   * The step's split request (FA3 `num_splits`): 0 = the heuristic, bounded by the split capacity
+   * `maxNumSplits`; 1..maxNumSplits = the step's bound.
+   */
   numSplits: number;
 }
 
@@ -98,12 +102,8 @@ export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args:
   const numReqs = checkInt(fn, 'numReqs', a.numReqs, 1, o.maxNumReqs);
   const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
   const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
-  if (a.numSplits === undefined) {
-    throw new TypeError(
-      `${fn}: numSplits is required: 0 (heuristic, bounded by maxNumSplits = ${o.maxNumSplits}) or 1..${o.maxNumSplits}`,
-    );
-  }
-  // Above the capacity is an error, never a silent clamp: the partials are sized for maxNumSplits.
+  // The step's split request: required (0 = heuristic). Above the split capacity is an error,
+  // never a silent clamp: the partials are sized for maxNumSplits.
   const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
   const cuSeqlensQ = devicePointer(
     fn,

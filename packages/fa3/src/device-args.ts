@@ -2,6 +2,8 @@
 // interop contract. A DeviceBuffer's byte length is checked against the shape it must hold; a raw
 // pointer is trusted for size (the caller owns it) but checked for null and alignment.
 import type { DeviceBuffer, Stream } from '@flashgraph/cuda';
+import { InvalidArgumentError } from '@flashgraph/errors';
+import { argPath } from './validate.js';
 
 export type DeviceMemory = DeviceBuffer | bigint;
 export type StreamLike = Stream | bigint;
@@ -10,6 +12,10 @@ const U64_MAX = (1n << 64n) - 1n;
 
 function isBufferLike(v: unknown): v is DeviceBuffer {
   return typeof v === 'object' && v !== null && 'ptr' in v && 'byteLength' in v;
+}
+
+function bad(code: 'invalid_type' | 'out_of_range' | 'invalid_value', path: string, value: unknown, allowed: string) {
+  return new InvalidArgumentError({ code, path, value, allowed });
 }
 
 /**
@@ -25,48 +31,41 @@ export function devicePointer(
   align: number,
   device: number,
 ): bigint {
+  const path = argPath(fn, name);
   let ptr: bigint;
   if (typeof value === 'bigint') {
     if (value <= 0n || value > U64_MAX) {
-      throw new RangeError(`${fn}: ${name} must be a non-null device pointer (bigint in [1, 2^64)), got ${value}n`);
+      throw bad('out_of_range', path, value, 'a non-null device pointer (bigint in [1, 2^64))');
     }
     ptr = value;
   } else if (isBufferLike(value)) {
     ptr = value.ptr; // throws DisposedError for a disposed buffer
-    if (typeof ptr !== 'bigint') throw new TypeError(`${fn}: ${name}.ptr must be a bigint`);
+    if (typeof ptr !== 'bigint') throw bad('invalid_type', `${path}.ptr`, ptr, 'a bigint device address');
     if (typeof value.device === 'number' && value.device !== device) {
-      throw new RangeError(
-        `${fn}: ${name} lives on device ${value.device}, but this attention runs on device ${device}`,
-      );
+      throw bad('invalid_value', `${path}.device`, value.device, `${device} (the device this attention runs on)`);
     }
-    if (value.byteLength < bytes) {
-      throw new RangeError(
-        `${fn}: ${name} must hold ${shape} = ${bytes} bytes, but the DeviceBuffer has ${value.byteLength}`,
-      );
+    if (!(value.byteLength >= bytes)) {
+      throw bad('out_of_range', `${path}.byteLength`, value.byteLength, `at least ${shape} = ${bytes} bytes`);
     }
   } else {
-    throw new TypeError(
-      `${fn}: ${name} must be a DeviceBuffer or a bigint device pointer, got ${value === null ? 'null' : typeof value}`,
-    );
+    throw bad('invalid_type', path, value, 'a DeviceBuffer or a bigint device pointer');
   }
   if (ptr % BigInt(align) !== 0n) {
-    throw new RangeError(`${fn}: ${name} must be ${align}-byte aligned, got address 0x${ptr.toString(16)}`);
+    throw bad('invalid_value', path, `0x${ptr.toString(16)}`, `an address ${align}-byte aligned`);
   }
   return ptr;
 }
 
 /** The cudaStream_t handle of `value` (0n = the legacy default stream). */
 export function streamHandle(fn: string, value: unknown): bigint {
+  const path = argPath(fn, 'stream');
   if (typeof value === 'bigint') {
-    if (value < 0n || value > U64_MAX)
-      throw new RangeError(`${fn}: stream must be a cudaStream_t handle in [0, 2^64), got ${value}n`);
+    if (value < 0n || value > U64_MAX) throw bad('out_of_range', path, value, 'a cudaStream_t handle in [0, 2^64)');
     return value;
   }
   if (typeof value === 'object' && value !== null && 'handle' in value) {
     const h = (value as Stream).handle; // throws DisposedError for a disposed stream
     if (typeof h === 'bigint') return h;
   }
-  throw new TypeError(
-    `${fn}: stream must be a Stream or a bigint cudaStream_t handle, got ${value === null ? 'null' : typeof value}`,
-  );
+  throw bad('invalid_type', path, value, 'a Stream or a bigint cudaStream_t handle');
 }

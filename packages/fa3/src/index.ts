@@ -1,17 +1,9 @@
-// @flashgraph/fa3: public API. See README.md.
+// @flashgraph/fa3: public API. See README.md. Everything of `@flashgraph/fa3/reference` (host-only,
+// no native code) plus the Attention on the GPU.
 
 export type { Attention, AttentionMetadata } from './attention.js';
 export { createAttention } from './attention.js';
 export type { ForwardArgs, ScheduleArgs, WriteKvCacheArgs } from './call-args.js';
 export type { DeviceMemory, StreamLike } from './device-args.js';
-export { Fa3Error } from './errors.js';
-export { DECODE_MAX_ROWS, forwardKernel } from './forward-kernel.js';
-export { writeKvCacheReference } from './kv-cache-reference.js';
-export { mergeSplitsReference } from './merge-splits-reference.js';
-export type { AttentionDtype, AttentionOptions, HeadDim, ResolvedAttentionOptions } from './options.js';
-export type { SplitPlan } from './plan-splits.js';
-export { MAX_NUM_SPLITS, planSplits } from './plan-splits.js';
-export type { ReferenceAttentionArgs, ReferenceAttentionResult } from './reference-attention.js';
-export { referenceAttention } from './reference-attention.js';
-export type { TileShape } from './tile-shape.js';
-export { tileShape } from './tile-shape.js';
+export type { AttentionDtype, AttentionOptions, ResolvedAttentionOptions } from './options.js';
+export * from './reference.js';

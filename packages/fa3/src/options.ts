@@ -1,16 +1,51 @@
 // createAttention's options: checked once, frozen, and turned into the native capacity object.
 // Every capacity is bounded by what the device indexes in int32 (slots, sequence lengths).
+import { estimateSplitWorkspaceBytes } from '@flashgraph/config';
+import { checkHeads, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
-import { checkArgs, checkBool, checkInt, checkNumber, checkOneOf, checkWindow, INT32_MAX } from './validate.js';
+import {
+  checkArgs,
+  checkBool,
+  checkInt,
+  checkNumber,
+  checkOneOf,
+  checkWindow,
+  INT32_MAX,
+  outOfRange,
+} from './validate.js';
 
-export type HeadDim = 64 | 128 | 256;
+export type { HeadDim };
 export type AttentionDtype = 'bf16' | 'fp16';
 
+/** The dtypes the kernels are instantiated for. */
+export const ATTENTION_DTYPES = ['bf16', 'fp16'] as const;
+
+/** The keys createAttention reads; any other key is an `unknown_option`. */
+const OPTION_KEYS = [
+  'numHeadsQ',
+  'numHeadsKv',
+  'headDim',
+  'dtype',
+  'pageSize',
+  'numPages',
+  'maxNumReqs',
+  'maxNumTokens',
+  'maxNumPagesPerReq',
+  'maxNumSplits',
+  'causal',
+  'window',
+  'softcap',
+  'device',
+] as const;
+
+/** Device-side index products the addon keeps below 2^30 (validate_caps in native/fa3/kernels/api.cu). */
+const INDEX_LIMIT = 2 ** 30;
+
 export interface AttentionOptions {
-  /** Query heads (Hq), 1..1024, a multiple of numHeadsKv. */
+  /** Query heads (Hq), 1..4096, a multiple of numHeadsKv. */
   numHeadsQ: number;
-  /** KV heads (Hkv); Hq / Hkv query heads share one KV head (GQA). */
+  /** KV heads (Hkv), 1..1024; Hq / Hkv query heads share one KV head (GQA). */
   numHeadsKv: number;
   headDim: HeadDim;
   dtype: AttentionDtype;
@@ -24,7 +59,10 @@ export interface AttentionOptions {
   maxNumTokens: number;
   /** Page-table row length; maxNumPagesPerReq x pageSize bounds every sequence length. */
   maxNumPagesPerReq: number;
-  /** S: the split bound every step is held to, 1..256; the fp32 partials are sized for it. */
+  /**
+   * The split capacity S, 1..256: the fp32 partials are sized for it and every step's split
+   * request (`numSplits` of schedule / forward, 0 = heuristic) is held to it.
+   */
   maxNumSplits: number;
   /** Bottom-right aligned causal mask. */
   causal: boolean;
@@ -53,36 +91,38 @@ export interface ResolvedAttentionOptions {
   readonly device: number;
 }
 
-/** Bytes per element of q, out, the caches, key and value. */
-export const DTYPE_BYTES = 2;
-
 export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptions; caps: Caps } {
   const fn = 'createAttention';
-  const o = checkArgs(fn, opts);
-  const numHeadsQ = checkInt(fn, 'numHeadsQ', o.numHeadsQ, 1, 1024);
-  const numHeadsKv = checkInt(fn, 'numHeadsKv', o.numHeadsKv, 1, numHeadsQ);
-  if (numHeadsQ % numHeadsKv !== 0) {
-    throw new RangeError(`${fn}: numHeadsQ (${numHeadsQ}) must be a multiple of numHeadsKv (${numHeadsKv})`);
-  }
-  const headDim = checkOneOf(fn, 'headDim', o.headDim, [64, 128, 256] as const);
-  const dtype = checkOneOf(fn, 'dtype', o.dtype, ['bf16', 'fp16'] as const);
+  const o = checkArgs(fn, opts, OPTION_KEYS);
+  const { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead } = checkHeads(fn, o);
+  const dtype = checkOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
   const pageSize = checkInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
-  if (pageSize % 16 !== 0)
-    throw new RangeError(`${fn}: pageSize must be a positive multiple of 16 (16..65536), got ${pageSize}`);
+  if (pageSize % 16 !== 0) outOfRange(fn, 'pageSize', pageSize, 'a multiple of 16 in [16, 65536]');
   const numPages = checkInt(fn, 'numPages', o.numPages, 1, Math.floor(INT32_MAX / pageSize));
   const maxNumReqs = checkInt(fn, 'maxNumReqs', o.maxNumReqs, 1, INT32_MAX - 1);
-  const maxNumTokens = checkInt(fn, 'maxNumTokens', o.maxNumTokens, 1, INT32_MAX);
-  const maxNumPagesPerReq = checkInt(fn, 'maxNumPagesPerReq', o.maxNumPagesPerReq, 1, Math.floor(INT32_MAX / pageSize));
+  // Packed query rows (tokens x G) and a request's keys (pages x pageSize) stay below 2^30 on the device.
+  const maxNumTokens = checkInt(fn, 'maxNumTokens', o.maxNumTokens, 1, Math.floor((INDEX_LIMIT - 1) / qheadsPerKvhead));
+  const maxNumPagesPerReq = checkInt(
+    fn,
+    'maxNumPagesPerReq',
+    o.maxNumPagesPerReq,
+    1,
+    Math.floor((INDEX_LIMIT - 1) / pageSize),
+  );
   const maxNumSplits = checkInt(fn, 'maxNumSplits', o.maxNumSplits, 1, MAX_NUM_SPLITS);
   const causal = checkBool(fn, 'causal', o.causal);
   const window = checkWindow(fn, o.window, causal);
   const softcap = o.softcap === undefined ? 0 : checkNumber(fn, 'softcap', o.softcap, 0, false);
   const device = o.device === undefined ? 0 : checkInt(fn, 'device', o.device, 0, 1023);
-  // The fp32 partials alone are 4 x S x Hq x T x (D + 1) bytes: they must be addressable.
-  const partialBytes = 4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1);
-  if (!Number.isSafeInteger(partialBytes)) {
-    throw new RangeError(
-      `${fn}: maxNumSplits x numHeadsQ x maxNumTokens is too large: the split partials would need ${partialBytes} bytes`,
+  // The fp32 partials (config's estimateSplitWorkspaceBytes) must be addressable: checked here in
+  // floating point first, so the error names this option rather than the formula.
+  if (4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1) > Number.MAX_SAFE_INTEGER) {
+    outOfRange(
+      fn,
+      'maxNumTokens',
+      maxNumTokens,
+      `maxNumSplits x numHeadsQ x maxNumTokens x (headDim + 1) x 4 <= 2^53 - 1 bytes of split partials`,
+      'Lower maxNumTokens, maxNumSplits or numHeadsQ.',
     );
   }
   const options: ResolvedAttentionOptions = Object.freeze({
@@ -120,9 +160,18 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   return { options, caps };
 }
 
-/** Minimum workspace: the fp32 partials `4 x S x Hq x T x (D + 1)` bytes (O and LSE). */
+/**
+ * Minimum workspace: the fp32 split partials (O and LSE), sized by @flashgraph/config's
+ * `estimateSplitWorkspaceBytes`, the one owner of that formula (the addon's workspaceLayout is
+ * pinned to it by the native parity test).
+ */
 export function partialsBytes(o: ResolvedAttentionOptions): number {
-  return 4 * o.maxNumSplits * o.numHeadsQ * o.maxNumTokens * (o.headDim + 1);
+  return estimateSplitWorkspaceBytes({
+    maxNumSplits: o.maxNumSplits,
+    numHeadsQ: o.numHeadsQ,
+    maxNumTokens: o.maxNumTokens,
+    headDim: o.headDim,
+  });
 }
 
 /** Worst-case work tiles of one step; tile offsets are int32 on the device. */

@@ -1,8 +1,11 @@
 // The scheduling maths of docs/architecture.md ("Scheduling maths"), integer-only, bit for bit
 // what native/fa3/kernels/scheduling.h computes: the host's step bound (FA3's wave-efficiency
 // heuristic) and the prepare kernel's per-request split counts and work-tile offsets.
+
+import { checkHeads } from './heads.js';
+import { DEFAULT_SM_COUNT, MAX_SM_COUNT } from './sm-count.js';
 import { tileShape } from './tile-shape.js';
-import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX } from './validate.js';
+import { checkArgs, checkInt, checkInt32Array, INT32_MAX, outOfRange } from './validate.js';
 
 /** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
 export const MAX_NUM_SPLITS = 256;
@@ -142,8 +145,13 @@ export function planRequests(
     const q = a.cuSeqlensQ[b + 1]! - a.cuSeqlensQ[b]!;
     const k = a.seqLens[b]!;
     if (q < 0)
-      throw new RangeError(`${fn}: cuSeqlensQ must be non-decreasing, but cuSeqlensQ[${b + 1}] < cuSeqlensQ[${b}]`);
-    if (k < 0) throw new RangeError(`${fn}: seqLens[${b}] must be >= 0, got ${k}`);
+      outOfRange(
+        fn,
+        `cuSeqlensQ[${b + 1}]`,
+        a.cuSeqlensQ[b + 1],
+        `>= cuSeqlensQ[${b}] = ${a.cuSeqlensQ[b]} (non-decreasing)`,
+      );
+    if (k < 0) outOfRange(fn, `seqLens[${b}]`, k, '>= 0');
     const m = ceilDiv(q * g, blockM);
     const n = ceilDiv(k, blockN);
     mBlocks[b] = m;
@@ -175,8 +183,12 @@ export function planRequests(
     tileOffsets[b] = total;
     total += numHeadsKv * mBlocks[b]! * s;
     if (total > INT32_MAX) {
-      throw new RangeError(
-        `${fn}: the batch needs more than ${INT32_MAX} work tiles (int32 tile offsets); reduce the batch`,
+      outOfRange(
+        fn,
+        'numReqs',
+        a.numReqs,
+        `a batch of at most ${INT32_MAX} work tiles (int32 tile offsets)`,
+        'Reduce the batch.',
       );
     }
   }
@@ -187,6 +199,8 @@ export function planRequests(
 /**
  * The scheduling maths on the CPU, bit-identical to the device's prepare kernel: the step bound
  * (`numSplits` 0 = FA3 heuristic), the split count of every request and the work-tile offsets.
+ * `smCount` is the device's SM count (`Attention.smCount`); on a machine without a GPU it
+ * defaults to `DEFAULT_SM_COUNT` (132, an H100 SXM).
  */
 export function planSplits(args: {
   cuSeqlensQ: Int32Array;
@@ -199,24 +213,19 @@ export function planSplits(args: {
   numSplits: number;
   maxSeqlenQ: number;
   maxSeqlenK: number;
-  smCount: number;
+  smCount?: number;
 }): SplitPlan {
   const fn = 'planSplits';
   const a = checkArgs(fn, args);
   const numReqs = checkInt(fn, 'numReqs', a.numReqs, 0, INT32_MAX - 1);
   const cuSeqlensQ = checkInt32Array(fn, 'cuSeqlensQ', a.cuSeqlensQ, numReqs + 1);
   const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, numReqs);
-  const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1024);
-  const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, numHeadsQ);
-  if (numHeadsQ % numHeadsKv !== 0) {
-    throw new RangeError(`${fn}: numHeadsQ (${numHeadsQ}) must be a multiple of numHeadsKv (${numHeadsKv})`);
-  }
-  const headDim = checkOneOf(fn, 'headDim', a.headDim, [64, 128, 256] as const);
+  const { numHeadsQ, numHeadsKv, headDim } = checkHeads(fn, a);
   const maxNumSplits = checkInt(fn, 'maxNumSplits', a.maxNumSplits, 1, MAX_NUM_SPLITS);
   const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, maxNumSplits);
   const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, INT32_MAX);
   const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
-  const smCount = checkInt(fn, 'smCount', a.smCount, 1, 65536);
+  const smCount = a.smCount === undefined ? DEFAULT_SM_COUNT : checkInt(fn, 'smCount', a.smCount, 1, MAX_SM_COUNT);
   const qheadsPerKvhead = numHeadsQ / numHeadsKv;
   const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead);
   const numSplitsBound = stepSplitBound({

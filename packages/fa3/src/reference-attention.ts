@@ -1,5 +1,6 @@
 // The fp32 CPU oracle: FA3's varlen paged attention semantics, written for clarity and exactness
 // (scores kept per row in float64, max subtracted before exp), not speed.
+import { InvalidArgumentError } from '@flashgraph/errors';
 import {
   checkArgs,
   checkBool,
@@ -9,19 +10,48 @@ import {
   checkNumber,
   checkWindow,
   INT32_MAX,
+  invalidValue,
+  outOfRange,
 } from './validate.js';
 
+/** Keys per request the reference accepts: its float64 scratch is one entry per key (128 MiB here). */
+export const MAX_REFERENCE_KEYS = 1 << 24;
+
+const ARG_KEYS = [
+  'q',
+  'kCache',
+  'vCache',
+  'pageTable',
+  'cuSeqlensQ',
+  'seqLens',
+  'numHeadsQ',
+  'numHeadsKv',
+  'headDim',
+  'pageSize',
+  'causal',
+  'softmaxScale',
+  'window',
+  'softcap',
+  'numReqs',
+  'pageTableStride',
+  'out',
+  'lse',
+] as const;
+
 export interface ReferenceAttentionArgs {
-  /** `[totalQ, numHeadsQ, headDim]`, totalQ = cuSeqlensQ[numReqs]. */
+  /**
+   * `[totalQ, numHeadsQ, headDim]`, totalQ = cuSeqlensQ[numReqs]; may be capacity-sized (more
+   * rows than totalQ: only the first totalQ are read).
+   */
   q: Float32Array;
   /** `[numPages, pageSize, numHeadsKv, headDim]`. */
   kCache: Float32Array;
   vCache: Float32Array;
   /** `[numReqs, pageTableStride]` page ids; only the first ceil(seqLens[b] / pageSize) of a row are read. */
   pageTable: Int32Array;
-  /** `[numReqs + 1]`, non-decreasing, cuSeqlensQ[0] = 0. */
+  /** `[numReqs + 1]` (or longer), non-decreasing, cuSeqlensQ[0] = 0. */
   cuSeqlensQ: Int32Array;
-  /** `[numReqs]`: keys of each request (the whole context, this step's tokens included). */
+  /** `[numReqs]` (or longer): keys of each request (the whole context, this step's tokens included). */
   seqLens: Int32Array;
   numHeadsQ: number;
   numHeadsKv: number;
@@ -38,6 +68,14 @@ export interface ReferenceAttentionArgs {
   numReqs?: number;
   /** Row stride of pageTable; default pageTable.length / numReqs. */
   pageTableStride?: number;
+  /**
+   * Where to write the output (at least totalQ x numHeadsQ x headDim elements; rows past totalQ
+   * are left as they are). Default: a new array. With `out` and `lse` given, nothing is allocated
+   * for the result.
+   */
+  out?: Float32Array;
+  /** Where to write the LSE, laid out `[numHeadsQ, totalQ]` as fa3 writes it (at least numHeadsQ x totalQ elements). */
+  lse?: Float32Array;
 }
 
 export interface ReferenceAttentionResult {
@@ -70,12 +108,11 @@ export function visibleKeys(
 
 export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAttentionResult {
   const fn = 'referenceAttention';
-  const a = checkArgs(fn, args);
+  const a = checkArgs(fn, args, ARG_KEYS);
   const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
   const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, numHeadsQ);
-  if (numHeadsQ % numHeadsKv !== 0) {
-    throw new RangeError(`${fn}: numHeadsQ (${numHeadsQ}) must be a multiple of numHeadsKv (${numHeadsKv})`);
-  }
+  if (numHeadsQ % numHeadsKv !== 0)
+    invalidValue(fn, 'numHeadsQ', numHeadsQ, `a multiple of numHeadsKv (${numHeadsKv})`);
   const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
   const pageSize = checkInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
   const causal = checkBool(fn, 'causal', a.causal);
@@ -91,54 +128,77 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
   if (a.pageTableStride === undefined) {
     stride = numReqs === 0 ? 0 : pageTable.length / numReqs;
     if (!Number.isInteger(stride)) {
-      throw new RangeError(
-        `${fn}: pageTable length ${pageTable.length} is not a multiple of numReqs (${numReqs}); pass pageTableStride`,
+      invalidValue(
+        fn,
+        'pageTable.length',
+        pageTable.length,
+        `a multiple of numReqs (${numReqs})`,
+        'Pass pageTableStride for a padded page table.',
       );
     }
   } else {
     stride = checkInt(fn, 'pageTableStride', a.pageTableStride, 0, INT32_MAX);
     if (pageTable.length < numReqs * stride) {
-      throw new RangeError(
-        `${fn}: pageTable must hold numReqs x pageTableStride = ${numReqs * stride} entries, got ${pageTable.length}`,
-      );
+      outOfRange(fn, 'pageTable.length', pageTable.length, `at least numReqs x pageTableStride = ${numReqs * stride}`);
     }
   }
-  if (cuSeqlensQ[0] !== 0) throw new RangeError(`${fn}: cuSeqlensQ[0] must be 0, got ${cuSeqlensQ[0]}`);
+  if (cuSeqlensQ[0] !== 0) outOfRange(fn, 'cuSeqlensQ[0]', cuSeqlensQ[0], '0');
   for (let b = 0; b < numReqs; b++) {
     if (cuSeqlensQ[b + 1]! < cuSeqlensQ[b]!) {
-      throw new RangeError(`${fn}: cuSeqlensQ must be non-decreasing, but cuSeqlensQ[${b + 1}] < cuSeqlensQ[${b}]`);
+      outOfRange(
+        fn,
+        `cuSeqlensQ[${b + 1}]`,
+        cuSeqlensQ[b + 1],
+        `>= cuSeqlensQ[${b}] = ${cuSeqlensQ[b]} (non-decreasing)`,
+      );
     }
     const k = seqLens[b]!;
-    if (k < 0) throw new RangeError(`${fn}: seqLens[${b}] must be >= 0, got ${k}`);
+    if (k < 0 || k > MAX_REFERENCE_KEYS) outOfRange(fn, `seqLens[${b}]`, k, `[0, ${MAX_REFERENCE_KEYS}]`);
     if (ceilDivSmall(k, pageSize) > stride) {
-      throw new RangeError(
-        `${fn}: seqLens[${b}] = ${k} needs ${ceilDivSmall(k, pageSize)} pages, but pageTableStride is ${stride}`,
+      outOfRange(
+        fn,
+        `seqLens[${b}]`,
+        k,
+        `at most pageTableStride x pageSize = ${stride} x ${pageSize} keys (the pages of the row)`,
       );
     }
   }
   const totalQ = cuSeqlensQ[numReqs]!;
   const rowQ = numHeadsQ * headDim;
   const rowKv = numHeadsKv * headDim;
-  const q = checkFloat32Array(
-    fn,
-    'q',
-    a.q,
-    totalQ * rowQ,
-    `totalQ x numHeadsQ x headDim = ${totalQ} x ${numHeadsQ} x ${headDim}`,
-  );
-  if (!(a.kCache instanceof Float32Array)) throw new TypeError(`${fn}: kCache must be a Float32Array`);
+  const qShape = `totalQ x numHeadsQ x headDim = ${totalQ} x ${numHeadsQ} x ${headDim}`;
+  const q = checkFloat32Array(fn, 'q', a.q, totalQ * rowQ, qShape);
+  if (!(a.kCache instanceof Float32Array)) {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: `${fn}.kCache`,
+      value: a.kCache,
+      allowed: 'Float32Array',
+    });
+  }
   const pageElems = pageSize * rowKv;
   if (a.kCache.length % pageElems !== 0) {
-    throw new RangeError(
-      `${fn}: kCache length ${a.kCache.length} is not a multiple of pageSize x numHeadsKv x headDim = ${pageElems}`,
-    );
+    invalidValue(fn, 'kCache.length', a.kCache.length, `a multiple of pageSize x numHeadsKv x headDim = ${pageElems}`);
   }
   const numPages = a.kCache.length / pageElems;
   const kCache = a.kCache;
   const vCache = checkFloat32Array(fn, 'vCache', a.vCache, kCache.length, 'the length of kCache');
+  const out =
+    a.out === undefined ? new Float32Array(totalQ * rowQ) : checkFloat32Array(fn, 'out', a.out, totalQ * rowQ, qShape);
+  const lse =
+    a.lse === undefined
+      ? new Float32Array(numHeadsQ * totalQ)
+      : checkFloat32Array(fn, 'lse', a.lse, numHeadsQ * totalQ, `numHeadsQ x totalQ = ${numHeadsQ} x ${totalQ}`);
+  // Every page a request reads, before anything is written (a rejected call leaves out/lse as they were).
+  for (let b = 0; b < numReqs; b++) {
+    const kLen = seqLens[b]!;
+    for (let p = 0; p * pageSize < kLen; p++) {
+      const page = pageTable[b * stride + p]!;
+      if (page < 0 || page >= numPages)
+        outOfRange(fn, `pageTable[${b}][${p}]`, page, `a page of kCache, in [0, ${numPages})`);
+    }
+  }
 
-  const out = new Float32Array(totalQ * rowQ);
-  const lse = new Float32Array(numHeadsQ * totalQ);
   const g = numHeadsQ / numHeadsKv;
   let maxK = 0;
   for (let b = 0; b < numReqs; b++) maxK = Math.max(maxK, seqLens[b]!);
@@ -150,15 +210,6 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
     const qStart = cuSeqlensQ[b]!;
     const qLen = cuSeqlensQ[b + 1]! - qStart;
     const kLen = seqLens[b]!;
-    // Resolve and bounds-check every page this request reads before touching the cache.
-    for (let p = 0; p * pageSize < kLen; p++) {
-      const page = pageTable[b * stride + p]!;
-      if (page < 0 || page >= numPages) {
-        throw new RangeError(
-          `${fn}: request ${b} page index ${p}: pageTable[${b}][${p}] = ${page} is outside the cache [0, ${numPages})`,
-        );
-      }
-    }
     for (let j = 0; j < kLen; j++) {
       const page = pageTable[b * stride + Math.floor(j / pageSize)]!;
       keyBase[j] = (page * pageSize + (j % pageSize)) * rowKv;
@@ -170,7 +221,8 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
         const qOff = t * rowQ + h * headDim;
         const kvHead = Math.floor(h / g) * headDim;
         if (lo > hi) {
-          lse[h * totalQ + t] = Number.NEGATIVE_INFINITY; // out row stays zero
+          lse[h * totalQ + t] = Number.NEGATIVE_INFINITY;
+          out.fill(0, qOff, qOff + headDim); // a caller's buffer may hold an earlier step
           continue;
         }
         let m = Number.NEGATIVE_INFINITY;

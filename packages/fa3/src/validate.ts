@@ -1,78 +1,90 @@
-// Argument checks shared by every entry point. Each error names the function, the argument and
-// the allowed range, and is thrown before any device work: TypeError for a wrong kind of value,
-// RangeError for a right kind out of range.
+// fa3's argument checks: the shared kit of @flashgraph/errors with fa3's path convention,
+// `<function>.<argument>` (e.g. `Attention.forward.numReqs`), so every message names the call and
+// the argument. Each throws InvalidArgumentError (codes `invalid_type`, `out_of_range`,
+// `invalid_value`, `unknown_option`) before any device work.
+import {
+  checkBoolean,
+  INT32_MAX,
+  InvalidArgumentError,
+  checkInt as kitCheckInt,
+  checkNumber as kitCheckNumber,
+  checkOneOf as kitCheckOneOf,
+} from '@flashgraph/errors';
 
-/** Largest value of a signed 32-bit integer: the device indexes sequences, pages and tiles in int32. */
-export const INT32_MAX = 2 ** 31 - 1;
+export { INT32_MAX };
 
-function show(value: unknown): string {
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
-  if (value === null || typeof value !== 'object') return String(value);
-  return Object.prototype.toString.call(value);
+/** `<function>.<argument>`, the path of every fa3 argument error. */
+export function argPath(fn: string, name: string): string {
+  return `${fn}.${name}`;
 }
 
 /** An integer in [min, max]. */
 export function checkInt(fn: string, name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`${fn}: ${name} must be an integer in [${min}, ${max}], got ${show(value)}`);
-  }
-  if (value < min || value > max) {
-    throw new RangeError(`${fn}: ${name} must be an integer in [${min}, ${max}], got ${value}`);
-  }
-  return value;
+  return kitCheckInt(argPath(fn, name), value, { min, max });
 }
 
 /** A finite number >= min (or > min when `exclusive`). */
 export function checkNumber(fn: string, name: string, value: unknown, min: number, exclusive: boolean): number {
-  const range = `a finite number ${exclusive ? '>' : '>='} ${min}`;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`${fn}: ${name} must be ${range}, got ${show(value)}`);
-  }
-  if (!Number.isFinite(value) || (exclusive ? value <= min : value < min)) {
-    throw new RangeError(`${fn}: ${name} must be ${range}, got ${value}`);
-  }
-  return value;
+  return kitCheckNumber(argPath(fn, name), value, { min, minExclusive: exclusive });
 }
 
 export function checkBool(fn: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${show(value)}`);
-  return value;
+  return checkBoolean(argPath(fn, name), value);
 }
 
-export function checkOneOf<T extends string | number>(
+export function checkOneOf<const T extends string | number>(
   fn: string,
   name: string,
   value: unknown,
   allowed: readonly T[],
 ): T {
-  if (!allowed.includes(value as T)) {
-    const list = allowed.map((a) => show(a)).join(', ');
-    const Err = typeof value === typeof allowed[0] ? RangeError : TypeError;
-    throw new Err(`${fn}: ${name} must be one of ${list}, got ${show(value)}`);
-  }
-  return value as T;
+  return kitCheckOneOf(argPath(fn, name), value, allowed);
 }
 
-/** A plain object of arguments (what every API function takes). */
-export function checkArgs(fn: string, args: unknown): Record<string, unknown> {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new TypeError(`${fn}: expected an options object, got ${show(args)}`);
+const hasOwn = (o: object, key: string): boolean => Object.hasOwn(o, key);
+
+/**
+ * A plain object of arguments (what every API function takes), returned as is (the per-step
+ * calls allocate nothing). Any enumerable key it inherits (a polluted Object.prototype) and,
+ * with `known`, any own key not in it is an `unknown_option`: arguments come from own
+ * properties only.
+ */
+export function checkArgs(fn: string, args: unknown, known?: readonly string[]): Record<string, unknown> {
+  if (args === null || typeof args !== 'object' || Array.isArray(args) || ArrayBuffer.isView(args)) {
+    throw new InvalidArgumentError({ code: 'invalid_type', path: `${fn}(args)`, value: args, allowed: 'an object' });
   }
-  return args as Record<string, unknown>;
+  const a = args as Record<string, unknown>;
+  for (const key in a) {
+    if (!hasOwn(a, key) || (known !== undefined && !known.includes(key))) {
+      throw new InvalidArgumentError({
+        code: 'unknown_option',
+        path: argPath(fn, key),
+        value: a[key],
+        allowed: known === undefined ? 'own keys only (not inherited)' : `one of the keys ${known.join(', ')}`,
+      });
+    }
+  }
+  return a;
 }
 
 /** An Int32Array holding at least `minLength` elements. */
 export function checkInt32Array(fn: string, name: string, value: unknown, minLength: number): Int32Array {
-  if (!(value instanceof Int32Array)) throw new TypeError(`${fn}: ${name} must be an Int32Array, got ${show(value)}`);
+  const path = argPath(fn, name);
+  if (!(value instanceof Int32Array)) {
+    throw new InvalidArgumentError({ code: 'invalid_type', path, value, allowed: 'Int32Array' });
+  }
   if (value.length < minLength) {
-    throw new RangeError(`${fn}: ${name} must hold at least ${minLength} elements, got ${value.length}`);
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: `${path}.length`,
+      value: value.length,
+      allowed: `at least ${minLength} elements`,
+    });
   }
   return value;
 }
 
-/** A Float32Array of exactly `length` elements. */
+/** A Float32Array of at least `length` elements (`shape` names them in the message). */
 export function checkFloat32Array(
   fn: string,
   name: string,
@@ -80,25 +92,57 @@ export function checkFloat32Array(
   length: number,
   shape: string,
 ): Float32Array {
-  if (!(value instanceof Float32Array))
-    throw new TypeError(`${fn}: ${name} must be a Float32Array, got ${show(value)}`);
-  if (value.length !== length) {
-    throw new RangeError(`${fn}: ${name} must hold ${shape} = ${length} elements, got ${value.length}`);
+  const path = argPath(fn, name);
+  if (!(value instanceof Float32Array)) {
+    throw new InvalidArgumentError({ code: 'invalid_type', path, value, allowed: 'Float32Array' });
+  }
+  if (value.length < length) {
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: `${path}.length`,
+      value: value.length,
+      allowed: `at least ${shape} = ${length} elements`,
+    });
   }
   return value;
+}
+
+/** A rule between arguments failed (e.g. numHeadsQ not a multiple of numHeadsKv). */
+export function invalidValue(fn: string, name: string, value: unknown, allowed: string, fix?: string): never {
+  throw new InvalidArgumentError({
+    code: 'invalid_value',
+    path: argPath(fn, name),
+    value,
+    allowed,
+    ...(fix === undefined ? {} : { fix }),
+  });
+}
+
+/** A count outside what another argument allows (e.g. seqLens[3] above what the page table holds). */
+export function outOfRange(fn: string, name: string, value: unknown, allowed: string, fix?: string): never {
+  throw new InvalidArgumentError({
+    code: 'out_of_range',
+    path: argPath(fn, name),
+    value,
+    allowed,
+    ...(fix === undefined ? {} : { fix }),
+  });
 }
 
 /** FA3 window `[left, right]`, -1 meaning unbounded on that side; undefined means no window. */
 export function checkWindow(fn: string, value: unknown, causal: boolean): [number, number] {
   if (value === undefined) return [-1, -1];
   if (!Array.isArray(value) || value.length !== 2) {
-    throw new TypeError(`${fn}: window must be [left, right] (integers >= -1, -1 = unbounded), got ${show(value)}`);
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: argPath(fn, 'window'),
+      value,
+      allowed: '[left, right] (integers >= -1, -1 = unbounded)',
+    });
   }
-  const left = checkInt(fn, 'window[0] (left)', value[0], -1, INT32_MAX);
-  const right = checkInt(fn, 'window[1] (right)', value[1], -1, INT32_MAX);
+  const left = checkInt(fn, 'window[0]', value[0], -1, INT32_MAX);
+  const right = checkInt(fn, 'window[1]', value[1], -1, INT32_MAX);
   // Causal already fixes the right edge at the diagonal; a wider right window contradicts it.
-  if (causal && right > 0) {
-    throw new RangeError(`${fn}: window[1] (right) must be -1 or 0 when causal is true, got ${right}`);
-  }
+  if (causal && right > 0) invalidValue(fn, 'window[1]', right, '-1 or 0 when causal is true');
   return [left, right];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../src/call-args.js';
 import { resolveOptions } from '../src/options.js';
+import { expectArgumentError } from './support/expect-error.js';
 
 const { options } = resolveOptions({
   numHeadsQ: 8,
@@ -65,32 +66,38 @@ describe('schedule / forward argument checks', () => {
   });
 
   it.each([
-    ['numReqs above maxNumReqs', { numReqs: 9 }, RangeError, /numReqs must be an integer in \[1, 8\], got 9/],
-    ['numReqs 0', { numReqs: 0 }, RangeError, /numReqs must be an integer in \[1, 8\]/],
+    ['numReqs above maxNumReqs', { numReqs: 9 }, 'out_of_range', 'numReqs', /got 9, allowed integer in \[1, 8\]/],
+    ['numReqs 0', { numReqs: 0 }, 'out_of_range', 'numReqs', /allowed integer in \[1, 8\]/],
     [
       'numSplits above maxNumSplits (never clamped)',
       { numSplits: 5 },
-      RangeError,
-      /numSplits must be an integer in \[0, 4\], got 5/,
+      'out_of_range',
+      'numSplits',
+      /got 5, allowed integer in \[0, 4\]/,
     ],
-    ['numSplits missing', { numSplits: undefined }, TypeError, /numSplits is required/],
-    ['numSplits negative', { numSplits: -1 }, RangeError, /numSplits/],
-    ['maxSeqlenQ above maxNumTokens', { maxSeqlenQ: 65 }, RangeError, /maxSeqlenQ must be an integer in \[0, 64\]/],
-    ['maxSeqlenK above the page table', { maxSeqlenK: 161 }, RangeError, /maxSeqlenK must be an integer in \[0, 160\]/],
-    ['stream as number', { stream: 0 }, TypeError, /stream must be a Stream or a bigint/],
+    ['numSplits missing', { numSplits: undefined }, 'invalid_type', 'numSplits', /allowed integer in \[0, 4\]/],
+    ['numSplits negative', { numSplits: -1 }, 'out_of_range', 'numSplits', /got -1/],
+    ['maxSeqlenQ above maxNumTokens', { maxSeqlenQ: 65 }, 'out_of_range', 'maxSeqlenQ', /\[0, 64\]/],
+    ['maxSeqlenK above the page table', { maxSeqlenK: 161 }, 'out_of_range', 'maxSeqlenK', /\[0, 160\]/],
+    ['stream as number', { stream: 0 }, 'invalid_type', 'stream', /a Stream or a bigint/],
     [
       'cuSeqlensQ too small',
       { cuSeqlensQ: buf(16) },
-      RangeError,
-      /cuSeqlensQ must hold int32 \[numReqs \+ 1\] = \[5\] = 20 bytes, but the DeviceBuffer has 16/,
+      'out_of_range',
+      'cuSeqlensQ.byteLength',
+      /got 16, allowed at least int32 \[numReqs \+ 1\] = \[5\] = 20 bytes/,
     ],
-    ['seqLens null pointer', { seqLens: 0n }, RangeError, /seqLens must be a non-null device pointer/],
-    ['seqLens misaligned', { seqLens: 0x1002n }, RangeError, /seqLens must be 4-byte aligned/],
-    ['seqLens a number', { seqLens: 4096 }, TypeError, /seqLens must be a DeviceBuffer or a bigint/],
-    ['buffer on another device', { seqLens: buf(16, 0x1000n, 1) }, RangeError, /lives on device 1/],
-  ] as const)('schedule: %s', (_n, over, Err, message) => {
-    expect(() => checkScheduleArgs('Attention.schedule', options, { ...schedule, ...over })).toThrow(Err);
-    expect(() => checkScheduleArgs('Attention.schedule', options, { ...schedule, ...over })).toThrow(message);
+    ['seqLens null pointer', { seqLens: 0n }, 'out_of_range', 'seqLens', /non-null device pointer/],
+    ['seqLens misaligned', { seqLens: 0x1002n }, 'invalid_value', 'seqLens', /4-byte aligned/],
+    ['seqLens a number', { seqLens: 4096 }, 'invalid_type', 'seqLens', /a DeviceBuffer or a bigint/],
+    ['buffer on another device', { seqLens: buf(16, 0x1000n, 1) }, 'invalid_value', 'seqLens.device', /got 1/],
+  ] as const)('schedule: %s', (_n, over, code, path, message) => {
+    expectArgumentError(
+      () => checkScheduleArgs('Attention.schedule', options, { ...schedule, ...over }),
+      code,
+      `Attention.schedule.${path}`,
+      message,
+    );
   });
 
   it.each([
@@ -98,36 +105,50 @@ describe('schedule / forward argument checks', () => {
     [
       'q too small',
       { q: buf(12 * 8 * 64 * 2 - 2) },
-      RangeError,
-      /q must hold \[min\(maxNumTokens, numReqs x maxSeqlenQ\), Hq, D\] = \[12, 8, 64\] fp16 = 12288 bytes/,
+      'out_of_range',
+      'q.byteLength',
+      /\[min\(maxNumTokens, numReqs x maxSeqlenQ\), Hq, D\] = \[12, 8, 64\] fp16 = 12288 bytes/,
     ],
-    ['out misaligned', { out: 0x1008n }, RangeError, /out must be 16-byte aligned/],
-    ['lse too small', { lse: buf(4 * 8 * 12 - 4) }, RangeError, /lse must hold fp32 \[Hq, /],
+    ['out misaligned', { out: 0x1008n }, 'invalid_value', 'out', /16-byte aligned/],
+    ['lse too small', { lse: buf(4 * 8 * 12 - 4) }, 'out_of_range', 'lse.byteLength', /fp32 \[Hq, /],
     [
       'kCache too small',
       { kCache: buf(cacheBytes - 1) },
-      RangeError,
-      /kCache must hold \[numPages, pageSize, Hkv, D\] = \[100, 16, 2, 64\] fp16/,
+      'out_of_range',
+      'kCache.byteLength',
+      /\[numPages, pageSize, Hkv, D\] = \[100, 16, 2, 64\] fp16/,
     ],
-    ['vCache missing', { vCache: undefined }, TypeError, /vCache must be a DeviceBuffer or a bigint/],
+    ['vCache missing', { vCache: undefined }, 'invalid_type', 'vCache', /a DeviceBuffer or a bigint/],
     [
       'pageTable too small',
       { pageTable: buf(4 * 4 * 10 - 4) },
-      RangeError,
-      /pageTable must hold int32 \[numReqs, pageTableStride\] = \[4, 10\]/,
+      'out_of_range',
+      'pageTable.byteLength',
+      /int32 \[numReqs, pageTableStride\] = \[4, 10\]/,
     ],
     [
       'pageTableStride below maxNumPagesPerReq',
       { pageTableStride: 9 },
-      RangeError,
-      /pageTableStride must be an integer in \[10, 2147483647\]/,
+      'out_of_range',
+      'pageTableStride',
+      /integer in \[10, 2147483647\]/,
     ],
-    ['wider stride needs a bigger table', { pageTableStride: 16 }, RangeError, /= \[4, 16\] .* = 232 bytes/],
-    ['softmaxScale 0', { softmaxScale: 0 }, RangeError, /softmaxScale must be a finite number > 0/],
-    ['softmaxScale NaN', { softmaxScale: Number.NaN }, TypeError, /softmaxScale/],
-  ] as const)('forward: %s', (_n, over, Err, message) => {
-    expect(() => checkForwardArgs('Attention.forward', options, { ...forward, ...over })).toThrow(Err);
-    expect(() => checkForwardArgs('Attention.forward', options, { ...forward, ...over })).toThrow(message);
+    [
+      'wider stride needs a bigger table',
+      { pageTableStride: 16 },
+      'out_of_range',
+      'pageTable.byteLength',
+      /= \[4, 16\] .* = 232 bytes/,
+    ],
+    ['softmaxScale 0', { softmaxScale: 0 }, 'out_of_range', 'softmaxScale', /finite number in \(0, inf\)/],
+    ['softmaxScale NaN', { softmaxScale: Number.NaN }, 'out_of_range', 'softmaxScale', /got NaN/],
+  ] as const)('forward: %s', (_n, over, code, path, message) => {
+    expectArgumentError(
+      () => checkForwardArgs('Attention.forward', options, { ...forward, ...over }),
+      code,
+      `Attention.forward.${path}`,
+      message,
+    );
   });
 
   it('a wider page-table stride is accepted; the last row needs only maxNumPagesPerReq entries', () => {
@@ -141,22 +162,28 @@ describe('writeKvCache argument checks', () => {
     expect(checkWriteKvCacheArgs('w', options, write)).toMatchObject({ numTokens: 3, value: 0x1000n, stream: 5n });
   });
   it.each([
-    ['numTokens above maxNumTokens', { numTokens: 65 }, RangeError, /numTokens must be an integer in \[0, 64\]/],
+    ['numTokens above maxNumTokens', { numTokens: 65 }, 'out_of_range', 'numTokens', /integer in \[0, 64\]/],
     [
       'key too small',
       { key: buf(100) },
-      RangeError,
-      /key must hold \[numTokens, Hkv, D\] = \[3, 2, 64\] fp16 = 768 bytes/,
+      'out_of_range',
+      'key.byteLength',
+      /\[numTokens, Hkv, D\] = \[3, 2, 64\] fp16 = 768 bytes/,
     ],
     [
       'slotMapping too small',
       { slotMapping: buf(8) },
-      RangeError,
-      /slotMapping must hold int32 \[numTokens\] = \[3\] = 12 bytes/,
+      'out_of_range',
+      'slotMapping.byteLength',
+      /int32 \[numTokens\] = \[3\] = 12 bytes/,
     ],
-    ['kCache null', { kCache: 0n }, RangeError, /kCache must be a non-null device pointer/],
-  ] as const)('%s', (_n, over, Err, message) => {
-    expect(() => checkWriteKvCacheArgs('Attention.writeKvCache', options, { ...write, ...over })).toThrow(Err);
-    expect(() => checkWriteKvCacheArgs('Attention.writeKvCache', options, { ...write, ...over })).toThrow(message);
+    ['kCache null', { kCache: 0n }, 'out_of_range', 'kCache', /non-null device pointer/],
+  ] as const)('%s', (_n, over, code, path, message) => {
+    expectArgumentError(
+      () => checkWriteKvCacheArgs('Attention.writeKvCache', options, { ...write, ...over }),
+      code,
+      `Attention.writeKvCache.${path}`,
+      message,
+    );
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type AttentionOptions, createAttention } from '../src/index.js';
 import { loadNative } from '../src/native.js';
 import { resolveOptions } from '../src/options.js';
+import { expectArgumentError } from './support/expect-error.js';
 
 const ok: AttentionOptions = {
   numHeadsQ: 32,
@@ -20,61 +21,85 @@ const ok: AttentionOptions = {
 
 describe('createAttention option checks (before any device work)', () => {
   it.each([
-    ['numHeadsQ 0', { numHeadsQ: 0 }, RangeError, /numHeadsQ must be an integer in \[1, 1024\], got 0/],
-    ['numHeadsQ 1.5', { numHeadsQ: 1.5 }, TypeError, /numHeadsQ must be an integer/],
-    ['numHeadsQ as string', { numHeadsQ: '32' }, TypeError, /numHeadsQ must be an integer in \[1, 1024\], got "32"/],
-    ['numHeadsKv above numHeadsQ', { numHeadsKv: 64 }, RangeError, /numHeadsKv must be an integer in \[1, 32\]/],
+    ['numHeadsQ 0', { numHeadsQ: 0 }, 'out_of_range', 'numHeadsQ', /got 0, allowed integer in \[1, 4096\]/],
+    ['numHeadsQ 1.5', { numHeadsQ: 1.5 }, 'out_of_range', 'numHeadsQ', /got 1\.5/],
+    [
+      'numHeadsQ as string',
+      { numHeadsQ: '32' },
+      'invalid_type',
+      'numHeadsQ',
+      /got "32", allowed integer in \[1, 4096\]/,
+    ],
+    ['numHeadsKv above numHeadsQ', { numHeadsKv: 64 }, 'out_of_range', 'numHeadsKv', /integer in \[1, 32\]/],
     [
       'Hq not a multiple of Hkv',
       { numHeadsKv: 6 },
-      RangeError,
-      /numHeadsQ \(32\) must be a multiple of numHeadsKv \(6\)/,
+      'invalid_value',
+      'numHeadsQ',
+      /got 32, allowed a multiple of numHeadsKv \(6\)/,
     ],
-    ['headDim 96', { headDim: 96 }, RangeError, /headDim must be one of 64, 128, 256, got 96/],
-    ['headDim "128"', { headDim: '128' }, TypeError, /headDim must be one of 64, 128, 256/],
-    ['dtype fp8', { dtype: 'fp8' }, RangeError, /dtype must be one of "bf16", "fp16", got "fp8"/],
-    ['pageSize 24', { pageSize: 24 }, RangeError, /pageSize must be a positive multiple of 16/],
-    ['pageSize 8', { pageSize: 8 }, RangeError, /pageSize must be an integer in \[16, 65536\]/],
-    ['numPages 0', { numPages: 0 }, RangeError, /numPages must be an integer in \[1, /],
+    ['headDim 96', { headDim: 96 }, 'invalid_value', 'headDim', /got 96, allowed one of 64, 128, 256/],
+    ['headDim "128"', { headDim: '128' }, 'invalid_type', 'headDim', /one of 64, 128, 256/],
+    ['dtype fp8', { dtype: 'fp8' }, 'invalid_value', 'dtype', /got "fp8", allowed one of "bf16", "fp16"/],
+    ['pageSize 24', { pageSize: 24 }, 'out_of_range', 'pageSize', /a multiple of 16/],
+    ['pageSize 8', { pageSize: 8 }, 'out_of_range', 'pageSize', /integer in \[16, 65536\]/],
+    ['numPages 0', { numPages: 0 }, 'out_of_range', 'numPages', /integer in \[1, /],
     [
       'numPages x pageSize beyond int32 slots',
       { numPages: 2 ** 27 + 1 },
-      RangeError,
-      /numPages must be an integer in \[1, 134217727\]/,
+      'out_of_range',
+      'numPages',
+      /integer in \[1, 134217727\]/,
     ],
-    ['maxNumReqs NaN', { maxNumReqs: Number.NaN }, TypeError, /maxNumReqs must be an integer/],
-    ['maxNumTokens -1', { maxNumTokens: -1 }, RangeError, /maxNumTokens must be an integer in \[1, 2147483647\]/],
-    ['maxNumPagesPerReq 0', { maxNumPagesPerReq: 0 }, RangeError, /maxNumPagesPerReq/],
-    ['maxNumSplits 0', { maxNumSplits: 0 }, RangeError, /maxNumSplits must be an integer in \[1, 256\], got 0/],
-    ['maxNumSplits 257', { maxNumSplits: 257 }, RangeError, /maxNumSplits must be an integer in \[1, 256\], got 257/],
-    ['causal 1', { causal: 1 }, TypeError, /causal must be a boolean/],
-    ['window not a pair', { window: [4] }, TypeError, /window must be \[left, right\]/],
-    ['window left -2', { window: [-2, 0] }, RangeError, /window\[0\] \(left\) must be an integer in \[-1, /],
+    ['maxNumReqs NaN', { maxNumReqs: Number.NaN }, 'out_of_range', 'maxNumReqs', /got NaN/],
+    ['maxNumTokens -1', { maxNumTokens: -1 }, 'out_of_range', 'maxNumTokens', /got -1/],
     [
-      'window right 5 with causal',
-      { window: [128, 5] },
-      RangeError,
-      /window\[1\] \(right\) must be -1 or 0 when causal is true/,
+      'maxNumTokens x G beyond 2^30 packed rows',
+      { maxNumTokens: 2 ** 28 },
+      'out_of_range',
+      'maxNumTokens',
+      /\[1, 268435455\]/,
     ],
-    ['softcap -1', { softcap: -1 }, RangeError, /softcap must be a finite number >= 0, got -1/],
-    ['softcap Infinity', { softcap: Number.POSITIVE_INFINITY }, RangeError, /softcap/],
-    ['device -1', { device: -1 }, RangeError, /device must be an integer/],
+    ['maxNumPagesPerReq 0', { maxNumPagesPerReq: 0 }, 'out_of_range', 'maxNumPagesPerReq', /got 0/],
+    ['maxNumSplits 0', { maxNumSplits: 0 }, 'out_of_range', 'maxNumSplits', /got 0, allowed integer in \[1, 256\]/],
+    [
+      'maxNumSplits 257',
+      { maxNumSplits: 257 },
+      'out_of_range',
+      'maxNumSplits',
+      /got 257, allowed integer in \[1, 256\]/,
+    ],
+    ['causal 1', { causal: 1 }, 'invalid_type', 'causal', /allowed boolean/],
+    ['window not a pair', { window: [4] }, 'invalid_type', 'window', /\[left, right\]/],
+    ['window left -2', { window: [-2, 0] }, 'out_of_range', 'window[0]', /integer in \[-1, /],
+    ['window right 5 with causal', { window: [128, 5] }, 'invalid_value', 'window[1]', /-1 or 0 when causal is true/],
+    ['softcap -1', { softcap: -1 }, 'out_of_range', 'softcap', /got -1, allowed finite number in \[0, inf\)/],
+    ['softcap Infinity', { softcap: Number.POSITIVE_INFINITY }, 'out_of_range', 'softcap', /Infinity/],
+    ['device -1', { device: -1 }, 'out_of_range', 'device', /integer in \[0, 1023\]/],
     [
       'partials not addressable',
-      { maxNumTokens: 2 ** 31 - 1, numHeadsQ: 1024, numHeadsKv: 8, maxNumSplits: 256, headDim: 256 },
-      RangeError,
-      /split partials would need/,
+      { maxNumTokens: 2 ** 26 - 1, numHeadsQ: 4096, numHeadsKv: 1024, maxNumSplits: 256, headDim: 256 },
+      'out_of_range',
+      'maxNumTokens',
+      /bytes of split partials/,
     ],
-  ] as const)('%s', (_name, over, Err, message) => {
+    ['an unknown option', { maxNumSeqs: 4 }, 'unknown_option', 'maxNumSeqs', /one of the keys numHeadsQ/],
+  ] as const)('%s', (_name, over, code, path, message) => {
     const opts = { ...ok, ...over } as unknown as AttentionOptions;
-    expect(() => createAttention(opts)).toThrow(Err);
-    expect(() => createAttention(opts)).toThrow(message);
+    expectArgumentError(() => createAttention(opts), code, `createAttention.${path}`, message);
   });
 
   it('rejects a non-object', () => {
-    expect(() => createAttention(undefined as unknown as AttentionOptions)).toThrow(
-      /createAttention: expected an options object/,
+    expectArgumentError(
+      () => createAttention(undefined as unknown as AttentionOptions),
+      'invalid_type',
+      'createAttention(args)',
     );
+  });
+
+  it('reads own options only: a polluted prototype is an unknown option', () => {
+    const inherited = Object.assign(Object.create({ device: 3 }), ok);
+    expectArgumentError(() => createAttention(inherited), 'unknown_option', 'createAttention.device');
   });
 
   it('resolves defaults and freezes the options', () => {

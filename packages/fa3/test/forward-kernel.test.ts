@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DECODE_MAX_ROWS, forwardKernel } from '../src/index.js';
@@ -31,12 +32,12 @@ describe('forwardKernel (which kernel forward launches)', () => {
 
   it('names the argument and the range on bad input', () => {
     expect(() => forwardKernel(-1, 4)).toThrow(
-      new RangeError('forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647], got -1'),
+      'forwardKernel.maxSeqlenQ: out of range (got -1, allowed integer in [0, 2147483647])',
     );
-    expect(() => forwardKernel(1.5, 4)).toThrow(TypeError);
+    expect(() => forwardKernel(1.5, 4)).toThrow(expect.objectContaining({ code: 'out_of_range' }));
     expect(() => forwardKernel(1, 0)).toThrow(
-      /forwardKernel: qheadsPerKvhead must be an integer in \[1, 4096\], got 0/,
+      /forwardKernel\.qheadsPerKvhead: out of range \(got 0, allowed integer in \[1, 4096\]\)/,
     );
-    expect(() => forwardKernel(1, Number.NaN)).toThrow(TypeError);
+    expect(() => forwardKernel(1, Number.NaN)).toThrow(InvalidArgumentError);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { writeKvCacheReference } from '../src/index.js';
+import { expectArgumentError } from './support/expect-error.js';
 
 describe('writeKvCacheReference', () => {
   // 2 pages x 4 slots x 1 KV head x D 2; tokens carry their index in every element.
@@ -39,21 +40,33 @@ describe('writeKvCacheReference', () => {
   });
 
   it.each([
-    [new Int32Array([8, 0, 0]), /slotMapping\[0\] = 8 is outside \[0, 8\)/],
-    [new Int32Array([0, -2, 0]), /slotMapping\[1\] = -2/],
-  ])('rejects slots outside the cache: %s', (slotMapping, message) => {
+    [new Int32Array([8, 0, 0]), 0, /got 8, allowed a slot in \[0, 8\), or -1 to skip/],
+    [new Int32Array([0, -2, 0]), 1, /got -2/],
+  ])('rejects slots outside the cache, before writing any: %s', (slotMapping, bad, message) => {
     const a = make();
-    expect(() => writeKvCacheReference({ ...a, slotMapping })).toThrow(RangeError);
-    expect(() => writeKvCacheReference({ ...a, slotMapping })).toThrow(message);
+    const before = [a.kCache.slice(), a.vCache.slice()];
+    expectArgumentError(
+      () => writeKvCacheReference({ ...a, slotMapping }),
+      'out_of_range',
+      `writeKvCacheReference.slotMapping[${bad}]`,
+      message,
+    );
+    expect([a.kCache, a.vCache]).toEqual(before);
   });
 
   it('rejects short key arrays and ragged caches', () => {
     const a = make();
-    expect(() =>
-      writeKvCacheReference({ ...a, key: new Float32Array(2), slotMapping: new Int32Array([0, 1, 2]) }),
-    ).toThrow(/key and value must hold/);
-    expect(() => writeKvCacheReference({ ...a, kCache: new Float32Array(15), slotMapping: new Int32Array(0) })).toThrow(
-      /kCache and vCache/,
+    expectArgumentError(
+      () => writeKvCacheReference({ ...a, key: new Float32Array(2), slotMapping: new Int32Array([0, 1, 2]) }),
+      'out_of_range',
+      'writeKvCacheReference.key.length',
+      /numTokens x numHeadsKv x headDim/,
+    );
+    expectArgumentError(
+      () => writeKvCacheReference({ ...a, kCache: new Float32Array(15), slotMapping: new Int32Array(0) }),
+      'invalid_value',
+      'writeKvCacheReference.kCache.length',
+      /a multiple of pageSize x numHeadsKv x headDim/,
     );
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mergeSplitsReference } from '../src/index.js';
+import { expectArgumentError } from './support/expect-error.js';
 
 const NEG = Number.NEGATIVE_INFINITY;
 
@@ -29,9 +30,21 @@ describe('mergeSplitsReference', () => {
   });
 
   it('rejects mismatched inputs', () => {
-    expect(() => mergeSplitsReference({ outs: [], lses: [], numHeadsQ: 1, headDim: 2 })).toThrow(TypeError);
-    expect(() =>
-      mergeSplitsReference({ outs: [new Float32Array(3)], lses: [new Float32Array(1)], numHeadsQ: 1, headDim: 2 }),
-    ).toThrow(/outs\[0\]/);
+    expectArgumentError(
+      () => mergeSplitsReference({ outs: [], lses: [], numHeadsQ: 1, headDim: 2 }),
+      'out_of_range',
+      'mergeSplitsReference.outs.length',
+    );
+    expectArgumentError(
+      () =>
+        mergeSplitsReference({ outs: [new Float32Array(3)], lses: [new Float32Array(1)], numHeadsQ: 1, headDim: 2 }),
+      'invalid_value',
+      'mergeSplitsReference.outs[0].length',
+    );
+    expectArgumentError(
+      () => mergeSplitsReference({ outs: [null as never], lses: [new Float32Array(1)], numHeadsQ: 1, headDim: 2 }),
+      'invalid_type',
+      'mergeSplitsReference.outs[0]',
+    );
   });
 });

@@ -33,8 +33,12 @@ describe('tileShape', () => {
   });
 
   it('rejects head dims the kernels do not build', () => {
-    expect(() => tileShape(96, 1)).toThrow(RangeError);
-    expect(() => tileShape(128, 0)).toThrow(RangeError);
+    expect(() => tileShape(96, 1)).toThrow(
+      expect.objectContaining({ code: 'invalid_value', path: 'tileShape.headDim' }),
+    );
+    expect(() => tileShape(128, 0)).toThrow(
+      expect.objectContaining({ code: 'out_of_range', path: 'tileShape.qheadsPerKvhead' }),
+    );
   });
 });
 
@@ -317,18 +321,32 @@ describe('planSplits per-request splits and tiles', () => {
 describe('planSplits argument errors', () => {
   const ok = { ...llama, ...batch([[1, 10]]), numSplits: 0, maxSeqlenQ: 1, maxSeqlenK: 10 };
   it.each([
-    ['numSplits above maxNumSplits', { numSplits: 33 }, RangeError, /numSplits must be an integer in \[0, 32\]/],
-    ['maxNumSplits above 256', { maxNumSplits: 257 }, RangeError, /maxNumSplits must be an integer in \[1, 256\]/],
-    ['fractional numSplits', { numSplits: 1.5 }, TypeError, /numSplits/],
-    ['Hq not a multiple of Hkv', { numHeadsQ: 12, numHeadsKv: 8 }, RangeError, /multiple of numHeadsKv/],
-    ['head dim 96', { headDim: 96 }, RangeError, /headDim must be one of 64, 128, 256/],
-    ['cuSeqlensQ too short', { numReqs: 2 }, RangeError, /cuSeqlensQ must hold at least 3/],
-    ['cuSeqlensQ not Int32Array', { cuSeqlensQ: [0, 1] }, TypeError, /cuSeqlensQ must be an Int32Array/],
-    ['decreasing cuSeqlensQ', { cuSeqlensQ: new Int32Array([3, 1]) }, RangeError, /non-decreasing/],
-    ['negative seqLens', { seqLens: new Int32Array([-1]) }, RangeError, /seqLens\[0\] must be >= 0/],
-    ['zero SMs', { smCount: 0 }, RangeError, /smCount/],
-  ] as const)('%s', (_name, over, Err, message) => {
-    expect(() => planSplits({ ...ok, ...(over as object) } as never)).toThrow(Err);
+    ['numSplits above maxNumSplits', { numSplits: 33 }, 'out_of_range', 'numSplits', /integer in \[0, 32\]/],
+    ['maxNumSplits above 256', { maxNumSplits: 257 }, 'out_of_range', 'maxNumSplits', /integer in \[1, 256\]/],
+    ['fractional numSplits', { numSplits: 1.5 }, 'out_of_range', 'numSplits', /got 1\.5/],
+    [
+      'Hq not a multiple of Hkv',
+      { numHeadsQ: 12, numHeadsKv: 8 },
+      'invalid_value',
+      'numHeadsQ',
+      /multiple of numHeadsKv/,
+    ],
+    ['head dim 96', { headDim: 96 }, 'invalid_value', 'headDim', /one of 64, 128, 256/],
+    ['cuSeqlensQ too short', { numReqs: 2 }, 'out_of_range', 'cuSeqlensQ.length', /at least 3 elements/],
+    ['cuSeqlensQ not Int32Array', { cuSeqlensQ: [0, 1] }, 'invalid_type', 'cuSeqlensQ', /Int32Array/],
+    [
+      'decreasing cuSeqlensQ',
+      { cuSeqlensQ: new Int32Array([3, 1]) },
+      'out_of_range',
+      'cuSeqlensQ[1]',
+      /non-decreasing/,
+    ],
+    ['negative seqLens', { seqLens: new Int32Array([-1]) }, 'out_of_range', 'seqLens[0]', />= 0/],
+    ['zero SMs', { smCount: 0 }, 'out_of_range', 'smCount', /integer in \[1, 4096\]/],
+  ] as const)('%s', (_name, over, code, path, message) => {
+    expect(() => planSplits({ ...ok, ...(over as object) } as never)).toThrow(
+      expect.objectContaining({ code, path: `planSplits.${path}` }),
+    );
     expect(() => planSplits({ ...ok, ...(over as object) } as never)).toThrow(message);
   });
 });

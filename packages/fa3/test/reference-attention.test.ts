@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ReferenceAttentionArgs } from '../src/index.js';
 import { mergeSplitsReference, referenceAttention } from '../src/index.js';
+import { expectArgumentError } from './support/expect-error.js';
 
 /** Deterministic pseudo-random floats in [-1, 1). */
 function rng(seed: number): () => number {
@@ -267,13 +268,17 @@ describe('referenceAttention: hand-computed cases', () => {
 describe('referenceAttention: the page table is a security boundary', () => {
   const base = problem({ qLens: [1, 2], kLens: [40, 20], hq: 2, hkv: 1, d: 8, pageSize: 16, causal: false, seed: 7 });
   it.each([
-    [1, 1, 99, /request 1 page index 1: pageTable\[1\]\[1\] = 99 is outside the cache \[0, 6\)/],
-    [0, 2, -1, /request 0 page index 2: pageTable\[0\]\[2\] = -1/],
-  ])('request %i page %i = %i throws a RangeError naming both', (b, p, bad, message) => {
+    [1, 1, 99, /got 99, allowed a page of kCache, in \[0, 6\)/],
+    [0, 2, -1, /got -1/],
+  ])('request %i page %i = %i throws an out_of_range error naming both', (b, p, bad, message) => {
     const pageTable = base.pageTable.slice();
     pageTable[b * 3 + p] = bad;
-    expect(() => referenceAttention({ ...base, pageTable })).toThrow(RangeError);
-    expect(() => referenceAttention({ ...base, pageTable })).toThrow(message);
+    expectArgumentError(
+      () => referenceAttention({ ...base, pageTable }),
+      'out_of_range',
+      `referenceAttention.pageTable[${b}][${p}]`,
+      message,
+    );
   });
 
   it('entries past the pages a request needs are never read', () => {
@@ -283,17 +288,32 @@ describe('referenceAttention: the page table is a security boundary', () => {
   });
 
   it('argument errors name the argument', () => {
-    expect(() => referenceAttention({ ...base, numHeadsQ: 3, numHeadsKv: 2 })).toThrow(/multiple of numHeadsKv/);
-    expect(() => referenceAttention({ ...base, q: new Float32Array(3) })).toThrow(
-      /q must hold totalQ x numHeadsQ x headDim/,
+    const fn = 'referenceAttention';
+    expectArgumentError(
+      () => referenceAttention({ ...base, numHeadsQ: 3, numHeadsKv: 2 }),
+      'invalid_value',
+      `${fn}.numHeadsQ`,
+      /multiple of numHeadsKv/,
     );
-    expect(() => referenceAttention({ ...base, window: [-2, 0] })).toThrow(/window\[0\]/);
-    expect(() => referenceAttention({ ...base, causal: true, window: [4, 3] })).toThrow(
-      /window\[1\] \(right\) must be -1 or 0 when causal/,
+    expectArgumentError(
+      () => referenceAttention({ ...base, q: new Float32Array(3) }),
+      'out_of_range',
+      `${fn}.q.length`,
+      /totalQ x numHeadsQ x headDim/,
     );
-    expect(() => referenceAttention({ ...base, softcap: -1 })).toThrow(RangeError);
-    expect(() => referenceAttention({ ...base, seqLens: new Int32Array([40, 60]) })).toThrow(
-      /needs 4 pages, but pageTableStride is 3/,
+    expectArgumentError(() => referenceAttention({ ...base, window: [-2, 0] }), 'out_of_range', `${fn}.window[0]`);
+    expectArgumentError(
+      () => referenceAttention({ ...base, causal: true, window: [4, 3] }),
+      'invalid_value',
+      `${fn}.window[1]`,
+      /-1 or 0 when causal/,
+    );
+    expectArgumentError(() => referenceAttention({ ...base, softcap: -1 }), 'out_of_range', `${fn}.softcap`);
+    expectArgumentError(
+      () => referenceAttention({ ...base, seqLens: new Int32Array([40, 60]) }),
+      'out_of_range',
+      `${fn}.seqLens[1]`,
+      /pageTableStride x pageSize = 3 x 16 keys/,
     );
   });
 });

@@ -1,0 +1,18 @@
+// @flashgraph/fa3/reference: the host-only half of fa3, which loads no native code: the
+// scheduling maths (planSplits, tileShape, forwardKernel), the CPU references of attention, the
+// split merge and the KV-cache write, the constants they share, and the error classes. The main
+// entry re-exports all of it next to createAttention.
+
+export { DTYPE_BYTES } from './dtype.js';
+export { FA3_NATIVE_ERROR_CODES, Fa3Error, type Fa3ErrorCode } from './errors.js';
+export { DECODE_MAX_ROWS, forwardKernel } from './forward-kernel.js';
+export { HEAD_DIMS, type HeadDim, MAX_NUM_HEADS_KV, MAX_NUM_HEADS_Q } from './heads.js';
+export { writeKvCacheReference } from './kv-cache-reference.js';
+export { mergeSplitsReference } from './merge-splits-reference.js';
+export type { SplitPlan } from './plan-splits.js';
+export { MAX_NUM_SPLITS, planSplits } from './plan-splits.js';
+export type { ReferenceAttentionArgs, ReferenceAttentionResult } from './reference-attention.js';
+export { referenceAttention } from './reference-attention.js';
+export { DEFAULT_SM_COUNT, MAX_SM_COUNT } from './sm-count.js';
+export type { TileShape } from './tile-shape.js';
+export { tileShape } from './tile-shape.js';
