@@ -16,6 +16,15 @@ const BUILD_KEYS = [...STEP_KEYS, 'stream'] as const;
 
 const hasOwn = (o: object, key: string): boolean => Object.hasOwn(o, key);
 
+function unknownOption(key: string, value: unknown, known: readonly string[]): InvalidArgumentError {
+  return new InvalidArgumentError({
+    code: 'unknown_option',
+    path: `options.${key}`,
+    value,
+    allowed: `one of the keys ${known.join(', ')}`,
+  });
+}
+
 /** Reads `options` into `out` (reused per mirror). `withStream`: `build`'s options also carry the stream. */
 export function readStepOptions(options: unknown, withStream: boolean, out: RawStepOptions): RawStepOptions {
   out.padToTokens = undefined;
@@ -33,19 +42,29 @@ export function readStepOptions(options: unknown, withStream: boolean, out: RawS
     });
   }
   const o = options as Record<string, unknown>;
+  // One pass over the keys (a switch, no allocation): inherited keys are skipped, own unknown
+  // ones rejected.
   for (const key in o) {
-    if (hasOwn(o, key) && !(known as readonly string[]).includes(key)) {
-      throw new InvalidArgumentError({
-        code: 'unknown_option',
-        path: `options.${key}`,
-        value: o[key],
-        allowed: `one of the keys ${known.join(', ')}`,
-      });
+    if (!hasOwn(o, key)) continue;
+    switch (key) {
+      case 'padToTokens':
+        out.padToTokens = o[key];
+        break;
+      case 'padToReqs':
+        out.padToReqs = o[key];
+        break;
+      case 'decodeGraph':
+        out.decodeGraph = o[key];
+        break;
+      case 'stream':
+        if (withStream) {
+          out.stream = o[key];
+          break;
+        }
+        throw unknownOption(key, o[key], known);
+      default:
+        throw unknownOption(key, o[key], known);
     }
   }
-  if (hasOwn(o, 'padToTokens')) out.padToTokens = o.padToTokens;
-  if (hasOwn(o, 'padToReqs')) out.padToReqs = o.padToReqs;
-  if (hasOwn(o, 'decodeGraph')) out.decodeGraph = o.decodeGraph;
-  if (withStream && hasOwn(o, 'stream')) out.stream = o.stream;
   return out;
 }
