@@ -2,9 +2,11 @@
 // result or throws a FlashgraphError naming the argument; a rejected call leaves the object
 // exactly as it was and still usable. Capacities are bounded up front (no raw "Invalid typed
 // array length", no per-token structure beyond the stated bounds).
+import { NoCudaDeviceError } from '@flashgraph/cuda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBuilderWithMemory } from '../src/builder.js';
+import { createMetadataBuilder } from '../src/create-metadata-builder.js';
 import { describe as describeMetadata } from '../src/describe.js';
 import { forwardArgs, scheduleArgs } from '../src/forward-args.js';
 import { createHostMetadataBuilder } from '../src/host-metadata-builder.js';
@@ -95,6 +97,34 @@ describe('hostile input: constructors and pure functions', () => {
             ),
           );
           expect(allocated).toBeLessThanOrEqual(1);
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('createMetadataBuilder (public): options are rejected before CUDA is touched', () => {
+    fc.assert(
+      fc.property(hostileRecord({ ...caps, graphConfig: graphConfig() }), (options) => {
+        try {
+          typedOrValid(() =>
+            createMetadataBuilder({ ...(options as object), attention: recordingAttention(attentionOptions) } as never),
+          );
+        } catch (err) {
+          // Valid options reach the CUDA layer; on a machine without a GPU it says so.
+          expect((err as Error).cause).toBeInstanceOf(NoCudaDeviceError);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('createHostMirror storage', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(hostile, fc.constantFrom(new Int32Array(4), new Int32Array(1 << 12), new Float32Array(1 << 12))),
+        (storage) => {
+          typedOrValid(() => createHostMirror(caps, storage as never));
         },
       ),
       runs,
