@@ -72,11 +72,9 @@ export function createBuilderWithMemory<Buffer, StreamArg>(
   options: MetadataBuilderOptions<Buffer, StreamArg>,
   allocate: MetadataMemoryFactory<Buffer, StreamArg>,
 ): MetadataBuilder<Buffer, StreamArg> {
-  const { caps, graphConfig } = checkBuilderOptions(options, ['attention']);
-  const attention = validateAttention((options as { attention?: unknown }).attention, true) as AttentionLike<
-    Buffer,
-    StreamArg
-  >;
+  const checked = checkBuilderOptions(options, ['attention']);
+  const { caps, graphConfig } = checked;
+  const attention = validateAttention(checked.attention, true) as AttentionLike<Buffer, StreamArg>;
   checkFitsAttention(caps, attention, graphConfig);
   // The layout is known (and bounded) before the memory exists; then the mirror moves onto the staging.
   const memory = allocate(layoutOf(caps).byteLength);

@@ -2,7 +2,6 @@
 // (full graph, split bound, max lengths), with no device and no native code. The CUDA builder
 // (`createMetadataBuilder`) is this core over pinned staging memory plus one device copy and the
 // scheduler launch per step, so both return the same fields for the same batch.
-
 import { checkOptions } from '@flashgraph/errors';
 import type { BlockTableRows } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
@@ -53,13 +52,15 @@ const BUILDER_KEYS = ['maxNumReqs', 'maxNumTokens', 'blockSize', 'numBlocks', 'm
 export interface CheckedBuilderOptions {
   readonly caps: MetadataCapacities;
   readonly graphConfig: GraphConfigLike;
+  /** The own `attention` option (unchecked: each builder checks it for what it needs). */
+  readonly attention: unknown;
 }
 
 export function checkBuilderOptions(options: unknown, extraKeys: readonly string[]): CheckedBuilderOptions {
   const o = checkOptions('options', options, [...BUILDER_KEYS, ...extraKeys]);
   const caps = validateCapacities(o);
   const graphConfig = validateGraphConfig(o.graphConfig);
-  return { caps, graphConfig };
+  return { caps, graphConfig, attention: o.attention };
 }
 
 /**
@@ -117,9 +118,9 @@ export class StepWriter {
  * option (and the attention's capacities, when given) before allocating.
  */
 export function createHostMetadataBuilder(options: HostMetadataBuilderOptions): HostMetadataBuilder {
-  const { caps, graphConfig } = checkBuilderOptions(options, ['attention']);
-  const attentionGiven = (options as { attention?: unknown }).attention;
-  const attention = attentionGiven === undefined ? undefined : validateAttention(attentionGiven, false);
+  const checked = checkBuilderOptions(options, ['attention']);
+  const { caps, graphConfig } = checked;
+  const attention = checked.attention === undefined ? undefined : validateAttention(checked.attention, false);
   if (attention !== undefined) checkFitsAttention(caps, attention, graphConfig);
   const mirror = createHostMirrorWith({ ...caps, uniformDecodeQueryLen: graphConfig.uniformDecodeQueryLen });
   return new HostBuilder(new StepWriter(caps, graphConfig, mirror), attention);
