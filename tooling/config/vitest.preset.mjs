@@ -7,11 +7,21 @@ import { defineConfig } from 'vitest/config';
 
 const packagesDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages');
 
+/**
+ * `@flashgraph/<name>` -> its src/index.ts and `@flashgraph/<name>/<entry>` (a subpath export such as
+ * `@flashgraph/fa3/reference`) -> its src/<entry>.ts, matched exactly (a prefix match would send
+ * the subpath to `src/index.ts/<entry>`).
+ */
 function siblingAliases() {
-  const alias = {};
+  const alias = [];
   for (const name of readdirSync(packagesDir)) {
     const entry = join(packagesDir, name, 'src/index.ts');
-    if (existsSync(entry)) alias[`@flashgraph/${name}`] = entry;
+    if (!existsSync(entry)) continue;
+    alias.push({ find: new RegExp(`^@flashgraph/${name}$`), replacement: entry });
+    alias.push({
+      find: new RegExp(`^@flashgraph/${name}/([a-z][a-z0-9-]*)$`),
+      replacement: join(packagesDir, name, 'src/$1.ts'),
+    });
   }
   return alias;
 }

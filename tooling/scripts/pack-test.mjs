@@ -61,10 +61,12 @@ const PACKAGES = [
     name: '@flashgraph/fa3',
     addon: { dir: 'fa3', file: 'flashgraph_fa3.node' },
     exports: ['createAttention', 'planSplits', 'referenceAttention', 'writeKvCacheReference', 'tileShape', 'Fa3Error'],
+    subpaths: { reference: ['planSplits', 'referenceAttention', 'DEFAULT_SM_COUNT', 'Fa3Error'] },
   },
   {
     name: '@flashgraph/attn-metadata',
     exports: ['createMetadataBuilder', 'forwardArgs', 'scheduleArgs', 'describe', 'MetadataError'],
+    subpaths: { host: ['createHostMetadataBuilder', 'createHostMirror', 'forwardArgs', 'describe', 'MetadataError'] },
   },
   {
     name: '@flashgraph/cuda-graph',
@@ -118,15 +120,19 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const packages = JSON.parse(process.argv[2]);
 const results = [];
-for (const { name, exports } of packages) {
+for (const { name, exports, subpaths = {} } of packages) {
   const result = { name, problems: [] };
-  for (const [how, load] of [['import', () => import(name)], ['require', async () => require(name)]]) {
-    try {
-      const mod = await load();
-      const missing = exports.filter((key) => mod[key] === undefined);
-      if (missing.length > 0) result.problems.push(how + '(): missing exports ' + missing.join(', '));
-    } catch (error) {
-      result.problems.push(how + '() failed: ' + (error && error.stack ? error.stack.split('\\n').slice(0, 3).join(' | ') : String(error)));
+  // The package entry, then each subpath export (e.g. @flashgraph/fa3/reference) by its full name.
+  const entries = [[name, exports], ...Object.entries(subpaths).map(([sub, keys]) => [name + '/' + sub, keys])];
+  for (const [specifier, keys] of entries) {
+    for (const [how, load] of [['import', () => import(specifier)], ['require', async () => require(specifier)]]) {
+      try {
+        const mod = await load();
+        const missing = keys.filter((key) => mod[key] === undefined);
+        if (missing.length > 0) result.problems.push(how + '(' + specifier + '): missing exports ' + missing.join(', '));
+      } catch (error) {
+        result.problems.push(how + '(' + specifier + ') failed: ' + (error && error.stack ? error.stack.split('\\n').slice(0, 3).join(' | ') : String(error)));
+      }
     }
   }
   results.push(result);

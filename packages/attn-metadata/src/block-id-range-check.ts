@@ -4,6 +4,7 @@
 // with `TypedArray.prototype.set` (a memcpy) and checked four lanes at a time with wasm SIMD. The
 // check only answers "all in range?"; the JS scan that names the first bad id runs on the error
 // path. Where wasm SIMD is unavailable the same interface runs the scalar JS check.
+import { FlashgraphError } from '@flashgraph/errors';
 
 /** Accumulates the ids of one batch and answers whether every one is in [0, numBlocks). */
 export interface BlockIdRangeCheck {
@@ -236,7 +237,14 @@ export function createBlockIdRangeCheck(
 ): BlockIdRangeCheck {
   const wasm = kind === 'js' ? null : wasmModule();
   if (wasm === null) {
-    if (kind === 'wasm') throw new Error('WebAssembly SIMD is not available in this runtime');
+    if (kind === 'wasm') {
+      // Only tests force the wasm kind; a runtime without WebAssembly SIMD uses the JS check.
+      throw new FlashgraphError({
+        code: 'internal_error',
+        path: 'createBlockIdRangeCheck(kind)',
+        problem: 'WebAssembly SIMD is not available in this runtime',
+      });
+    }
     return new JsRangeCheck(numBlocks);
   }
   return new WasmRangeCheck(wasm.api, wasm.module, numBlocks, maxBlocksPerReq);

@@ -7,6 +7,7 @@
 // what changed since (usually nothing; one id every blockSize decode steps).
 import { MetadataError } from './errors.js';
 import type { MetadataCapacities } from './types.js';
+import { isIdArray } from './validate-batch.js';
 
 /** The public face of the row store: `builder.blockTableRows` / `mirror.blockTableRows`. */
 export interface BlockTableRows {
@@ -98,12 +99,12 @@ export class BlockTableRowStore implements BlockTableRows {
 
   appendBlocks(row: number, ids: ArrayLike<number>): void {
     this.checkAcquired('appendBlocks', row);
-    if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
+    if (!(ids instanceof Int32Array || isIdArray(ids))) {
       throw new MetadataError(
         'invalid_batch',
         `rows[${row}].ids`,
         ids,
-        'an array or Int32Array of block ids',
+        'an array or typed array of block ids',
         'appendBlocks: must be an array',
       );
     }
@@ -237,8 +238,4 @@ function badBlockId(b: unknown, path: string, numBlocks: number, fn: string): Me
     `integer in [0, ${numBlocks}) (numBlocks)`,
     `${fn}: block id outside the KV cache`,
   );
-}
-
-function isArrayLike(value: unknown): value is ArrayLike<unknown> {
-  return value !== null && typeof value === 'object' && Number.isInteger((value as ArrayLike<unknown>).length);
 }

@@ -1,16 +1,19 @@
-// The metadata builder: validation, the host mirror, the split bound, then one step copy and the
-// scheduler launch on the caller's stream. Memory comes from a MetadataMemory (pinned staging and
-// one device buffer, allocated once), so the addresses a captured graph reads never change.
+// The CUDA metadata builder: the host builder's step writer (validation, the host mirror, the step
+// rule) over pinned staging memory, then one step copy and the scheduler launch on the caller's
+// stream. Memory comes from a MetadataMemory (pinned staging and one device buffer, allocated
+// once), so the addresses a captured graph reads never change.
+import { DisposedError } from '@flashgraph/errors';
 import type { BlockTableRows } from './block-table-rows.js';
 import type { MetadataMemory, MetadataMemoryFactory } from './device-memory.js';
 import { MetadataError } from './errors.js';
 import { scheduleArgs } from './forward-args.js';
-import { createHostMirror, type HostMirror, type HostStep, type HostStepOptions } from './host-mirror.js';
-import { copyByteLength, type MetadataLayout } from './layout.js';
+import { checkBuilderOptions, StepWriter } from './host-metadata-builder.js';
+import { createHostMirrorWith, type HostMirror, type HostStepOptions } from './host-mirror.js';
+import { copyByteLength, layoutOf, type MetadataLayout } from './layout.js';
 import { type MetadataSource, registerMetadata } from './metadata-registry.js';
-import { isFullGraphStep, stepMaxNumSplits } from './split-bound.js';
+import type { StepFields } from './step-metadata.js';
 import type { AttentionLike, AttentionMetadata, GraphConfigLike, MetadataBatch, MetadataCapacities } from './types.js';
-import { checkFitsAttention, validateAttention, validateCapacities, validateGraphConfig } from './validate-options.js';
+import { checkFitsAttention, validateAttention } from './validate-options.js';
 
 export interface MetadataBuilderOptions<Buffer, StreamArg> extends MetadataCapacities {
   /** The attention this metadata feeds (`createAttention` of @flashgraph/fa3). */
@@ -37,6 +40,8 @@ export interface BuildOptions<StreamArg> extends StageOptions {
 
 export interface MetadataBuilder<Buffer, StreamArg> {
   readonly capacities: MetadataCapacities;
+  /** The graph config the builder was created with (the step rule reads it). */
+  readonly graphConfig: GraphConfigLike;
   readonly layout: MetadataLayout;
   /** The staging arrays (read-only use: tests compare them with the device). */
   readonly host: Omit<HostMirror, 'write'>;
@@ -67,20 +72,19 @@ export function createBuilderWithMemory<Buffer, StreamArg>(
   options: MetadataBuilderOptions<Buffer, StreamArg>,
   allocate: MetadataMemoryFactory<Buffer, StreamArg>,
 ): MetadataBuilder<Buffer, StreamArg> {
-  const caps = validateCapacities(options);
-  const attention = validateAttention(options.attention) as AttentionLike<Buffer, StreamArg>;
-  const graphConfig = validateGraphConfig(options.graphConfig);
+  const checked = checkBuilderOptions(options, ['attention']);
+  const { caps, graphConfig } = checked;
+  const attention = validateAttention(checked.attention, true) as AttentionLike<Buffer, StreamArg>;
   checkFitsAttention(caps, attention, graphConfig);
-  // The host mirror validates the layout before the memory exists; then it moves onto the staging.
-  const probe = createHostMirror(caps);
-  const memory = allocate(probe.layout.byteLength);
+  // The layout is known (and bounded) before the memory exists; then the mirror moves onto the staging.
+  const memory = allocate(layoutOf(caps).byteLength);
   try {
-    const host = createHostMirror(
+    const host = createHostMirrorWith(
       { ...caps, uniformDecodeQueryLen: graphConfig.uniformDecodeQueryLen },
       memory.staging,
     );
     memory.uploadAll();
-    return new Builder(caps, attention, graphConfig, host, memory);
+    return new Builder(new StepWriter(caps, graphConfig, host), attention, memory);
   } catch (err) {
     memory.dispose();
     throw err;
@@ -101,21 +105,18 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
   private deviceDirtyRows = 0;
   private latestMetadata: AttentionMetadata<Buffer> | undefined;
   private memory: MetadataMemory<Buffer, StreamArg> | undefined;
-  private readonly maxSeqLenBound: number;
 
   constructor(
-    readonly capacities: MetadataCapacities,
+    private readonly writer: StepWriter,
     readonly attention: AttentionLike<Buffer, StreamArg>,
-    private readonly graphConfig: GraphConfigLike,
-    readonly host: HostMirror,
     memory: MetadataMemory<Buffer, StreamArg>,
   ) {
     this.memory = memory;
-    this.layout = host.layout;
+    this.layout = writer.mirror.layout;
     this.deviceBuffer = memory.device;
-    const l = host.layout;
-    const R = capacities.maxNumReqs;
-    const T = capacities.maxNumTokens;
+    const l = this.layout;
+    const R = writer.capacities.maxNumReqs;
+    const T = writer.capacities.maxNumTokens;
     // Capacity-length views, made once: every step's metadata hands out the same objects.
     this.views = {
       queryStartLoc: memory.view(l.queryStartLocOffset * 4, (R + 1) * 4),
@@ -124,11 +125,22 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
       positions: memory.view(l.positionsOffset * 4, T * 4),
       blockTable: memory.view(l.blockTableOffset * 4, R * l.blockTableStride * 4),
     };
-    this.maxSeqLenBound = capacities.maxBlocksPerReq * capacities.blockSize;
+  }
+
+  get capacities(): MetadataCapacities {
+    return this.writer.capacities;
+  }
+
+  get graphConfig(): GraphConfigLike {
+    return this.writer.graphConfig;
+  }
+
+  get host(): HostMirror {
+    return this.writer.mirror;
   }
 
   get blockTableRows(): BlockTableRows {
-    return this.host.blockTableRows;
+    return this.writer.mirror.blockTableRows;
   }
 
   get disposed(): boolean {
@@ -140,106 +152,60 @@ class Builder<Buffer, StreamArg> implements MetadataBuilder<Buffer, StreamArg>, 
   }
 
   private live(fn: string): MetadataMemory<Buffer, StreamArg> {
-    if (this.memory === undefined) {
-      throw new MetadataError(
-        'disposed',
-        `MetadataBuilder.${fn}`,
-        'disposed',
-        'a live builder',
-        'this builder was disposed',
-      );
-    }
+    if (this.memory === undefined) throw new DisposedError('MetadataBuilder', `MetadataBuilder.${fn}`);
     return this.memory;
   }
 
   build(batch: MetadataBatch, options: BuildOptions<StreamArg>): AttentionMetadata<Buffer> {
     const memory = this.live('build');
-    if (options === null || typeof options !== 'object' || options.stream === undefined || options.stream === null) {
+    const o = this.writer.readOptions(options, true);
+    if (o.stream === undefined || o.stream === null) {
       throw new MetadataError(
         'invalid_stream',
         'options.stream',
-        options?.stream,
+        o.stream,
         'a Stream (or bigint handle) of @flashgraph/cuda',
         'build needs a stream',
       );
     }
-    const stream = options.stream;
+    const stream = o.stream as StreamArg;
     const capturing = memory.isCapturing(stream);
     // Outside capture, wait for the previous step copy before overwriting the staging memory.
     // (During capture no synchronizing call is allowed; callers synchronize before capturing.)
     if (!capturing) memory.waitForStagingFree();
-    const step = this.writeHost(batch, options);
-    const metadata = this.metadataFor(step, options.decodeGraph);
+    const fields = this.writer.write(batch, o);
+    const metadata = this.metadataFor(fields);
     // Every array at capacity plus the block-table rows that are live or still hold old ids on the
     // device: after the copy, everything past the padded counts is neutral there too.
-    const rows = Math.max(step.numPaddedReqs, this.deviceDirtyRows);
+    const rows = Math.max(fields.numPaddedReqs, this.deviceDirtyRows);
     const bytes = copyByteLength(this.layout, rows);
     registerMetadata(metadata, { source: this, copyBytes: bytes });
     memory.copyToDevice(stream, bytes, capturing);
     // A captured copy runs only at launch: the device keeps its old rows until then.
-    if (!capturing) this.deviceDirtyRows = step.numReqs;
-    else this.deviceDirtyRows = Math.max(this.deviceDirtyRows, step.numReqs);
+    if (!capturing) this.deviceDirtyRows = fields.numReqs;
+    else this.deviceDirtyRows = Math.max(this.deviceDirtyRows, fields.numReqs);
     this.attention.schedule(scheduleArgs(metadata, stream));
     return metadata;
   }
 
   stage(batch: MetadataBatch, options?: StageOptions): AttentionMetadata<Buffer> {
     const memory = this.live('stage');
+    const o = this.writer.readOptions(options, false);
     memory.waitForStagingFree();
-    const step = this.writeHost(batch, options ?? {});
-    const metadata = this.metadataFor(step, options?.decodeGraph);
+    const fields = this.writer.write(batch, o);
+    const metadata = this.metadataFor(fields);
     registerMetadata(metadata, { source: this, copyBytes: 0 });
     // The replayed graph copies a fixed range; rows past it may keep ids until the next build.
-    this.deviceDirtyRows = Math.max(this.deviceDirtyRows, step.numReqs);
+    this.deviceDirtyRows = Math.max(this.deviceDirtyRows, fields.numReqs);
     return metadata;
   }
 
-  private writeHost(batch: MetadataBatch, options: HostStepOptions): HostStep {
-    // fa3 schedules at least one request: an empty step must be padded to one (checked before
-    // anything is written).
-    const requests = (batch as { requests?: ArrayLike<unknown> } | null)?.requests;
-    if (requests?.length === 0 && (options.padToReqs === undefined || options.padToReqs === 0)) {
-      throw new MetadataError(
-        'invalid_padding',
-        'options.padToReqs',
-        options.padToReqs,
-        `[1, ${this.capacities.maxNumReqs}]`,
-        'a step without requests must be padded to at least one (empty) request',
-      );
-    }
-    return this.host.write(batch, options);
-  }
-
-  /** `decodeGraph` was checked by the host write (a boolean or undefined; true only for uniform decode). */
-  private metadataFor(step: HostStep, decodeGraph: boolean | undefined): AttentionMetadata<Buffer> {
-    const g = this.graphConfig;
-    const fullGraph = isFullGraphStep(g, step.numPaddedTokens, step.uniformDecode);
-    // In a full graph the kernels get bounds valid for every batch replayed at this padded size:
-    // the decode query length in a graph only uniform decode batches replay, else the token count.
-    // The caller knows which graph this is; the content does not (a mixed graph's capture batch
-    // is N one-token requests).
-    const decodeOnly = decodeGraph ?? (g.fullGraphsFor === 'uniform_decode' && step.uniformDecode);
-    const maxSeqlenQ = !fullGraph
-      ? step.maxQueryLen
-      : decodeOnly
-        ? Math.min(g.uniformDecodeQueryLen, step.numPaddedTokens)
-        : step.numPaddedTokens;
+  private metadataFor(fields: StepFields): AttentionMetadata<Buffer> {
     const metadata: AttentionMetadata<Buffer> = Object.freeze({
-      numActualTokens: step.numActualTokens,
-      numReqs: step.numReqs,
-      numPaddedTokens: step.numPaddedTokens,
-      numPaddedReqs: step.numPaddedReqs,
-      maxQueryLen: step.maxQueryLen,
-      maxSeqLen: step.maxSeqLen,
-      maxSeqlenQ,
-      maxSeqlenK: fullGraph ? this.maxSeqLenBound : step.maxSeqLen,
-      uniformDecode: step.uniformDecode,
-      fullGraph,
-      maxNumSplits: stepMaxNumSplits(g, fullGraph),
+      ...fields,
       queryStartLoc: this.views.queryStartLoc,
       seqLens: this.views.seqLens,
       blockTable: this.views.blockTable,
-      blockTableStride: this.layout.blockTableStride,
       slotMapping: this.views.slotMapping,
       positions: this.views.positions,
     });

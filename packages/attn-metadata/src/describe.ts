@@ -1,7 +1,7 @@
 // describe(metadata): a plain, JSON-friendly summary of a step for logs and debugging, including
 // the split count per request that the scheduler will compute (fa3's planSplits, bit-identical
 // to the prepare kernel) from the host mirror.
-import { planSplits } from '@flashgraph/fa3';
+import { DEFAULT_SM_COUNT, planSplits } from '@flashgraph/fa3/reference';
 import { MetadataError } from './errors.js';
 import { metadataRecord } from './metadata-registry.js';
 import type { AttentionMetadata } from './types.js';
@@ -19,9 +19,9 @@ export interface MetadataDescription {
   maxSeqLen: number;
   uniformDecode: boolean;
   fullGraph: boolean;
-  /** The bound passed to schedule and forward (0 = heuristic). */
-  maxNumSplits: number;
-  /** The bound the attention resolves it to (1..attention maxNumSplits). */
+  /** The per-step split request passed to schedule and forward (0 = heuristic). */
+  numSplits: number;
+  /** The bound the attention resolves it to (1..the attention's maxNumSplits capacity). */
   numSplitsBound: number;
   /** Splits per real request. */
   splitsPerRequest: number[];
@@ -31,6 +31,11 @@ export interface MetadataDescription {
   copyBytes: number;
 }
 
+/**
+ * Describes the latest metadata of a builder (CUDA or host). Throws `invalid_metadata` for an
+ * object no builder returned (or a host builder created without `attention`), `stale_metadata`
+ * once a later step overwrote its data.
+ */
 export function describe(metadata: AttentionMetadata<unknown>): MetadataDescription {
   const record = metadata !== null && typeof metadata === 'object' ? metadataRecord(metadata) : undefined;
   if (record === undefined) {
@@ -52,8 +57,19 @@ export function describe(metadata: AttentionMetadata<unknown>): MetadataDescript
       'a later build() or stage() has overwritten this step; call describe() before the next build',
     );
   }
+  const attention = source.attention;
+  if (attention === undefined) {
+    throw new MetadataError(
+      'invalid_metadata',
+      'metadata',
+      'metadata of a host builder without attention',
+      'metadata of a builder that knows its attention',
+      'describe plans the splits of the attention the metadata feeds',
+      'Pass `attention` (an Attention, or { options, smCount? }) to createHostMetadataBuilder.',
+    );
+  }
   const m = metadata;
-  const o = source.attention.options;
+  const o = attention.options;
   const plan = planSplits({
     cuSeqlensQ: source.host.queryStartLoc.subarray(0, m.numPaddedReqs + 1),
     seqLens: source.host.seqLens.subarray(0, m.numPaddedReqs),
@@ -62,10 +78,10 @@ export function describe(metadata: AttentionMetadata<unknown>): MetadataDescript
     numHeadsKv: o.numHeadsKv,
     headDim: o.headDim,
     maxNumSplits: o.maxNumSplits,
-    numSplits: m.maxNumSplits,
+    numSplits: m.numSplits,
     maxSeqlenQ: m.maxSeqlenQ,
     maxSeqlenK: m.maxSeqlenK,
-    smCount: source.attention.smCount,
+    smCount: attention.smCount ?? DEFAULT_SM_COUNT,
   });
   const paddingTokens = m.numPaddedTokens - m.numActualTokens;
   return {
@@ -80,7 +96,7 @@ export function describe(metadata: AttentionMetadata<unknown>): MetadataDescript
     maxSeqLen: m.maxSeqLen,
     uniformDecode: m.uniformDecode,
     fullGraph: m.fullGraph,
-    maxNumSplits: m.maxNumSplits,
+    numSplits: m.numSplits,
     numSplitsBound: plan.numSplitsBound,
     splitsPerRequest: Array.from(plan.splits.subarray(0, m.numReqs)),
     totalTiles: plan.totalTiles,

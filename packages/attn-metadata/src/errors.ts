@@ -1,9 +1,11 @@
-// The one error class of this package: every rejected option, batch or call names the offending
-// path (`requests[3].blockIds[2]`), the bad value and the allowed range, so a log line is enough
-// to find the bug in the caller's scheduler.
+// The domain error of this package: every rejected batch, padding, row or metadata call names the
+// offending path (`requests[3].blockIds[2]`), the bad value and the allowed range, so a log line is
+// enough to find the bug in the caller's scheduler. Options of the constructors go through the
+// shared kit of @flashgraph/errors and throw its InvalidArgumentError (`invalid_type`,
+// `out_of_range`, `unknown_option`); both are FlashgraphErrors.
+import { FlashgraphError } from '@flashgraph/errors';
 
 export type MetadataErrorCode =
-  | 'invalid_option' // a builder option is missing, not an integer, or out of range
   | 'capacity_mismatch' // a builder option does not fit the attention's capacities
   | 'invalid_batch' // the batch or a request is not the expected shape
   | 'not_integer' // a count or block id is not an integer
@@ -21,34 +23,17 @@ export type MetadataErrorCode =
   | 'invalid_padding' // padToTokens / padToReqs below the actual count or above capacity
   | 'not_uniform_decode' // decodeGraph: true for a batch that is not uniform decode
   | 'invalid_stream' // build() without a stream
-  | 'invalid_metadata' // describe() of an object no builder returned
-  | 'stale_metadata' // describe() of metadata whose staging data was overwritten by a later build
-  | 'disposed'; // the builder was disposed
+  | 'invalid_metadata' // describe() / forwardArgs() of an object no builder returned
+  | 'stale_metadata'; // describe() of metadata whose staging data was overwritten by a later build
 
-export class MetadataError extends Error {
-  override readonly name = 'MetadataError';
-  readonly code: MetadataErrorCode;
+export class MetadataError extends FlashgraphError {
+  declare readonly code: MetadataErrorCode;
   /** Where the bad value sits, e.g. `requests[3].blockIds[2]` or `options.padToTokens`. */
-  readonly path: string;
-  readonly value: unknown;
+  declare readonly path: string;
   /** The allowed range or shape, e.g. `[0, 4096)` or `integer >= 0`. */
-  readonly allowed: string;
+  declare readonly allowed: string;
 
-  constructor(code: MetadataErrorCode, path: string, value: unknown, allowed: string, detail?: string) {
-    const shown = describeValue(value);
-    super(`${path}: ${detail ?? 'invalid value'} (got ${shown}, allowed ${allowed})`);
-    this.code = code;
-    this.path = path;
-    this.value = value;
-    this.allowed = allowed;
+  constructor(code: MetadataErrorCode, path: string, value: unknown, allowed: string, detail?: string, fix?: string) {
+    super({ code, path, problem: detail ?? 'invalid value', value, allowed, ...(fix === undefined ? {} : { fix }) });
   }
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return `array(${value.length})`;
-  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
-  return 'object';
 }

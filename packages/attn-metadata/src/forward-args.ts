@@ -1,7 +1,11 @@
-// The one place that turns a step's metadata into attention arguments. `build` schedules with
+// The one place that maps attn-metadata's names (vLLM's: queryStartLoc, blockTable, the padded
+// request count) to fa3's (FA3's: cuSeqlensQ, pageTable, numReqs). `build` schedules with
 // `scheduleArgs(metadata, stream)` and callers run the kernel with `forwardArgs(metadata, ...)`;
 // both take numSplits, numReqs and the max lengths from the same fields, so the split bound the
-// scheduler planned for is the bound the kernel runs with.
+// scheduler planned for is the bound the kernel runs with. See the glossary of docs/architecture.md.
+import { InvalidArgumentError } from '@flashgraph/errors';
+import { MetadataError } from './errors.js';
+import { metadataRecord } from './metadata-registry.js';
 import type { AttentionMetadata, ScheduleArgs } from './types.js';
 
 /** The arguments shared by `attention.schedule` and `attention.forward`. */
@@ -14,6 +18,38 @@ interface StepArgs<Buffer> {
   numSplits: number;
 }
 
+const COUNT_FIELDS = ['numPaddedReqs', 'maxSeqlenQ', 'maxSeqlenK', 'numSplits', 'blockTableStride'] as const;
+const BUFFER_FIELDS = ['queryStartLoc', 'seqLens', 'blockTable'] as const;
+
+/**
+ * Metadata from a builder is trusted (frozen, registered); anything else is checked field by
+ * field so that a null or hand-made object gives a typed error, never `undefined` arguments.
+ */
+function checkMetadata(metadata: unknown, fn: string): void {
+  if (metadata !== null && typeof metadata === 'object' && metadataRecord(metadata) !== undefined) return;
+  if (metadata === null || typeof metadata !== 'object') {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: `${fn}(metadata)`,
+      value: metadata,
+      allowed: 'an AttentionMetadata (build() or stage() of a metadata builder)',
+    });
+  }
+  const m = metadata as Record<string, unknown>;
+  for (const key of COUNT_FIELDS) {
+    const v = Object.hasOwn(m, key) ? m[key] : undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new MetadataError('invalid_metadata', `metadata.${key}`, v, 'a non-negative integer', 'not metadata');
+    }
+  }
+  for (const key of BUFFER_FIELDS) {
+    const v = Object.hasOwn(m, key) ? m[key] : undefined;
+    if (v === undefined || v === null) {
+      throw new MetadataError('invalid_metadata', `metadata.${key}`, v, 'a buffer', 'not metadata');
+    }
+  }
+}
+
 function stepArgs<Buffer>(metadata: AttentionMetadata<Buffer>): StepArgs<Buffer> {
   return {
     cuSeqlensQ: metadata.queryStartLoc,
@@ -22,7 +58,7 @@ function stepArgs<Buffer>(metadata: AttentionMetadata<Buffer>): StepArgs<Buffer>
     numReqs: metadata.numPaddedReqs,
     maxSeqlenQ: metadata.maxSeqlenQ,
     maxSeqlenK: metadata.maxSeqlenK,
-    numSplits: metadata.maxNumSplits,
+    numSplits: metadata.numSplits,
   };
 }
 
@@ -31,6 +67,7 @@ export function scheduleArgs<Buffer, StreamArg>(
   metadata: AttentionMetadata<Buffer>,
   stream: StreamArg,
 ): ScheduleArgs<Buffer, StreamArg> {
+  checkMetadata(metadata, 'scheduleArgs');
   return { stream, ...stepArgs(metadata) };
 }
 
@@ -48,25 +85,51 @@ export interface ForwardInputs<StreamArg, Tensor> {
 export type ForwardArgs<Buffer, StreamArg, Tensor> = ForwardInputs<StreamArg, Tensor> &
   StepArgs<Buffer> & { pageTable: Buffer; pageTableStride: number };
 
+const INPUT_KEYS = ['stream', 'q', 'kCache', 'vCache', 'out', 'lse', 'softmaxScale'];
+
 /**
  * The `attention.forward` arguments of a step: the caller's tensors plus the metadata's page
- * table, lengths, padded request count and split bound (the same values `build` scheduled with).
+ * table, lengths, padded request count and split request (the same values `build` scheduled
+ * with). Reads `inputs`' own properties only; the attention checks each tensor.
  */
 export function forwardArgs<Buffer, StreamArg, Tensor>(
   metadata: AttentionMetadata<Buffer>,
   inputs: ForwardInputs<StreamArg, Tensor>,
 ): ForwardArgs<Buffer, StreamArg, Tensor> {
-  const args: ForwardArgs<Buffer, StreamArg, Tensor> = {
-    stream: inputs.stream,
-    q: inputs.q,
-    kCache: inputs.kCache,
-    vCache: inputs.vCache,
-    out: inputs.out,
+  checkMetadata(metadata, 'forwardArgs');
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'forwardArgs(inputs)',
+      value: inputs,
+      allowed: '{ stream, q, kCache, vCache, out, lse?, softmaxScale? }',
+    });
+  }
+  const own = (key: string): unknown =>
+    Object.hasOwn(inputs, key) ? (inputs as unknown as Record<string, unknown>)[key] : undefined;
+  for (const key in inputs) {
+    if (Object.hasOwn(inputs, key) && !INPUT_KEYS.includes(key)) {
+      throw new InvalidArgumentError({
+        code: 'unknown_option',
+        path: `inputs.${key}`,
+        value: own(key),
+        allowed: `one of the keys ${INPUT_KEYS.join(', ')}`,
+      });
+    }
+  }
+  const args = {
+    stream: own('stream'),
+    q: own('q'),
+    kCache: own('kCache'),
+    vCache: own('vCache'),
+    out: own('out'),
     pageTable: metadata.blockTable,
     pageTableStride: metadata.blockTableStride,
     ...stepArgs(metadata),
-  };
-  if (inputs.lse !== undefined) args.lse = inputs.lse;
-  if (inputs.softmaxScale !== undefined) args.softmaxScale = inputs.softmaxScale;
+  } as ForwardArgs<Buffer, StreamArg, Tensor>;
+  const lse = own('lse');
+  const softmaxScale = own('softmaxScale');
+  if (lse !== undefined) args.lse = lse as Tensor;
+  if (softmaxScale !== undefined) args.softmaxScale = softmaxScale as number;
   return args;
 }

@@ -5,12 +5,14 @@
 // Cost is proportional to the batch, not the capacity: the writer remembers how far the previous
 // step wrote (requests, tokens, and the length of every block-table row) and clears only the
 // stale part back to neutral, so every entry past the padded counts is neutral after each step.
+import { checkOptions, InvalidArgumentError } from '@flashgraph/errors';
 import { BlockTableRowStore, type BlockTableRows } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
-import { type MetadataLayout, metadataLayout } from './layout.js';
+import { layoutOf, type MetadataLayout } from './layout.js';
+import { type RawStepOptions, readStepOptions } from './step-options.js';
 import type { MetadataBatch, MetadataCapacities } from './types.js';
 import { type BatchSummary, newBatchSummary, validateBatch, validatePadding } from './validate-batch.js';
-import { validateCapacities } from './validate-options.js';
+import { CAPACITY_KEYS, validateCapacities, validateUniformDecodeQueryLen } from './validate-options.js';
 
 /** Rows longer than this copy with `TypedArray.prototype.set` (a memcpy behind a native call). */
 const COPY_WITH_SET_ABOVE = 32;
@@ -89,38 +91,37 @@ export function createHostMirrorWith(
   options: HostMirrorOptions,
   storage?: Int32Array,
   rangeCheck?: 'wasm' | 'js',
-): HostMirror {
-  const caps = validateCapacities(options);
-  const uniformQ = options.uniformDecodeQueryLen ?? 1;
-  if (!Number.isInteger(uniformQ) || uniformQ < 1) {
-    throw new MetadataError(
-      'invalid_option',
-      'options.uniformDecodeQueryLen',
-      uniformQ,
-      'integer >= 1',
-      'must be a positive integer',
-    );
-  }
-  const layout = metadataLayout(caps);
+): Mirror {
+  const o = checkOptions('options', options, [...CAPACITY_KEYS, 'uniformDecodeQueryLen']);
+  const caps = validateCapacities(o);
+  const given = o.uniformDecodeQueryLen;
+  const uniformQ = given === undefined ? 1 : validateUniformDecodeQueryLen('options.uniformDecodeQueryLen', given);
+  const layout = layoutOf(caps);
   let buffer: Int32Array;
   if (storage === undefined) {
     buffer = new Int32Array(layout.totalElements);
   } else {
     if (!(storage instanceof Int32Array) || storage.length < layout.totalElements) {
-      throw new MetadataError(
-        'invalid_option',
-        'storage',
-        storage,
-        `Int32Array of at least ${layout.totalElements} elements`,
-        'staging too small',
-      );
+      throw new InvalidArgumentError({
+        code: storage instanceof Int32Array ? 'out_of_range' : 'invalid_type',
+        path: 'storage',
+        value: storage,
+        allowed: `Int32Array of at least ${layout.totalElements} elements`,
+      });
     }
     buffer = storage.subarray(0, layout.totalElements);
   }
-  return new Mirror(caps, layout, buffer, uniformQ, rangeCheck);
+  return new MirrorImpl(caps, layout, buffer, uniformQ, rangeCheck);
 }
 
-class Mirror implements HostMirror {
+/** The mirror as the builders use it: a step whose options were already read (own keys only). */
+export interface Mirror extends HostMirror {
+  /** The reused object `write` reads its options into. */
+  readonly stepOptions: RawStepOptions;
+  writeStep(batch: MetadataBatch, options: RawStepOptions): HostStep;
+}
+
+class MirrorImpl implements Mirror {
   readonly queryStartLoc: Int32Array;
   readonly seqLens: Int32Array;
   readonly blockTable: Int32Array;
@@ -133,6 +134,13 @@ class Mirror implements HostMirror {
   private reqsExtent = 0;
   private tokensExtent = 0;
   private readonly summary: BatchSummary;
+  /** The last step's options, read into one reused object (no allocation per step). */
+  readonly stepOptions: RawStepOptions = {
+    padToTokens: undefined,
+    padToReqs: undefined,
+    decodeGraph: undefined,
+    stream: undefined,
+  };
   private readonly rows: BlockTableRowStore;
   /** log2(blockSize) when it is a power of two (the usual case: a shift, not a division), else -1. */
   private readonly blockSizeShift: number;
@@ -167,17 +175,21 @@ class Mirror implements HostMirror {
   }
 
   write(batch: MetadataBatch, options?: HostStepOptions): HostStep {
+    return this.writeStep(batch, readStepOptions(options, false, this.stepOptions));
+  }
+
+  /** The step of already-read options (the builder reads `build`'s, which carry the stream too). */
+  writeStep(batch: MetadataBatch, o: RawStepOptions): HostStep {
     const caps = this.capacities;
     const s = this.summary;
-    const decodeGraph = options?.decodeGraph;
+    const decodeGraph = o.decodeGraph;
     if (decodeGraph !== undefined && typeof decodeGraph !== 'boolean') {
-      throw new MetadataError(
-        'invalid_option',
-        'options.decodeGraph',
-        decodeGraph,
-        'true, false or undefined',
-        'must be a boolean',
-      );
+      throw new InvalidArgumentError({
+        code: 'invalid_type',
+        path: 'options.decodeGraph',
+        value: decodeGraph,
+        allowed: 'true, false or undefined',
+      });
     }
     validateBatch(batch, caps, this.uniformDecodeQueryLen, s, this.rows);
     if (decodeGraph === true && !s.uniformDecode) {
@@ -192,18 +204,12 @@ class Mirror implements HostMirror {
     }
     const numPaddedTokens = validatePadding(
       'options.padToTokens',
-      options?.padToTokens,
+      o.padToTokens,
       s.numActualTokens,
       caps.maxNumTokens,
       'maxNumTokens',
     );
-    const numPaddedReqs = validatePadding(
-      'options.padToReqs',
-      options?.padToReqs,
-      s.numReqs,
-      caps.maxNumReqs,
-      'maxNumReqs',
-    );
+    const numPaddedReqs = validatePadding('options.padToReqs', o.padToReqs, s.numReqs, caps.maxNumReqs, 'maxNumReqs');
     this.writeArrays(s.numReqs, s.numActualTokens);
     return {
       numReqs: s.numReqs,

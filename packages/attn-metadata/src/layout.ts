@@ -3,6 +3,7 @@
 // keeps reading the right addresses. The block table comes last so that one contiguous copy of
 // [0, blockTable row N) carries every array of a step.
 import type { MetadataCapacities } from './types.js';
+import { validateCapacities } from './validate-options.js';
 
 /** Each array starts on a 256-byte boundary (64 int32), the alignment cudaMalloc gives. */
 const ALIGN_ELEMENTS = 64;
@@ -25,7 +26,16 @@ function alignUp(n: number): number {
   return Math.ceil(n / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
 }
 
+/**
+ * The layout of a metadata buffer for these capacities (checked like the builders' options: a bad
+ * capacity is an InvalidArgumentError naming it, never NaN offsets).
+ */
 export function metadataLayout(caps: MetadataCapacities): MetadataLayout {
+  return layoutOf(validateCapacities(caps, 'caps'));
+}
+
+/** `metadataLayout` of capacities already checked. */
+export function layoutOf(caps: MetadataCapacities): MetadataLayout {
   const R = caps.maxNumReqs;
   const T = caps.maxNumTokens;
   const queryStartLocOffset = 0;

@@ -1,11 +1,12 @@
 // Links each AttentionMetadata object to the builder state that `describe` needs (the host mirror
 // and the attention's shape) without putting internals on the public, frozen object.
 import type { HostMirror } from './host-mirror.js';
-import type { AttentionLike, AttentionMetadata } from './types.js';
+import type { AttentionMetadata, AttentionShape } from './types.js';
 
 export interface MetadataSource {
   readonly host: HostMirror;
-  readonly attention: AttentionLike<unknown, unknown>;
+  /** The attention the metadata feeds; a host builder may have none (then `describe` cannot plan splits). */
+  readonly attention: AttentionShape | undefined;
   /** The latest metadata the builder wrote: only its data is still in the host mirror. */
   latest(): AttentionMetadata<unknown> | undefined;
 }
@@ -16,7 +17,13 @@ export interface MetadataRecord {
   readonly copyBytes: number;
 }
 
-const records = new WeakMap<object, MetadataRecord>();
+// One map per process, shared by every bundled copy of this module (the main entry and
+// `/host` are built separately): metadata from the CUDA builder of one entry is described by the
+// `describe` of the other.
+const REGISTRY = Symbol.for('@flashgraph/attn-metadata.metadata-registry');
+const shared = globalThis as { [REGISTRY]?: WeakMap<object, MetadataRecord> };
+if (shared[REGISTRY] === undefined) shared[REGISTRY] = new WeakMap<object, MetadataRecord>();
+const records: WeakMap<object, MetadataRecord> = shared[REGISTRY];
 
 export function registerMetadata(metadata: AttentionMetadata<unknown>, record: MetadataRecord): void {
   records.set(metadata, record);

@@ -62,19 +62,31 @@ export interface ScheduleArgs<Buffer, StreamArg> {
   numSplits: number;
 }
 
-/** The members of an `@flashgraph/fa3` `Attention` that the builder uses. */
-export interface AttentionLike<Buffer = unknown, StreamArg = unknown> {
-  readonly options: {
-    readonly numHeadsQ: number;
-    readonly numHeadsKv: number;
-    readonly headDim: number;
-    readonly pageSize: number;
-    readonly numPages: number;
-    readonly maxNumReqs: number;
-    readonly maxNumTokens: number;
-    readonly maxNumPagesPerReq: number;
-    readonly maxNumSplits: number;
-  };
+/** The capacities of an `@flashgraph/fa3` `Attention` (its `options`) that the builders check against. */
+export interface AttentionCapacities {
+  readonly numHeadsQ: number;
+  readonly numHeadsKv: number;
+  readonly headDim: number;
+  readonly pageSize: number;
+  readonly numPages: number;
+  readonly maxNumReqs: number;
+  readonly maxNumTokens: number;
+  readonly maxNumPagesPerReq: number;
+  readonly maxNumSplits: number;
+}
+
+/**
+ * The shape of the attention a host builder's metadata feeds (no device, no `schedule`): its
+ * capacities, and the SM count `describe` plans splits for (default `DEFAULT_SM_COUNT` of
+ * `@flashgraph/fa3/reference`).
+ */
+export interface AttentionShape {
+  readonly options: AttentionCapacities;
+  readonly smCount?: number;
+}
+
+/** The members of an `@flashgraph/fa3` `Attention` that the CUDA builder uses. */
+export interface AttentionLike<Buffer = unknown, StreamArg = unknown> extends AttentionShape {
   readonly smCount: number;
   schedule(args: ScheduleArgs<Buffer, StreamArg>): void;
 }
@@ -104,8 +116,12 @@ export interface AttentionMetadata<Buffer = unknown> {
   readonly uniformDecode: boolean;
   /** The step runs inside a full graph: the graph config covers this batch and numPaddedTokens is a capture size. */
   readonly fullGraph: boolean;
-  /** The split bound given to both `schedule` and `forward`: graphConfig.maxNumSplits in a full graph, else 0 (heuristic). */
-  readonly maxNumSplits: number;
+  /**
+   * The step's split request (FA3's `num_splits`), given to both `schedule` and `forward`:
+   * graphConfig.maxNumSplits in a full graph, else 0 (the heuristic). Not a capacity: the
+   * attention's `maxNumSplits` option is the split capacity its workspace holds.
+   */
+  readonly numSplits: number;
   /** int32 [numPaddedReqs + 1] live; every entry past numReqs holds numActualTokens. */
   readonly queryStartLoc: Buffer;
   /** int32 [numPaddedReqs] live; 0 past numReqs. */

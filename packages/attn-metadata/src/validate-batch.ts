@@ -2,12 +2,12 @@
 // the staging memory (and so the device) exactly as the previous step left it. One read pass over
 // the request objects; what it reads is kept (per-request snapshots), so the writer never reads a
 // request again: a getter or proxy cannot hand the writer a value validation did not see.
+
+import { FlashgraphError, INT32_MAX } from '@flashgraph/errors';
 import { type BlockIdRangeCheck, createBlockIdRangeCheck } from './block-id-range-check.js';
 import type { BlockTableRowStore } from './block-table-rows.js';
 import { MetadataError } from './errors.js';
 import type { MetadataCapacities } from './types.js';
-
-const INT32_MAX = 2 ** 31 - 1;
 
 /** What validation learns about a batch (one reused object per mirror: no per-step allocation). */
 export interface BatchSummary {
@@ -45,13 +45,26 @@ export function newBatchSummary(caps: MetadataCapacities, rangeCheckKind?: 'wasm
   };
 }
 
-function isArrayLike(value: unknown): value is ArrayLike<unknown> {
+/**
+ * A real array or typed array (never a bare `{ length }` object): its length is then a
+ * non-negative safe integer that cannot change between the check and the write.
+ */
+export function isIdArray(value: unknown): value is ArrayLike<unknown> {
+  if (Array.isArray(value)) return true;
+  // DataView has no length; bigint elements cannot be ids (and `|` on them throws).
   return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as ArrayLike<unknown>).length === 'number' &&
-    Number.isInteger((value as ArrayLike<unknown>).length)
+    ArrayBuffer.isView(value) &&
+    !(value instanceof DataView || value instanceof BigInt64Array || value instanceof BigUint64Array)
   );
+}
+
+/** An internal invariant broke (a bug in this package, never the caller's input). */
+export function internalError(what: string): FlashgraphError {
+  return new FlashgraphError({
+    code: 'internal_error',
+    problem: `attn-metadata internal error: ${what}`,
+    fix: 'Please report this with the batch that caused it.',
+  });
 }
 
 /** Checks a request count field; the error path is only built when the check fails. */
@@ -80,7 +93,7 @@ function countError(i: number, field: string, value: unknown): never {
       value < 0 ? 'must be >= 0' : 'too large',
     );
   }
-  throw new Error(`attn-metadata: internal error, ${field} ${value} passed its checks`);
+  throw internalError(`${field} ${value} passed its checks`);
 }
 
 function badBlockId(i: number, j: number, b: unknown, numBlocks: number): MetadataError {
@@ -135,8 +148,9 @@ export function validateBatch(
   if (batch === null || typeof batch !== 'object') {
     throw new MetadataError('invalid_batch', 'batch', batch, '{ requests: MetadataRequest[] }', 'must be an object');
   }
-  const requests = (batch as { requests?: unknown }).requests;
-  if (!isArrayLike(requests)) {
+  // Own property only: a polluted Object.prototype cannot supply requests.
+  const requests = Object.hasOwn(batch, 'requests') ? (batch as { requests?: unknown }).requests : undefined;
+  if (!Array.isArray(requests)) {
     throw new MetadataError('invalid_batch', 'batch.requests', requests, 'an array of requests', 'must be an array');
   }
   const numReqs = requests.length;
@@ -269,7 +283,7 @@ export function validateBatch(
             'give blockIds or blockTableRow, not both',
           );
         }
-        if (!(ids instanceof Int32Array || Array.isArray(ids) || isArrayLike(ids))) {
+        if (!(ids instanceof Int32Array || isIdArray(ids))) {
           throw new MetadataError(
             'invalid_batch',
             `requests[${i}].blockIds`,
@@ -324,7 +338,7 @@ export function validateBatch(
   if (numReqs > out.blockIdsExtent) out.blockIdsExtent = numReqs;
   if (!check.allInRange()) {
     throwFirstBadInt32BlockId(blockIdsOut, numReqs, numBlocks);
-    throw new Error('attn-metadata: internal error, the block id range check and the scan disagree');
+    throw internalError('the block id range check and the scan disagree');
   }
   out.numReqs = numReqs;
   out.numActualTokens = numTokens;

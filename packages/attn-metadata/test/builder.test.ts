@@ -1,9 +1,10 @@
+import { DisposedError } from '@flashgraph/errors';
 import { describe, expect, it } from 'vitest';
 import { createBuilderWithMemory } from '../src/builder.js';
 import { describe as describeMetadata } from '../src/describe.js';
 import { forwardArgs } from '../src/forward-args.js';
 import type { GraphConfigLike, MetadataBatch } from '../src/types.js';
-import { caughtMetadataError } from './support/caught.js';
+import { caughtArgumentError, caughtMetadataError } from './support/caught.js';
 import { type FakeMemory, fakeMemory, fakeStream, graphConfig, readView, recordingAttention } from './support/fakes.js';
 import { recompute } from './support/reference.js';
 
@@ -100,9 +101,9 @@ describe('split bound per graph mode', () => {
     const { builder, attention, stream } = setup(graphConfig({ maxNumSplits: 16, ...config }));
     const m = builder.build(batch, { stream, padToTokens: pad });
     expect(m.fullGraph).toBe(full);
-    expect(m.maxNumSplits).toBe(full ? 16 : 0);
+    expect(m.numSplits).toBe(full ? 16 : 0);
     expect(attention.calls).toHaveLength(1);
-    expect(attention.calls[0]!.numSplits).toBe(m.maxNumSplits);
+    expect(attention.calls[0]!.numSplits).toBe(m.numSplits);
   });
 
   it('full-graph steps pass capacity bounds as max lengths; eager steps the actual ones', () => {
@@ -136,7 +137,7 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
     expect(attention.calls.at(-1)!.maxSeqlenQ).toBe(built.maxSeqlenQ);
     const staged = builder.stage(batch, { padToTokens: pad, ...(decodeGraph === undefined ? {} : { decodeGraph }) });
     expect(staged.maxSeqlenQ).toBe(built.maxSeqlenQ);
-    expect([staged.fullGraph, staged.maxNumSplits]).toEqual([built.fullGraph, built.maxNumSplits]);
+    expect([staged.fullGraph, staged.numSplits]).toEqual([built.fullGraph, built.numSplits]);
     return [built.fullGraph, built.maxSeqlenQ];
   };
 
@@ -209,13 +210,13 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
     const { builder, stream } = setup();
     for (const value of ['yes', 1, null]) {
       expect(
-        caughtMetadataError(() => builder.build(decode(2), { stream, decodeGraph: value as never })),
+        caughtArgumentError(() => builder.build(decode(2), { stream, decodeGraph: value as never })),
       ).toMatchObject({
-        code: 'invalid_option',
+        code: 'invalid_type',
         path: 'options.decodeGraph',
         allowed: 'true, false or undefined',
       });
-      expect(caughtMetadataError(() => builder.stage(null as never, { decodeGraph: value as never }))).toMatchObject({
+      expect(caughtArgumentError(() => builder.stage(null as never, { decodeGraph: value as never }))).toMatchObject({
         path: 'options.decodeGraph',
       });
     }
@@ -253,7 +254,7 @@ describe('schedule and forward cannot diverge', () => {
         ] as const) {
           expect(fwd[key], key).toBe(scheduled[key]);
         }
-        expect(fwd.numSplits).toBe(m.maxNumSplits);
+        expect(fwd.numSplits).toBe(m.numSplits);
         expect(fwd.numReqs).toBe(m.numPaddedReqs);
         expect(fwd.pageTable).toBe(m.blockTable);
         expect(fwd.pageTableStride).toBe(8);
@@ -320,13 +321,13 @@ describe('device side (simulated memory)', () => {
       expect([
         staged.numPaddedReqs,
         staged.numPaddedTokens,
-        staged.maxNumSplits,
+        staged.numSplits,
         staged.maxSeqlenQ,
         staged.maxSeqlenK,
       ]).toEqual([
         captured.numPaddedReqs,
         captured.numPaddedTokens,
-        captured.maxNumSplits,
+        captured.numSplits,
         captured.maxSeqlenQ,
         captured.maxSeqlenK,
       ]);
@@ -407,7 +408,11 @@ describe('builder errors', () => {
 
   it.each([
     { name: 'attention missing', over: { attention: undefined }, path: 'options.attention' },
-    { name: 'attention without schedule', over: { attention: { options: {}, smCount: 1 } }, path: 'options.attention' },
+    {
+      name: 'attention without schedule',
+      over: { attention: { options: {}, smCount: 1 } },
+      path: 'options.attention.schedule',
+    },
     { name: 'graphConfig missing', over: { graphConfig: undefined }, path: 'options.graphConfig' },
     {
       name: 'graphConfig bad fullGraphsFor',
@@ -422,10 +427,10 @@ describe('builder errors', () => {
     { name: 'maxNumReqs missing', over: { maxNumReqs: undefined }, path: 'options.maxNumReqs' },
   ])('invalid option: $name', ({ over, path }) => {
     const attention = recordingAttention({ maxNumReqs: 16, maxNumTokens: 128, numPages: 512, maxNumPagesPerReq: 8 });
-    const err = caughtMetadataError(() =>
+    const err = caughtArgumentError(() =>
       createBuilderWithMemory({ ...caps, attention, graphConfig: graphConfig(), ...over } as never, fakeMemory),
     );
-    expect(err.code).toBe('invalid_option');
+    expect(err.code).toMatch(/^(invalid_type|out_of_range|invalid_value)$/);
     expect(err.path).toBe(path);
   });
 
@@ -435,8 +440,10 @@ describe('builder errors', () => {
     builder.dispose();
     expect(memory.disposed).toBe(true);
     expect(builder.disposed).toBe(true);
-    expect(caughtMetadataError(() => builder.build(decode(1), { stream })).code).toBe('disposed');
-    expect(caughtMetadataError(() => builder.stage(decode(1))).code).toBe('disposed');
+    for (const call of [() => builder.build(decode(1), { stream }), () => builder.stage(decode(1))]) {
+      expect(call).toThrow(DisposedError);
+      expect(call).toThrow(expect.objectContaining({ code: 'disposed', what: 'MetadataBuilder' }));
+    }
   });
 
   it('frees the memory when setting it up fails', () => {

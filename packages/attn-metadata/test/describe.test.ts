@@ -42,7 +42,7 @@ suite('describe(metadata)', () => {
       maxSeqLen: 1001,
       uniformDecode: true,
       fullGraph: true,
-      maxNumSplits: 16,
+      numSplits: 16,
     });
     expect(d.copyBytes).toBe((builder.layout.blockTableOffset + 4 * 64) * 4);
     const plan = planSplits({
@@ -73,7 +73,7 @@ suite('describe(metadata)', () => {
     );
     const d = describe(m);
     expect(d.fullGraph).toBe(false);
-    expect(d.maxNumSplits).toBe(0);
+    expect(d.numSplits).toBe(0);
     expect(d.numSplitsBound).toBeGreaterThanOrEqual(1);
     expect(d.splitsPerRequest).toEqual([1]);
   });

@@ -1,4 +1,5 @@
 import { cudaStatus, NoCudaDeviceError } from '@flashgraph/cuda';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { graphConfig, recordingAttention } from './support/fakes.js';
@@ -12,6 +13,7 @@ describe('public entry', () => {
         'NEUTRAL_POSITION',
         'NEUTRAL_SEQ_LEN',
         'NEUTRAL_SLOT',
+        'createHostMetadataBuilder',
         'createHostMirror',
         'createMetadataBuilder',
         'describe',
@@ -19,6 +21,7 @@ describe('public entry', () => {
         'isFullGraphStep',
         'metadataLayout',
         'scheduleArgs',
+        'stepOptionsFromPlan',
       ].sort(),
     );
   });
@@ -36,11 +39,11 @@ describe('public entry', () => {
         maxBlocksPerReq: 8,
       } as never),
     ).toThrow(expect.objectContaining({ code: 'capacity_mismatch', path: 'options.blockSize' }));
-    expect(() => api.createMetadataBuilder({} as never)).toThrow(api.MetadataError);
+    expect(() => api.createMetadataBuilder({} as never)).toThrow(InvalidArgumentError);
   });
 
   it.skipIf(cudaStatus().available)('without a GPU, valid options fail with the CUDA layer error, not a crash', () => {
-    const attention = recordingAttention();
+    const attention = recordingAttention({ maxNumPagesPerReq: 8 });
     expect(() =>
       api.createMetadataBuilder({
         attention,

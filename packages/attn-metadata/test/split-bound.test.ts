@@ -1,6 +1,6 @@
 import { resolveGraphConfig } from '@flashgraph/config';
 import { describe, expect, it } from 'vitest';
-import { isFullGraphStep, stepMaxNumSplits } from '../src/split-bound.js';
+import { isFullGraphStep, stepNumSplits } from '../src/split-bound.js';
 
 const context = { maxNumSeqs: 64, maxNumBatchedTokens: 2048 };
 
@@ -18,7 +18,7 @@ describe('split bound with resolved graph configs', () => {
     sizes.forEach((n, i) => {
       expect(isFullGraphStep(config, n, true), `decode ${n}`).toBe(decode[i]);
       expect(isFullGraphStep(config, n, false), `mixed ${n}`).toBe(mixed[i]);
-      expect(stepMaxNumSplits(config, isFullGraphStep(config, n, true))).toBe(decode[i] ? 24 : 0);
+      expect(stepNumSplits(config, isFullGraphStep(config, n, true))).toBe(decode[i] ? 24 : 0);
     });
     expect(isFullGraphStep(config, 0, true)).toBe(false);
     expect(isFullGraphStep(config, 4096, true)).toBe(false);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MetadataError } from '../src/errors.js';
 import { createHostMirror } from '../src/host-mirror.js';
 import type { MetadataBatch } from '../src/types.js';
-import { caughtMetadataError } from './support/caught.js';
+import { caughtArgumentError, caughtMetadataError } from './support/caught.js';
 
 const caps = { maxNumReqs: 4, maxNumTokens: 16, blockSize: 4, numBlocks: 10, maxBlocksPerReq: 3 };
 const ok = (over: Record<string, unknown> = {}) => ({ numNewTokens: 1, numComputedTokens: 2, blockIds: [1], ...over });
@@ -266,15 +266,15 @@ describe('capacity validation', () => {
     { field: 'numBlocks', value: 2 ** 30 }, // x blockSize 4 overflows int32 slots
     { field: 'maxBlocksPerReq', value: 2 ** 30 }, // positions overflow int32
   ])('rejects $field = $value', ({ field, value }) => {
-    const err = caughtMetadataError(() => createHostMirror({ ...base, [field]: value }));
-    expect(err.code).toBe('invalid_option');
+    const err = caughtArgumentError(() => createHostMirror({ ...base, [field]: value }));
+    expect(err.code).toBe(typeof value === 'number' ? 'out_of_range' : 'invalid_type');
     expect(err.path).toBe(`options.${field}`);
   });
 
   it('rejects a bad uniformDecodeQueryLen and too-small storage', () => {
-    expect(caughtMetadataError(() => createHostMirror({ ...base, uniformDecodeQueryLen: 0 })).path).toBe(
+    expect(caughtArgumentError(() => createHostMirror({ ...base, uniformDecodeQueryLen: 0 })).path).toBe(
       'options.uniformDecodeQueryLen',
     );
-    expect(caughtMetadataError(() => createHostMirror(base, new Int32Array(8))).path).toBe('storage');
+    expect(caughtArgumentError(() => createHostMirror(base, new Int32Array(8))).path).toBe('storage');
   });
 });

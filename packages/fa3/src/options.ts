@@ -1,6 +1,7 @@
 // createAttention's options: checked once, frozen, and turned into the native capacity object.
 // Every capacity is bounded by what the device indexes in int32 (slots, sequence lengths).
 import { estimateSplitWorkspaceBytes } from '@flashgraph/config';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { checkHeads, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
@@ -114,16 +115,18 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const window = checkWindow(fn, o.window, causal);
   const softcap = o.softcap === undefined ? 0 : checkNumber(fn, 'softcap', o.softcap, 0, false);
   const device = o.device === undefined ? 0 : checkInt(fn, 'device', o.device, 0, 1023);
-  // The fp32 partials (config's estimateSplitWorkspaceBytes) must be addressable: checked here in
-  // floating point first, so the error names this option rather than the formula.
-  if (4 * maxNumSplits * numHeadsQ * maxNumTokens * (headDim + 1) > Number.MAX_SAFE_INTEGER) {
-    outOfRange(
-      fn,
-      'maxNumTokens',
-      maxNumTokens,
-      `maxNumSplits x numHeadsQ x maxNumTokens x (headDim + 1) x 4 <= 2^53 - 1 bytes of split partials`,
-      'Lower maxNumTokens, maxNumSplits or numHeadsQ.',
-    );
+  // The fp32 partials must be addressable: config's formula (its one definition) refuses sizes
+  // past 2^53; the error here names this option instead.
+  try {
+    estimateSplitWorkspaceBytes({ maxNumSplits, numHeadsQ, maxNumTokens, headDim });
+  } catch {
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: `${fn}.maxNumTokens`,
+      value: maxNumTokens,
+      allowed: 'maxNumSplits x numHeadsQ x maxNumTokens x (headDim + 1) x 4 <= 2^53 - 1 bytes of split partials',
+      fix: 'Lower maxNumTokens, maxNumSplits or numHeadsQ.',
+    });
   }
   const options: ResolvedAttentionOptions = Object.freeze({
     numHeadsQ,

@@ -466,3 +466,43 @@ describe('referenceAttention: properties', () => {
     expect(lse.every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('referenceAttention: capacity-sized inputs and caller-owned outputs', () => {
+  const base = problem({ qLens: [1, 3], kLens: [20, 9], hq: 4, hkv: 2, d: 8, pageSize: 16, causal: true, seed: 11 });
+  const totalQ = 4;
+  const row = 4 * 8;
+
+  it('reads only the first totalQ rows of a capacity-sized q', () => {
+    const want = referenceAttention(base);
+    const q = new Float32Array(16 * row).fill(Number.NaN); // capacity 16 rows; the tail is never read
+    q.set(base.q);
+    const got = referenceAttention({ ...base, q });
+    expect(got.out).toEqual(want.out);
+    expect(got.lse).toEqual(want.lse);
+  });
+
+  it('writes into out and lse when given (the same arrays come back), leaving rows past totalQ alone', () => {
+    const want = referenceAttention(base);
+    const out = new Float32Array(16 * row).fill(7);
+    const lse = new Float32Array(4 * totalQ).fill(7);
+    const got = referenceAttention({ ...base, out, lse });
+    expect(got.out).toBe(out);
+    expect(got.lse).toBe(lse);
+    expect(out.subarray(0, totalQ * row)).toEqual(want.out);
+    expect(lse).toEqual(want.lse);
+    expect(out.subarray(totalQ * row).every((v) => v === 7)).toBe(true);
+  });
+
+  it('clears rows that see no key in a reused output', () => {
+    const causalEarly = problem({ qLens: [3], kLens: [1], hq: 1, hkv: 1, d: 4, pageSize: 16, causal: true, seed: 3 });
+    const out = new Float32Array(3 * 4).fill(9);
+    referenceAttention({ ...causalEarly, out });
+    expect(Array.from(out.subarray(0, 8))).toEqual(new Array(8).fill(0)); // two leading rows see no key
+  });
+
+  it('a too-small out is rejected before anything is written', () => {
+    const out = new Float32Array(totalQ * row - 1).fill(5);
+    expectArgumentError(() => referenceAttention({ ...base, out }), 'out_of_range', 'referenceAttention.out.length');
+    expect(out.every((v) => v === 5)).toBe(true);
+  });
+});

@@ -127,7 +127,7 @@ test('device buffers equal the host mirror and the rules after every build', { s
       numHeadsKv: ATTN.numHeadsKv,
       headDim: ATTN.headDim,
       maxNumSplits: ATTN.maxNumSplits,
-      numSplits: m.maxNumSplits,
+      numSplits: m.numSplits,
       maxSeqlenQ: m.maxSeqlenQ,
       maxSeqlenK: m.maxSeqlenK,
       smCount: attention.smCount,
@@ -267,12 +267,12 @@ test('build + forward captured in a full graph, replayed with new batches, match
   using graph = stream.endCapture();
   using exec = graph.instantiate();
   assert.equal(captured.fullGraph, true);
-  assert.equal(captured.maxNumSplits, 16);
+  assert.equal(captured.numSplits, 16);
 
   for (let replay = 0; replay < 30; replay++) {
     const batch = randomBatch(r, 8, 8);
     const m = builder.stage(batch, padding);
-    assert.equal(m.maxNumSplits, captured.maxNumSplits);
+    assert.equal(m.numSplits, captured.numSplits);
     const totalQ = m.numActualTokens;
     const qBits = toBf16(Float32Array.from({ length: totalQ * rowElems }, () => r.next() * 2 - 1));
     if (totalQ > 0) q.write(qBits);

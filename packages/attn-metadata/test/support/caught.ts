@@ -1,3 +1,4 @@
+import { InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { expect } from 'vitest';
 import { MetadataError } from '../../src/errors.js';
 
@@ -10,4 +11,16 @@ export function caughtMetadataError(fn: () => unknown): MetadataError {
     return err as MetadataError;
   }
   throw new Error('expected a MetadataError');
+}
+
+/** Runs `fn`, asserts it throws an InvalidArgumentError (an option or argument check), and returns it. */
+export function caughtArgumentError(fn: () => unknown): InvalidArgumentError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(isFlashgraphError(err)).toBe(true);
+    return err as InvalidArgumentError;
+  }
+  throw new Error('expected an InvalidArgumentError');
 }

@@ -4,8 +4,9 @@
 // after dispose() for every method, and no device memory leaked by create/dispose cycles.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, DisposedError, memGetInfo, Stream } from '@flashgraph/cuda';
-import { type AttentionOptions, createAttention, tileShape } from '@flashgraph/fa3';
+import { DeviceBuffer, memGetInfo, Stream } from '@flashgraph/cuda';
+import { DisposedError, InvalidArgumentError } from '@flashgraph/errors';
+import { type AttentionOptions, createAttention, Fa3Error, tileShape } from '@flashgraph/fa3';
 import { skipReason } from './harness.js';
 
 const skip = skipReason();
@@ -50,13 +51,21 @@ test('argument errors come before any launch; forward needs a matching schedule'
   table.fill(0);
   const s = { stream, cuSeqlensQ: cu, seqLens: seq, numReqs: 2, maxSeqlenQ: 1, maxSeqlenK: 9, numSplits: 0 };
   const f = { ...s, q, out, kCache: cache, vCache: cache, pageTable: table };
-  assert.throws(() => attn.forward(f), /call schedule\(\) first/);
-  assert.throws(() => attn.schedule({ ...s, numSplits: 9 }), RangeError);
-  assert.throws(() => attn.schedule({ ...s, numReqs: 9 }), RangeError);
-  assert.throws(() => attn.resolveNumSplits({ numSplits: 9, maxSeqlenQ: 1, maxSeqlenK: 9 }), RangeError);
+  assert.throws(
+    () => attn.forward(f),
+    (e) => e instanceof Fa3Error && e.code === 'not_scheduled',
+  );
+  const outOfRange = (path: string) => (e: unknown) =>
+    e instanceof InvalidArgumentError && e.code === 'out_of_range' && e.path === path;
+  assert.throws(() => attn.schedule({ ...s, numSplits: 9 }), outOfRange('Attention.schedule.numSplits'));
+  assert.throws(() => attn.schedule({ ...s, numReqs: 9 }), outOfRange('Attention.schedule.numReqs'));
+  assert.throws(
+    () => attn.resolveNumSplits({ numSplits: 9, maxSeqlenQ: 1, maxSeqlenK: 9 }),
+    outOfRange('Attention.resolveNumSplits.numSplits'),
+  );
   attn.schedule(s);
-  assert.throws(() => attn.forward({ ...f, numReqs: 1 }), /must equal the numReqs of the last schedule\(\) \(2\)/);
-  assert.throws(() => attn.forward({ ...f, numSplits: 9 }), RangeError);
+  assert.throws(() => attn.forward({ ...f, numReqs: 1 }), /allowed 2 \(the numReqs of the last schedule\(\)\)/);
+  assert.throws(() => attn.forward({ ...f, numSplits: 9 }), outOfRange('Attention.forward.numSplits'));
   attn.forward(f);
   stream.synchronize();
   assert.equal(attn.resolveNumSplits({ numSplits: 3, maxSeqlenQ: 1, maxSeqlenK: 9 }), 3);

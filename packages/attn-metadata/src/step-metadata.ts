@@ -1,0 +1,60 @@
+// The step rule, in one place for the host and the CUDA builders: from a written step and the
+// graph config, whether the step runs inside a full graph, the split bound both `schedule` and
+// `forward` get, and the max lengths the kernels receive.
+import type { HostStep } from './host-mirror.js';
+import { fullGraphStep, stepNumSplits } from './split-bound.js';
+import type { GraphConfigLike } from './types.js';
+
+/** Every field of AttentionMetadata except the buffers. */
+export interface StepFields {
+  readonly numActualTokens: number;
+  readonly numReqs: number;
+  readonly numPaddedTokens: number;
+  readonly numPaddedReqs: number;
+  readonly maxQueryLen: number;
+  readonly maxSeqLen: number;
+  readonly maxSeqlenQ: number;
+  readonly maxSeqlenK: number;
+  readonly uniformDecode: boolean;
+  readonly fullGraph: boolean;
+  readonly numSplits: number;
+  readonly blockTableStride: number;
+}
+
+/**
+ * `decodeGraph` was checked by the host write (a boolean or undefined; true only for uniform
+ * decode). `maxSeqLenBound` is maxBlocksPerReq x blockSize.
+ */
+export function stepFields(
+  step: HostStep,
+  g: GraphConfigLike,
+  decodeGraph: boolean | undefined,
+  maxSeqLenBound: number,
+  blockTableStride: number,
+): StepFields {
+  const fullGraph = fullGraphStep(g, step.numPaddedTokens, step.uniformDecode);
+  // In a full graph the kernels get bounds valid for every batch replayed at this padded size:
+  // the decode query length in a graph only uniform decode batches replay, else the token count.
+  // The caller knows which graph this is; the content does not (a mixed graph's capture batch
+  // is N one-token requests).
+  const decodeOnly = decodeGraph ?? (g.fullGraphsFor === 'uniform_decode' && step.uniformDecode);
+  const maxSeqlenQ = !fullGraph
+    ? step.maxQueryLen
+    : decodeOnly
+      ? Math.min(g.uniformDecodeQueryLen, step.numPaddedTokens)
+      : step.numPaddedTokens;
+  return {
+    numActualTokens: step.numActualTokens,
+    numReqs: step.numReqs,
+    numPaddedTokens: step.numPaddedTokens,
+    numPaddedReqs: step.numPaddedReqs,
+    maxQueryLen: step.maxQueryLen,
+    maxSeqLen: step.maxSeqLen,
+    maxSeqlenQ,
+    maxSeqlenK: fullGraph ? maxSeqLenBound : step.maxSeqLen,
+    uniformDecode: step.uniformDecode,
+    fullGraph,
+    numSplits: stepNumSplits(g, fullGraph),
+    blockTableStride,
+  };
+}

@@ -1,0 +1,173 @@
+// Issue 17: random hostile values at every public host function of fa3 and at the argument
+// checks of every Attention method (the part that runs before the device). Each call returns a
+// valid result or throws a FlashgraphError naming the argument; rejected reference writes leave
+// their output arrays unchanged.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../src/call-args.js';
+import { resolveOptions } from '../src/options.js';
+import {
+  forwardKernel,
+  mergeSplitsReference,
+  planSplits,
+  referenceAttention,
+  tileShape,
+  writeKvCacheReference,
+} from '../src/reference.js';
+import { hostile, hostileArrayLike, hostileRecord, typedOrValid } from './support/hostile.js';
+
+const runs = { numRuns: 500 };
+const options = {
+  numHeadsQ: 4,
+  numHeadsKv: 2,
+  headDim: 64,
+  dtype: 'bf16',
+  pageSize: 16,
+  numPages: 8,
+  maxNumReqs: 4,
+  maxNumTokens: 16,
+  maxNumPagesPerReq: 4,
+  maxNumSplits: 8,
+  causal: true,
+};
+const plan = {
+  cuSeqlensQ: Int32Array.of(0, 1, 3),
+  seqLens: Int32Array.of(40, 3),
+  numReqs: 2,
+  numHeadsQ: 4,
+  numHeadsKv: 2,
+  headDim: 64,
+  maxNumSplits: 8,
+  numSplits: 0,
+  maxSeqlenQ: 2,
+  maxSeqlenK: 40,
+  smCount: 132,
+};
+const reference = {
+  q: new Float32Array(3 * 2 * 4),
+  kCache: new Float32Array(4 * 16 * 1 * 4),
+  vCache: new Float32Array(4 * 16 * 1 * 4),
+  pageTable: Int32Array.of(0, 1, 2, 3),
+  cuSeqlensQ: Int32Array.of(0, 1, 3),
+  seqLens: Int32Array.of(20, 3),
+  numHeadsQ: 2,
+  numHeadsKv: 1,
+  headDim: 4,
+  pageSize: 16,
+  causal: true,
+};
+const hostileTyped = fc.oneof(hostile, hostileArrayLike, fc.constantFrom(new Float32Array(1), new Int32Array(3)));
+
+describe('hostile input: fa3 host functions', () => {
+  it('createAttention options (resolveOptions: everything createAttention checks before the addon)', () => {
+    fc.assert(
+      fc.property(hostileRecord(options), (o) => {
+        typedOrValid(() => resolveOptions(o));
+      }),
+      runs,
+    );
+  });
+
+  it('planSplits, tileShape, forwardKernel', () => {
+    fc.assert(
+      fc.property(hostileRecord({ ...plan }), hostile, hostile, (a, x, y) => {
+        typedOrValid(() => planSplits(a as never));
+        typedOrValid(() => tileShape(x as never, y as never));
+        typedOrValid(() => forwardKernel(x as never, y as never));
+      }),
+      runs,
+    );
+  });
+
+  it('referenceAttention (with and without caller-owned outputs)', () => {
+    fc.assert(
+      fc.property(hostileRecord(reference), fc.option(hostileTyped, { nil: undefined }), (a, out) => {
+        const given = out instanceof Float32Array ? out.slice() : undefined;
+        const ok = typedOrValid(() =>
+          referenceAttention({ ...(a as object), ...(out === undefined ? {} : { out }) } as never),
+        );
+        if (!ok && given) expect(out).toEqual(given);
+      }),
+      runs,
+    );
+  });
+
+  it('mergeSplitsReference', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(hostile, fc.array(fc.oneof(hostileTyped, fc.constant(new Float32Array(8))), { maxLength: 3 })),
+        fc.oneof(hostile, fc.array(fc.oneof(hostileTyped, fc.constant(new Float32Array(2))), { maxLength: 3 })),
+        hostile,
+        (outs, lses, h) => {
+          typedOrValid(() => mergeSplitsReference({ outs, lses, numHeadsQ: h, headDim: 4 } as never));
+          typedOrValid(() => mergeSplitsReference({ outs, lses, numHeadsQ: 2, headDim: 2 } as never));
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('writeKvCacheReference changes nothing when it rejects', () => {
+    fc.assert(
+      fc.property(
+        hostileRecord({ numHeadsKv: 1, headDim: 2, pageSize: 2, numTokens: 2 }),
+        fc.oneof(
+          hostileTyped,
+          fc.array(fc.integer({ min: -3, max: 9 }), { maxLength: 4 }).map((a) => Int32Array.from(a)),
+        ),
+        (a, slotMapping) => {
+          const kCache = new Float32Array(8);
+          const vCache = new Float32Array(8);
+          const key = Float32Array.of(1, 2, 3, 4);
+          const ok = typedOrValid(() =>
+            writeKvCacheReference({ key, value: key, kCache, vCache, ...(a as object), slotMapping } as never),
+          );
+          if (!ok) expect([kCache, vCache]).toEqual([new Float32Array(8), new Float32Array(8)]);
+        },
+      ),
+      runs,
+    );
+  });
+});
+
+describe('hostile input: Attention method arguments (checked before any device work)', () => {
+  const { options: resolved } = resolveOptions(options);
+  const buf = (byteLength: number) => ({ ptr: 0x7f0000000000n, byteLength, device: 0 });
+  const schedule = {
+    stream: 0n,
+    cuSeqlensQ: buf(64),
+    seqLens: buf(64),
+    numReqs: 2,
+    maxSeqlenQ: 2,
+    maxSeqlenK: 40,
+    numSplits: 0,
+  };
+  const forward = {
+    ...schedule,
+    q: buf(1 << 20),
+    out: buf(1 << 20),
+    kCache: buf(1 << 20),
+    vCache: buf(1 << 20),
+    pageTable: buf(1 << 10),
+  };
+  const write = {
+    stream: 0n,
+    key: buf(1 << 16),
+    value: buf(1 << 16),
+    kCache: buf(1 << 20),
+    vCache: buf(1 << 20),
+    slotMapping: buf(64),
+    numTokens: 2,
+  };
+
+  it('schedule, forward, writeKvCache', () => {
+    fc.assert(
+      fc.property(hostileRecord(schedule), hostileRecord(forward), hostileRecord(write), (s, f, w) => {
+        typedOrValid(() => checkScheduleArgs('Attention.schedule', resolved, s));
+        typedOrValid(() => checkForwardArgs('Attention.forward', resolved, f));
+        typedOrValid(() => checkWriteKvCacheArgs('Attention.writeKvCache', resolved, w));
+      }),
+      runs,
+    );
+  });
+});
