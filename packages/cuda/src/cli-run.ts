@@ -1,6 +1,6 @@
 // Argument handling of `flashgraph-cuda` (in-process, so tests drive it without a child).
 // Exit codes: 0 done, 1 the build failed or a tool is missing, 2 a usage error (before any work).
-import { isFlashgraphError } from '@flashgraph/errors';
+import { InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { buildNative } from './build-native.js';
 
 export interface CliIo {
@@ -23,7 +23,10 @@ Options:
 Environment: CUDACXX / CUDA_HOME / CUDA_PATH (nvcc), CXX (the C++ compiler),
 FLASHGRAPH_CUDA_ARCHITECTURES (e.g. "90a-real"; default per addon).`;
 
-class UsageError extends Error {}
+/** A usage error: the flag, the value and what it takes (the CLI's InvalidArgumentError). */
+function usage(flag: string, value: unknown, allowed: string, problem = 'invalid value'): InvalidArgumentError {
+  return new InvalidArgumentError({ code: 'invalid_value', path: flag, value, allowed, problem });
+}
 
 interface Parsed {
   only: string[];
@@ -37,22 +40,20 @@ function parse(args: readonly string[]): Parsed {
     const a = args[i] as string;
     const value = () => {
       const v = args[++i];
-      if (v === undefined || v.startsWith('-')) throw new UsageError(`${a} needs a value`);
+      if (v === undefined || v.startsWith('-')) throw usage(a, v, 'a value after the flag', 'needs a value');
       return v;
     };
     if (a === '--only') {
       const name = value();
-      if (!/^@flashgraph\/[a-z0-9-]+$/.test(name))
-        throw new UsageError(`--only: ${JSON.stringify(name)} is not a @flashgraph package name`);
+      if (!/^@flashgraph\/[a-z0-9-]+$/.test(name)) throw usage(a, name, 'a package name such as @flashgraph/fa3');
       out.only.push(name);
     } else if (a === '--jobs') {
       const v = value();
       const n = Number(v);
-      if (!/^\d+$/.test(v) || n < 1 || n > 1024)
-        throw new UsageError(`--jobs: ${JSON.stringify(v)} is not an integer in [1, 1024]`);
+      if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw usage(a, v, 'integer in [1, 1024]');
       out.jobs = n;
     } else if (a === '--debug') out.debug = true;
-    else throw new UsageError(`unknown option ${JSON.stringify(a)}`);
+    else throw usage(a, a, 'one of --only, --jobs, --debug, --help', 'unknown option');
   }
   return out;
 }
@@ -76,7 +77,8 @@ export function runCudaCli(argv: readonly string[], io: CliIo): number {
   try {
     parsed = parse(rest);
   } catch (error) {
-    io.stderr(`flashgraph-cuda build-native: ${(error as Error).message}. Run with --help for the options.`);
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    io.stderr(`flashgraph-cuda build-native: ${error.message}. Run with --help for the options.`);
     return 2;
   }
   try {

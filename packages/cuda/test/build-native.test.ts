@@ -76,10 +76,10 @@ describe('findAddonSources', () => {
 
 describe('flashgraph-cuda CLI', () => {
   it.each([
-    [['build-native', '--jobs', '0'], /--jobs: "0" is not an integer in \[1, 1024\]/],
-    [['build-native', '--jobs'], /--jobs needs a value/],
-    [['build-native', '--only', 'left-pad'], /--only: "left-pad" is not a @flashgraph package name/],
-    [['build-native', '--frobnicate'], /unknown option "--frobnicate"/],
+    [['build-native', '--jobs', '0'], /--jobs: invalid value \(got "0", allowed integer in \[1, 1024\]\)/],
+    [['build-native', '--jobs'], /--jobs: needs a value/],
+    [['build-native', '--only', 'left-pad'], /--only: invalid value \(got "left-pad", allowed a package name/],
+    [['build-native', '--frobnicate'], /--frobnicate: unknown option/],
     [['rebuild'], /unknown command "rebuild"/],
   ])('%j exits 2 with one line, before any work', (argv, message) => {
     const { out, io: sink } = io();
