@@ -318,6 +318,9 @@ function checkTypes(project, packages) {
       }),
     );
     const r = spawnSync(process.execPath, [tsc, '-p', config], { cwd: project, encoding: 'utf8' });
+    if (r.status !== 0 && !/error TS/.test(r.stdout ?? '')) {
+      problems.set('the consumer', [`tsc did not run (${moduleResolution}): ${r.error ?? r.stderr}`]);
+    }
     for (const line of (r.stdout ?? '').split('\n').filter((l) => /error TS/.test(l))) {
       const m = /node_modules\/(@flashgraph\/[a-z0-9-]+)\//.exec(line);
       const name = m ? m[1] : 'the consumer';
