@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// prepack of a native package: copies its addon's sources (native/<addon>) and the shared CMake
-// helpers (native/cmake) into the package's native/ folder, so the tarball carries what a rebuild
-// needs: `npx cmake-js build -d native/<addon> --CDNODE_ADDON_API_DIR=$(node -p "require('node-addon-api').include_dir")`.
+// prepack of a native package: copies its addon's sources (native/<addon>), the shared CMake
+// helpers (native/cmake) and the shared N-API headers (native/common) into the package's native/
+// folder, so the tarball carries what `npx @flashgraph/cuda build-native` needs. Build outputs and
+// the addon's own tests (tests/, test/, bench/: self-tests that build without Node) stay out.
 // Usage (from packages/<pkg>): node ../../tooling/scripts/copy-native-sources.mjs <addon>
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -19,10 +20,16 @@ if (!existsSync(join(repoNative, addon, 'CMakeLists.txt'))) {
   process.exit(1);
 }
 rmSync(target, { recursive: true, force: true });
-for (const dir of [addon, 'cmake']) {
-  cpSync(join(repoNative, dir), join(target, dir), {
+const LEFT_OUT = new Set(['build', 'tests', 'test', 'bench']);
+for (const dir of [addon, 'cmake', 'common']) {
+  const from = join(repoNative, dir);
+  cpSync(from, join(target, dir), {
     recursive: true,
-    filter: (src) => !src.split('/').includes('build'),
+    filter: (src) =>
+      !src
+        .slice(from.length)
+        .split('/')
+        .some((part) => LEFT_OUT.has(part)),
   });
 }
-console.log(`copy-native-sources: native/${addon} and native/cmake -> ${target}`);
+console.log(`copy-native-sources: native/${addon}, native/cmake and native/common -> ${target}`);

@@ -1,15 +1,43 @@
 #!/usr/bin/env node
-// Pack test: `pnpm pack` each publishable package, `npm install` all tarballs together into a
-// fresh project outside the workspace, and check that each loads with both import() and require()
-// and exposes its export names, that its exports map points at files that exist, and that only
-// its `files` allow-list shipped. Runs at the end of the root `test` script, after the build.
+// Pack test: `pnpm pack` each publishable package and `npm install` all tarballs together into a
+// fresh project outside the workspace, on a PATH that holds only node and npm (no cmake, nvcc or
+// C++ compiler: installing must need none). Then, for each package:
+// - it loads with import() and require() and exposes its export names; the exports map and bin
+//   point at files in the tarball; only its `files` allow-list shipped;
+// - its published manifest has no workspace-only fields (scripts, devDependencies, `workspace:`
+//   ranges) and lists no file it lacks (CHANGELOG.md before `changeset version`);
+// - no test sources and no JS bundle that no entry point uses (e.g. a bin's CommonJS twin);
+// - no README link points at a file outside the tarball;
+// - its declarations type-check in a consumer tsconfig without esnext.disposable or @types/node,
+//   under nodenext and bundler resolution;
+// - every ```js example of its README runs verbatim on this Node.js;
+// - a native package ships its prebuilt addon and the sources to rebuild it; `npx @flashgraph/cuda
+//   build-native` names the missing tools on the bare PATH, and (when cmake, nvcc and a C++
+//   compiler are on the real PATH) rebuilds @flashgraph/cuda from its tarball, and the rebuilt
+//   addon loads.
+//
+// Usage: node tooling/scripts/pack-test.mjs [--only <pkg,...>] [--no-build]
+//   --only      test these packages (short names: cuda,errors); their workspace dependencies are
+//               packed too. Default: all.
+//   --no-build  skip the source build of @flashgraph/cuda (minutes on a small machine).
+// Runs at the end of the root `test` script, after the build.
 //
 // To add a package: one entry in PACKAGES (its npm name and a few export names it must expose;
 // for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PACKAGES = [
@@ -53,8 +81,10 @@ const PACKAGES = [
       'toBf16',
       'CudaError',
       'NoCudaDeviceError',
+      'AddonLoadError',
       'DisposedError',
       'createNativeAddonLoader',
+      'deviceSynchronizeAsync',
     ],
   },
   {
@@ -92,8 +122,21 @@ const PNPM_VERSION = '10.34.9';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const keep = process.env.FLASHGRAPH_KEEP_PACK_TEST === '1';
 
-function run(file, args, cwd) {
-  return execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+function parseArgs(argv) {
+  const args = { only: undefined, build: true };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only') args.only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (argv[i] === '--no-build') args.build = false;
+    else {
+      console.error(`pack-test: unknown argument ${argv[i]}`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+function run(file, args, cwd, env = process.env) {
+  return execFileSync(file, args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The pnpm that runs this script (root `test` script) when there is one, else the pinned one via npx. */
@@ -107,11 +150,63 @@ function packageDir(name) {
   return join(root, 'packages', name.replace(/^@flashgraph\//, ''));
 }
 
+function manifestOf(dir) {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+}
+
+/** The packages to test: --only names plus their @flashgraph dependencies, in PACKAGES order. */
+function selected(only) {
+  if (!only) return PACKAGES;
+  const want = new Set(only.map((n) => (n.startsWith('@flashgraph/') ? n : `@flashgraph/${n}`)));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const name of [...want]) {
+      const deps = Object.keys(manifestOf(packageDir(name)).dependencies ?? {});
+      for (const dep of deps.filter((d) => d.startsWith('@flashgraph/'))) {
+        if (!want.has(dep)) {
+          want.add(dep);
+          grew = true;
+        }
+      }
+    }
+  }
+  return PACKAGES.filter((p) => want.has(p.name));
+}
+
 /** Every file an exports map points at, e.g. ['./dist/index.d.ts', './dist/index.js', ...]. */
 function exportTargets(value) {
   if (typeof value === 'string') return [value];
   if (value === null || typeof value !== 'object') return [];
   return Object.values(value).flatMap(exportTargets);
+}
+
+function binTargets(manifest) {
+  if (typeof manifest.bin === 'string') return [manifest.bin];
+  return Object.values(manifest.bin ?? {});
+}
+
+function filesUnder(dir, base = dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (path !== join(base, 'node_modules')) out.push(...filesUnder(path, base));
+    } else out.push(relative(base, path).split('\\').join('/'));
+  }
+  return out;
+}
+
+/** Relative link targets of a README (markdown links and images, HTML src/href). */
+function readmeLinks(text) {
+  const links = [];
+  for (const m of text.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) links.push(m[1]);
+  for (const m of text.matchAll(/\b(?:src|href)="([^"]+)"/g)) links.push(m[1]);
+  return links.filter((l) => l && !/^(https?:|mailto:|#)/.test(l)).map((l) => l.split('#')[0]);
+}
+
+/** The ```js blocks of a README, which must run verbatim. */
+function jsExamples(text) {
+  return [...text.matchAll(/```(?:js|javascript|mjs)\n([\s\S]*?)```/g)].map((m) => m[1]);
 }
 
 // Runs inside the temporary project: loads each package both ways and reports what it found.
@@ -145,11 +240,179 @@ function fail(message) {
   process.exitCode = 1;
 }
 
+/** A bin directory with only node, npm and npx: the PATH of a machine without build tools. */
+function barePath(work) {
+  const bin = join(work, 'bare-bin');
+  mkdirSync(bin);
+  const nodeDir = dirname(process.execPath);
+  for (const tool of ['node', 'npm', 'npx']) {
+    const found = [nodeDir, ...(process.env.PATH ?? '').split(delimiter)].map((d) => join(d, tool)).find(existsSync);
+    if (found) symlinkSync(found, join(bin, tool));
+  }
+  return bin;
+}
+
+function which(name) {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .map((d) => join(d, name))
+    .find((p) => existsSync(p) && statSync(p).isFile());
+}
+
+function checkManifest(manifest, files, problems) {
+  if (manifest.scripts) problems.push(`published manifest keeps scripts: ${Object.keys(manifest.scripts).join(', ')}`);
+  if (manifest.devDependencies) problems.push('published manifest keeps devDependencies');
+  for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
+    for (const [dep, range] of Object.entries(manifest[field] ?? {})) {
+      if (String(range).startsWith('workspace:')) problems.push(`${field}.${dep} is ${range}`);
+    }
+  }
+  for (const entry of manifest.files ?? []) {
+    if (!files.some((f) => f === entry || f.startsWith(`${entry}/`)))
+      problems.push(`"files" lists ${entry}, which is not in the tarball`);
+  }
+}
+
+function checkContents(manifest, files, problems) {
+  const tests = files.filter(
+    (f) => /(^|\/)(tests?|__tests__)\//.test(f) || /\.(test|spec|gpu)\.[cm]?[jt]s$/.test(f) || /selftest/i.test(f),
+  );
+  if (tests.length > 0) problems.push(`ships test sources: ${tests.slice(0, 5).join(', ')}`);
+  const used = new Set(
+    [...exportTargets(manifest.exports), manifest.main, manifest.module, ...binTargets(manifest)]
+      .filter(Boolean)
+      .map((t) => posix.normalize(t.replace(/^\.\//, ''))),
+  );
+  const unused = files.filter((f) => /^dist\/[^/]+\.(c|m)?js$/.test(f) && !used.has(f));
+  if (unused.length > 0) problems.push(`ships bundles no entry point uses: ${unused.join(', ')}`);
+  for (const bin of binTargets(manifest)) {
+    const path = posix.normalize(bin.replace(/^\.\//, ''));
+    if (!files.includes(path)) problems.push(`bin ${bin} is not in the tarball`);
+  }
+}
+
+function checkReadme(installed, files, problems) {
+  const readme = join(installed, 'README.md');
+  if (!existsSync(readme)) return;
+  for (const link of readmeLinks(readFileSync(readme, 'utf8'))) {
+    const target = posix.normalize(link.replace(/^\.\//, ''));
+    if (!files.some((f) => f === target || f.startsWith(`${target}/`)))
+      problems.push(`README links to ${link}, which is not in the tarball`);
+  }
+}
+
+/** Declarations in a consumer without esnext.disposable or @types/node, under nodenext and bundler. */
+function checkTypes(project, packages) {
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  const problems = new Map();
+  const body = packages.map((p, i) => `import * as p${i} from '${p.name}';\nexport { p${i} };\n`).join('');
+  writeFileSync(join(project, 'types-check.ts'), body);
+  for (const [module, moduleResolution] of [
+    ['NodeNext', 'NodeNext'],
+    ['ESNext', 'Bundler'],
+  ]) {
+    const config = join(project, `tsconfig.${moduleResolution}.json`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2022'],
+          types: [],
+          module,
+          moduleResolution,
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ['types-check.ts'],
+      }),
+    );
+    const r = spawnSync(process.execPath, [tsc, '-p', config], { cwd: project, encoding: 'utf8' });
+    if (r.status !== 0 && !/error TS/.test(r.stdout ?? '')) {
+      problems.set('the consumer', [`tsc did not run (${moduleResolution}): ${r.error ?? r.stderr}`]);
+    }
+    for (const line of (r.stdout ?? '').split('\n').filter((l) => /error TS/.test(l))) {
+      const m = /node_modules\/(@flashgraph\/[a-z0-9-]+)\//.exec(line);
+      const name = m ? m[1] : 'the consumer';
+      const list = problems.get(name) ?? [];
+      if (list.length < 3) list.push(`types (${moduleResolution}, lib ES2022 only): ${line.trim()}`);
+      problems.set(name, list);
+    }
+  }
+  return problems;
+}
+
+function runExamples(project, installed, problems) {
+  const readme = join(installed, 'README.md');
+  if (!existsSync(readme)) return 0;
+  const examples = jsExamples(readFileSync(readme, 'utf8'));
+  examples.forEach((code, i) => {
+    const file = join(project, `example-${i}-${Date.now()}.mjs`);
+    writeFileSync(file, code);
+    const r = spawnSync(process.execPath, [file], { cwd: project, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) {
+      const err = (r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(0, 4).join(' | ');
+      problems.push(`README example ${i + 1} fails on Node ${process.version}: ${err}`);
+    }
+  });
+  return examples.length;
+}
+
+/** `npx @flashgraph/cuda build-native` without tools (names them), and with them (builds cuda). */
+function checkSourceBuild(project, bare, build, problems, notes) {
+  const cli = join(project, 'node_modules/.bin/flashgraph-cuda');
+  const noTools = spawnSync(cli, ['build-native'], {
+    cwd: project,
+    encoding: 'utf8',
+    env: { PATH: bare, HOME: process.env.HOME ?? project },
+  });
+  if (noTools.status !== 1 || !/needs .*cmake.*which (is|are) missing/.test(noTools.stderr)) {
+    problems.push(`build-native on a PATH without tools: exit ${noTools.status}, stderr ${noTools.stderr.trim()}`);
+  }
+  const tools = ['cmake', 'nvcc', 'c++'].filter((t) => !which(t) && !(t === 'nvcc' && process.env.CUDACXX));
+  if (!build || tools.length > 0) {
+    notes.push(build ? `source build skipped: no ${tools.join(', ')} on PATH` : 'source build skipped (--no-build)');
+    return;
+  }
+  const started = Date.now();
+  const r = spawnSync(cli, ['build-native', '--only', '@flashgraph/cuda'], {
+    cwd: project,
+    encoding: 'utf8',
+    env: process.env,
+    timeout: 1_200_000,
+  });
+  const built = (r.stdout ?? '').trim().split('\n').filter(Boolean);
+  const expected = join(project, 'node_modules/@flashgraph/cuda/prebuilds', `${process.platform}-${process.arch}`);
+  if (r.status !== 0 || built.length !== 1 || !built[0].startsWith(expected)) {
+    problems.push(
+      `build-native from the tarball failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`,
+    );
+    return;
+  }
+  if (!/build-native: \[1\/1\] @flashgraph\/cuda: configuring/.test(r.stderr))
+    problems.push('build-native printed no progress on stderr');
+  const load = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const c = require('@flashgraph/cuda'); const s = c.cudaStatus(); if (s.runtimeVersion === 0) { console.error(s.reason); process.exit(1); }`,
+    ],
+    { cwd: project, encoding: 'utf8' },
+  );
+  if (load.status !== 0) problems.push(`the rebuilt addon does not load: ${load.stderr.trim()}`);
+  notes.push(
+    `build-native rebuilt @flashgraph/cuda from its tarball in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+}
+
 function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const packages = selected(args.only);
   const problems = [];
-  for (const { name } of PACKAGES) {
+  for (const { name } of packages) {
     const dir = packageDir(name);
-    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const manifest = manifestOf(dir);
     if (manifest.name !== name) problems.push(`${dir}/package.json is named ${manifest.name}, expected ${name}`);
     const missing = exportTargets(manifest.exports).filter(
       (target) => target.startsWith('./dist/') && !existsSync(join(dir, target)),
@@ -161,7 +424,7 @@ function main() {
   const work = mkdtempSync(join(tmpdir(), 'flashgraph-pack-test-'));
   try {
     const tarballs = [];
-    for (const { name } of PACKAGES) {
+    for (const { name } of packages) {
       const destination = join(work, 'tarballs', name.replace(/[@/]/g, '_'));
       mkdirSync(destination, { recursive: true });
       pnpm(['pack', '--pack-destination', destination], packageDir(name));
@@ -177,44 +440,67 @@ function main() {
       JSON.stringify({ name: 'flashgraph-pack-test', private: true, type: 'module' }),
     );
     writeFileSync(join(project, 'check.mjs'), CHECK_SCRIPT);
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], project);
+    const bare = barePath(work);
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], project, {
+      PATH: bare,
+      HOME: process.env.HOME ?? project,
+    });
 
-    const results = JSON.parse(run(process.execPath, ['check.mjs', JSON.stringify(PACKAGES)], project));
+    const results = JSON.parse(run(process.execPath, ['check.mjs', JSON.stringify(packages)], project));
+    const typeProblems = checkTypes(project, packages);
+    const notes = [];
     for (const result of results) {
       const installed = join(project, 'node_modules', result.name);
-      const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+      const manifest = manifestOf(installed);
+      const files = filesUnder(installed);
       for (const target of exportTargets(manifest.exports)) {
         if (!existsSync(join(installed, target)))
           result.problems.push(`exports map points at ${target}, which is not in the tarball`);
       }
-      const addon = PACKAGES.find((p) => p.name === result.name)?.addon;
+      checkManifest(manifest, files, result.problems);
+      checkContents(manifest, files, result.problems);
+      checkReadme(installed, files, result.problems);
+      result.problems.push(...(typeProblems.get(result.name) ?? []));
+      result.examples = runExamples(project, installed, result.problems);
+      const addon = packages.find((p) => p.name === result.name)?.addon;
       if (addon) {
         const binary = join('prebuilds', `${process.platform}-${process.arch}`, addon.file);
         if (!existsSync(join(installed, binary)))
           result.problems.push(`the tarball lacks its prebuilt addon ${binary}`);
-        for (const source of [join('native', addon.dir, 'CMakeLists.txt'), join('native', 'cmake')]) {
+        for (const source of [join('native', addon.dir, 'CMakeLists.txt'), 'native/cmake', 'native/common']) {
           if (!existsSync(join(installed, source)))
             result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
         }
       }
-      const allowed = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', ...(manifest.files ?? [])]);
+      const allowed = new Set(['package.json', 'LICENSE', 'README.md', ...(manifest.files ?? [])]);
       const extra = readdirSync(installed).filter((entry) => entry !== 'node_modules' && !allowed.has(entry));
       if (extra.length > 0) result.problems.push(`ships files outside its "files" allow-list: ${extra.join(', ')}`);
+      if (result.name === '@flashgraph/cuda') checkSourceBuild(project, bare, args.build, result.problems, notes);
+    }
+    for (const [name, list] of typeProblems) {
+      if (!results.some((r) => r.name === name)) problems.push(`${name}: ${list.join('; ')}`);
     }
 
     const failed = results.filter((result) => result.problems.length > 0);
     for (const result of results) {
       if (result.problems.length === 0) {
-        const native = PACKAGES.find((p) => p.name === result.name)?.addon ? ', prebuilt addon and its sources' : '';
-        console.log(`pack-test: ok   ${result.name} (import and require, exports map${native})`);
+        const native = packages.find((p) => p.name === result.name)?.addon ? ', prebuilt addon and its sources' : '';
+        const examples = result.examples ? `, ${result.examples} README example(s) run` : '';
+        console.log(
+          `pack-test: ok   ${result.name} (import and require, exports map, manifest, contents, README links, types${examples}${native})`,
+        );
       }
     }
-    if (failed.length > 0) {
+    for (const note of notes) console.log(`pack-test: ${note}`);
+    if (failed.length > 0 || problems.length > 0) {
       return fail(
-        failed.map((result) => `  ${result.name}\n${result.problems.map((p) => `    - ${p}`).join('\n')}`).join('\n'),
+        [
+          ...problems.map((p) => `  - ${p}`),
+          ...failed.map((result) => `  ${result.name}\n${result.problems.map((p) => `    - ${p}`).join('\n')}`),
+        ].join('\n'),
       );
     }
-    console.log(`pack-test: ${results.length} package(s) install from their tarballs and load both ways`);
+    console.log(`pack-test: ${results.length} package(s) install from their tarballs and pass every check`);
   } catch (error) {
     const output = [error.stdout, error.stderr].filter(Boolean).join('\n').trim();
     fail(`  - ${error.message.split('\n')[0]}${output ? `\n${output}` : ''}`);

@@ -13,9 +13,9 @@ import {
   optionalStream,
 } from './handles.js';
 import type { NativeCuda } from './native.js';
-import { requireCuda, resolveDevice } from './status.js';
+import { deviceTotalMemory, requireCuda, resolveDevice } from './status.js';
 import type { Stream } from './stream.js';
-import { bytesOf, checkHostView, checkRange, checkSize, notConstructible, wrongObject } from './validate.js';
+import { bytesOf, checkHostView, checkRange, checkSize, MAX_SIZE, notConstructible, wrongObject } from './validate.js';
 
 const COPY_KEYS = ['offset', 'stream'] as const;
 
@@ -78,9 +78,11 @@ export class DeviceBuffer {
 
   /** Allocates `byteLength` bytes (uninitialized) on a device (default 0). 0 bytes gives ptr 0n. */
   static alloc(byteLength: number, options?: { device?: number }): DeviceBuffer {
-    const bytes = checkSize('byteLength', byteLength);
+    checkSize('byteLength', byteLength);
     const o = checkOptions('options', options, ['device']);
     const device = resolveDevice(o.device);
+    // No allocation can exceed the device's memory: say so up front instead of via cudaMalloc.
+    const bytes = checkSize('byteLength', byteLength, 0, deviceTotalMemory(device) ?? MAX_SIZE);
     const native = requireCuda();
     flushPendingFrees(native);
     const ptr = bytes === 0 ? 0n : callNative(native, () => native.malloc(device, bytes));

@@ -10,6 +10,7 @@ export {
 export { deviceGraphMemory, deviceSynchronize, deviceSynchronizeAsync, memGetInfo } from './device.js';
 export type { CopyOptions } from './device-buffer.js';
 export { DeviceBuffer } from './device-buffer.js';
+export type { Disposable } from './disposable.js';
 export { fromBf16, fromFp16, toBf16, toFp16 } from './dtype-conversions.js';
 export type { AddonAttempt, CudaErrorInit, NoCudaDeviceCode } from './errors.js';
 export { AddonLoadError, CudaError, DisposedError, NoCudaDeviceError } from './errors.js';

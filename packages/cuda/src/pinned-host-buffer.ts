@@ -1,6 +1,7 @@
 // PinnedHostBuffer: page-locked host memory (cudaMallocHost) seen from JS as an ArrayBuffer, for
 // asynchronous and capturable copies to and from the device. dispose() frees the memory at once
 // and detaches the ArrayBuffer, so views taken earlier become empty instead of dangling.
+import { totalmem } from 'node:os';
 import { checkOptions, DisposedError, InvalidArgumentError } from '@flashgraph/errors';
 import { callNative } from './capture-guard.js';
 import type { DeviceBuffer } from './device-buffer.js';
@@ -37,7 +38,8 @@ export class PinnedHostBuffer {
 
   /** Allocates `byteLength` bytes of page-locked host memory (uninitialized; 0 bytes gives ptr 0n). */
   static alloc(byteLength: number): PinnedHostBuffer {
-    const bytes = checkSize('byteLength', byteLength);
+    // Page-locked memory comes out of the host's RAM: more than all of it can never succeed.
+    const bytes = checkSize('byteLength', byteLength, 0, totalmem());
     const native = requireCuda();
     if (bytes === 0) {
       const buffer = new ArrayBuffer(0);

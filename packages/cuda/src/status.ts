@@ -76,6 +76,12 @@ export function checkDevice(value: unknown, name = 'device'): number {
   return checkInt(name, value, { min: 0, max: cachedStatus.available && count > 0 ? count - 1 : INT32_MAX });
 }
 
+/** The device's memory in bytes when CUDA is available (the ceiling of one allocation), else undefined. */
+export function deviceTotalMemory(device: number): number | undefined {
+  cachedStatus ??= computeStatus();
+  return cachedStatus.available ? cachedStatus.devices[device]?.totalMemory : undefined;
+}
+
 export function resolveDevice(value: unknown, name = 'options.device'): number {
   return value === undefined ? 0 : checkDevice(value, name);
 }

@@ -64,6 +64,23 @@ describe.skipIf(!hasAddon)('flashgraph_cuda.node', () => {
     expect(err?.cudaCall).toMatch(/^cuda/);
   });
 
+  it('an async wait runs on a worker thread and rejects with the CUDA-shaped error', async () => {
+    const s = addon().status();
+    if (s.available) return; // only meaningful without a device
+    for (const wait of [
+      () => addon().streamSynchronizeAsync(0n),
+      () => addon().eventSynchronizeAsync(1n),
+      () => addon().deviceSynchronizeAsync(0),
+      () => addon().memcpyDtoHAsync(0, new Uint8Array(8), 0x1000n, 0n),
+    ]) {
+      const promise = wait();
+      expect(promise).toBeInstanceOf(Promise);
+      const err = (await promise.catch((e: unknown) => e)) as Error & Record<string, unknown>;
+      expect(err.message).toMatch(new RegExp(`^${s.errorName}: cuda\\w+ failed: `));
+      expect([err.cudaName, typeof err.cudaCode]).toEqual([s.errorName, 'number']);
+    }
+  });
+
   it('the addon re-checks argument types itself', () => {
     expect(() => addon().malloc(0, -1)).toThrow(RangeError);
     expect(() => addon().streamSynchronize(5 as unknown as bigint)).toThrow(TypeError);
@@ -121,6 +138,11 @@ describe.skipIf(!hasAddon)('the public API without a device', async () => {
     expect(err).toBeInstanceOf(cuda.NoCudaDeviceError);
     expect((err as InstanceType<typeof cuda.NoCudaDeviceError>).reason).toBe(status.reason);
     expect((err as Error).message).toContain(status.reason);
+  });
+
+  it('the async waits reject with NoCudaDeviceError too', async () => {
+    if (status.available) return;
+    await expect(cuda.deviceSynchronizeAsync()).rejects.toBeInstanceOf(cuda.NoCudaDeviceError);
   });
 
   it('argument errors still come first without a device', () => {

@@ -2,6 +2,7 @@
 // must throw InvalidArgumentError (code invalid_type for the wrong kind of value, out_of_range or
 // invalid_value otherwise) naming the argument and the allowed range, before any native call. Also: lifetimes (dispose, DisposedError, views), brand checks against forged objects,
 // error mapping, and the repair of captures broken by a forbidden call.
+import { totalmem } from 'node:os';
 import { type ArgumentErrorCode, InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -99,7 +100,18 @@ describe('allocation and creation arguments', () => {
     rejects(() => DeviceBuffer.alloc(size as number), type, message);
   });
   it.each(sizeCases)('PinnedHostBuffer.alloc rejects a %s size', (_n, size, type, message) => {
-    rejects(() => PinnedHostBuffer.alloc(size as number), type, message);
+    // The ceiling is the host's memory (os.totalmem()), not 2^53 - 1.
+    const ceiling = new RegExp(message.source.replace('9007199254740991', '\\d+'));
+    rejects(() => PinnedHostBuffer.alloc(size as number), type, ceiling);
+  });
+
+  it('allocations are bounded by the memory that could hold them', () => {
+    rejects(
+      () => DeviceBuffer.alloc(80e9 + 1),
+      'out_of_range',
+      /byteLength: out of range \(got 80000000001, allowed integer in \[0, 80000000000\]\)/,
+    );
+    rejects(() => PinnedHostBuffer.alloc(totalmem() + 1), 'out_of_range', /byteLength: out of range/);
   });
 
   it.each([

@@ -10,6 +10,8 @@ export interface FakeNative {
   /** Makes the named function throw like the addon does for a CUDA error. */
   failNext(name: string, cudaName: string, code: number): void;
   captureStatus: Map<bigint, 0 | 1 | 2>;
+  /** The next call of an async function returns a Promise that settles when `release()` is called. */
+  holdNext(name: string): { release(): void };
   reset(): void;
 }
 
@@ -25,6 +27,7 @@ export function createFakeNative(): FakeNative {
   const calls: FakeNative['calls'] = [];
   const failures = new Map<string, { cudaName: string; code: number }>();
   const captureStatus = new Map<bigint, 0 | 1 | 2>();
+  const held = new Map<string, Promise<void>>();
   let next = 0x1000n;
   const handle = () => (next += 0x100n);
   const fns: Record<string, (...args: unknown[]) => unknown> = {
@@ -141,6 +144,11 @@ export function createFakeNative(): FakeNative {
         if (name.endsWith('Async')) return Promise.reject(error);
         throw error;
       }
+      const hold = held.get(name);
+      if (hold) {
+        held.delete(name);
+        return hold;
+      }
       return fns[name]?.(...args);
     };
   }
@@ -149,9 +157,20 @@ export function createFakeNative(): FakeNative {
     calls,
     captureStatus,
     failNext: (name, cudaName, code) => failures.set(name, { cudaName, code }),
+    holdNext: (name) => {
+      let release = () => {};
+      held.set(
+        name,
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      );
+      return { release: () => release() };
+    },
     reset: () => {
       calls.length = 0;
       failures.clear();
+      held.clear();
     },
   };
 }
