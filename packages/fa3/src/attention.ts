@@ -11,6 +11,7 @@ import {
   type ScheduleArgs,
   type WriteKvCacheArgs,
 } from './call-args.js';
+import { forwardKernel } from './forward-kernel.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -21,7 +22,7 @@ import {
   worstCaseTiles,
 } from './options.js';
 import { stepSplitBound } from './plan-splits.js';
-import type { TileShape } from './tile-shape.js';
+import { type TileShape, tileShape } from './tile-shape.js';
 import { checkArgs, checkInt, INT32_MAX } from './validate.js';
 
 export interface AttentionMetadata {
@@ -66,6 +67,7 @@ class AttentionImpl implements Attention {
   #layout: WorkspaceLayout;
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
+  #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
 
   constructor(
     native: NativeFa3,
@@ -95,16 +97,24 @@ class AttentionImpl implements Attention {
     return this.#workspace;
   }
 
+  /** The tiles of the kernel a step with this maxSeqlenQ runs (forwardKernel, as the addon decides). */
+  #stepTile(maxSeqlenQ: number): TileShape {
+    const o = this.options;
+    const g = o.numHeadsQ / o.numHeadsKv;
+    return tileShape(o.headDim, g, forwardKernel(maxSeqlenQ, g, o.headDim));
+  }
+
   #bound(numSplits: number, maxSeqlenQ: number, maxSeqlenK: number): number {
     const o = this.options;
+    const tile = this.#stepTile(maxSeqlenQ);
     return stepSplitBound({
       numSplits,
       maxSeqlenQ,
       maxSeqlenK,
       numHeadsKv: o.numHeadsKv,
       qheadsPerKvhead: o.numHeadsQ / o.numHeadsKv,
-      blockM: this.tileShape.blockM,
-      blockN: this.tileShape.blockN,
+      blockM: tile.blockM,
+      blockN: tile.blockN,
       smCount: this.smCount,
       maxNumSplits: o.maxNumSplits,
     });
@@ -134,11 +144,13 @@ class AttentionImpl implements Attention {
         cuSeqlensQ: s.cuSeqlensQ,
         seqLens: s.seqLens,
         numReqs: s.numReqs,
+        maxSeqlenQ: s.maxSeqlenQ,
         numSplitsBound,
         smCount: this.smCount,
       }),
     );
     this.#scheduledReqs = s.numReqs;
+    this.#scheduledTile = this.#stepTile(s.maxSeqlenQ);
   }
 
   forward(args: ForwardArgs): void {
@@ -151,6 +163,14 @@ class AttentionImpl implements Attention {
     if (f.numReqs !== this.#scheduledReqs) {
       throw new RangeError(
         `${fn}: numReqs (${f.numReqs}) must equal the numReqs of the last schedule() (${this.#scheduledReqs})`,
+      );
+    }
+    const tile = this.#stepTile(f.maxSeqlenQ);
+    const st = this.#scheduledTile;
+    if (st && (tile.blockM !== st.blockM || tile.blockN !== st.blockN)) {
+      throw new RangeError(
+        `${fn}: maxSeqlenQ (${f.maxSeqlenQ}) picks a kernel with ${tile.blockM}x${tile.blockN} tiles, but the last ` +
+          `schedule() numbered ${st.blockM}x${st.blockN} tiles; pass schedule() and forward() the same maxSeqlenQ`,
       );
     }
     const numSplitsBound = this.#bound(f.numSplits, f.maxSeqlenQ, f.maxSeqlenK);

@@ -5,7 +5,14 @@ export { createAttention } from './attention.js';
 export type { ForwardArgs, ScheduleArgs, WriteKvCacheArgs } from './call-args.js';
 export type { DeviceMemory, StreamLike } from './device-args.js';
 export { Fa3Error } from './errors.js';
-export { DECODE_MAX_ROWS, forwardKernel } from './forward-kernel.js';
+export type { ForwardKernelName, KernelRequest } from './forward-kernel.js';
+export {
+  DECODE_MAX_ROWS,
+  forwardKernel,
+  kernelRequestFromEnv,
+  WGMMA_BY_DEFAULT,
+  WGMMA_HEAD_DIMS,
+} from './forward-kernel.js';
 export { writeKvCacheReference } from './kv-cache-reference.js';
 export { mergeSplitsReference } from './merge-splits-reference.js';
 export type { AttentionDtype, AttentionOptions, HeadDim, ResolvedAttentionOptions } from './options.js';

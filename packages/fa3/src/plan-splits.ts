@@ -1,6 +1,7 @@
 // The scheduling maths of docs/architecture.md ("Scheduling maths"), integer-only, bit for bit
 // what native/fa3/kernels/scheduling.h computes: the host's step bound (FA3's wave-efficiency
 // heuristic) and the prepare kernel's per-request split counts and work-tile offsets.
+import { type ForwardKernelName, forwardKernel, type KernelRequest } from './forward-kernel.js';
 import { tileShape } from './tile-shape.js';
 import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX } from './validate.js';
 
@@ -15,6 +16,8 @@ export const MAX_NUM_SPLITS = 256;
 export const CTA_SLOTS_PER_SM = 2;
 
 export interface SplitPlan {
+  /** The kernel the step runs (forwardKernel): its tiles are the ones numbered here. */
+  readonly kernel: ForwardKernelName;
   /** The step's split bound (1..maxNumSplits): per-request splits never exceed it. */
   readonly numSplitsBound: number;
   readonly blockM: number;
@@ -229,6 +232,8 @@ export function planSplits(args: {
   maxSeqlenQ: number;
   maxSeqlenK: number;
   smCount: number;
+  /** The kernel request (default: this process's FLASHGRAPH_FA3_KERNEL, as the addon reads it). */
+  kernel?: KernelRequest;
 }): SplitPlan {
   const fn = 'planSplits';
   const a = checkArgs(fn, args);
@@ -247,7 +252,12 @@ export function planSplits(args: {
   const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
   const smCount = checkInt(fn, 'smCount', a.smCount, 1, 65536);
   const qheadsPerKvhead = numHeadsQ / numHeadsKv;
-  const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead);
+  const request =
+    a.kernel === undefined
+      ? undefined
+      : checkOneOf(fn, 'kernel', a.kernel, ['auto', 'general', 'decode', 'wgmma'] as const);
+  const kernel = forwardKernel(maxSeqlenQ, qheadsPerKvhead, headDim, request);
+  const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead, kernel);
   const numSplitsBound = stepSplitBound({
     numSplits,
     maxSeqlenQ,
@@ -263,5 +273,5 @@ export function planSplits(args: {
     { cuSeqlensQ, seqLens, numReqs, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, numSplitsBound },
     fn,
   );
-  return { numSplitsBound, blockM, blockN, ...plan };
+  return { kernel, numSplitsBound, blockM, blockN, ...plan };
 }
