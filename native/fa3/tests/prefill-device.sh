@@ -13,7 +13,7 @@ set -uo pipefail
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 here=$(cd "$(dirname "$0")" && pwd)
 st=$here/fa3_selftest
-steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma grid sdpa sanitize auto)
+steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma grid sdpa sanitize auto bench)
 card=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
 echo "card: $card  date: $(date -u +%FT%TZ)"
 summary=()
@@ -37,30 +37,30 @@ for s in "${steps[@]}"; do
       grep -E '^FAIL' "$OUT/wgmma-smoke.log" | head -5 ;;
     wgmma)
       ((hang)) && { summary+=("wgmma suite skipped (smoke hung)"); continue; }
-      FLASHGRAPH_FA3_KERNEL=wgmma timeout 100 "$st" prepare graph correctness --configs 120 > "$OUT/wgmma-selftest.log" 2>&1; rc=$?
+      FLASHGRAPH_FA3_KERNEL=wgmma timeout 90 "$st" prepare graph correctness --configs 80 > "$OUT/wgmma-selftest.log" 2>&1; rc=$?
       summary+=("wgmma selftest rc=$rc: $(grep -E '^(graph|correctness):' "$OUT/wgmma-selftest.log" | tr '\n' ' ') $(grep -E '^checks:' "$OUT/wgmma-selftest.log")")
       grep -E '^FAIL' "$OUT/wgmma-selftest.log" | head -8 ;;
     auto)
-      timeout 120 "$st" prepare graph correctness --configs 150 > "$OUT/auto-selftest.log" 2>&1; rc=$?
+      timeout 60 "$st" prepare graph correctness --configs 40 > "$OUT/auto-selftest.log" 2>&1; rc=$?
       summary+=("default-kernel selftest rc=$rc: $(grep -E '^checks:' "$OUT/auto-selftest.log")")
       grep -E '^FAIL' "$OUT/auto-selftest.log" | head -5 ;;
     grid)
       for k in general wgmma; do
         [[ $k == wgmma ]] && ((hang)) && continue
-        FLASHGRAPH_FA3_KERNEL=$k timeout 60 "$st" prefill --json "$OUT/grid-$k.jsonl" > "$OUT/grid-$k.log" 2>&1
+        FLASHGRAPH_FA3_KERNEL=$k timeout 45 "$st" prefill --json "$OUT/grid-$k.jsonl" > "$OUT/grid-$k.log" 2>&1
         summary+=("grid $k rc=$?")
       done ;;
     sdpa)
-      PYTHONUNBUFFERED=1 timeout 90 python3 "$here/sdpa_baseline.py" > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
+      PYTHONUNBUFFERED=1 timeout 60 python3 "$here/sdpa_baseline.py" > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
       summary+=("sdpa rc=$? ($(head -1 "$OUT/sdpa.jsonl"))") ;;
     sanitize)
       ((hang)) && { summary+=("sanitizers skipped (smoke hung)"); continue; }
       for tool in memcheck racecheck synccheck; do
-        FLASHGRAPH_FA3_KERNEL=wgmma timeout 60 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/wgmma-$tool.log" 2>&1
+        FLASHGRAPH_FA3_KERNEL=wgmma timeout 40 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/wgmma-$tool.log" 2>&1
         summary+=("wgmma $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/wgmma-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/wgmma-$tool.log")")
       done ;;
     bench)
-      timeout 90 "$st" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1
+      timeout 60 "$st" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1
       summary+=("decode bench rc=$?") ;;
   esac
   echo "   ($s: $(( $(date +%s) - t0 )) s)"
