@@ -46,6 +46,14 @@ const char* kernel_request_value() {
   return g_request_value != nullptr ? g_request_value : "";
 }
 
+bool wgmma_overlap_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_OVERLAP");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return enabled;
+}
+
 int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim) {
   const int r = kernel_request();
   return choose_forward_kernel(max_seqlen_q, qheads_per_kvhead, head_dim, r < 0 ? kRequestAuto : r);

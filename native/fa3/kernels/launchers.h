@@ -23,6 +23,10 @@ const char* kernel_request_value();
 int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim);
 const char* kernel_name(int kernel);
 
+// FLASHGRAPH_FA3_WGMMA_OVERLAP=1 (read once per process): the wgmma kernel's variant that issues
+// a block's Q K^T behind the previous block's P V (wgmma_kernel.cuh); for comparisons.
+bool wgmma_overlap_enabled();
+
 // Whether forward_kernel_list.h instantiates (kernel, head dim, dtype).
 bool forward_instantiated(int kernel, int head_dim, DType dtype);
 // Launches that instantiation (same arguments, same results for every kernel);

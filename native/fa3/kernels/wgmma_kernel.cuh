@@ -24,6 +24,7 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "launchers.h"
 #include "persistent_launch.h"
 #include "ptx.h"
 #include "wgmma_ptx.h"
@@ -187,7 +188,10 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
 // ---------------------------------------------------------------------------------------------
 // Consumers.
 
-template <int D, typename T>
+// kOverlap: a warpgroup issues block j's Q K^T right behind block j - 1's P V (without waiting for
+// it), waits for the P V only then, and frees the stage after it: the tensor cores see the two
+// GEMMs back to back (FA3's intra-warpgroup overlap, without its softmax split).
+template <int D, typename T, bool kOverlap>
 __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* smem, const TileInfo* s_tile,
                                                EpilogueSharedT<WgmmaTraits<D>::kWarps>& es, uint32_t bars,
                                                int64_t lse_stride) {
@@ -225,6 +229,9 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
         const int left = p.window_left;
         mbar_wait(bar(Tr::kBarQ), q_loads & 1);
         ++q_loads;
+        // P fragments live across blocks: an asynchronous P V reads them until its wait.
+        uint32_t pa[kNT / 2][4];
+        int prev_stage = 0;
 #pragma unroll 1
         for (int j = 0; j < nblocks; ++j, ++kv) {
           const int stage = kv % Tr::kStages;
@@ -244,6 +251,14 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
                                            smem_desc(sk + a * Tr::kBlockN * 128 + kk * 32, 16, 1024),
                                            (a | kk) != 0);
           wgmma_commit();
+          if constexpr (kOverlap) {
+            if (j > 0) {  // block j - 1's P V (committed before this Q K^T) is done: free its stage
+              wgmma_wait<1>();
+              fence_fragments(pa);
+              fence_accumulators(st.o);
+              mbar_arrive(bar(Tr::kBarEmpty + prev_stage));
+            }
+          }
           wgmma_wait<0>();
           fence_accumulators(s);
 
@@ -276,7 +291,6 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
           online_softmax<D, kNT>(s, kNT, st);
 
           // O += P V: P (this thread's probabilities) as the A fragments, 16 keys per step.
-          uint32_t pa[kNT / 2][4];
 #pragma unroll
           for (int kk = 0; kk < kNT / 2; ++kk) {
             pa[kk][0] = MmaOp<T>::pack(s[2 * kk][0], s[2 * kk][1]);
@@ -290,9 +304,19 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
           for (int kk = 0; kk < kNT / 2; ++kk)
             WgmmaRS<T, D>::run(st.o, pa[kk], smem_desc(sv + kk * 16 * 128, Tr::kBlockN * 128, 1024), 1);
           wgmma_commit();
+          if constexpr (kOverlap) {
+            prev_stage = stage;  // waited for behind the next block's Q K^T
+          } else {
+            wgmma_wait<0>();
+            fence_accumulators(st.o);
+            mbar_arrive(bar(Tr::kBarEmpty + stage));
+          }
+        }
+        if constexpr (kOverlap) {
           wgmma_wait<0>();
+          fence_fragments(pa);
           fence_accumulators(st.o);
-          mbar_arrive(bar(Tr::kBarEmpty + stage));
+          mbar_arrive(bar(Tr::kBarEmpty + prev_stage));
         }
       }
       TileGeometry geo;  // what the epilogue reads: 8 warps of 16 rows, none splitting the keys
@@ -310,7 +334,7 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
   }
 }
 
-template <int D, typename T>
+template <int D, typename T, bool kOverlap>
 __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
     wgmma_kernel(const __grid_constant__ ForwardParams p) {
   using Tr = WgmmaTraits<D>;
@@ -339,14 +363,16 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
   } else {
     const int64_t lse_stride =
         p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
-    wgmma_consumer<D, T>(p, smem, s_tile, s_epi, bars, lse_stride);
+    wgmma_consumer<D, T, kOverlap>(p, smem, s_tile, s_epi, bars, lse_stride);
   }
 }
 
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = WgmmaTraits<D>;
-  return launch_persistent<wgmma_kernel<D, T>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  if (wgmma_overlap_enabled())
+    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

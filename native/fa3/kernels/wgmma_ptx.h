@@ -41,6 +41,16 @@ __device__ __forceinline__ void fence_accumulators(float (&d)[kRows][4]) {
     for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(d[i][e])::"memory");
 }
 
+// The same for A fragments in registers: an asynchronous RS wgmma reads them until its wait, so
+// their registers must not be reused before (the compiler sees the read at issue only).
+template <int kSteps>
+__device__ __forceinline__ void fence_fragments(uint32_t (&a)[kSteps][4]) {
+#pragma unroll
+  for (int i = 0; i < kSteps; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[i][e])::"memory");
+}
+
 template <typename T>
 struct WgmmaType;
 template <>

@@ -1130,7 +1130,8 @@ void run_prefill_grid(FILE* json) {
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
-  const char* kname = fa3::kernel_name(fa3::step_kernel(1 << 20, hq / hkv, D));
+  const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
+  const char* kname = kernel == fa3::kKernelWgmma && fa3::wgmma_overlap_enabled() ? "wgmma-ov" : fa3::kernel_name(kernel);
   std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=128 Hq=32 Hkv=8 bf16):\n", kname);
   std::printf("%s", line);
   g_summary += line;
@@ -1184,7 +1185,7 @@ void run_prefill_grid(FILE* json) {
           const float ms = time_graph(ge, s, 10);
           const double visible = causal ? static_cast<double>(L) * (L + 1) / 2.0 : static_cast<double>(L) * L;
           const double tflops = 4.0 * visible * D * hq * B / (ms * 1e-3) / 1e12;
-          std::snprintf(line, sizeof line, "  %-7s causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n", kname,
+          std::snprintf(line, sizeof line, "  %-8s causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n", kname,
                         causal, B, page, L, ms, tflops);
           std::printf("%s", line);
           g_summary += line;
