@@ -124,16 +124,37 @@ Result validate_caps(const Caps& c) {
   if (static_cast<int64_t>(c.num_pages) * c.page_size > kInt32Max)
     return invalid("caps.numPages * caps.pageSize must be < 2^31 (slots are int32)");
   const SchedShape s = sched_shape(c);
-  if (max_total_tiles(s, tile_shape(c.head_dim, static_cast<int>(g))) > kInt32Max)
+  if (max_total_tiles(s, layout_tile_shape(c.head_dim, static_cast<int>(g))) > kInt32Max)
     return invalid("capacities describe more than 2^31 work tiles; lower maxNumTokens, maxNumReqs or maxNumSplits");
   return Result{};
 }
 
-Result tile_shape_checked(int head_dim, int qheads_per_kvhead, TileShape* out) {
+static Result check_kernel(int kernel) {
+  if (kernel != kKernelGeneral && kernel != kKernelDecode && kernel != kKernelWgmma)
+    return invalid("kernel must be general (0), decode (1) or wgmma (2), got " + std::to_string(kernel));
+  return Result{};
+}
+
+Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileShape* out) {
+  Result r = check_kernel(kernel);
+  if (!r.ok()) return r;
   if (head_dim != 64 && head_dim != 128 && head_dim != 256)
     return invalid("headDim must be one of 64, 128, 256, got " + std::to_string(head_dim));
   if (qheads_per_kvhead < 1) return invalid(range("qheadsPerKvhead", qheads_per_kvhead, 1, 4096));
-  *out = tile_shape(head_dim, qheads_per_kvhead);
+  *out = tile_shape(kernel, head_dim, qheads_per_kvhead);
+  return Result{};
+}
+
+Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim, int* out) {
+  if (kernel_request() < 0)
+    return invalid(std::string("FLASHGRAPH_FA3_KERNEL must be general, wgmma or decode (or unset), got '") +
+                   kernel_request_value() + "'");
+  if (max_seqlen_q < 0) return invalid(range("maxSeqlenQ", max_seqlen_q, 0, kInt32Max));
+  if (qheads_per_kvhead < 1 || qheads_per_kvhead > 4096)
+    return invalid(range("qheadsPerKvhead", qheads_per_kvhead, 1, 4096));
+  if (head_dim != 64 && head_dim != 128 && head_dim != 256)
+    return invalid("headDim must be one of 64, 128, 256, got " + std::to_string(head_dim));
+  *out = step_kernel(max_seqlen_q, qheads_per_kvhead, head_dim);
   return Result{};
 }
 
@@ -153,7 +174,12 @@ Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seql
   if (max_seqlen_q < 0) return invalid(range("maxSeqlenQ", max_seqlen_q, 0, kInt32Max));
   if (max_seqlen_k < 0) return invalid(range("maxSeqlenK", max_seqlen_k, 0, kInt32Max));
   if (sm_count < 1 || sm_count > 4096) return invalid(range("smCount", sm_count, 1, 4096));
-  *out = resolve_num_splits(sched_shape(caps), num_splits, max_seqlen_q, max_seqlen_k, sm_count);
+  int kernel = 0;
+  if (!(r = step_kernel_checked(max_seqlen_q, caps.num_heads_q / caps.num_heads_kv, caps.head_dim, &kernel)).ok())
+    return r;
+  const SchedShape s = sched_shape(caps);
+  *out = resolve_num_splits(s, tile_shape(kernel, s.head_dim, qheads_per_kvhead(s)), num_splits, max_seqlen_q,
+                            max_seqlen_k, sm_count);
   return Result{};
 }
 
@@ -176,16 +202,17 @@ struct BatchTiles {
 };
 
 Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_lens, int num_reqs,
-                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets, int32_t* order,
-                        int32_t* total_tiles) {
+                        int num_splits_bound, int sm_count, int kernel, int32_t* splits, int32_t* tile_offsets,
+                        int32_t* order, int32_t* total_tiles) {
   Result r = validate_caps(caps);
   if (!r.ok()) return r;
+  if (!(r = check_kernel(kernel)).ok()) return r;
   if (num_reqs < 0 || num_reqs > caps.max_num_reqs) return invalid(range("numReqs", num_reqs, 0, caps.max_num_reqs));
   if (num_splits_bound < 1 || num_splits_bound > caps.max_num_splits)
     return invalid(range("numSplitsBound", num_splits_bound, 1, caps.max_num_splits));
   if (sm_count < 1 || sm_count > 4096) return invalid(range("smCount", sm_count, 1, 4096));
   const SchedShape s = sched_shape(caps);
-  const TileShape ts = tile_shape(s.head_dim, qheads_per_kvhead(s));
+  const TileShape ts = tile_shape(kernel, s.head_dim, qheads_per_kvhead(s));
   const int bound = split_bound(num_splits_bound, s);
   int64_t work = 0;
   for (int b = 0; b < num_reqs; ++b) work += request_work(request_lens(cu[b], cu[b + 1], seq_lens[b], s), s, ts);
@@ -227,10 +254,15 @@ Result prepare(const PrepareArgs& a) {
   if (a.num_splits_bound < 1 || a.num_splits_bound > a.caps.max_num_splits)
     return invalid(range("numSplitsBound", a.num_splits_bound, 1, a.caps.max_num_splits));
   if (a.sm_count < 1 || a.sm_count > 4096) return invalid(range("smCount", a.sm_count, 1, 4096));
+  int kernel = 0;
+  if (!(r = step_kernel_checked(a.max_seqlen_q, a.caps.num_heads_q / a.caps.num_heads_kv, a.caps.head_dim, &kernel))
+           .ok())
+    return r;
   const SchedShape s = sched_shape(a.caps);
   const WorkspaceLayout l = workspace_layout(s);
   char* ws = reinterpret_cast<char*>(a.workspace);
   PrepareParams p;
+  p.tile = tile_shape(kernel, s.head_dim, qheads_per_kvhead(s));
   p.cu_seqlens_q = reinterpret_cast<const int*>(a.cu_seqlens_q);
   p.seq_lens = reinterpret_cast<const int*>(a.seq_lens);
   p.num_reqs = a.num_reqs;
@@ -266,7 +298,13 @@ Result forward(const ForwardArgs& a) {
   }
   if (a.page_table_stride < a.caps.max_num_pages_per_req || a.page_table_stride > kInt32Max)
     return invalid(range("pageTableStride", a.page_table_stride, a.caps.max_num_pages_per_req, kInt32Max));
-  if (a.max_seqlen_q < 0) return invalid(range("maxSeqlenQ", a.max_seqlen_q, 0, kInt32Max));
+  int kernel = 0;
+  if (!(r = step_kernel_checked(a.max_seqlen_q, a.caps.num_heads_q / a.caps.num_heads_kv, a.caps.head_dim, &kernel))
+           .ok())
+    return r;
+  if (!forward_instantiated(kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype)))
+    return invalid(std::string("no forward kernel instantiated for (kernel ") + kernel_name(kernel) + ", headDim " +
+                   std::to_string(a.caps.head_dim) + ", dtype " + (a.caps.dtype == 0 ? "bf16" : "fp16") + ")");
   if (a.max_seqlen_k < 0) return invalid(range("maxSeqlenK", a.max_seqlen_k, 0, kInt32Max));
   if (!(a.softmax_scale > 0) || !std::isfinite(a.softmax_scale))
     return invalid("softmaxScale must be a finite number > 0");
@@ -308,12 +346,11 @@ Result forward(const ForwardArgs& a) {
   p.counters = reinterpret_cast<int*>(ws + l.counters_offset);
   p.o_partial = reinterpret_cast<float*>(ws + l.o_partial_offset);
   p.lse_partial = reinterpret_cast<float*>(ws + l.lse_partial_offset);
-  p.max_total_tiles = static_cast<int>(max_total_tiles(s, tile_shape(s.head_dim, qheads_per_kvhead(s))));
+  p.max_total_tiles = static_cast<int>(max_total_tiles(s, layout_tile_shape(s.head_dim, qheads_per_kvhead(s))));
 #ifdef FA3_TRACE
   p.trace = g_trace_forward;
 #endif
-  const bool decode = use_decode_kernel(a.max_seqlen_q, qheads_per_kvhead(s));
-  return from_cuda(dispatch_forward(p, a.caps.head_dim, static_cast<DType>(a.caps.dtype), decode, a.sm_count,
+  return from_cuda(dispatch_forward(p, kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype), a.sm_count,
                                     reinterpret_cast<cudaStream_t>(a.stream)),
                    "forward launch");
 }

@@ -61,17 +61,25 @@ DeviceInfo device_status();
 Result validate_caps(const Caps& caps);
 SchedShape sched_shape(const Caps& caps);
 
-Result tile_shape_checked(int head_dim, int qheads_per_kvhead, TileShape* out);
+// The tile shape of a kernel (scheduling.h ForwardKernel: 0 general, 1 decode, 2 wgmma).
+Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileShape* out);
+// The kernel a step with this maxSeqlenQ runs (choose_forward_kernel with the FLASHGRAPH_FA3_KERNEL
+// request); prepare and forward take the same decision, so their tiles agree.
+Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim, int* out);
+// "general", "decode" or "wgmma".
+const char* kernel_name(int kernel);
+// FLASHGRAPH_FA3_WGMMA_OVERLAP=1: the wgmma kernel's overlapped variant (wgmma_kernel.cuh).
+bool wgmma_overlap_enabled();
 Result workspace_layout_checked(const Caps& caps, WorkspaceLayout* out);
 Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seqlen_q, int max_seqlen_k,
                                   int sm_count, int* out);
 
-// Host mirror of the prepare kernel for the first num_reqs entries: splits [numReqs] (by request),
-// order [numReqs] (position -> request, longest tiles first), tile_offsets [numReqs + 1] (by
-// position).
+// Host mirror of the prepare kernel for the first num_reqs entries, with `kernel`'s tiles: splits
+// [numReqs] (by request), order [numReqs] (position -> request, longest tiles first),
+// tile_offsets [numReqs + 1] (by position).
 Result plan_splits_host(const Caps& caps, const int32_t* cu_seqlens_q, const int32_t* seq_lens, int num_reqs,
-                        int num_splits_bound, int sm_count, int32_t* splits, int32_t* tile_offsets, int32_t* order,
-                        int32_t* total_tiles);
+                        int num_splits_bound, int sm_count, int kernel, int32_t* splits, int32_t* tile_offsets,
+                        int32_t* order, int32_t* total_tiles);
 
 struct PrepareArgs {
   uintptr_t stream = 0;
@@ -80,6 +88,9 @@ struct PrepareArgs {
   uintptr_t cu_seqlens_q = 0;
   uintptr_t seq_lens = 0;
   int num_reqs = 0;
+  // Picks the kernel whose tiles the schedule numbers (step_kernel_checked): forward must get the
+  // same value (or one choosing a kernel of the same tile shape).
+  int max_seqlen_q = 0;
   int num_splits_bound = 1;
   int sm_count = 0;
 };
@@ -95,8 +106,8 @@ struct ForwardArgs {
   int64_t page_table_stride = 0;
   uintptr_t cu_seqlens_q = 0, seq_lens = 0;
   int num_reqs = 0;
-  // Lengths are read on the device; max_seqlen_q picks the kernel (x G <= 16: the decode kernel,
-  // exact for any data), max_seqlen_k is accepted for FA3 parity.
+  // Lengths are read on the device; max_seqlen_q picks the kernel (step_kernel_checked: x G <= 16
+  // the decode kernel, exact for any data), max_seqlen_k is accepted for FA3 parity.
   int max_seqlen_q = 0, max_seqlen_k = 0;
   double softmax_scale = 0;  // <= 0 is rejected; callers resolve the 1/sqrt(D) default
   int num_splits_bound = 1;

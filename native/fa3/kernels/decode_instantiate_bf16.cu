@@ -1,11 +1,6 @@
-// Explicit instantiations of the decode forward kernel for bf16 (one translation unit per dtype so
-// the two compile in parallel). The list of instantiations lives in forward_dispatch.cu.
-#include <cuda_bf16.h>
-
+// Explicit instantiations of the decode forward kernel for bf16, generated from
+// forward_kernel_list.h (one translation unit per kernel and dtype: parallel build).
 #include "decode_kernel.cuh"
 
-namespace fa3 {
-template cudaError_t launch_decode<64, __nv_bfloat16>(const ForwardParams&, int, cudaStream_t);
-template cudaError_t launch_decode<128, __nv_bfloat16>(const ForwardParams&, int, cudaStream_t);
-template cudaError_t launch_decode<256, __nv_bfloat16>(const ForwardParams&, int, cudaStream_t);
-}  // namespace fa3
+#define FA3_INSTANTIATE_decode_bf16
+#include "instantiate_from_list.h"

@@ -276,15 +276,15 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
         decode_slice<D, T>(p, ti, row0, rows, smem, st);
         __syncthreads();  // every warp is out of its K/V stages: the epilogue reuses them
         FA3_TRACE_TILE(p, ti, 4);
-        store_tile_rows<D, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
+        store_tile_rows<ForwardTraits<D>, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
         __syncthreads();  // the next slice reloads Q and the K/V stages
       }
       // A CTA whose next tile is past the end leaves after this one: it arrives at the done
       // counter now, so that round trip overlaps the group arrival and the merge instead of
       // following them.
       if (threadIdx.x == 0 && next >= s_total_tiles) done_old = arrive_done(p);
-      if (ti.splits > 1 && arrive_at_group(p, ti, &s_epi.last)) {
-        merge_group<D, T, Tr::kRegionFloats>(p, ti, reinterpret_cast<int*>(smem),
+      if (ti.splits > 1 && arrive_at_group<ForwardTraits<D>>(p, ti, &s_epi.last)) {
+        merge_group<ForwardTraits<D>, T, Tr::kRegionFloats>(p, ti, reinterpret_cast<int*>(smem),
                                              reinterpret_cast<float*>(smem + Tr::kKVOffset), lse_stride);
         FA3_TRACE_TILE(p, ti, 8);
       }

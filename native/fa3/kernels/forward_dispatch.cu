@@ -1,7 +1,7 @@
 // The switch from run-time (kernel, head dim, dtype) to the forward kernels' template
-// instantiations: the whole instantiation list is here (forward and decode kernels x D in
-// {64, 128, 256} x {bf16, fp16}); every other option (causal, window, softcap, splits, page size,
-// GQA ratio) is a run-time argument.
+// instantiations, generated from forward_kernel_list.h; the kernel request read from the
+// environment; every other option (causal, window, softcap, splits, page size, GQA ratio) is a
+// run-time argument.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -21,45 +21,81 @@ bool pdl_enabled() {
   return enabled;
 }
 
-bool decode_kernel_enabled() {
+namespace {
+int read_kernel_request(const char** value) {
+  const char* v = std::getenv("FLASHGRAPH_FA3_KERNEL");
+  *value = v;
+  if (v == nullptr || *v == '\0') {
+    const char* d = std::getenv("FLASHGRAPH_FA3_DECODE");
+    return d != nullptr && std::strcmp(d, "0") == 0 ? kRequestGeneral : kRequestAuto;
+  }
+  if (std::strcmp(v, "general") == 0) return kRequestGeneral;
+  if (std::strcmp(v, "decode") == 0) return kRequestDecode;
+  if (std::strcmp(v, "wgmma") == 0) return kRequestWgmma;
+  return -1;
+}
+const char* g_request_value = nullptr;
+}  // namespace
+
+int kernel_request() {
+  static const int request = read_kernel_request(&g_request_value);
+  return request;
+}
+const char* kernel_request_value() {
+  kernel_request();
+  return g_request_value != nullptr ? g_request_value : "";
+}
+
+bool wgmma_overlap_enabled() {
   static const bool enabled = [] {
-    const char* v = std::getenv("FLASHGRAPH_FA3_DECODE");
-    return v == nullptr || std::strcmp(v, "0") != 0;
+    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_OVERLAP");
+    return v != nullptr && std::strcmp(v, "1") == 0;
   }();
   return enabled;
 }
 
-bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead) {
-  return decode_kernel_enabled() && decode_kernel_fits(max_seqlen_q, qheads_per_kvhead);
+int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim) {
+  const int r = kernel_request();
+  return choose_forward_kernel(max_seqlen_q, qheads_per_kvhead, head_dim, r < 0 ? kRequestAuto : r);
 }
 
+const char* kernel_name(int kernel) {
+  switch (kernel) {
+    case kKernelGeneral: return "general";
+    case kKernelDecode: return "decode";
+    case kKernelWgmma: return "wgmma";
+  }
+  return "unknown";
+}
+
+#define FA3_DTYPE_ID_bf16 DType::kBF16
+#define FA3_DTYPE_ID_fp16 DType::kFP16
+#define FA3_DTYPE_T_bf16 __nv_bfloat16
+#define FA3_DTYPE_T_fp16 __half
+
+// Declarations of every instantiation's launcher (defined in the *_instantiate_*.cu files).
 template <int D, typename T>
-cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream);
+cudaError_t launch_general(const ForwardParams& p, int sm_count, cudaStream_t stream);
 template <int D, typename T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream);
-
 template <int D, typename T>
-static cudaError_t launch_one(const ForwardParams& p, bool decode, int sm_count, cudaStream_t stream) {
-  return decode ? launch_decode<D, T>(p, sm_count, stream) : launch_forward<D, T>(p, sm_count, stream);
+cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream);
+
+bool forward_instantiated(int kernel, int head_dim, DType dtype) {
+#define FA3_IS(kernel_, d, dtype_) \
+  if (kernel == FA3_KERNEL_ID_##kernel_ && head_dim == d && dtype == FA3_DTYPE_ID_##dtype_) return true;
+  FA3_FORWARD_KERNELS(FA3_IS)
+#undef FA3_IS
+  return false;
 }
 
-template <typename T>
-static cudaError_t dispatch_head_dim(const ForwardParams& p, int head_dim, bool decode, int sm_count,
-                                     cudaStream_t stream) {
-  switch (head_dim) {
-    case 64: return launch_one<64, T>(p, decode, sm_count, stream);
-    case 128: return launch_one<128, T>(p, decode, sm_count, stream);
-    case 256: return launch_one<256, T>(p, decode, sm_count, stream);
-    default: return cudaErrorInvalidValue;
-  }
-}
-
-cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, bool decode, int sm_count,
+cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, int sm_count,
                              cudaStream_t stream) {
-  switch (dtype) {
-    case DType::kBF16: return dispatch_head_dim<__nv_bfloat16>(p, head_dim, decode, sm_count, stream);
-    case DType::kFP16: return dispatch_head_dim<__half>(p, head_dim, decode, sm_count, stream);
-  }
+#define FA3_CASE(kernel_, d, dtype_)                                                     \
+  if (kernel == FA3_KERNEL_ID_##kernel_ && head_dim == d && dtype == FA3_DTYPE_ID_##dtype_) \
+    return launch_##kernel_<d, FA3_DTYPE_T_##dtype_>(p, sm_count, stream);
+  FA3_FORWARD_KERNELS(FA3_CASE)
+#undef FA3_CASE
   return cudaErrorInvalidValue;
 }
 

@@ -16,12 +16,15 @@ namespace fa3 {
 
 constexpr float kLn2 = 0.69314718055994530942f;
 
-struct EpilogueShared {
-  float m[4][16];  // per warp, per row of its slice: running max (log2 domain)
-  float l[4][16];  // per warp, per row: running sum
-  float lse[64];   // per tile row: LSE, natural log
-  int last;        // this CTA merges the group
+// kWarps: the warps that hold the tile's accumulators (each 16 rows).
+template <int kWarps>
+struct EpilogueSharedT {
+  float m[kWarps][16];   // per warp, per row of its slice: running max (log2 domain)
+  float l[kWarps][16];   // per warp, per row: running sum
+  float lse[kWarps * 16];  // per tile row: LSE, natural log
+  int last;              // this CTA merges the group
 };
+using EpilogueShared = EpilogueSharedT<4>;
 
 template <typename T>
 __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
@@ -43,15 +46,16 @@ __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
 // rolled: at small batch the kernel is bound by instruction fetch, and this code runs once per
 // group.
 //
-// Shared by both forward kernels: `row_tab` holds 2 x kBlockM ints and `region` kRegionFloats
-// floats of free shared memory (16-byte aligned), both 128 threads' to use.
-template <int D, typename T, int kRegionFloats>
+// Shared by every forward kernel (Tr: its epilogue traits: the kThreads threads that run the
+// epilogue, numbered Tr::tid(), synchronised by Tr::sync()): `row_tab` holds 2 x kBlockM ints and
+// `region` kRegionFloats floats of free shared memory (16-byte aligned), both the epilogue's.
+template <class Tr, typename T, int kRegionFloats>
 __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileInfo& ti, int* row_tab, float* region,
                                             int64_t lse_stride) {
-  using Tr = ForwardTraits<D>;
+  constexpr int D = Tr::kHeadDim;
   constexpr int kC4 = D / 4;  // 16-byte chunks of one fp32 row
   static_assert(Tr::kBlockM * kMaxSplitsLimit <= kRegionFloats, "the LSE of every row and split fits");
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int warp = Tr::tid() >> 5, lane = Tr::tid() & 31;
   const int g = qheads_per_kvhead(p.shape);
   const int hq = p.shape.num_heads_q;
   const int s_cap = p.shape.max_num_splits;
@@ -60,12 +64,12 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
   // (token x Hq + head) x S_cap of [T, Hq, S]; the splits follow.
   int* row_tok = row_tab;
   int* row_head = row_tok + Tr::kBlockM;
-  for (int row = threadIdx.x; row < ti.rows; row += Tr::kThreads) {
+  for (int row = Tr::tid(); row < ti.rows; row += Tr::kThreads) {
     const int packed = ti.m_block * Tr::kBlockM + row;
     row_tok[row] = ti.q_start + packed / g;
     row_head[row] = ti.kv_head * g + packed % g;
   }
-  __syncthreads();
+  Tr::sync();
   auto out_row = [&](int row) { return static_cast<int64_t>(row_tok[row]) * hq + row_head[row]; };
   auto row_slot = [&](int row) { return out_row(row) * s_cap; };
   FA3_TRACE_TILE(p, ti, 10);
@@ -79,7 +83,7 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
     // (a) Everything in flight at once: each row's S contiguous LSE partials and (staged) its
     //     S x D contiguous O partials.
 #pragma unroll 1
-    for (int i = threadIdx.x; i < rp * S; i += Tr::kThreads) {
+    for (int i = Tr::tid(); i < rp * S; i += Tr::kThreads) {
       const int row = i / S, sp = i - row * S;
       cp_async_4(smem_u32(s_w + i), p.lse_partial + row_slot(row0 + row) + sp, true);
     }
@@ -89,13 +93,13 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
         const float* src = p.o_partial + row_slot(row0 + row) * D;
         float* dst = s_o + row * S * D;
 #pragma unroll 1
-        for (int i = threadIdx.x; i < S * kC4; i += Tr::kThreads)
+        for (int i = Tr::tid(); i < S * kC4; i += Tr::kThreads)
           cp_async_16(smem_u32(dst + i * 4), src + i * 4, true);
       }
     }
     cp_async_commit();
     cp_async_wait<0>();
-    __syncthreads();
+    Tr::sync();
     FA3_TRACE_TILE(p, ti, 11);
     // (b) A warp per row: LSE = max + log sum exp (natural log) by warp reductions, and the merge
     //     weights exp(LSE_s - LSE): zero for an empty split or a row that sees no key (never
@@ -119,12 +123,12 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
       const int64_t tok = row_tok[row0 + row], head = row_head[row0 + row];
       if (lane == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
     }
-    __syncthreads();
+    Tr::sync();
     FA3_TRACE_TILE(p, ti, 12);
     // (c) O = sum_s w_s O_s in split order, a thread per (row, 4 columns); staged from shared
     //     memory ([rp][S][D]), else straight from L2 ([T, Hq, S, D]).
 #pragma unroll 1
-    for (int idx = threadIdx.x; idx < rp * kC4; idx += Tr::kThreads) {
+    for (int idx = Tr::tid(); idx < rp * kC4; idx += Tr::kThreads) {
       const int row = idx / kC4, c = idx % kC4;
       const float* w = s_w + row * S;
       float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -141,7 +145,7 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
       u.y = MmaOp<T>::pack(v.z, v.w);
       *reinterpret_cast<uint2*>(static_cast<T*>(p.out) + out_row(row0 + row) * D + c * 4) = u;
     }
-    __syncthreads();  // the next pass overwrites s_w / s_o
+    Tr::sync();  // the next pass overwrites s_w / s_o
   }
 }
 
@@ -152,10 +156,11 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
 // fence and arrival; the last arrival's acquire fence then covers the loads its CTA issues after
 // the next barrier. One acq_rel fence by one thread, where a fence.sc by every thread cost ~1 us
 // per tile.
+template <class Tr>
 __device__ __forceinline__ bool arrive_at_group(const ForwardParams& p, const TileInfo& ti, int* s_last) {
-  __syncthreads();
+  Tr::sync();
   FA3_TRACE_TILE(p, ti, 5);
-  if (threadIdx.x == 0) {
+  if (Tr::tid() == 0) {
     int* counter = p.counters + kCounterHeader + ti.group;
     fence_acq_rel_gpu();
     const int old = atomicAdd(counter, 1);
@@ -166,7 +171,7 @@ __device__ __forceinline__ bool arrive_at_group(const ForwardParams& p, const Ti
     }
     *s_last = last;
   }
-  __syncthreads();
+  Tr::sync();
   FA3_TRACE_TILE(p, ti, 6);
   return *s_last != 0;
 }
@@ -175,12 +180,12 @@ __device__ __forceinline__ bool arrive_at_group(const ForwardParams& p, const Ti
 // tile; the decode kernel: one 16-row slice): merge the warps that split the keys, then write the
 // output and LSE (one split) or the fp32 partials. `sO` is free shared memory for
 // warps_n x warps_m x 16 rows of kOStride floats. Shared by both forward kernels.
-template <int D, typename T>
+template <class Tr, typename T>
 __device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
-                                                float* sO, EpilogueShared& es, WarpState<D>& st, int64_t lse_stride,
-                                                int row0, int rows) {
-  using Tr = ForwardTraits<D>;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+                                                float* sO, EpilogueSharedT<Tr::kWarps>& es,
+                                                WarpState<Tr::kHeadDim>& st, int64_t lse_stride, int row0, int rows) {
+  constexpr int D = Tr::kHeadDim;
+  const int warp = Tr::tid() >> 5, lane = Tr::tid() & 31;
   const int g = qheads_per_kvhead(p.shape);
   const int hq = p.shape.num_heads_q;
 
@@ -196,7 +201,7 @@ __device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const Ti
     es.l[warp][lane >> 2] = st.l[0];
     es.l[warp][(lane >> 2) + 8] = st.l[1];
   }
-  __syncthreads();
+  Tr::sync();
 
   // 2. Merge the warps_n partners of this warp's rows; scale O and park it in shared memory.
 #pragma unroll
@@ -222,13 +227,13 @@ __device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const Ti
     }
     if (geo.wn == 0 && (lane & 3) == 0) es.lse[row] = any ? (M + __log2f(L)) * kLn2 : -INFINITY;
   }
-  __syncthreads();
+  Tr::sync();
 
   // 3. Write: rows x 16-byte chunks of output, summing the warps_n partner slices.
   const int slice_rows = geo.warps_m * 16;
   const bool direct = ti.splits == 1;
 #pragma unroll 1
-  for (int idx = threadIdx.x; idx < rows * Tr::kChunks; idx += Tr::kThreads) {
+  for (int idx = Tr::tid(); idx < rows * Tr::kChunks; idx += Tr::kThreads) {
     const int row = idx / Tr::kChunks, c = idx % Tr::kChunks;
     float v[8];
 #pragma unroll
@@ -262,14 +267,14 @@ __device__ __forceinline__ void run_epilogue(const ForwardParams& p, const TileI
                                              char* smem, EpilogueShared& es, WarpState<D>& st,
                                              int64_t lse_stride) {
   using Tr = ForwardTraits<D>;
-  store_tile_rows<D, T>(p, ti, geo, reinterpret_cast<float*>(smem + Tr::kKOffset), es, st, lse_stride, 0, ti.rows);
+  store_tile_rows<Tr, T>(p, ti, geo, reinterpret_cast<float*>(smem + Tr::kKOffset), es, st, lse_stride, 0, ti.rows);
   if (ti.splits == 1) return;
 
   // 4. Fused combine: the last split tile of the group to arrive merges the group.
-  if (!arrive_at_group(p, ti, &es.last)) return;
+  if (!arrive_at_group<Tr>(p, ti, &es.last)) return;
   // Row table in the Q region and the K/V stages as the staging region, both free by now.
   static_assert(2 * Tr::kBlockM * 4 <= Tr::kQBytes, "row table fits the Q region");
-  merge_group<D, T, 2 * Tr::kStages * Tr::kKVStageBytes / 4>(p, ti, reinterpret_cast<int*>(smem),
+  merge_group<Tr, T, 2 * Tr::kStages * Tr::kKVStageBytes / 4>(p, ti, reinterpret_cast<int*>(smem),
                                                              reinterpret_cast<float*>(smem + Tr::kKOffset), lse_stride);
   FA3_TRACE_TILE(p, ti, 8);
 }

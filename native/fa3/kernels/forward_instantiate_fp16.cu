@@ -1,11 +1,6 @@
-// Explicit instantiations of the forward kernel for fp16 (one translation unit per dtype so the
-// two compile in parallel). The list of instantiations lives in forward_dispatch.cu.
-#include <cuda_fp16.h>
-
+// Explicit instantiations of the general forward kernel for fp16, generated from
+// forward_kernel_list.h (one translation unit per kernel and dtype: parallel build).
 #include "forward_kernel.cuh"
 
-namespace fa3 {
-template cudaError_t launch_forward<64, __half>(const ForwardParams&, int, cudaStream_t);
-template cudaError_t launch_forward<128, __half>(const ForwardParams&, int, cudaStream_t);
-template cudaError_t launch_forward<256, __half>(const ForwardParams&, int, cudaStream_t);
-}  // namespace fa3
+#define FA3_INSTANTIATE_general_fp16
+#include "instantiate_from_list.h"

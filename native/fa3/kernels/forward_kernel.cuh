@@ -22,7 +22,7 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   extern __shared__ __align__(128) char smem[];
   __shared__ TileInfo s_tile;
   __shared__ EpilogueShared s_epi;
-  // Programmatic dependent launch (see launch_forward): this grid may start while the previous
+  // Programmatic dependent launch (see launch_general): this grid may start while the previous
   // kernel of the stream still runs. Nothing global is read before this wait, which returns
   // once that kernel has completed and its writes are visible (a no-op without PDL). Then let
   // the next PDL launch (the next layer's forward) begin its own launch early.
@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
 }
 
 template <int D, typename T>
-cudaError_t launch_forward(const ForwardParams& p, int sm_count, cudaStream_t stream) {
+cudaError_t launch_general(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = ForwardTraits<D>;
   return launch_persistent<forward_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }

@@ -53,10 +53,13 @@ struct ForwardParams {
 template <int D>
 struct ForwardTraits {
   static constexpr int kHeadDim = D;
-  static constexpr int kBlockM = tile_shape(D, 1).block_m;
-  static constexpr int kBlockN = tile_shape(D, 1).block_n;
+  static constexpr int kBlockM = tile_shape(kKernelGeneral, D, 1).block_m;
+  static constexpr int kBlockN = tile_shape(kKernelGeneral, D, 1).block_n;
   static constexpr int kThreads = 128;
   static constexpr int kWarps = kThreads / 32;
+  // The epilogue's threads and barrier (the whole CTA here; the wgmma kernel's consumers there).
+  static __device__ __forceinline__ int tid() { return threadIdx.x; }
+  static __device__ __forceinline__ void sync() { __syncthreads(); }
   static constexpr int kStages = 3;
   static constexpr int kPageRing = 2 * kStages;  // page ids live from issue to the mask of their block
   static constexpr int kGroupsPerBlock = kBlockN / 16;  // pages are multiples of 16 tokens

@@ -14,14 +14,24 @@ enum class DType : int { kBF16 = 0, kFP16 = 1 };
 // environment sets FLASHGRAPH_FA3_PDL=0 (read once per process).
 bool pdl_enabled();
 
-// The decode kernel (decode_kernel.cuh) runs a step when decode_kernel_fits (scheduling.h:
-// maxSeqlenQ x G <= 16, as the host states it) unless FLASHGRAPH_FA3_DECODE=0 (read once per
-// process; for comparisons). It stays exact if the device data has longer queries.
-bool decode_kernel_enabled();
-bool use_decode_kernel(int max_seqlen_q, int qheads_per_kvhead);
+// The caller's kernel request (scheduling.h KernelRequest) from FLASHGRAPH_FA3_KERNEL
+// (general | wgmma | decode; unset = auto; FLASHGRAPH_FA3_DECODE=0 alone = general, the older
+// switch), read once per process; -1 for any other value (`kernel_request_value` names it).
+int kernel_request();
+const char* kernel_request_value();
+// choose_forward_kernel (scheduling.h) with that request.
+int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim);
+const char* kernel_name(int kernel);
 
-// decode: launch decode_kernel instead of forward_kernel (same arguments, same results).
-cudaError_t dispatch_forward(const ForwardParams& p, int head_dim, DType dtype, bool decode, int sm_count,
+// FLASHGRAPH_FA3_WGMMA_OVERLAP=1 (read once per process): the wgmma kernel's variant that issues
+// a block's Q K^T behind the previous block's P V (wgmma_kernel.cuh); for comparisons.
+bool wgmma_overlap_enabled();
+
+// Whether forward_kernel_list.h instantiates (kernel, head dim, dtype).
+bool forward_instantiated(int kernel, int head_dim, DType dtype);
+// Launches that instantiation (same arguments, same results for every kernel);
+// cudaErrorInvalidValue for one the list lacks (callers check forward_instantiated first).
+cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, int sm_count,
                              cudaStream_t stream);
 
 struct PrepareParams {
@@ -31,6 +41,7 @@ struct PrepareParams {
   int split_bound;  // min(numSplitsBound, maxNumSplits) >= 1
   int sm_count;
   SchedShape shape;
+  TileShape tile;  // of the kernel the step runs (choose_forward_kernel)
   int* splits;
   int* tile_offsets;  // by position in `order`
   int* order;         // position -> request (scheduling.h: longest tiles first)

@@ -42,7 +42,7 @@ struct WorkspaceLayout {
 FA3_HD int64_t align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
 FA3_HD WorkspaceLayout workspace_layout(const SchedShape& s) {
-  const TileShape t = tile_shape(s.head_dim, qheads_per_kvhead(s));
+  const TileShape t = layout_tile_shape(s.head_dim, qheads_per_kvhead(s));
   const int64_t S = s.max_num_splits < 1 ? 1 : s.max_num_splits;
   WorkspaceLayout l;
   int64_t at = 0;

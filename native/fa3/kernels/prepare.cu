@@ -103,7 +103,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   __shared__ long long s_total_work;
 
   const SchedShape& s = p.shape;
-  const TileShape ts = tile_shape(s.head_dim, qheads_per_kvhead(s));
+  const TileShape ts = p.tile;  // the tiles of the kernel that will run (choose_forward_kernel)
   const int num_reqs = min(max(p.num_reqs, 0), s.max_num_reqs);
   FA3_TRACE_AT(p.trace, 0);
   // The forward kernel is launched programmatically after this one: let it start launching now

@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "forward_kernel_list.h"
+
 #if defined(__CUDACC__)
 #define FA3_HD __host__ __device__ __forceinline__
 #else
@@ -39,11 +41,56 @@ struct TileShape {
   int block_n;  // KV tokens per KV block
 };
 
-// THE tile-size function. 64 packed rows per tile (four warps of 16 rows); KV blocks of 32 KiB
-// per K+V stage for D <= 128 (so two CTAs fit on an SM with a 3-stage pipeline), 64 KiB at D=256.
-// qheads_per_kvhead is part of the signature so a future G-dependent shape changes one place.
-FA3_HD constexpr TileShape tile_shape(int head_dim, int qheads_per_kvhead) {
-  return (void)qheads_per_kvhead, TileShape{64, head_dim <= 64 ? 128 : 64};
+// The forward kernels (forward_kernel_list.h lists their instantiations). One contract, three
+// kernels: `general` (mma.sync, 64-row tiles, any step), `decode` (<= 16 packed rows at a time,
+// same tiles), `wgmma` (FA3-style warp-specialized prefill on 128-row tiles, D = 128).
+enum ForwardKernel : int { kKernelGeneral = 0, kKernelDecode = 1, kKernelWgmma = 2 };
+// What the caller (FLASHGRAPH_FA3_KERNEL) asks for; auto picks by the step's shape.
+enum KernelRequest : int { kRequestAuto = 0, kRequestGeneral = 1, kRequestDecode = 2, kRequestWgmma = 3 };
+// Auto picks the wgmma kernel for prefill-shaped steps only once it has passed the device checks
+// (native/fa3/README.md); until then it runs when asked for (FLASHGRAPH_FA3_KERNEL=wgmma).
+constexpr bool kWgmmaByDefault = false;
+
+#define FA3_KERNEL_ID_general kKernelGeneral
+#define FA3_KERNEL_ID_decode kKernelDecode
+#define FA3_KERNEL_ID_wgmma kKernelWgmma
+#define FA3_HAS_HEAD_DIM(kernel, d, dtype) || (k == FA3_KERNEL_ID_##kernel && head_dim == d)
+// Whether forward_kernel_list.h instantiates `kernel` at this head dim (for both dtypes).
+FA3_HD constexpr bool kernel_has_head_dim(int k, int head_dim) { return false FA3_FORWARD_KERNELS(FA3_HAS_HEAD_DIM); }
+#undef FA3_HAS_HEAD_DIM
+
+// Which forward kernel runs a step: the decode kernel when every request's packed query rows
+// (query tokens x G, bounded by the host's maxSeqlenQ) fit one 16-row MMA slice, else the
+// general kernel (or the wgmma kernel once kWgmmaByDefault); a request forces one, and the wgmma
+// kernel falls back to the general one at a head dim it lacks. Every kernel is exact for any
+// device data (an understated maxSeqlenQ costs time only); this only picks the faster one.
+// THE kernel choice: prepare, forward, tile_shape's callers and the TS mirror all go through it.
+constexpr int kDecodeMaxRows = 16;
+FA3_HD constexpr bool decode_kernel_fits(int max_seqlen_q, int qheads_per_kvhead) {
+  return static_cast<int64_t>(max_seqlen_q) * qheads_per_kvhead <= kDecodeMaxRows;
+}
+FA3_HD constexpr int choose_forward_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim, int request) {
+  return request == kRequestGeneral  ? kKernelGeneral
+         : request == kRequestDecode ? kKernelDecode
+         : request == kRequestWgmma  ? (kernel_has_head_dim(kKernelWgmma, head_dim) ? kKernelWgmma : kKernelGeneral)
+         : decode_kernel_fits(max_seqlen_q, qheads_per_kvhead) ? kKernelDecode
+         : kWgmmaByDefault && kernel_has_head_dim(kKernelWgmma, head_dim) ? kKernelWgmma
+                                                                          : kKernelGeneral;
+}
+
+// THE tile-size function of each kernel. general / decode: 64 packed rows per tile (four warps of
+// 16 rows); KV blocks of 32 KiB per K+V stage for D <= 128 (so two CTAs fit on an SM with a
+// 3-stage pipeline), 64 KiB at D=256. wgmma: 128 rows (two consumer warpgroups of 64) and 128
+// keys per block (a 2-stage pipeline of 64 KiB stages, one CTA per SM). qheads_per_kvhead is part
+// of the signature so a future G-dependent shape changes one place.
+FA3_HD constexpr TileShape tile_shape(int kernel, int head_dim, int qheads_per_kvhead) {
+  return (void)qheads_per_kvhead, kernel == kKernelWgmma ? TileShape{128, 128}
+                                                         : TileShape{64, head_dim <= 64 ? 128 : 64};
+}
+// The smallest tiles any kernel uses: the capacity-only layout sizes the merge counters and the
+// tile bound for these (a kernel with larger tiles needs fewer).
+FA3_HD constexpr TileShape layout_tile_shape(int head_dim, int qheads_per_kvhead) {
+  return tile_shape(kKernelGeneral, head_dim, qheads_per_kvhead);
 }
 
 FA3_HD int64_t ceil_div64(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -100,14 +147,13 @@ FA3_HD int n_blocks(int k_len, const TileShape& t) {
 // larger values). numSplits == 0: FA3's wave-efficiency heuristic with batch taken as 1 (splitting
 // is dynamic per request), efficiencies compared exactly by integer cross-multiplication, over
 // ctaSlots (not SMs: see kCtaSlotsPerSm).
-FA3_HD int resolve_num_splits(const SchedShape& s, int num_splits, int max_seqlen_q, int max_seqlen_k,
-                              int sm_count) {
+FA3_HD int resolve_num_splits(const SchedShape& s, const TileShape& t, int num_splits, int max_seqlen_q,
+                              int max_seqlen_k, int sm_count) {
   const int cap = s.max_num_splits < 1 ? 1 : s.max_num_splits;
   if (num_splits >= 1) return clamp_int(num_splits, 1, cap);
   if (sm_count < 1) return 1;
   const int64_t slots = cta_slots(sm_count);
   const int g = qheads_per_kvhead(s);
-  const TileShape t = tile_shape(s.head_dim, g);
   const int64_t total_m = static_cast<int64_t>(s.num_heads_kv) *
                           ceil_div64(static_cast<int64_t>(max64(max_seqlen_q, 0)) * g, t.block_m);
   const int64_t num_n = ceil_div64(max64(max_seqlen_k, 0), t.block_n);
@@ -254,14 +300,6 @@ FA3_HD int64_t group_slot(const SchedShape& s, const TileShape& t, int b, const 
                           const TileCoord& c) {
   return c.kv_head * groups_per_head(s, t) +
          static_cast<int64_t>(r.q_start) * qheads_per_kvhead(s) / t.block_m + b + c.m_block;
-}
-
-// Which forward kernel a step runs: the decode kernel when every request's packed query rows
-// (query tokens x G, bounded by the host's maxSeqlenQ) fit one 16-row MMA slice, else the general
-// kernel. Both are exact for any device data; this only picks the faster one.
-constexpr int kDecodeMaxRows = 16;
-FA3_HD bool decode_kernel_fits(int max_seqlen_q, int qheads_per_kvhead) {
-  return static_cast<int64_t>(max_seqlen_q) * qheads_per_kvhead <= kDecodeMaxRows;
 }
 
 // Upper bound on the number of work tiles any metadata can describe for these capacities; the

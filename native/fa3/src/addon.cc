@@ -124,32 +124,53 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Kernel names <-> scheduling.h ForwardKernel ids.
+int kernelId(Napi::Env env, const Napi::Value& v, const char* fn) {
+  if (v.IsUndefined()) return fa3::kKernelGeneral;
+  const std::string k = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+  if (k == "general") return fa3::kKernelGeneral;
+  if (k == "decode") return fa3::kKernelDecode;
+  if (k == "wgmma") return fa3::kKernelWgmma;
+  throwInvalid(env, std::string(fn) + ": kernel must be 'general', 'decode' or 'wgmma'");
+  return 0;
+}
+
+// tileShape(headDim, qheadsPerKvhead, kernel = 'general'): scheduling.h tile_shape.
 Napi::Value TileShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    throwInvalid(env, "tileShape: expected (headDim: number, qheadsPerKvhead: number)");
+    throwInvalid(env, "tileShape: expected (headDim: number, qheadsPerKvhead: number, kernel?: string)");
   const double hd = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
   if (hd != std::floor(hd) || g != std::floor(g) || g < 1 || g > 4096)
     throwInvalid(env, "tileShape: headDim must be 64, 128 or 256 and qheadsPerKvhead an integer in [1, 4096]");
+  const int kernel = kernelId(env, info.Length() > 2 ? info[2] : env.Undefined(), "tileShape");
   fa3::TileShape t;
-  throwIfFailed(env, fa3::tile_shape_checked(static_cast<int>(hd), static_cast<int>(g), &t));
+  throwIfFailed(env, fa3::tile_shape_checked(kernel, static_cast<int>(hd), static_cast<int>(g), &t));
   Napi::Object o = Napi::Object::New(env);
   o.Set("blockM", Napi::Number::New(env, t.block_m));
   o.Set("blockN", Napi::Number::New(env, t.block_n));
   return o;
 }
 
-// forwardKernel(maxSeqlenQ, qheadsPerKvhead): "decode" or "general", the rule `forward` applies
-// (scheduling.h decode_kernel_fits; FLASHGRAPH_FA3_DECODE=0 overrides it at launch, not here).
+// forwardKernel(maxSeqlenQ, qheadsPerKvhead, headDim = 128): the kernel `forward` launches (and
+// whose tiles `prepare` numbers): scheduling.h choose_forward_kernel with this process's
+// FLASHGRAPH_FA3_KERNEL request.
 Napi::Value ForwardKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    throwInvalid(env, "forwardKernel: expected (maxSeqlenQ: number, qheadsPerKvhead: number)");
+    throwInvalid(env, "forwardKernel: expected (maxSeqlenQ: number, qheadsPerKvhead: number, headDim?: number)");
   const double q = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
   if (q != std::floor(q) || g != std::floor(g) || q < 0 || q > 2147483647.0 || g < 1 || g > 4096)
     throwInvalid(env, "forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647] and qheadsPerKvhead in [1, 4096]");
-  const bool decode = fa3::decode_kernel_fits(static_cast<int>(q), static_cast<int>(g));
-  return Napi::String::New(env, decode ? "decode" : "general");
+  double hd = 128;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsNumber()) throwInvalid(env, "forwardKernel: headDim must be 64, 128 or 256");
+    hd = info[2].As<Napi::Number>().DoubleValue();
+  }
+  if (hd != 64 && hd != 128 && hd != 256) throwInvalid(env, "forwardKernel: headDim must be 64, 128 or 256");
+  int kernel = 0;
+  throwIfFailed(env, fa3::step_kernel_checked(static_cast<int>(q), static_cast<int>(g), static_cast<int>(hd), &kernel));
+  return Napi::String::New(env, fa3::kernel_name(kernel));
 }
 
 Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
@@ -197,11 +218,12 @@ Napi::Value PlanSplitsHost(const Napi::CallbackInfo& info) {
   Napi::Int32Array seq = int32ArrayField(a, fn, "seqLens", static_cast<size_t>(num_reqs));
   const int bound = intField(a, fn, "numSplitsBound");
   const int sm = intField(a, fn, "smCount");
+  const int kernel = kernelId(env, a.Get("kernel"), fn);
   Napi::Int32Array splits = Napi::Int32Array::New(env, num_reqs);
   Napi::Int32Array offsets = Napi::Int32Array::New(env, static_cast<size_t>(num_reqs) + 1);
   Napi::Int32Array order = Napi::Int32Array::New(env, num_reqs);
   int32_t total = 0;
-  throwIfFailed(env, fa3::plan_splits_host(c, cu.Data(), seq.Data(), num_reqs, bound, sm, splits.Data(),
+  throwIfFailed(env, fa3::plan_splits_host(c, cu.Data(), seq.Data(), num_reqs, bound, sm, kernel, splits.Data(),
                                            offsets.Data(), order.Data(), &total));
   Napi::Object o = Napi::Object::New(env);
   o.Set("splits", splits);
@@ -221,6 +243,7 @@ Napi::Value Prepare(const Napi::CallbackInfo& info) {
   p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");
   p.seq_lens = ptrField(a, fn, "seqLens");
   p.num_reqs = intField(a, fn, "numReqs");
+  p.max_seqlen_q = a.Get("maxSeqlenQ").IsUndefined() ? 0 : intField(a, fn, "maxSeqlenQ");
   p.num_splits_bound = intField(a, fn, "numSplitsBound");
   p.sm_count = intField(a, fn, "smCount");
   throwIfFailed(info.Env(), fa3::prepare(p));

@@ -169,9 +169,9 @@ struct Problem {
     for (int b = 0; b < B; ++b) m = std::max(m, cu[b + 1] - cu[b]);
     return m;
   }
-  bool decode_kernel() const {
-    return fa3::use_decode_kernel(max_q_arg >= 0 ? max_q_arg : max_q(), c.hq / c.hkv);
-  }
+  int max_q_used() const { return max_q_arg >= 0 ? max_q_arg : max_q(); }
+  // The kernel prepare and forward pick for this problem (FLASHGRAPH_FA3_KERNEL applies).
+  int kernel() const { return fa3::step_kernel(max_q_used(), c.hq / c.hkv, c.head_dim); }
 
   void build(const Config& cfg, Rng& rng) {
     c = cfg;
@@ -270,6 +270,7 @@ struct Problem {
     a.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu);
     a.seq_lens = reinterpret_cast<uintptr_t>(dseq);
     a.num_reqs = num_reqs;
+    a.max_seqlen_q = max_q_used();
     a.num_splits_bound = bound;
     a.sm_count = g_sm;
     return a;
@@ -422,8 +423,8 @@ bool metadata_matches(const Problem& pb, int num_reqs, int bound, std::string* w
   CK(cudaMemcpy(order.data(), pb.dws + pb.layout.order_offset, order.size() * 4, cudaMemcpyDeviceToHost));
   std::vector<int> hs(num_reqs), ho(num_reqs + 1), hord(num_reqs);
   int total = 0;
-  CKR(fa3::plan_splits_host(pb.caps, pb.cu.data(), pb.seq.data(), num_reqs, bound, g_sm, hs.data(), ho.data(),
-                            hord.data(), &total));
+  CKR(fa3::plan_splits_host(pb.caps, pb.cu.data(), pb.seq.data(), num_reqs, bound, g_sm, pb.kernel(), hs.data(),
+                            ho.data(), hord.data(), &total));
   for (int b = 0; b < pb.caps.max_num_reqs; ++b) {
     const int want_s = b < num_reqs ? hs[b] : 0;
     const int want_o = b <= num_reqs ? ho[b] : total;
@@ -507,7 +508,7 @@ Config random_config(Rng& rng) {
 
 void run_correctness(int n_configs, uint64_t seed) {
   Rng rng(seed);
-  int pass = 0, n_decode = 0, n_general = 0;
+  int pass = 0, n_kernel[3] = {0, 0, 0};
   double worst_out = 0, worst_lse = 0;
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n_configs; ++i) {
@@ -515,7 +516,7 @@ void run_correctness(int n_configs, uint64_t seed) {
     Problem pb;
     pb.build(c, rng);
     if (i % 4 == 3) pb.max_q_arg = 0;  // every 4th: the decode kernel on whatever the queries are
-    (pb.decode_kernel() ? n_decode : n_general) += 1;
+    n_kernel[pb.kernel()] += 1;
     const int bound = pb.step_bound();
     pb.poison();
     pb.run(bound);
@@ -539,7 +540,7 @@ void run_correctness(int n_configs, uint64_t seed) {
     worst_out = std::max(worst_out, e.out_rel);
     worst_lse = std::max(worst_lse, e.lse_max);
     if (ok) ++pass;
-    check(ok, "config", "#" + std::to_string(i) + " " + c.describe() + (pb.decode_kernel() ? " [decode kernel, maxq arg " + std::to_string(pb.max_q_arg) + "]" : " [forward kernel]") + " bound=" + std::to_string(bound) + " " +
+    check(ok, "config", "#" + std::to_string(i) + " " + c.describe() + " [" + fa3::kernel_name(pb.kernel()) + " kernel, maxq arg " + std::to_string(pb.max_q_arg) + "]" + " bound=" + std::to_string(bound) + " " +
                             errors_str(e) + (meta ? "" : " META:" + why) + (ctr ? "" : " COUNTERS") +
                             (same ? "" : " NOT-BIT-IDENTICAL"));
     pb.release();
@@ -547,9 +548,9 @@ void run_correctness(int n_configs, uint64_t seed) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char b[256];
   std::snprintf(b, sizeof b,
-                "correctness: %d/%d configs pass (%d on the decode kernel, %d on the forward kernel; worst out_rel "
-                "%.2e, worst lse %.2e) in %.0f s\n",
-                pass, n_configs, n_decode, n_general, worst_out, worst_lse, secs);
+                "correctness: %d/%d configs pass (%d on the general kernel, %d on the decode kernel, %d on the wgmma "
+                "kernel; worst out_rel %.2e, worst lse %.2e) in %.0f s\n",
+                pass, n_configs, n_kernel[0], n_kernel[1], n_kernel[2], worst_out, worst_lse, secs);
   std::printf("%s", b);
   g_summary += b;
 }
@@ -950,7 +951,7 @@ DecodeStep decode_step(const fa3::Caps& caps, cudaStream_t s, char* ws, uint16_t
   fa3::PrepareArgs& pa = st.prepare;
   pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
   pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
-  pa.num_reqs = B; pa.num_splits_bound = bound; pa.sm_count = g_sm;
+  pa.num_reqs = B; pa.max_seqlen_q = 1; pa.num_splits_bound = bound; pa.sm_count = g_sm;
   fa3::ForwardArgs& fa = st.forward;
   fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
   fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(kc);
@@ -1096,7 +1097,7 @@ void run_bench(FILE* json) {
     fa3::PrepareArgs pa;
     pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
     pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
-    pa.num_reqs = 1; pa.num_splits_bound = bound; pa.sm_count = g_sm;
+    pa.num_reqs = 1; pa.max_seqlen_q = L; pa.num_splits_bound = bound; pa.sm_count = g_sm;
     fa3::ForwardArgs fa;
     fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
     fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(k);
@@ -1118,6 +1119,87 @@ void run_bench(FILE* json) {
   CK(cudaStreamDestroy(s));
 }
 
+
+// ------------------------------------------------------------------------------------------
+// prefill grid: B requests of L query tokens each over L keys (q = k = L), D = 128 Hq = 32
+// Hkv = 8 bf16, causal and not, pages of 16 and 256, each step (prepare + forward) one graph,
+// median of 10 replays, TFLOP/s = 4 x (visible score elements) x D x Hq / time. The kernel is the
+// one this process picks (FLASHGRAPH_FA3_KERNEL), printed with every line.
+void run_prefill_grid(FILE* json) {
+  const int hq = 32, hkv = 8, D = 128;
+  cudaStream_t s;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  char line[256];
+  const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
+  const char* kname = kernel == fa3::kKernelWgmma && fa3::wgmma_overlap_enabled() ? "wgmma-ov" : fa3::kernel_name(kernel);
+  std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=128 Hq=32 Hkv=8 bf16):\n", kname);
+  std::printf("%s", line);
+  g_summary += line;
+  for (int causal : {1, 0})
+    for (int B : {1, 8})
+      for (int page : {16, 256})
+        for (int L : {1024, 4096, 16384}) {
+          if (B == 8 && L == 16384 && page == 16) continue;  // the B=8 16k point runs once (page 256)
+          fa3::Caps caps;
+          caps.num_heads_q = hq; caps.num_heads_kv = hkv; caps.head_dim = D; caps.dtype = 0; caps.page_size = page;
+          const int ppr = L / page;
+          caps.num_pages = B * ppr; caps.max_num_reqs = B; caps.max_num_tokens = B * L;
+          caps.max_num_pages_per_req = ppr; caps.max_num_splits = 32; caps.causal = causal != 0;
+          fa3::WorkspaceLayout l;
+          CKR(fa3::workspace_layout_checked(caps, &l));
+          char* ws = dalloc<char>(l.total_bytes);
+          CK(cudaMemset(ws, 0, l.total_bytes));
+          const size_t qe = static_cast<size_t>(B) * L * hq * D, ke = static_cast<size_t>(B) * L * hkv * D;
+          uint16_t *q = dalloc<uint16_t>(qe), *o = dalloc<uint16_t>(qe), *k = dalloc<uint16_t>(ke),
+                   *v = dalloc<uint16_t>(ke);
+          fill_random<<<1024, 256, 0, s>>>(q, qe, 4, 0);
+          fill_random<<<1024, 256, 0, s>>>(k, ke, 5, 0);
+          fill_random<<<1024, 256, 0, s>>>(v, ke, 6, 0);
+          // Pages of request b in a shuffled order (a paged cache is not contiguous).
+          std::vector<int> cu(B + 1), sl(B, L), pt(static_cast<size_t>(B) * ppr);
+          for (int b = 0; b <= B; ++b) cu[b] = b * L;
+          Rng rng(77 + L + page);
+          std::vector<int> perm(static_cast<size_t>(B) * ppr);
+          for (size_t i = 0; i < perm.size(); ++i) perm[i] = static_cast<int>(i);
+          for (size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng.range(0, static_cast<int>(i) - 1)]);
+          for (size_t i = 0; i < pt.size(); ++i) pt[i] = perm[i];
+          int *dcu = dalloc<int>(B + 1), *dsl = dalloc<int>(B), *dpt = dalloc<int>(pt.size());
+          CK(cudaMemcpy(dcu, cu.data(), cu.size() * 4, cudaMemcpyHostToDevice));
+          CK(cudaMemcpy(dsl, sl.data(), sl.size() * 4, cudaMemcpyHostToDevice));
+          CK(cudaMemcpy(dpt, pt.data(), pt.size() * 4, cudaMemcpyHostToDevice));
+          int bound = 1;
+          CKR(fa3::resolve_num_splits_checked(caps, 0, L, L, g_sm, &bound));
+          fa3::PrepareArgs pa;
+          pa.stream = reinterpret_cast<uintptr_t>(s); pa.workspace = reinterpret_cast<uintptr_t>(ws); pa.caps = caps;
+          pa.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu); pa.seq_lens = reinterpret_cast<uintptr_t>(dsl);
+          pa.num_reqs = B; pa.max_seqlen_q = L; pa.num_splits_bound = bound; pa.sm_count = g_sm;
+          fa3::ForwardArgs fa;
+          fa.stream = pa.stream; fa.workspace = pa.workspace; fa.caps = caps;
+          fa.q = reinterpret_cast<uintptr_t>(q); fa.k_cache = reinterpret_cast<uintptr_t>(k);
+          fa.v_cache = reinterpret_cast<uintptr_t>(v); fa.out = reinterpret_cast<uintptr_t>(o);
+          fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = ppr;
+          fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = B;
+          fa.max_seqlen_q = L; fa.max_seqlen_k = L; fa.softmax_scale = 1.0 / std::sqrt(128.0);
+          fa.num_splits_bound = bound; fa.sm_count = g_sm;
+          cudaGraphExec_t ge = capture(s, {[&] { CKR(fa3::prepare(pa)); }, [&] { CKR(fa3::forward(fa)); }});
+          const float ms = time_graph(ge, s, 10);
+          const double visible = causal ? static_cast<double>(L) * (L + 1) / 2.0 : static_cast<double>(L) * L;
+          const double tflops = 4.0 * visible * D * hq * B / (ms * 1e-3) / 1e12;
+          std::snprintf(line, sizeof line, "  %-8s causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n", kname,
+                        causal, B, page, L, ms, tflops);
+          std::printf("%s", line);
+          g_summary += line;
+          if (json)
+            std::fprintf(json,
+                         "{\"kind\":\"prefill\",\"kernel\":\"%s\",\"causal\":%d,\"B\":%d,\"page\":%d,\"L\":%d,"
+                         "\"ms\":%.4f,\"tflops\":%.2f}\n",
+                         kname, causal, B, page, L, ms, tflops);
+          CK(cudaGraphExecDestroy(ge));
+          cudaFree(ws); cudaFree(q); cudaFree(o); cudaFree(k); cudaFree(v); cudaFree(dcu); cudaFree(dsl);
+          cudaFree(dpt);
+        }
+  CK(cudaStreamDestroy(s));
+}
 
 #ifdef FA3_TRACE
 // ------------------------------------------------------------------------------------------
@@ -1296,6 +1378,12 @@ int main(int argc, char** argv) {
   if (has("bench")) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
     run_bench(json);
+    if (json) std::fclose(json);
+  }
+  // Not part of "all": the grid takes a while; run it as `fa3_selftest prefill`.
+  if (std::find(modes.begin(), modes.end(), "prefill") != modes.end()) {
+    FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
+    run_prefill_grid(json);
     if (json) std::fclose(json);
   }
   CK(cudaDeviceSynchronize());

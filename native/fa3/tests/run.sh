@@ -28,7 +28,8 @@ build() {
   local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall "${trace_flags[@]}")
   local srcs=(kernels/api.cu kernels/prepare.cu kernels/kv_write.cu kernels/forward_dispatch.cu
               kernels/forward_instantiate_bf16.cu kernels/forward_instantiate_fp16.cu
-              kernels/decode_instantiate_bf16.cu kernels/decode_instantiate_fp16.cu tests/fa3_selftest.cu)
+              kernels/decode_instantiate_bf16.cu kernels/decode_instantiate_fp16.cu
+              kernels/wgmma_instantiate_bf16.cu kernels/wgmma_instantiate_fp16.cu tests/fa3_selftest.cu)
   local objs=() pids=() s o
   for s in "${srcs[@]}"; do
     o=$bin_dir/$(basename "$s" .cu).o
@@ -47,7 +48,7 @@ if [[ ! -x $bin ]]; then
   build || { echo "BUILD FAILED"; exit 1; }
   echo "built $bin in $(( $(date +%s) - start )) s"
 fi
-grep -A2 -E 'forward_kernel|decode_kernel' "$bin_dir"/*_instantiate_*.ptxas.log 2>/dev/null | grep -E 'Compiling|registers|spill' > "$OUT/forward-resources.txt"
+grep -A2 -E 'forward_kernel|decode_kernel|wgmma_kernel' "$bin_dir"/*_instantiate_*.ptxas.log 2>/dev/null | grep -E 'Compiling|registers|spill' > "$OUT/forward-resources.txt"
 ((build_only)) && exit 0
 
 card=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)

@@ -13,6 +13,7 @@ import {
   type WriteKvCacheArgs,
 } from './call-args.js';
 import { Fa3Error } from './errors.js';
+import { forwardKernel } from './forward-kernel.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -24,7 +25,7 @@ import {
 } from './options.js';
 import { stepSplitBound } from './plan-splits.js';
 import { MAX_SM_COUNT } from './sm-count.js';
-import type { TileShape } from './tile-shape.js';
+import { type TileShape, tileShape } from './tile-shape.js';
 import { checkArgs, checkInt, INT32_MAX, outOfRange } from './validate.js';
 
 export interface AttentionMetadata {
@@ -69,6 +70,7 @@ class AttentionImpl implements Attention {
   #layout: WorkspaceLayout;
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
+  #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
 
   constructor(
     native: NativeFa3,
@@ -98,16 +100,24 @@ class AttentionImpl implements Attention {
     return this.#workspace;
   }
 
+  /** The tiles of the kernel a step with this maxSeqlenQ runs (forwardKernel, as the addon decides). */
+  #stepTile(maxSeqlenQ: number): TileShape {
+    const o = this.options;
+    const g = o.numHeadsQ / o.numHeadsKv;
+    return tileShape(o.headDim, g, forwardKernel(maxSeqlenQ, g, o.headDim));
+  }
+
   #bound(numSplits: number, maxSeqlenQ: number, maxSeqlenK: number): number {
     const o = this.options;
+    const tile = this.#stepTile(maxSeqlenQ);
     return stepSplitBound({
       numSplits,
       maxSeqlenQ,
       maxSeqlenK,
       numHeadsKv: o.numHeadsKv,
       qheadsPerKvhead: o.numHeadsQ / o.numHeadsKv,
-      blockM: this.tileShape.blockM,
-      blockN: this.tileShape.blockN,
+      blockM: tile.blockM,
+      blockN: tile.blockN,
       smCount: this.smCount,
       maxNumSplits: o.maxNumSplits,
     });
@@ -137,11 +147,13 @@ class AttentionImpl implements Attention {
         cuSeqlensQ: s.cuSeqlensQ,
         seqLens: s.seqLens,
         numReqs: s.numReqs,
+        maxSeqlenQ: s.maxSeqlenQ,
         numSplitsBound,
         smCount: this.smCount,
       }),
     );
     this.#scheduledReqs = s.numReqs;
+    this.#scheduledTile = this.#stepTile(s.maxSeqlenQ);
   }
 
   forward(args: ForwardArgs): void {
@@ -158,6 +170,17 @@ class AttentionImpl implements Attention {
     }
     if (f.numReqs !== this.#scheduledReqs) {
       outOfRange(fn, 'numReqs', f.numReqs, `${this.#scheduledReqs} (the numReqs of the last schedule())`);
+    }
+    const tile = this.#stepTile(f.maxSeqlenQ);
+    const st = this.#scheduledTile;
+    if (st && (tile.blockM !== st.blockM || tile.blockN !== st.blockN)) {
+      outOfRange(
+        fn,
+        'maxSeqlenQ',
+        f.maxSeqlenQ,
+        `a value picking a kernel of ${st.blockM}x${st.blockN} tiles, as the last schedule() did (this one picks ${tile.blockM}x${tile.blockN})`,
+        'Pass schedule() and forward() the same maxSeqlenQ.',
+      );
     }
     const numSplitsBound = this.#bound(f.numSplits, f.maxSeqlenQ, f.maxSeqlenK);
     callNative(fn, () =>

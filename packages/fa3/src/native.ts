@@ -2,6 +2,7 @@
 // Importing the package never throws; a missing addon or device surfaces as a clear error when a
 // GPU function is first called. The types below are the contract of docs/architecture.md.
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
+import type { ForwardKernelName } from './forward-kernel.js';
 
 export const ADDON_FILE = 'flashgraph_fa3.node';
 
@@ -37,8 +38,8 @@ export interface WorkspaceLayout {
 
 export interface NativeFa3 {
   status(): { available: boolean; reason?: string; smCount?: number; deviceName?: string };
-  tileShape(headDim: number, qheadsPerKvhead: number): { blockM: number; blockN: number };
-  forwardKernel(maxSeqlenQ: number, qheadsPerKvhead: number): 'decode' | 'general';
+  tileShape(headDim: number, qheadsPerKvhead: number, kernel?: ForwardKernelName): { blockM: number; blockN: number };
+  forwardKernel(maxSeqlenQ: number, qheadsPerKvhead: number, headDim?: number): ForwardKernelName;
   workspaceLayout(caps: Caps): WorkspaceLayout;
   resolveNumSplits(a: {
     caps: Caps;
@@ -54,6 +55,7 @@ export interface NativeFa3 {
     numReqs: number;
     numSplitsBound: number;
     smCount: number;
+    kernel?: ForwardKernelName;
   }): { splits: Int32Array; tileOffsets: Int32Array; order: Int32Array; totalTiles: number };
   prepare(a: {
     stream: bigint;
@@ -62,6 +64,8 @@ export interface NativeFa3 {
     cuSeqlensQ: bigint;
     seqLens: bigint;
     numReqs: number;
+    /** Picks the kernel whose tiles the schedule numbers (forward must pick one of the same tile shape). */
+    maxSeqlenQ: number;
     numSplitsBound: number;
     smCount: number;
   }): void;

@@ -4,8 +4,9 @@
 
 import { checkHeads } from './heads.js';
 import { DEFAULT_SM_COUNT, MAX_SM_COUNT } from './sm-count.js';
+import { type ForwardKernelName, forwardKernel, type KernelRequest } from './forward-kernel.js';
 import { tileShape } from './tile-shape.js';
-import { checkArgs, checkInt, checkInt32Array, INT32_MAX, outOfRange } from './validate.js';
+import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX, outOfRange } from './validate.js';
 
 /** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
 export const MAX_NUM_SPLITS = 256;
@@ -18,6 +19,8 @@ export const MAX_NUM_SPLITS = 256;
 export const CTA_SLOTS_PER_SM = 2;
 
 export interface SplitPlan {
+  /** The kernel the step runs (forwardKernel): its tiles are the ones numbered here. */
+  readonly kernel: ForwardKernelName;
   /** The step's split bound (1..maxNumSplits): per-request splits never exceed it. */
   readonly numSplitsBound: number;
   readonly blockM: number;
@@ -243,6 +246,8 @@ export function planSplits(args: {
   maxSeqlenQ: number;
   maxSeqlenK: number;
   smCount?: number;
+  /** The kernel request (default: this process's FLASHGRAPH_FA3_KERNEL, as the addon reads it). */
+  kernel?: KernelRequest;
 }): SplitPlan {
   const fn = 'planSplits';
   const a = checkArgs(fn, args);
@@ -256,7 +261,12 @@ export function planSplits(args: {
   const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
   const smCount = a.smCount === undefined ? DEFAULT_SM_COUNT : checkInt(fn, 'smCount', a.smCount, 1, MAX_SM_COUNT);
   const qheadsPerKvhead = numHeadsQ / numHeadsKv;
-  const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead);
+  const request =
+    a.kernel === undefined
+      ? undefined
+      : checkOneOf(fn, 'kernel', a.kernel, ['auto', 'general', 'decode', 'wgmma'] as const);
+  const kernel = forwardKernel(maxSeqlenQ, qheadsPerKvhead, headDim, request);
+  const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead, kernel);
   const numSplitsBound = stepSplitBound({
     numSplits,
     maxSeqlenQ,
@@ -272,5 +282,5 @@ export function planSplits(args: {
     { cuSeqlensQ, seqLens, numReqs, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, numSplitsBound },
     fn,
   );
-  return { numSplitsBound, blockM, blockN, ...plan };
+  return { kernel, numSplitsBound, blockM, blockN, ...plan };
 }

@@ -5,7 +5,14 @@
 
 export { DTYPE_BYTES } from './dtype.js';
 export { FA3_NATIVE_ERROR_CODES, Fa3Error, type Fa3ErrorCode } from './errors.js';
-export { DECODE_MAX_ROWS, forwardKernel } from './forward-kernel.js';
+export type { ForwardKernelName, KernelRequest } from './forward-kernel.js';
+export {
+  DECODE_MAX_ROWS,
+  forwardKernel,
+  kernelRequestFromEnv,
+  WGMMA_BY_DEFAULT,
+  WGMMA_HEAD_DIMS,
+} from './forward-kernel.js';
 export { HEAD_DIMS, type HeadDim, MAX_NUM_HEADS_KV, MAX_NUM_HEADS_Q } from './heads.js';
 export { writeKvCacheReference } from './kv-cache-reference.js';
 export { mergeSplitsReference } from './merge-splits-reference.js';

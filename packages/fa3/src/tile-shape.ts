@@ -1,6 +1,7 @@
-// The tile size of the attention kernel: one function shared by the host heuristic, the prepare
-// kernel and the forward kernel (a mismatch between them is the classic source of corrupt
-// metadata). Mirrors `tileShape` in native/fa3/kernels/scheduling.h; the parity tests check both.
+// The tile size of each attention kernel: one function shared by the host heuristic, the prepare
+// kernel and the forward kernels (a mismatch between them is the classic source of corrupt
+// metadata). Mirrors `tile_shape` in native/fa3/kernels/scheduling.h; the parity tests check both.
+import type { ForwardKernelName } from './forward-kernel.js';
 import { checkInt, checkOneOf } from './validate.js';
 
 export interface TileShape {
@@ -10,15 +11,23 @@ export interface TileShape {
   readonly blockN: number;
 }
 
-/** `tileShape(headDim, qheadsPerKvhead)`; headDim is 64, 128 or 256, qheadsPerKvhead >= 1. */
-export function tileShape(headDim: number, qheadsPerKvhead: number): TileShape {
+/**
+ * `tileShape(headDim, qheadsPerKvhead, kernel)`; headDim is 64, 128 or 256, qheadsPerKvhead >= 1,
+ * kernel the one that runs the step (forwardKernel; default 'general').
+ */
+export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: ForwardKernelName = 'general'): TileShape {
   if (headDim !== 64 && headDim !== 128 && headDim !== 256) {
     checkOneOf('tileShape', 'headDim', headDim, [64, 128, 256]);
   }
   if (!Number.isInteger(qheadsPerKvhead) || qheadsPerKvhead < 1) {
     checkInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
   }
-  // 64 packed rows per tile (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64
-  // keys at D = 128 and 256 (shared-memory budget of the pipelined K/V stages).
+  if (kernel !== 'general' && kernel !== 'decode' && kernel !== 'wgmma') {
+    checkOneOf('tileShape', 'kernel', kernel, ['general', 'decode', 'wgmma']);
+  }
+  // wgmma: 128 rows (two consumer warpgroups of 64) x 128 keys. general / decode: 64 packed rows
+  // (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys at D = 128 and 256
+  // (shared-memory budget of the pipelined K/V stages).
+  if (kernel === 'wgmma') return { blockM: 128, blockN: 128 };
   return { blockM: 64, blockN: headDim <= 64 ? 128 : 64 };
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@flashgraph/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DECODE_MAX_ROWS, forwardKernel } from '../src/index.js';
+import { DECODE_MAX_ROWS, forwardKernel, tileShape, WGMMA_BY_DEFAULT } from '../src/index.js';
 
 describe('forwardKernel (which kernel forward launches)', () => {
   it.each([
@@ -17,17 +17,34 @@ describe('forwardKernel (which kernel forward launches)', () => {
     [0, 4096, 'decode'], // no queries: nothing to run, the decode kernel exits at once
     [512, 4, 'general'], // prefill
   ] as const)('maxSeqlenQ %i, G %i -> %s', (q, g, kernel) => {
-    expect(forwardKernel(q, g)).toBe(kernel);
+    expect(forwardKernel(q, g, 128, 'auto')).toBe(kernel);
+  });
+
+  it('a request forces a kernel; wgmma falls back to general at a head dim it lacks', () => {
+    expect(WGMMA_BY_DEFAULT).toBe(false); // opt-in until it passed the device checks
+    for (const q of [0, 1, 512]) {
+      expect(forwardKernel(q, 4, 128, 'wgmma')).toBe('wgmma');
+      expect(forwardKernel(q, 4, 64, 'wgmma')).toBe('general');
+      expect(forwardKernel(q, 4, 256, 'wgmma')).toBe('general');
+      expect(forwardKernel(q, 4, 128, 'general')).toBe('general');
+      expect(forwardKernel(q, 4, 256, 'decode')).toBe('decode');
+    }
+    expect(tileShape(128, 4, 'wgmma')).toEqual({ blockM: 128, blockN: 128 });
+    expect(tileShape(128, 4, 'decode')).toEqual(tileShape(128, 4));
+    expect(() => forwardKernel(1, 4, 128, 'fast' as never)).toThrow(
+      'forwardKernel: request must be one of "auto", "general", "decode", "wgmma", got "fast"',
+    );
+    expect(() => forwardKernel(1, 4, 96)).toThrow(/forwardKernel: headDim must be one of 64, 128, 256, got 96/);
   });
 
   it('is decode exactly when maxSeqlenQ x G <= DECODE_MAX_ROWS, without overflow at int32 extremes', () => {
     expect(DECODE_MAX_ROWS).toBe(16);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 4096 }), (q, g) => {
-        expect(forwardKernel(q, g)).toBe(q * g <= 16 ? 'decode' : 'general');
+        expect(forwardKernel(q, g, 128, 'auto')).toBe(q * g <= 16 ? 'decode' : 'general');
       }),
     );
-    expect(forwardKernel(2 ** 31 - 1, 4096)).toBe('general');
+    expect(forwardKernel(2 ** 31 - 1, 4096, 128, 'auto')).toBe('general');
   });
 
   it('names the argument and the range on bad input', () => {

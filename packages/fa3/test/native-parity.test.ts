@@ -38,15 +38,17 @@ const capsArb = fc
   );
 
 describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', () => {
-  it('tileShape', () => {
-    for (const d of [64, 128, 256])
-      for (const g of [1, 2, 3, 4, 8, 16, 64]) expect(tileShape(d, g)).toEqual(native!.tileShape(d, g));
+  it('tileShape of every kernel', () => {
+    for (const k of ['general', 'decode', 'wgmma'] as const)
+      for (const d of [64, 128, 256])
+        for (const g of [1, 2, 3, 4, 8, 16, 64]) expect(tileShape(d, g, k)).toEqual(native!.tileShape(d, g, k));
   });
 
-  it('forwardKernel (decode_kernel_fits)', () => {
-    for (const g of [1, 2, 3, 4, 8, 16, 17, 4096])
-      for (const q of [0, 1, 2, 3, 4, 5, 8, 16, 17, 512, 2 ** 31 - 1])
-        expect(forwardKernel(q, g)).toBe(native!.forwardKernel(q, g));
+  it('forwardKernel (choose_forward_kernel, with this process environment request)', () => {
+    for (const d of [64, 128, 256])
+      for (const g of [1, 2, 3, 4, 8, 16, 17, 4096])
+        for (const q of [0, 1, 2, 3, 4, 5, 8, 16, 17, 512, 2 ** 31 - 1])
+          expect(forwardKernel(q, g, d)).toBe(native!.forwardKernel(q, g, d));
   });
 
   it('planSplits and the step bound equal planSplitsHost / resolveNumSplits over random batches', () => {
@@ -56,7 +58,8 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
         fc.integer({ min: 1, max: 264 }),
         fc.integer({ min: 1, max: 1 << 30 }),
         fc.integer({ min: 0, max: 256 }),
-        ({ options: o, caps }, smCount, seed, ns) => {
+        fc.constantFrom('auto', 'general', 'decode', 'wgmma'),
+        ({ options: o, caps }, smCount, seed, ns, kernel) => {
           let s = seed;
           const rand = () => {
             s = (Math.imul(s, 1103515245) + 12345) >>> 0;
@@ -88,9 +91,14 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
             maxSeqlenQ,
             maxSeqlenK,
             smCount,
+            kernel,
           });
-          const bound = native!.resolveNumSplits({ caps, numSplits, maxSeqlenQ, maxSeqlenK, smCount });
-          expect(plan.numSplitsBound).toBe(bound);
+          if (kernel === 'auto') {
+            // The addon's bound uses this process's request (unset here: auto).
+            const bound = native!.resolveNumSplits({ caps, numSplits, maxSeqlenQ, maxSeqlenK, smCount });
+            expect(plan.numSplitsBound).toBe(bound);
+          }
+          const bound = plan.numSplitsBound;
           const host = native!.planSplitsHost({
             caps,
             cuSeqlensQ: cu,
@@ -98,6 +106,7 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
             numReqs,
             numSplitsBound: bound,
             smCount,
+            kernel: plan.kernel,
           });
           expect(Array.from(host.splits.subarray(0, numReqs))).toEqual(Array.from(plan.splits));
           expect(Array.from(host.tileOffsets.subarray(0, numReqs + 1))).toEqual(Array.from(plan.tileOffsets));

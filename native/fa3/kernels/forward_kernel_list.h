@@ -1,0 +1,22 @@
+// THE list of forward-kernel instantiations, one X(kernel, head dim, dtype) per entry. Everything
+// else derives from it: which head dims a kernel has (kernel_has_head_dim in scheduling.h, so the
+// kernel choice falls back to the general kernel where one is missing), the explicit
+// instantiations (one translation unit per kernel and dtype, *_instantiate_*.cu) and the dispatch
+// switch (forward_dispatch.cu). kernel: general | decode | wgmma; dtype: bf16 | fp16.
+#pragma once
+
+#define FA3_FORWARD_KERNELS(X) \
+  X(general, 64, bf16)         \
+  X(general, 128, bf16)        \
+  X(general, 256, bf16)        \
+  X(general, 64, fp16)         \
+  X(general, 128, fp16)        \
+  X(general, 256, fp16)        \
+  X(decode, 64, bf16)          \
+  X(decode, 128, bf16)         \
+  X(decode, 256, bf16)         \
+  X(decode, 64, fp16)          \
+  X(decode, 128, fp16)         \
+  X(decode, 256, fp16)         \
+  X(wgmma, 128, bf16)          \
+  X(wgmma, 128, fp16)

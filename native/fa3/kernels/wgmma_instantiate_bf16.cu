@@ -1,0 +1,6 @@
+// Explicit instantiations of the wgmma prefill kernel for bf16, generated from
+// forward_kernel_list.h (one translation unit per kernel and dtype: parallel build).
+#include "wgmma_kernel.cuh"
+
+#define FA3_INSTANTIATE_wgmma_bf16
+#include "instantiate_from_list.h"
