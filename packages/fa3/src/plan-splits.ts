@@ -2,9 +2,9 @@
 // what native/fa3/kernels/scheduling.h computes: the host's step bound (FA3's wave-efficiency
 // heuristic) and the prepare kernel's per-request split counts and work-tile offsets.
 
+import { type ForwardKernelName, forwardKernel, type KernelRequest } from './forward-kernel.js';
 import { checkHeads } from './heads.js';
 import { DEFAULT_SM_COUNT, MAX_SM_COUNT } from './sm-count.js';
-import { type ForwardKernelName, forwardKernel, type KernelRequest } from './forward-kernel.js';
 import { tileShape } from './tile-shape.js';
 import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX, outOfRange } from './validate.js';
 
