@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cudaStatus } from '@flashgraph/cuda';
+import { formatBytes } from '@flashgraph/errors';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../cli/command.js';
 import { cudaUnavailableReason } from '../select-backend.js';
 import { syntheticDecoder } from '../synthetic-model.js';
@@ -147,7 +148,7 @@ export function formatDoctor(r: DoctorReport): string {
   if (r.gpu.devices.length === 0) lines.push(`no  GPU: ${r.gpu.reason ?? 'none visible'}`);
   for (const d of r.gpu.devices) {
     lines.push(
-      `${ok(d.computeCapability.startsWith('9.'))}GPU ${d.index}: ${d.name}, compute capability ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB`,
+      `${ok(d.computeCapability.startsWith('9.'))}GPU ${d.index}: ${d.name}, compute capability ${d.computeCapability}, ${formatBytes(d.totalMemory)}`,
     );
   }
   for (const a of r.addons) {
