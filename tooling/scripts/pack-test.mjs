@@ -68,6 +68,20 @@ const PACKAGES = [
     addon: { dir: 'engine', file: 'flashgraph_engine.node' },
     exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
   },
+  {
+    name: '@flashgraph/models',
+    exports: [
+      'loadHfModel',
+      'writeTinyModel',
+      'openCheckpoint',
+      'writeSafetensors',
+      'parseLlamaConfig',
+      'HfTokenizer',
+      'CheckpointError',
+      'ModelConfigError',
+      'TokenizerError',
+    ],
+  },
 ];
 
 const PNPM_VERSION = '10.34.9';
