@@ -14,6 +14,17 @@ import { fileURLToPath } from 'node:url';
 
 const PACKAGES = [
   {
+    name: '@flashgraph/errors',
+    exports: [
+      'FlashgraphError',
+      'isFlashgraphError',
+      'InvalidArgumentError',
+      'DisposedError',
+      'checkInt',
+      'formatValue',
+    ],
+  },
+  {
     name: '@flashgraph/config',
     exports: [
       'resolveGraphConfig',
