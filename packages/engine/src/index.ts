@@ -6,6 +6,7 @@ export type {
   EngineOptions,
   EngineProgress,
   EngineStats,
+  FinishReason,
   ModeStats,
   RequestOutput,
   RunResult,
@@ -14,7 +15,13 @@ export type {
   StepResult,
 } from './engine.js';
 export { createEngine } from './engine.js';
-export { CacheFullError, EngineDisposedError, EngineError, RequestTooLargeError } from './errors.js';
+export {
+  CacheFullError,
+  EngineDisposedError,
+  EngineError,
+  RequestTooLargeError,
+  UnknownRequestError,
+} from './errors.js';
 export type {
   AttentionCall,
   AttentionIO,
