@@ -81,6 +81,20 @@ const PACKAGES = [
     exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
   },
   {
+    name: '@flashgraph/models',
+    exports: [
+      'loadHfModel',
+      'writeTinyModel',
+      'openCheckpoint',
+      'writeSafetensors',
+      'parseLlamaConfig',
+      'HfTokenizer',
+      'CheckpointError',
+      'ModelConfigError',
+      'TokenizerError',
+    ],
+  },
+  {
     name: '@flashgraph/cli',
     exports: ['runCli', 'UsageError'],
     // The installed bin must run: `flashgraph --help` prints the usage.
