@@ -52,7 +52,8 @@ export const BENCH_HELP = `Usage: flashgraph bench [options]
 Decode step time and tokens/s of the synthetic decoder for each batch size and mode: eager (no
 graphs), piecewise (graphs between eagerly run attention) and full (one graph per step with
 ahead-of-time scheduled attention); capture time and graph memory. On a machine without a CUDA
-GPU it runs on the CPU backend with a small model, and says so.
+GPU it runs on the CPU backend with a small model, and says so. Each row prints as soon as it is
+measured; on a terminal a status line on stderr shows the phase (capture, warm-up, timing).
 
   --batch-sizes <list>           requests per decode step (default 1,8,32,128)
   --modes <list>                 eager,piecewise,full (default all three)

@@ -1,6 +1,9 @@
 // One status line on a terminal's stderr, redrawn in place while a long phase runs (graph capture,
 // warm-up, timed steps). Off when stderr is not a TTY (pipes, CI logs, tests), so logs never fill
 // with carriage returns. Rows printed to stdout call clear() first, so the line never mixes into them.
+// Hand-written rather than a progress-bar library (cli-progress and the like): those draw a bar
+// per task and own the terminal while it runs; here one line serves every phase and steps aside
+// for each table row, in about forty lines.
 import type { EngineProgress } from '@flashgraph/engine';
 
 export interface ProgressSink {
