@@ -154,34 +154,41 @@ describe('tables', () => {
 });
 
 describe('flashgraph simulate: the order of --modes does not change the result', () => {
-  async function p50Ratio(modes: string): Promise<number> {
+  /** none/full ratio of the median host CPU time per step, and of the wall-clock p50. */
+  async function ratios(modes: string): Promise<{ cpu: number; wall: number }> {
     const out: string[] = [];
     const io: CliIo = { stdout: (t) => out.push(t), stderr: () => {}, cwd: dir };
     const code = await runCli(['simulate', '--backend', 'cpu', '--modes', modes, '--requests', '32', '--json'], io);
     expect(code).toBe(EXIT_OK);
     const report = JSON.parse(out.join(''));
     expect(report.schemaVersion).toBe(1);
-    const p50 = (mode: string) =>
-      report.runs.find((r: { mode: string }) => r.mode === mode).stats.stepLatencyMs.p50 as number;
-    return p50('none') / p50('full');
+    const run = (mode: string) => report.runs.find((r: { mode: string }) => r.mode === mode);
+    return {
+      cpu: run('none').hostCpuMs.p50 / run('full').hostCpuMs.p50,
+      wall: run('none').stats.stepLatencyMs.p50 / run('full').stats.stepLatencyMs.p50,
+    };
   }
 
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-  // Before the fix the first mode paid V8's JIT warm-up: on the CPU `none` first looked 5-8x
-  // slower than `full`, and swapping the order flipped the ratio. Interleaved after a warm-up,
-  // the remaining spread is the machine's noise, the same for either order: on an idle 2-core
-  // machine 8 runs of each order gave none/full p50 ratios of 0.90-1.17; with load 16 on those
-  // 2 cores single runs ranged 0.5-2.5. The median of three runs per order, compared with a 2x
-  // tolerance, passes under that load and still fails on the old 5-8x skew.
-  it('the none/full step p50 ratio stays within 2x when the modes are swapped', { timeout: 120_000 }, async () => {
+  // The issue saw the first mode pay V8's JIT warm-up (`none` 5-8x slower than `full`, flipped by
+  // the order). Interleaved after a warm-up, the order can only matter through noise. The ratio
+  // compared is of host CPU time per step (what the process itself spent), because wall-clock
+  // step times on a shared machine swing with its load: at load 15 on 2 cores, 10 runs gave
+  // wall-clock none/full ratios of 0.76-2.16 but CPU-time ratios of 0.88-1.08. The median of
+  // three runs per order within 1.5x of each other is far outside that noise, and far inside the
+  // 5-8x the issue reported. The wall-clock ratio is only checked to be finite and positive.
+  it('the none/full CPU time ratio stays within 1.5x when the modes are swapped', { timeout: 120_000 }, async () => {
     const forward: number[] = [];
     const backward: number[] = [];
     for (let i = 0; i < 3; i++) {
-      forward.push(await p50Ratio('none,full'));
-      backward.push(await p50Ratio('full,none'));
+      const f = await ratios('none,full');
+      const b = await ratios('full,none');
+      forward.push(f.cpu);
+      backward.push(b.cpu);
+      for (const r of [f.wall, b.wall]) expect(r).toBeGreaterThan(0);
     }
     const skew = median(forward) / median(backward);
-    expect(Math.max(skew, 1 / skew)).toBeLessThan(2);
+    expect(Math.max(skew, 1 / skew)).toBeLessThan(1.5);
   });
 });

@@ -7,6 +7,7 @@ import {
   type AddRequestOptions,
   type Engine,
   type EngineStats,
+  type LatencySummary,
   type RequestOutput,
   type RunStats,
   type StepMode,
@@ -16,6 +17,12 @@ import {
 export interface InterleavedResult {
   /** Requests finished during this call, by ascending id. */
   readonly outputs: readonly RequestOutput[];
+  /**
+   * Host CPU time of this process per step (user + system). Unlike wall-clock step times it does
+   * not count the time the process waited for a core, so on a loaded machine it still compares
+   * modes of the CPU backend; on CUDA it is the host's share of a step only.
+   */
+  readonly hostCpuMs: LatencySummary;
   /**
    * Statistics of this call only. `elapsedMs` is the sum of this engine's own step times (the
    * wall-clock time it was busy), since wall-clock time is shared between the interleaved engines.
@@ -82,6 +89,7 @@ export async function runInterleaved(
       outputs: [] as RequestOutput[],
       latencies: [] as number[],
       decodeLatencies: [] as number[],
+      hostCpuMs: [] as number[],
       idle: false,
     };
   });
@@ -90,13 +98,16 @@ export async function runInterleaved(
     for (const s of states) {
       if (s.idle || s.engine.numRunning + s.engine.numWaiting === 0) continue;
       working++;
+      const cpuBefore = process.cpuUsage();
       const step = await s.engine.step();
+      const cpu = process.cpuUsage(cpuBefore);
       // Unreachable (addRequest rejects what can never fit), but never spin on an engine that cannot move.
       if (step.mode === 'idle') {
         s.idle = true;
         continue;
       }
       s.latencies.push(step.durationMs);
+      s.hostCpuMs.push((cpu.user + cpu.system) / 1000);
       if (step.numPrefills === 0) s.decodeLatencies.push(step.durationMs);
       s.outputs.push(...step.finished);
     }
@@ -105,6 +116,7 @@ export async function runInterleaved(
   }
   return states.map((s) => ({
     outputs: s.outputs.sort((a, b) => a.id - b.id),
+    hostCpuMs: summarize(s.hostCpuMs),
     stats: statsBetween(s.before, s.engine.stats(), s.latencies, s.decodeLatencies),
   }));
 }

@@ -1,7 +1,13 @@
 // `flashgraph simulate`: N requests with seeded random prompt and output lengths through one
 // engine per graph mode, stepped in turn; throughput, per-step latency percentiles and padding waste.
 import { type GraphMode, graphModes } from '@flashgraph/config';
-import { createEngine, type Engine, type RunStats, type SyntheticDecoderOptions } from '@flashgraph/engine';
+import {
+  createEngine,
+  type Engine,
+  type LatencySummary,
+  type RunStats,
+  type SyntheticDecoderOptions,
+} from '@flashgraph/engine';
 import { type CliCommand, type CliIo, EXIT_OK } from '../command.js';
 import { engineProgress, progressLine } from '../report/progress-line.js';
 import { type Column, fmt, tableStream } from '../report/table.js';
@@ -60,6 +66,8 @@ GPU it runs on the CPU backend with a small model.
 export interface SimulateRun {
   mode: GraphMode;
   stats: RunStats;
+  /** Host CPU time per step (see interleaved-run.ts): comparable between modes on a loaded machine. */
+  hostCpuMs: LatencySummary;
   /** Requests whose output equals the first mode's. */
   sameOutputsAsFirst: number;
 }
@@ -254,10 +262,10 @@ export const simulateCommand: CliCommand = {
       await runInterleaved(engines, warmupWorkload, rounds(`warm-up (${warmupWorkload.length} requests, untimed)`));
       const results = await runInterleaved(engines, workload, rounds(`timing ${n} requests`));
       const firstOutputs = results[0]?.outputs.map((o) => o.outputTokens);
-      results.forEach(({ outputs, stats }, i) => {
+      results.forEach(({ outputs, stats, hostCpuMs }, i) => {
         const tokens = outputs.map((o) => o.outputTokens);
         const same = tokens.filter((t, j) => JSON.stringify(t) === JSON.stringify(firstOutputs?.[j])).length;
-        const run: SimulateRun = { mode: modes[i] as GraphMode, stats, sameOutputsAsFirst: same };
+        const run: SimulateRun = { mode: modes[i] as GraphMode, stats, hostCpuMs, sameOutputsAsFirst: same };
         runs.push(run);
         if (!json) print(table.row(run));
       });
