@@ -5,9 +5,9 @@
 // is the same on every machine and whatever the shard layout.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkInt, checkObject, checkOneOf } from '@flashgraph/errors';
 import type { CheckpointDtype } from './checkpoint/dtypes.js';
 import { type SafetensorsTensor, writeSafetensors } from './checkpoint/write.js';
-import { ModelsError } from './errors.js';
 import { LLAMA_ARCHITECTURES, type LlamaArchitecture, parseLlamaConfig, type RopeScaling } from './llama/config.js';
 import { llamaTensorSpecs } from './llama/tensors.js';
 import { tinyTokenizerFiles } from './tiny-tokenizer.js';
@@ -58,9 +58,9 @@ interface Defaults {
 // Each architecture's tiny model differs in the features its tests must exercise.
 const DEFAULTS: Readonly<Record<LlamaArchitecture, Defaults>> = {
   LlamaForCausalLM: {
-    hiddenSize: 256,
-    numHeadsQ: 4,
-    numHeadsKv: 2,
+    hiddenSize: 128,
+    numHeadsQ: 2,
+    numHeadsKv: 1,
     headDim: undefined,
     ropeTheta: 500000,
     ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
@@ -143,25 +143,14 @@ function ropeJson(scaling: RopeScaling, layout: '4.x' | '5.x', theta: number): R
 
 /** Writes a random-weight model folder; returns what it wrote. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
-  const architecture = options?.architecture;
-  if (!LLAMA_ARCHITECTURES.includes(architecture)) {
-    throw new ModelsError('bad_argument', 'writeTinyModel: unknown architecture', {
-      path: 'architecture',
-      value: architecture,
-      allowed: LLAMA_ARCHITECTURES.join(', '),
-    });
-  }
+  checkObject('options', options);
+  const architecture = checkOneOf('options.architecture', options.architecture, LLAMA_ARCHITECTURES);
   const d = DEFAULTS[architecture];
   const isQwen = architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM';
   const layout = options.configLayout ?? (isQwen ? '5.x' : '4.x');
   const dtype = options.dtype ?? 'BF16';
   const shards = options.shards ?? 1;
-  if (!Number.isInteger(shards) || shards < 1) {
-    throw new ModelsError('bad_argument', 'writeTinyModel: shards must be a positive integer', {
-      path: 'shards',
-      value: shards,
-    });
-  }
+  checkInt('options.shards', shards, { min: 1, max: 1000 });
   const tokenizer = tinyTokenizerFiles({ addBos: !isQwen });
   const hiddenSize = options.hiddenSize ?? d.hiddenSize;
   const numHeadsQ = options.numHeadsQ ?? d.numHeadsQ;

@@ -4,6 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
 import { ModelConfigError, ModelsError } from '../errors.js';
 import { HfTokenizer } from '../tokenizer.js';
@@ -70,7 +71,12 @@ async function exists(path: string): Promise<boolean> {
 
 export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<HfModel> {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw new ModelsError('bad_argument', 'loadHfModel needs the model folder path', { path: 'dir', value: dir });
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'dir',
+      value: dir,
+      allowed: 'the model folder path (a non-empty string)',
+    });
   }
   const folder = resolve(dir);
   const config = parseLlamaConfig(
@@ -85,7 +91,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     tokenizer = (await exists(join(folder, 'tokenizer.json'))) ? await HfTokenizer.load(folder) : null;
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
       throw new ModelConfigError('vocab_mismatch', 'config.json', 'the tokenizer has more tokens than the model', {
-        path: 'vocab_size',
+        field: 'vocab_size',
         value: config.vocabSize,
         allowed: `>= ${tokenizer.vocabSize} (tokenizer.json)`,
         fix: 'the tokenizer belongs to another model',
@@ -132,9 +138,9 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       if (context.backend === 'cpu') return loadLlamaCpu(config, readCpuWeights(config, readTensor()), context);
       throw new ModelsError(
         'unsupported_backend',
-        `${config.architecture} has no kernels for the ${context.backend} backend yet`,
+        'backend',
+        `${config.architecture} has no kernels for this backend yet`,
         {
-          path: 'backend',
           value: context.backend,
           allowed: 'cpu',
           fix: "create the engine with backend 'cpu'",
