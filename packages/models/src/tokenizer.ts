@@ -173,6 +173,7 @@ export class HfTokenizer {
         });
       }
     }
+    if (ids.length === 0) return ''; // the library rejects an empty list
     return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
   }
 
