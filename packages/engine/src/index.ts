@@ -38,5 +38,6 @@ export type {
   ModelShape,
   StepBuffers,
 } from './model.js';
-export type { LatencySummary } from './percentiles.js';
+export { type LatencySummary, summarize as summarizeLatencies } from './percentiles.js';
+export { type BackendRequest, cudaUnavailableReason } from './select-backend.js';
 export { type SyntheticDecoderOptions, syntheticDecoder } from './synthetic-model.js';

@@ -2,10 +2,16 @@
 // benchmarked batch sizes), and for each batch size B: prefill B requests to `context` tokens,
 // run warm-up decode steps, then time `steps` decode steps in which all B requests decode.
 import type { GraphConfigInput } from '@flashgraph/config';
-import { createEngine, type Engine, type EngineProgress } from './engine.js';
-import type { BackendKind, Model } from './model.js';
-import { type LatencySummary, summarize } from './percentiles.js';
-import type { BackendRequest } from './select-backend.js';
+import {
+  type BackendKind,
+  type BackendRequest,
+  createEngine,
+  type Engine,
+  type EngineProgress,
+  type LatencySummary,
+  type Model,
+  summarizeLatencies as summarize,
+} from '@flashgraph/engine';
 
 export type BenchMode = 'eager' | 'piecewise' | 'full';
 export const BENCH_MODES: readonly BenchMode[] = ['eager', 'piecewise', 'full'];

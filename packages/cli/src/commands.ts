@@ -13,18 +13,18 @@ export interface CommandEntry {
 export const commands: Readonly<Record<string, CommandEntry>> = {
   plan: {
     summary: 'Resolve a CUDA graph configuration and print the capture plan',
-    load: async () => (await import('./plan-command.js')).planCommand,
+    load: async () => (await import('./commands/plan.js')).planCommand,
   },
   doctor: {
     summary: 'Check the GPU, driver, CUDA runtime and native addons, and say what to do',
-    load: async () => (await import('../commands/doctor.js')).doctorCommand,
+    load: async () => (await import('./commands/doctor.js')).doctorCommand,
   },
   bench: {
     summary: 'Decode step time of the synthetic model: eager vs piecewise vs full graphs',
-    load: async () => (await import('../commands/bench.js')).benchCommand,
+    load: async () => (await import('./commands/bench.js')).benchCommand,
   },
   simulate: {
     summary: 'Run a random workload through engine.run(): throughput, latency, padding',
-    load: async () => (await import('../commands/simulate.js')).simulateCommand,
+    load: async () => (await import('./commands/simulate.js')).simulateCommand,
   },
 };

@@ -1,5 +1,5 @@
 // The `flashgraph` dispatcher: global flags, the command table, exit codes. No CLI framework.
-import { version } from '../../package.json';
+import { version } from '../package.json';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
 import { type CommandEntry, commands } from './commands.js';
 

@@ -5,9 +5,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../cli/command.js';
-import { cudaUnavailableReason } from '../select-backend.js';
-import { syntheticDecoder } from '../synthetic-model.js';
+import { cudaUnavailableReason, syntheticDecoder } from '@flashgraph/engine';
+import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../command.js';
 import { parseCommandFlags } from './shared.js';
 
 const ADDONS = [

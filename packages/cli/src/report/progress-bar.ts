@@ -1,6 +1,6 @@
 // A one-line progress bar for graph capture, redrawn in place on a terminal's stderr. Off when
 // stderr is not a TTY (pipes, CI logs, tests), so logs never fill with carriage returns.
-import type { EngineProgress } from './engine.js';
+import type { EngineProgress } from '@flashgraph/engine';
 
 export interface ProgressSink {
   isTTY?: boolean;

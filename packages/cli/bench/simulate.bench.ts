@@ -2,7 +2,7 @@
 // prompt and output lengths, seed 1) through engine.run() in every graph mode: throughput,
 // per-step latency percentiles and padding waste. Prints the table, then one JSON line.
 import { cudaStatus } from '@flashgraph/cuda';
-import type { CliIo } from '../src/cli/command.js';
+import type { CliIo } from '../src/command.js';
 import { simulateCommand } from '../src/commands/simulate.js';
 
 const status = cudaStatus();

@@ -9,8 +9,8 @@ import {
   type GraphConfigInput,
   graphModes,
 } from '@flashgraph/config';
+import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, UsageError } from '../command.js';
 import { buildCapturePlan, capturePlanJson, formatCapturePlan } from '../plan.js';
-import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, UsageError } from './command.js';
 
 const DEFAULTS = { maxNumSeqs: 256, maxNumBatchedTokens: 8192, numHeadsQ: 32, headDim: 128 } as const;
 

@@ -2,10 +2,14 @@
 // command will run on, the model it benchmarks, and a one-line description of the machine.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { cudaStatus } from '@flashgraph/cuda';
-import { type CliIo, UsageError } from '../cli/command.js';
-import type { BackendKind } from '../model.js';
-import { type BackendRequest, cudaUnavailableReason } from '../select-backend.js';
-import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
+import {
+  type BackendKind,
+  type BackendRequest,
+  cudaUnavailableReason,
+  type SyntheticDecoderOptions,
+  syntheticDecoder,
+} from '@flashgraph/engine';
+import { type CliIo, UsageError } from '../command.js';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { padToCaptureSize, resolveGraphConfig } from '@flashgraph/config';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/cli/command.js';
-import { runCli } from '../src/cli/run.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/command.js';
 import { buildCapturePlan, formatBytes, paddingStats } from '../src/plan.js';
+import { runCli } from '../src/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flashgraph-plan-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `flashgraph` executable (bin). All logic is in cli/run.ts so tests can drive it in-process.
-import { runCli } from './cli/run.js';
+// The `flashgraph` executable (bin). All logic is in run.ts so tests can drive it in-process.
+import { runCli } from './run.js';
 
 runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),

@@ -2,12 +2,12 @@
 // mode (eager, piecewise, full), capture time and graph memory; a table, --json, --chart out.svg.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderBenchChart } from '../bench-chart.js';
-import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command.js';
+import { type SyntheticDecoderOptions, syntheticDecoder } from '@flashgraph/engine';
+import { type CliCommand, type CliIo, EXIT_OK } from '../command.js';
 import { BENCH_MODES, type BenchMode, type DecodeBenchResult, runDecodeBench } from '../decode-bench.js';
-import { captureProgressBar } from '../progress-bar.js';
-import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
-import { fmt, formatBytes, formatTable } from '../table.js';
+import { renderBenchChart } from '../report/bench-chart.js';
+import { captureProgressBar } from '../report/progress-bar.js';
+import { fmt, formatBytes, formatTable } from '../report/table.js';
 import {
   backendAndModel,
   cpuNotice,

@@ -1,11 +1,10 @@
 // `flashgraph simulate`: N requests with seeded random prompt and output lengths through
 // engine.run(), once per graph mode; throughput, per-step latency percentiles and padding waste.
 import { type GraphMode, graphModes } from '@flashgraph/config';
-import { type CliCommand, type CliIo, EXIT_OK } from '../cli/command.js';
-import { createEngine, type RunStats } from '../engine.js';
-import { captureProgressBar } from '../progress-bar.js';
-import { type SyntheticDecoderOptions, syntheticDecoder } from '../synthetic-model.js';
-import { fmt, formatTable } from '../table.js';
+import { createEngine, type RunStats, type SyntheticDecoderOptions, syntheticDecoder } from '@flashgraph/engine';
+import { type CliCommand, type CliIo, EXIT_OK } from '../command.js';
+import { captureProgressBar } from '../report/progress-bar.js';
+import { fmt, formatTable } from '../report/table.js';
 import {
   backendAndModel,
   cpuNotice,
