@@ -380,6 +380,32 @@ describe('bad generation parameters reach the engine as typed errors', () => {
   });
 });
 
+describe('bad arguments', () => {
+  it('are InvalidArgumentErrors naming the option, before any file is touched', async () => {
+    await expect(loadHfModel('')).rejects.toMatchObject({ code: 'invalid_type', path: 'dir' });
+    await expect(loadHfModel(good, { nmae: 'x' } as never)).rejects.toMatchObject({
+      code: 'unknown_option',
+      path: 'options.nmae',
+    });
+    await expect(loadHfModel(good, { onProgress: 3 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    const dir = join(root, 'never-written');
+    await expect(writeTinyModel(dir, { architecture: 'GPT2' } as never)).rejects.toMatchObject({
+      code: 'invalid_value',
+      path: 'options.architecture',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', shards: 0 })).rejects.toMatchObject({
+      code: 'out_of_range',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', seed: -1 })).rejects.toMatchObject({
+      code: 'out_of_range',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', headDim: 80 })).rejects.toMatchObject({
+      code: 'unsupported_head_dim',
+    });
+    expect(() => readFileSync(join(dir, 'config.json'))).toThrow(/ENOENT/);
+  });
+});
+
 describe('after all of that', () => {
   it('a good model still loads and generates, and bad inputs left nothing open', async () => {
     const model = await loadHfModel(good);

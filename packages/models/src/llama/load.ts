@@ -4,7 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
-import { InvalidArgumentError } from '@flashgraph/errors';
+import { checkFunction, checkOptions, checkString, InvalidArgumentError, optional } from '@flashgraph/errors';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
 import { ModelConfigError, ModelsError } from '../errors.js';
 import { HfTokenizer } from '../tokenizer.js';
@@ -78,6 +78,11 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       allowed: 'the model folder path (a non-empty string)',
     });
   }
+  const o = checkOptions('options', options, ['name', 'onProgress']);
+  const name = optional(o.name, undefined, (v) => checkString('options.name', v, { nonEmpty: true }));
+  const onProgress = optional(o.onProgress, undefined, (v) =>
+    checkFunction<(event: WeightLoadProgress) => void>('options.onProgress', v),
+  );
   const folder = resolve(dir);
   const config = parseLlamaConfig(
     await readConfigJson(folder, 'config.json', true),
@@ -120,13 +125,13 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       const values = checkpoint.readFloat32Sync(name);
       loaded += 1;
       bytesLoaded += checkpoint.tensors.get(name)?.byteLength ?? 0;
-      options.onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+      onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
       return values;
     };
   };
   const close = () => checkpoint.close();
   return Object.freeze({
-    name: options.name ?? `${basename(folder)} (${config.architecture})`,
+    name: name ?? `${basename(folder)} (${config.architecture})`,
     shape,
     backends: Object.freeze(['cpu'] as BackendKind[]),
     eosTokenIds: config.eosTokenIds,
