@@ -316,6 +316,12 @@ describe('unsupported configurations', () => {
       'unsupported_sliding_window',
       'use_sliding_window',
     ],
+    [
+      'a 5.x per-layer sliding layer',
+      { architectures: ['Qwen3ForCausalLM'], layer_types: ['full_attention', 'sliding_attention'] },
+      'unsupported_sliding_window',
+      'layer_types[1]',
+    ],
   ])('%s', (_, patch, code, field) => {
     const config = { ...base, ...patch };
     let error: unknown;
