@@ -6,6 +6,8 @@ import type { ProgressSink } from './report/progress-line.js';
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Raw stdout text without a newline (streamed output); commands fall back to `stdout` lines. */
+  write?(text: string): void;
   /** Directory that relative paths (e.g. `--config`) are resolved against. */
   cwd: string;
   /** Where status lines are drawn (a terminal's stderr); none when left out. */

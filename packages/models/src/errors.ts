@@ -1,9 +1,10 @@
-// Typed errors of @flashgraph/models. Each carries a stable `code`, where the problem is (the
-// file, the config field or the tensor), the offending value, what is allowed, and a fix.
+// Typed errors of @flashgraph/models, all FlashgraphErrors: a stable `code`, where the problem is
+// (the file, and the tensor or config field), the offending value, what is allowed, and a fix.
+import { FlashgraphError } from '@flashgraph/errors';
 
 export interface ModelsErrorDetails {
-  /** The config field, JSON path or argument at fault ('' when the whole input is). */
-  readonly path?: string;
+  /** The config field, header field or argument at fault. */
+  readonly field?: string;
   readonly value?: unknown;
   /** What would have been accepted. */
   readonly allowed?: string;
@@ -12,73 +13,62 @@ export interface ModelsErrorDetails {
   readonly cause?: unknown;
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === 'bigint') return `${value}n`;
-  try {
-    const text = JSON.stringify(value) ?? String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return String(value);
-  }
+function init(code: string, path: string, problem: string, d: ModelsErrorDetails) {
+  return {
+    code,
+    problem,
+    path,
+    ...('value' in d ? { value: d.value } : {}),
+    ...(d.allowed === undefined ? {} : { allowed: d.allowed }),
+    ...(d.fix === undefined ? {} : { fix: d.fix }),
+    ...(d.cause === undefined ? {} : { cause: d.cause }),
+  };
 }
 
-function compose(summary: string, d: ModelsErrorDetails): string {
-  const parts = [summary];
-  if ('value' in d && d.value !== undefined) parts.push(`got ${show(d.value)}`);
-  if (d.allowed) parts.push(`allowed: ${d.allowed}`);
-  if (d.fix) parts.push(`fix: ${d.fix}`);
-  return parts.join('; ');
+function where(file: string, tensor: string | null, field: string | undefined): string {
+  return `${file}${tensor === null ? '' : ` tensor '${tensor}'`}${field ? ` ${field}` : ''}`;
 }
 
-/** Base class of every error @flashgraph/models throws on purpose. */
-export class ModelsError extends Error {
-  readonly code: string;
-  readonly path: string;
-  readonly value: unknown;
-  readonly allowed: string | undefined;
-  readonly fix: string | undefined;
-  constructor(code: string, summary: string, details: ModelsErrorDetails = {}) {
-    super(compose(summary, details), details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = 'ModelsError';
-    this.code = code;
-    this.path = details.path ?? '';
-    this.value = details.value;
-    this.allowed = details.allowed;
-    this.fix = details.fix;
+/** Base class of the errors @flashgraph/models throws on purpose (argument errors included). */
+export class ModelsError extends FlashgraphError {
+  constructor(code: string, path: string, problem: string, details: ModelsErrorDetails = {}) {
+    super(init(code, path, problem, details));
   }
 }
 
 /** A safetensors file, shard index or tensor that cannot be read as the model needs it. */
 export class CheckpointError extends ModelsError {
-  /** The file at fault. */
+  /** The file at fault (relative to the model folder), or the folder. */
   readonly file: string;
   /** The tensor at fault, or null when the problem is the file itself. */
   readonly tensor: string | null;
-  constructor(code: string, file: string, tensor: string | null, summary: string, details: ModelsErrorDetails = {}) {
-    super(code, `${file}${tensor === null ? '' : ` tensor '${tensor}'`}: ${summary}`, details);
-    this.name = 'CheckpointError';
+  readonly field: string | undefined;
+  constructor(code: string, file: string, tensor: string | null, problem: string, details: ModelsErrorDetails = {}) {
+    super(code, where(file, tensor, details.field), problem, details);
     this.file = file;
     this.tensor = tensor;
+    this.field = details.field;
   }
 }
 
-/** A config.json / generation_config.json this package cannot run; the message lists what is supported. */
+/** A config.json / generation_config.json this package cannot run; `allowed` lists what is supported. */
 export class ModelConfigError extends ModelsError {
   readonly file: string;
-  constructor(code: string, file: string, summary: string, details: ModelsErrorDetails = {}) {
-    super(code, `${file}${details.path ? ` ${details.path}` : ''}: ${summary}`, details);
-    this.name = 'ModelConfigError';
+  readonly field: string | undefined;
+  constructor(code: string, file: string, problem: string, details: ModelsErrorDetails = {}) {
+    super(code, where(file, null, details.field), problem, details);
     this.file = file;
+    this.field = details.field;
   }
 }
 
 /** A tokenizer.json / tokenizer_config.json that cannot be used, or bad input to the tokenizer. */
 export class TokenizerError extends ModelsError {
   readonly file: string;
-  constructor(code: string, file: string, summary: string, details: ModelsErrorDetails = {}) {
-    super(code, `${file}${details.path ? ` ${details.path}` : ''}: ${summary}`, details);
-    this.name = 'TokenizerError';
+  readonly field: string | undefined;
+  constructor(code: string, file: string, problem: string, details: ModelsErrorDetails = {}) {
+    super(code, where(file, null, details.field), problem, details);
     this.file = file;
+    this.field = details.field;
   }
 }

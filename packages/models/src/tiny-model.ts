@@ -5,9 +5,9 @@
 // is the same on every machine and whatever the shard layout.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkInt, checkOneOf, checkOptions, optional } from '@flashgraph/errors';
 import type { CheckpointDtype } from './checkpoint/dtypes.js';
 import { type SafetensorsTensor, writeSafetensors } from './checkpoint/write.js';
-import { ModelsError } from './errors.js';
 import { LLAMA_ARCHITECTURES, type LlamaArchitecture, parseLlamaConfig, type RopeScaling } from './llama/config.js';
 import { llamaTensorSpecs } from './llama/tensors.js';
 import { tinyTokenizerFiles } from './tiny-tokenizer.js';
@@ -45,6 +45,24 @@ export interface TinyModel {
   readonly files: readonly string[];
 }
 
+const TINY_MODEL_OPTIONS = [
+  'architecture',
+  'seed',
+  'configLayout',
+  'dtype',
+  'shards',
+  'numLayers',
+  'hiddenSize',
+  'numHeadsQ',
+  'numHeadsKv',
+  'headDim',
+  'intermediateSize',
+  'ropeScaling',
+  'tieWordEmbeddings',
+  'slidingWindow',
+  'attentionBias',
+];
+
 interface Defaults {
   readonly hiddenSize: number;
   readonly numHeadsQ: number;
@@ -58,9 +76,9 @@ interface Defaults {
 // Each architecture's tiny model differs in the features its tests must exercise.
 const DEFAULTS: Readonly<Record<LlamaArchitecture, Defaults>> = {
   LlamaForCausalLM: {
-    hiddenSize: 256,
-    numHeadsQ: 4,
-    numHeadsKv: 2,
+    hiddenSize: 128,
+    numHeadsQ: 2,
+    numHeadsKv: 1,
     headDim: undefined,
     ropeTheta: 500000,
     ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
@@ -143,25 +161,21 @@ function ropeJson(scaling: RopeScaling, layout: '4.x' | '5.x', theta: number): R
 
 /** Writes a random-weight model folder; returns what it wrote. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
-  const architecture = options?.architecture;
-  if (!LLAMA_ARCHITECTURES.includes(architecture)) {
-    throw new ModelsError('bad_argument', 'writeTinyModel: unknown architecture', {
-      path: 'architecture',
-      value: architecture,
-      allowed: LLAMA_ARCHITECTURES.join(', '),
-    });
+  checkOptions('options', options ?? null, TINY_MODEL_OPTIONS);
+  const architecture = checkOneOf('options.architecture', options.architecture, LLAMA_ARCHITECTURES);
+  const seed = optional(options.seed, 0, (v) => checkInt('options.seed', v, { min: 0, max: 2 ** 32 - 1 }));
+  if (options.dtype !== undefined) checkOneOf('options.dtype', options.dtype, ['BF16', 'F16', 'F32'] as const);
+  if (options.configLayout !== undefined)
+    checkOneOf('options.configLayout', options.configLayout, ['4.x', '5.x'] as const);
+  for (const key of ['numLayers', 'hiddenSize', 'numHeadsQ', 'numHeadsKv', 'headDim', 'intermediateSize'] as const) {
+    if (options[key] !== undefined) checkInt(`options.${key}`, options[key], { min: 1, max: 1 << 16 });
   }
   const d = DEFAULTS[architecture];
   const isQwen = architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM';
   const layout = options.configLayout ?? (isQwen ? '5.x' : '4.x');
   const dtype = options.dtype ?? 'BF16';
   const shards = options.shards ?? 1;
-  if (!Number.isInteger(shards) || shards < 1) {
-    throw new ModelsError('bad_argument', 'writeTinyModel: shards must be a positive integer', {
-      path: 'shards',
-      value: shards,
-    });
-  }
+  checkInt('options.shards', shards, { min: 1, max: 1000 });
   const tokenizer = tinyTokenizerFiles({ addBos: !isQwen });
   const hiddenSize = options.hiddenSize ?? d.hiddenSize;
   const numHeadsQ = options.numHeadsQ ?? d.numHeadsQ;
@@ -197,7 +211,6 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
     transformers_version: layout === '5.x' ? '5.0.0' : '4.46.0',
   };
   const parsed = parseLlamaConfig(config); // the tiny model must be one this package loads
-  const seed = (options.seed ?? 0) >>> 0;
   const tensors: SafetensorsTensor[] = llamaTensorSpecs(parsed).map((spec, index) => {
     const { scale, offset } = initOf(spec.name, spec.shape);
     const stream = hash32((seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0);

@@ -2,6 +2,7 @@
 // tokenizer_config.json through @huggingface/jinja, and incremental detokenization for streaming.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from './errors.js';
@@ -67,7 +68,7 @@ function chatTemplateOf(config: Record<string, unknown>): string | null {
       CONFIG_FILE,
       'chat_template must be a string or a list of { name, template }',
       {
-        path: 'chat_template',
+        field: 'chat_template',
       },
     );
   }
@@ -89,7 +90,7 @@ export class HfTokenizer {
     const type = isObject(model) ? model.type : undefined;
     if (typeof type !== 'string' || !SUPPORTED_TOKENIZER_MODELS.includes(type)) {
       throw new TokenizerError('unknown_tokenizer_model', TOKENIZER_FILE, 'the tokenizer model is not supported', {
-        path: 'model.type',
+        field: 'model.type',
         value: type,
         allowed: SUPPORTED_TOKENIZER_MODELS.join(', '),
       });
@@ -120,7 +121,7 @@ export class HfTokenizer {
         CONFIG_FILE,
         `the chat template does not parse: ${(err as Error).message}`,
         {
-          path: 'chat_template',
+          field: 'chat_template',
           cause: err,
         },
       );
@@ -151,7 +152,7 @@ export class HfTokenizer {
    */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     if (typeof text !== 'string') {
-      throw new TokenizerError('bad_argument', 'encode', 'text must be a string', { path: 'text', value: typeof text });
+      throw new InvalidArgumentError({ code: 'invalid_type', path: 'text', value: text, allowed: 'a string' });
     }
     const addSpecial = options.addSpecialTokens ?? true;
     const ids = this.tokenizer.encode(text, { add_special_tokens: addSpecial }).ids;
@@ -166,12 +167,13 @@ export class HfTokenizer {
     for (const [i, id] of ids.entries()) {
       if (!Number.isSafeInteger(id) || id < 0 || id >= this.vocabSize) {
         throw new TokenizerError('bad_token_id', 'decode', 'token id outside the vocabulary', {
-          path: `ids[${i}]`,
+          field: `ids[${i}]`,
           value: id,
           allowed: `integers in [0, ${this.vocabSize - 1}]`,
         });
       }
     }
+    if (ids.length === 0) return ''; // the library rejects an empty list
     return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
   }
 
@@ -179,7 +181,7 @@ export class HfTokenizer {
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
     if (this.template === null) {
       throw new TokenizerError('no_chat_template', CONFIG_FILE, 'the tokenizer has no chat template', {
-        path: 'chat_template',
+        field: 'chat_template',
         fix: 'use a plain text prompt, or a model folder whose tokenizer_config.json has a chat_template',
       });
     }
@@ -187,14 +189,12 @@ export class HfTokenizer {
       !Array.isArray(messages) ||
       !messages.every((m) => isObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
     ) {
-      throw new TokenizerError(
-        'bad_argument',
-        'applyChatTemplate',
-        'messages must be a list of { role, content } strings',
-        {
-          path: 'messages',
-        },
-      );
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: 'messages',
+        value: messages,
+        allowed: 'a list of { role, content } with string values',
+      });
     }
     return this.template.render({
       messages,

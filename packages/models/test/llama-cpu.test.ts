@@ -122,7 +122,7 @@ describe.each(LLAMA_ARCHITECTURES.map((a) => [a]))(
       ];
       for (const mode of ['none', 'piecewise', 'full'] as const) {
         const engine = await createEngine({ ...engineOptions, model, graph: { mode } });
-        for (const promptTokens of prompts) engine.addRequest({ promptTokens, maxNewTokens: 32 });
+        for (const promptTokens of prompts) engine.addRequest({ promptTokens, maxNewTokens: 32, ignoreEos: true });
         const { outputs: out } = await engine.run();
         engine.dispose();
         outputs.push(out.map((o) => [...o.outputTokens]));
@@ -135,21 +135,68 @@ describe.each(LLAMA_ARCHITECTURES.map((a) => [a]))(
       }
     });
 
-    it('batching a request with others does not change its tokens', async () => {
-      const alone = await createEngine({ ...engineOptions, model, graph: { mode: 'full_and_piecewise' } });
-      alone.addRequest({ promptTokens: PROMPT, maxNewTokens: 12 });
-      const [single] = (await alone.run()).outputs;
-      alone.dispose();
-      const batched = await createEngine({ ...engineOptions, model, graph: { mode: 'full_and_piecewise' } });
-      batched.addRequest({ promptTokens: [9, 8, 7, 6, 5], maxNewTokens: 20 });
-      const id = batched.addRequest({ promptTokens: PROMPT, maxNewTokens: 12 });
-      batched.addRequest({ promptTokens: [100], maxNewTokens: 3 });
-      const { outputs } = await batched.run();
-      batched.dispose();
-      expect([...outputs.find((o) => o.id === id)!.outputTokens]).toEqual([...single!.outputTokens]);
+    it.each([
+      ['greedy', { temperature: 0 }],
+      ['seeded sampling', { temperature: 0.9, topK: 40, topP: 0.9, seed: 1234 }],
+    ])('batching a request with others does not change its tokens (%s)', async (_, sampling) => {
+      const run = async (others: boolean) => {
+        const engine = await createEngine({ ...engineOptions, model, graph: { mode: 'full_and_piecewise' } });
+        if (others) engine.addRequest({ promptTokens: [9, 8, 7, 6, 5], maxNewTokens: 20, temperature: 1, seed: 7 });
+        const id = engine.addRequest({ promptTokens: PROMPT, maxNewTokens: 12, ignoreEos: true, ...sampling });
+        if (others) engine.addRequest({ promptTokens: [100], maxNewTokens: 3 });
+        const { outputs } = await engine.run();
+        engine.dispose();
+        return outputs.find((o) => o.id === id)!;
+      };
+      const alone = await run(false);
+      const batched = await run(true);
+      expect(alone.outputTokens).toHaveLength(12);
+      expect([...batched.outputTokens]).toEqual([...alone.outputTokens]);
+      expect([...batched.logprobs]).toEqual([...alone.logprobs]);
+    });
+
+    it('logprobs of greedy tokens are the log-softmax of the reference logits', async () => {
+      const engine = await createEngine({ ...engineOptions, model });
+      engine.addRequest({ promptTokens: PROMPT, maxNewTokens: 4, ignoreEos: true });
+      const [out] = (await engine.run()).outputs;
+      engine.dispose();
+      const all = [...PROMPT, ...out!.outputTokens];
+      const logits = reference.logits(all.slice(0, -1));
+      out!.outputTokens.forEach((token, i) => {
+        const row = logits[PROMPT.length - 1 + i]!;
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, l) => a + Math.exp(l - max), 0));
+        expect(out!.logprobs[i]).toBeCloseTo(row[token]! - lse, 4);
+      });
     });
   },
 );
+
+describe('sliding window (Mistral)', () => {
+  it('a window shorter than the sequence: the engine follows the reference chain (keys p-W+1..p)', async () => {
+    const dir = join(root, 'mistral-window');
+    await writeTinyModel(dir, { architecture: 'MistralForCausalLM', seed: 5, slidingWindow: 5 });
+    const model = await loadHfModel(dir);
+    expect(model.shape.slidingWindow).toBe(5);
+    const reference = referenceModel(dir);
+    const chains: number[][] = [];
+    for (const mode of ['none', 'full'] as const) {
+      const engine = await createEngine({ ...engineOptions, model, graph: { mode } });
+      engine.addRequest({ promptTokens: PROMPT, maxNewTokens: 16, ignoreEos: true });
+      const [out] = (await engine.run()).outputs;
+      engine.dispose();
+      chains.push([...out!.outputTokens]);
+      expectArgmaxChain(reference, PROMPT, chains.at(-1)!);
+    }
+    expect(chains[1]).toEqual(chains[0]);
+    // The window matters: the same weights without it predict a different chain.
+    const unwindowed = join(root, 'mistral-no-window');
+    await writeTinyModel(unwindowed, { architecture: 'MistralForCausalLM', seed: 5 });
+    const logits = referenceModel(unwindowed).logits([...PROMPT, ...chains[0]!].slice(0, -1));
+    expect(chains[0]!.map((_, i) => argmax(logits[PROMPT.length - 1 + i]!))).not.toEqual(chains[0]);
+    await model.close();
+  });
+});
 
 describe('checkpoint layouts', () => {
   it('a sharded checkpoint gives the same logits as the same weights in one file', async () => {
@@ -162,7 +209,10 @@ describe('checkpoint layouts', () => {
     const b = await loadHfModel(sharded);
     expect(new Set([...b.checkpoint.tensors.values()].map((t) => t.file)).size).toBe(3);
     for (const name of a.checkpoint.tensors.keys()) {
-      expect(b.checkpoint.readFloat32Sync(name)).toEqual(a.checkpoint.readFloat32Sync(name));
+      const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+      expect(bytes(b.checkpoint.readFloat32Sync(name)).equals(bytes(a.checkpoint.readFloat32Sync(name))), name).toBe(
+        true,
+      );
     }
     expect(forwardLogits(b, PROMPT)).toEqual(forwardLogits(a, PROMPT));
     await Promise.all([a.close(), b.close()]);

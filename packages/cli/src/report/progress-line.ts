@@ -80,3 +80,27 @@ export function engineProgress(line: ProgressLine, label: string): ((e: EnginePr
     else line.update(text, e.phase === 'load');
   };
 }
+
+/** What a weight loader reports after each tensor (`@flashgraph/models`' WeightLoadProgress). */
+export interface WeightProgress {
+  readonly loaded: number;
+  readonly total: number;
+  readonly bytesLoaded: number;
+  readonly totalBytes: number;
+}
+
+/** A weight loader's `onProgress` drawing on `line`, cleared after the last tensor (undefined when off). */
+export function weightProgress(line: ProgressLine, label: string): ((e: WeightProgress) => void) | undefined {
+  if (!line.enabled) return undefined;
+  const mib = (n: number) => (n / 2 ** 20).toFixed(1);
+  return (e) => {
+    if (e.loaded >= e.total) {
+      line.clear();
+      return;
+    }
+    line.update(
+      `${label} ${progressBar(e.bytesLoaded / Math.max(1, e.totalBytes))} ${e.loaded}/${e.total} tensors, ${mib(e.bytesLoaded)}/${mib(e.totalBytes)} MiB`,
+      e.loaded === 0,
+    );
+  };
+}

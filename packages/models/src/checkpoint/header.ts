@@ -82,7 +82,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
     if (name === '__metadata__') {
       if (!isPlainObject(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
         throw new CheckpointError('bad_metadata', file, null, '__metadata__ must be an object of strings', {
-          path: '__metadata__',
+          field: '__metadata__',
         });
       }
       continue;
@@ -95,7 +95,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
     const { dtype, shape, data_offsets: offsets } = raw;
     if (!isCheckpointDtype(dtype)) {
       throw new CheckpointError('unknown_dtype', file, name, 'unsupported dtype', {
-        path: 'dtype',
+        field: 'dtype',
         value: dtype,
         allowed: 'BF16, F16, F32',
         fix: 'convert the checkpoint to bfloat16, float16 or float32',
@@ -103,7 +103,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
       throw new CheckpointError('bad_shape', file, name, 'shape must be an array of non-negative integers', {
-        path: 'shape',
+        field: 'shape',
         value: shape,
       });
     }
@@ -114,7 +114,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
       (offsets[0] as number) > (offsets[1] as number)
     ) {
       throw new CheckpointError('bad_offsets', file, name, 'data_offsets must be [begin, end] with 0 <= begin <= end', {
-        path: 'data_offsets',
+        field: 'data_offsets',
         value: offsets,
       });
     }
@@ -128,7 +128,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
         name,
         `shape ${JSON.stringify(shape)} x ${dtype} is ${expected} bytes but data_offsets span ${end - begin}`,
         {
-          path: 'data_offsets',
+          field: 'data_offsets',
           value: offsets,
           allowed: `a range of ${expected} bytes`,
         },
@@ -141,7 +141,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
         name,
         `data_offsets end ${end} is past the ${dataSize}-byte data section`,
         {
-          path: 'data_offsets',
+          field: 'data_offsets',
           value: offsets,
           allowed: `ranges within [0, ${dataSize}]`,
           fix: 'the file is truncated; copy or download it again',
@@ -169,7 +169,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
         e.name,
         `its bytes [${e.begin}, ${e.end}) overlap tensor '${previous}' (ending at ${covered})`,
         {
-          path: 'data_offsets',
+          field: 'data_offsets',
           value: [e.begin, e.end],
           fix: 'the header is corrupt; write the checkpoint again',
         },
@@ -182,7 +182,7 @@ export function parseHeader(file: string, headerBytes: Uint8Array, fileSize: num
         e.name,
         `the data section has unused bytes [${covered}, ${e.begin}) before this tensor`,
         {
-          path: 'data_offsets',
+          field: 'data_offsets',
           value: [e.begin, e.end],
           fix: 'the header is corrupt; write the checkpoint again',
         },

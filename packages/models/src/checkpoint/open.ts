@@ -5,6 +5,7 @@
 import { readSync } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DisposedError, InvalidArgumentError } from '@flashgraph/errors';
 import { CheckpointError } from '../errors.js';
 import { widenToF32 } from './dtypes.js';
 import { checkHeaderLength, type HeaderEntry, parseHeader } from './header.js';
@@ -82,7 +83,7 @@ async function readIndex(dir: string): Promise<Map<string, string>> {
   const weightMap = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
     throw new CheckpointError('index_no_weight_map', INDEX_FILE, null, 'the shard index has no weight_map object', {
-      path: 'weight_map',
+      field: 'weight_map',
       fix: 'the index must be { "weight_map": { "<tensor>": "<shard file>" } }',
     });
   }
@@ -103,9 +104,7 @@ async function exists(dir: string, name: string): Promise<boolean> {
 /** Opens a checkpoint folder: model.safetensors, or model.safetensors.index.json and its shards. */
 export async function openCheckpoint(dir: string): Promise<Checkpoint> {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw new CheckpointError('bad_argument', String(dir), null, 'openCheckpoint needs the model folder path', {
-      value: dir,
-    });
+    throw new InvalidArgumentError({ code: 'invalid_type', path: 'dir', value: dir, allowed: 'the model folder path' });
   }
   const sharded = await exists(dir, INDEX_FILE);
   if (!sharded && !(await exists(dir, SINGLE_FILE))) {
@@ -135,7 +134,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
             entry.name,
             `the index maps this tensor to ${JSON.stringify(weightMap.get(entry.name) ?? null)}`,
             {
-              path: `weight_map.${entry.name}`,
+              field: `weight_map.${entry.name}`,
               fix: 'the index and the shards disagree; write the checkpoint again',
             },
           );
@@ -152,7 +151,7 @@ export async function openCheckpoint(dir: string): Promise<Checkpoint> {
             tensor,
             `the index lists the tensor in ${name} but the shard does not hold it`,
             {
-              path: `weight_map.${tensor}`,
+              field: `weight_map.${tensor}`,
               fix: 'the index and the shards disagree; write the checkpoint again',
             },
           );
@@ -175,8 +174,10 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     );
   }
   let closed = false;
+  let scratch: Uint8Array | null = null;
+  let scratchInUse = false;
   const find = (name: string, chunkBytes?: number): Located => {
-    if (closed) throw new CheckpointError('closed', dir, name, 'the checkpoint was closed', { fix: 'open it again' });
+    if (closed) throw new DisposedError('Checkpoint', `read of '${name}' after close()`);
     const e = located.get(name);
     if (!e) {
       throw new CheckpointError('missing_tensor', dir, name, 'the checkpoint has no such tensor', {
@@ -184,9 +185,11 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
       });
     }
     if (chunkBytes !== undefined && !(Number.isSafeInteger(chunkBytes) && chunkBytes >= 4 && chunkBytes % 4 === 0)) {
-      throw new CheckpointError('bad_argument', dir, name, 'chunkBytes must be a positive multiple of 4', {
+      throw new InvalidArgumentError({
+        code: 'out_of_range',
         path: 'chunkBytes',
         value: chunkBytes,
+        allowed: 'a positive multiple of 4',
       });
     }
     return e;
@@ -206,11 +209,24 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     },
     readChunksSync(name, chunkBytes, onChunk) {
       const e = find(name, chunkBytes);
-      const buffer = new Uint8Array(Math.min(chunkBytes, Math.max(e.byteLength, 4)));
-      for (let offset = 0; offset < e.byteLength; offset += buffer.byteLength) {
-        const chunk = buffer.subarray(0, Math.min(buffer.byteLength, e.byteLength - offset));
-        readExactlySync(e.file, chunk, e.fileOffset + offset, name);
-        onChunk(chunk, offset);
+      // Synchronous reads cannot interleave, so they share one scratch buffer (a fresh one only
+      // when onChunk itself reads): loading a model allocates one chunk, not one per tensor.
+      const size = Math.min(chunkBytes, Math.max(e.byteLength, 4));
+      const reuse = !scratchInUse && scratch !== null && scratch.byteLength === chunkBytes;
+      // The scratch is a whole chunk, so tensors of different sizes never make it grow.
+      const fresh = reuse ? null : new Uint8Array(scratchInUse ? size : chunkBytes);
+      if (fresh && !scratchInUse) scratch = fresh;
+      const buffer = (fresh ?? (scratch as Uint8Array)).subarray(0, size);
+      const owns = !scratchInUse;
+      scratchInUse = true;
+      try {
+        for (let offset = 0; offset < e.byteLength; offset += buffer.byteLength) {
+          const chunk = buffer.subarray(0, Math.min(buffer.byteLength, e.byteLength - offset));
+          readExactlySync(e.file, chunk, e.fileOffset + offset, name);
+          onChunk(chunk, offset);
+        }
+      } finally {
+        if (owns) scratchInUse = false;
       }
     },
     async readFloat32(name) {
@@ -230,6 +246,7 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     async close() {
       if (closed) return;
       closed = true;
+      scratch = null;
       await Promise.all(files.map((f) => f.handle.close()));
     },
   } satisfies Checkpoint);

@@ -26,7 +26,7 @@ export function checkShardName(name: unknown, tensor: string): string {
       tensor,
       'the shard file name is not a plain name inside the model folder',
       {
-        path: `weight_map.${tensor}`,
+        field: `weight_map.${tensor}`,
         value: name,
         allowed: 'a file name without "/", "\\" or "..", e.g. "model-00001-of-00002.safetensors"',
         fix: 'fix the index; flashgraph never reads files outside the model folder',

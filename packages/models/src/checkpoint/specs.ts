@@ -26,7 +26,7 @@ export function checkTensorSpecs(checkpoint: Checkpoint, specs: readonly TensorS
     const same = info.shape.length === spec.shape.length && info.shape.every((d, i) => d === spec.shape[i]);
     if (!same) {
       throw new CheckpointError('wrong_shape', info.file, spec.name, 'the tensor has the wrong shape for config.json', {
-        path: 'shape',
+        field: 'shape',
         value: info.shape,
         allowed: JSON.stringify(spec.shape),
         fix: 'config.json and the weights disagree; use the config.json saved with these weights',

@@ -84,13 +84,13 @@ function int(c: Json, key: string, fallback?: number): number {
   const value = c[key] ?? fallback;
   if (value === undefined) {
     throw new ModelConfigError('missing_field', CONFIG, 'a required field is missing', {
-      path: key,
+      field: key,
       allowed: 'a positive integer',
       fix: `add "${key}" (use the config.json saved with the checkpoint)`,
     });
   }
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ModelConfigError('bad_field', CONFIG, 'must be a positive integer', { path: key, value });
+    throw new ModelConfigError('bad_field', CONFIG, 'must be a positive integer', { field: key, value });
   }
   return value;
 }
@@ -99,7 +99,7 @@ function positive(file: string, c: Json, key: string, fallback?: number, path = 
   const value = c[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new ModelConfigError(value === undefined ? 'missing_field' : 'bad_field', file, 'must be a positive number', {
-      path,
+      field: path,
       value,
       allowed: 'a finite number > 0',
     });
@@ -110,7 +110,7 @@ function positive(file: string, c: Json, key: string, fallback?: number, path = 
 function bool(c: Json, key: string, fallback: boolean): boolean {
   const value = c[key] ?? fallback;
   if (typeof value !== 'boolean') {
-    throw new ModelConfigError('bad_field', CONFIG, 'must be true or false', { path: key, value });
+    throw new ModelConfigError('bad_field', CONFIG, 'must be true or false', { field: key, value });
   }
   return value;
 }
@@ -120,7 +120,7 @@ function architectureOf(c: Json): LlamaArchitecture {
   const name = listed ?? (typeof c.model_type === 'string' ? MODEL_TYPES[c.model_type] : undefined);
   if (typeof name !== 'string' || !(LLAMA_ARCHITECTURES as readonly string[]).includes(name)) {
     throw new ModelConfigError('unsupported_architecture', CONFIG, 'this architecture is not supported', {
-      path: listed === undefined ? 'model_type' : 'architectures[0]',
+      field: listed === undefined ? 'model_type' : 'architectures[0]',
       value: listed ?? c.model_type,
       allowed: LLAMA_ARCHITECTURES.join(', '),
       fix: 'use a Llama, Mistral, Qwen2 or Qwen3 checkpoint',
@@ -134,7 +134,7 @@ function ropeFields(c: Json): [unknown, unknown, string] {
   if (c.rope_parameters !== undefined && c.rope_parameters !== null) {
     if (!isObject(c.rope_parameters)) {
       throw new ModelConfigError('bad_field', CONFIG, 'must be an object', {
-        path: 'rope_parameters',
+        field: 'rope_parameters',
         value: c.rope_parameters,
       });
     }
@@ -142,7 +142,7 @@ function ropeFields(c: Json): [unknown, unknown, string] {
   }
   if (c.rope_scaling !== undefined && c.rope_scaling !== null && !isObject(c.rope_scaling)) {
     throw new ModelConfigError('bad_field', CONFIG, 'must be null or an object', {
-      path: 'rope_scaling',
+      field: 'rope_scaling',
       value: c.rope_scaling,
     });
   }
@@ -155,7 +155,7 @@ function ropeScalingOf(scaling: unknown, prefix: string): RopeScaling {
   const typePath = `${prefix}.${scaling.rope_type !== undefined ? 'rope_type' : 'type'}`;
   if (typeof type !== 'string' || !SUPPORTED_ROPE_TYPES.includes(type)) {
     throw new ModelConfigError('unsupported_rope_type', CONFIG, 'this RoPE scaling type is not supported', {
-      path: typePath,
+      field: typePath,
       value: type,
       allowed: SUPPORTED_ROPE_TYPES.join(', '),
       fix: 'yarn, dynamic and longrope scaling are not implemented; use a checkpoint without them',
@@ -168,7 +168,7 @@ function ropeScalingOf(scaling: unknown, prefix: string): RopeScaling {
   const highFreqFactor = positive(CONFIG, scaling, 'high_freq_factor', undefined, `${prefix}.high_freq_factor`);
   if (highFreqFactor <= lowFreqFactor) {
     throw new ModelConfigError('bad_field', CONFIG, 'high_freq_factor must be above low_freq_factor', {
-      path: `${prefix}.high_freq_factor`,
+      field: `${prefix}.high_freq_factor`,
       value: highFreqFactor,
       allowed: `> ${lowFreqFactor}`,
     });
@@ -176,7 +176,7 @@ function ropeScalingOf(scaling: unknown, prefix: string): RopeScaling {
   const original = scaling.original_max_position_embeddings;
   if (typeof original !== 'number' || !Number.isSafeInteger(original) || original < 1) {
     throw new ModelConfigError('bad_field', CONFIG, 'must be a positive integer', {
-      path: `${prefix}.original_max_position_embeddings`,
+      field: `${prefix}.original_max_position_embeddings`,
       value: original,
     });
   }
@@ -188,7 +188,7 @@ function tokenIds(file: string, value: unknown, key: string): number[] {
   const list = Array.isArray(value) ? value : [value];
   for (const id of list) {
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
-      throw new ModelConfigError('bad_field', file, 'must be a token id or a list of token ids', { path: key, value });
+      throw new ModelConfigError('bad_field', file, 'must be a token id or a list of token ids', { field: key, value });
     }
   }
   return list as number[];
@@ -199,9 +199,20 @@ function slidingWindowOf(architecture: LlamaArchitecture, c: Json): number | nul
     if (c.sliding_window === undefined || c.sliding_window === null) return null;
     return int(c, 'sliding_window');
   }
+  // transformers 5.x may list each layer's attention kind; only all-full attention is supported (Mistral returned above).
+  if (Array.isArray(c.layer_types)) {
+    const sliding = c.layer_types.findIndex((t) => t !== 'full_attention');
+    if (sliding >= 0) {
+      throw new ModelConfigError('unsupported_sliding_window', CONFIG, 'per-layer sliding windows are not supported', {
+        field: `layer_types[${sliding}]`,
+        value: c.layer_types[sliding],
+        allowed: 'full_attention',
+      });
+    }
+  }
   if ((architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM') && c.use_sliding_window === true) {
     throw new ModelConfigError('unsupported_sliding_window', CONFIG, 'per-layer sliding windows are not supported', {
-      path: 'use_sliding_window',
+      field: 'use_sliding_window',
       value: true,
       allowed: 'false',
       fix: 'Qwen checkpoints are trained with use_sliding_window false; set it so, or use another model',
@@ -226,14 +237,14 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
   const activation = c.hidden_act ?? 'silu';
   if (activation !== 'silu') {
     throw new ModelConfigError('unsupported_activation', CONFIG, 'only SiLU MLPs are supported', {
-      path: 'hidden_act',
+      field: 'hidden_act',
       value: activation,
       allowed: 'silu',
     });
   }
   if (c.mlp_bias === true) {
     throw new ModelConfigError('unsupported_mlp_bias', CONFIG, 'MLP biases are not supported', {
-      path: 'mlp_bias',
+      field: 'mlp_bias',
       value: true,
       allowed: 'false',
     });
@@ -250,7 +261,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
       CONFIG,
       `num_attention_heads (${numHeadsQ}) is not a multiple of num_key_value_heads`,
       {
-        path: 'num_key_value_heads',
+        field: 'num_key_value_heads',
         value: numHeadsKv,
         allowed: `a divisor of ${numHeadsQ}`,
       },
@@ -265,7 +276,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
       CONFIG,
       `hidden_size (${hiddenSize}) is not a multiple of num_attention_heads and head_dim is not given`,
       {
-        path: 'num_attention_heads',
+        field: 'num_attention_heads',
         value: numHeadsQ,
         fix: 'add head_dim',
       },
@@ -275,7 +286,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
   }
   if (!SUPPORTED_HEAD_DIMS.includes(headDim)) {
     throw new ModelConfigError('unsupported_head_dim', CONFIG, 'the attention kernels have no such head dim', {
-      path: c.head_dim === undefined || c.head_dim === null ? 'hidden_size / num_attention_heads' : 'head_dim',
+      field: c.head_dim === undefined || c.head_dim === null ? 'hidden_size / num_attention_heads' : 'head_dim',
       value: headDim,
       allowed: SUPPORTED_HEAD_DIMS.join(', '),
     });
@@ -296,7 +307,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
   const dtype = c.dtype ?? c.torch_dtype ?? 'float32';
   if (dtype !== 'bfloat16' && dtype !== 'float16' && dtype !== 'float32') {
     throw new ModelConfigError('unsupported_dtype', CONFIG, 'unsupported dtype', {
-      path: c.dtype !== undefined ? 'dtype' : 'torch_dtype',
+      field: c.dtype !== undefined ? 'dtype' : 'torch_dtype',
       value: dtype,
       allowed: 'bfloat16, float16, float32',
     });
@@ -306,7 +317,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
   for (const id of [bos ?? 0]) {
     if (id >= vocabSize) {
       throw new ModelConfigError('bad_field', CONFIG, 'the token id is outside the vocabulary', {
-        path: 'bos_token_id',
+        field: 'bos_token_id',
         value: id,
         allowed: `[0, ${vocabSize - 1}]`,
       });
@@ -322,7 +333,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
   const badEos = eos.find((id) => id >= vocabSize);
   if (badEos !== undefined) {
     throw new ModelConfigError('bad_field', CONFIG, 'the token id is outside the vocabulary', {
-      path: 'eos_token_id',
+      field: 'eos_token_id',
       value: badEos,
       allowed: `[0, ${vocabSize - 1}]`,
     });

@@ -4,6 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
+import { checkFunction, checkOptions, checkString, InvalidArgumentError, optional } from '@flashgraph/errors';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
 import { ModelConfigError, ModelsError } from '../errors.js';
 import { HfTokenizer } from '../tokenizer.js';
@@ -70,8 +71,18 @@ async function exists(path: string): Promise<boolean> {
 
 export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<HfModel> {
   if (typeof dir !== 'string' || dir.length === 0) {
-    throw new ModelsError('bad_argument', 'loadHfModel needs the model folder path', { path: 'dir', value: dir });
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'dir',
+      value: dir,
+      allowed: 'the model folder path (a non-empty string)',
+    });
   }
+  const o = checkOptions('options', options, ['name', 'onProgress']);
+  const name = optional(o.name, undefined, (v) => checkString('options.name', v, { nonEmpty: true }));
+  const onProgress = optional(o.onProgress, undefined, (v) =>
+    checkFunction<(event: WeightLoadProgress) => void>('options.onProgress', v),
+  );
   const folder = resolve(dir);
   const config = parseLlamaConfig(
     await readConfigJson(folder, 'config.json', true),
@@ -85,7 +96,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     tokenizer = (await exists(join(folder, 'tokenizer.json'))) ? await HfTokenizer.load(folder) : null;
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
       throw new ModelConfigError('vocab_mismatch', 'config.json', 'the tokenizer has more tokens than the model', {
-        path: 'vocab_size',
+        field: 'vocab_size',
         value: config.vocabSize,
         allowed: `>= ${tokenizer.vocabSize} (tokenizer.json)`,
         fix: 'the tokenizer belongs to another model',
@@ -114,13 +125,13 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       const values = checkpoint.readFloat32Sync(name);
       loaded += 1;
       bytesLoaded += checkpoint.tensors.get(name)?.byteLength ?? 0;
-      options.onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+      onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
       return values;
     };
   };
   const close = () => checkpoint.close();
   return Object.freeze({
-    name: options.name ?? `${basename(folder)} (${config.architecture})`,
+    name: name ?? `${basename(folder)} (${config.architecture})`,
     shape,
     backends: Object.freeze(['cpu'] as BackendKind[]),
     eosTokenIds: config.eosTokenIds,
@@ -132,9 +143,9 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       if (context.backend === 'cpu') return loadLlamaCpu(config, readCpuWeights(config, readTensor()), context);
       throw new ModelsError(
         'unsupported_backend',
-        `${config.architecture} has no kernels for the ${context.backend} backend yet`,
+        'backend',
+        `${config.architecture} has no kernels for this backend yet`,
         {
-          path: 'backend',
           value: context.backend,
           allowed: 'cpu',
           fix: "create the engine with backend 'cpu'",

@@ -15,9 +15,6 @@ import { ropeInverseFrequencies, ropePositionScale } from '../rope.js';
 import { addInto, applyRope, linear, linearRow, rmsNorm, ropeTables, siluMul } from './kernels.js';
 import type { CpuWeights } from './weights.js';
 
-/** What contract A adds to the forward context; optional until the engine's sampler lands. */
-type SamplingContext = CpuForwardContext & { sample?: (logits: Float32Array) => void };
-
 export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: ModelLoadContext): LoadedModel {
   const T = context.maxNumTokens;
   const R = context.maxNumReqs;
@@ -52,10 +49,10 @@ export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: 
       if (ctx.backend !== 'cpu') {
         throw new TypeError(`this model was loaded for the cpu backend but forward() got a ${ctx.backend} context`);
       }
-      const c = ctx as SamplingContext;
+      const c = ctx as CpuForwardContext;
       const n = c.numTokens;
       const numReqs = c.numReqs;
-      const { tokenIds, positions, sampleRows, sampled } = c.buffers;
+      const { tokenIds, positions, sampleRows } = c.buffers;
       c.stream.launch(() => {
         for (let t = 0; t < n; t++) {
           const token = tokenIds[t] as number;
@@ -99,40 +96,8 @@ export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: 
           linearRow(normedRow, 0, weights.lmHead, null, logits, r * V, V, H);
         }
       });
-      if (typeof c.sample === 'function') {
-        c.sample(logits.subarray(0, numReqs * V));
-      } else {
-        c.stream.launch(() => greedy(logits, sampleRows, sampled, numReqs, n, V));
-      }
+      c.sample(logits.subarray(0, numReqs * V));
     },
     dispose() {},
   };
-}
-
-/** Argmax per request, lowest index on ties (contract B at temperature 0). */
-function greedy(
-  logits: Float32Array,
-  sampleRows: Int32Array,
-  sampled: Int32Array,
-  numReqs: number,
-  n: number,
-  V: number,
-): void {
-  for (let r = 0; r < numReqs; r++) {
-    const row = sampleRows[r] as number;
-    if (row < 0 || row >= n) {
-      sampled[r] = -1;
-      continue;
-    }
-    let best = 0;
-    let bestValue = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < V; i++) {
-      const l = logits[r * V + i] as number;
-      if (l > bestValue) {
-        bestValue = l;
-        best = i;
-      }
-    }
-    sampled[r] = best;
-  }
 }
