@@ -34,6 +34,7 @@ export interface UsageProblem {
   value?: unknown;
   allowed?: string;
   fix?: string;
+  cause?: unknown;
 }
 
 /**
@@ -53,6 +54,7 @@ export class UsageError extends FlashgraphError {
       ...('value' in p ? { value: p.value } : {}),
       ...(p.allowed === undefined ? {} : { allowed: p.allowed }),
       ...(p.fix === undefined ? {} : { fix: p.fix }),
+      ...(p.cause === undefined ? {} : { cause: p.cause }),
     });
     this.flag = p.flag;
   }

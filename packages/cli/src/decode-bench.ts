@@ -7,6 +7,7 @@ import {
   type BackendRequest,
   createEngine,
   type Engine,
+  type EngineOptions,
   type EngineProgress,
   type LatencySummary,
   type Model,
@@ -89,7 +90,8 @@ function lcg(seed: number): () => number {
   };
 }
 
-export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBenchResult> {
+/** The sizes every engine of one bench shares. */
+function benchSizes(o: DecodeBenchOptions) {
   const maxBatch = Math.max(...o.batchSizes);
   // Decodes go first, so prefill progresses only with budget left over by them: keep some.
   const budget = Math.max(2 * maxBatch, o.maxNumBatchedTokens);
@@ -97,6 +99,30 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   // new tokens that all B still decode together through the warm-up and timed steps.
   const newTokensFor = (b: number) => 1 + o.warmupSteps + o.steps + Math.ceil((b * o.context) / (budget - b)) + 1;
   const blocksPerReq = Math.ceil((o.context + newTokensFor(maxBatch)) / o.blockSize);
+  return { maxBatch, budget, newTokensFor, blocksPerReq };
+}
+
+function engineOptions(o: DecodeBenchOptions, mode: BenchMode): EngineOptions {
+  const { maxBatch, budget, blocksPerReq } = benchSizes(o);
+  return {
+    model: o.model,
+    graph: graphConfigFor(mode, o.batchSizes, o.maxNumSplits),
+    cache: { blockSize: o.blockSize, numBlocks: maxBatch * blocksPerReq },
+    limits: { maxNumSeqs: maxBatch, maxNumBatchedTokens: budget, maxModelLen: blocksPerReq * o.blockSize },
+    backend: o.backend,
+  };
+}
+
+/**
+ * Creates and disposes the eager engine of this bench: the engine checks every size before it
+ * allocates, so a configuration it rejects fails here, before anything is measured.
+ */
+export async function checkDecodeBenchSizes(o: DecodeBenchOptions): Promise<void> {
+  (await createEngine(engineOptions(o, 'eager'))).dispose();
+}
+
+export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBenchResult> {
+  const { newTokensFor, budget } = benchSizes(o);
   const rows: DecodeBenchRow[] = [];
   const modes: DecodeBenchModeInfo[] = [];
   let backend: BackendKind = 'cpu';
@@ -109,14 +135,7 @@ export async function runDecodeBench(o: DecodeBenchOptions): Promise<DecodeBench
   for (const mode of runOrder) {
     let engine: Engine | undefined;
     try {
-      engine = await createEngine({
-        model: o.model,
-        graph: graphConfigFor(mode, o.batchSizes, o.maxNumSplits),
-        cache: { blockSize: o.blockSize, numBlocks: maxBatch * blocksPerReq },
-        limits: { maxNumSeqs: maxBatch, maxNumBatchedTokens: budget, maxModelLen: blocksPerReq * o.blockSize },
-        backend: o.backend,
-        onProgress: o.onProgress?.(mode),
-      });
+      engine = await createEngine({ ...engineOptions(o, mode), onProgress: o.onProgress?.(mode) });
       backend = engine.backend;
       backendReason = engine.backendReason;
       const sizes = engine.stats().runner.sizes;

@@ -72,6 +72,11 @@ describe.each([
       [['--modes', ''], /--modes: needs at least one choice/],
       [['--backend', 'tpu'], /--backend: unknown backend/],
       [['--seed'], /'--seed <value>' argument missing/],
+      // Each flag in range, together more cache slots than int32 holds: the engine's own check.
+      [
+        ['--context', '1048576', '--batch-sizes', '4096'],
+        /--batch-sizes\/--context\/.*: the engine rejects these sizes: /,
+      ],
     ],
   ],
   [
@@ -86,6 +91,11 @@ describe.each([
       [['--max-num-batched-tokens', '4', '--max-num-seqs', '8'], /--max-num-batched-tokens: must be an integer/],
       [['--modes', 'none,turbo'], /--modes: unknown choice \(got "turbo"/],
       [['--head-dim', '96'], /--head-dim: unsupported head dimension/],
+      [['--requests', '1048576', '--max-prompt', '2147483647'], /--requests\/--max-prompt\/--max-output: the workload/],
+      [
+        ['--max-num-seqs', '65536', '--max-num-batched-tokens', '1048576', '--max-prompt', '100000'],
+        /--max-num-seqs\/.*: the engine rejects these sizes: /,
+      ],
     ],
   ],
 ] as const)('flashgraph %s: bad flags exit 2 with one line, before any work', (command, cases) => {

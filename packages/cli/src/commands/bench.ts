@@ -3,10 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import type { BackendKind, SyntheticDecoderOptions } from '@flashgraph/engine';
 import { formatBytes } from '@flashgraph/errors';
-import { type CliCommand, type CliIo, EXIT_OK } from '../command.js';
+import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../command.js';
 import {
   BENCH_MODES,
   type BenchMode,
+  checkDecodeBenchSizes,
   type DecodeBenchPhase,
   type DecodeBenchResult,
   type DecodeBenchRow,
@@ -20,6 +21,7 @@ import {
   cpuNotice,
   describeMachine,
   describeModel,
+  engineOptionsFromFlags,
   outputFileFlag,
   parseChoiceList,
   parseCommandFlags,
@@ -85,6 +87,9 @@ export interface BenchReport extends DecodeBenchResult {
 }
 
 export const BENCH_SCHEMA_VERSION = 1;
+
+/** The flags that size the engines' caches and batches. */
+const SIZE_FLAGS = '--batch-sizes/--context/--steps/--warmup-steps/--block-size/--max-num-batched-tokens';
 
 /** What the header says before anything is measured. */
 interface BenchHeading {
@@ -217,7 +222,6 @@ export const benchCommand: CliCommand = {
     };
     const eagerMs = new Map<number, number>();
     const table = tableStream(benchColumns(eagerMs));
-    if (!json) print([...headingLines(heading), '', table.header].join('\n'));
 
     const benchOptions = {
       model,
@@ -242,29 +246,42 @@ export const benchCommand: CliCommand = {
       );
       shownPhase = phase;
     };
+    // Sizes the engine rejects are the flags' fault: found before the header and any measurement.
+    await engineOptionsFromFlags(SIZE_FLAGS, () => checkDecodeBenchSizes(benchOptions));
+    if (!json) print([...headingLines(heading), '', table.header].join('\n'));
     if (planned.kind === 'cpu') {
       // On the CPU backend the first configuration would otherwise time V8's JIT warming up the
       // reference kernels (eager at batch 1 looked 10-30x slower than graphs). Every mode runs a
       // few untimed steps of a small batch first: the same kernels, seconds instead of a second
       // pass over the whole grid.
-      await runDecodeBench({
-        ...benchOptions,
-        batchSizes: [Math.min(...batchSizes)],
-        context: Math.min(context, 16),
-        steps: 2,
-        warmupSteps: 1,
-        onProgress: (mode) => engineProgress(line, `JIT warm-up, ${mode}:`),
-        onPhase: phaseText('JIT warm-up, '),
-      });
+      await engineOptionsFromFlags(SIZE_FLAGS, () =>
+        runDecodeBench({
+          ...benchOptions,
+          batchSizes: [Math.min(...batchSizes)],
+          context: Math.min(context, 16),
+          steps: 2,
+          warmupSteps: 1,
+          onProgress: (mode) => engineProgress(line, `JIT warm-up, ${mode}:`),
+          onPhase: phaseText('JIT warm-up, '),
+        }),
+      );
     }
-    const result = await runDecodeBench({
-      ...benchOptions,
-      onProgress: (mode) => engineProgress(line, `${mode}:`),
-      onPhase: phaseText(''),
-      onRow: (row) => {
-        if (row.mode === 'eager') eagerMs.set(row.batchSize, row.stepMs.p50);
-        if (!json) print(table.row(row));
-      },
+    let measured = 0;
+    const measure = () =>
+      runDecodeBench({
+        ...benchOptions,
+        onProgress: (mode) => engineProgress(line, `${mode}:`),
+        onPhase: phaseText(''),
+        onRow: (row) => {
+          measured++;
+          if (row.mode === 'eager') eagerMs.set(row.batchSize, row.stepMs.p50);
+          if (!json) print(table.row(row));
+        },
+      });
+    // The first engine is created before anything is measured: sizes it rejects are the flags' fault.
+    const result = await engineOptionsFromFlags(SIZE_FLAGS, measure).catch((err: unknown) => {
+      if (measured > 0 && err instanceof UsageError) throw (err as Error).cause ?? err;
+      throw err;
     });
     line.clear();
     const report: BenchReport = {

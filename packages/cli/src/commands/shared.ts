@@ -12,7 +12,7 @@ import {
   type SyntheticDecoderOptions,
   syntheticDecoder,
 } from '@flashgraph/engine';
-import { intRangeText } from '@flashgraph/errors';
+import { InvalidArgumentError, intRangeText } from '@flashgraph/errors';
 import { type CliIo, parseArgsUsageError, UsageError } from '../command.js';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -246,4 +246,35 @@ export function cpuNotice(why: string | null): string {
     'show the engine working end to end; they say nothing about what CUDA graphs buy on a GPU. ' +
     "Run on an NVIDIA Hopper GPU for real numbers ('flashgraph doctor' says what is missing)."
   );
+}
+
+/**
+ * An option check's error: the kit's InvalidArgumentError, or any typed error naming an option path
+ * (ConfigError, MetadataError and the like, raised while the engine validates its sizes).
+ */
+function isOptionError(err: unknown): err is Error {
+  if (err instanceof InvalidArgumentError) return true;
+  const e = err as { code?: unknown; path?: unknown } | null;
+  return err instanceof Error && typeof e?.code === 'string' && typeof e.path === 'string';
+}
+
+/**
+ * Runs `start` (creating engines from flag values) and reports an option the engine rejects (an
+ * InvalidArgumentError, thrown before it allocates anything) as a usage error naming `flags`:
+ * the limits the engine checks (cache slots within int32, lengths within the cache) depend on
+ * several flags at once, and the engine is the one place that knows them.
+ */
+export async function engineOptionsFromFlags<T>(flags: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if (isOptionError(err)) {
+      throw new UsageError({
+        flag: flags,
+        problem: `the engine rejects these sizes: ${err.message.replace(/\s*\n\s*/g, ' ')}`,
+        cause: err,
+      });
+    }
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import {
   type RunStats,
   type SyntheticDecoderOptions,
 } from '@flashgraph/engine';
-import { type CliCommand, type CliIo, EXIT_OK } from '../command.js';
+import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../command.js';
 import { engineProgress, progressLine } from '../report/progress-line.js';
 import { type Column, fmt, tableStream } from '../report/table.js';
 import { runInterleaved } from './interleaved-run.js';
@@ -17,6 +17,7 @@ import {
   cpuNotice,
   describeMachine,
   describeModel,
+  engineOptionsFromFlags,
   parseChoiceList,
   parseCommandFlags,
   parseIntFlag,
@@ -181,6 +182,9 @@ export function formatSimulate(r: SimulateReport): string {
   ].join('\n');
 }
 
+/** The most prompt + output tokens a simulated workload may hold. */
+const MAX_WORKLOAD_TOKENS = 2 ** 24;
+
 /** Untimed warm-up requests: the workload's first ones, as many as run at once, outputs capped. */
 const WARMUP_MAX_NEW_TOKENS = 8;
 
@@ -212,6 +216,14 @@ export const simulateCommand: CliCommand = {
       1 << 20,
     );
     const blockSize = parseIntFlag('block-size', s('block-size'), 16, 16, 4096);
+    // The workload is built in memory before anything runs: bound it (2^24 tokens, 128 MiB of ids).
+    if (n * (maxPrompt + maxOutput) > MAX_WORKLOAD_TOKENS) {
+      throw new UsageError({
+        flag: '--requests/--max-prompt/--max-output',
+        problem: `the workload could reach ${n * (maxPrompt + maxOutput)} tokens`,
+        allowed: `requests x (max-prompt + max-output) <= ${MAX_WORKLOAD_TOKENS}`,
+      });
+    }
     const workload = simulatedWorkload(n, seed, [minPrompt, maxPrompt], [minOutput, maxOutput], model.shape.vocabSize);
     const maxLen = maxPrompt + maxOutput;
     const blocksPerReq = Math.ceil(maxLen / blockSize);
@@ -238,23 +250,28 @@ export const simulateCommand: CliCommand = {
       io.stdout(text);
     };
     const table = tableStream(SIMULATE_COLUMNS);
-    if (!json) print([...simulateHeadingLines(heading), '', table.header].join('\n'));
 
     const engines: Engine[] = [];
     const runs: SimulateRun[] = [];
     try {
       for (const mode of modes) {
         engines.push(
-          await createEngine({
-            model,
-            graph: { mode },
-            cache: { blockSize, numBlocks: maxNumSeqs * blocksPerReq },
-            limits: { maxNumSeqs, maxNumBatchedTokens, maxModelLen: blocksPerReq * blockSize },
-            backend: request,
-            onProgress: engineProgress(line, `${mode}:`),
-          }),
+          await engineOptionsFromFlags(
+            '--max-num-seqs/--max-num-batched-tokens/--max-prompt/--max-output/--block-size',
+            () =>
+              createEngine({
+                model,
+                graph: { mode },
+                cache: { blockSize, numBlocks: maxNumSeqs * blocksPerReq },
+                limits: { maxNumSeqs, maxNumBatchedTokens, maxModelLen: blocksPerReq * blockSize },
+                backend: request,
+                onProgress: engineProgress(line, `${mode}:`),
+              }),
+          ),
         );
       }
+      // The header once every engine exists: sizes an engine rejects are reported without one.
+      if (!json) print([...simulateHeadingLines(heading), '', table.header].join('\n'));
       // Warm-up, then the timed run, each interleaved over the modes (one step of each in turn):
       // see interleaved-run.ts for why the order of --modes then cannot change the result.
       const rounds = (phase: string) => (working: number) =>
