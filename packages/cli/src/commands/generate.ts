@@ -14,7 +14,6 @@ import {
 } from '@flashgraph/engine';
 import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../command.js';
 import { engineProgress, type ProgressLine, progressLine, weightProgress } from '../report/progress-line.js';
-import { createTextStream } from '../text-stream.js';
 import { parseBackend, parseIntFlag } from './shared.js';
 
 const OPTIONS = {
@@ -296,7 +295,7 @@ async function generateWith(
     // A single prompt streams: each step's token goes through an incremental detokenizer, which
     // holds back half of a multi-byte character until the rest arrives.
     const stream = !args.json && prompts.length === 1 && tokenizer !== null;
-    const detokenizer = stream ? createTextStream((tokens) => textOf(tokens) ?? '') : null;
+    const detokenizer = stream ? tokenizer.createDetokenizer({ skipSpecialTokens: true }) : null;
     let streamed = '';
     const emit = (text: string) => {
       if (text === '') return;
@@ -313,7 +312,7 @@ async function generateWith(
       const now = performance.now() - start;
       for (const s of step.sampled) {
         if (!firstTokenMs.has(s.id)) firstTokenMs.set(s.id, now);
-        if (detokenizer) emit(detokenizer.push(s.token));
+        if (detokenizer && decodable(s.token)) emit(detokenizer.push(s.token));
       }
       for (const f of step.finished) {
         outputs.set(f.id, f);
