@@ -1,5 +1,5 @@
 // `pnpm bench` / device benchmark: `flashgraph simulate` with its defaults (64 requests, random
-// prompt and output lengths, seed 1) through engine.run() in every graph mode: throughput,
+// prompt and output lengths, seed 1) through every graph mode, interleaved step by step: throughput,
 // per-step latency percentiles and padding waste. Prints the table, then one JSON line.
 import { cudaStatus } from '@flashgraph/cuda';
 import type { CliIo } from '../src/command.js';

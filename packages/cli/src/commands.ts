@@ -32,7 +32,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     load: async () => (await import('./commands/make-tiny-model.js')).makeTinyModelCommand,
   },
   simulate: {
-    summary: 'Run a random workload through engine.run(): throughput, latency, padding',
+    summary: 'Run a random workload through every graph mode, interleaved: throughput, latency, padding',
     load: async () => (await import('./commands/simulate.js')).simulateCommand,
   },
 };
