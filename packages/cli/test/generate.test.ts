@@ -61,6 +61,7 @@ describe('flashgraph make-tiny-model and generate', () => {
           'logprobs',
           'model',
           'promptTokenIds',
+          'schemaVersion',
           'seed',
           'text',
           'timings',

@@ -75,8 +75,13 @@ export interface GenerateArgs {
   readonly logprobs: boolean;
 }
 
+/** `generate --json`'s format version (one object per prompt per line). */
+export const GENERATE_SCHEMA_VERSION = 1;
+
 /** One line per prompt with --json. */
 export interface GenerateJsonLine {
+  /** Bumped when a field changes meaning or goes away (new fields keep the version). */
+  readonly schemaVersion: typeof GENERATE_SCHEMA_VERSION;
   readonly model: string;
   readonly backend: string;
   readonly promptTokenIds: readonly number[];
@@ -327,6 +332,7 @@ async function generateWith(
         const out = outputs.get(id) as RequestOutput;
         const generateMs = doneMs.get(id) ?? 0;
         const line: GenerateJsonLine = {
+          schemaVersion: GENERATE_SCHEMA_VERSION,
           model: model.name,
           backend: engine.backend,
           promptTokenIds: prompts[i] as number[],
