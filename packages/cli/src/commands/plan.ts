@@ -92,8 +92,27 @@ const FLAG_FOR_PATH: Readonly<Record<string, string>> = {
 
 /** A number when the text is one; otherwise the text, so the config report shows what was typed. */
 function numberOrText(text: string): number | string {
-  const value = Number(text);
-  return text.trim() !== '' && Number.isFinite(value) ? value : text;
+  // Plain decimals only: Number() would also read '0x10', '1e3' and '' as numbers.
+  return /^\s*-?\d+(\.\d+)?\s*$/.test(text) ? Number(text) : text;
+}
+
+/**
+ * The largest max capture size `plan` resolves. @flashgraph/config builds the default capture
+ * sizes up to it (one per 16 tokens): 2^31 exhausts the heap and kills the process, 2^24 takes a
+ * quarter of a second. A guard for the CLI until the library bounds it itself.
+ */
+const MAX_PLANNED_CAPTURE_SIZE = 2 ** 24;
+
+function checkPlannableSize(input: GraphConfigInput, fromFile: boolean): void {
+  const value = (input as { maxCaptureSize?: unknown }).maxCaptureSize;
+  if (typeof value === 'number' && value > MAX_PLANNED_CAPTURE_SIZE) {
+    throw new UsageError({
+      flag: fromFile ? '--max-capture-size (or maxCaptureSize in --config)' : '--max-capture-size',
+      problem: 'too large to plan',
+      value,
+      allowed: `<= ${MAX_PLANNED_CAPTURE_SIZE}`,
+    });
+  }
 }
 
 function positiveIntegerFlag(flag: string, text: string | undefined, fallback: number): number {
@@ -224,6 +243,7 @@ export const planCommand: CliCommand = {
         : { maxNumTokens: positiveIntegerFlag('max-num-tokens', values['max-num-tokens'], 0) }),
     };
     const input = inputFrom(values, io.cwd);
+    if (input !== null && typeof input === 'object') checkPlannableSize(input, values.config !== undefined);
     const context = contextFrom(values);
     let plan: ReturnType<typeof buildCapturePlan>;
     try {
