@@ -116,6 +116,26 @@ const PACKAGES = [
     addon: { dir: 'engine', file: 'flashgraph_engine.node' },
     exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
   },
+  {
+    name: '@flashgraph/models',
+    exports: [
+      'loadHfModel',
+      'writeTinyModel',
+      'openCheckpoint',
+      'writeSafetensors',
+      'parseLlamaConfig',
+      'HfTokenizer',
+      'CheckpointError',
+      'ModelConfigError',
+      'TokenizerError',
+    ],
+  },
+  {
+    name: '@flashgraph/cli',
+    exports: ['runCli', 'UsageError'],
+    // The installed bin must run: `flashgraph --help` prints the usage.
+    bin: { name: 'flashgraph', args: ['--help'], expect: 'Usage: flashgraph' },
+  },
 ];
 
 const PNPM_VERSION = '10.34.9';
@@ -470,6 +490,18 @@ function main() {
         for (const source of [join('native', addon.dir, 'CMakeLists.txt'), 'native/cmake', 'native/common']) {
           if (!existsSync(join(installed, source)))
             result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
+        }
+      }
+      const bin = PACKAGES.find((p) => p.name === result.name)?.bin;
+      if (bin) {
+        try {
+          const output = run(join(project, 'node_modules', '.bin', bin.name), bin.args, project);
+          if (!output.includes(bin.expect))
+            result.problems.push(`\`${bin.name} ${bin.args.join(' ')}\` printed no "${bin.expect}"`);
+        } catch (error) {
+          result.problems.push(
+            `\`${bin.name} ${bin.args.join(' ')}\` failed: ${String(error.stderr ?? error.message).split('\n')[0]}`,
+          );
         }
       }
       const allowed = new Set(['package.json', 'LICENSE', 'README.md', ...(manifest.files ?? [])]);

@@ -9,6 +9,8 @@ export interface ExecuteResult {
   readonly outcome: RunOutcome;
   /** sampled[i]: the next token of batch.requests[i] (-1 where it samples nothing). */
   readonly sampled: Int32Array;
+  /** logprobs[i]: the raw-logit log-probability of sampled[i] (0 when the model sampled itself). */
+  readonly logprobs: Float32Array;
 }
 
 export interface ExecutionBackend {

@@ -11,8 +11,11 @@ import {
   segmentedForward,
 } from '@flashgraph/cuda-graph';
 import { referenceAttention, writeKvCacheReference } from '@flashgraph/fa3';
+import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import type { AttentionIO, CpuForwardContext, CpuStream, LoadedModel, Model } from './model.js';
+import { CpuSampler } from './sampling/cpu-sampler.js';
+import { SamplingParamsView } from './sampling/params.js';
 import type { ScheduledBatch } from './scheduler.js';
 import { StepInputWriter } from './step-inputs.js';
 
@@ -39,12 +42,16 @@ export function createCpuBackend(
   const tokenIds = new Int32Array(T);
   const sampleRows = new Int32Array(R);
   const sampled = new Int32Array(R);
-  const inputs = new StepInputWriter(tokenIds, sampleRows);
-  const buffers = Object.freeze({ tokenIds, positions: mirror.positions, sampleRows, sampled });
+  const logprobs = new Float32Array(R);
+  const samplingParams = new SamplingParamsView(new ArrayBuffer(SamplingParamsView.byteLength(R)), 0, R);
+  const sampler = new CpuSampler(model.shape.vocabSize);
+  const inputs = new StepInputWriter(tokenIds, sampleRows, samplingParams);
+  const buffers = Object.freeze({ tokenIds, positions: mirror.positions, sampleRows, sampled, logprobs });
   const loaded: LoadedModel = model.load({ backend: 'cpu', device: 0, maxNumTokens: T, maxNumReqs: R });
   const runner = createCpuGraphRunner(config, R, onProgress);
   const rowQ = numHeadsQ * headDim;
   const stride = mirror.layout.blockTableStride;
+  const window = attentionWindow(model.shape);
 
   const step = segmentedForward<CpuStream>({
     numLayers,
@@ -56,6 +63,11 @@ export function createCpuBackend(
       numReqs: ctx.numReqs,
       buffers,
       attention: attention as (layer: number, io: AttentionIO<Float32Array>) => ReturnType<typeof attention>,
+      sample: (logits: Float32Array) => {
+        const numReqs = ctx.numReqs;
+        // A kernel: reads the rows and parameters when it runs (each replay), not at launch.
+        ctx.stream.launch(() => sampler.sampleBatch(logits, sampleRows, samplingParams, sampled, logprobs, numReqs));
+      },
     }),
     // On the CPU the host mirror is the metadata itself: execute() writes it before dispatch.
     prologue: () => {},
@@ -94,6 +106,7 @@ export function createCpuBackend(
           headDim,
           pageSize: limits.blockSize,
           causal: true,
+          ...(window ? { window } : {}),
         });
         io.out.set(out);
       });
@@ -120,7 +133,8 @@ export function createCpuBackend(
       );
       inputs.write(batch);
       const outcome = runner.run(runBatch);
-      return { outcome, sampled: sampled.slice(0, batch.requests.length) };
+      const n = batch.requests.length;
+      return { outcome, sampled: sampled.slice(0, n), logprobs: logprobs.slice(0, n) };
     },
     runnerStats: (): GraphRunnerStats => runner.stats(),
     dispose() {

@@ -17,8 +17,12 @@ import {
   segmentedForward,
 } from '@flashgraph/cuda-graph';
 import { type Attention, createAttention } from '@flashgraph/fa3';
+import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
+import { EngineError } from './errors.js';
 import type { AttentionIO, CudaForwardContext, DeviceTensor, LoadedModel, Model } from './model.js';
+import { loadNative, nativeSampler } from './native.js';
+import { SamplingParamsView } from './sampling/params.js';
 import type { ScheduledBatch } from './scheduler.js';
 import { StepInputWriter } from './step-inputs.js';
 
@@ -34,6 +38,7 @@ export function createCudaBackend(
   const T = limits.maxNumBatchedTokens;
   const R = limits.maxNumSeqs;
   const device = limits.device;
+  const window = attentionWindow(model.shape);
   // Everything allocated goes on this list, so a failure half-way frees what exists.
   const owned: { dispose(): void }[] = [];
   const own = <X extends { dispose(): void }>(x: X): X => {
@@ -65,6 +70,7 @@ export function createCudaBackend(
         maxNumPagesPerReq: limits.maxBlocksPerReq,
         maxNumSplits: config.maxNumSplits,
         causal: true,
+        ...(window ? { window } : {}),
         device,
       }),
     );
@@ -85,14 +91,30 @@ export function createCudaBackend(
     const kCaches = Array.from({ length: numLayers }, (_, l) => kvCache.view(2 * l * cacheBytes, cacheBytes));
     const vCaches = Array.from({ length: numLayers }, (_, l) => kvCache.view((2 * l + 1) * cacheBytes, cacheBytes));
 
-    // Inputs: [sampleRows R | tokenIds T] int32, staged in pinned memory, copied in one go.
-    const inputBytes = (R + T) * 4;
+    // Inputs: [sampleRows R int32 | sampling params 24R bytes | tokenIds T int32], staged in
+    // pinned memory and copied in one go, so the sampler's parameters sit at a fixed address.
+    const paramsOffset = R * 4;
+    const tokensOffset = paramsOffset + SamplingParamsView.byteLength(R);
+    const inputBytes = tokensOffset + T * 4;
     const pinnedInputs = own(PinnedHostBuffer.alloc(inputBytes));
     const deviceInputs = own(DeviceBuffer.alloc(inputBytes, { device }));
-    const inputs = new StepInputWriter(pinnedInputs.int32(R * 4, T), pinnedInputs.int32(0, R));
+    const samplingParams = new SamplingParamsView(
+      pinnedInputs.bytes.buffer,
+      pinnedInputs.bytes.byteOffset + paramsOffset,
+      R,
+    );
+    const inputs = new StepInputWriter(pinnedInputs.int32(tokensOffset, T), pinnedInputs.int32(0, R), samplingParams);
     deviceInputs.write(pinnedInputs.bytes);
-    const sampledDevice = own(DeviceBuffer.alloc(R * 4, { device }));
-    const sampledHost = own(PinnedHostBuffer.alloc(R * 4));
+    // Outputs: [sampled R int32 | logprobs R fp32], copied back in one go.
+    const outputsDevice = own(DeviceBuffer.alloc(R * 8, { device }));
+    outputsDevice.fill(0);
+    const outputsHost = own(PinnedHostBuffer.alloc(R * 8));
+    // The device sampler comes with the engine addon; models that sample themselves never need it.
+    const sampler = nativeSampler();
+    const vocabSize = model.shape.vocabSize;
+    const samplerWorkspace = sampler
+      ? own(DeviceBuffer.alloc(Math.max(1, sampler.samplerWorkspaceBytes(vocabSize, R)), { device }))
+      : null;
 
     // A first (empty) build gives the metadata views, which are the same objects every step.
     let metadata: AttentionMetadata<DeviceBuffer> = builder.build(
@@ -104,8 +126,10 @@ export function createCudaBackend(
       tokenIds: deviceInputs.view(R * 4, T * 4),
       positions: metadata.positions,
       sampleRows: deviceInputs.view(0, R * 4),
-      sampled: sampledDevice,
+      sampled: outputsDevice.view(0, R * 4),
+      logprobs: outputsDevice.view(R * 4, R * 4),
     });
+    const paramsDevice = deviceInputs.view(paramsOffset, SamplingParamsView.byteLength(R));
 
     const loaded: LoadedModel = own(model.load({ backend: 'cuda', device, maxNumTokens: T, maxNumReqs: R }));
     const runner: GraphRunner<Stream> = own(createGraphRunner({ config, stream, onProgress, maxNumReqs: R }));
@@ -128,6 +152,29 @@ export function createCudaBackend(
         numReqs: ctx.numReqs,
         buffers,
         attention: attention as (layer: number, io: AttentionIO<DeviceTensor>) => ReturnType<typeof attention>,
+        sample: (logits: DeviceTensor) => {
+          if (!sampler || !samplerWorkspace) {
+            const native = loadNative();
+            const why = native.addon ? `${native.path} has no sample()` : native.reason;
+            throw new EngineError(
+              'sampler_unavailable',
+              `ctx.sample: the engine addon has no device sampler (${why}); rebuild it with ` +
+                '`npx -y pnpm@10.34.9 --filter @flashgraph/engine build` from a tree that has native/engine sampling',
+            );
+          }
+          sampler.sample(
+            typeof logits === 'bigint' ? logits : logits.ptr,
+            paramsDevice.ptr,
+            buffers.sampleRows.ptr,
+            buffers.sampled.ptr,
+            buffers.logprobs.ptr,
+            samplerWorkspace.ptr,
+            vocabSize,
+            ctx.numReqs,
+            R,
+            ctx.stream.handle,
+          );
+        },
       }),
       prologue: (ctx) => {
         const batch = current ? { requests: current.requests } : dummyBatch(ctx.numReqs);
@@ -139,7 +186,7 @@ export function createCudaBackend(
           padToReqs: ctx.numReqs,
           decodeGraph: ctx.uniformDecode,
         });
-        pinnedInputs.copyToDevice(deviceInputs, { stream: ctx.stream, byteLength: (R + ctx.numTokens) * 4 });
+        pinnedInputs.copyToDevice(deviceInputs, { stream: ctx.stream, byteLength: tokensOffset + ctx.numTokens * 4 });
       },
       runAttention: (call, ctx) => {
         const io = call.io as AttentionIO<DeviceTensor>;
@@ -159,7 +206,11 @@ export function createCudaBackend(
     });
 
     const deviceBytes =
-      attention.workspaceBytes + kvCache.byteLength + deviceInputs.byteLength + sampledDevice.byteLength;
+      attention.workspaceBytes +
+      kvCache.byteLength +
+      deviceInputs.byteLength +
+      outputsDevice.byteLength +
+      (samplerWorkspace?.byteLength ?? 0);
 
     return {
       kind: 'cuda',
@@ -186,9 +237,13 @@ export function createCudaBackend(
             );
           }
           const outcome = runner.run(runBatch);
-          sampledHost.copyFromDevice(sampledDevice, { stream, byteLength: numReqs * 4 });
+          outputsHost.copyFromDevice(outputsDevice, { stream, byteLength: R * 8 });
           stream.synchronize();
-          return { outcome, sampled: sampledHost.int32(0, numReqs).slice() };
+          return {
+            outcome,
+            sampled: outputsHost.int32(0, numReqs).slice(),
+            logprobs: outputsHost.float32(R * 4, numReqs).slice(),
+          };
         } finally {
           current = null;
         }

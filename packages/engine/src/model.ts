@@ -19,6 +19,11 @@ export interface ModelShape {
   readonly vocabSize: number;
   /** Activation and KV-cache dtype on CUDA; the CPU backend computes in fp32. */
   readonly dtype: ModelDtype;
+  /**
+   * Sliding-window attention: a query at position p sees keys p-W+1..p (transformers'
+   * convention). null or absent: full causal attention.
+   */
+  readonly slidingWindow?: number | null;
 }
 
 /** Device memory on the CUDA backend. */
@@ -49,18 +54,26 @@ export interface CpuStream {
 }
 
 /** Per-step inputs at fixed addresses (the engine writes them before every step). */
-export interface StepBuffers<I> {
+export interface StepBuffers<I, F = I> {
   /** int32 `[numTokens]`: the token id of each row. */
   readonly tokenIds: I;
   /** int32 `[numTokens]`: the token's position in its sequence (0 for padding rows). */
   readonly positions: I;
   /** int32 `[numReqs]`: the row whose next token request r samples, or -1 (no sample, padding). */
   readonly sampleRows: I;
-  /** int32 `[numReqs]`, written by the model: the sampled next token of request r (-1 where sampleRows is -1). */
+  /**
+   * int32 `[numReqs]`: the sampled next token of request r (-1 where sampleRows is -1), written
+   * by `ctx.sample` (a model may also write it itself, as the synthetic decoder does).
+   */
   readonly sampled: I;
+  /**
+   * fp32 `[numReqs]`, written by `ctx.sample`: log-softmax of the raw logits at the sampled token
+   * (0 where nothing is sampled).
+   */
+  readonly logprobs: F;
 }
 
-interface ForwardContextBase<S, T, I> {
+interface ForwardContextBase<S, T, I, F> {
   /** Launch every kernel of the step on this stream. */
   readonly stream: S;
   /**
@@ -70,16 +83,23 @@ interface ForwardContextBase<S, T, I> {
   readonly numTokens: number;
   /** Requests in `sampleRows`/`sampled` (padded like numTokens). */
   readonly numReqs: number;
-  readonly buffers: StepBuffers<I>;
+  readonly buffers: StepBuffers<I, F>;
   /** Writes k and v of the step's tokens into layer's KV cache and runs attention; yield the result. */
   attention(layer: number, io: AttentionIO<T>): AttentionCall;
+  /**
+   * Launches the engine's sampler on `stream`: call it once, after the last attention, with fp32
+   * logits `[numReqs, vocabSize]` (row r = the logits of row `sampleRows[r]`; rows whose
+   * sampleRows is -1 may hold anything). It writes `buffers.sampled` and `buffers.logprobs` with
+   * each request's own temperature, top-k, top-p and seed (the per-step parameter buffers).
+   */
+  sample(logits: T): void;
 }
 
-export interface CudaForwardContext extends ForwardContextBase<Stream, DeviceTensor, DeviceBuffer> {
+export interface CudaForwardContext extends ForwardContextBase<Stream, DeviceTensor, DeviceBuffer, DeviceBuffer> {
   readonly backend: 'cuda';
 }
 
-export interface CpuForwardContext extends ForwardContextBase<CpuStream, Float32Array, Int32Array> {
+export interface CpuForwardContext extends ForwardContextBase<CpuStream, Float32Array, Int32Array, Float32Array> {
   readonly backend: 'cpu';
 }
 
@@ -100,7 +120,8 @@ export interface ModelLoadContext {
 export interface LoadedModel {
   /**
    * One forward pass over `ctx.numTokens` rows: embed `buffers.tokenIds` at `buffers.positions`,
-   * run every layer (yielding each attention call), and sample into `buffers.sampled`. It must
+   * run every layer (yielding each attention call), and sample (`ctx.sample(logits)`, or write
+   * `buffers.sampled` itself). It must
    * launch work only (no synchronization, no allocation, no host reads of device data), so it can
    * be captured into a CUDA graph.
    */
@@ -112,6 +133,8 @@ export interface LoadedModel {
 export interface Model {
   readonly name: string;
   readonly shape: ModelShape;
+  /** Tokens that end a request (unless it sets `ignoreEos`); the stopping token is kept in the output. */
+  readonly eosTokenIds?: readonly number[];
   /** Backends this model has kernels for. */
   readonly backends: readonly BackendKind[];
   /** Allocates weights and activations for the given backend and limits. */

@@ -29,6 +29,31 @@ export interface NativeSyntheticKernels {
 export interface NativeEngine {
   status(): { available: boolean; reason?: string; deviceCount: number };
   SyntheticKernels: new (options: SyntheticKernelsOptions) => NativeSyntheticKernels;
+  /** Device scratch the sampler needs for these limits (absent in addons built before the sampler). */
+  samplerWorkspaceBytes?(vocabSize: number, maxNumReqs: number): number;
+  /**
+   * The device sampler (contract B in model.ts's sampling): one synchronous, capturable launch on
+   * `stream` that allocates nothing. `params` is the 24 * maxNumReqs-byte struct of arrays.
+   */
+  sample?(
+    logits: bigint,
+    params: bigint,
+    sampleRows: bigint,
+    sampled: bigint,
+    logprobs: bigint,
+    workspace: bigint,
+    vocabSize: number,
+    numReqs: number,
+    maxNumReqs: number,
+    stream: bigint,
+  ): void;
+}
+
+/** The addon's device sampler, or null when the loaded addon (or none) lacks it. */
+export function nativeSampler(): Required<Pick<NativeEngine, 'sample' | 'samplerWorkspaceBytes'>> | null {
+  const addon = loadNative().addon;
+  if (!addon || typeof addon.sample !== 'function' || typeof addon.samplerWorkspaceBytes !== 'function') return null;
+  return addon as Required<Pick<NativeEngine, 'sample' | 'samplerWorkspaceBytes'>>;
 }
 
 export type NativeLoadResult = NativeAddonLoad<NativeEngine>;
