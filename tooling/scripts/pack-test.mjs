@@ -5,7 +5,8 @@
 // its `files` allow-list shipped. Runs at the end of the root `test` script, after the build.
 //
 // To add a package: one entry in PACKAGES (its npm name and a few export names it must expose;
-// for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship).
+// for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship;
+// for a package with a bin, the command to run and what it must print).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,26 @@ const PACKAGES = [
     name: '@flashgraph/engine',
     addon: { dir: 'engine', file: 'flashgraph_engine.node' },
     exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
+  },
+  {
+    name: '@flashgraph/models',
+    exports: [
+      'loadHfModel',
+      'writeTinyModel',
+      'openCheckpoint',
+      'writeSafetensors',
+      'parseLlamaConfig',
+      'HfTokenizer',
+      'CheckpointError',
+      'ModelConfigError',
+      'TokenizerError',
+    ],
+  },
+  {
+    name: '@flashgraph/cli',
+    exports: ['runCli', 'UsageError'],
+    // The installed bin must run: `flashgraph --help` prints the usage.
+    bin: { name: 'flashgraph', args: ['--help'], expect: 'Usage: flashgraph' },
   },
 ];
 
@@ -184,6 +205,18 @@ function main() {
         for (const source of [join('native', addon.dir, 'CMakeLists.txt'), join('native', 'cmake')]) {
           if (!existsSync(join(installed, source)))
             result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
+        }
+      }
+      const bin = PACKAGES.find((p) => p.name === result.name)?.bin;
+      if (bin) {
+        try {
+          const output = run(join(project, 'node_modules', '.bin', bin.name), bin.args, project);
+          if (!output.includes(bin.expect))
+            result.problems.push(`\`${bin.name} ${bin.args.join(' ')}\` printed no "${bin.expect}"`);
+        } catch (error) {
+          result.problems.push(
+            `\`${bin.name} ${bin.args.join(' ')}\` failed: ${String(error.stderr ?? error.message).split('\n')[0]}`,
+          );
         }
       }
       const allowed = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md', ...(manifest.files ?? [])]);

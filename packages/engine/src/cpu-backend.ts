@@ -5,6 +5,7 @@ import { createHostMirror } from '@flashgraph/attn-metadata';
 import type { ResolvedGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats, StepContext } from '@flashgraph/cuda-graph';
 import { referenceAttention, writeKvCacheReference } from '@flashgraph/fa3';
+import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { createCpuGraphRunner } from './cpu-runner.js';
 import { segmentedForward } from './forward-driver.js';
@@ -46,6 +47,7 @@ export function createCpuBackend(
   const runner = createCpuGraphRunner(config, R, onProgress);
   const rowQ = numHeadsQ * headDim;
   const stride = mirror.layout.blockTableStride;
+  const window = attentionWindow(model.shape);
 
   const step = segmentedForward<CpuStream>({
     numLayers,
@@ -100,6 +102,7 @@ export function createCpuBackend(
           headDim,
           pageSize: limits.blockSize,
           causal: true,
+          ...(window ? { window } : {}),
         });
         io.out.set(out);
       });

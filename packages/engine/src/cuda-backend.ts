@@ -11,6 +11,7 @@ import type { ResolvedGraphConfig } from '@flashgraph/config';
 import { DeviceBuffer, PinnedHostBuffer, Stream } from '@flashgraph/cuda';
 import { type CaptureProgress, createGraphRunner, type GraphRunner, type StepContext } from '@flashgraph/cuda-graph';
 import { type Attention, createAttention } from '@flashgraph/fa3';
+import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { EngineError } from './errors.js';
 import { segmentedForward } from './forward-driver.js';
@@ -32,6 +33,7 @@ export function createCudaBackend(
   const T = limits.maxNumBatchedTokens;
   const R = limits.maxNumSeqs;
   const device = limits.device;
+  const window = attentionWindow(model.shape);
   // Everything allocated goes on this list, so a failure half-way frees what exists.
   const owned: { dispose(): void }[] = [];
   const own = <X extends { dispose(): void }>(x: X): X => {
@@ -63,6 +65,7 @@ export function createCudaBackend(
         maxNumPagesPerReq: limits.maxBlocksPerReq,
         maxNumSplits: config.maxNumSplits,
         causal: true,
+        ...(window ? { window } : {}),
         device,
       }),
     );

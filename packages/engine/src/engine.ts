@@ -3,14 +3,17 @@
 // on the backend, commit sampled tokens, retire finished requests.
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
+import { checkIntArray } from '@flashgraph/errors';
+import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecutionBackend } from './backend.js';
 import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
 import { createCudaBackend } from './cuda-backend.js';
-import { EngineDisposedError, RequestTooLargeError } from './errors.js';
+import { EngineDisposedError, RequestTooLargeError, UnknownRequestError } from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
-import { newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
+import { type AddRequestOptions, parseRequestOptions } from './request-options.js';
+import { type FinishReason, newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
 import { checkInt, checkObject, checkOneOf } from './validate.js';
 
@@ -53,12 +56,8 @@ export type EngineProgress =
     }
   | { readonly phase: 'ready'; readonly captureMs: number; readonly graphs: number };
 
-export interface AddRequestOptions {
-  /** Token ids in [0, vocabSize), at least one. */
-  promptTokens: ArrayLike<number>;
-  /** Tokens to generate, >= 1. */
-  maxNewTokens: number;
-}
+export type { AddRequestOptions } from './request-options.js';
+export type { FinishReason } from './scheduler.js';
 
 export type StepMode = 'full' | 'piecewise' | 'eager';
 
@@ -66,6 +65,15 @@ export interface RequestOutput {
   readonly id: number;
   readonly promptLength: number;
   readonly outputTokens: readonly number[];
+  /**
+   * logprobs[i]: the natural-log probability of outputTokens[i] under the model's raw logits
+   * (before temperature and filtering); 0 for models that sample themselves (the synthetic decoder).
+   */
+  readonly logprobs: readonly number[];
+  /** 'stop': an eos or stop token (the last output token); 'length': maxNewTokens; 'abort': `abort()`. */
+  readonly finishReason: FinishReason;
+  /** The seed the request sampled with (its own, or the random one it was given). */
+  readonly seed: number;
   /** Step indices: added, first scheduled, first token, finished. */
   readonly addedAtStep: number;
   readonly firstTokenAtStep: number;
@@ -86,8 +94,9 @@ export interface StepResult {
   readonly paddedReqs: number;
   /** Wall-clock time of the step, host scheduling and device work until the tokens are back. */
   readonly durationMs: number;
-  /** Tokens sampled this step, by request id. */
-  readonly sampled: readonly { readonly id: number; readonly token: number }[];
+  /** Tokens sampled this step, by request id, with their logprobs (for streaming). */
+  readonly sampled: readonly { readonly id: number; readonly token: number; readonly logprob: number }[];
+  /** Requests that finished this step, aborted ones included (finishReason 'abort'). */
   readonly finished: readonly RequestOutput[];
 }
 
@@ -139,8 +148,18 @@ export interface Engine {
   readonly numWaiting: number;
   readonly numRunning: number;
   readonly numFreeBlocks: number;
-  /** Queues a request and returns its id; throws RequestTooLargeError if it can never fit. */
+  /**
+   * Queues a request and returns its id. Every option is checked first (InvalidArgumentError
+   * naming the option and its allowed range); RequestTooLargeError if it can never fit.
+   */
   addRequest(request: AddRequestOptions): number;
+  /**
+   * Ends a request at the next step boundary: the next `step()` frees its pages and reports it in
+   * `finished` with finishReason 'abort' and the tokens it had. Returns true when the request was
+   * waiting or running (aborting it twice is fine), false when it had already finished (a no-op).
+   * An id that addRequest never returned is an UnknownRequestError.
+   */
+  abort(id: number): boolean;
   /** Runs one batch (decodes first, then prefill chunks). */
   step(): Promise<StepResult>;
   /** Steps until every request has finished. */
@@ -169,6 +188,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     1,
     cacheTokens,
   );
+  const eosTokenIds = checkIntArray(
+    'model.eosTokenIds',
+    model.eosTokenIds ?? [],
+    { min: 0, max: model.shape.vocabSize - 1 },
+    { maxLength: 1024 },
+  );
+  // Validated here, mapped to the attention kernels' window in one place.
+  attentionWindow(model.shape);
   const requested = checkOneOf('backend', o.backend ?? 'auto', ['auto', 'cuda', 'cpu'] as const);
   const device = checkInt('device', o.device ?? 0, 0, 1024);
   const onProgress = o.onProgress as EngineOptions['onProgress'];
@@ -218,6 +245,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const graphMemoryBytes = Math.max(0, stats.graphMemory.usedBytes - (stats.graphMemoryAtCaptureStart?.usedBytes ?? 0));
   onProgress?.({ phase: 'ready', captureMs: stats.captureMs, graphs: stats.graphs });
   return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
+    eosTokenIds,
     blockSize,
     numBlocks,
     maxNumSeqs,
@@ -230,6 +258,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 }
 
 interface EngineSetup {
+  eosTokenIds: readonly number[];
   blockSize: number;
   numBlocks: number;
   maxNumSeqs: number;
@@ -253,6 +282,9 @@ class EngineImpl implements Engine {
   private readonly blocks: BlockManager;
   private readonly scheduler: Scheduler;
   private readonly requests = new Map<number, RequestState>();
+  /** Ids passed to abort(), applied at the start of the next step. */
+  private readonly pendingAborts = new Set<number>();
+  private readonly eosTokenIds: readonly number[];
   private nextId = 0;
   private stepIndex = 0;
   private disposed = false;
@@ -276,6 +308,7 @@ class EngineImpl implements Engine {
     private readonly exec: ExecutionBackend,
     setup: EngineSetup,
   ) {
+    this.eosTokenIds = setup.eosTokenIds;
     // One block-table row per running request, in the rows the backend's metadata build reads.
     this.blocks = new BlockManager({
       numBlocks: setup.numBlocks,
@@ -320,30 +353,41 @@ class EngineImpl implements Engine {
 
   addRequest(request: AddRequestOptions): number {
     this.live('addRequest');
-    const r = checkObject('request', request);
-    const prompt = r.promptTokens as ArrayLike<number>;
-    if (prompt === null || typeof prompt !== 'object' || typeof prompt.length !== 'number') {
-      throw new TypeError('promptTokens must be an array (or typed array) of token ids');
-    }
-    if (prompt.length < 1) throw new RangeError('promptTokens must hold at least one token, got 0');
-    const vocab = this.model.shape.vocabSize;
-    const tokens = new Array<number>(prompt.length);
-    for (let i = 0; i < prompt.length; i++) {
-      const t = prompt[i];
-      if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
-        throw new RangeError(`promptTokens[${i}] must be a token id in [0, ${vocab - 1}], got ${String(t)}`);
-      }
-      tokens[i] = t;
-    }
-    const maxNewTokens = checkInt('maxNewTokens', r.maxNewTokens, 1, 1 << 24);
-    const kvTokens = Scheduler.maxKvTokens({ promptLength: tokens.length, maxNewTokens });
+    const spec = parseRequestOptions(request, { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds });
+    const kvTokens = Scheduler.maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
     if (kvTokens > this.limits.maxModelLen)
       throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
     const id = this.nextId++;
-    const state = newRequestState({ id, tokens, maxNewTokens, addedAtStep: this.stepIndex });
+    const state = newRequestState({ id, addedAtStep: this.stepIndex, ...spec });
     this.requests.set(id, state);
     this.scheduler.add(state);
     return id;
+  }
+
+  abort(id: number): boolean {
+    this.live('abort');
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.nextId) {
+      throw new UnknownRequestError(id, this.nextId);
+    }
+    // Finished requests leave the map; their abort is a no-op.
+    if (!this.requests.has(id)) return false;
+    this.pendingAborts.add(id);
+    return true;
+  }
+
+  /** The step boundary: ends the aborted requests (pages back before the next schedule). */
+  private applyAborts(stepIndex: number): RequestOutput[] {
+    if (this.pendingAborts.size === 0) return [];
+    const out: RequestOutput[] = [];
+    for (const id of [...this.pendingAborts].sort((a, b) => a - b)) {
+      const state = this.requests.get(id);
+      if (state && this.scheduler.abort(state, stepIndex)) {
+        this.requests.delete(id);
+        out.push(toOutput(state));
+      }
+    }
+    this.pendingAborts.clear();
+    return out;
   }
 
   async step(): Promise<StepResult> {
@@ -360,6 +404,7 @@ class EngineImpl implements Engine {
   private stepSync(): StepResult {
     const start = performance.now();
     const index = this.stepIndex;
+    const aborted = this.applyAborts(index);
     const batch: ScheduledBatch = this.scheduler.schedule(index);
     if (batch.requests.length === 0) {
       return Object.freeze({
@@ -374,17 +419,18 @@ class EngineImpl implements Engine {
         paddedReqs: 0,
         durationMs: 0,
         sampled: [],
-        finished: [],
+        finished: Object.freeze(aborted),
       });
     }
-    const { outcome, sampled } = this.exec.execute(batch);
+    const { outcome, sampled, logprobs } = this.exec.execute(batch);
     this.stepIndex++;
-    const finished = this.scheduler.commit(batch, sampled, index);
+    const finished = this.scheduler.commit(batch, sampled, index, logprobs);
     const durationMs = performance.now() - start;
 
-    const sampledOut: { id: number; token: number }[] = [];
+    const sampledOut: { id: number; token: number; logprob: number }[] = [];
     batch.requests.forEach((entry, i) => {
-      if (entry.sample) sampledOut.push({ id: entry.request.id, token: sampled[i] as number });
+      if (entry.sample)
+        sampledOut.push({ id: entry.request.id, token: sampled[i] as number, logprob: logprobs[i] as number });
       if (entry.numComputedTokens < entry.request.promptLength) {
         this.promptTokens += Math.min(entry.numNewTokens, entry.request.promptLength - entry.numComputedTokens);
       }
@@ -398,10 +444,12 @@ class EngineImpl implements Engine {
     m.tokens += batch.numTokens;
     m.paddingTokens += outcome.paddedTokens - batch.numTokens;
     m.totalMs += durationMs;
-    const finishedOut = finished.map((r) => {
-      this.requests.delete(r.id);
-      return toOutput(r);
-    });
+    const finishedOut = aborted.concat(
+      finished.map((r) => {
+        this.requests.delete(r.id);
+        return toOutput(r);
+      }),
+    );
     return Object.freeze({
       index,
       mode: outcome.mode,
@@ -501,6 +549,7 @@ class EngineImpl implements Engine {
     this.disposed = true;
     this.scheduler.clear();
     this.requests.clear();
+    this.pendingAborts.clear();
     this.exec.dispose();
   }
 
@@ -514,6 +563,9 @@ function toOutput(r: RequestState): RequestOutput {
     id: r.id,
     promptLength: r.promptLength,
     outputTokens: Object.freeze(r.tokens.slice(r.promptLength)),
+    logprobs: Object.freeze(r.logprobs.slice()),
+    finishReason: r.finishReason ?? 'length',
+    seed: r.sampling.seed,
     addedAtStep: r.addedAtStep,
     firstTokenAtStep: r.firstTokenAtStep,
     finishedAtStep: r.finishedAtStep,

@@ -1,12 +1,31 @@
 // Typed errors of @flashgraph/engine. Each carries a stable `code` and says what to change.
+import { FlashgraphError } from '@flashgraph/errors';
 
-/** Base class of every error the engine throws on purpose. */
-export class EngineError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EngineError';
-    this.code = code;
+/** Base class of every engine-specific error (a FlashgraphError; bad arguments throw InvalidArgumentError). */
+export class EngineError extends FlashgraphError {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; path?: string; value?: unknown; allowed?: string; fix?: string },
+  ) {
+    super({ code, problem: message, ...options });
+  }
+}
+
+/** `abort(id)` with an id this engine never returned from `addRequest`. */
+export class UnknownRequestError extends EngineError {
+  readonly id: unknown;
+  constructor(id: unknown, nextId: number) {
+    super('unknown_request', 'no such request', {
+      path: 'abort(id)',
+      value: id,
+      allowed:
+        nextId === 0
+          ? 'an id returned by addRequest (none yet)'
+          : `an id returned by addRequest, in [0, ${nextId - 1}]`,
+      fix: 'Pass the id that addRequest returned.',
+    });
+    this.id = id;
   }
 }
 

@@ -6,6 +6,7 @@ export type {
   EngineOptions,
   EngineProgress,
   EngineStats,
+  FinishReason,
   ModeStats,
   RequestOutput,
   RunResult,
@@ -14,7 +15,13 @@ export type {
   StepResult,
 } from './engine.js';
 export { createEngine } from './engine.js';
-export { CacheFullError, EngineDisposedError, EngineError, RequestTooLargeError } from './errors.js';
+export {
+  CacheFullError,
+  EngineDisposedError,
+  EngineError,
+  RequestTooLargeError,
+  UnknownRequestError,
+} from './errors.js';
 export type {
   AttentionCall,
   AttentionIO,
@@ -31,5 +38,6 @@ export type {
   ModelShape,
   StepBuffers,
 } from './model.js';
-export type { LatencySummary } from './percentiles.js';
+export { type LatencySummary, summarize as summarizeLatencies } from './percentiles.js';
+export { type BackendRequest, cudaUnavailableReason } from './select-backend.js';
 export { type SyntheticDecoderOptions, syntheticDecoder } from './synthetic-model.js';

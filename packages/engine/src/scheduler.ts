@@ -4,8 +4,14 @@
 // tokens (chunked prefill). A waiting request is admitted only when the block manager can reserve
 // its worst case, so the cache never runs out mid-request.
 import type { BlockManager } from './block-manager.js';
+import { GREEDY, type SamplingParams } from './sampling/params.js';
+
+const NO_STOP_TOKENS: ReadonlySet<number> = new Set();
 
 export type RequestStatus = 'waiting' | 'running' | 'finished';
+
+/** Why a request ended: an eos or stop token ('stop'), maxNewTokens ('length'), or `abort()`. */
+export type FinishReason = 'stop' | 'length' | 'abort';
 
 /** The scheduler's record of one request. */
 export interface RequestState {
@@ -14,6 +20,12 @@ export interface RequestState {
   readonly maxNewTokens: number;
   /** Prompt followed by the tokens sampled so far. */
   readonly tokens: number[];
+  /** The raw-logit log-probability of each sampled token. */
+  readonly logprobs: number[];
+  readonly sampling: SamplingParams;
+  /** Tokens that end the request (eos unless ignored, and the request's stop ids). */
+  readonly stopTokenIds: ReadonlySet<number>;
+  finishReason: FinishReason | null;
   /** Tokens whose keys and values are in the KV cache. */
   numComputedTokens: number;
   status: RequestStatus;
@@ -30,12 +42,18 @@ export function newRequestState(a: {
   tokens: number[];
   maxNewTokens: number;
   addedAtStep: number;
+  sampling?: SamplingParams;
+  stopTokenIds?: ReadonlySet<number>;
 }): RequestState {
   return {
     id: a.id,
     promptLength: a.tokens.length,
     maxNewTokens: a.maxNewTokens,
     tokens: a.tokens,
+    logprobs: [],
+    sampling: a.sampling ?? GREEDY,
+    stopTokenIds: a.stopTokenIds ?? NO_STOP_TOKENS,
+    finishReason: null,
     numComputedTokens: 0,
     status: 'waiting',
     addedAtStep: a.addedAtStep,
@@ -168,32 +186,64 @@ export class Scheduler {
   }
 
   /**
-   * Applies a finished step: advances each request, appends sampled tokens (`sampled[i]` belongs
-   * to `batch.requests[i]`), retires requests that reached maxNewTokens and frees their pages.
-   * Returns the requests that finished.
+   * Applies a finished step: advances each request, appends sampled tokens and their logprobs
+   * (`sampled[i]` belongs to `batch.requests[i]`), retires requests that sampled a stop token
+   * (kept in the output) or reached maxNewTokens, and frees their pages. Returns the requests
+   * that finished.
    */
-  commit(batch: ScheduledBatch, sampled: ArrayLike<number>, stepIndex: number): RequestState[] {
+  commit(
+    batch: ScheduledBatch,
+    sampled: ArrayLike<number>,
+    stepIndex: number,
+    logprobs?: ArrayLike<number>,
+  ): RequestState[] {
     const finished: RequestState[] = [];
     batch.requests.forEach((entry, i) => {
       const request = entry.request;
       request.numComputedTokens = entry.numComputedTokens + entry.numNewTokens;
       if (!entry.sample) return;
-      request.tokens.push(sampled[i] as number);
+      const token = sampled[i] as number;
+      request.tokens.push(token);
+      request.logprobs.push(logprobs ? (logprobs[i] as number) : 0);
       if (request.tokens.length - request.promptLength === 1) request.firstTokenAtStep = stepIndex;
-      if (request.tokens.length - request.promptLength >= request.maxNewTokens) {
+      if (request.stopTokenIds.has(token)) request.finishReason = 'stop';
+      else if (request.tokens.length - request.promptLength >= request.maxNewTokens) request.finishReason = 'length';
+      if (request.finishReason !== null) {
         request.status = 'finished';
         request.finishedAtStep = stepIndex;
         this.blocks.release(request.id);
         finished.push(request);
       }
     });
-    if (finished.length > 0) {
-      const done = new Set(finished);
-      let w = 0;
-      for (const r of this.running) if (!done.has(r)) this.running[w++] = r;
-      this.running.length = w;
-    }
+    this.dropFromRunning(finished);
     return finished;
+  }
+
+  /**
+   * Ends a waiting or running request now (between steps): it leaves the queues, its pages go
+   * back, and it finishes with reason 'abort'. False if it had already finished.
+   */
+  abort(request: RequestState, stepIndex: number): boolean {
+    if (request.status === 'finished') return false;
+    if (request.status === 'waiting') {
+      const at = this.waiting.indexOf(request);
+      if (at >= 0) this.waiting.splice(at, 1);
+    } else {
+      this.dropFromRunning([request]);
+    }
+    if (this.blocks.has(request.id)) this.blocks.release(request.id);
+    request.status = 'finished';
+    request.finishReason = 'abort';
+    request.finishedAtStep = stepIndex;
+    return true;
+  }
+
+  private dropFromRunning(finished: readonly RequestState[]): void {
+    if (finished.length === 0) return;
+    const done = new Set(finished);
+    let w = 0;
+    for (const r of this.running) if (!done.has(r)) this.running[w++] = r;
+    this.running.length = w;
   }
 
   /** Drops every queued and running request and returns their pages (used by dispose). */

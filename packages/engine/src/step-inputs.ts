@@ -2,7 +2,7 @@
 // row whose next token is sampled and its sampling parameters. Rows and requests past the batch
 // are reset to neutral values (token 0, sample row -1), so a graph that covers padding never
 // samples a stale row.
-import { GREEDY, type SamplingParamsView } from './sampling/params.js';
+import type { SamplingParamsView } from './sampling/params.js';
 import type { ScheduledBatch } from './scheduler.js';
 
 export class StepInputWriter {
@@ -27,7 +27,7 @@ export class StepInputWriter {
       row += entry.numNewTokens;
       sampleRows[i] = entry.sample ? row - 1 : -1;
       // The sampled token's position: the number of tokens before it in its sequence.
-      if (entry.sample) this.sampling.set(i, GREEDY, entry.numComputedTokens + entry.numNewTokens);
+      if (entry.sample) this.sampling.set(i, entry.request.sampling, entry.numComputedTokens + entry.numNewTokens);
     });
     if (this.tokenExtent > row) tokenIds.fill(0, row, this.tokenExtent);
     if (this.reqExtent > batch.requests.length) sampleRows.fill(-1, batch.requests.length, this.reqExtent);

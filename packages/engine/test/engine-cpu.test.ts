@@ -147,12 +147,14 @@ describe('engine on the CPU backend', () => {
     expect(() => engine.addRequest({ promptTokens: new Array(30).fill(1), maxNewTokens: 4 })).toThrow(
       RequestTooLargeError,
     );
-    expect(() => engine.addRequest({ promptTokens: [], maxNewTokens: 1 })).toThrow(/at least one token/);
+    expect(() => engine.addRequest({ promptTokens: [], maxNewTokens: 1 })).toThrow(
+      expect.objectContaining({ code: 'out_of_range', path: 'request.promptTokens.length', value: 0 }),
+    );
     expect(() => engine.addRequest({ promptTokens: [512], maxNewTokens: 1 })).toThrow(
-      /promptTokens\[0\] must be a token id in \[0, 511\]/,
+      /request.promptTokens\[0\]: out of range \(got 512, allowed a token id in \[0, 511\]\)/,
     );
     expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 0 })).toThrow(
-      /maxNewTokens must be an integer in \[1,/,
+      /request.maxNewTokens: out of range \(got 0, allowed integer in \[1,/,
     );
     engine.dispose();
     expect(() => engine.addRequest({ promptTokens: [1], maxNewTokens: 1 })).toThrow(EngineDisposedError);

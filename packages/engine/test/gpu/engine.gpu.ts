@@ -5,8 +5,6 @@ import { test } from 'node:test';
 import type { GraphMode } from '@flashgraph/config';
 import { cudaStatus, DeviceBuffer, fromBf16, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { createEngine, syntheticDecoder } from '@flashgraph/engine';
-import { runCli } from '../../src/cli/run.js';
-import { runDecodeBench } from '../../src/decode-bench.js';
 import { loadNative } from '../../src/native.js';
 import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
 import { syntheticDims } from '../../src/synthetic-model.js';
@@ -164,40 +162,4 @@ test('engine dispose returns device memory', { skip }, async () => {
   }
   const after = memGetInfo().freeBytes;
   assert.ok(before - after < 64 * 2 ** 20, `free memory dropped by ${((before - after) / 2 ** 20).toFixed(1)} MiB`);
-});
-
-test('bench (decode loop) and simulate run on the GPU', { skip }, async () => {
-  const result = await runDecodeBench({
-    model: syntheticDecoder({ numLayers: 8 }),
-    backend: 'cuda',
-    batchSizes: [1, 8],
-    modes: ['eager', 'piecewise', 'full'],
-    context: 256,
-    steps: 5,
-    warmupSteps: 2,
-    blockSize: 16,
-    maxNumBatchedTokens: 512,
-    maxNumSplits: 32,
-    seed: 1,
-  });
-  assert.equal(result.backend, 'cuda');
-  for (const row of result.rows) {
-    assert.equal(row.ranAs, row.mode, `${row.mode} at batch ${row.batchSize} ran as ${row.ranAs}`);
-    assert.ok(row.stepMs.p50 > 0);
-  }
-  console.log(result.rows.map((r) => `${r.mode} b${r.batchSize}: ${r.stepMs.p50.toFixed(3)} ms`).join('; '));
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(
-    ['simulate', '--requests', '12', '--layers', '4', '--max-prompt', '200', '--max-output', '16', '--json'],
-    {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      cwd: process.cwd(),
-    },
-  );
-  assert.equal(code, 0, err.join('\n'));
-  const report = JSON.parse(out.join('\n'));
-  assert.equal(report.backend, 'cuda');
-  assert.equal(report.runs.length, 4);
 });

@@ -20,6 +20,17 @@ export interface LogitsModelOptions {
   slidingWindow?: number | null;
   /** Scales the LM head: larger values make sharper distributions. */
   logitScale?: number;
+  /**
+   * 'bigram': the logits of a sample row are `bigramLogits(token of that row)`, ignoring the
+   * layers, so a test knows the exact distribution. Default 'attention'.
+   */
+  head?: 'attention' | 'bigram';
+}
+
+/** The logits the bigram head gives after `token` (vocabulary V): a fixed pseudo-random table. */
+export function bigramLogits(token: number, V: number): Float32Array {
+  const r = rng(777 + token);
+  return Float32Array.from({ length: V }, () => (r() * 2 - 1) * 3);
 }
 
 export function logitsModel(options: LogitsModelOptions = {}): Model {
@@ -39,11 +50,16 @@ export function logitsModel(options: LogitsModelOptions = {}): Model {
     shape,
     backends: Object.freeze(['cpu'] as const),
     ...(options.eosTokenIds ? { eosTokenIds: options.eosTokenIds } : {}),
-    load: (context: ModelLoadContext) => load(shape, context, options.logitScale ?? 1),
+    load: (context: ModelLoadContext) => load(shape, context, options.logitScale ?? 1, options.head ?? 'attention'),
   });
 }
 
-function load(shape: ModelShape, context: ModelLoadContext, logitScale: number): LoadedModel {
+function load(
+  shape: ModelShape,
+  context: ModelLoadContext,
+  logitScale: number,
+  headKind: 'attention' | 'bigram',
+): LoadedModel {
   const { hiddenSize: H, vocabSize: V, numLayers: L, headDim: D } = shape;
   const Q = shape.numHeadsQ * D;
   const KV = shape.numHeadsKv * D;
@@ -62,6 +78,7 @@ function load(shape: ModelShape, context: ModelLoadContext, logitScale: number):
   const v = new Float32Array(T * KV);
   const out = new Float32Array(T * Q);
   const logits = new Float32Array(context.maxNumReqs * V);
+  const bigram = Array.from({ length: V }, (_, t) => bigramLogits(t, V));
   const project = (w: Float32Array, dst: Float32Array, cols: number, n: number) => {
     for (let t = 0; t < n; t++)
       for (let c = 0; c < cols; c++) {
@@ -107,6 +124,10 @@ function load(shape: ModelShape, context: ModelLoadContext, logitScale: number):
           // Rows without a sample may hold anything: fill them with NaN to prove it.
           if (row < 0) {
             logits.fill(Number.NaN, i * V, (i + 1) * V);
+            continue;
+          }
+          if (headKind === 'bigram') {
+            logits.set(bigram[tokenIds[row] as number] as Float32Array, i * V);
             continue;
           }
           for (let o = 0; o < V; o++) {

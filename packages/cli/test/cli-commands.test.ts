@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/run.js';
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cwd = mkdtempSync(join(tmpdir(), 'fg-cli-'));
+  const code = await runCli(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n'), cwd };
+}
+
+const smallBench = [
+  '--backend',
+  'cpu',
+  '--batch-sizes',
+  '1,4',
+  '--steps',
+  '2',
+  '--warmup-steps',
+  '1',
+  '--context',
+  '8',
+  '--layers',
+  '1',
+];
+
+describe('flashgraph CLI: doctor, bench, simulate', () => {
+  it('lists the commands in --help', async () => {
+    const r = await cli('--help');
+    expect(r.code).toBe(0);
+    for (const name of ['plan', 'doctor', 'bench', 'simulate']) expect(r.stdout).toContain(`  ${name}`);
+  });
+
+  it('doctor exits 0 on a machine without a GPU and says it is CPU-only and what to do', async () => {
+    const r = await cli('doctor');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/backend: CPU only/);
+    expect(r.stdout).toMatch(/What to do:/);
+    expect(r.stdout).toMatch(/@flashgraph\/engine: flashgraph_engine.node/);
+  });
+
+  it('doctor --json reports the GPU, every addon and the backend', async () => {
+    const r = await cli('doctor', '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.gpu.available).toBe(false);
+    expect(report.addons.map((a: { package: string }) => a.package)).toEqual([
+      '@flashgraph/cuda',
+      '@flashgraph/fa3',
+      '@flashgraph/engine',
+    ]);
+    expect(report.backend).toBe('cpu');
+  });
+
+  it('bench on the CPU backend prints a labelled table with every batch size and mode', async () => {
+    const r = await cli('bench', ...smallBench);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/NOTE: running on the CPU backend/);
+    expect(r.stdout).toMatch(/batch\s+mode\s+ran as\s+step p50 ms/);
+    const rows = r.stdout.split('\n').filter((l) => /^\s+[14]\s+(eager|piecewise|full)\s/.test(l));
+    expect(rows).toHaveLength(6);
+    for (const row of rows) {
+      const [, , mode, ranAs] = row.split(/\s+/);
+      expect(ranAs).toBe(mode); // every timed step ran as the mode it measures
+    }
+  });
+
+  it('bench --json and --chart write machine- and human-readable results', async () => {
+    const r = await cli('bench', ...smallBench, '--json', '--chart', 'out.svg');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.backend).toBe('cpu');
+    expect(report.rows).toHaveLength(6);
+    expect(report.rows.every((x: { stepMs: { p50: number } }) => x.stepMs.p50 > 0)).toBe(true);
+    const svg = readFileSync(join(r.cwd, 'out.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('Decode step time');
+    expect(svg).toContain('Speedup over eager');
+    expect(svg).toContain('CPU backend, not GPU numbers');
+    expect(svg.match(/<rect [^>]*rx="2"><title>/g)?.length).toBe(6 + 4); // 3 modes x 2 sizes, 2 speedups x 2 sizes
+    expect(r.stderr).toMatch(/chart written to .*out.svg/);
+  });
+
+  it.each([
+    [['bench', '--batch-sizes', '0'], /--batch-sizes must be an integer in \[1, 4096\]/],
+    [['bench', '--modes', 'turbo'], /'turbo' is not one of eager, piecewise, full/],
+    [['bench', '--head-dim', '96'], /--head-dim must be 64, 128 or 256/],
+    [['bench', '--backend', 'gpu'], /--backend must be auto, cuda or cpu/],
+    [['bench', '--nope'], /Unknown option '--nope'/],
+    [['simulate', '--requests', 'x'], /--requests must be an integer/],
+    [['simulate', '--modes', 'fast'], /'fast' is not one of/],
+    [['doctor', '--verbose'], /Unknown option '--verbose'/],
+  ])('exits 2 on bad input %j', async (argv, message) => {
+    const r = await cli(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/--help/);
+  });
+
+  it('bench --backend cuda without a GPU fails with exit 1 and says why', async () => {
+    const r = await cli('bench', '--backend', 'cuda', '--batch-sizes', '1', '--steps', '1');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/backend 'cuda' is not available/);
+  });
+
+  it('simulate runs a seeded workload through every mode with identical outputs', async () => {
+    const r = await cli(
+      'simulate',
+      '--backend',
+      'cpu',
+      '--requests',
+      '6',
+      '--max-prompt',
+      '12',
+      '--max-output',
+      '4',
+      '--modes',
+      'none,piecewise,full_and_piecewise',
+      '--layers',
+      '1',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.runs.map((x: { mode: string }) => x.mode)).toEqual(['none', 'piecewise', 'full_and_piecewise']);
+    for (const run of report.runs) {
+      expect(run.sameOutputsAsFirst).toBe(6);
+      expect(run.stats.generatedTokens).toBe(report.outputTokens);
+      expect(run.stats.stepLatencyMs.p99).toBeGreaterThanOrEqual(run.stats.stepLatencyMs.p50);
+    }
+    expect(report.runs[0].stats.byMode.eager.steps).toBe(report.runs[0].stats.steps);
+    expect(report.runs[2].stats.byMode.full.steps).toBeGreaterThan(0);
+  });
+
+  it('simulate prints throughput, latency percentiles and padding waste', async () => {
+    const r = await cli(
+      'simulate',
+      '--backend',
+      'cpu',
+      '--requests',
+      '4',
+      '--max-prompt',
+      '8',
+      '--max-output',
+      '3',
+      '--modes',
+      'full',
+      '--layers',
+      '1',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/out tok\/s\s+all tok\/s\s+step p50 ms\s+p90\s+p99\s+full steps \(pad\)/);
+    expect(r.stdout).toMatch(/NOTE: running on the CPU backend/);
+  });
+});

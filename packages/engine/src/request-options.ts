@@ -1,0 +1,102 @@
+// addRequest's per-request options, checked up front (before the request touches any state):
+// the prompt, the token budget, the sampling parameters of contract B and the stop conditions.
+// Unseeded requests get a random seed here, so every request samples from a seed it can report.
+import {
+  checkArray,
+  checkBoolean,
+  checkInt,
+  checkIntArray,
+  checkNumber,
+  checkOptions,
+  INT32_MAX,
+  InvalidArgumentError,
+  optional,
+} from '@flashgraph/errors';
+import type { SamplingParams } from './sampling/params.js';
+
+/** Per-request options of `engine.addRequest`. */
+export interface AddRequestOptions {
+  /** Token ids in [0, vocabSize), at least one. Used exactly as given (no BOS is added). */
+  promptTokens: ArrayLike<number>;
+  /** Most tokens to generate, >= 1 (the request may stop earlier at an eos or stop token). */
+  maxNewTokens: number;
+  /** >= 0; default 0 = greedy (argmax). */
+  temperature?: number;
+  /** Keep the k most likely tokens (ties at the cut kept); integer >= 0, default 0 = off. */
+  topK?: number;
+  /** Keep the smallest most-likely set reaching this probability; (0, 1], default 1 = off. */
+  topP?: number;
+  /** Integer in [0, 2^32 - 1]; default a random one. The same seed gives the same tokens, whatever the batch. */
+  seed?: number;
+  /** More tokens that end the request (kept in the output, like eos). */
+  stopTokenIds?: ArrayLike<number>;
+  /** Don't stop at the model's eos tokens. Default false. */
+  ignoreEos?: boolean;
+}
+
+export const ADD_REQUEST_KEYS = [
+  'promptTokens',
+  'maxNewTokens',
+  'temperature',
+  'topK',
+  'topP',
+  'seed',
+  'stopTokenIds',
+  'ignoreEos',
+] as const;
+
+export const MAX_SEED = 2 ** 32 - 1;
+const MAX_STOP_TOKENS = 1024;
+
+export interface RequestSpec {
+  readonly tokens: number[];
+  readonly maxNewTokens: number;
+  readonly sampling: SamplingParams;
+  /** The eos ids (unless ignoreEos) and the stop ids. */
+  readonly stopTokenIds: ReadonlySet<number>;
+}
+
+function randomSeed(): number {
+  return globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number;
+}
+
+/** Checks every option and returns the request's spec; throws InvalidArgumentError first. */
+export function parseRequestOptions(
+  request: unknown,
+  model: { vocabSize: number; eosTokenIds: readonly number[] },
+): RequestSpec {
+  const r = checkOptions('request', request, ADD_REQUEST_KEYS);
+  const vocab = model.vocabSize;
+  const tokenRange = { min: 0, max: vocab - 1 };
+  const prompt = checkArray('request.promptTokens', r.promptTokens, { minLength: 1, maxLength: INT32_MAX });
+  const tokens = new Array<number>(prompt.length);
+  for (let i = 0; i < prompt.length; i++) {
+    const t = prompt[i];
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= vocab) {
+      throw new InvalidArgumentError({
+        code: typeof t === 'number' ? 'out_of_range' : 'invalid_type',
+        path: `request.promptTokens[${i}]`,
+        value: t,
+        allowed: `a token id in [0, ${vocab - 1}]`,
+      });
+    }
+    tokens[i] = t;
+  }
+  const maxNewTokens = checkInt('request.maxNewTokens', r.maxNewTokens, { min: 1, max: 1 << 24 });
+  const temperature = optional(r.temperature, 0, (v) => checkNumber('request.temperature', v, { min: 0 }));
+  const topK = optional(r.topK, 0, (v) => checkInt('request.topK', v, { min: 0, max: INT32_MAX }));
+  const topP = optional(r.topP, 1, (v) => checkNumber('request.topP', v, { min: 0, minExclusive: true, max: 1 }));
+  const seed = optional(r.seed, undefined, (v) => checkInt('request.seed', v, { min: 0, max: MAX_SEED }));
+  const stopIds = optional(r.stopTokenIds, [], (v) =>
+    checkIntArray('request.stopTokenIds', v, tokenRange, { maxLength: MAX_STOP_TOKENS }),
+  );
+  const ignoreEos = optional(r.ignoreEos, false, (v) => checkBoolean('request.ignoreEos', v));
+  const stopTokenIds = new Set<number>(stopIds);
+  if (!ignoreEos) for (const id of model.eosTokenIds) stopTokenIds.add(id);
+  return {
+    tokens,
+    maxNewTokens,
+    sampling: Object.freeze({ temperature, topK, topP, seed: seed ?? randomSeed() }),
+    stopTokenIds,
+  };
+}

@@ -1,0 +1,153 @@
+// loadHfModel: a Hugging Face model folder (config.json, safetensors, tokenizer) as the engine's
+// Model. Everything is validated here, before any weight is read; `load(ctx)` then reads the
+// weights for the backend the engine chose (llama/cpu here; llama/cuda beside it).
+import { access, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
+import { InvalidArgumentError } from '@flashgraph/errors';
+import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
+import { ModelConfigError, ModelsError } from '../errors.js';
+import { HfTokenizer } from '../tokenizer.js';
+import { type LlamaConfig, parseLlamaConfig } from './config.js';
+import { loadLlamaCpu } from './cpu/forward.js';
+import { readCpuWeights } from './cpu/weights.js';
+import { llamaTensorSpecs } from './tensors.js';
+
+/** One event per tensor read by `load`. */
+export interface WeightLoadProgress {
+  readonly tensor: string;
+  /** Tensors read so far, this one included. */
+  readonly loaded: number;
+  readonly total: number;
+  readonly bytesLoaded: number;
+  readonly totalBytes: number;
+}
+
+export interface LoadHfModelOptions {
+  /** Default: the folder name and the architecture. */
+  readonly name?: string;
+  /** Called after each tensor `load(ctx)` reads (a progress bar, say). */
+  readonly onProgress?: (event: WeightLoadProgress) => void;
+}
+
+export interface HfModel extends Model {
+  readonly dir: string;
+  readonly config: LlamaConfig;
+  /** null when the folder has no tokenizer.json (token-id prompts still work). */
+  readonly tokenizer: HfTokenizer | null;
+  readonly eosTokenIds: readonly number[];
+  readonly checkpoint: Checkpoint;
+  /** Closes the checkpoint's files; `load` fails afterwards, loaded models keep working. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+async function readConfigJson(dir: string, file: string, required: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, file), 'utf8');
+  } catch (err) {
+    if (!required) return undefined;
+    throw new ModelConfigError('missing_file', file, `the model folder ${dir} has no ${file}`, {
+      cause: err,
+      fix: 'point at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)',
+    });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ModelConfigError('not_json', file, 'the file is not well-formed JSON', { cause: err });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<HfModel> {
+  if (typeof dir !== 'string' || dir.length === 0) {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: 'dir',
+      value: dir,
+      allowed: 'the model folder path (a non-empty string)',
+    });
+  }
+  const folder = resolve(dir);
+  const config = parseLlamaConfig(
+    await readConfigJson(folder, 'config.json', true),
+    await readConfigJson(folder, 'generation_config.json', false),
+  );
+  const checkpoint = await openCheckpoint(folder);
+  let tokenizer: HfTokenizer | null;
+  try {
+    const specs = llamaTensorSpecs(config);
+    checkTensorSpecs(checkpoint, specs);
+    tokenizer = (await exists(join(folder, 'tokenizer.json'))) ? await HfTokenizer.load(folder) : null;
+    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+      throw new ModelConfigError('vocab_mismatch', 'config.json', 'the tokenizer has more tokens than the model', {
+        field: 'vocab_size',
+        value: config.vocabSize,
+        allowed: `>= ${tokenizer.vocabSize} (tokenizer.json)`,
+        fix: 'the tokenizer belongs to another model',
+      });
+    }
+  } catch (err) {
+    await checkpoint.close();
+    throw err;
+  }
+  const specs = llamaTensorSpecs(config);
+  const totalBytes = specs.reduce((n, s) => n + (checkpoint.tensors.get(s.name)?.byteLength ?? 0), 0);
+  const shape: ModelShape & { readonly slidingWindow: number | null } = Object.freeze({
+    numLayers: config.numLayers,
+    numHeadsQ: config.numHeadsQ,
+    numHeadsKv: config.numHeadsKv,
+    headDim: config.headDim,
+    hiddenSize: config.hiddenSize,
+    vocabSize: config.vocabSize,
+    dtype: config.torchDtype === 'float16' ? 'fp16' : 'bf16',
+    slidingWindow: config.slidingWindow,
+  });
+  const readTensor = () => {
+    let loaded = 0;
+    let bytesLoaded = 0;
+    return (name: string): Float32Array => {
+      const values = checkpoint.readFloat32Sync(name);
+      loaded += 1;
+      bytesLoaded += checkpoint.tensors.get(name)?.byteLength ?? 0;
+      options.onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+      return values;
+    };
+  };
+  const close = () => checkpoint.close();
+  return Object.freeze({
+    name: options.name ?? `${basename(folder)} (${config.architecture})`,
+    shape,
+    backends: Object.freeze(['cpu'] as BackendKind[]),
+    eosTokenIds: config.eosTokenIds,
+    dir: folder,
+    config,
+    tokenizer,
+    checkpoint,
+    load(context: ModelLoadContext): LoadedModel {
+      if (context.backend === 'cpu') return loadLlamaCpu(config, readCpuWeights(config, readTensor()), context);
+      throw new ModelsError(
+        'unsupported_backend',
+        'backend',
+        `${config.architecture} has no kernels for this backend yet`,
+        {
+          value: context.backend,
+          allowed: 'cpu',
+          fix: "create the engine with backend 'cpu'",
+        },
+      );
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  });
+}

@@ -1,0 +1,235 @@
+// writeTinyModel: a random-weight model folder of any supported architecture (config.json in
+// transformers' 4.x or 5.x layout, generation_config.json, safetensors in one file or shards, a
+// small working byte-level BPE tokenizer with a chat template), so tests and examples never
+// download anything. Weights come from an integer hash of (seed, tensor, element), so a folder
+// is the same on every machine and whatever the shard layout.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkInt, checkObject, checkOneOf } from '@flashgraph/errors';
+import type { CheckpointDtype } from './checkpoint/dtypes.js';
+import { type SafetensorsTensor, writeSafetensors } from './checkpoint/write.js';
+import { LLAMA_ARCHITECTURES, type LlamaArchitecture, parseLlamaConfig, type RopeScaling } from './llama/config.js';
+import { llamaTensorSpecs } from './llama/tensors.js';
+import { tinyTokenizerFiles } from './tiny-tokenizer.js';
+
+export interface TinyModelOptions {
+  readonly architecture: LlamaArchitecture;
+  /** Weight seed (uint32). Default 0. */
+  readonly seed?: number;
+  /** Which transformers layout config.json uses. Default: 4.x for Llama/Mistral, 5.x for Qwen2/Qwen3. */
+  readonly configLayout?: '4.x' | '5.x';
+  /** Default 'BF16'. */
+  readonly dtype?: CheckpointDtype;
+  /** Number of safetensors files (1 = model.safetensors, more = an index and shards). Default 1. */
+  readonly shards?: number;
+  readonly numLayers?: number;
+  readonly hiddenSize?: number;
+  readonly numHeadsQ?: number;
+  readonly numHeadsKv?: number;
+  /** Written as head_dim when given (else derived from hiddenSize / numHeadsQ). */
+  readonly headDim?: number;
+  readonly intermediateSize?: number;
+  /** Default per architecture: llama3 for Llama, linear for Mistral, none for Qwen. */
+  readonly ropeScaling?: RopeScaling;
+  readonly tieWordEmbeddings?: boolean;
+  /** Mistral only. Default null. */
+  readonly slidingWindow?: number | null;
+  /** Llama/Qwen3: q/k/v/o biases. Default false. */
+  readonly attentionBias?: boolean;
+}
+
+export interface TinyModel {
+  readonly dir: string;
+  /** config.json as written. */
+  readonly config: Record<string, unknown>;
+  readonly files: readonly string[];
+}
+
+interface Defaults {
+  readonly hiddenSize: number;
+  readonly numHeadsQ: number;
+  readonly numHeadsKv: number;
+  readonly headDim: number | undefined;
+  readonly ropeTheta: number;
+  readonly ropeScaling: RopeScaling;
+  readonly tieWordEmbeddings: boolean;
+}
+
+// Each architecture's tiny model differs in the features its tests must exercise.
+const DEFAULTS: Readonly<Record<LlamaArchitecture, Defaults>> = {
+  LlamaForCausalLM: {
+    hiddenSize: 128,
+    numHeadsQ: 2,
+    numHeadsKv: 1,
+    headDim: undefined,
+    ropeTheta: 500000,
+    ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
+    tieWordEmbeddings: false,
+  },
+  MistralForCausalLM: {
+    hiddenSize: 128,
+    numHeadsQ: 4,
+    numHeadsKv: 1,
+    headDim: 64,
+    ropeTheta: 10000,
+    ropeScaling: { type: 'linear', factor: 2 },
+    tieWordEmbeddings: false,
+  },
+  Qwen2ForCausalLM: {
+    hiddenSize: 128,
+    numHeadsQ: 2,
+    numHeadsKv: 2,
+    headDim: undefined,
+    ropeTheta: 1000000,
+    ropeScaling: { type: 'none' },
+    tieWordEmbeddings: true,
+  },
+  Qwen3ForCausalLM: {
+    hiddenSize: 128,
+    numHeadsQ: 4,
+    numHeadsKv: 2,
+    headDim: 64,
+    ropeTheta: 1000000,
+    ropeScaling: { type: 'none' },
+    tieWordEmbeddings: true,
+  },
+};
+
+const MODEL_TYPE: Readonly<Record<LlamaArchitecture, string>> = {
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+};
+
+function hash32(x: number): number {
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x = (x ^ (x >>> 15)) >>> 0;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** Uniform in [-1, 1) from (stream, index). */
+function uniform(stream: number, index: number): number {
+  return (hash32((hash32(index >>> 0) ^ stream) >>> 0) >>> 8) * 2 ** -23 - 1;
+}
+
+/** How each tensor is initialised: scale * U(-1, 1) + offset. */
+function initOf(name: string, shape: readonly number[]): { scale: number; offset: number } {
+  if (name.endsWith('norm.weight')) return { scale: 0.1, offset: 1 };
+  if (name.endsWith('.bias')) return { scale: 0.1, offset: 0 };
+  if (name === 'model.embed_tokens.weight') return { scale: 1, offset: 0 };
+  // Linear layers: unit-variance outputs for unit-variance inputs; the LM head a little sharper.
+  const fanIn = shape[shape.length - 1] as number;
+  return { scale: Math.sqrt(3 / fanIn) * (name === 'lm_head.weight' ? 3 : 1), offset: 0 };
+}
+
+function ropeJson(scaling: RopeScaling, layout: '4.x' | '5.x', theta: number): Record<string, unknown> {
+  const typeKey = layout === '5.x' ? 'rope_type' : 'type';
+  const base: Record<string, unknown> = layout === '5.x' ? { rope_theta: theta } : {};
+  if (scaling.type === 'none') return layout === '5.x' ? { ...base, rope_type: 'default' } : {};
+  if (scaling.type === 'linear') return { ...base, [typeKey]: 'linear', factor: scaling.factor };
+  return {
+    ...base,
+    // transformers 4.x itself writes rope_type for llama3; older files had `type`.
+    rope_type: 'llama3',
+    factor: scaling.factor,
+    low_freq_factor: scaling.lowFreqFactor,
+    high_freq_factor: scaling.highFreqFactor,
+    original_max_position_embeddings: scaling.originalMaxPositionEmbeddings,
+  };
+}
+
+/** Writes a random-weight model folder; returns what it wrote. */
+export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
+  checkObject('options', options);
+  const architecture = checkOneOf('options.architecture', options.architecture, LLAMA_ARCHITECTURES);
+  const d = DEFAULTS[architecture];
+  const isQwen = architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM';
+  const layout = options.configLayout ?? (isQwen ? '5.x' : '4.x');
+  const dtype = options.dtype ?? 'BF16';
+  const shards = options.shards ?? 1;
+  checkInt('options.shards', shards, { min: 1, max: 1000 });
+  const tokenizer = tinyTokenizerFiles({ addBos: !isQwen });
+  const hiddenSize = options.hiddenSize ?? d.hiddenSize;
+  const numHeadsQ = options.numHeadsQ ?? d.numHeadsQ;
+  const headDim = options.headDim ?? d.headDim;
+  const scaling = options.ropeScaling ?? d.ropeScaling;
+  const rope = ropeJson(scaling, layout, d.ropeTheta);
+  const dtypeName = dtype === 'BF16' ? 'bfloat16' : dtype === 'F16' ? 'float16' : 'float32';
+  const config: Record<string, unknown> = {
+    architectures: [architecture],
+    model_type: MODEL_TYPE[architecture],
+    vocab_size: tokenizer.vocabSize,
+    hidden_size: hiddenSize,
+    intermediate_size: options.intermediateSize ?? 2 * hiddenSize,
+    num_hidden_layers: options.numLayers ?? 2,
+    num_attention_heads: numHeadsQ,
+    num_key_value_heads: options.numHeadsKv ?? d.numHeadsKv,
+    ...(headDim === undefined ? {} : { head_dim: headDim }),
+    hidden_act: 'silu',
+    max_position_embeddings: 512,
+    rms_norm_eps: 1e-5,
+    ...(layout === '5.x'
+      ? { rope_parameters: rope }
+      : { rope_theta: d.ropeTheta, rope_scaling: Object.keys(rope).length === 0 ? null : rope }),
+    tie_word_embeddings: options.tieWordEmbeddings ?? d.tieWordEmbeddings,
+    ...(architecture === 'LlamaForCausalLM' || architecture === 'Qwen3ForCausalLM'
+      ? { attention_bias: options.attentionBias ?? false }
+      : {}),
+    ...(architecture === 'MistralForCausalLM' ? { sliding_window: options.slidingWindow ?? null } : {}),
+    ...(isQwen ? { use_sliding_window: false, sliding_window: null } : {}),
+    bos_token_id: tokenizer.bosTokenId,
+    eos_token_id: tokenizer.eosTokenIds[0],
+    ...(layout === '5.x' ? { dtype: dtypeName } : { torch_dtype: dtypeName }),
+    transformers_version: layout === '5.x' ? '5.0.0' : '4.46.0',
+  };
+  const parsed = parseLlamaConfig(config); // the tiny model must be one this package loads
+  const seed = (options.seed ?? 0) >>> 0;
+  const tensors: SafetensorsTensor[] = llamaTensorSpecs(parsed).map((spec, index) => {
+    const { scale, offset } = initOf(spec.name, spec.shape);
+    const stream = hash32((seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0);
+    return {
+      name: spec.name,
+      dtype,
+      shape: spec.shape,
+      data: (start: number, out: Float32Array) => {
+        for (let i = 0; i < out.length; i++) out[i] = offset + scale * uniform(stream, start + i);
+      },
+    };
+  });
+  await mkdir(dir, { recursive: true });
+  const files: string[] = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'generation_config.json'),
+    `${JSON.stringify({ bos_token_id: tokenizer.bosTokenId, eos_token_id: tokenizer.eosTokenIds, do_sample: false }, null, 2)}\n`,
+  );
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
+  await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.tokenizerConfigJson, null, 2)}\n`);
+  if (shards === 1) {
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    files.push('model.safetensors');
+  } else {
+    const weightMap: Record<string, string> = {};
+    const perShard = Math.ceil(tensors.length / shards);
+    let totalSize = 0;
+    for (let s = 0; s < shards; s++) {
+      const name = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const part = tensors.slice(s * perShard, (s + 1) * perShard);
+      for (const t of part) {
+        weightMap[t.name] = name;
+        totalSize += t.shape.reduce((p, x) => p * x, 1) * (dtype === 'F32' ? 4 : 2);
+      }
+      await writeSafetensors(join(dir, name), part);
+      files.push(name);
+    }
+    await writeFile(
+      join(dir, 'model.safetensors.index.json'),
+      `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`,
+    );
+    files.push('model.safetensors.index.json');
+  }
+  return { dir, config, files };
+}

@@ -1,0 +1,3 @@
+import { flashgraphTsup } from '@flashgraph/tooling/tsup';
+
+export default flashgraphTsup();

@@ -1,0 +1,3 @@
+import { flashgraphVitest } from '@flashgraph/tooling/vitest';
+
+export default flashgraphVitest();
