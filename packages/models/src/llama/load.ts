@@ -148,7 +148,14 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       onTensor: progress(),
     });
     try {
-      return loadLlamaCuda(config, weights, context);
+      const loaded = loadLlamaCuda(config, weights, context);
+      return {
+        forward: (ctx) => loaded.forward(ctx),
+        dispose() {
+          loaded.dispose();
+          weights.dispose();
+        },
+      };
     } catch (err) {
       weights.dispose();
       throw err;

@@ -155,9 +155,9 @@ export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context
         headGemm.run(sampleHidden.ptr, weights.lmHead.ptr, logits.ptr, c.numReqs, s);
         c.sample(logits);
       },
+      // The weights belong to the caller (one set can serve several engines).
       dispose() {
         for (const o of owned.splice(0)) o.dispose();
-        weights.dispose();
       },
     };
   } catch (err) {
