@@ -5,6 +5,7 @@ import { runCli } from './run.js';
 runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
+  write: (text) => process.stdout.write(text),
   cwd: process.cwd(),
 }).then((code) => {
   // exitCode rather than exit(): lets stdout drain when piped.

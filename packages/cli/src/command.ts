@@ -4,6 +4,8 @@
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Raw stdout text without a newline (streamed output); commands fall back to `stdout` lines. */
+  write?(text: string): void;
   /** Directory that relative paths (e.g. `--config`) are resolved against. */
   cwd: string;
 }

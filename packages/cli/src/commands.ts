@@ -23,6 +23,14 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: 'Decode step time of the synthetic model: eager vs piecewise vs full graphs',
     load: async () => (await import('./commands/bench.js')).benchCommand,
   },
+  generate: {
+    summary: 'Generate text with a Hugging Face model folder (Llama, Mistral, Qwen2, Qwen3)',
+    load: async () => (await import('./commands/generate.js')).generateCommand,
+  },
+  'make-tiny-model': {
+    summary: 'Write a tiny random-weight model folder to try generate without a download',
+    load: async () => (await import('./commands/make-tiny-model.js')).makeTinyModelCommand,
+  },
   simulate: {
     summary: 'Run a random workload through engine.run(): throughput, latency, padding',
     load: async () => (await import('./commands/simulate.js')).simulateCommand,

@@ -22,6 +22,11 @@ function topLevelHelp(table: Readonly<Record<string, CommandEntry>>): string {
   ].join('\n');
 }
 
+/** Errors of the flashgraph packages carry a string `code` and a message that says what to do. */
+function isTypedError(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
 /** Runs `flashgraph <argv...>` and returns the exit code; never throws. */
 export async function runCli(
   argv: readonly string[],
@@ -53,8 +58,18 @@ export async function runCli(
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`flashgraph ${name}: ${error.message}\nRun 'flashgraph ${name} --help' for the options.`);
+      const hint = `Run 'flashgraph ${name} --help' for the options.`;
+      // A one-line problem stays one line; a multi-line report gets the hint below it.
+      const message = error.message.includes('\n')
+        ? `${error.message}\n${hint}`
+        : `${error.message.replace(/\.?$/, '.')} ${hint}`;
+      io.stderr(`flashgraph ${name}: ${message}`);
       return EXIT_USAGE;
+    }
+    if (isTypedError(error)) {
+      // A typed error already says what is wrong and what to do: no stack.
+      io.stderr(`flashgraph ${name}: failed: ${error.message}`);
+      return EXIT_FAILURE;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     io.stderr(`flashgraph ${name}: failed: ${detail}`);

@@ -39,5 +39,7 @@ export type {
   StepBuffers,
 } from './model.js';
 export { type LatencySummary, summarize as summarizeLatencies } from './percentiles.js';
+export { checkSamplingOptions, type SamplingOptions } from './request-options.js';
+export type { SamplingParams } from './sampling/params.js';
 export { type BackendRequest, cudaUnavailableReason } from './select-backend.js';
 export { type SyntheticDecoderOptions, syntheticDecoder } from './synthetic-model.js';

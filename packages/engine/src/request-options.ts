@@ -60,6 +60,22 @@ function randomSeed(): number {
   return globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number;
 }
 
+/** The sampling options of a request, as addRequest takes them. */
+export type SamplingOptions = Pick<AddRequestOptions, 'temperature' | 'topK' | 'topP' | 'seed'>;
+
+/**
+ * Checks `temperature`, `topK`, `topP` and `seed` as addRequest does (the same ranges, the same
+ * InvalidArgumentError, paths under `path`), fills the defaults and draws a random seed where
+ * none is given. Exported so a front end (the CLI) can reject bad values before loading a model.
+ */
+export function checkSamplingOptions(options: Readonly<Record<string, unknown>>, path = 'options'): SamplingParams {
+  const temperature = optional(options.temperature, 0, (v) => checkNumber(`${path}.temperature`, v, { min: 0 }));
+  const topK = optional(options.topK, 0, (v) => checkInt(`${path}.topK`, v, { min: 0, max: INT32_MAX }));
+  const topP = optional(options.topP, 1, (v) => checkNumber(`${path}.topP`, v, { min: 0, minExclusive: true, max: 1 }));
+  const seed = optional(options.seed, undefined, (v) => checkInt(`${path}.seed`, v, { min: 0, max: MAX_SEED }));
+  return Object.freeze({ temperature, topK, topP, seed: seed ?? randomSeed() });
+}
+
 /** Checks every option and returns the request's spec; throws InvalidArgumentError first. */
 export function parseRequestOptions(
   request: unknown,
@@ -83,10 +99,7 @@ export function parseRequestOptions(
     tokens[i] = t;
   }
   const maxNewTokens = checkInt('request.maxNewTokens', r.maxNewTokens, { min: 1, max: 1 << 24 });
-  const temperature = optional(r.temperature, 0, (v) => checkNumber('request.temperature', v, { min: 0 }));
-  const topK = optional(r.topK, 0, (v) => checkInt('request.topK', v, { min: 0, max: INT32_MAX }));
-  const topP = optional(r.topP, 1, (v) => checkNumber('request.topP', v, { min: 0, minExclusive: true, max: 1 }));
-  const seed = optional(r.seed, undefined, (v) => checkInt('request.seed', v, { min: 0, max: MAX_SEED }));
+  const sampling = checkSamplingOptions(r, 'request');
   const stopIds = optional(r.stopTokenIds, [], (v) =>
     checkIntArray('request.stopTokenIds', v, tokenRange, { maxLength: MAX_STOP_TOKENS }),
   );
@@ -96,7 +109,7 @@ export function parseRequestOptions(
   return {
     tokens,
     maxNewTokens,
-    sampling: Object.freeze({ temperature, topK, topP, seed: seed ?? randomSeed() }),
+    sampling,
     stopTokenIds,
   };
 }

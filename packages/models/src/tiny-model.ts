@@ -5,7 +5,7 @@
 // is the same on every machine and whatever the shard layout.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkInt, checkObject, checkOneOf } from '@flashgraph/errors';
+import { checkInt, checkOneOf, checkOptions, optional } from '@flashgraph/errors';
 import type { CheckpointDtype } from './checkpoint/dtypes.js';
 import { type SafetensorsTensor, writeSafetensors } from './checkpoint/write.js';
 import { LLAMA_ARCHITECTURES, type LlamaArchitecture, parseLlamaConfig, type RopeScaling } from './llama/config.js';
@@ -44,6 +44,24 @@ export interface TinyModel {
   readonly config: Record<string, unknown>;
   readonly files: readonly string[];
 }
+
+const TINY_MODEL_OPTIONS = [
+  'architecture',
+  'seed',
+  'configLayout',
+  'dtype',
+  'shards',
+  'numLayers',
+  'hiddenSize',
+  'numHeadsQ',
+  'numHeadsKv',
+  'headDim',
+  'intermediateSize',
+  'ropeScaling',
+  'tieWordEmbeddings',
+  'slidingWindow',
+  'attentionBias',
+];
 
 interface Defaults {
   readonly hiddenSize: number;
@@ -143,8 +161,15 @@ function ropeJson(scaling: RopeScaling, layout: '4.x' | '5.x', theta: number): R
 
 /** Writes a random-weight model folder; returns what it wrote. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
-  checkObject('options', options);
+  checkOptions('options', options ?? null, TINY_MODEL_OPTIONS);
   const architecture = checkOneOf('options.architecture', options.architecture, LLAMA_ARCHITECTURES);
+  const seed = optional(options.seed, 0, (v) => checkInt('options.seed', v, { min: 0, max: 2 ** 32 - 1 }));
+  if (options.dtype !== undefined) checkOneOf('options.dtype', options.dtype, ['BF16', 'F16', 'F32'] as const);
+  if (options.configLayout !== undefined)
+    checkOneOf('options.configLayout', options.configLayout, ['4.x', '5.x'] as const);
+  for (const key of ['numLayers', 'hiddenSize', 'numHeadsQ', 'numHeadsKv', 'headDim', 'intermediateSize'] as const) {
+    if (options[key] !== undefined) checkInt(`options.${key}`, options[key], { min: 1, max: 1 << 16 });
+  }
   const d = DEFAULTS[architecture];
   const isQwen = architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM';
   const layout = options.configLayout ?? (isQwen ? '5.x' : '4.x');
@@ -186,7 +211,6 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
     transformers_version: layout === '5.x' ? '5.0.0' : '4.46.0',
   };
   const parsed = parseLlamaConfig(config); // the tiny model must be one this package loads
-  const seed = (options.seed ?? 0) >>> 0;
   const tensors: SafetensorsTensor[] = llamaTensorSpecs(parsed).map((spec, index) => {
     const { scale, offset } = initOf(spec.name, spec.shape);
     const stream = hash32((seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0);

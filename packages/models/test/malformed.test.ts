@@ -316,6 +316,12 @@ describe('unsupported configurations', () => {
       'unsupported_sliding_window',
       'use_sliding_window',
     ],
+    [
+      'a 5.x per-layer sliding layer',
+      { architectures: ['Qwen3ForCausalLM'], layer_types: ['full_attention', 'sliding_attention'] },
+      'unsupported_sliding_window',
+      'layer_types[1]',
+    ],
   ])('%s', (_, patch, code, field) => {
     const config = { ...base, ...patch };
     let error: unknown;
@@ -377,6 +383,32 @@ describe('bad generation parameters reach the engine as typed errors', () => {
     expect(() => engine.addRequest({ promptTokens: [1, 2], maxNewTokens: 2, ...params })).toThrow(InvalidArgumentError);
     engine.dispose();
     await model.close();
+  });
+});
+
+describe('bad arguments', () => {
+  it('are InvalidArgumentErrors naming the option, before any file is touched', async () => {
+    await expect(loadHfModel('')).rejects.toMatchObject({ code: 'invalid_type', path: 'dir' });
+    await expect(loadHfModel(good, { nmae: 'x' } as never)).rejects.toMatchObject({
+      code: 'unknown_option',
+      path: 'options.nmae',
+    });
+    await expect(loadHfModel(good, { onProgress: 3 } as never)).rejects.toBeInstanceOf(InvalidArgumentError);
+    const dir = join(root, 'never-written');
+    await expect(writeTinyModel(dir, { architecture: 'GPT2' } as never)).rejects.toMatchObject({
+      code: 'invalid_value',
+      path: 'options.architecture',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', shards: 0 })).rejects.toMatchObject({
+      code: 'out_of_range',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', seed: -1 })).rejects.toMatchObject({
+      code: 'out_of_range',
+    });
+    await expect(writeTinyModel(dir, { architecture: 'LlamaForCausalLM', headDim: 80 })).rejects.toMatchObject({
+      code: 'unsupported_head_dim',
+    });
+    expect(() => readFileSync(join(dir, 'config.json'))).toThrow(/ENOENT/);
   });
 });
 

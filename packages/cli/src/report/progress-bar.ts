@@ -29,3 +29,29 @@ export function captureProgressBar(
     }
   };
 }
+
+/** What a weight loader reports after each tensor (`@flashgraph/models`' WeightLoadProgress). */
+export interface WeightProgress {
+  readonly loaded: number;
+  readonly total: number;
+  readonly bytesLoaded: number;
+  readonly totalBytes: number;
+}
+
+/** A one-line bar for weight loading on a terminal's stderr; undefined (no output) when piped. */
+export function weightProgressBar(
+  label: string,
+  sink: ProgressSink = process.stderr,
+): ((e: WeightProgress) => void) | undefined {
+  if (!sink.isTTY) return undefined;
+  const columns = Math.max(20, sink.columns || 100);
+  return (e) => {
+    const width = 24;
+    const filled = Math.round((e.bytesLoaded / Math.max(1, e.totalBytes)) * width);
+    const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+    const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+    const text = `${label} [${bar}] ${e.loaded}/${e.total} tensors, ${mb(e.bytesLoaded)}/${mb(e.totalBytes)} MiB`;
+    sink.write(`\r${text.slice(0, columns - 1).padEnd(Math.min(99, columns - 1))}`);
+    if (e.loaded === e.total) sink.write(`\r${' '.repeat(Math.min(99, columns - 1))}\r`);
+  };
+}

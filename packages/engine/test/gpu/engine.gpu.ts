@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import type { GraphMode } from '@flashgraph/config';
 import { cudaStatus, DeviceBuffer, fromBf16, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { createEngine, syntheticDecoder } from '@flashgraph/engine';
-import { loadNative } from '../../src/native.js';
+import type { AttentionCall, CudaForwardContext, ForwardContext, Model } from '../../src/model.js';
+import { loadNative, nativeSampler } from '../../src/native.js';
+import { CpuSampler } from '../../src/sampling/cpu-sampler.js';
 import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
 import { syntheticDims } from '../../src/synthetic-model.js';
 import { routingEngineOptions, routingWorkload, type WorkloadRequest } from '../helpers/routing-workload.js';
@@ -162,4 +164,105 @@ test('engine dispose returns device memory', { skip }, async () => {
   }
   const after = memGetInfo().freeBytes;
   assert.ok(before - after < 64 * 2 ** 20, `free memory dropped by ${((before - after) / 2 ** 20).toFixed(1)} MiB`);
+});
+
+// A one-layer CUDA model whose logits are a fixed table (the same row for every request): what it
+// samples on the device must be what the CPU sampler computes from that row.
+function fixedLogitsModel(logitsRow: Float32Array): Model {
+  const V = logitsRow.length;
+  return {
+    name: 'fixed-logits',
+    shape: { numLayers: 1, numHeadsQ: 2, numHeadsKv: 1, headDim: 64, hiddenSize: 128, vocabSize: V, dtype: 'bf16' },
+    backends: ['cuda'],
+    load(ctx) {
+      const T = ctx.maxNumTokens;
+      const own: DeviceBuffer[] = [];
+      const alloc = (bytes: number) => {
+        const b = DeviceBuffer.alloc(bytes, { device: ctx.device });
+        b.fill(0);
+        own.push(b);
+        return b;
+      };
+      const q = alloc(T * 2 * 64 * 2);
+      const k = alloc(T * 64 * 2);
+      const v = alloc(T * 64 * 2);
+      const out = alloc(T * 2 * 64 * 2);
+      const logits = alloc(ctx.maxNumReqs * V * 4);
+      const table = new Float32Array(ctx.maxNumReqs * V);
+      for (let r = 0; r < ctx.maxNumReqs; r++) table.set(logitsRow, r * V);
+      logits.write(table);
+      return {
+        *forward(fctx: ForwardContext): Generator<AttentionCall, void, void> {
+          const c = fctx as CudaForwardContext;
+          yield c.attention(0, { q, k, v, out });
+          c.sample(logits);
+        },
+        dispose: () => {
+          for (const b of own.splice(0)) b.dispose();
+        },
+      };
+    },
+  };
+}
+
+test('ctx.sample on CUDA: the device sampler equals the CPU sampler, or a typed error without it', {
+  skip,
+}, async () => {
+  const V = 300;
+  const r = rng(5);
+  const row = Float32Array.from({ length: V }, () => (r() * 2 - 1) * 4);
+  const options = {
+    model: fixedLogitsModel(row),
+    graph: { mode: 'full_and_piecewise' as const },
+    cache: { blockSize: 16, numBlocks: 64 },
+    limits: { maxNumSeqs: 8, maxNumBatchedTokens: 64 },
+    backend: 'cuda' as const,
+  };
+  if (!nativeSampler()) {
+    // The forward runs at capture, so createEngine reports it.
+    await assert.rejects(createEngine(options), (err: Error & { code?: string }) => err.code === 'sampler_unavailable');
+    console.log('engine addon has no sample(): sampler_unavailable checked');
+    return;
+  }
+  const cpu = new CpuSampler(V);
+  const lse = Math.log(row.reduce((a, l) => a + Math.exp(l), 0));
+  const requests = [
+    { promptTokens: [1, 2, 3], maxNewTokens: 6 },
+    { promptTokens: [4], maxNewTokens: 6, temperature: 1, seed: 11 },
+    { promptTokens: [5, 6], maxNewTokens: 6, temperature: 0.7, topK: 20, topP: 0.9, seed: 12 },
+    { promptTokens: Array.from({ length: 40 }, (_, i) => i), maxNewTokens: 6, temperature: 2, topP: 0.5, seed: 13 },
+  ];
+  for (const mode of ['none', 'piecewise', 'full', 'full_and_piecewise'] as const) {
+    const engine = await createEngine({ ...options, graph: { mode } });
+    try {
+      for (const req of requests) engine.addRequest(req);
+      const { outputs } = await engine.run();
+      for (const [i, o] of outputs.entries()) {
+        const req = requests[i] as (typeof requests)[number] & {
+          temperature?: number;
+          topK?: number;
+          topP?: number;
+          seed?: number;
+        };
+        const expected = o.outputTokens.map(
+          (_, j) =>
+            cpu.sampleRow(
+              row,
+              0,
+              { temperature: req.temperature ?? 0, topK: req.topK ?? 0, topP: req.topP ?? 1, seed: req.seed ?? 0 },
+              req.promptTokens.length + j,
+            ).token,
+        );
+        assert.deepEqual([...o.outputTokens], expected, `${mode}: request ${i}`);
+        for (const [j, t] of o.outputTokens.entries()) {
+          assert.ok(
+            Math.abs((o.logprobs[j] as number) - ((row[t] as number) - lse)) < 1e-4,
+            `${mode}: logprob ${i}.${j}`,
+          );
+        }
+      }
+    } finally {
+      engine.dispose();
+    }
+  }
 });

@@ -174,6 +174,8 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     );
   }
   let closed = false;
+  let scratch: Uint8Array | null = null;
+  let scratchInUse = false;
   const find = (name: string, chunkBytes?: number): Located => {
     if (closed) throw new DisposedError('Checkpoint', `read of '${name}' after close()`);
     const e = located.get(name);
@@ -207,11 +209,24 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     },
     readChunksSync(name, chunkBytes, onChunk) {
       const e = find(name, chunkBytes);
-      const buffer = new Uint8Array(Math.min(chunkBytes, Math.max(e.byteLength, 4)));
-      for (let offset = 0; offset < e.byteLength; offset += buffer.byteLength) {
-        const chunk = buffer.subarray(0, Math.min(buffer.byteLength, e.byteLength - offset));
-        readExactlySync(e.file, chunk, e.fileOffset + offset, name);
-        onChunk(chunk, offset);
+      // Synchronous reads cannot interleave, so they share one scratch buffer (a fresh one only
+      // when onChunk itself reads): loading a model allocates one chunk, not one per tensor.
+      const size = Math.min(chunkBytes, Math.max(e.byteLength, 4));
+      const reuse = !scratchInUse && scratch !== null && scratch.byteLength === chunkBytes;
+      // The scratch is a whole chunk, so tensors of different sizes never make it grow.
+      const fresh = reuse ? null : new Uint8Array(scratchInUse ? size : chunkBytes);
+      if (fresh && !scratchInUse) scratch = fresh;
+      const buffer = (fresh ?? (scratch as Uint8Array)).subarray(0, size);
+      const owns = !scratchInUse;
+      scratchInUse = true;
+      try {
+        for (let offset = 0; offset < e.byteLength; offset += buffer.byteLength) {
+          const chunk = buffer.subarray(0, Math.min(buffer.byteLength, e.byteLength - offset));
+          readExactlySync(e.file, chunk, e.fileOffset + offset, name);
+          onChunk(chunk, offset);
+        }
+      } finally {
+        if (owns) scratchInUse = false;
       }
     },
     async readFloat32(name) {
@@ -231,6 +246,7 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     async close() {
       if (closed) return;
       closed = true;
+      scratch = null;
       await Promise.all(files.map((f) => f.handle.close()));
     },
   } satisfies Checkpoint);

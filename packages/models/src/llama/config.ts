@@ -199,6 +199,17 @@ function slidingWindowOf(architecture: LlamaArchitecture, c: Json): number | nul
     if (c.sliding_window === undefined || c.sliding_window === null) return null;
     return int(c, 'sliding_window');
   }
+  // transformers 5.x may list each layer's attention kind; only all-full attention is supported (Mistral returned above).
+  if (Array.isArray(c.layer_types)) {
+    const sliding = c.layer_types.findIndex((t) => t !== 'full_attention');
+    if (sliding >= 0) {
+      throw new ModelConfigError('unsupported_sliding_window', CONFIG, 'per-layer sliding windows are not supported', {
+        field: `layer_types[${sliding}]`,
+        value: c.layer_types[sliding],
+        allowed: 'full_attention',
+      });
+    }
+  }
   if ((architecture === 'Qwen2ForCausalLM' || architecture === 'Qwen3ForCausalLM') && c.use_sliding_window === true) {
     throw new ModelConfigError('unsupported_sliding_window', CONFIG, 'per-layer sliding windows are not supported', {
       field: 'use_sliding_window',

@@ -4,7 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
-import { InvalidArgumentError } from '@flashgraph/errors';
+import { checkFunction, checkOptions, checkString, InvalidArgumentError, optional } from '@flashgraph/errors';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
 import { ModelConfigError, ModelsError } from '../errors.js';
 import { HfTokenizer } from '../tokenizer.js';
@@ -81,6 +81,11 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
       allowed: 'the model folder path (a non-empty string)',
     });
   }
+  const o = checkOptions('options', options, ['name', 'onProgress']);
+  const name = optional(o.name, undefined, (v) => checkString('options.name', v, { nonEmpty: true }));
+  const onProgress = optional(o.onProgress, undefined, (v) =>
+    checkFunction<(event: WeightLoadProgress) => void>('options.onProgress', v),
+  );
   const folder = resolve(dir);
   const config = parseLlamaConfig(
     await readConfigJson(folder, 'config.json', true),
@@ -122,7 +127,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     return (name: string, byteLength: number): void => {
       loaded += 1;
       bytesLoaded += byteLength;
-      options.onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+      onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
     };
   };
   const readTensor = () => {
@@ -163,7 +168,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   };
   const close = () => checkpoint.close();
   return Object.freeze({
-    name: options.name ?? `${basename(folder)} (${config.architecture})`,
+    name: name ?? `${basename(folder)} (${config.architecture})`,
     shape,
     backends: Object.freeze((cuda.available ? ['cpu', 'cuda'] : ['cpu']) as BackendKind[]),
     eosTokenIds: config.eosTokenIds,

@@ -56,7 +56,12 @@ export function linearRow(
   }
 }
 
-/** y[t] = x[t] @ W^T (+ b) for rows [0, n): x [n, K], W [N, K], y [n, N]. */
+/**
+ * y[t] = x[t] @ W^T (+ b) for rows [0, n): x [n, K], W [N, K], y [n, N]. Each row of W is read
+ * once per four rows of x (the weights, not the activations, are what streams from memory), and
+ * every output is one sequential fp64 sum over k, whatever the grouping: a row's result never
+ * depends on which other rows share the batch.
+ */
 export function linear(
   x: Float32Array,
   W: Float32Array,
@@ -66,7 +71,38 @@ export function linear(
   N: number,
   K: number,
 ): void {
-  for (let t = 0; t < n; t++) linearRow(x, t * K, W, b, y, t * N, N, K);
+  for (let j = 0; j < N; j++) {
+    const wo = j * K;
+    const bias = b === null ? 0 : (b[j] as number);
+    let t = 0;
+    for (; t + 4 <= n; t += 4) {
+      const x0 = t * K;
+      const x1 = x0 + K;
+      const x2 = x1 + K;
+      const x3 = x2 + K;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let i = 0; i < K; i++) {
+        const w = W[wo + i] as number;
+        s0 += (x[x0 + i] as number) * w;
+        s1 += (x[x1 + i] as number) * w;
+        s2 += (x[x2 + i] as number) * w;
+        s3 += (x[x3 + i] as number) * w;
+      }
+      y[t * N + j] = s0 + bias;
+      y[(t + 1) * N + j] = s1 + bias;
+      y[(t + 2) * N + j] = s2 + bias;
+      y[(t + 3) * N + j] = s3 + bias;
+    }
+    for (; t < n; t++) {
+      const xo = t * K;
+      let s = 0;
+      for (let i = 0; i < K; i++) s += (x[xo + i] as number) * (W[wo + i] as number);
+      y[t * N + j] = s + bias;
+    }
+  }
 }
 
 /** x[i] += y[i] for i < length. */
