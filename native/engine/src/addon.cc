@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
+#include "../kernels/sampling.h"
 #include "../kernels/synthetic_kernels.h"
 
 namespace {
@@ -151,6 +153,42 @@ class SyntheticKernels : public Napi::ObjectWrap<SyntheticKernels> {
   int maxNumReqs_ = 0;
 };
 
+// samplerWorkspaceBytes(vocabSize, maxNumReqs) -> number
+Napi::Value SamplerWorkspaceBytes(const Napi::CallbackInfo& info) {
+  const int vocabSize = intArg(info, 0, "vocabSize", 1, 1 << 26);
+  const int maxNumReqs = intArg(info, 1, "maxNumReqs", 1, 1 << 24);
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(flashgraph_engine::samplerWorkspaceBytes(vocabSize, maxNumReqs)));
+}
+
+// sample(logits, params, sampleRows, sampled, logprobs, workspace, vocabSize, numReqs, maxNumReqs,
+// stream): the device sampler (kernels/sampling.h), one synchronous, capturable launch.
+Napi::Value Sample(const Napi::CallbackInfo& info) {
+  const uint64_t logits = bigintArg(info, 0, "logits");
+  const uint64_t params = bigintArg(info, 1, "params");
+  const uint64_t sampleRows = bigintArg(info, 2, "sampleRows");
+  const uint64_t sampled = bigintArg(info, 3, "sampled");
+  const uint64_t logprobs = bigintArg(info, 4, "logprobs");
+  const uint64_t workspace = bigintArg(info, 5, "workspace");
+  const int vocabSize = intArg(info, 6, "vocabSize", 1, 1 << 26);
+  const int maxNumReqs = intArg(info, 8, "maxNumReqs", 1, 1 << 24);
+  const int numReqs = intArg(info, 7, "numReqs", 0, maxNumReqs);
+  const uint64_t stream = bigintArg(info, 9, "stream");
+  for (const auto& [value, name] : {std::pair<uint64_t, const char*>{logits, "logits"},
+                                    {params, "params"},
+                                    {sampleRows, "sampleRows"},
+                                    {sampled, "sampled"},
+                                    {logprobs, "logprobs"}}) {
+    if (value == 0) throw Napi::RangeError::New(info.Env(), std::string(name) + " must not be 0n (a null pointer)");
+  }
+  check(info.Env(),
+        flashgraph_engine::launchSample(ptr<const float>(logits), ptr<const void>(params),
+                                        ptr<const int32_t>(sampleRows), ptr<int32_t>(sampled), ptr<float>(logprobs),
+                                        ptr<void>(workspace), vocabSize, numReqs, maxNumReqs, streamOf(stream)),
+        "sample launch failed");
+  return info.Env().Undefined();
+}
+
 // status(): { available, reason?, deviceCount }. Never throws: no driver or no device is a reason.
 Napi::Value Status(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -173,6 +211,8 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status, "status"));
   exports.Set("SyntheticKernels", SyntheticKernels::Define(env));
+  exports.Set("samplerWorkspaceBytes", Napi::Function::New(env, SamplerWorkspaceBytes, "samplerWorkspaceBytes"));
+  exports.Set("sample", Napi::Function::New(env, Sample, "sample"));
   return exports;
 }
 

@@ -40,6 +40,7 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
     expect(r.stdout).toMatch(/backend: CPU only/);
     expect(r.stdout).toMatch(/What to do:/);
     expect(r.stdout).toMatch(/@flashgraph\/engine: flashgraph_engine.node/);
+    expect(r.stdout).toMatch(/Hugging Face models on CUDA: no \(/);
   });
 
   it('doctor --json reports the GPU, every addon and the backend', async () => {
@@ -52,8 +53,12 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
       '@flashgraph/cuda',
       '@flashgraph/fa3',
       '@flashgraph/engine',
+      '@flashgraph/models',
     ]);
     expect(report.backend).toBe('cpu');
+    expect(report.modelsCuda.available).toBe(false);
+    expect(report.modelsCuda.reason).toMatch(/\S/);
+    if (report.cublasLt && !report.cublasLt.available) expect(report.cublasLt.reason).toMatch(/libcublasLt/);
   });
 
   it('bench on the CPU backend prints a labelled table with every batch size and mode', async () => {

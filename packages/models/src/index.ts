@@ -21,6 +21,7 @@ export {
   SUPPORTED_HEAD_DIMS,
   SUPPORTED_ROPE_TYPES,
 } from './llama/config.js';
+export { type ModelsCudaStatus, modelsCudaStatus } from './llama/cuda/status.js';
 export { type HfModel, type LoadHfModelOptions, loadHfModel, type WeightLoadProgress } from './llama/load.js';
 export { ropeInverseFrequencies, ropePositionScale } from './llama/rope.js';
 export { llamaTensorSpecs } from './llama/tensors.js';

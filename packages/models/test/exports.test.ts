@@ -20,6 +20,7 @@ describe('@flashgraph/models public surface', () => {
       'checkTensorSpecs',
       'llamaTensorSpecs',
       'loadHfModel',
+      'modelsCudaStatus',
       'openCheckpoint',
       'parseLlamaConfig',
       'ropeInverseFrequencies',

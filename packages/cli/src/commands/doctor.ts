@@ -7,13 +7,15 @@ import { dirname, join } from 'node:path';
 import { cudaStatus } from '@flashgraph/cuda';
 import { cudaUnavailableReason, syntheticDecoder } from '@flashgraph/engine';
 import { formatBytes } from '@flashgraph/errors';
+import { modelsCudaStatus } from '@flashgraph/models';
 import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK } from '../command.js';
 import { parseCommandFlags } from './shared.js';
 
 const ADDONS = [
   { pkg: 'cuda', file: 'flashgraph_cuda.node', role: 'CUDA runtime: streams, memory, graphs' },
   { pkg: 'fa3', file: 'flashgraph_fa3.node', role: 'FA3 paged attention kernels' },
-  { pkg: 'engine', file: 'flashgraph_engine.node', role: 'synthetic decoder kernels' },
+  { pkg: 'engine', file: 'flashgraph_engine.node', role: 'device sampler, synthetic decoder kernels' },
+  { pkg: 'models', file: 'flashgraph_models.node', role: 'Llama-family model kernels, cuBLASLt binding' },
 ] as const;
 
 export const DOCTOR_HELP = `Usage: flashgraph doctor [--json]
@@ -46,6 +48,10 @@ export interface DoctorReport {
     devices: { index: number; name: string; computeCapability: string; totalMemory: number }[];
   };
   addons: AddonReport[];
+  /** cuBLASLt, loaded at run time by the models' CUDA backend; null when the models addon did not load. */
+  cublasLt: { available: boolean; path?: string; version?: number; reason?: string } | null;
+  /** Whether Hugging Face models (`flashgraph generate`) can run on CUDA here, and why not. */
+  modelsCuda: { available: boolean; reason?: string };
   backend: 'cuda' | 'cpu';
   backendReason: string;
   advice: string[];
@@ -83,7 +89,10 @@ export function doctorReport(): DoctorReport {
     ...probeAddon(a.pkg, a.file),
   }));
   const why = cudaUnavailableReason(syntheticDecoder(), 0);
+  const models = modelsCudaStatus();
+  const lt = models.cublasLt;
   const advice: string[] = [];
+  if (lt && !lt.available) advice.push(`cuBLASLt was not found (the models' CUDA backend needs it): ${lt.install}`);
   for (const a of addons) {
     if (a.status === 'missing')
       advice.push(
@@ -125,6 +134,15 @@ export function doctorReport(): DoctorReport {
       })),
     },
     addons,
+    cublasLt: lt
+      ? {
+          available: lt.available,
+          ...(lt.path ? { path: lt.path } : {}),
+          ...(lt.version ? { version: lt.version } : {}),
+          ...(lt.reason ? { reason: lt.reason } : {}),
+        }
+      : null,
+    modelsCuda: { available: models.available, ...(models.reason ? { reason: models.reason } : {}) },
     backend: why ? 'cpu' : 'cuda',
     backendReason: why === null ? 'CUDA device 0 is usable' : s.available ? why : 'no usable CUDA device, see above',
     advice,
@@ -153,6 +171,14 @@ export function formatDoctor(r: DoctorReport): string {
   for (const a of r.addons) {
     lines.push(`${ok(a.status === 'loaded')}${a.package}: ${a.file} ${a.status}${a.path ? ` (${a.path})` : ''}`);
   }
+  if (r.cublasLt) {
+    lines.push(
+      `${ok(r.cublasLt.available)}cuBLASLt: ${r.cublasLt.available ? `${r.cublasLt.path} (version ${r.cublasLt.version})` : 'not found'}`,
+    );
+  }
+  lines.push(
+    `${ok(r.modelsCuda.available)}Hugging Face models on CUDA: ${r.modelsCuda.available ? 'yes' : `no (${r.modelsCuda.reason})`}`,
+  );
   lines.push('', `backend: ${r.backend === 'cuda' ? 'CUDA' : 'CPU only'} (${r.backendReason})`);
   if (r.backend === 'cpu') {
     lines.push(

@@ -11,6 +11,9 @@ import { HfTokenizer } from '../tokenizer.js';
 import { type LlamaConfig, parseLlamaConfig } from './config.js';
 import { loadLlamaCpu } from './cpu/forward.js';
 import { readCpuWeights } from './cpu/weights.js';
+import { loadLlamaCuda } from './cuda/forward.js';
+import { modelsCudaStatus } from './cuda/status.js';
+import { loadCudaWeights } from './cuda/weights.js';
 import { llamaTensorSpecs } from './tensors.js';
 
 /** One event per tensor read by `load`. */
@@ -118,22 +121,56 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     dtype: config.torchDtype === 'float16' ? 'fp16' : 'bf16',
     slidingWindow: config.slidingWindow,
   });
-  const readTensor = () => {
+  const progress = () => {
     let loaded = 0;
     let bytesLoaded = 0;
+    return (name: string, byteLength: number): void => {
+      loaded += 1;
+      bytesLoaded += byteLength;
+      onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+    };
+  };
+  const readTensor = () => {
+    const onTensor = progress();
     return (name: string): Float32Array => {
       const values = checkpoint.readFloat32Sync(name);
-      loaded += 1;
-      bytesLoaded += checkpoint.tensors.get(name)?.byteLength ?? 0;
-      onProgress?.({ tensor: name, loaded, total: specs.length, bytesLoaded, totalBytes });
+      onTensor(name, checkpoint.tensors.get(name)?.byteLength ?? 0);
       return values;
     };
+  };
+  const cuda = modelsCudaStatus();
+  const loadCuda = (context: ModelLoadContext): LoadedModel => {
+    if (!cuda.available) {
+      throw new ModelsError('unsupported_backend', 'backend', `the CUDA backend is unavailable: ${cuda.reason}`, {
+        value: context.backend,
+        allowed: 'cpu',
+        fix: "create the engine with backend 'cpu', or install what the reason names",
+      });
+    }
+    const weights = loadCudaWeights(config, checkpoint, {
+      device: context.device,
+      dtype: shape.dtype,
+      onTensor: progress(),
+    });
+    try {
+      const loaded = loadLlamaCuda(config, weights, context);
+      return {
+        forward: (ctx) => loaded.forward(ctx),
+        dispose() {
+          loaded.dispose();
+          weights.dispose();
+        },
+      };
+    } catch (err) {
+      weights.dispose();
+      throw err;
+    }
   };
   const close = () => checkpoint.close();
   return Object.freeze({
     name: name ?? `${basename(folder)} (${config.architecture})`,
     shape,
-    backends: Object.freeze(['cpu'] as BackendKind[]),
+    backends: Object.freeze((cuda.available ? ['cpu', 'cuda'] : ['cpu']) as BackendKind[]),
     eosTokenIds: config.eosTokenIds,
     dir: folder,
     config,
@@ -141,14 +178,14 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     checkpoint,
     load(context: ModelLoadContext): LoadedModel {
       if (context.backend === 'cpu') return loadLlamaCpu(config, readCpuWeights(config, readTensor()), context);
+      if (context.backend === 'cuda') return loadCuda(context);
       throw new ModelsError(
         'unsupported_backend',
         'backend',
-        `${config.architecture} has no kernels for this backend yet`,
+        `${config.architecture} has no kernels for this backend`,
         {
           value: context.backend,
-          allowed: 'cpu',
-          fix: "create the engine with backend 'cpu'",
+          allowed: 'cpu, cuda',
         },
       );
     },

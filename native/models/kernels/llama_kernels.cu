@@ -1,0 +1,345 @@
+// The Llama-family kernels around the GEMMs: embedding gather, residual add + RMSNorm, q/k norm +
+// RoPE + the q/k/v split, SiLU x up, the sample rows' final norm, dtype conversion. All are
+// memory-bound and small next to the GEMMs and attention; each thread keeps transformers'
+// rounding order (see llama_kernels.h) rather than fusing arithmetic across a rounding.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <type_traits>
+
+#include "llama_kernels.h"
+
+namespace flashgraph_models {
+namespace {
+
+constexpr int kNormThreads = 256;
+constexpr int kRopeThreads = 128;
+constexpr int kMaxPairsPerLane = 4;  // headDim 256 / 2 / 32
+
+template <typename T>
+struct Conv;
+template <>
+struct Conv<__nv_bfloat16> {
+  static __device__ __forceinline__ float load(__nv_bfloat16 v) { return __bfloat162float(v); }
+  static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
+};
+template <>
+struct Conv<__half> {
+  static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
+  static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
+};
+
+// Round a float to T and back: one torch op's output in the activation dtype.
+template <typename T>
+__device__ __forceinline__ float rounded(float v) {
+  return Conv<T>::load(Conv<T>::store(v));
+}
+
+__device__ __forceinline__ float warpSum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Sum over the block (all threads get it). `scratch` holds one float per warp.
+__device__ float blockSum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  v = warpSum(v);
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  const int warps = (blockDim.x + 31) >> 5;
+  float total = 0.0f;
+  for (int w = 0; w < warps; w++) total += scratch[w];
+  return total;
+}
+
+template <typename T>
+__global__ void embedKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
+                            int hidden, int vocab) {
+  const int t = blockIdx.x;
+  const int id = tokenIds[t];
+  T* dst = out + static_cast<long long>(t) * hidden;
+  if (id < 0 || id >= vocab) {
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = Conv<T>::store(0.0f);
+    return;
+  }
+  const T* src = table + static_cast<long long>(id) * hidden;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = src[i];
+}
+
+// transformers' LlamaRMSNorm: fp32 variance, x * rsqrt(var + eps) rounded, times the weight rounded.
+template <typename T>
+__device__ void normRow(const T* x, const T* __restrict__ weight, T* __restrict__ out, int hidden, float eps,
+                        float sumSquares) {
+  const float r = rsqrtf(sumSquares / hidden + eps);
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    const float n = rounded<T>(Conv<T>::load(x[i]) * r);
+    out[i] = Conv<T>::store(n * Conv<T>::load(weight[i]));
+  }
+}
+
+template <typename T>
+__global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
+                                 T* __restrict__ out, int hidden, float eps) {
+  __shared__ float scratch[32];
+  const long long base = static_cast<long long>(blockIdx.x) * hidden;
+  T* row = x + base;
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    float v = Conv<T>::load(row[i]);
+    if (delta != nullptr) {
+      const T sum = Conv<T>::store(v + Conv<T>::load(delta[base + i]));
+      row[i] = sum;  // this thread reads it back in normRow
+      v = Conv<T>::load(sum);
+    }
+    ss += v * v;
+  }
+  ss = blockSum(ss, scratch);
+  normRow<T>(row, weight, out + base, hidden, eps, ss);
+}
+
+template <typename T>
+__global__ void gatherFinalNormKernel(const T* __restrict__ x, const T* __restrict__ delta,
+                                      const T* __restrict__ weight, const int32_t* __restrict__ sampleRows,
+                                      T* __restrict__ out, int hidden, float eps, int numTokens) {
+  __shared__ float scratch[32];
+  extern __shared__ unsigned char smem[];
+  T* summed = reinterpret_cast<T*>(smem);
+  const int row = sampleRows[blockIdx.x];
+  T* dst = out + static_cast<long long>(blockIdx.x) * hidden;
+  if (row < 0 || row >= numTokens) {
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = Conv<T>::store(0.0f);
+    return;
+  }
+  const long long base = static_cast<long long>(row) * hidden;
+  float ss = 0.0f;
+  for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+    const T sum = Conv<T>::store(Conv<T>::load(x[base + i]) + Conv<T>::load(delta[base + i]));
+    summed[i] = sum;
+    const float v = Conv<T>::load(sum);
+    ss += v * v;
+  }
+  ss = blockSum(ss, scratch);
+  normRow<T>(summed, weight, dst, hidden, eps, ss);
+}
+
+// One warp per head: lane handles the rotate-half pairs (j, j + D/2) for j = lane + 32 i.
+template <typename T>
+__device__ void normRopeHead(const T* __restrict__ src, const T* __restrict__ normWeight,
+                             const float* __restrict__ invFreq, float position, T* __restrict__ dst, int headDim,
+                             float eps) {
+  const int lane = threadIdx.x & 31;
+  const int half = headDim / 2;
+  float lo[kMaxPairsPerLane];
+  float hi[kMaxPairsPerLane];
+  float ss = 0.0f;
+#pragma unroll
+  for (int p = 0; p < kMaxPairsPerLane; p++) {
+    const int j = lane + 32 * p;
+    lo[p] = 0.0f;
+    hi[p] = 0.0f;
+    if (j < half) {
+      lo[p] = Conv<T>::load(src[j]);
+      hi[p] = Conv<T>::load(src[j + half]);
+      ss += lo[p] * lo[p] + hi[p] * hi[p];
+    }
+  }
+  if (normWeight != nullptr) {
+    const float r = rsqrtf(warpSum(ss) / headDim + eps);
+#pragma unroll
+    for (int p = 0; p < kMaxPairsPerLane; p++) {
+      const int j = lane + 32 * p;
+      if (j < half) {
+        lo[p] = rounded<T>(rounded<T>(lo[p] * r) * Conv<T>::load(normWeight[j]));
+        hi[p] = rounded<T>(rounded<T>(hi[p] * r) * Conv<T>::load(normWeight[j + half]));
+      }
+    }
+  }
+#pragma unroll
+  for (int p = 0; p < kMaxPairsPerLane; p++) {
+    const int j = lane + 32 * p;
+    if (j < half) {
+      // transformers: freqs = inv_freq * position in fp32, cos/sin rounded to the activation
+      // dtype, then q * cos + rotate_half(q) * sin with every product and the sum rounded.
+      float s;
+      float c;
+      sincosf(__fmul_rn(invFreq[j], position), &s, &c);
+      c = rounded<T>(c);
+      s = rounded<T>(s);
+      dst[j] = Conv<T>::store(rounded<T>(lo[p] * c) + rounded<T>(-hi[p] * s));
+      dst[j + half] = Conv<T>::store(rounded<T>(hi[p] * c) + rounded<T>(lo[p] * s));
+    }
+  }
+}
+
+template <typename T>
+__global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ qNorm, const T* __restrict__ kNorm,
+                              const float* __restrict__ invFreq, const int32_t* __restrict__ positions,
+                              T* __restrict__ q, T* __restrict__ k, T* __restrict__ v, int numHeadsQ,
+                              int numHeadsKv, int headDim, float eps) {
+  const int t = blockIdx.x;
+  const int qSize = numHeadsQ * headDim;
+  const int kvSize = numHeadsKv * headDim;
+  const T* row = qkv + static_cast<long long>(t) * (qSize + 2 * kvSize);
+  const float position = static_cast<float>(positions[t]);
+  const int warp = threadIdx.x >> 5;
+  const int warps = blockDim.x >> 5;
+  for (int h = warp; h < numHeadsQ + numHeadsKv; h += warps) {
+    if (h < numHeadsQ) {
+      normRopeHead<T>(row + h * headDim, qNorm, invFreq, position,
+                      q + static_cast<long long>(t) * qSize + h * headDim, headDim, eps);
+    } else {
+      const int hk = h - numHeadsQ;
+      normRopeHead<T>(row + qSize + hk * headDim, kNorm, invFreq, position,
+                      k + static_cast<long long>(t) * kvSize + hk * headDim, headDim, eps);
+    }
+  }
+  const T* vSrc = row + qSize + kvSize;
+  T* vDst = v + static_cast<long long>(t) * kvSize;
+  for (int i = threadIdx.x; i < kvSize; i += blockDim.x) vDst[i] = vSrc[i];
+}
+
+template <typename T>
+__global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, long long total) {
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long t = e / inter;
+    const int i = static_cast<int>(e - t * inter);
+    const T* row = gateUp + t * 2 * inter;
+    const float g = Conv<T>::load(row[i]);
+    const float act = rounded<T>(g / (1.0f + expf(-g)));
+    out[e] = Conv<T>::store(act * Conv<T>::load(row[inter + i]));
+  }
+}
+
+template <typename Src, typename Dst>
+__global__ void convertKernel(const Src* __restrict__ src, Dst* __restrict__ dst, long long count) {
+  for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < count;
+       e += static_cast<long long>(gridDim.x) * blockDim.x) {
+    float v;
+    if constexpr (std::is_same<Src, float>::value) {
+      v = src[e];
+    } else {
+      v = Conv<Src>::load(src[e]);
+    }
+    if constexpr (std::is_same<Dst, float>::value) {
+      dst[e] = v;
+    } else {
+      dst[e] = Conv<Dst>::store(v);
+    }
+  }
+}
+
+unsigned gridFor(long long n, int threads) {
+  const long long blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(blocks > 65535LL * 16 ? 65535LL * 16 : (blocks < 1 ? 1 : blocks));
+}
+
+bool dimsValid(const LlamaDims& d) {
+  return d.hiddenSize > 0 && d.numHeadsQ > 0 && d.numHeadsKv > 0 && d.headDim > 0 && d.headDim % 2 == 0 &&
+         d.headDim <= 2 * 32 * kMaxPairsPerLane && d.intermediateSize > 0 && d.vocabSize > 0 &&
+         (d.dtype == Dtype::kBf16 || d.dtype == Dtype::kFp16);
+}
+
+cudaError_t launched() { return cudaGetLastError(); }
+
+template <typename F>
+cudaError_t dispatch(Dtype dtype, F&& f) {
+  if (dtype == Dtype::kBf16) return f(static_cast<__nv_bfloat16*>(nullptr));
+  return f(static_cast<__half*>(nullptr));
+}
+
+}  // namespace
+
+cudaError_t launchEmbed(const LlamaDims& d, const void* table, const int32_t* tokenIds, void* out, int numTokens,
+                        cudaStream_t stream) {
+  if (!dimsValid(d) || numTokens < 0) return cudaErrorInvalidValue;
+  if (numTokens == 0) return cudaSuccess;
+  return dispatch(d.dtype, [&](auto tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    embedKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<const T*>(table), tokenIds,
+                                                            static_cast<T*>(out), d.hiddenSize, d.vocabSize);
+    return launched();
+  });
+}
+
+cudaError_t launchAddRmsNorm(const LlamaDims& d, void* x, const void* delta, const void* weight, void* out,
+                             int numTokens, cudaStream_t stream) {
+  if (!dimsValid(d) || numTokens < 0) return cudaErrorInvalidValue;
+  if (numTokens == 0) return cudaSuccess;
+  return dispatch(d.dtype, [&](auto tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    addRmsNormKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(delta),
+                                                                static_cast<const T*>(weight), static_cast<T*>(out),
+                                                                d.hiddenSize, d.rmsNormEps);
+    return launched();
+  });
+}
+
+cudaError_t launchQkvRope(const LlamaDims& d, const void* qkv, const void* qNorm, const void* kNorm,
+                          const float* invFreq, const int32_t* positions, void* q, void* k, void* v, int numTokens,
+                          cudaStream_t stream) {
+  if (!dimsValid(d) || numTokens < 0) return cudaErrorInvalidValue;
+  if (numTokens == 0) return cudaSuccess;
+  return dispatch(d.dtype, [&](auto tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    qkvRopeKernel<T><<<numTokens, kRopeThreads, 0, stream>>>(
+        static_cast<const T*>(qkv), static_cast<const T*>(qNorm), static_cast<const T*>(kNorm), invFreq, positions,
+        static_cast<T*>(q), static_cast<T*>(k), static_cast<T*>(v), d.numHeadsQ, d.numHeadsKv, d.headDim,
+        d.rmsNormEps);
+    return launched();
+  });
+}
+
+cudaError_t launchSiluMul(const LlamaDims& d, const void* gateUp, void* out, int numTokens, cudaStream_t stream) {
+  if (!dimsValid(d) || numTokens < 0) return cudaErrorInvalidValue;
+  if (numTokens == 0) return cudaSuccess;
+  const long long total = static_cast<long long>(numTokens) * d.intermediateSize;
+  return dispatch(d.dtype, [&](auto tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    siluMulKernel<T><<<gridFor(total, 256), 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
+                                                              d.intermediateSize, total);
+    return launched();
+  });
+}
+
+cudaError_t launchGatherFinalNorm(const LlamaDims& d, const void* x, const void* delta, const void* weight,
+                                  const int32_t* sampleRows, void* out, int numReqs, int numTokens,
+                                  cudaStream_t stream) {
+  if (!dimsValid(d) || numReqs < 0 || numTokens < 0) return cudaErrorInvalidValue;
+  if (numReqs == 0) return cudaSuccess;
+  return dispatch(d.dtype, [&](auto tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const size_t smem = sizeof(T) * static_cast<size_t>(d.hiddenSize);
+    if (smem > 48 * 1024) return cudaErrorInvalidValue;
+    gatherFinalNormKernel<T><<<numReqs, kNormThreads, smem, stream>>>(
+        static_cast<const T*>(x), static_cast<const T*>(delta), static_cast<const T*>(weight), sampleRows,
+        static_cast<T*>(out), d.hiddenSize, d.rmsNormEps, numTokens);
+    return launched();
+  });
+}
+
+cudaError_t launchConvert(const void* src, int srcType, void* dst, int dstType, long long count, cudaStream_t stream) {
+  if (count < 0 || srcType < 0 || srcType > 2 || dstType < 0 || dstType > 2) return cudaErrorInvalidValue;
+  if (count == 0) return cudaSuccess;
+  const unsigned grid = gridFor(count, 256);
+  auto run = [&](auto* s, auto* d) {
+    convertKernel<<<grid, 256, 0, stream>>>(s, d, count);
+    return launched();
+  };
+  auto withDst = [&](auto* s) {
+    switch (dstType) {
+      case 0: return run(s, static_cast<__nv_bfloat16*>(dst));
+      case 1: return run(s, static_cast<__half*>(dst));
+      default: return run(s, static_cast<float*>(dst));
+    }
+  };
+  switch (srcType) {
+    case 0: return withDst(static_cast<const __nv_bfloat16*>(src));
+    case 1: return withDst(static_cast<const __half*>(src));
+    default: return withDst(static_cast<const float*>(src));
+  }
+}
+
+}  // namespace flashgraph_models

@@ -1,0 +1,69 @@
+// y = x @ W^T through cuBLASLt, planned once and replayable inside CUDA graphs.
+// x [M, K] and W [N, K] row-major (bf16 or fp16), y [M, N] row-major (same dtype, or fp32 for
+// the logits), fp32 accumulation, optional bias [N] added in the epilogue (one rounding, as
+// torch's addmm). Algorithms come from cuBLASLt's heuristic at construction (outside any
+// capture) for a fixed list of row counts; `run` pads M up to the next listed count, so every
+// call uses an algorithm chosen for exactly its shape, a preallocated workspace and no
+// allocation: it can be captured.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <cuda_runtime.h>
+
+#include "cublaslt.h"
+
+namespace flashgraph_models {
+
+enum class ElemType : int { kBf16 = 0, kFp16 = 1, kFp32 = 2 };
+
+struct GemmShape {
+  int n;          // output features (rows of W)
+  int k;          // input features
+  int maxM;       // most rows of x per call (the buffers' capacity)
+  ElemType in;    // x and W
+  ElemType out;   // y (and bias)
+  const void* bias;  // device [n] of `out`'s dtype, or null
+};
+
+class GemmPlan {
+ public:
+  /** Plans every row bucket; returns "" or the reason it cannot (no cuBLASLt, no algorithm...). */
+  static std::string create(const GemmShape& shape, void* workspace, size_t workspaceBytes,
+                            std::unique_ptr<GemmPlan>& out);
+  ~GemmPlan();
+  GemmPlan(const GemmPlan&) = delete;
+  GemmPlan& operator=(const GemmPlan&) = delete;
+
+  /** The rows a call with m rows computes (rows m..padded-1 of x are read, of y written). */
+  int paddedRows(int m) const;
+  /** Enqueues y = x @ W^T (+ bias) on stream for m rows (0 <= m <= maxM). */
+  cublasStatus_t run(const void* x, const void* w, void* y, int m, cudaStream_t stream) const;
+  const GemmShape& shape() const { return shape_; }
+  const std::vector<int>& buckets() const { return buckets_; }
+
+ private:
+  GemmPlan() = default;
+  struct Bucket {
+    cublasLtMatrixLayout_t b = nullptr;
+    cublasLtMatrixLayout_t c = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+  };
+  GemmShape shape_{};
+  const CublasLtApi* api_ = nullptr;
+  cublasLtHandle_t handle_ = nullptr;
+  cublasLtMatmulDesc_t desc_ = nullptr;
+  cublasLtMatrixLayout_t a_ = nullptr;
+  void* workspace_ = nullptr;
+  size_t workspaceBytes_ = 0;
+  std::vector<int> buckets_;
+  std::vector<Bucket> plans_;
+};
+
+/** Row counts planned for a capacity: 1, 2, 4 ... 128, then every multiple of 128, then maxM. */
+std::vector<int> gemmRowBuckets(int maxM);
+
+}  // namespace flashgraph_models

@@ -1,0 +1,111 @@
+// Loads flashgraph_models.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
+// prebuilds. Never throws: a missing addon is a reason naming the paths tried, and the models'
+// CUDA backend is then unavailable (the CPU backend still works).
+import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
+
+export const MODELS_ADDON_FILE = 'flashgraph_models.node';
+
+/** 0 = bf16, 1 = fp16, 2 = fp32 (the addon's element types). */
+export type NativeElemType = 0 | 1 | 2;
+
+export interface NativeCublasLtStatus {
+  readonly available: boolean;
+  /** The file loaded. */
+  readonly path?: string;
+  /** cublasLtGetVersion(), e.g. 130100 for 13.1.0. */
+  readonly version?: number;
+  readonly reason?: string;
+  /** Every candidate file, with what happened. */
+  readonly tried: readonly string[];
+  /** What to install when it is missing. */
+  readonly install: string;
+}
+
+export interface NativeGemmOptions {
+  /** Output features (rows of W). */
+  n: number;
+  /** Input features. */
+  k: number;
+  /** Most rows per call. */
+  maxM: number;
+  inDtype: 0 | 1;
+  outDtype: NativeElemType;
+  /** Device [n] of outDtype, added in the epilogue. */
+  bias?: bigint;
+  workspace: bigint;
+  workspaceBytes: number;
+}
+
+/** One planned cuBLASLt GEMM y[m, n] = x[m, k] @ W[n, k]^T (+ bias). */
+export interface NativeGemm {
+  run(x: bigint, w: bigint, y: bigint, m: number, stream: bigint): void;
+  /** Rows a call with m rows computes (the planned bucket at or above m). */
+  paddedRows(m: number): number;
+  buckets(): number[];
+  dispose(): void;
+}
+
+export interface NativeLlamaKernelsOptions {
+  hiddenSize: number;
+  numHeadsQ: number;
+  numHeadsKv: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  /** 0 = bf16, 1 = fp16 */
+  dtype: 0 | 1;
+  maxNumTokens: number;
+  maxNumReqs: number;
+}
+
+/** The kernels around the GEMMs (native/models/kernels/llama_kernels.h); each launches on `stream`. */
+export interface NativeLlamaKernels {
+  embed(table: bigint, tokenIds: bigint, out: bigint, numTokens: number, stream: bigint): void;
+  addRmsNorm(x: bigint, delta: bigint, weight: bigint, out: bigint, numTokens: number, stream: bigint): void;
+  qkvRope(
+    qkv: bigint,
+    qNorm: bigint,
+    kNorm: bigint,
+    invFreq: bigint,
+    positions: bigint,
+    q: bigint,
+    k: bigint,
+    v: bigint,
+    numTokens: number,
+    stream: bigint,
+  ): void;
+  siluMul(gateUp: bigint, out: bigint, numTokens: number, stream: bigint): void;
+  gatherFinalNorm(
+    x: bigint,
+    delta: bigint,
+    weight: bigint,
+    sampleRows: bigint,
+    out: bigint,
+    numReqs: number,
+    numTokens: number,
+    stream: bigint,
+  ): void;
+}
+
+export interface NativeModels {
+  status(): { available: boolean; reason?: string; deviceCount: number };
+  cublasLt(): NativeCublasLtStatus;
+  convert(
+    src: bigint,
+    srcType: NativeElemType,
+    dst: bigint,
+    dstType: NativeElemType,
+    count: number,
+    stream: bigint,
+  ): void;
+  Gemm: new (options: NativeGemmOptions) => NativeGemm;
+  LlamaKernels: new (options: NativeLlamaKernelsOptions) => NativeLlamaKernels;
+}
+
+/** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
+export const loadModelsNative: () => NativeAddonLoad<NativeModels> = createNativeAddonLoader<NativeModels>({
+  file: MODELS_ADDON_FILE,
+  moduleUrl: import.meta.url,
+  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/models build',
+});

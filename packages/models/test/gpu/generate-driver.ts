@@ -1,0 +1,83 @@
+// Device driver of tooling/gpu/models-check.py (bundled by tooling/gpu/models-prepare.mjs): loads a
+// model folder once and runs several (graph mode, batch size) combinations through the engine on
+// CUDA, printing one JSON line per prompt in the shape of `flashgraph generate --json --logprobs`
+// plus `mode` and `batch`. Loading once per architecture instead of once per run keeps a device
+// call short; `flashgraph generate` runs the same engine path.
+//   node generate-driver.mjs --model DIR --runs none:1,full:64 [--backend cpu] --max-new-tokens 32 --prompt-ids 1,2,3 ...
+import { createEngine, type EngineOptions } from '@flashgraph/engine';
+import { loadHfModel } from '../../src/index.js';
+
+function parse(argv: string[]): {
+  model: string;
+  runs: [GraphMode, number][];
+  maxNewTokens: number;
+  prompts: number[][];
+  backend: 'cpu' | 'cuda';
+} {
+  let model = '';
+  let backend: 'cpu' | 'cuda' = 'cuda';
+  let runs: [GraphMode, number][] = [];
+  let maxNewTokens = 32;
+  const prompts: number[][] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1] ?? '';
+    if (a === '--model') model = v;
+    else if (a === '--runs')
+      runs = v.split(',').map((r) => {
+        const [mode, batch] = r.split(':');
+        return [mode as GraphMode, Number(batch)];
+      });
+    else if (a === '--backend') backend = v === 'cpu' ? 'cpu' : 'cuda';
+    else if (a === '--max-new-tokens') maxNewTokens = Number(v);
+    else if (a === '--prompt-ids') prompts.push(v.split(',').map(Number));
+    else throw new Error(`unknown argument ${a}`);
+    i++;
+  }
+  if (!model || runs.length === 0 || prompts.length === 0) throw new Error('need --model, --runs and --prompt-ids');
+  return { model, runs, maxNewTokens, prompts, backend };
+}
+
+type GraphMode = NonNullable<NonNullable<EngineOptions['graph']>['mode']>;
+
+const args = parse(process.argv.slice(2));
+const t0 = performance.now();
+await using model = await loadHfModel(args.model);
+for (const [mode, batch] of args.runs) {
+  const prompts = args.prompts.slice(0, batch);
+  const longest = Math.max(...prompts.map((p) => p.length)) + args.maxNewTokens;
+  const started = performance.now();
+  const engine = await createEngine({
+    model,
+    graph: { mode },
+    cache: { blockSize: 16, numBlocks: Math.ceil(longest / 16) * batch + 16 },
+    limits: { maxNumSeqs: Math.max(batch, 1), maxNumBatchedTokens: Math.max(512, batch * 64) },
+    backend: args.backend,
+  });
+  try {
+    const ids = prompts.map((promptTokens) =>
+      engine.addRequest({ promptTokens, maxNewTokens: args.maxNewTokens, ignoreEos: true }),
+    );
+    const { outputs } = await engine.run();
+    const seconds = (performance.now() - started) / 1000;
+    for (const [i, id] of ids.entries()) {
+      const o = outputs.find((x) => x.id === id);
+      if (!o) throw new Error(`no output for request ${id}`);
+      console.log(
+        JSON.stringify({
+          mode,
+          batch,
+          model: model.name,
+          backend: args.backend,
+          promptTokenIds: prompts[i],
+          tokenIds: o.outputTokens,
+          logprobs: o.logprobs,
+          timings: { seconds },
+        }),
+      );
+    }
+  } finally {
+    engine.dispose();
+  }
+}
+console.error(`driver: ${args.runs.length} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -1,0 +1,373 @@
+// The Llama-family kernels and cuBLASLt GEMMs of native/models against plain float64 references
+// that round like transformers' bf16 modules (each torch op's result rounded to bf16): GEMMs
+// (bf16 out, fp32 out, bias epilogue, every row bucket, inside a captured graph), embedding,
+// residual add + RMSNorm, q/k norm + RoPE + split, SiLU x up, the sample rows' final norm, and
+// dtype conversion. Also prints where cuBLASLt was found.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cudaStatus, DeviceBuffer, fromBf16, Stream, toBf16 } from '@flashgraph/cuda';
+import { loadModelsNative, type NativeModels } from '../../src/native.js';
+
+const status = cudaStatus();
+const native = loadModelsNative();
+const skip = !status.available
+  ? `no CUDA device: ${status.reason}`
+  : native.addon
+    ? false
+    : `flashgraph_models.node did not load: ${native.reason}`;
+const cublasSkip =
+  skip || (native.addon?.cublasLt().available ? false : `no cuBLASLt: ${native.addon?.cublasLt().reason}`);
+
+function addon(): NativeModels {
+  if (!native.addon) throw new Error('no addon');
+  return native.addon;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** Round to bf16 (nearest even) and back, as __float2bfloat16_rn. */
+function r16(x: number): number {
+  f32[0] = x;
+  const u = u32[0] as number;
+  if ((u & 0x7f800000) === 0x7f800000) return f32[0] as number;
+  u32[0] = ((u + 0x7fff + ((u >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return f32[0] as number;
+}
+
+function randomBf16(next: () => number, n: number, scale = 1): { host: Float32Array; bits: Uint16Array } {
+  const host = Float32Array.from({ length: n }, () => r16((next() * 2 - 1) * scale));
+  return { host, bits: toBf16(host) };
+}
+
+function upload(bits: Uint16Array | Float32Array | Int32Array): DeviceBuffer {
+  const b = DeviceBuffer.alloc(Math.max(bits.byteLength, 4));
+  b.write(bits);
+  return b;
+}
+
+function readBf16(b: DeviceBuffer, n: number): Float32Array {
+  return fromBf16(b.read(new Uint16Array(n)));
+}
+
+/** max |got - want| / max(|want|, floor), in units of bf16 epsilon (2^-8 relative step). */
+function ulps(got: Float32Array, want: ArrayLike<number>, floor = 1e-2): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as number;
+    const g = got[i] as number;
+    if (!Number.isFinite(g)) return Number.POSITIVE_INFINITY;
+    worst = Math.max(worst, Math.abs(g - w) / Math.max(Math.abs(w), floor) / 2 ** -8);
+  }
+  return worst;
+}
+
+function relErr(got: Float32Array, want: Float64Array): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = (got[i] as number) - (want[i] as number);
+    if (!Number.isFinite(got[i] as number)) return Number.POSITIVE_INFINITY;
+    num += d * d;
+    den += (want[i] as number) ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+const dims = {
+  hiddenSize: 512,
+  numHeadsQ: 8,
+  numHeadsKv: 2,
+  headDim: 64,
+  intermediateSize: 1024,
+  vocabSize: 3000,
+  rmsNormEps: 1e-6,
+  dtype: 0 as const,
+  maxNumTokens: 64,
+  maxNumReqs: 16,
+};
+
+test('cuBLASLt is found and reported', { skip }, () => {
+  const lt = addon().cublasLt();
+  console.log(`# cuBLASLt: ${JSON.stringify(lt)}`);
+  assert.equal(typeof lt.available, 'boolean');
+  assert.ok(Array.isArray(lt.tried));
+});
+
+test('GEMM y = x @ W^T matches float64 (bf16 out, fp32 out, bias), at every bucket and in a graph', {
+  skip: cublasSkip,
+}, () => {
+  const next = rng(11);
+  using ws = DeviceBuffer.alloc(32 << 20);
+  using stream = Stream.create();
+  for (const [n, k, maxM, outDtype, withBias] of [
+    [256, 128, 64, 0, false],
+    [384, 256, 300, 0, true],
+    [1000, 512, 40, 2, false],
+    [2048, 1024, 200, 0, false],
+    [3000, 512, 16, 2, false],
+  ] as const) {
+    const x = randomBf16(next, maxM * k);
+    const w = randomBf16(next, n * k, 0.1);
+    const bias = randomBf16(next, n);
+    using dx = upload(x.bits);
+    using dw = upload(w.bits);
+    using db = upload(bias.bits);
+    const outBytes = outDtype === 2 ? 4 : 2;
+    using dy = DeviceBuffer.alloc(maxM * n * outBytes);
+    const g = new (addon().Gemm)({
+      n,
+      k,
+      maxM,
+      inDtype: 0,
+      outDtype,
+      workspace: ws.ptr,
+      workspaceBytes: 32 << 20,
+      ...(withBias ? { bias: db.ptr } : {}),
+    });
+    try {
+      for (const m of [1, 3, Math.min(maxM, 17), maxM]) {
+        const padded = g.paddedRows(m);
+        assert.ok(padded >= m && padded <= maxM, `padded rows ${padded} for m=${m}`);
+        dy.fill(0xff); // NaN poison
+        g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
+        stream.synchronize();
+        const got = outDtype === 2 ? dy.read(new Float32Array(m * n)) : fromBf16(dy.read(new Uint16Array(m * n)));
+        const want = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let acc = withBias ? (bias.host[j] as number) : 0;
+            for (let t = 0; t < k; t++) acc += (x.host[i * k + t] as number) * (w.host[j * k + t] as number);
+            want[i * n + j] = acc;
+          }
+        }
+        const err = relErr(got, want);
+        assert.ok(err < (outDtype === 2 ? 1e-5 : 6e-3), `gemm ${m}x${n}x${k} out=${outDtype}: rel err ${err}`);
+      }
+      // Captured and replayed: the same numbers.
+      const m = Math.min(maxM, 5);
+      dy.fill(0xff);
+      stream.beginCapture();
+      g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
+      using graph = stream.endCapture();
+      using exec = graph.instantiate();
+      exec.launch(stream);
+      stream.synchronize();
+      const first = dy.read(new Uint8Array(m * n * outBytes));
+      dy.fill(0xff);
+      g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
+      stream.synchronize();
+      assert.deepEqual(dy.read(new Uint8Array(m * n * outBytes)), first, 'graph replay equals the eager call');
+      console.log(`# gemm n=${n} k=${k} maxM=${maxM} out=${outDtype} bias=${withBias}: buckets ${g.buckets().length}`);
+    } finally {
+      g.dispose();
+    }
+  }
+});
+
+test('embedding, residual add + RMSNorm and the final gather-norm round like transformers', { skip }, () => {
+  const next = rng(12);
+  const k = new (addon().LlamaKernels)(dims);
+  using stream = Stream.create();
+  const H = dims.hiddenSize;
+  const T = 13;
+  const table = randomBf16(next, dims.vocabSize * H);
+  const ids = Int32Array.from({ length: T }, (_, i) =>
+    i === 5 ? dims.vocabSize + 3 : Math.floor(next() * dims.vocabSize),
+  );
+  using dTable = upload(table.bits);
+  using dIds = upload(ids);
+  using dx = DeviceBuffer.alloc(T * H * 2);
+  k.embed(dTable.ptr, dIds.ptr, dx.ptr, T, stream.handle);
+  stream.synchronize();
+  const x = readBf16(dx, T * H);
+  for (let t = 0; t < T; t++) {
+    const id = ids[t] as number;
+    for (let i = 0; i < H; i++) {
+      const want = id < dims.vocabSize ? (table.host[id * H + i] as number) : 0;
+      assert.equal(x[t * H + i], want, `embed row ${t}`);
+    }
+  }
+  const delta = randomBf16(next, T * H, 2);
+  const weight = randomBf16(next, H, 1.5);
+  using dDelta = upload(delta.bits);
+  using dW = upload(weight.bits);
+  using dOut = DeviceBuffer.alloc(T * H * 2);
+  k.addRmsNorm(dx.ptr, dDelta.ptr, dW.ptr, dOut.ptr, T, stream.handle);
+  stream.synchronize();
+  const summed = readBf16(dx, T * H);
+  const normed = readBf16(dOut, T * H);
+  const wantSum = new Float64Array(T * H);
+  const wantNorm = new Float64Array(T * H);
+  for (let t = 0; t < T; t++) {
+    let ss = 0;
+    for (let i = 0; i < H; i++) {
+      const v = r16((x[t * H + i] as number) + (delta.host[t * H + i] as number));
+      wantSum[t * H + i] = v;
+      ss += v * v;
+    }
+    const r = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
+    for (let i = 0; i < H; i++)
+      wantNorm[t * H + i] = r16(r16((wantSum[t * H + i] as number) * r) * (weight.host[i] as number));
+  }
+  assert.equal(ulps(summed, wantSum), 0, 'residual add is one bf16 rounding');
+  const normUlps = ulps(normed, wantNorm);
+  console.log(`# addRmsNorm: max ${normUlps.toFixed(2)} bf16 steps from the reference`);
+  assert.ok(normUlps <= 2, `rmsnorm off by ${normUlps} bf16 steps`);
+
+  // Final norm of the sample rows only (x + delta, x untouched); -1 gives a zero row.
+  const rows = Int32Array.from([3, -1, 12, 0]);
+  using dRows = upload(rows);
+  using dFinal = DeviceBuffer.alloc(dims.maxNumReqs * H * 2);
+  const before = dx.read(new Uint8Array(T * H * 2));
+  k.gatherFinalNorm(dx.ptr, dDelta.ptr, dW.ptr, dRows.ptr, dFinal.ptr, rows.length, T, stream.handle);
+  stream.synchronize();
+  assert.deepEqual(dx.read(new Uint8Array(T * H * 2)), before, 'gatherFinalNorm leaves x alone');
+  const fin = readBf16(dFinal, rows.length * H);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as number;
+    const want = new Float64Array(H);
+    if (row >= 0) {
+      let ss = 0;
+      const s = new Float64Array(H);
+      for (let i = 0; i < H; i++) {
+        s[i] = r16((summed[row * H + i] as number) + (delta.host[row * H + i] as number));
+        ss += (s[i] as number) ** 2;
+      }
+      const rr = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
+      for (let i = 0; i < H; i++) want[i] = r16(r16((s[i] as number) * rr) * (weight.host[i] as number));
+    }
+    const u = ulps(fin.subarray(r * H, (r + 1) * H), want);
+    assert.ok(u <= 2, `final norm of request ${r} off by ${u} bf16 steps`);
+  }
+});
+
+test('q/k norm + RoPE + split and SiLU x up round like transformers', { skip }, () => {
+  const next = rng(13);
+  using stream = Stream.create();
+  for (const [headDim, qkNorm] of [
+    [64, false],
+    [128, true],
+    [256, false],
+  ] as const) {
+    const d = { ...dims, headDim };
+    const k = new (addon().LlamaKernels)(d);
+    const T = 9;
+    const D = headDim;
+    const Hq = d.numHeadsQ;
+    const Hkv = d.numHeadsKv;
+    const width = (Hq + 2 * Hkv) * D;
+    const qkv = randomBf16(next, T * width, 3);
+    const qn = randomBf16(next, D, 1.5);
+    const kn = randomBf16(next, D, 1.5);
+    const positions = Int32Array.from({ length: T }, (_, t) => (t === 0 ? 0 : Math.floor(next() * 8000)));
+    const inv = Float32Array.from({ length: D / 2 }, (_, i) => 1 / 500000 ** ((2 * i) / D));
+    using dQkv = upload(qkv.bits);
+    using dQn = upload(qn.bits);
+    using dKn = upload(kn.bits);
+    using dPos = upload(positions);
+    using dInv = upload(inv);
+    using dq = DeviceBuffer.alloc(T * Hq * D * 2);
+    using dk = DeviceBuffer.alloc(T * Hkv * D * 2);
+    using dv = DeviceBuffer.alloc(T * Hkv * D * 2);
+    k.qkvRope(
+      dQkv.ptr,
+      qkNorm ? dQn.ptr : 0n,
+      qkNorm ? dKn.ptr : 0n,
+      dInv.ptr,
+      dPos.ptr,
+      dq.ptr,
+      dk.ptr,
+      dv.ptr,
+      T,
+      stream.handle,
+    );
+    stream.synchronize();
+    const q = readBf16(dq, T * Hq * D);
+    const kk = readBf16(dk, T * Hkv * D);
+    const v = readBf16(dv, T * Hkv * D);
+    const wantQ = new Float64Array(T * Hq * D);
+    const wantK = new Float64Array(T * Hkv * D);
+    const half = D / 2;
+    for (let t = 0; t < T; t++) {
+      for (let h = 0; h < Hq + Hkv; h++) {
+        const src = t * width + h * D;
+        let head = Array.from({ length: D }, (_, i) => qkv.host[src + i] as number);
+        if (qkNorm) {
+          const w = h < Hq ? qn.host : kn.host;
+          const ss = head.reduce((a, x) => a + x * x, 0);
+          const r = 1 / Math.sqrt(ss / D + d.rmsNormEps);
+          head = head.map((x, i) => r16(r16(x * r) * (w[i] as number)));
+        }
+        const out = h < Hq ? wantQ : wantK;
+        const base = h < Hq ? (t * Hq + h) * D : (t * Hkv + (h - Hq)) * D;
+        for (let j = 0; j < half; j++) {
+          const angle = Math.fround((inv[j] as number) * (positions[t] as number));
+          const c = r16(Math.cos(angle));
+          const s = r16(Math.sin(angle));
+          const lo = head[j] as number;
+          const hi = head[j + half] as number;
+          out[base + j] = r16(r16(lo * c) + r16(-hi * s));
+          out[base + j + half] = r16(r16(hi * c) + r16(lo * s));
+        }
+      }
+      for (let i = 0; i < Hkv * D; i++) {
+        assert.equal(v[t * Hkv * D + i], qkv.host[t * width + (Hq + Hkv) * D + i], 'v is copied');
+      }
+    }
+    const uq = ulps(q, wantQ, 0.05);
+    const uk = ulps(kk, wantK, 0.05);
+    console.log(`# qkvRope D=${D} qkNorm=${qkNorm}: max ${Math.max(uq, uk).toFixed(2)} bf16 steps`);
+    assert.ok(uq <= 2 && uk <= 2, `rope D=${D}: q ${uq}, k ${uk} bf16 steps`);
+  }
+  // SiLU(gate) x up
+  const k = new (addon().LlamaKernels)(dims);
+  const T = 7;
+  const I = dims.intermediateSize;
+  const gu = randomBf16(next, T * 2 * I, 6);
+  using dGu = upload(gu.bits);
+  using dAct = DeviceBuffer.alloc(T * I * 2);
+  k.siluMul(dGu.ptr, dAct.ptr, T, stream.handle);
+  stream.synchronize();
+  const act = readBf16(dAct, T * I);
+  const want = new Float64Array(T * I);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < I; i++) {
+      const g = gu.host[t * 2 * I + i] as number;
+      want[t * I + i] = r16(r16(g / (1 + Math.exp(-g))) * (gu.host[t * 2 * I + I + i] as number));
+    }
+  }
+  const u = ulps(act, want);
+  console.log(`# siluMul: max ${u.toFixed(2)} bf16 steps`);
+  assert.ok(u <= 2, `siluMul off by ${u} bf16 steps`);
+});
+
+test('convert: fp32 -> bf16 -> fp16 -> fp32 on the device', { skip }, () => {
+  const next = rng(14);
+  using stream = Stream.create();
+  const n = 10001;
+  const src = Float32Array.from({ length: n }, () => (next() * 2 - 1) * 100);
+  using dSrc = upload(src);
+  using dB = DeviceBuffer.alloc(n * 2);
+  using dH = DeviceBuffer.alloc(n * 2);
+  using dF = DeviceBuffer.alloc(n * 4);
+  addon().convert(dSrc.ptr, 2, dB.ptr, 0, n, stream.handle);
+  addon().convert(dB.ptr, 0, dH.ptr, 1, n, stream.handle);
+  addon().convert(dH.ptr, 1, dF.ptr, 2, n, stream.handle);
+  stream.synchronize();
+  const bf = readBf16(dB, n);
+  for (let i = 0; i < n; i++) assert.equal(bf[i], r16(src[i] as number));
+  const back = dF.read(new Float32Array(n));
+  for (let i = 0; i < n; i++)
+    assert.ok(Math.abs((back[i] as number) - (bf[i] as number)) <= Math.abs(bf[i] as number) * 2 ** -10);
+});

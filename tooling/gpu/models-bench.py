@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""The 8B-shaped decode benchmark on the device: flashgraph (bench.mjs, full graphs vs eager) and
+transformers on the same card in the same call (random-weight LlamaForCausalLM, bf16, static cache;
+decoding compiled with torch.compile mode="reduce-overhead" through generate's compile support,
+falling back to eager when that fails), then one table: decode tokens/s per context and batch,
+flashgraph's speed-up over transformers, batch 1's ratio to the bandwidth floor.
+  python3 models-bench.py --node NODE --bench bench.mjs [--out DIR] [--contexts 1024,4096] [--batches 1,8,64,256]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import torch
+
+
+def flashgraph(args):
+    cmd = [args.node, args.bench, "--contexts", args.contexts, "--batches", args.batches, "--modes", "full,none",
+           "--steps", str(args.steps)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+    with open(os.path.join(args.out, "bench-flashgraph.log"), "w") as f:
+        f.write(r.stdout + "\n" + r.stderr)
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    print(r.stdout[-3000:])
+    if r.returncode != 0:
+        print(r.stderr[-3000:], file=sys.stderr)
+    return rows
+
+
+@torch.no_grad()
+def transformers_decode(ctx, batch, steps):
+    """Decode tokens/s of transformers' generate with a static cache (prefill excluded by difference)."""
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    global _model
+    if "_model" not in globals():
+        cfg = LlamaConfig(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                          num_attention_heads=32, num_key_value_heads=8, head_dim=128, max_position_embeddings=8192,
+                          rms_norm_eps=1e-5, tie_word_embeddings=False, eos_token_id=None, bos_token_id=None)
+        with torch.device("cuda"):
+            _model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).eval()
+        _model.generation_config.pad_token_id = 0
+    ids = torch.randint(0, 128000, (batch, ctx), device="cuda")
+    kw = dict(do_sample=False, cache_implementation="static", attention_mask=torch.ones_like(ids))
+
+    def timed(n):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        _model.generate(ids, max_new_tokens=n, min_new_tokens=n, **kw)
+        torch.cuda.synchronize()
+        return time.perf_counter() - t
+
+    timed(steps + 1)  # compiles
+    short = min(timed(1) for _ in range(2))
+    long = min(timed(steps + 1) for _ in range(2))
+    return batch * steps / (long - short)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--node", default="node")
+    ap.add_argument("--bench", required=True)
+    ap.add_argument("--out", default=os.environ.get("OUT", "/tmp/out"))
+    ap.add_argument("--contexts", default="1024,4096")
+    ap.add_argument("--batches", default="1,8,64,256")
+    ap.add_argument("--steps", type=int, default=32)
+    ap.add_argument("--timeout", type=int, default=400)
+    ap.add_argument("--skip-transformers", action="store_true")
+    args = ap.parse_args()
+    card = torch.cuda.get_device_name(0)
+    rows = flashgraph(args)
+    setup = next((r for r in rows if r["kind"] == "setup"), {})
+    decode = {(r["ctx"], r["batch"], r["mode"]): r for r in rows if r["kind"] == "decode"}
+    hf = {}
+    if not args.skip_transformers:
+        for ctx in map(int, args.contexts.split(",")):
+            for batch in map(int, args.batches.split(",")):
+                if (ctx, batch, "full") not in decode:
+                    continue
+                try:
+                    hf[(ctx, batch)] = transformers_decode(ctx, batch, args.steps)
+                except Exception as e:  # noqa: BLE001 - reported
+                    print(f"transformers ctx {ctx} batch {batch}: {str(e)[:300]}")
+                torch.cuda.empty_cache()
+    print(f"\n== decode tokens/s, 8B-shaped Llama bf16, {card}; weights {setup.get('weightBytes', 0) / 1e9:.2f} GB, "
+          f"copy {setup.get('copyBandwidthGBps', 0):.0f} GB/s, load {setup.get('loadGBps', 0):.1f} GB/s")
+    print(f"{'ctx':>5} {'batch':>5} {'fg full':>9} {'fg eager':>9} {'hf':>9} {'full/hf':>7} {'b1 x floor':>10}")
+    for (ctx, batch, mode), r in sorted(decode.items()):
+        if mode != "full":
+            continue
+        eager = decode.get((ctx, batch, "none"), {}).get("decodeTokensPerSecond", float("nan"))
+        h = hf.get((ctx, batch), float("nan"))
+        ratio = r["ratioToFloor"] if batch == 1 else float("nan")
+        print(f"{ctx:>5} {batch:>5} {r['decodeTokensPerSecond']:>9.0f} {eager:>9.0f} {h:>9.0f} "
+              f"{r['decodeTokensPerSecond'] / h:>7.2f} {ratio:>10.2f}")
+    for r in rows:
+        if r["kind"] in ("prefill", "skip"):
+            print(r)
+
+
+if __name__ == "__main__":
+    main()
