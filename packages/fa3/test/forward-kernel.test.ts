@@ -32,9 +32,11 @@ describe('forwardKernel (which kernel forward launches)', () => {
     expect(tileShape(128, 4, 'wgmma')).toEqual({ blockM: 128, blockN: 128 });
     expect(tileShape(128, 4, 'decode')).toEqual(tileShape(128, 4));
     expect(() => forwardKernel(1, 4, 128, 'fast' as never)).toThrow(
-      'forwardKernel: request must be one of "auto", "general", "decode", "wgmma", got "fast"',
+      'forwardKernel.request: invalid value (got "fast", allowed one of "auto", "general", "decode", "wgmma")',
     );
-    expect(() => forwardKernel(1, 4, 96)).toThrow(/forwardKernel: headDim must be one of 64, 128, 256, got 96/);
+    expect(() => forwardKernel(1, 4, 96)).toThrow(
+      /forwardKernel.headDim: invalid value \(got 96, allowed one of 64, 128, 256\)/,
+    );
   });
 
   it('is decode exactly when maxSeqlenQ x G <= DECODE_MAX_ROWS, without overflow at int32 extremes', () => {
