@@ -106,16 +106,18 @@ describe('hostile input: constructors and pure functions', () => {
   it('createMetadataBuilder (public): options are rejected before CUDA is touched', () => {
     fc.assert(
       fc.property(hostileRecord({ ...caps, graphConfig: graphConfig() }), (options) => {
-        try {
-          typedOrValid(() =>
-            createMetadataBuilder({ ...(options as object), attention: recordingAttention(attentionOptions) } as never),
-          );
-        } catch (err) {
-          // Valid options reach the CUDA layer; on a machine without a GPU it says so (directly, or
-          // as the cause of the builder's own error).
-          const noDevice = err instanceof NoCudaDeviceError ? err : (err as Error).cause;
-          expect(noDevice).toBeInstanceOf(NoCudaDeviceError);
-        }
+        typedOrValid(() => {
+          try {
+            return createMetadataBuilder({
+              ...(options as object),
+              attention: recordingAttention(attentionOptions),
+            } as never);
+          } catch (err) {
+            // Valid options reach the CUDA layer; on a machine without a GPU it says so.
+            if (err instanceof NoCudaDeviceError) return undefined;
+            throw err;
+          }
+        });
       }),
       { numRuns: 200 },
     );
