@@ -195,12 +195,12 @@ describe('flashgraph plan: invalid input exits with 2', () => {
         'mode (--mode) = "fulll": ',
         "must be one of 'none', 'piecewise', 'full', 'full_decode_only', 'full_and_piecewise'; ",
         "fix: did you mean 'full'? Otherwise set mode to one of those, or remove it for the default 'full_and_piecewise' | ",
-        'captureSizes[1] (--capture-sizes) = "x": must be a positive safe integer (a token count); ',
-        'fix: remove it or replace it with a positive integer | ',
-        'captureSizes[2] (--capture-sizes) = -4: must be a positive safe integer (a token count); ',
-        'fix: remove it or replace it with a positive integer | ',
+        'captureSizes[1] (--capture-sizes) = "x": must be an integer in [1, 2147483647] (a token count); ',
+        'fix: remove it or replace it with an integer in [1, 2147483647] | ',
+        'captureSizes[2] (--capture-sizes) = -4: must be an integer in [1, 2147483647] (a token count); ',
+        'fix: remove it or replace it with an integer in [1, 2147483647] | ',
         'context.maxNumSeqs (--max-num-seqs) = 0: ',
-        'must be a positive safe integer (the most requests in one step); ',
+        'must be an integer in [1, 2147483647] (the most requests in one step); ',
         'fix: set maxNumSeqs to the scheduler limit, e.g. 256\n',
       ].join(''),
     );
@@ -212,7 +212,7 @@ describe('flashgraph plan: invalid input exits with 2', () => {
     expect(JSON.parse(stdout)).toEqual({
       schemaVersion: 1,
       error: {
-        code: 'ERR_FLASHGRAPH_CONFIG',
+        code: 'invalid_config',
         issues: [
           {
             code: 'invalid_value',
@@ -232,7 +232,7 @@ describe('flashgraph plan: invalid input exits with 2', () => {
       ['plan', '--cudagraph-support', 'never', '--mode', 'full_decode_only'],
       "the backend declares cudagraphSupport 'never'",
     ],
-    [['plan', '--max-aot-batch', '256'], "the max capture size 512 is above the backend's maxAotBatch 256"],
+    [['plan', '--mode', 'full', '--max-aot-batch', '256'], 'maxAotBatch 256'],
     [
       ['plan', '--capture-sizes', '4,8', '--max-capture-size', '16'],
       'maxCaptureSize 16 must equal the largest of captureSizes, 8',
@@ -263,7 +263,7 @@ describe('flashgraph plan: invalid input exits with 2', () => {
     [['plan', '--config', 'missing.json'], 'flashgraph plan: --config: cannot read missing.json: no such file'],
     [
       ['plan', '--head-dim', '9007199254740991'],
-      'flashgraph plan: --num-heads-q/--head-dim/--max-num-tokens: estimateSplitWorkspaceBytes:',
+      'flashgraph plan: --num-heads-q/--head-dim/--max-num-tokens: shape.headDim: out of range',
     ],
   ])('usage error %o', async (argv, text) => {
     const { code, stderr } = await cli(...argv);

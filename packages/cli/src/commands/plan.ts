@@ -9,7 +9,7 @@ import {
   type GraphConfigInput,
   graphModes,
 } from '@flashgraph/config';
-import { formatValue } from '@flashgraph/errors';
+import { formatValue, InvalidArgumentError } from '@flashgraph/errors';
 import { type CliCommand, type CliIo, EXIT_OK, EXIT_USAGE, parseArgsUsageError, UsageError } from '../command.js';
 import { buildCapturePlan, capturePlanJson, formatCapturePlan } from '../plan.js';
 
@@ -251,7 +251,7 @@ export const planCommand: CliCommand = {
     } catch (error) {
       if (error instanceof ConfigError) return reportConfigError(error, values.json === true, io);
       // The config is valid at this point; what is left is the model shape (e.g. an overflowing workspace).
-      if (error instanceof RangeError || error instanceof TypeError) {
+      if (error instanceof InvalidArgumentError || error instanceof RangeError || error instanceof TypeError) {
         throw new UsageError({ flag: '--num-heads-q/--head-dim/--max-num-tokens', problem: error.message });
       }
       throw error;
