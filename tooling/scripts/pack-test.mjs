@@ -66,6 +66,11 @@ const PACKAGES = [
   {
     name: '@flashgraph/cuda',
     addon: { dir: 'cuda', file: 'flashgraph_cuda.node' },
+    // Error classes built by one module form must be instanceof the other form's class.
+    crossCopy: [
+      ['NoCudaDeviceError', ['no driver']],
+      ['CudaError', [{ cudaCode: 1, cudaName: 'cudaErrorInvalidValue', call: 'cudaMalloc' }]],
+    ],
     exports: [
       'cudaStatus',
       'Stream',
@@ -208,8 +213,19 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const packages = JSON.parse(process.argv[2]);
 const results = [];
-for (const { name, exports } of packages) {
+for (const { name, exports, crossCopy } of packages) {
   const result = { name, problems: [] };
+  for (const [cls, args] of crossCopy ?? []) {
+    try {
+      const esm = await import(name);
+      const cjs = require(name);
+      for (const [made, other, how] of [[new cjs[cls](...args), esm[cls], 'require() -> import()'], [new esm[cls](...args), cjs[cls], 'import() -> require()']]) {
+        if (!(made instanceof other)) result.problems.push(cls + ': an error made through ' + how.split(' -> ')[0] + ' is not instanceof the class from ' + how.split(' -> ')[1]);
+      }
+    } catch (error) {
+      result.problems.push(cls + ': cross-copy check failed: ' + String(error));
+    }
+  }
   for (const [how, load] of [['import', () => import(name)], ['require', async () => require(name)]]) {
     try {
       const mod = await load();
