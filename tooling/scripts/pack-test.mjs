@@ -68,6 +68,11 @@ const PACKAGES = [
   {
     name: '@flashgraph/cuda',
     addon: { dir: 'cuda', file: 'flashgraph_cuda.node' },
+    // Error classes built by one module form must be instanceof the other form's class.
+    crossCopy: [
+      ['NoCudaDeviceError', ['no driver']],
+      ['CudaError', [{ cudaCode: 1, cudaName: 'cudaErrorInvalidValue', call: 'cudaMalloc' }]],
+    ],
     exports: [
       'cudaStatus',
       'Stream',
@@ -235,8 +240,19 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const packages = JSON.parse(process.argv[2]);
 const results = [];
-for (const { name, exports, subpaths = {} } of packages) {
+for (const { name, exports, subpaths = {}, crossCopy } of packages) {
   const result = { name, problems: [] };
+  for (const [cls, args] of crossCopy ?? []) {
+    try {
+      const esm = await import(name);
+      const cjs = require(name);
+      for (const [made, other, how] of [[new cjs[cls](...args), esm[cls], 'require() -> import()'], [new esm[cls](...args), cjs[cls], 'import() -> require()']]) {
+        if (!(made instanceof other)) result.problems.push(cls + ': an error made through ' + how.split(' -> ')[0] + ' is not instanceof the class from ' + how.split(' -> ')[1]);
+      }
+    } catch (error) {
+      result.problems.push(cls + ': cross-copy check failed: ' + String(error));
+    }
+  }
   // The package entry, then each subpath export (e.g. @flashgraph/fa3/reference) by its full name.
   const entries = [[name, exports], ...Object.entries(subpaths).map(([sub, keys]) => [name + '/' + sub, keys])];
   for (const [specifier, keys] of entries) {
