@@ -48,14 +48,12 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
       tiles = static_cast<int>(request_tiles(r, splits, s, ts));
     }
     // Position of this lane's request: the number of larger keys (keys are unique).
+    // Every lane runs the same shuffles (a warp-uniform loop); lanes past numReqs keep their own
+    // position.
     const unsigned key = order_key(tile_blocks(r, splits, ts), lane);
-    int pos = lane;
-    if (lane < num_reqs) {
-      pos = 0;
-      for (int j = 0; j < num_reqs; ++j) pos += __shfl_sync(0xffffffffu, key, j) > key ? 1 : 0;
-    } else {
-      for (int j = 0; j < num_reqs; ++j) __shfl_sync(0xffffffffu, key, j);  // every lane joins the shuffles
-    }
+    int larger = 0;
+    for (int j = 0; j < num_reqs; ++j) larger += __shfl_sync(0xffffffffu, key, j) > key ? 1 : 0;
+    const int pos = lane < num_reqs ? larger : lane;
     // Lane i takes the request at position i (positions past numReqs map to themselves).
     int req = lane, req_tiles = 0;
     for (int j = 0; j < num_reqs; ++j) {
