@@ -229,7 +229,7 @@ Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_
     order[b] = b;
   }
   // Longest tiles first (unique keys, descending) when the prepare kernel sorts this batch.
-  if (use_request_order(num_reqs))
+  if (use_request_order(num_reqs, kernel))
     std::sort(order, order + num_reqs, [&](int32_t x, int32_t y) { return keys[x] > keys[y]; });
   int32_t acc = 0;
   for (int i = 0; i < num_reqs; ++i) {
@@ -263,6 +263,7 @@ Result prepare(const PrepareArgs& a) {
   char* ws = reinterpret_cast<char*>(a.workspace);
   PrepareParams p;
   p.tile = tile_shape(kernel, s.head_dim, qheads_per_kvhead(s));
+  p.kernel = kernel;
   p.cu_seqlens_q = reinterpret_cast<const int*>(a.cu_seqlens_q);
   p.seq_lens = reinterpret_cast<const int*>(a.seq_lens);
   p.num_reqs = a.num_reqs;

@@ -42,6 +42,7 @@ struct PrepareParams {
   int sm_count;
   SchedShape shape;
   TileShape tile;  // of the kernel the step runs (choose_forward_kernel)
+  int kernel;      // that kernel (use_request_order: decode steps keep the request order)
   int* splits;
   int* tile_offsets;  // by position in `order`
   int* order;         // position -> request (scheduling.h: longest tiles first)

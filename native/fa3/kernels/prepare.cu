@@ -2,9 +2,9 @@
 // splits[b] and tileOffsets for every entry up to capacity (zero splits and the repeated total
 // past numReqs, so a stale tail from an earlier, larger batch never creates work), zeroes the
 // tile, done and fused-merge counters, and does it for any numReqs up to capacity: one CTA of
-// 1024 threads: a block reduction of the work, then (up to 4096 requests) a block radix sort
-// into the request order, longest tiles first, and one block-wide prefix sum, or (larger
-// batches, request order) a carried prefix sum over chunks of 1024 (no 992-request limit).
+// 1024 threads: a block reduction of the work, then (up to 4096 requests, not for decode steps) a
+// block radix sort into the request order, longest tiles first, and one block-wide prefix sum, or
+// (request order) a carried prefix sum over chunks of 1024 (no 992-request limit).
 #include <cub/block/block_radix_sort.cuh>
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
@@ -22,8 +22,8 @@ static_assert(kSortItems * kPrepareThreads == kOrderMaxReqs, "the sort covers ex
 
 // numReqs <= kFillMaxReqs (the latency-bound decode case): one warp does the whole schedule with
 // shuffles (one global round trip, no block-wide reduce / scan), the fill rule's search of blocks
-// per slot (scheduling.h) and the request order (a lane's position is the number of larger keys),
-// while the other threads zero the counters and write the tail.
+// per slot (scheduling.h) and, except for decode steps, the request order (a lane's position is
+// the number of larger keys), while the other threads zero the counters and write the tail.
 __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_reqs, const TileShape& ts) {
   __shared__ int s_total_tiles;
   const SchedShape& s = p.shape;
@@ -47,23 +47,23 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
       splits = request_splits(r, bps, p.split_bound, ts);
       tiles = static_cast<int>(request_tiles(r, splits, s, ts));
     }
-    // Position of this lane's request: the number of larger keys (keys are unique).
-    const unsigned key = order_key(tile_blocks(r, splits, ts), lane);
-    int pos = lane;
-    if (lane < num_reqs) {
-      pos = 0;
-      for (int j = 0; j < num_reqs; ++j) pos += __shfl_sync(0xffffffffu, key, j) > key ? 1 : 0;
-    } else {
-      for (int j = 0; j < num_reqs; ++j) __shfl_sync(0xffffffffu, key, j);  // every lane joins the shuffles
-    }
-    // Lane i takes the request at position i (positions past numReqs map to themselves).
-    int req = lane, req_tiles = 0;
-    for (int j = 0; j < num_reqs; ++j) {
-      const int pj = __shfl_sync(0xffffffffu, pos, j);
-      const int tj = __shfl_sync(0xffffffffu, tiles, j);
-      if (pj == lane) {
-        req = j;
-        req_tiles = tj;
+    // Position of this lane's request: the number of larger keys (keys are unique). Every lane
+    // runs the same shuffles (warp-uniform loops); lanes past numReqs keep their own position.
+    int req = lane, req_tiles = tiles;  // position = request (decode steps)
+    if (use_request_order(num_reqs, p.kernel)) {
+      const unsigned key = order_key(tile_blocks(r, splits, ts), lane);
+      int larger = 0;
+      for (int j = 0; j < num_reqs; ++j) larger += __shfl_sync(0xffffffffu, key, j) > key ? 1 : 0;
+      const int pos = lane < num_reqs ? larger : lane;
+      // Lane i takes the request at position i (positions past numReqs map to themselves).
+      req_tiles = 0;
+      for (int j = 0; j < num_reqs; ++j) {
+        const int pj = __shfl_sync(0xffffffffu, pos, j);
+        const int tj = __shfl_sync(0xffffffffu, tiles, j);
+        if (pj == lane) {
+          req = j;
+          req_tiles = tj;
+        }
       }
     }
     int incl = req_tiles;
@@ -134,7 +134,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
 
   int carry = 0;
   int done = 0;  // positions [0, done) are written
-  if (use_request_order(num_reqs)) {
+  if (use_request_order(num_reqs, p.kernel)) {
     // 2a. Up to kOrderMaxReqs requests: splits by request, then a block radix sort of the unique
     //     keys (longest tiles first) carrying each request's tiles, and one scan in that order.
     //     Keys of positions past numReqs sort after every request, in index order.

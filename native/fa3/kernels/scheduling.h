@@ -252,15 +252,19 @@ FA3_HD TileCoord tile_coord(int within, int splits, int m_b, int num_heads_kv, b
   return c;
 }
 
-// Request order: batches of up to kOrderMaxReqs requests are sorted by their tiles' length in KV
-// blocks (ceil(n_b / splits), clamped to kOrderMaxLen), longest first, ties by request index; one
-// 31-bit key per request makes the order unique (descending keys). Larger batches keep the
-// request order (order[i] = i). Every position past numReqs up to capacity maps to itself.
+// Request order: the steps of the general and wgmma kernels (prefill, mixed batches) with up to
+// kOrderMaxReqs requests are sorted by their tiles' length in KV blocks (ceil(n_b / splits),
+// clamped to kOrderMaxLen), longest first, ties by request index; one 31-bit key per request makes
+// the order unique (descending keys). Decode steps (the decode kernel: one m block per request,
+// lengths balanced by the splits, the prepare kernel on the step's latency path) and larger
+// batches keep the request order (order[i] = i). Every position past numReqs maps to itself.
 constexpr int kOrderMaxReqs = 4096;
 constexpr int kOrderIndexBits = 12;
 constexpr int kOrderMaxLen = (1 << 19) - 1;
 static_assert(kOrderMaxReqs == 1 << kOrderIndexBits, "the request index fits the key's low bits");
-FA3_HD bool use_request_order(int num_reqs) { return num_reqs <= kOrderMaxReqs; }
+FA3_HD bool use_request_order(int num_reqs, int kernel) {
+  return kernel != kKernelDecode && num_reqs <= kOrderMaxReqs;
+}
 FA3_HD int tile_blocks(const RequestLens& r, int splits, const TileShape& t) {
   if (splits <= 0) return 0;
   const int nb = n_blocks(r.k_len, t);

@@ -35,7 +35,7 @@ export interface SplitPlan {
   /**
    * The order the persistent kernels take the requests in: position -> request. Up to
    * ORDER_MAX_REQS requests, the longest tiles first (`ceil(nBlocks / splits)` KV blocks, clamped
-   * to ORDER_MAX_LEN), ties by request index; larger batches in request order.
+   * to ORDER_MAX_LEN), ties by request index; decode steps and larger batches in request order.
    */
   readonly order: Int32Array;
   readonly totalTiles: number;
@@ -101,6 +101,8 @@ export interface PlanInput {
   blockN: number;
   smCount: number;
   numSplitsBound: number;
+  /** Sort the requests longest tiles first (every kernel but the decode kernel: `use_request_order`). */
+  sortRequests: boolean;
 }
 
 /**
@@ -113,16 +115,19 @@ export interface PlanInput {
  */
 const FILL_MAX_REQS = 32;
 
-/** Batches up to this many requests are sorted longest tiles first (`kOrderMaxReqs` in scheduling.h). */
+/**
+ * Batches up to this many requests are sorted longest tiles first (`kOrderMaxReqs` in
+ * scheduling.h), except decode steps (the decode kernel), which keep the request order.
+ */
 export const ORDER_MAX_REQS = 4096;
 /** Tile lengths (KV blocks) compare clamped to this (`kOrderMaxLen`: the sort key has 19 bits for it). */
 const ORDER_MAX_LEN = (1 << 19) - 1;
 
 /** Position -> request: longest tiles first, ties by index (the prepare kernel's unique-key sort). */
-function requestOrder(tileBlocks: Int32Array, numReqs: number): Int32Array {
+function requestOrder(tileBlocks: Int32Array, numReqs: number, sort: boolean): Int32Array {
   const order = new Int32Array(numReqs);
   for (let b = 0; b < numReqs; b++) order[b] = b;
-  if (numReqs > ORDER_MAX_REQS) return order;
+  if (!sort || numReqs > ORDER_MAX_REQS) return order;
   const len = (b: number) => Math.min(tileBlocks[b]!, ORDER_MAX_LEN);
   return order.sort((x, y) => len(y) - len(x) || x - y);
 }
@@ -207,7 +212,7 @@ export function planRequests(
     splits[b] = s;
     tileBlocks[b] = s === 0 ? 0 : ceilDiv(nBlocks[b]!, s);
   }
-  const order = requestOrder(tileBlocks, numReqs);
+  const order = requestOrder(tileBlocks, numReqs, a.sortRequests);
   const tileOffsets = new Int32Array(numReqs + 1);
   let total = 0;
   for (let i = 0; i < numReqs; i++) {
@@ -279,7 +284,18 @@ export function planSplits(args: {
     maxNumSplits,
   });
   const plan = planRequests(
-    { cuSeqlensQ, seqLens, numReqs, numHeadsKv, qheadsPerKvhead, blockM, blockN, smCount, numSplitsBound },
+    {
+      cuSeqlensQ,
+      seqLens,
+      numReqs,
+      numHeadsKv,
+      qheadsPerKvhead,
+      blockM,
+      blockN,
+      smCount,
+      numSplitsBound,
+      sortRequests: kernel !== 'decode',
+    },
     fn,
   );
   return { kernel, numSplitsBound, blockM, blockN, ...plan };

@@ -139,15 +139,16 @@ describe('planSplits per-request splits and tiles', () => {
     expect(plan.numSplitsBound).toBe(29);
     expect(Array.from(plan.splits)).toEqual([29, 1, 0, 1]);
     expect(Array.from(plan.tileOffsets)).toEqual([0, 232, 240, 240, 248]);
-    // Tile lengths ceil(n / splits) = [18, 2, 0, 0]: longest first, ties by index.
-    expect(Array.from(plan.order)).toEqual([0, 1, 2, 3]);
+    expect(plan.kernel).toBe('decode');
+    expect(Array.from(plan.order)).toEqual([0, 1, 2, 3]); // decode steps keep the request order
     expect(plan.totalTiles).toBe(248);
   });
 
   it('orders requests longest tiles first (ties by index) and numbers tiles in that order', () => {
-    // n = [2, 512, 8, 8] KV blocks, one query each; FA3 blocks per slot 18 -> splits [1, 29, 1, 1],
-    // tile lengths [2, 18, 8, 8].
+    // n = [2, 512, 8, 8] KV blocks, one query each, on the general kernel (a decode step keeps the
+    // request order); fill rule: blocks per slot 17 -> splits [1, 29, 1, 1], tile lengths [2, 18, 8, 8].
     const plan = planSplits({
+      kernel: 'general',
       ...llama,
       ...batch([
         [1, 100],
@@ -327,14 +328,15 @@ describe('planSplits per-request splits and tiles', () => {
               expect(sp).toBeLessThanOrEqual(plan.numSplitsBound);
             }
           });
-          // order is a permutation, longest tiles first; offsets follow it.
+          // order is a permutation, longest tiles first (decode steps: the identity); offsets follow it.
           expect(Array.from(plan.order).sort((x, y) => x - y)).toEqual(reqs.map((_, i) => i));
+          if (plan.kernel === 'decode') expect(Array.from(plan.order)).toEqual(reqs.map((_, i) => i));
           const len = (b: number) =>
             plan.splits[b]! === 0 ? 0 : ceilDiv(ceilDiv(reqs[b]![1], plan.blockN), plan.splits[b]!);
           let sum = 0;
           for (let i = 0; i < reqs.length; i++) {
             const b = plan.order[i]!;
-            if (i > 0) expect(len(plan.order[i - 1]!)).toBeGreaterThanOrEqual(len(b));
+            if (i > 0 && plan.kernel !== 'decode') expect(len(plan.order[i - 1]!)).toBeGreaterThanOrEqual(len(b));
             expect(plan.tileOffsets[i]).toBe(sum);
             sum += hkv * ceilDiv(reqs[b]![0] * g, plan.blockM) * plan.splits[b]!;
             expect(plan.tileOffsets[i + 1]!).toBeGreaterThanOrEqual(plan.tileOffsets[i]!);
