@@ -194,12 +194,13 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
     }
     return e;
   };
-  return Object.freeze({
+  const checkpoint: Checkpoint = Object.freeze<Checkpoint>({
     dir,
     tensors,
     async readChunks(name, chunkBytes, onChunk) {
       const e = find(name, chunkBytes);
-      // One buffer for the whole tensor; 4-byte aligned so chunks can be viewed as typed arrays.
+      // One buffer for the whole call (async reads may interleave, so each has its own); a fresh
+      // ArrayBuffer is 4-byte aligned, so chunks can be viewed as typed arrays.
       const buffer = new Uint8Array(Math.min(chunkBytes, Math.max(e.byteLength, 4)));
       for (let offset = 0; offset < e.byteLength; offset += buffer.byteLength) {
         const chunk = buffer.subarray(0, Math.min(buffer.byteLength, e.byteLength - offset));
@@ -233,14 +234,18 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
       const e = find(name);
       const size = e.dtype === 'F32' ? 4 : 2;
       const out = new Float32Array(e.byteLength / size);
-      await this.readChunks(name, READ_CHUNK_BYTES, (chunk, offset) => widenToF32(e.dtype, chunk, out, offset / size));
+      await checkpoint.readChunks(name, READ_CHUNK_BYTES, (chunk, offset) =>
+        widenToF32(e.dtype, chunk, out, offset / size),
+      );
       return out;
     },
     readFloat32Sync(name) {
       const e = find(name);
       const size = e.dtype === 'F32' ? 4 : 2;
       const out = new Float32Array(e.byteLength / size);
-      this.readChunksSync(name, READ_CHUNK_BYTES, (chunk, offset) => widenToF32(e.dtype, chunk, out, offset / size));
+      checkpoint.readChunksSync(name, READ_CHUNK_BYTES, (chunk, offset) =>
+        widenToF32(e.dtype, chunk, out, offset / size),
+      );
       return out;
     },
     async close() {
@@ -249,5 +254,6 @@ function createCheckpoint(dir: string, files: OpenFile[], located: Map<string, L
       scratch = null;
       await Promise.all(files.map((f) => f.handle.close()));
     },
-  } satisfies Checkpoint);
+  });
+  return checkpoint;
 }
