@@ -37,7 +37,7 @@ MODES = ["eager", "piecewise", "full"]
 ENGINE_MODE = {"eager": "none", "piecewise": "piecewise", "full": "full"}  # the engine's graph.mode names
 BATCHES = [1, 8, 64]
 TIE_ULPS = 2
-LOGPROB_TOL = 0.05
+LOGPROB_TOL = 0.1  # reference logits are bf16 (a logit near 4 rounds by up to 0.016) and activations round in other places
 VOCAB = 4096
 
 
