@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# One device call that checks a whole round's GPU work on the merged tree (the lead's final call):
+# correctness first, in parallel (every bundled GPU suite; the models against transformers and
+# memcheck of a model's generate; fa3's self-test on the default kernel choice and on the wgmma
+# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card.
+# Prepared here by tooling/gpu/round-prepare.sh into .gpu-round (carry it); on the device, from
+# the repository root:   bash .gpu-round/round-check.sh
+# Logs: $OUT/round-logs.tgz (one file: the device tool returns at most 8); summary printed last.
+set -uo pipefail
+H=$(cd "$(dirname "$0")" && pwd)
+RESULTS=${OUT:-/tmp/out}; mkdir -p "$RESULTS"
+L=/tmp/round-logs; rm -rf "$L"; mkdir -p "$L"
+xz -dc "$H/node.xz" > /tmp/node && chmod +x /tmp/node
+mkdir -p /tmp/fgbin && ln -sf /tmp/node /tmp/fgbin/node
+export PATH=/tmp/fgbin:$PATH FLASHGRAPH_NATIVE_DIR=$H/native
+card=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)
+echo "card: $card  date: $(date -u +%FT%TZ)  node: $(/tmp/node --version)"
+t0=$(date +%s)
+pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
+
+# Phase A: correctness, in parallel.
+( timeout 320 /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/*.mjs > "$L/gpu-tests.log" 2>&1
+  echo $? > "$L/suites.rc" ) &
+( cd "$H/models" && PYTHONUNBUFFERED=1 timeout 240 python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
+    --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&1
+  echo $? > "$L/models-check.rc"
+  if [[ -d /tmp/models-check/llama ]]; then
+    timeout 75 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node "$H/models/driver.mjs" \
+      --model /tmp/models-check/llama --runs full:8 --max-new-tokens 8 \
+      $(for i in 1 2 3 4 5 6 7 8; do echo --prompt-ids $((300+i)),$((400+i)),$((500+i*3)); done) > "$L/memcheck-generate.log" 2>&1
+    echo $? > "$L/memcheck-generate.rc"
+  fi ) &
+( cd "$H/fa3" && OUT=$L/fa3 timeout 320 bash prefill-device.sh sass smoke wgmma auto > "$L/fa3-correctness.log" 2>&1 ) &
+( timeout 320 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
+    > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
+( /tmp/node "$H/models/cli.mjs" doctor > "$L/doctor.log" 2>&1 ) &
+wait
+echo "phase A done in $(( $(date +%s) - t0 )) s"; pack
+
+# Phase B: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
+( cd "$H/fa3" && OUT=$L/fa3-grid timeout 170 bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
+pack
+
+echo "==== round check summary ($card), $(( $(date +%s) - t0 )) s"
+echo "-- GPU suites rc=$(cat "$L/suites.rc" 2>/dev/null): $(grep -E '^# (tests|pass|fail|skipped|cancelled)' "$L/gpu-tests.tap" | tr '\n' ' ')"
+grep -E '^not ok' "$L/gpu-tests.tap" | head -12
+echo "-- memcheck fa3 crash scenario rc=$(cat "$L/memcheck-fa3-crash.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-fa3-crash.log" | tail -1)"
+echo "-- doctor: $(grep -iE 'cublas' "$L/doctor.log" | head -3 | tr '\n' ' ')"
+echo "-- fa3 correctness:"; sed -n '/==== prefill-device summary/,$p' "$L/fa3-correctness.log" | head -30
+echo "-- models vs transformers rc=$(cat "$L/models-check.rc" 2>/dev/null):"
+sed -n '/== transformers vs flashgraph/,$p' "$L/models-check.log" | head -60
+[[ -s $L/models-check.log ]] && ! grep -q '== transformers vs flashgraph' "$L/models-check.log" && tail -n 25 "$L/models-check.log"
+echo "-- memcheck generate rc=$(cat "$L/memcheck-generate.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-generate.log" 2>/dev/null | tail -1)"
+echo "-- prefill timings:"; sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
+exit 0

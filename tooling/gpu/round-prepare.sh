@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Prepares .gpu-round/ (git-ignored) for tooling/gpu/round-check.sh: the bundled GPU suites and
+# addons (tooling/gpu/prepare.mjs), the models' transformers check (models-prepare.mjs), and
+# fa3's standalone self-test with its device script. Run after `pnpm build`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+node tooling/gpu/prepare.mjs > /dev/null
+bash native/fa3/tests/run.sh --build-only > /dev/null
+rm -rf .gpu-round /tmp/round-models && mkdir -p .gpu-round/models .gpu-round/fa3
+cp -r .gpu/node.xz .gpu/native .gpu/suite .gpu-round/
+node tooling/gpu/models-prepare.mjs --dest /tmp/round-models > /dev/null
+cp /tmp/round-models/{driver.mjs,cli.mjs,models-check.py} .gpu-round/models/
+cp native/fa3/build/selftest/fa3_selftest native/fa3/tests/prefill-device.sh native/fa3/tests/sdpa_baseline.py .gpu-round/fa3/
+cp tooling/gpu/round-check.sh .gpu-round/
+du -sh .gpu-round
