@@ -19,10 +19,10 @@ t0=$(date +%s)
 pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
 
 # Phase A: correctness, in parallel.
-( timeout 320 /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+( timeout 290 /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/*.mjs > "$L/gpu-tests.log" 2>&1
   echo $? > "$L/suites.rc" ) &
-( cd "$H/models" && PYTHONUNBUFFERED=1 timeout 240 python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
+( cd "$H/models" && PYTHONUNBUFFERED=1 timeout 215 python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
     --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&1
   echo $? > "$L/models-check.rc"
   if [[ -d /tmp/models-check/llama ]]; then
@@ -31,18 +31,13 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
       $(for i in 1 2 3 4 5 6 7 8; do echo --prompt-ids $((300+i)),$((400+i)),$((500+i*3)); done) > "$L/memcheck-generate.log" 2>&1
     echo $? > "$L/memcheck-generate.rc"
   fi ) &
-( cd "$H/fa3" && OUT=$L/fa3 timeout 320 bash prefill-device.sh sass smoke wgmma auto > "$L/fa3-correctness.log" 2>&1 ) &
-( timeout 320 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
+( cd "$H/fa3" && OUT=$L/fa3 timeout 290 bash prefill-device.sh sass smoke wgmma auto > "$L/fa3-correctness.log" 2>&1 ) &
+( timeout 290 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
     > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
 ( /tmp/node "$H/models/cli.mjs" doctor > "$L/doctor.log" 2>&1 ) &
 wait
 echo "phase A done in $(( $(date +%s) - t0 )) s"; pack
-
-# Phase B: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
-( cd "$H/fa3" && OUT=$L/fa3-grid timeout 170 bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
-pack
-
-echo "==== round check summary ($card), $(( $(date +%s) - t0 )) s"
+echo "==== round check: correctness ($card), $(( $(date +%s) - t0 )) s"
 echo "-- GPU suites rc=$(cat "$L/suites.rc" 2>/dev/null): $(grep -E '^# (tests|pass|fail|skipped|cancelled)' "$L/gpu-tests.tap" | tr '\n' ' ')"
 grep -E '^not ok' "$L/gpu-tests.tap" | head -12
 echo "-- memcheck fa3 crash scenario rc=$(cat "$L/memcheck-fa3-crash.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-fa3-crash.log" | tail -1)"
@@ -52,5 +47,11 @@ echo "-- models vs transformers rc=$(cat "$L/models-check.rc" 2>/dev/null):"
 sed -n '/== transformers vs flashgraph/,$p' "$L/models-check.log" | head -60
 [[ -s $L/models-check.log ]] && ! grep -q '== transformers vs flashgraph' "$L/models-check.log" && tail -n 25 "$L/models-check.log"
 echo "-- memcheck generate rc=$(cat "$L/memcheck-generate.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-generate.log" 2>/dev/null | tail -1)"
-echo "-- prefill timings:"; sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
+
+# Phase B: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
+( cd "$H/fa3" && OUT=$L/fa3-grid timeout 150 bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
+pack
+
+echo "==== round check: prefill timings ($card), $(( $(date +%s) - t0 )) s"
+sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
 exit 0
