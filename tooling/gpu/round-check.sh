@@ -19,10 +19,16 @@ t0=$(date +%s)
 pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
 
 # Phase A: correctness, in parallel.
-( timeout 290 /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+( cd "$H/fa3" && OUT=$L/fa3 timeout 200 bash prefill-device.sh ${ROUND_FA3_STEPS:-sass smoke wgmma auto} > "$L/fa3-correctness.log" 2>&1
+  timeout ${ROUND_SUITE_TIMEOUT:-290} /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/*.mjs > "$L/gpu-tests.log" 2>&1
-  echo $? > "$L/suites.rc" ) &
-( cd "$H/models" && PYTHONUNBUFFERED=1 timeout 215 python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
+  echo $? > "$L/suites.rc"
+  if [[ ${ROUND_WGMMA_SUITES:-0} == 1 ]]; then
+    FLASHGRAPH_FA3_KERNEL=wgmma timeout 60 /tmp/node --test --test-concurrency=1 --test-reporter=tap \
+      --test-reporter-destination="$L/gpu-tests-wgmma.tap" "$H"/suite/fa3--*.mjs > "$L/gpu-tests-wgmma.log" 2>&1
+    echo $? > "$L/suites-wgmma.rc"
+  fi ) &
+( cd "$H/models" && PYTHONUNBUFFERED=1 timeout ${ROUND_CHECK_TIMEOUT:-215} python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
     --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&1
   echo $? > "$L/models-check.rc"
   if [[ -d /tmp/models-check/llama ]]; then
@@ -31,8 +37,7 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
       $(for i in 1 2 3 4 5 6 7 8; do echo --prompt-ids $((300+i)),$((400+i)),$((500+i*3)); done) > "$L/memcheck-generate.log" 2>&1
     echo $? > "$L/memcheck-generate.rc"
   fi ) &
-( cd "$H/fa3" && OUT=$L/fa3 timeout 290 bash prefill-device.sh sass smoke wgmma auto > "$L/fa3-correctness.log" 2>&1 ) &
-( timeout 290 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
+( timeout 200 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
     > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
 ( /tmp/node "$H/models/cli.mjs" doctor > "$L/doctor.log" 2>&1 ) &
 wait
@@ -40,6 +45,7 @@ echo "phase A done in $(( $(date +%s) - t0 )) s"; pack
 echo "==== round check: correctness ($card), $(( $(date +%s) - t0 )) s"
 echo "-- GPU suites rc=$(cat "$L/suites.rc" 2>/dev/null): $(grep -E '^# (tests|pass|fail|skipped|cancelled)' "$L/gpu-tests.tap" | tr '\n' ' ')"
 grep -E '^not ok' "$L/gpu-tests.tap" | head -12
+[[ -f $L/suites-wgmma.rc ]] && echo "-- fa3 GPU suites on FLASHGRAPH_FA3_KERNEL=wgmma rc=$(cat "$L/suites-wgmma.rc"): $(grep -E '^# (tests|pass|fail)' "$L/gpu-tests-wgmma.tap" | tr '\n' ' ')" && grep -E '^not ok' "$L/gpu-tests-wgmma.tap" | head -5
 echo "-- memcheck fa3 crash scenario rc=$(cat "$L/memcheck-fa3-crash.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-fa3-crash.log" | tail -1)"
 echo "-- doctor: $(grep -iE 'cublas' "$L/doctor.log" | head -3 | tr '\n' ' ')"
 echo "-- fa3 correctness:"; sed -n '/==== prefill-device summary/,$p' "$L/fa3-correctness.log" | head -30
@@ -49,6 +55,7 @@ sed -n '/== transformers vs flashgraph/,$p' "$L/models-check.log" | head -60
 echo "-- memcheck generate rc=$(cat "$L/memcheck-generate.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-generate.log" 2>/dev/null | tail -1)"
 
 # Phase B: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
+[[ ${ROUND_GRID:-1} == 0 ]] && exit 0
 ( cd "$H/fa3" && OUT=$L/fa3-grid timeout 150 bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
 pack
 

@@ -8,6 +8,9 @@ node tooling/gpu/prepare.mjs > /dev/null
 bash native/fa3/tests/run.sh --build-only > /dev/null
 rm -rf .gpu-round /tmp/round-models && mkdir -p .gpu-round/models .gpu-round/fa3
 cp -r .gpu/node.xz .gpu/native .gpu/suite .gpu-round/
+# cuda's interop suite loads a second addon (built by `pnpm --filter @flashgraph/cuda build:interop`).
+(cd packages/cuda && npx -y pnpm@10.34.9 build:interop > /dev/null)
+cp native/interop-test/build/Release/flashgraph_interop_test.node .gpu-round/native/
 node tooling/gpu/models-prepare.mjs --dest /tmp/round-models > /dev/null
 cp /tmp/round-models/{driver.mjs,cli.mjs,models-check.py} .gpu-round/models/
 cp native/fa3/build/selftest/fa3_selftest native/fa3/tests/prefill-device.sh native/fa3/tests/sdpa_baseline.py .gpu-round/fa3/

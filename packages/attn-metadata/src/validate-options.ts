@@ -77,7 +77,11 @@ const ATTENTION_CAPACITY_KEYS = [
 export function validateAttention(attention: unknown, needsSchedule: true): AttentionLike;
 export function validateAttention(attention: unknown, needsSchedule: false): AttentionShape;
 export function validateAttention(attention: unknown, needsSchedule: boolean): AttentionShape {
-  const a = checkObject('options.attention', attention);
+  // An attention is an implementation (fa3's Attention is a class instance whose schedule() and
+  // smCount live on its prototype), not an options bag: read its members through the prototype
+  // chain, after checking that it is an object.
+  checkObject('options.attention', attention);
+  const a = attention as Record<string, unknown>;
   if (needsSchedule) checkFunction('options.attention.schedule', a.schedule);
   const o = checkObject('options.attention.options', a.options);
   for (const key of ATTENTION_CAPACITY_KEYS) {

@@ -186,7 +186,17 @@ function decodeStep(attn: Attention, b: number, context: number) {
     attn.forward(args);
   });
   const kvBytes = 2 * b * context * HKV * D * 2;
-  return { ms, kvBytes, bound: attn.resolveNumSplits(args), aliased: b * pages > numPages, args };
+  return {
+    ms,
+    kvBytes,
+    bound: attn.resolveNumSplits({
+      numSplits: args.numSplits,
+      maxSeqlenQ: args.maxSeqlenQ,
+      maxSeqlenK: args.maxSeqlenK,
+    }),
+    aliased: b * pages > numPages,
+    args,
+  };
 }
 
 /** Median ms of one graph replay of `body` (captured once). */

@@ -68,7 +68,8 @@ test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED}
         const { outBits, lse } = readResult(dev, p);
         const fails = [...md, ...checkResult(p, outBits, lse)];
         if (fails.length) failures.push(`FAILED ${label}\n    ${fails.join('\n    ')}`);
-        const bound = attn.resolveNumSplits(args);
+        const { numSplits, maxSeqlenQ, maxSeqlenK } = args;
+        const bound = attn.resolveNumSplits({ numSplits, maxSeqlenQ, maxSeqlenK });
         seen.splitsUsed.add(bound);
       } catch (err) {
         failures.push(`ERROR ${label}\n    ${(err as Error).stack ?? err}`);
