@@ -118,7 +118,7 @@ export function createCudaBackend(
     );
     stream.synchronize();
     const buffers = Object.freeze({
-      tokenIds: deviceInputs.view(R * 4, T * 4),
+      tokenIds: deviceInputs.view(tokensOffset, T * 4),
       positions: metadata.positions,
       sampleRows: deviceInputs.view(0, R * 4),
       sampled: outputsDevice.view(0, R * 4),
