@@ -29,10 +29,10 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
     echo $? > "$L/suites-wgmma.rc"
   fi ) &
 ( cd "$H/models" && PYTHONUNBUFFERED=1 timeout ${ROUND_CHECK_TIMEOUT:-215} python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
-    --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&1
+    --work /tmp/models-check --out "$L" ${ROUND_CHECK_ARGS:-} > "$L/models-check.log" 2>    --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&11
   echo $? > "$L/models-check.rc"
   if [[ -d /tmp/models-check/llama ]]; then
-    timeout 75 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node "$H/models/driver.mjs" \
+    timeout ${ROUND_MEMCHECK_TIMEOUT:-75} compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node "$H/models/driver.mjs" \
       --model /tmp/models-check/llama --runs full:8 --max-new-tokens 8 \
       $(for i in 1 2 3 4 5 6 7 8; do echo --prompt-ids $((300+i)),$((400+i)),$((500+i*3)); done) > "$L/memcheck-generate.log" 2>&1
     echo $? > "$L/memcheck-generate.rc"
