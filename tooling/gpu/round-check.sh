@@ -29,7 +29,7 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
     echo $? > "$L/suites-wgmma.rc"
   fi ) &
 ( cd "$H/models" && PYTHONUNBUFFERED=1 timeout ${ROUND_CHECK_TIMEOUT:-215} python3 models-check.py --node /tmp/node --driver "$H/models/driver.mjs" \
-    --work /tmp/models-check --out "$L" ${ROUND_CHECK_ARGS:-} > "$L/models-check.log" 2>    --work /tmp/models-check --out "$L" > "$L/models-check.log" 2>&11
+    --work /tmp/models-check --out "$L" ${ROUND_CHECK_ARGS:-} > "$L/models-check.log" 2>&1
   echo $? > "$L/models-check.rc"
   if [[ -d /tmp/models-check/llama ]]; then
     timeout ${ROUND_MEMCHECK_TIMEOUT:-75} compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node "$H/models/driver.mjs" \
