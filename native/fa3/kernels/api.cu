@@ -3,6 +3,8 @@
 // launches on the caller's stream. Returns errors as values; never aborts.
 #include "api.h"
 
+#include "flashgraph/cuda_status.h"
+
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -51,8 +53,8 @@ DeviceInfo device_status() {
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
-    cudaGetLastError();
-    info.reason = std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+    // One wording for every addon: "no NVIDIA driver" apart from "driver too old" (native/common).
+    info.reason = flashgraph::cudaUnavailableReason(err);
     return info;
   }
   if (count == 0) {

@@ -25,7 +25,7 @@ while (($#)); do
 done
 
 build() {
-  local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall "${trace_flags[@]}")
+  local flags=(-std=c++17 -O3 -lineinfo -gencode=arch=compute_90a,code=sm_90a -Xcompiler=-Wall -I"$here/../common" "${trace_flags[@]}")
   local srcs=(kernels/api.cu kernels/prepare.cu kernels/kv_write.cu kernels/forward_dispatch.cu
               kernels/forward_instantiate_bf16.cu kernels/forward_instantiate_fp16.cu
               kernels/decode_instantiate_bf16.cu kernels/decode_instantiate_fp16.cu

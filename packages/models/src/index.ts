@@ -1,5 +1,6 @@
 // @flashgraph/models: Llama-family models from Hugging Face checkpoints for the flashgraph engine.
 
+export type { AsyncDisposable } from './async-disposable.js';
 export {
   CHECKPOINT_DTYPES,
   type Checkpoint,

@@ -1,10 +1,12 @@
 // loadHfModel: a Hugging Face model folder (config.json, safetensors, tokenizer) as the engine's
 // Model. Everything is validated here, before any weight is read; `load(ctx)` then reads the
 // weights for the backend the engine chose (llama/cpu here; llama/cuda beside it).
+
 import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
 import { checkFunction, checkOptions, checkString, InvalidArgumentError, optional } from '@flashgraph/errors';
+import type { AsyncDisposable } from '../async-disposable.js';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
 import { ModelConfigError, ModelsError } from '../errors.js';
 import { HfTokenizer } from '../tokenizer.js';
@@ -33,7 +35,7 @@ export interface LoadHfModelOptions {
   readonly onProgress?: (event: WeightLoadProgress) => void;
 }
 
-export interface HfModel extends Model {
+export interface HfModel extends Model, AsyncDisposable {
   readonly dir: string;
   readonly config: LlamaConfig;
   /** null when the folder has no tokenizer.json (token-id prompts still work). */
@@ -42,7 +44,6 @@ export interface HfModel extends Model {
   readonly checkpoint: Checkpoint;
   /** Closes the checkpoint's files; `load` fails afterwards, loaded models keep working. */
   close(): Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 async function readConfigJson(dir: string, file: string, required: boolean): Promise<unknown> {
