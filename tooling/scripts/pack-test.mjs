@@ -123,6 +123,7 @@ const PACKAGES = [
   },
   {
     name: '@flashgraph/models',
+    addon: { dir: 'models', file: 'flashgraph_models.node' },
     exports: [
       'loadHfModel',
       'writeTinyModel',
