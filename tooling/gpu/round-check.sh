@@ -21,7 +21,7 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
 # Phase A: correctness, in parallel.
 ( [[ ${ROUND_FA3_STEPS-x} != none ]] && cd "$H/fa3" && OUT=$L/fa3 timeout 200 bash prefill-device.sh ${ROUND_FA3_STEPS:-sass smoke wgmma auto} > "$L/fa3-correctness.log" 2>&1
   timeout ${ROUND_SUITE_TIMEOUT:-290} /tmp/node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/*.mjs > "$L/gpu-tests.log" 2>&1
+    --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/${ROUND_SUITES:-*}.mjs > "$L/gpu-tests.log" 2>&1
   echo $? > "$L/suites.rc"
   if [[ ${ROUND_WGMMA_SUITES:-0} == 1 ]]; then
     FLASHGRAPH_FA3_KERNEL=wgmma timeout 60 /tmp/node --test --test-concurrency=1 --test-reporter=tap \
