@@ -61,10 +61,9 @@ export class Scheduler {
         numComputedTokens: req.computed,
         blockTableRow: req.row,
       })),
-      // The runner's flag: every request brings exactly the decode query length.
-      uniformDecode: scheduled.every(
-        ({ numNew, req }) => numNew === this.uniformDecodeQueryLen && this.isDecoding(req),
-      ),
+      // The runner's flag: every request brings exactly the decode query length (a one-token
+      // prompt chunk included: a decode graph serves it, and the metadata builder agrees).
+      uniformDecode: scheduled.every(({ numNew }) => numNew === this.uniformDecodeQueryLen),
     };
   }
 
@@ -75,10 +74,6 @@ export class Scheduler {
       if (this.remainingInput(req) === 0) req.generated.push(sampled[i]);
       if (req.generated.length === req.maxNewTokens) this.finish(req);
     });
-  }
-
-  isDecoding(req) {
-    return req.computed >= req.prompt.length;
   }
 
   /** Tokens still to feed before the request can sample: the rest of the prompt, or the last token. */
