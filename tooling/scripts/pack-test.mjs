@@ -15,6 +15,10 @@
 //   build-native` names the missing tools on the bare PATH, and (when cmake, nvcc and a C++
 //   compiler are on the real PATH) rebuilds @flashgraph/cuda from its tarball, and the rebuilt
 //   addon loads.
+// Then the downstream example, examples/custom-runtime/ (when every package it depends on is
+// tested): copied into the project beside the installed tarballs, it runs its own toy model,
+// KV allocator and scheduler on config, cuda-graph, attn-metadata/host and fa3/reference, and
+// must print replay == eager and the metadata checks for each graph mode, then `ok`.
 //
 // Usage: node tooling/scripts/pack-test.mjs [--only <pkg,...>] [--no-build]
 //   --only      test these packages (short names: cuda,errors); their workspace dependencies are
@@ -26,6 +30,7 @@
 // for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship).
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -37,7 +42,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, posix, relative, resolve } from 'node:path';
+import { delimiter, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PACKAGES = [
@@ -443,6 +448,55 @@ function checkSourceBuild(project, bare, build, problems, notes) {
   );
 }
 
+const EXAMPLE_DIR = join(root, 'examples/custom-runtime');
+const EXAMPLE_MODES = ['full', 'full_and_piecewise', 'piecewise', 'full_decode_only'];
+
+/**
+ * Copies examples/custom-runtime (its package.json, README and src/, not its node_modules) into
+ * the project, where its imports resolve to the installed tarballs only, runs it on the bare PATH
+ * and checks what it prints. Returns its problems.
+ */
+function runCustomRuntimeExample(project, bare, installedNames) {
+  const problems = [];
+  const manifest = manifestOf(EXAMPLE_DIR);
+  const deps = Object.keys(manifest.dependencies ?? {});
+  const missing = deps.filter((dep) => !installedNames.includes(dep));
+  if (missing.length > 0) return [`depends on ${missing.join(', ')}, which no tarball provides`];
+  const dir = join(project, 'custom-runtime');
+  cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (source) => !source.includes(`${sep}node_modules`) });
+  const r = spawnSync(process.execPath, ['src/main.mjs'], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: bare, HOME: process.env.HOME ?? project },
+    timeout: 120_000,
+  });
+  const out = r.stdout ?? '';
+  if (r.status !== 0) {
+    const tail = `${out}\n${r.stderr ?? ''}`.trim().split('\n').slice(-8).join(' | ');
+    return [`exited ${r.status ?? r.signal}: ${tail}`];
+  }
+  for (const mode of EXAMPLE_MODES) {
+    const route = new RegExp(
+      `mode ${mode}: (\\d+) graphs captured; (\\d+) steps \\((\\d+) full-graph incl\\. (\\d+) decode-graph, (\\d+) piecewise, (\\d+) eager\\), (\\d+)/(\\d+) requests finished`,
+    ).exec(out);
+    if (!route) {
+      problems.push(`printed no step summary for mode ${mode}`);
+      continue;
+    }
+    const [graphs, steps, full, decode, piecewise, eager, finished, total] = route.slice(1).map(Number);
+    const replays = mode === 'piecewise' ? piecewise : full;
+    if (graphs === 0 || replays === 0 || eager === 0 || finished !== total || steps !== full + piecewise + eager)
+      problems.push(`mode ${mode}: a thin run (${route[0]})`);
+    if (mode !== 'piecewise' && decode === 0) problems.push(`mode ${mode}: no decode-graph replay`);
+    if (!new RegExp(`mode ${mode}: replay == eager, bit-identical logits on ${steps} steps`).test(out))
+      problems.push(`mode ${mode}: printed no "replay == eager" over its ${steps} steps`);
+    if (!new RegExp(`mode ${mode}: metadata rules hold on ${steps} steps`).test(out))
+      problems.push(`mode ${mode}: printed no metadata checks over its ${steps} steps`);
+  }
+  if (/MISMATCH/.test(out) || !/^custom-runtime: ok /m.test(out)) problems.push('did not print "custom-runtime: ok"');
+  return problems;
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   const packages = selected(args.only);
@@ -540,6 +594,16 @@ function main() {
         );
       }
     }
+    const exampleDeps = Object.keys(manifestOf(EXAMPLE_DIR).dependencies ?? {});
+    const installedNames = results.map((r) => r.name);
+    if (exampleDeps.every((dep) => installedNames.includes(dep))) {
+      const exampleProblems = runCustomRuntimeExample(project, bare, installedNames);
+      if (exampleProblems.length > 0) problems.push(...exampleProblems.map((p) => `examples/custom-runtime: ${p}`));
+      else
+        console.log(
+          `pack-test: ok   examples/custom-runtime (from the tarballs: replay == eager and the metadata rules in ${EXAMPLE_MODES.length} graph modes)`,
+        );
+    } else notes.push('examples/custom-runtime skipped: --only leaves out a package it uses');
     for (const note of notes) console.log(`pack-test: ${note}`);
     if (failed.length > 0 || problems.length > 0) {
       return fail(
