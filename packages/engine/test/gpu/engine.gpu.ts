@@ -266,3 +266,33 @@ test('ctx.sample on CUDA: the device sampler equals the CPU sampler, or a typed 
     }
   }
 });
+
+test('a sliding window reaches FA3: the same tokens in every mode, different from full attention', {
+  skip,
+}, async () => {
+  const windowed = (slidingWindow: number | null): Model => ({ ...model, shape: { ...model.shape, slidingWindow } });
+  const requests = routingWorkload(5, shape.vocabSize).slice(0, 12);
+  const run = async (m: Model, mode: GraphMode) => {
+    const engine = await createEngine({
+      model: m,
+      graph: { mode, maxNumSplits: 1 },
+      ...routingEngineOptions,
+      backend: 'cuda',
+    });
+    try {
+      for (const r of requests) engine.addRequest(r);
+      return (await engine.run()).outputs.map((o) => [...o.outputTokens]);
+    } finally {
+      engine.dispose();
+    }
+  };
+  const longest = Math.max(...requests.map((r) => r.promptTokens.length + r.maxNewTokens));
+  const full = await run(model, 'none');
+  // A window wider than every sequence changes nothing.
+  assert.deepEqual(await run(windowed(longest + 1), 'none'), full);
+  const narrow = await run(windowed(4), 'none');
+  assert.notDeepEqual(narrow, full, 'a 4-token window did not change any token');
+  for (const mode of ['full', 'piecewise', 'full_and_piecewise'] as const) {
+    assert.deepEqual(await run(windowed(4), mode), narrow, `${mode} differs from eager with the window`);
+  }
+});
