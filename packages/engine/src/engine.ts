@@ -3,19 +3,17 @@
 // on the backend, commit sampled tokens, retire finished requests.
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
-import { checkIntArray } from '@flashgraph/errors';
-import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecutionBackend } from './backend.js';
 import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
 import { createCudaBackend } from './cuda-backend.js';
-import { EngineDisposedError, RequestTooLargeError, UnknownRequestError } from './errors.js';
+import { checkBackendSizes, parseEngineOptions } from './engine-options.js';
+import { EngineDisposedError, EngineError, RequestTooLargeError, UnknownRequestError } from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
 import { type AddRequestOptions, parseRequestOptions } from './request-options.js';
 import { type FinishReason, newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
-import { checkInt, checkObject, checkOneOf } from './validate.js';
 
 export interface EngineOptions {
   model: Model;
@@ -170,47 +168,15 @@ export interface Engine {
 }
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const o = checkObject('createEngine options', options);
-  const model = o.model as Model;
-  if (!model || typeof model !== 'object' || typeof model.load !== 'function' || !model.shape) {
-    throw new TypeError('model must be a Model ({ name, shape, backends, load }), e.g. syntheticDecoder()');
-  }
-  const cache = checkObject('cache', o.cache);
-  const limitsIn = checkObject('limits', o.limits);
-  const blockSize = checkInt('cache.blockSize', cache.blockSize, 1, 1 << 16);
-  const numBlocks = checkInt('cache.numBlocks', cache.numBlocks, 1, 2 ** 31 - 1);
-  const maxNumSeqs = checkInt('limits.maxNumSeqs', limitsIn.maxNumSeqs, 1, 1 << 20);
-  const maxNumBatchedTokens = checkInt('limits.maxNumBatchedTokens', limitsIn.maxNumBatchedTokens, maxNumSeqs, 1 << 24);
-  const cacheTokens = numBlocks * blockSize;
-  const maxModelLen = checkInt(
-    'limits.maxModelLen',
-    limitsIn.maxModelLen ?? Math.min(cacheTokens, 16384),
-    1,
-    cacheTokens,
-  );
-  const eosTokenIds = checkIntArray(
-    'model.eosTokenIds',
-    model.eosTokenIds ?? [],
-    { min: 0, max: model.shape.vocabSize - 1 },
-    { maxLength: 1024 },
-  );
-  // Validated here, mapped to the attention kernels' window in one place.
-  attentionWindow(model.shape);
-  const requested = checkOneOf('backend', o.backend ?? 'auto', ['auto', 'cuda', 'cpu'] as const);
-  const device = checkInt('device', o.device ?? 0, 0, 1024);
-  const onProgress = o.onProgress as EngineOptions['onProgress'];
-  if (onProgress !== undefined && typeof onProgress !== 'function')
-    throw new TypeError('onProgress must be a function');
-  const graphInput = (o.graph ?? {}) as GraphConfigInput;
+  // Every option is checked (InvalidArgumentError naming it) before anything is allocated.
+  const parsed = parseEngineOptions(options);
+  const { model, blockSize, numBlocks, maxNumSeqs, maxNumBatchedTokens, maxModelLen, eosTokenIds, device } = parsed;
+  const onProgress = parsed.onProgress as EngineOptions['onProgress'];
 
   // Throws ConfigError (every problem, each with a fix) before any allocation.
-  const graphConfig = resolveGraphConfig(graphInput, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
-  const choice = selectBackend(requested, model, device);
-  if (choice.kind === 'cuda' && blockSize % 16 !== 0) {
-    throw new RangeError(
-      `cache.blockSize must be a multiple of 16 on the CUDA backend (FA3 page size), got ${blockSize}`,
-    );
-  }
+  const graphConfig = resolveGraphConfig(parsed.graph, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
+  const choice = selectBackend(parsed.backend, model, device);
+  checkBackendSizes(choice.kind, parsed);
   onProgress?.({ phase: 'load', backend: choice.kind, reason: choice.reason });
   const limits: BackendLimits = {
     blockSize,
@@ -353,7 +319,11 @@ class EngineImpl implements Engine {
 
   addRequest(request: AddRequestOptions): number {
     this.live('addRequest');
-    const spec = parseRequestOptions(request, { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds });
+    const spec = parseRequestOptions(
+      request,
+      { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds },
+      this.limits.maxModelLen,
+    );
     const kvTokens = Scheduler.maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
     if (kvTokens > this.limits.maxModelLen)
       throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
@@ -392,7 +362,12 @@ class EngineImpl implements Engine {
 
   async step(): Promise<StepResult> {
     this.live('step');
-    if (this.stepping) throw new Error('step: a step is already running; await it before calling step() again');
+    if (this.stepping) {
+      throw new EngineError('step_in_progress', 'a step is already running', {
+        path: 'step',
+        fix: 'Await the running step() before calling step() again.',
+      });
+    }
     this.stepping = true;
     try {
       return this.stepSync();

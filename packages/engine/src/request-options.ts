@@ -76,15 +76,19 @@ export function checkSamplingOptions(options: Readonly<Record<string, unknown>>,
   return Object.freeze({ temperature, topK, topP, seed: seed ?? randomSeed() });
 }
 
-/** Checks every option and returns the request's spec; throws InvalidArgumentError first. */
+/**
+ * Checks every option and returns the request's spec; throws InvalidArgumentError first. The
+ * prompt's length is bounded (by the engine's maxModelLen) before any token is read.
+ */
 export function parseRequestOptions(
   request: unknown,
   model: { vocabSize: number; eosTokenIds: readonly number[] },
+  maxPromptLength = INT32_MAX,
 ): RequestSpec {
   const r = checkOptions('request', request, ADD_REQUEST_KEYS);
   const vocab = model.vocabSize;
   const tokenRange = { min: 0, max: vocab - 1 };
-  const prompt = checkArray('request.promptTokens', r.promptTokens, { minLength: 1, maxLength: INT32_MAX });
+  const prompt = checkArray('request.promptTokens', r.promptTokens, { minLength: 1, maxLength: maxPromptLength });
   const tokens = new Array<number>(prompt.length);
   for (let i = 0; i < prompt.length; i++) {
     const t = prompt[i];
