@@ -8,12 +8,19 @@ import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
 import { createCudaBackend } from './cuda-backend.js';
 import { checkBackendSizes, parseEngineOptions } from './engine-options.js';
-import { EngineDisposedError, EngineError, RequestTooLargeError, UnknownRequestError } from './errors.js';
+import {
+  EngineAbortedError,
+  EngineDisposedError,
+  EngineError,
+  RequestTooLargeError,
+  UnknownRequestError,
+} from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
 import { type AddRequestOptions, parseRequestOptions } from './request-options.js';
 import { type FinishReason, newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
+import { checkStepOptions, yieldToEventLoop } from './step-options.js';
 
 export interface EngineOptions {
   model: Model;
@@ -132,6 +139,11 @@ export interface RunStats extends EngineStats {
   readonly tokensPerSecond: number;
 }
 
+export interface StepOptions {
+  /** Stops the step (or run) at the next step boundary. */
+  readonly signal?: AbortSignal;
+}
+
 export interface Engine {
   readonly backend: BackendKind;
   /** Why this backend was chosen. */
@@ -158,10 +170,19 @@ export interface Engine {
    * An id that addRequest never returned is an UnknownRequestError.
    */
   abort(id: number): boolean;
-  /** Runs one batch (decodes first, then prefill chunks). */
-  step(): Promise<StepResult>;
-  /** Steps until every request has finished. */
-  run(): Promise<RunResult>;
+  /**
+   * Runs one batch (decodes first, then prefill chunks). Yields to the event loop first, so
+   * timers and I/O run between steps. An aborted `signal` rejects with EngineAbortedError
+   * (`aborted`) before the step starts; the engine stays usable.
+   */
+  step(options?: StepOptions): Promise<StepResult>;
+  /**
+   * Steps until every request has finished, yielding to the event loop between steps. An aborted
+   * `signal` stops it at the next step boundary with EngineAbortedError (`aborted`; its
+   * `outputs` are the requests that finished before the stop); the engine stays usable and a
+   * later `run()` continues where it stopped.
+   */
+  run(options?: StepOptions): Promise<RunResult>;
   stats(): EngineStats;
   dispose(): void;
   [Symbol.dispose](): void;
@@ -360,16 +381,22 @@ class EngineImpl implements Engine {
     return out;
   }
 
-  async step(): Promise<StepResult> {
+  async step(options?: StepOptions): Promise<StepResult> {
     this.live('step');
+    const signal = checkStepOptions('step', options);
     if (this.stepping) {
       throw new EngineError('step_in_progress', 'a step is already running', {
         path: 'step',
-        fix: 'Await the running step() before calling step() again.',
+        fix: 'Await the running step() (or run()) before calling step() again.',
       });
     }
     this.stepping = true;
     try {
+      // Let timers and I/O run before the step's CPU (or launch) work: a server that embeds the
+      // engine keeps serving during a long run().
+      await yieldToEventLoop();
+      this.live('step');
+      if (signal?.aborted) throw new EngineAbortedError('step', signal.reason, []);
       return this.stepSync();
     } finally {
       this.stepping = false;
@@ -441,12 +468,19 @@ class EngineImpl implements Engine {
     });
   }
 
-  async run(): Promise<RunResult> {
+  async run(options?: StepOptions): Promise<RunResult> {
     this.live('run');
+    const signal = checkStepOptions('run', options);
     const before = this.snapshot();
     const start = performance.now();
     const outputs: RequestOutput[] = [];
     while (this.scheduler.hasUnfinished) {
+      if (signal?.aborted)
+        throw new EngineAbortedError(
+          'run',
+          signal.reason,
+          outputs.sort((a, b) => a.id - b.id),
+        );
       const result = await this.step();
       outputs.push(...result.finished);
       if (result.mode === 'idle') break; // unreachable: addRequest rejects what can never fit

@@ -82,14 +82,20 @@ export class RequestTooLargeError extends EngineError {
   }
 }
 
-/** A `step()` or `run()` stopped by its AbortSignal (at a step boundary; the engine stays usable). */
-export class EngineAbortedError extends EngineError {
-  constructor(call: string, reason: unknown) {
+/**
+ * A `step()` or `run()` stopped by its AbortSignal at a step boundary (the signal's reason is the
+ * `cause`). The engine stays usable: a later `run()` continues where this one stopped.
+ */
+export class EngineAbortedError<O = unknown> extends EngineError {
+  /** Requests that finished during the stopped run before the stop (by ascending id); [] for step(). */
+  readonly outputs: readonly O[];
+  constructor(call: string, reason: unknown, outputs: readonly O[]) {
     super('aborted', 'stopped by its AbortSignal at a step boundary', {
       path: call,
       ...(reason === undefined ? {} : { cause: reason }),
       fix: 'The engine is still usable: call step() or run() again to continue.',
     });
+    this.outputs = Object.freeze(outputs.slice());
   }
 }
 

@@ -12,11 +12,13 @@ export type {
   RunResult,
   RunStats,
   StepMode,
+  StepOptions,
   StepResult,
 } from './engine.js';
 export { createEngine } from './engine.js';
 export {
   CacheFullError,
+  EngineAbortedError,
   EngineDisposedError,
   EngineError,
   RequestTooLargeError,

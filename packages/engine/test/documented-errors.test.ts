@@ -6,6 +6,7 @@ import { BlockManager } from '../src/block-manager.js';
 import {
   CacheFullError,
   createEngine,
+  EngineAbortedError,
   EngineDisposedError,
   EngineError,
   RequestTooLargeError,
@@ -78,6 +79,31 @@ describe('documented errors', () => {
       },
       EngineDisposedError,
       'disposed',
+    ],
+    [
+      'step in progress',
+      async () => {
+        const engine = await createEngine(base);
+        engine.addRequest({ promptTokens: [1, 2], maxNewTokens: 2 });
+        const first = engine.run();
+        try {
+          await engine.step();
+        } finally {
+          await first;
+        }
+      },
+      EngineError,
+      'step_in_progress',
+    ],
+    [
+      'aborted',
+      async () => {
+        const engine = await createEngine(base);
+        engine.addRequest({ promptTokens: [1, 2], maxNewTokens: 2 });
+        return engine.run({ signal: AbortSignal.abort() });
+      },
+      EngineAbortedError,
+      'aborted',
     ],
     [
       'block manager: cache full',
