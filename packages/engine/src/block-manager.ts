@@ -24,6 +24,40 @@ export interface BlockManagerOptions {
   rows: BlockTableRows;
 }
 
+/**
+ * The paged KV cache's page allocator as a scheduler sees it (a custom scheduler gets the engine's
+ * through `SchedulerContext.blocks`). Sequence ids are request ids. Every call that cannot do
+ * what it is asked throws and changes nothing: `CacheFullError` (`cache_full`) when pages run
+ * out, `EngineError` `unknown_sequence` / `duplicate_sequence`, and the block-table rows'
+ * `MetadataError` (`no_free_row`, `too_many_blocks`) past maxNumSeqs rows or maxModelLen tokens.
+ */
+export interface KvBlockManager {
+  readonly numBlocks: number;
+  /** Tokens per page. */
+  readonly blockSize: number;
+  /** Pages that hold no request's data. */
+  readonly numFreeBlocks: number;
+  /** Free pages not promised to a reservation: what a new reservation can take. */
+  readonly numAvailableBlocks: number;
+  /** Sequences that hold a reservation. */
+  readonly numSequences: number;
+  /** Pages needed for `numTokens` tokens. */
+  blocksFor(numTokens: number): number;
+  /** Whether `reserve(_, maxTokens)` would succeed now (pages; rows are one per running request). */
+  canReserve(maxTokens: number): boolean;
+  /** Promises pages for up to `maxTokens` tokens and takes the sequence's block-table row. */
+  reserve(seqId: number, maxTokens: number): void;
+  /** Grows the sequence's pages (and row) to hold `numTokens` tokens; never shrinks. */
+  grow(seqId: number, numTokens: number): readonly number[];
+  /** The sequence's pages, in token order. */
+  blockIds(seqId: number): readonly number[];
+  /** The sequence's block-table row: what a step's `ScheduledRequest.blockTableRow` names. */
+  blockTableRow(seqId: number): number;
+  /** Returns every page, the unused reservation and the row of the sequence. */
+  release(seqId: number): void;
+  has(seqId: number): boolean;
+}
+
 interface Sequence {
   reservedBlocks: number;
   blockIds: number[];
@@ -31,7 +65,7 @@ interface Sequence {
   row: number;
 }
 
-export class BlockManager {
+export class BlockManager implements KvBlockManager {
   readonly numBlocks: number;
   readonly blockSize: number;
   // LIFO free list: recently freed pages are reused first (they are warm in L2). Pages never handed

@@ -15,8 +15,18 @@ import {
   optional,
 } from '@flashgraph/errors';
 import type { Model } from './model.js';
+import type { SchedulerFactory } from './scheduler.js';
 
-export const ENGINE_OPTION_KEYS = ['model', 'graph', 'cache', 'limits', 'backend', 'device', 'onProgress'] as const;
+export const ENGINE_OPTION_KEYS = [
+  'model',
+  'graph',
+  'cache',
+  'limits',
+  'backend',
+  'device',
+  'onProgress',
+  'scheduler',
+] as const;
 
 /** Tokens per KV page (the host mirror's and FA3's page-size bound). */
 export const MAX_BLOCK_SIZE = 1 << 16;
@@ -48,6 +58,7 @@ export interface ParsedEngineOptions {
   readonly backend: 'auto' | 'cuda' | 'cpu';
   readonly device: number;
   readonly onProgress: ((event: never) => void) | undefined;
+  readonly scheduler: SchedulerFactory | undefined;
 }
 
 function checkModel(value: unknown): Model {
@@ -118,6 +129,7 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
     checkFunction<(event: never) => void>('options.onProgress', v),
   );
   const graph = optional(o.graph, {}, (v) => checkObject('options.graph', v)) as GraphConfigInput;
+  const scheduler = optional(o.scheduler, undefined, (v) => checkFunction<SchedulerFactory>('options.scheduler', v));
   return {
     model,
     graph,
@@ -130,6 +142,7 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
     backend,
     device,
     onProgress,
+    scheduler,
   };
 }
 

@@ -3,6 +3,7 @@
 // on the backend, commit sampled tokens, retire finished requests.
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import type { BackendLimits, ExecutionBackend } from './backend.js';
 import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
@@ -18,7 +19,16 @@ import {
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
 import { type AddRequestOptions, parseRequestOptions } from './request-options.js';
-import { type FinishReason, newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
+import {
+  FifoScheduler,
+  type FinishReason,
+  maxKvTokens,
+  newRequestState,
+  type RequestState,
+  type ScheduledBatch,
+  type Scheduler,
+  type SchedulerFactory,
+} from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
 import { checkStepOptions, yieldToEventLoop } from './step-options.js';
 
@@ -45,6 +55,11 @@ export interface EngineOptions {
   /** CUDA device ordinal, default 0. */
   device?: number;
   onProgress?: (event: EngineProgress) => void;
+  /**
+   * Bring your own scheduler: called once with the engine's block manager and limits, returns
+   * the `Scheduler` that picks every step's batch. Default: `FifoScheduler` (vLLM v1's order).
+   */
+  scheduler?: SchedulerFactory;
 }
 
 /** Start-up progress: loading, then one event per capture phase of each size (largest first). */
@@ -231,20 +246,46 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
   const graphMemoryBytes = Math.max(0, stats.graphMemory.usedBytes - (stats.graphMemoryAtCaptureStart?.usedBytes ?? 0));
   onProgress?.({ phase: 'ready', captureMs: stats.captureMs, graphs: stats.graphs });
-  return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
-    eosTokenIds,
-    blockSize,
-    numBlocks,
-    maxNumSeqs,
-    maxNumBatchedTokens,
-    maxModelLen,
-    captureMs: stats.captureMs,
-    graphs: stats.graphs,
-    graphMemoryBytes,
-  });
+  try {
+    return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
+      scheduler: parsed.scheduler,
+      eosTokenIds,
+      blockSize,
+      numBlocks,
+      maxNumSeqs,
+      maxNumBatchedTokens,
+      maxModelLen,
+      captureMs: stats.captureMs,
+      graphs: stats.graphs,
+      graphMemoryBytes,
+    });
+  } catch (err) {
+    // A scheduler factory that throws or returns no Scheduler: nothing stays allocated.
+    backend.dispose();
+    throw err;
+  }
+}
+
+const SCHEDULER_METHODS = ['add', 'schedule', 'commit', 'abort', 'clear'] as const;
+
+function checkScheduler(value: unknown): Scheduler {
+  const ok =
+    value !== null &&
+    typeof value === 'object' &&
+    SCHEDULER_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (!ok) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'options.scheduler',
+      value,
+      allowed: `a factory returning a Scheduler (methods ${SCHEDULER_METHODS.join(', ')})`,
+    });
+  }
+  return value as Scheduler;
 }
 
 interface EngineSetup {
+  scheduler: SchedulerFactory | undefined;
   eosTokenIds: readonly number[];
   blockSize: number;
   numBlocks: number;
@@ -302,10 +343,13 @@ class EngineImpl implements Engine {
       blockSize: setup.blockSize,
       rows: exec.blockTableRows,
     });
-    this.scheduler = new Scheduler(this.blocks, {
+    const schedulerLimits = Object.freeze({
       maxNumSeqs: setup.maxNumSeqs,
       maxNumBatchedTokens: setup.maxNumBatchedTokens,
     });
+    this.scheduler = setup.scheduler
+      ? checkScheduler(setup.scheduler({ blocks: this.blocks, limits: schedulerLimits }))
+      : new FifoScheduler(this.blocks, schedulerLimits);
     this.capture = Object.freeze({
       ms: setup.captureMs,
       graphs: setup.graphs,
@@ -345,7 +389,7 @@ class EngineImpl implements Engine {
       { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds },
       this.limits.maxModelLen,
     );
-    const kvTokens = Scheduler.maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
+    const kvTokens = maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
     if (kvTokens > this.limits.maxModelLen)
       throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
     const id = this.nextId++;
@@ -403,11 +447,44 @@ class EngineImpl implements Engine {
     }
   }
 
+  /**
+   * A scheduler's batch within the limits the backend was sized for (cheap: one pass over the
+   * batch), so a custom scheduler's mistake is a typed error, not an out-of-bounds launch.
+   */
+  private checkBatch(batch: ScheduledBatch): void {
+    const requests = batch.requests;
+    let tokens = 0;
+    let problem: string | null = null;
+    if (!Array.isArray(requests)) problem = 'batch.requests is not an array';
+    else if (requests.length > this.limits.maxNumSeqs) problem = `${requests.length} requests > maxNumSeqs`;
+    else {
+      for (const r of requests) {
+        if (!Number.isInteger(r?.numNewTokens) || r.numNewTokens < 1) {
+          problem = 'a request with numNewTokens < 1';
+          break;
+        }
+        tokens += r.numNewTokens;
+      }
+      if (problem === null && tokens > this.limits.maxNumBatchedTokens) {
+        problem = `${tokens} tokens > maxNumBatchedTokens`;
+      } else if (problem === null && tokens !== batch.numTokens) {
+        problem = `numTokens ${batch.numTokens} is not the sum of numNewTokens (${tokens})`;
+      }
+    }
+    if (problem !== null) {
+      throw new EngineError('scheduler_contract', `the scheduler returned an invalid batch: ${problem}`, {
+        path: 'scheduler.schedule',
+        fix: 'Fix the custom scheduler: see the Scheduler interface.',
+      });
+    }
+  }
+
   private stepSync(): StepResult {
     const start = performance.now();
     const index = this.stepIndex;
     const aborted = this.applyAborts(index);
     const batch: ScheduledBatch = this.scheduler.schedule(index);
+    this.checkBatch(batch);
     if (batch.requests.length === 0) {
       return Object.freeze({
         index,
