@@ -50,7 +50,9 @@ describe('hostile input: createEngine', () => {
           hostileRecord(base),
           hostileRecord(cache).map((c) => ({ ...base, cache: c })),
           hostileRecord({ ...limits, maxModelLen: 32 }).map((l) => ({ ...base, limits: l })),
-          fc.record({ device: hostileScalar, onProgress: hostileScalar }).map((o) => ({ ...base, ...o })),
+          fc
+            .record({ device: hostileScalar, onProgress: hostileScalar, scheduler: hostileScalar })
+            .map((o) => ({ ...base, ...o })),
         ),
         async (options) => {
           await typedOrValidAsync(
@@ -157,6 +159,32 @@ describe('hostile input: a live engine', () => {
     expect(engine.numWaiting + engine.numRunning).toBe(0);
     expect(engine.numFreeBlocks).toBe(16);
     for (const o of outputs) expect(o.outputTokens.length).toBeGreaterThan(0);
+  });
+
+  it('step and run options: a typed error and no step taken, or a result', async () => {
+    engine.addRequest({ promptTokens: [1, 2], maxNewTokens: 3 });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(hostile, hostileRecord({ signal: new AbortController().signal })), async (options) => {
+        const steps = engine.stats().steps;
+        const waiting = engine.numWaiting;
+        const ok = await engine.step(options as never).then(
+          () => true,
+          (err: unknown) => {
+            expect(isFlashgraphError(err), String(err)).toBe(true);
+            return false;
+          },
+        );
+        if (!ok) {
+          expect(engine.stats().steps).toBe(steps);
+          expect(engine.numWaiting).toBe(waiting);
+        }
+        await typedOrValidAsync(
+          () => engine.run(options as never),
+          (result) => expect(Array.isArray(result.outputs)).toBe(true),
+        );
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('abort: a typed error or a boolean, and no state change on rejection', () => {
