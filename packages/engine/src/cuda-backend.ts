@@ -156,10 +156,13 @@ export function createCudaBackend(
           if (!sampler || !samplerWorkspace) {
             const native = loadNative();
             const why = native.addon ? `${native.path} has no sample()` : native.reason;
-            throw new EngineError('sampler_unavailable', `the engine addon has no device sampler (${why})`, {
-              path: 'ctx.sample',
-              fix: 'Rebuild it with `npx -y pnpm@10.34.9 --filter @flashgraph/engine build` from a tree that has native/engine sampling.',
-            });
+            throw new EngineError(
+              'sampler_unavailable',
+              `ctx.sample: the engine addon has no device sampler (${why})`,
+              {
+                fix: 'Rebuild it with `npx -y pnpm@10.34.9 --filter @flashgraph/engine build` from a tree that has native/engine sampling.',
+              },
+            );
           }
           sampler.sample(
             typeof logits === 'bigint' ? logits : logits.ptr,

@@ -16,7 +16,12 @@ export type EngineErrorCode =
   | 'duplicate_sequence'
   | 'scheduler_contract';
 
-/** Base class of every engine-specific error (a FlashgraphError; bad arguments throw InvalidArgumentError). */
+/**
+ * Base class of every engine-specific error (a FlashgraphError; bad arguments throw
+ * InvalidArgumentError). Environment problems found while creating an engine
+ * (`backend_unavailable`, `sampler_unavailable`, `wrong_backend`) carry no `path`: no option
+ * value is wrong, the machine or the model is.
+ */
 export class EngineError extends FlashgraphError {
   constructor(
     code: string,

@@ -22,6 +22,7 @@ export {
   EngineAbortedError,
   EngineDisposedError,
   EngineError,
+  type EngineErrorCode,
   RequestTooLargeError,
   UnknownRequestError,
 } from './errors.js';

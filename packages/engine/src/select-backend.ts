@@ -41,7 +41,6 @@ export function selectBackend(request: BackendRequest, model: Model, device: num
       throw new EngineError(
         'backend_unavailable',
         `backend 'cpu': model ${model.name} has no CPU kernels; use backend 'cuda'`,
-        { path: 'options.backend' },
       );
     }
     return { kind: 'cpu', reason: "backend 'cpu' was requested" };
@@ -52,7 +51,6 @@ export function selectBackend(request: BackendRequest, model: Model, device: num
       throw new EngineError(
         'backend_unavailable',
         `backend 'cuda' is not available: ${why}; use backend 'auto' or 'cpu' to run on the CPU`,
-        { path: 'options.backend' },
       );
     return { kind: 'cuda', reason: "backend 'cuda' was requested" };
   }
@@ -61,7 +59,6 @@ export function selectBackend(request: BackendRequest, model: Model, device: num
     throw new EngineError(
       'backend_unavailable',
       `no backend can run model ${model.name}: CUDA: ${why}; the model has no CPU kernels`,
-      { path: 'options.backend' },
     );
   }
   return { kind: 'cpu', reason: `running on the CPU backend: ${why}` };

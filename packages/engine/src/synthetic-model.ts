@@ -107,8 +107,7 @@ export function syntheticDims(shape: ModelShape): SyntheticDims {
 }
 
 function wrongBackend(ctx: ForwardContext, expected: string): never {
-  throw new EngineError('wrong_backend', `the model was loaded for the ${expected} backend`, {
-    path: 'forward(ctx)',
+  throw new EngineError('wrong_backend', `forward(ctx): the model was loaded for the ${expected} backend`, {
     value: ctx.backend,
     allowed: `a ${expected} forward context`,
   });
@@ -158,7 +157,6 @@ function loadCuda(shape: ModelShape, context: ModelLoadContext): LoadedModel {
   const native = loadNative();
   if (!native.addon) {
     throw new EngineError('backend_unavailable', `syntheticDecoder cannot load on CUDA: ${native.reason}`, {
-      path: 'load(context)',
       fix: "Use backend 'cpu', or build the engine addon.",
     });
   }
