@@ -161,6 +161,27 @@ describe('hostile input: a live engine', () => {
     for (const o of outputs) expect(o.outputTokens.length).toBeGreaterThan(0);
   });
 
+  it.each<[string, unknown, string]>([
+    [
+      'a Proxy array of length 1.5',
+      new Proxy([1], { get: (t, k) => (k === 'length' ? 1.5 : Reflect.get(t, k)) }),
+      'request.promptTokens.length',
+    ],
+    [
+      'a Proxy array of length 2^53',
+      new Proxy([1], { get: (t, k) => (k === 'length' ? 2 ** 53 : Reflect.get(t, k)) }),
+      'request.promptTokens.length',
+    ],
+    ['a typed array longer than maxModelLen', new Int32Array(1 << 20), 'request.promptTokens.length'],
+    ['an array-like { length: 2^32 }', { length: 2 ** 32 }, 'request.promptTokens'],
+  ])('addRequest with %s is rejected before any token is read', (_name, promptTokens, path) => {
+    const waiting = engine.numWaiting;
+    expect(() => engine.addRequest({ promptTokens: promptTokens as number[], maxNewTokens: 1 })).toThrow(
+      expect.objectContaining({ path }),
+    );
+    expect(engine.numWaiting).toBe(waiting);
+  });
+
   it('step and run options: a typed error and no step taken, or a result', async () => {
     engine.addRequest({ promptTokens: [1, 2], maxNewTokens: 3 });
     await fc.assert(
