@@ -1,5 +1,5 @@
 // Host time of a decode step's attention metadata in the engine, on any machine: the engine's
-// Scheduler and BlockManager pick and grow the batch, and the batch goes to the host mirror
+// FifoScheduler and BlockManager pick and grow the batch, and the batch goes to the host mirror
 // exactly as the backends hand it over (`mirror.write({ requests: batch.requests }, padding)` on
 // the CPU backend; `builder.build` / `builder.stage` on CUDA run the same writer, then one copy).
 // 256 running requests decode together at 1k and 4k context; per step it times the metadata
@@ -7,7 +7,7 @@
 // schedule). Prints a table, then one JSON line. Median / min microseconds.
 import { createHostMirror } from '@flashgraph/attn-metadata';
 import { BlockManager } from '../src/block-manager.js';
-import { newRequestState, Scheduler } from '../src/scheduler.js';
+import { FifoScheduler, newRequestState } from '../src/scheduler.js';
 
 const NUM_REQS = 256;
 const BLOCK_SIZE = 16;
@@ -42,7 +42,7 @@ function run(context: number): { write: Timing; scheduleAndWrite: Timing } {
   const mirror = createHostMirror(caps);
   // The rows option is the engine's wiring (one block-table row per running request).
   const blocks = new BlockManager({ numBlocks: caps.numBlocks, blockSize: BLOCK_SIZE, rows: mirror.blockTableRows });
-  const scheduler = new Scheduler(blocks, { maxNumSeqs: NUM_REQS, maxNumBatchedTokens: PREFILL_BUDGET });
+  const scheduler = new FifoScheduler(blocks, { maxNumSeqs: NUM_REQS, maxNumBatchedTokens: PREFILL_BUDGET });
   for (let id = 0; id < NUM_REQS; id++) {
     const tokens = Array.from({ length: context }, (_, t) => (id * 31 + t) % 1000);
     const request = newRequestState({ id, tokens, maxNewTokens, addedAtStep: 0 });

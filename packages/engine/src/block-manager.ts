@@ -9,8 +9,8 @@
 // step names the row instead of handing every page again.
 // `release` is the one way out, for a finished request and for any future preemption alike.
 import type { BlockTableRows } from '@flashgraph/attn-metadata';
-import { CacheFullError } from './errors.js';
-import { checkInt } from './validate.js';
+import { checkInt, INT32_MAX, InvalidArgumentError } from '@flashgraph/errors';
+import { CacheFullError, EngineError } from './errors.js';
 
 export interface BlockManagerOptions {
   /** Pages in the cache. */
@@ -24,6 +24,40 @@ export interface BlockManagerOptions {
   rows: BlockTableRows;
 }
 
+/**
+ * The paged KV cache's page allocator as a scheduler sees it (a custom scheduler gets the engine's
+ * through `SchedulerContext.blocks`). Sequence ids are request ids. Every call that cannot do
+ * what it is asked throws and changes nothing: `CacheFullError` (`cache_full`) when pages run
+ * out, `EngineError` `unknown_sequence` / `duplicate_sequence`, and the block-table rows'
+ * `MetadataError` (`no_free_row`, `too_many_blocks`) past maxNumSeqs rows or maxModelLen tokens.
+ */
+export interface KvBlockManager {
+  readonly numBlocks: number;
+  /** Tokens per page. */
+  readonly blockSize: number;
+  /** Pages that hold no request's data. */
+  readonly numFreeBlocks: number;
+  /** Free pages not promised to a reservation: what a new reservation can take. */
+  readonly numAvailableBlocks: number;
+  /** Sequences that hold a reservation. */
+  readonly numSequences: number;
+  /** Pages needed for `numTokens` tokens. */
+  blocksFor(numTokens: number): number;
+  /** Whether `reserve(_, maxTokens)` would succeed now (pages; rows are one per running request). */
+  canReserve(maxTokens: number): boolean;
+  /** Promises pages for up to `maxTokens` tokens and takes the sequence's block-table row. */
+  reserve(seqId: number, maxTokens: number): void;
+  /** Grows the sequence's pages (and row) to hold `numTokens` tokens; never shrinks. */
+  grow(seqId: number, numTokens: number): readonly number[];
+  /** The sequence's pages, in token order. */
+  blockIds(seqId: number): readonly number[];
+  /** The sequence's block-table row: what a step's `ScheduledRequest.blockTableRow` names. */
+  blockTableRow(seqId: number): number;
+  /** Returns every page, the unused reservation and the row of the sequence. */
+  release(seqId: number): void;
+  has(seqId: number): boolean;
+}
+
 interface Sequence {
   reservedBlocks: number;
   blockIds: number[];
@@ -31,36 +65,45 @@ interface Sequence {
   row: number;
 }
 
-export class BlockManager {
+export class BlockManager implements KvBlockManager {
   readonly numBlocks: number;
   readonly blockSize: number;
-  // LIFO free list: recently freed pages are reused first (they are warm in L2).
-  private readonly freeList: number[];
+  // LIFO free list: recently freed pages are reused first (they are warm in L2). Pages never handed
+  // out are not listed: they come from `nextUntouched` upwards once the list is empty, so the
+  // allocator holds nothing per page of a large cache it has not used.
+  private readonly freeList: number[] = [];
+  private nextUntouched = 0;
   private readonly sequences = new Map<number, Sequence>();
   private reservedUnallocated = 0;
   private readonly rows: BlockTableRows;
 
   constructor(options: BlockManagerOptions) {
-    this.numBlocks = checkInt('cache.numBlocks', options.numBlocks, 1, 2 ** 31 - 1);
-    this.blockSize = checkInt('cache.blockSize', options.blockSize, 1, 2 ** 20);
+    this.numBlocks = checkInt('options.numBlocks', options.numBlocks, { min: 1, max: INT32_MAX });
+    this.blockSize = checkInt('options.blockSize', options.blockSize, { min: 1, max: 1 << 20 });
     if (!options.rows || typeof options.rows.acquireRow !== 'function') {
-      throw new TypeError(
-        'rows must be the block-table rows of a metadata builder or host mirror (@flashgraph/attn-metadata)',
-      );
+      throw new InvalidArgumentError({
+        code: 'invalid_type',
+        path: 'options.rows',
+        value: options.rows,
+        allowed: 'the block-table rows of a metadata builder or host mirror (@flashgraph/attn-metadata)',
+      });
     }
     this.rows = options.rows;
-    this.freeList = new Array<number>(this.numBlocks);
-    for (let i = 0; i < this.numBlocks; i++) this.freeList[i] = this.numBlocks - 1 - i;
+  }
+
+  // The next free page: the most recently freed one, else the lowest never used.
+  private takePage(): number {
+    return this.freeList.length > 0 ? (this.freeList.pop() as number) : this.nextUntouched++;
   }
 
   /** Pages that hold no request's data. */
   get numFreeBlocks(): number {
-    return this.freeList.length;
+    return this.freeList.length + this.numBlocks - this.nextUntouched;
   }
 
   /** Free pages not promised to an admitted request: what a new reservation can take. */
   get numAvailableBlocks(): number {
-    return this.freeList.length - this.reservedUnallocated;
+    return this.numFreeBlocks - this.reservedUnallocated;
   }
 
   /** Requests that hold a reservation. */
@@ -84,8 +127,13 @@ export class BlockManager {
    * (`no_free_row`) and reserves nothing.
    */
   reserve(seqId: number, maxTokens: number): void {
-    checkInt('maxTokens', maxTokens, 0);
-    if (this.sequences.has(seqId)) throw new RangeError(`sequence ${seqId} already holds a reservation`);
+    checkInt('maxTokens', maxTokens, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    if (this.sequences.has(seqId)) {
+      throw new EngineError('duplicate_sequence', 'already holds a reservation', {
+        path: `sequence ${seqId}`,
+        fix: 'Release the sequence before reserving for it again.',
+      });
+    }
     const blocks = this.blocksFor(maxTokens);
     if (blocks > this.numAvailableBlocks) {
       throw new CacheFullError(blocks, this.numAvailableBlocks, `sequence ${seqId}`);
@@ -119,7 +167,7 @@ export class BlockManager {
 
   // A decode step crosses a page boundary one page at a time: no array on that path.
   private appendOne(seq: Sequence): void {
-    const id = this.freeList.pop() as number;
+    const id = this.takePage();
     try {
       this.rows.appendBlock(seq.row, id);
     } catch (err) {
@@ -131,7 +179,7 @@ export class BlockManager {
 
   private appendMany(seq: Sequence, need: number): void {
     const fresh = new Array<number>(need);
-    for (let i = 0; i < need; i++) fresh[i] = this.freeList.pop() as number;
+    for (let i = 0; i < need; i++) fresh[i] = this.takePage();
     try {
       this.rows.appendBlocks(seq.row, fresh);
     } catch (err) {
@@ -166,7 +214,11 @@ export class BlockManager {
 
   private get(seqId: number): Sequence {
     const seq = this.sequences.get(seqId);
-    if (!seq) throw new RangeError(`sequence ${seqId} holds no KV-cache blocks (never reserved, or released)`);
+    if (!seq) {
+      throw new EngineError('unknown_sequence', 'holds no KV-cache blocks (never reserved, or released)', {
+        path: `sequence ${seqId}`,
+      });
+    }
     return seq;
   }
 }

@@ -158,8 +158,10 @@ export function createCudaBackend(
             const why = native.addon ? `${native.path} has no sample()` : native.reason;
             throw new EngineError(
               'sampler_unavailable',
-              `ctx.sample: the engine addon has no device sampler (${why}); rebuild it with ` +
-                '`npx -y pnpm@10.34.9 --filter @flashgraph/engine build` from a tree that has native/engine sampling',
+              `ctx.sample: the engine addon has no device sampler (${why})`,
+              {
+                fix: 'Rebuild it with `npx -y pnpm@10.34.9 --filter @flashgraph/engine build` from a tree that has native/engine sampling.',
+              },
             );
           }
           sampler.sample(

@@ -3,19 +3,34 @@
 // on the backend, commit sampled tokens, retire finished requests.
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
-import { checkIntArray } from '@flashgraph/errors';
-import { attentionWindow } from './attention-window.js';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import type { BackendLimits, ExecutionBackend } from './backend.js';
 import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
 import { createCudaBackend } from './cuda-backend.js';
-import { EngineDisposedError, RequestTooLargeError, UnknownRequestError } from './errors.js';
+import { checkBackendSizes, parseEngineOptions } from './engine-options.js';
+import {
+  EngineAbortedError,
+  EngineDisposedError,
+  EngineError,
+  RequestTooLargeError,
+  UnknownRequestError,
+} from './errors.js';
 import type { BackendKind, Model } from './model.js';
 import { type LatencySummary, summarize } from './percentiles.js';
 import { type AddRequestOptions, parseRequestOptions } from './request-options.js';
-import { type FinishReason, newRequestState, type RequestState, type ScheduledBatch, Scheduler } from './scheduler.js';
+import {
+  FifoScheduler,
+  type FinishReason,
+  maxKvTokens,
+  newRequestState,
+  type RequestState,
+  type ScheduledBatch,
+  type Scheduler,
+  type SchedulerFactory,
+} from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
-import { checkInt, checkObject, checkOneOf } from './validate.js';
+import { checkStepOptions, yieldToEventLoop } from './step-options.js';
 
 export interface EngineOptions {
   model: Model;
@@ -40,6 +55,11 @@ export interface EngineOptions {
   /** CUDA device ordinal, default 0. */
   device?: number;
   onProgress?: (event: EngineProgress) => void;
+  /**
+   * Bring your own scheduler: called once with the engine's block manager and limits, returns
+   * the `Scheduler` that picks every step's batch. Default: `FifoScheduler` (vLLM v1's order).
+   */
+  scheduler?: SchedulerFactory;
 }
 
 /** Start-up progress: loading, then one event per capture phase of each size (largest first). */
@@ -134,6 +154,11 @@ export interface RunStats extends EngineStats {
   readonly tokensPerSecond: number;
 }
 
+export interface StepOptions {
+  /** Stops the step (or run) at the next step boundary. */
+  readonly signal?: AbortSignal;
+}
+
 export interface Engine {
   readonly backend: BackendKind;
   /** Why this backend was chosen. */
@@ -160,57 +185,34 @@ export interface Engine {
    * An id that addRequest never returned is an UnknownRequestError.
    */
   abort(id: number): boolean;
-  /** Runs one batch (decodes first, then prefill chunks). */
-  step(): Promise<StepResult>;
-  /** Steps until every request has finished. */
-  run(): Promise<RunResult>;
+  /**
+   * Runs one batch (decodes first, then prefill chunks). Yields to the event loop first, so
+   * timers and I/O run between steps. An aborted `signal` rejects with EngineAbortedError
+   * (`aborted`) before the step starts; the engine stays usable.
+   */
+  step(options?: StepOptions): Promise<StepResult>;
+  /**
+   * Steps until every request has finished, yielding to the event loop between steps. An aborted
+   * `signal` stops it at the next step boundary with EngineAbortedError (`aborted`; its
+   * `outputs` are the requests that finished before the stop); the engine stays usable and a
+   * later `run()` continues where it stopped.
+   */
+  run(options?: StepOptions): Promise<RunResult>;
   stats(): EngineStats;
   dispose(): void;
   [Symbol.dispose](): void;
 }
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
-  const o = checkObject('createEngine options', options);
-  const model = o.model as Model;
-  if (!model || typeof model !== 'object' || typeof model.load !== 'function' || !model.shape) {
-    throw new TypeError('model must be a Model ({ name, shape, backends, load }), e.g. syntheticDecoder()');
-  }
-  const cache = checkObject('cache', o.cache);
-  const limitsIn = checkObject('limits', o.limits);
-  const blockSize = checkInt('cache.blockSize', cache.blockSize, 1, 1 << 16);
-  const numBlocks = checkInt('cache.numBlocks', cache.numBlocks, 1, 2 ** 31 - 1);
-  const maxNumSeqs = checkInt('limits.maxNumSeqs', limitsIn.maxNumSeqs, 1, 1 << 20);
-  const maxNumBatchedTokens = checkInt('limits.maxNumBatchedTokens', limitsIn.maxNumBatchedTokens, maxNumSeqs, 1 << 24);
-  const cacheTokens = numBlocks * blockSize;
-  const maxModelLen = checkInt(
-    'limits.maxModelLen',
-    limitsIn.maxModelLen ?? Math.min(cacheTokens, 16384),
-    1,
-    cacheTokens,
-  );
-  const eosTokenIds = checkIntArray(
-    'model.eosTokenIds',
-    model.eosTokenIds ?? [],
-    { min: 0, max: model.shape.vocabSize - 1 },
-    { maxLength: 1024 },
-  );
-  // Validated here, mapped to the attention kernels' window in one place.
-  attentionWindow(model.shape);
-  const requested = checkOneOf('backend', o.backend ?? 'auto', ['auto', 'cuda', 'cpu'] as const);
-  const device = checkInt('device', o.device ?? 0, 0, 1024);
-  const onProgress = o.onProgress as EngineOptions['onProgress'];
-  if (onProgress !== undefined && typeof onProgress !== 'function')
-    throw new TypeError('onProgress must be a function');
-  const graphInput = (o.graph ?? {}) as GraphConfigInput;
+  // Every option is checked (InvalidArgumentError naming it) before anything is allocated.
+  const parsed = parseEngineOptions(options);
+  const { model, blockSize, numBlocks, maxNumSeqs, maxNumBatchedTokens, maxModelLen, eosTokenIds, device } = parsed;
+  const onProgress = parsed.onProgress as EngineOptions['onProgress'];
 
   // Throws ConfigError (every problem, each with a fix) before any allocation.
-  const graphConfig = resolveGraphConfig(graphInput, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
-  const choice = selectBackend(requested, model, device);
-  if (choice.kind === 'cuda' && blockSize % 16 !== 0) {
-    throw new RangeError(
-      `cache.blockSize must be a multiple of 16 on the CUDA backend (FA3 page size), got ${blockSize}`,
-    );
-  }
+  const graphConfig = resolveGraphConfig(parsed.graph, { maxNumSeqs, maxNumBatchedTokens, uniformDecodeQueryLen: 1 });
+  const choice = selectBackend(parsed.backend, model, device);
+  checkBackendSizes(choice.kind, parsed);
   onProgress?.({ phase: 'load', backend: choice.kind, reason: choice.reason });
   const limits: BackendLimits = {
     blockSize,
@@ -244,20 +246,46 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
   const graphMemoryBytes = Math.max(0, stats.graphMemory.usedBytes - (stats.graphMemoryAtCaptureStart?.usedBytes ?? 0));
   onProgress?.({ phase: 'ready', captureMs: stats.captureMs, graphs: stats.graphs });
-  return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
-    eosTokenIds,
-    blockSize,
-    numBlocks,
-    maxNumSeqs,
-    maxNumBatchedTokens,
-    maxModelLen,
-    captureMs: stats.captureMs,
-    graphs: stats.graphs,
-    graphMemoryBytes,
-  });
+  try {
+    return new EngineImpl(model, graphConfig, choice.kind, choice.reason, backend, {
+      scheduler: parsed.scheduler,
+      eosTokenIds,
+      blockSize,
+      numBlocks,
+      maxNumSeqs,
+      maxNumBatchedTokens,
+      maxModelLen,
+      captureMs: stats.captureMs,
+      graphs: stats.graphs,
+      graphMemoryBytes,
+    });
+  } catch (err) {
+    // A scheduler factory that throws or returns no Scheduler: nothing stays allocated.
+    backend.dispose();
+    throw err;
+  }
+}
+
+const SCHEDULER_METHODS = ['add', 'schedule', 'commit', 'abort', 'clear'] as const;
+
+function checkScheduler(value: unknown): Scheduler {
+  const ok =
+    value !== null &&
+    typeof value === 'object' &&
+    SCHEDULER_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+  if (!ok) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'options.scheduler',
+      value,
+      allowed: `a factory returning a Scheduler (methods ${SCHEDULER_METHODS.join(', ')})`,
+    });
+  }
+  return value as Scheduler;
 }
 
 interface EngineSetup {
+  scheduler: SchedulerFactory | undefined;
   eosTokenIds: readonly number[];
   blockSize: number;
   numBlocks: number;
@@ -315,10 +343,13 @@ class EngineImpl implements Engine {
       blockSize: setup.blockSize,
       rows: exec.blockTableRows,
     });
-    this.scheduler = new Scheduler(this.blocks, {
+    const schedulerLimits = Object.freeze({
       maxNumSeqs: setup.maxNumSeqs,
       maxNumBatchedTokens: setup.maxNumBatchedTokens,
     });
+    this.scheduler = setup.scheduler
+      ? checkScheduler(setup.scheduler({ blocks: this.blocks, limits: schedulerLimits }))
+      : new FifoScheduler(this.blocks, schedulerLimits);
     this.capture = Object.freeze({
       ms: setup.captureMs,
       graphs: setup.graphs,
@@ -353,8 +384,12 @@ class EngineImpl implements Engine {
 
   addRequest(request: AddRequestOptions): number {
     this.live('addRequest');
-    const spec = parseRequestOptions(request, { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds });
-    const kvTokens = Scheduler.maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
+    const spec = parseRequestOptions(
+      request,
+      { vocabSize: this.model.shape.vocabSize, eosTokenIds: this.eosTokenIds },
+      this.limits.maxModelLen,
+    );
+    const kvTokens = maxKvTokens({ promptLength: spec.tokens.length, maxNewTokens: spec.maxNewTokens });
     if (kvTokens > this.limits.maxModelLen)
       throw new RequestTooLargeError(kvTokens, this.limits.maxModelLen, 'limits.maxModelLen');
     const id = this.nextId++;
@@ -390,14 +425,57 @@ class EngineImpl implements Engine {
     return out;
   }
 
-  async step(): Promise<StepResult> {
+  async step(options?: StepOptions): Promise<StepResult> {
     this.live('step');
-    if (this.stepping) throw new Error('step: a step is already running; await it before calling step() again');
+    const signal = checkStepOptions('step', options);
+    if (this.stepping) {
+      throw new EngineError('step_in_progress', 'a step is already running', {
+        path: 'step',
+        fix: 'Await the running step() (or run()) before calling step() again.',
+      });
+    }
     this.stepping = true;
     try {
+      // Let timers and I/O run before the step's CPU (or launch) work: a server that embeds the
+      // engine keeps serving during a long run().
+      await yieldToEventLoop();
+      this.live('step');
+      if (signal?.aborted) throw new EngineAbortedError('step', signal.reason, []);
       return this.stepSync();
     } finally {
       this.stepping = false;
+    }
+  }
+
+  /**
+   * A scheduler's batch within the limits the backend was sized for (cheap: one pass over the
+   * batch), so a custom scheduler's mistake is a typed error, not an out-of-bounds launch.
+   */
+  private checkBatch(batch: ScheduledBatch): void {
+    const requests = batch.requests;
+    let tokens = 0;
+    let problem: string | null = null;
+    if (!Array.isArray(requests)) problem = 'batch.requests is not an array';
+    else if (requests.length > this.limits.maxNumSeqs) problem = `${requests.length} requests > maxNumSeqs`;
+    else {
+      for (const r of requests) {
+        if (!Number.isInteger(r?.numNewTokens) || r.numNewTokens < 1) {
+          problem = 'a request with numNewTokens < 1';
+          break;
+        }
+        tokens += r.numNewTokens;
+      }
+      if (problem === null && tokens > this.limits.maxNumBatchedTokens) {
+        problem = `${tokens} tokens > maxNumBatchedTokens`;
+      } else if (problem === null && tokens !== batch.numTokens) {
+        problem = `numTokens ${batch.numTokens} is not the sum of numNewTokens (${tokens})`;
+      }
+    }
+    if (problem !== null) {
+      throw new EngineError('scheduler_contract', `the scheduler returned an invalid batch: ${problem}`, {
+        path: 'scheduler.schedule',
+        fix: 'Fix the custom scheduler: see the Scheduler interface.',
+      });
     }
   }
 
@@ -406,6 +484,7 @@ class EngineImpl implements Engine {
     const index = this.stepIndex;
     const aborted = this.applyAborts(index);
     const batch: ScheduledBatch = this.scheduler.schedule(index);
+    this.checkBatch(batch);
     if (batch.requests.length === 0) {
       return Object.freeze({
         index,
@@ -466,12 +545,19 @@ class EngineImpl implements Engine {
     });
   }
 
-  async run(): Promise<RunResult> {
+  async run(options?: StepOptions): Promise<RunResult> {
     this.live('run');
+    const signal = checkStepOptions('run', options);
     const before = this.snapshot();
     const start = performance.now();
     const outputs: RequestOutput[] = [];
     while (this.scheduler.hasUnfinished) {
+      if (signal?.aborted)
+        throw new EngineAbortedError(
+          'run',
+          signal.reason,
+          outputs.sort((a, b) => a.id - b.id),
+        );
       const result = await this.step();
       outputs.push(...result.finished);
       if (result.mode === 'idle') break; // unreachable: addRequest rejects what can never fit

@@ -1,14 +1,34 @@
-// Typed errors of @flashgraph/engine. Each carries a stable `code` and says what to change.
-import { FlashgraphError } from '@flashgraph/errors';
+// Typed errors of @flashgraph/engine. Each is a FlashgraphError (@flashgraph/errors) with a stable
+// snake_case `code` listed in docs/errors.md, and says what to change. Bad arguments throw the
+// kit's InvalidArgumentError; these classes cover the engine's own situations.
+import { DisposedError, FlashgraphError } from '@flashgraph/errors';
 
-/** Base class of every engine-specific error (a FlashgraphError; bad arguments throw InvalidArgumentError). */
+/**
+ * Codes of `EngineError` itself (its subclasses add `unknown_request`, `cache_full`,
+ * `request_too_large`, `aborted`).
+ */
+export type EngineErrorCode =
+  | 'backend_unavailable'
+  | 'sampler_unavailable'
+  | 'wrong_backend'
+  | 'step_in_progress'
+  | 'unknown_sequence'
+  | 'duplicate_sequence'
+  | 'scheduler_contract';
+
+/**
+ * Base class of every engine-specific error (a FlashgraphError; bad arguments throw
+ * InvalidArgumentError). Environment problems found while creating an engine
+ * (`backend_unavailable`, `sampler_unavailable`, `wrong_backend`) carry no `path`: no option
+ * value is wrong, the machine or the model is.
+ */
 export class EngineError extends FlashgraphError {
   constructor(
     code: string,
-    message: string,
+    problem: string,
     options?: { cause?: unknown; path?: string; value?: unknown; allowed?: string; fix?: string },
   ) {
-    super({ code, problem: message, ...options });
+    super({ code, problem, ...options });
   }
 }
 
@@ -38,12 +58,10 @@ export class CacheFullError extends EngineError {
   readonly neededBlocks: number;
   readonly availableBlocks: number;
   constructor(neededBlocks: number, availableBlocks: number, what: string) {
-    super(
-      'cache_full',
-      `${what} needs ${neededBlocks} KV-cache blocks but only ${availableBlocks} are available; ` +
-        'wait for running requests to finish, or create the engine with a larger cache.numBlocks',
-    );
-    this.name = 'CacheFullError';
+    super('cache_full', `${what} needs ${neededBlocks} KV-cache blocks but only ${availableBlocks} are available`, {
+      path: what,
+      fix: 'Wait for running requests to finish, or create the engine with a larger cache.numBlocks.',
+    });
     this.neededBlocks = neededBlocks;
     this.availableBlocks = availableBlocks;
   }
@@ -56,19 +74,39 @@ export class RequestTooLargeError extends EngineError {
   constructor(tokens: number, limit: number, limitName: string) {
     super(
       'request_too_large',
-      `request needs ${tokens} tokens of KV cache (prompt + maxNewTokens - 1) but ${limitName} allows at most ${limit}; ` +
-        `shorten the prompt or maxNewTokens, or raise ${limitName}`,
+      'request needs more KV-cache tokens (prompt + maxNewTokens - 1) than the engine allows',
+      {
+        path: 'request',
+        value: tokens,
+        allowed: `at most ${limit} (${limitName})`,
+        fix: `Shorten the prompt or maxNewTokens, or raise ${limitName}.`,
+      },
     );
-    this.name = 'RequestTooLargeError';
     this.tokens = tokens;
     this.limit = limit;
   }
 }
 
-/** Use of an engine after `dispose()`. */
-export class EngineDisposedError extends EngineError {
-  constructor(what: string) {
-    super('disposed', `${what}: the engine was disposed; create a new one with createEngine()`);
-    this.name = 'EngineDisposedError';
+/**
+ * A `step()` or `run()` stopped by its AbortSignal at a step boundary (the signal's reason is the
+ * `cause`). The engine stays usable: a later `run()` continues where this one stopped.
+ */
+export class EngineAbortedError<O = unknown> extends EngineError {
+  /** Requests that finished during the stopped run before the stop (by ascending id); [] for step(). */
+  readonly outputs: readonly O[];
+  constructor(call: string, reason: unknown, outputs: readonly O[]) {
+    super('aborted', 'stopped by its AbortSignal at a step boundary', {
+      path: call,
+      ...(reason === undefined ? {} : { cause: reason }),
+      fix: 'The engine is still usable: call step() or run() again to continue.',
+    });
+    this.outputs = Object.freeze(outputs.slice());
+  }
+}
+
+/** Use of an engine after `dispose()` (a DisposedError, code `disposed`). */
+export class EngineDisposedError extends DisposedError {
+  constructor(call: string) {
+    super('Engine', call);
   }
 }

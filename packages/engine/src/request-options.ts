@@ -56,6 +56,25 @@ export interface RequestSpec {
   readonly stopTokenIds: ReadonlySet<number>;
 }
 
+/**
+ * A Proxy over an array passes Array.isArray with any `length` (1.5, -1, 2^53): reject a length
+ * that is not a non-negative safe integer before anything sizes an array from it.
+ */
+function checkedLength(path: string, value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const length: unknown = value.length;
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw new InvalidArgumentError({
+        code: 'out_of_range',
+        path: `${path}.length`,
+        value: length,
+        allowed: 'a non-negative safe integer',
+      });
+    }
+  }
+  return value;
+}
+
 function randomSeed(): number {
   return globalThis.crypto.getRandomValues(new Uint32Array(1))[0] as number;
 }
@@ -76,15 +95,22 @@ export function checkSamplingOptions(options: Readonly<Record<string, unknown>>,
   return Object.freeze({ temperature, topK, topP, seed: seed ?? randomSeed() });
 }
 
-/** Checks every option and returns the request's spec; throws InvalidArgumentError first. */
+/**
+ * Checks every option and returns the request's spec; throws InvalidArgumentError first. The
+ * prompt's length is bounded (by the engine's maxModelLen) before any token is read.
+ */
 export function parseRequestOptions(
   request: unknown,
   model: { vocabSize: number; eosTokenIds: readonly number[] },
+  maxPromptLength = INT32_MAX,
 ): RequestSpec {
   const r = checkOptions('request', request, ADD_REQUEST_KEYS);
   const vocab = model.vocabSize;
   const tokenRange = { min: 0, max: vocab - 1 };
-  const prompt = checkArray('request.promptTokens', r.promptTokens, { minLength: 1, maxLength: INT32_MAX });
+  const prompt = checkArray('request.promptTokens', checkedLength('request.promptTokens', r.promptTokens), {
+    minLength: 1,
+    maxLength: maxPromptLength,
+  });
   const tokens = new Array<number>(prompt.length);
   for (let i = 0; i < prompt.length; i++) {
     const t = prompt[i];
@@ -101,7 +127,9 @@ export function parseRequestOptions(
   const maxNewTokens = checkInt('request.maxNewTokens', r.maxNewTokens, { min: 1, max: 1 << 24 });
   const sampling = checkSamplingOptions(r, 'request');
   const stopIds = optional(r.stopTokenIds, [], (v) =>
-    checkIntArray('request.stopTokenIds', v, tokenRange, { maxLength: MAX_STOP_TOKENS }),
+    checkIntArray('request.stopTokenIds', checkedLength('request.stopTokenIds', v), tokenRange, {
+      maxLength: MAX_STOP_TOKENS,
+    }),
   );
   const ignoreEos = optional(r.ignoreEos, false, (v) => checkBoolean('request.ignoreEos', v));
   const stopTokenIds = new Set<number>(stopIds);

@@ -3,7 +3,7 @@
 // requests, then newly admitted requests, all within maxNumSeqs requests and maxNumBatchedTokens
 // tokens (chunked prefill). A waiting request is admitted only when the block manager can reserve
 // its worst case, so the cache never runs out mid-request.
-import type { BlockManager } from './block-manager.js';
+import type { KvBlockManager } from './block-manager.js';
 import { GREEDY, type SamplingParams } from './sampling/params.js';
 
 const NO_STOP_TOKENS: ReadonlySet<number> = new Set();
@@ -91,17 +91,100 @@ export interface ScheduledBatch {
 }
 
 export interface SchedulerLimits {
-  maxNumSeqs: number;
-  maxNumBatchedTokens: number;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
 }
 
-export class Scheduler {
+/**
+ * What the engine asks of a scheduler (the default is `FifoScheduler`; `createEngine`'s
+ * `scheduler` option takes a factory for another). The engine owns the request records and the
+ * model; the scheduler owns the queues and the policy, and the KV pages through the block
+ * manager it was given. Contract, checked by the engine each step: a batch holds at most
+ * `maxNumSeqs` requests and `maxNumBatchedTokens` tokens, `numTokens` is the sum of their
+ * `numNewTokens`, each request's pages (grown with `blocks.grow`) cover its computed + new tokens,
+ * and a request reserves its worst case (`maxKvTokens`) before it first runs, so it never runs
+ * out of pages. Requests with a prompt still to prefill get chunks; a request samples when its
+ * chunk reaches its last known token.
+ */
+export interface Scheduler {
+  readonly numWaiting: number;
+  readonly numRunning: number;
+  /** Whether any request is waiting or running. */
+  readonly hasUnfinished: boolean;
+  /** Queues a new request (status 'waiting'). */
+  add(request: RequestState): void;
+  /** The next step's batch, its requests' pages grown; empty (no requests) when idle. */
+  schedule(stepIndex: number): ScheduledBatch;
+  /**
+   * Applies a step's sampled tokens (`sampled[i]` for `batch.requests[i]`) and returns the
+   * requests that finished, their pages released. `commitSampled` does the per-request part.
+   */
+  commit(
+    batch: ScheduledBatch,
+    sampled: ArrayLike<number>,
+    stepIndex: number,
+    logprobs?: ArrayLike<number>,
+  ): RequestState[];
+  /** Ends a waiting or running request now (pages released, reason 'abort'); false if it had finished. */
+  abort(request: RequestState, stepIndex: number): boolean;
+  /** Drops every request and releases its pages (engine dispose). */
+  clear(): void;
+}
+
+/** What a scheduler factory gets: the engine's block manager and limits. */
+export interface SchedulerContext {
+  readonly blocks: KvBlockManager;
+  readonly limits: SchedulerLimits;
+}
+
+/** `createEngine`'s `scheduler` option: builds the engine's scheduler once, at creation. */
+export type SchedulerFactory = (context: SchedulerContext) => Scheduler;
+
+/** KV-cache tokens a request needs at most (its last sampled token is never computed). */
+export function maxKvTokens(request: { promptLength: number; maxNewTokens: number }): number {
+  return request.promptLength + request.maxNewTokens - 1;
+}
+
+/**
+ * The per-request part of `commit`, shared by every scheduler: advances each request of the
+ * batch, appends sampled tokens and their logprobs, and marks the ones that sampled a stop token
+ * (kept in the output) or reached maxNewTokens as finished ('stop' / 'length'). Returns those;
+ * the caller releases their pages and drops them from its queues.
+ */
+export function commitSampled(
+  batch: ScheduledBatch,
+  sampled: ArrayLike<number>,
+  stepIndex: number,
+  logprobs?: ArrayLike<number>,
+): RequestState[] {
+  const finished: RequestState[] = [];
+  batch.requests.forEach((entry, i) => {
+    const request = entry.request;
+    request.numComputedTokens = entry.numComputedTokens + entry.numNewTokens;
+    if (!entry.sample) return;
+    const token = sampled[i] as number;
+    request.tokens.push(token);
+    request.logprobs.push(logprobs ? (logprobs[i] as number) : 0);
+    if (request.tokens.length - request.promptLength === 1) request.firstTokenAtStep = stepIndex;
+    if (request.stopTokenIds.has(token)) request.finishReason = 'stop';
+    else if (request.tokens.length - request.promptLength >= request.maxNewTokens) request.finishReason = 'length';
+    if (request.finishReason !== null) {
+      request.status = 'finished';
+      request.finishedAtStep = stepIndex;
+      finished.push(request);
+    }
+  });
+  return finished;
+}
+
+/** The default scheduler: vLLM v1's order with FIFO admission (see the top of this file). */
+export class FifoScheduler implements Scheduler {
   private readonly waiting: RequestState[] = [];
   // Admission order; a request stays here until it finishes.
   private readonly running: RequestState[] = [];
 
   constructor(
-    private readonly blocks: BlockManager,
+    private readonly blocks: KvBlockManager,
     private readonly limits: SchedulerLimits,
   ) {}
 
@@ -124,7 +207,7 @@ export class Scheduler {
 
   /** KV-cache tokens a request needs at most (its last sampled token is never computed). */
   static maxKvTokens(request: { promptLength: number; maxNewTokens: number }): number {
-    return request.promptLength + request.maxNewTokens - 1;
+    return maxKvTokens(request);
   }
 
   /** Picks the next step's batch and grows each chosen request's pages (and row). Empty when idle. */
@@ -166,7 +249,7 @@ export class Scheduler {
     // request that doesn't fit blocks the ones behind it, so big requests cannot starve.
     while (this.waiting.length > 0 && budget > 0 && this.running.length < this.limits.maxNumSeqs) {
       const request = this.waiting[0] as RequestState;
-      const maxTokens = Scheduler.maxKvTokens(request);
+      const maxTokens = maxKvTokens(request);
       if (!this.blocks.canReserve(maxTokens)) break;
       this.waiting.shift();
       this.blocks.reserve(request.id, maxTokens);
@@ -197,24 +280,8 @@ export class Scheduler {
     stepIndex: number,
     logprobs?: ArrayLike<number>,
   ): RequestState[] {
-    const finished: RequestState[] = [];
-    batch.requests.forEach((entry, i) => {
-      const request = entry.request;
-      request.numComputedTokens = entry.numComputedTokens + entry.numNewTokens;
-      if (!entry.sample) return;
-      const token = sampled[i] as number;
-      request.tokens.push(token);
-      request.logprobs.push(logprobs ? (logprobs[i] as number) : 0);
-      if (request.tokens.length - request.promptLength === 1) request.firstTokenAtStep = stepIndex;
-      if (request.stopTokenIds.has(token)) request.finishReason = 'stop';
-      else if (request.tokens.length - request.promptLength >= request.maxNewTokens) request.finishReason = 'length';
-      if (request.finishReason !== null) {
-        request.status = 'finished';
-        request.finishedAtStep = stepIndex;
-        this.blocks.release(request.id);
-        finished.push(request);
-      }
-    });
+    const finished = commitSampled(batch, sampled, stepIndex, logprobs);
+    for (const request of finished) this.blocks.release(request.id);
     this.dropFromRunning(finished);
     return finished;
   }

@@ -4,6 +4,8 @@
 // launches while attention moves most of the bytes. CUDA kernels in native/engine, CPU mirror in
 // synthetic-math.ts.
 import { DeviceBuffer } from '@flashgraph/cuda';
+import { checkInt, checkOneOf, checkOptions, InvalidArgumentError, optional } from '@flashgraph/errors';
+import { EngineError } from './errors.js';
 import type {
   AttentionCall,
   CpuForwardContext,
@@ -25,7 +27,6 @@ import {
   sampleRow,
   syntheticWeights,
 } from './synthetic-math.js';
-import { checkInt, checkObject, checkOneOf } from './validate.js';
 
 export interface SyntheticDecoderOptions {
   /** Default 32. */
@@ -46,27 +47,41 @@ export interface SyntheticDecoderOptions {
 
 export const HEAD_DIMS = [64, 128, 256] as const;
 
+const SYNTHETIC_DECODER_KEYS = [
+  'numLayers',
+  'numHeadsQ',
+  'numHeadsKv',
+  'headDim',
+  'hiddenSize',
+  'vocabSize',
+  'dtype',
+] as const;
+
 /** The built-in synthetic decoder (Llama-8B-like attention shapes by default). */
 export function syntheticDecoder(options: SyntheticDecoderOptions = {}): Model {
-  const o = checkObject('syntheticDecoder options', options);
-  const numLayers = checkInt('numLayers', o.numLayers ?? 32, 1, 1024);
-  const numHeadsQ = checkInt('numHeadsQ', o.numHeadsQ ?? 32, 1, 1024);
-  const numHeadsKv = checkInt('numHeadsKv', o.numHeadsKv ?? 8, 1, numHeadsQ);
+  const o = checkOptions('options', options, SYNTHETIC_DECODER_KEYS);
+  const int = (key: string, fallback: number, max: number, min = 1) =>
+    optional(o[key], fallback, (v) => checkInt(`options.${key}`, v, { min, max }));
+  const numLayers = int('numLayers', 32, 1024);
+  const numHeadsQ = int('numHeadsQ', 32, 1024);
+  const numHeadsKv = int('numHeadsKv', 8, numHeadsQ);
   if (numHeadsQ % numHeadsKv !== 0) {
-    throw new RangeError(`numHeadsKv must divide numHeadsQ (${numHeadsQ}), got ${numHeadsKv}`);
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'options.numHeadsKv',
+      value: numHeadsKv,
+      allowed: `a divisor of numHeadsQ (${numHeadsQ})`,
+    });
   }
-  const headDim = o.headDim ?? 128;
-  if (!(HEAD_DIMS as readonly unknown[]).includes(headDim)) {
-    throw new RangeError(`headDim must be one of ${HEAD_DIMS.join(', ')}, got ${String(headDim)}`);
-  }
-  const hiddenSize = checkInt('hiddenSize', o.hiddenSize ?? numHeadsQ * (headDim as number), 1, 1 << 20);
-  const vocabSize = checkInt('vocabSize', o.vocabSize ?? 32000, 1, 1 << 24);
-  const dtype = checkOneOf('dtype', o.dtype ?? 'bf16', ['bf16', 'fp16'] as const);
+  const headDim = optional(o.headDim, 128, (v) => checkOneOf('options.headDim', v, HEAD_DIMS));
+  const hiddenSize = int('hiddenSize', numHeadsQ * headDim, 1 << 20);
+  const vocabSize = int('vocabSize', 32000, 1 << 24);
+  const dtype = optional(o.dtype, 'bf16' as const, (v) => checkOneOf('options.dtype', v, ['bf16', 'fp16'] as const));
   const shape: ModelShape = Object.freeze({
     numLayers,
     numHeadsQ,
     numHeadsKv,
-    headDim: headDim as number,
+    headDim,
     hiddenSize,
     vocabSize,
     dtype,
@@ -92,7 +107,10 @@ export function syntheticDims(shape: ModelShape): SyntheticDims {
 }
 
 function wrongBackend(ctx: ForwardContext, expected: string): never {
-  throw new TypeError(`this model was loaded for the ${expected} backend but forward() got a ${ctx.backend} context`);
+  throw new EngineError('wrong_backend', `forward(ctx): the model was loaded for the ${expected} backend`, {
+    value: ctx.backend,
+    allowed: `a ${expected} forward context`,
+  });
 }
 
 function loadCpu(shape: ModelShape, context: ModelLoadContext): LoadedModel {
@@ -137,7 +155,11 @@ function loadCpu(shape: ModelShape, context: ModelLoadContext): LoadedModel {
 
 function loadCuda(shape: ModelShape, context: ModelLoadContext): LoadedModel {
   const native = loadNative();
-  if (!native.addon) throw new Error(`syntheticDecoder cannot load on CUDA: ${native.reason}`);
+  if (!native.addon) {
+    throw new EngineError('backend_unavailable', `syntheticDecoder cannot load on CUDA: ${native.reason}`, {
+      fix: "Use backend 'cpu', or build the engine addon.",
+    });
+  }
   const d = syntheticDims(shape);
   const T = context.maxNumTokens;
   const kernels = new native.addon.SyntheticKernels({

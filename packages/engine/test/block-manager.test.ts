@@ -49,25 +49,25 @@ describe('BlockManager', () => {
   });
 
   it.each([
-    [{ numBlocks: 0, blockSize: 16 }, /cache.numBlocks must be an integer in \[1,/],
-    [{ numBlocks: 1.5, blockSize: 16 }, /cache.numBlocks/],
-    [{ numBlocks: 4, blockSize: 0 }, /cache.blockSize/],
+    [{ numBlocks: 0, blockSize: 16 }, /options.numBlocks: out of range .*integer in \[1,/],
+    [{ numBlocks: 1.5, blockSize: 16 }, /options.numBlocks/],
+    [{ numBlocks: 4, blockSize: 0 }, /options.blockSize/],
   ])('rejects bad options %j', (opts, message) => {
     expect(() => new BlockManager({ ...opts, rows: withRows({ numBlocks: 4, blockSize: 16 }).rows })).toThrow(message);
   });
 
-  it('rejects a missing rows store with a TypeError naming it', () => {
+  it('rejects a missing rows store with an InvalidArgumentError naming it', () => {
     expect(() => new BlockManager({ numBlocks: 4, blockSize: 16 } as never)).toThrow(
-      /rows must be the block-table rows/,
+      expect.objectContaining({ code: 'invalid_type', path: 'options.rows' }),
     );
   });
 
   it('errors on unknown and double-reserved sequences', () => {
     const bm = new BlockManager(withRows({ numBlocks: 4, blockSize: 4 }));
-    expect(() => bm.grow(9, 1)).toThrow(/sequence 9 holds no KV-cache blocks/);
-    expect(() => bm.release(9)).toThrow(RangeError);
+    expect(() => bm.grow(9, 1)).toThrow(/sequence 9: holds no KV-cache blocks/);
+    expect(() => bm.release(9)).toThrow(expect.objectContaining({ code: 'unknown_sequence' }));
     bm.reserve(1, 4);
-    expect(() => bm.reserve(1, 4)).toThrow(/already holds a reservation/);
+    expect(() => bm.reserve(1, 4)).toThrow(expect.objectContaining({ code: 'duplicate_sequence' }));
   });
 
   it('keeps its invariants over random reserve/grow/release sequences (no leak, no double use)', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
 import { CacheFullError } from '../src/errors.js';
 import { createEngine, syntheticDecoder } from '../src/index.js';
-import { newRequestState, type RequestState, type ScheduledBatch, Scheduler } from '../src/scheduler.js';
+import { FifoScheduler, newRequestState, type RequestState, type ScheduledBatch } from '../src/scheduler.js';
 import { hostMirror } from './helpers/block-table-rows.js';
 import { referenceGenerate, rng } from './helpers/reference-model.js';
 
@@ -186,7 +186,7 @@ describe('scheduled batches on rows build the same metadata as the blockIds path
     const onRows = hostMirror(caps);
     const onBlockIds = hostMirror(caps);
     const blocks = new BlockManager({ numBlocks: o.numBlocks, blockSize: o.blockSize, rows: onRows.blockTableRows });
-    const scheduler = new Scheduler(blocks, { maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.budget });
+    const scheduler = new FifoScheduler(blocks, { maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.budget });
     for (const [i, r] of reqs.entries()) scheduler.add(request(i, r.prompt, r.out));
     const rowOf = new Map<number, number>();
     for (let step = 0; scheduler.hasUnfinished; step++) {

@@ -175,13 +175,13 @@ describe('engine on the CPU backend', () => {
 
   it.each([
     [{ cache: { blockSize: 0, numBlocks: 4 } }, /cache.blockSize/],
-    [{ limits: { maxNumSeqs: 8, maxNumBatchedTokens: 4 } }, /limits.maxNumBatchedTokens must be an integer in \[8,/],
-    [{ backend: 'gpu' }, /backend must be one of 'auto', 'cuda', 'cpu'/],
-    [{ model: {} }, /model must be a Model/],
+    [{ limits: { maxNumSeqs: 8, maxNumBatchedTokens: 4 } }, /limits.maxNumBatchedTokens: .*integer in \[8,/],
+    [{ backend: 'gpu' }, /options.backend: .*one of "auto", "cuda", "cpu"/],
+    [{ model: {} }, /options.model.load: wrong type/],
     [{ graph: { mode: 'fast' } }, /mode/],
     [
       { limits: { maxNumSeqs: 4, maxNumBatchedTokens: 16, maxModelLen: 10_000 } },
-      /limits.maxModelLen must be an integer in \[1, 192\]/,
+      /options.limits.maxModelLen: .*integer in \[1, 192\]/,
     ],
   ])('rejects bad options %j', async (patch, message) => {
     await expect(createEngine({ ...base, ...(patch as object) } as never)).rejects.toThrow(message);

@@ -245,11 +245,11 @@ describe('addRequest validation', () => {
   it('checks the model: eos ids inside the vocabulary, an integer sliding window', async () => {
     await expect(createEngine({ ...base, model: logitsModel({ eosTokenIds: [64] }) })).rejects.toMatchObject({
       code: 'out_of_range',
-      path: 'model.eosTokenIds[0]',
+      path: 'options.model.eosTokenIds[0]',
     });
     await expect(createEngine({ ...base, model: logitsModel({ slidingWindow: 0 }) })).rejects.toMatchObject({
       code: 'out_of_range',
-      path: 'model.shape.slidingWindow',
+      path: 'options.model.shape.slidingWindow',
     });
   });
 });

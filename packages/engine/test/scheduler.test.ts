@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BlockManager } from '../src/block-manager.js';
-import { newRequestState, type RequestState, Scheduler } from '../src/scheduler.js';
+import { FifoScheduler, newRequestState, type RequestState } from '../src/scheduler.js';
 import { withRows } from './helpers/block-table-rows.js';
 
 function request(id: number, promptLength: number, maxNewTokens: number): RequestState {
@@ -15,15 +15,15 @@ function request(id: number, promptLength: number, maxNewTokens: number): Reques
 
 function setup(numBlocks: number, blockSize: number, maxNumSeqs: number, maxNumBatchedTokens: number) {
   const blocks = new BlockManager(withRows({ numBlocks, blockSize, maxNumReqs: maxNumSeqs }));
-  return { blocks, scheduler: new Scheduler(blocks, { maxNumSeqs, maxNumBatchedTokens }) };
+  return { blocks, scheduler: new FifoScheduler(blocks, { maxNumSeqs, maxNumBatchedTokens }) };
 }
 
 /** Commits a batch as if every sampled token were 7. */
-function commit(s: Scheduler, batch: ReturnType<Scheduler['schedule']>, step: number) {
+function commit(s: FifoScheduler, batch: ReturnType<FifoScheduler['schedule']>, step: number) {
   return s.commit(batch, new Int32Array(batch.requests.length).fill(7), step);
 }
 
-describe('Scheduler', () => {
+describe('FifoScheduler', () => {
   it('schedules running decodes first, then prefill chunks within the token budget', () => {
     const { scheduler } = setup(64, 4, 8, 10);
     const a = request(0, 3, 5);
