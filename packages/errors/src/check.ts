@@ -169,8 +169,9 @@ export function checkArray(
   if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
     throw new InvalidArgumentError({ code: 'invalid_type', path, value, allowed });
   }
+  // A Proxy passes Array.isArray and can report any length (1.5, -1, 2^53): check it is one.
   const length = (value as ArrayLike<unknown>).length;
-  if (length < min || length > lengths.maxLength) {
+  if (!Number.isSafeInteger(length) || length < min || length > lengths.maxLength) {
     throw new InvalidArgumentError({ code: 'out_of_range', path: `${path}.length`, value: length, allowed });
   }
   return value as ArrayLike<unknown>;

@@ -125,6 +125,11 @@ describe('validation kit', () => {
     expect(tooLong.code).toBe('out_of_range');
     expect(tooLong.path).toBe('a.length');
     expect(checkIntArray('ids', new Int32Array([3, 4]), { min: 0, max: 9 }, { maxLength: 4 })).toEqual([3, 4]);
+    // A Proxy is an array to Array.isArray but may report any length.
+    for (const length of [1.5, -1, 2 ** 53, Number.NaN]) {
+      const lying = new Proxy([], { get: (target, key) => (key === 'length' ? length : Reflect.get(target, key)) });
+      expect(caught(() => checkIntArray('ids', lying, { min: 0, max: 9 }, { maxLength: 4 })).code).toBe('out_of_range');
+    }
     expect(caught(() => checkIntArray('ids', [3, 10], { min: 0, max: 9 }, { maxLength: 4 })).path).toBe('ids[1]');
   });
 
