@@ -124,7 +124,7 @@ const PACKAGES = [
   {
     name: '@flashgraph/engine',
     addon: { dir: 'engine', file: 'flashgraph_engine.node' },
-    exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError'],
+    exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError', 'FifoScheduler', 'EngineAbortedError'],
   },
   {
     name: '@flashgraph/models',
