@@ -124,7 +124,14 @@ const PACKAGES = [
   {
     name: '@flashgraph/engine',
     addon: { dir: 'engine', file: 'flashgraph_engine.node' },
-    exports: ['createEngine', 'syntheticDecoder', 'CacheFullError', 'RequestTooLargeError', 'FifoScheduler', 'EngineAbortedError'],
+    exports: [
+      'createEngine',
+      'syntheticDecoder',
+      'CacheFullError',
+      'RequestTooLargeError',
+      'FifoScheduler',
+      'EngineAbortedError',
+    ],
   },
   {
     name: '@flashgraph/models',
