@@ -16,7 +16,7 @@ import {
   type StepContext,
   segmentedForward,
 } from '@flashgraph/cuda-graph';
-import { type Attention, createAttention } from '@flashgraph/fa3';
+import { type Attention, createAttention, DTYPE_BYTES } from '@flashgraph/fa3';
 import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { EngineError } from './errors.js';
@@ -25,8 +25,6 @@ import { loadNative, nativeSampler } from './native.js';
 import { SamplingParamsView } from './sampling/params.js';
 import type { ScheduledBatch } from './scheduler.js';
 import { StepInputWriter } from './step-inputs.js';
-
-const DTYPE_BYTES = 2;
 
 export function createCudaBackend(
   model: Model,

@@ -1,6 +1,7 @@
 // createEngine: resolves the graph config, picks the backend, loads the model, captures, and
 // returns the decode loop (addRequest / step / run). The loop itself is small: schedule, execute
 // on the backend, commit sampled tokens, retire finished requests.
+
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
 import { InvalidArgumentError } from '@flashgraph/errors';
@@ -30,7 +31,7 @@ import {
   type SchedulerFactory,
 } from './scheduler.js';
 import { type BackendRequest, selectBackend } from './select-backend.js';
-import { checkStepOptions, yieldToEventLoop } from './step-options.js';
+import { type AbortSignalLike, checkStepOptions, yieldToEventLoop } from './step-options.js';
 
 export interface EngineOptions {
   model: Model;
@@ -156,7 +157,7 @@ export interface RunStats extends EngineStats {
 
 export interface StepOptions {
   /** Stops the step (or run) at the next step boundary. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 export interface Engine {

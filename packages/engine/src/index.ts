@@ -59,4 +59,5 @@ export {
   type SchedulerLimits,
 } from './scheduler.js';
 export { type BackendRequest, cudaUnavailableReason } from './select-backend.js';
+export type { AbortSignalLike } from './step-options.js';
 export { type SyntheticDecoderOptions, syntheticDecoder } from './synthetic-model.js';

@@ -3,17 +3,28 @@
 import { checkOptions, InvalidArgumentError } from '@flashgraph/errors';
 
 /** Duck-typed so a signal from another realm (or a polyfill) works as well as Node's own. */
-function isAbortSignal(value: unknown): value is AbortSignal {
+/**
+ * What the engine reads of an AbortSignal: declared structurally so that the package's
+ * declarations type-check in a consumer without the DOM lib or @types/node (Node.js 20's
+ * AbortSignal satisfies it).
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void): void;
+}
+
+function isAbortSignal(value: unknown): value is AbortSignalLike {
   return (
     value !== null &&
     typeof value === 'object' &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
+    typeof (value as AbortSignalLike).aborted === 'boolean' &&
+    typeof (value as AbortSignalLike).addEventListener === 'function'
   );
 }
 
 /** Checks `{ signal? }` (own keys only) and returns the signal. */
-export function checkStepOptions(call: 'step' | 'run', options: unknown): AbortSignal | undefined {
+export function checkStepOptions(call: 'step' | 'run', options: unknown): AbortSignalLike | undefined {
   const o = checkOptions(`${call}(options)`, options, ['signal']);
   if (o.signal === undefined) return undefined;
   if (!isAbortSignal(o.signal)) {

@@ -26,7 +26,7 @@ import {
 import { stepSplitBound } from './plan-splits.js';
 import { MAX_SM_COUNT } from './sm-count.js';
 import { type TileShape, tileShape } from './tile-shape.js';
-import { checkArgs, checkInt, INT32_MAX, outOfRange } from './validate.js';
+import { checkArgInt, checkArgs, INT32_MAX, outOfRange } from './validate.js';
 
 export interface AttentionMetadata {
   /** Splits per request slot, `[maxNumReqs]`; 0 past the live batch. */
@@ -128,9 +128,9 @@ class AttentionImpl implements Attention {
     this.#ws('resolveNumSplits');
     const a = checkArgs(fn, args, ['numSplits', 'maxSeqlenQ', 'maxSeqlenK']);
     const o = this.options;
-    const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
-    const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
-    const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
+    const numSplits = checkArgInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
+    const maxSeqlenQ = checkArgInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
+    const maxSeqlenK = checkArgInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
     return this.#bound(numSplits, maxSeqlenQ, maxSeqlenK);
   }
 

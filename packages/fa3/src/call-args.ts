@@ -3,7 +3,7 @@
 import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
 import { DTYPE_BYTES } from './dtype.js';
 import type { ResolvedAttentionOptions } from './options.js';
-import { checkArgs, checkInt, checkNumber, INT32_MAX } from './validate.js';
+import { checkArgInt, checkArgNumber, checkArgs, INT32_MAX } from './validate.js';
 
 export interface ScheduleArgs {
   stream: StreamLike;
@@ -99,12 +99,12 @@ function cacheBytes(o: ResolvedAttentionOptions): { bytes: number; shape: string
 export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedSchedule {
   const a = checkArgs(fn, args);
   const stream = streamHandle(fn, a.stream);
-  const numReqs = checkInt(fn, 'numReqs', a.numReqs, 1, o.maxNumReqs);
-  const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
-  const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
+  const numReqs = checkArgInt(fn, 'numReqs', a.numReqs, 1, o.maxNumReqs);
+  const maxSeqlenQ = checkArgInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, o.maxNumTokens);
+  const maxSeqlenK = checkArgInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, o.maxNumPagesPerReq * o.pageSize);
   // The step's split request: required (0 = heuristic). Above the split capacity is an error,
   // never a silent clamp: the partials are sized for maxNumSplits.
-  const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
+  const numSplits = checkArgInt(fn, 'numSplits', a.numSplits, 0, o.maxNumSplits);
   const cuSeqlensQ = devicePointer(
     fn,
     'cuSeqlensQ',
@@ -126,9 +126,11 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
   const pageTableStride =
     a.pageTableStride === undefined
       ? o.maxNumPagesPerReq
-      : checkInt(fn, 'pageTableStride', a.pageTableStride, o.maxNumPagesPerReq, INT32_MAX);
+      : checkArgInt(fn, 'pageTableStride', a.pageTableStride, o.maxNumPagesPerReq, INT32_MAX);
   const softmaxScale =
-    a.softmaxScale === undefined ? 1 / Math.sqrt(o.headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
+    a.softmaxScale === undefined
+      ? 1 / Math.sqrt(o.headDim)
+      : checkArgNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   // totalQ lives on the device; maxSeqlenQ bounds every request, maxNumTokens the whole step.
   const tokens = Math.min(o.maxNumTokens, s.numReqs * s.maxSeqlenQ);
   const rowBytes = o.numHeadsQ * o.headDim * DTYPE_BYTES;
@@ -166,7 +168,7 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
 export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedWriteKvCache {
   const a = checkArgs(fn, args);
   const stream = streamHandle(fn, a.stream);
-  const numTokens = checkInt(fn, 'numTokens', a.numTokens, 0, o.maxNumTokens);
+  const numTokens = checkArgInt(fn, 'numTokens', a.numTokens, 0, o.maxNumTokens);
   const rowBytes = o.numHeadsKv * o.headDim * DTYPE_BYTES;
   const shape = `[numTokens, Hkv, D] = [${numTokens}, ${o.numHeadsKv}, ${o.headDim}] ${o.dtype}`;
   const key = devicePointer(fn, 'key', a.key, numTokens * rowBytes, shape, VEC_ALIGN, o.device);

@@ -1,6 +1,6 @@
 // The head rules of fa3, in one place: createAttention, planSplits and the addon's validate_caps
 // (native/fa3/kernels/api.cu) accept the same head counts and head dims.
-import { checkInt, checkOneOf, invalidValue } from './validate.js';
+import { checkArgInt, checkArgOneOf, invalidValue } from './validate.js';
 
 /** Head dims the kernels are instantiated for. */
 export const HEAD_DIMS = [64, 128, 256] as const;
@@ -21,11 +21,11 @@ export interface Heads {
 
 /** numHeadsQ in [1, 4096], numHeadsKv in [1, min(numHeadsQ, 1024)] dividing it, headDim 64/128/256. */
 export function checkHeads(fn: string, a: Readonly<Record<string, unknown>>): Heads {
-  const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, MAX_NUM_HEADS_Q);
-  const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, Math.min(numHeadsQ, MAX_NUM_HEADS_KV));
+  const numHeadsQ = checkArgInt(fn, 'numHeadsQ', a.numHeadsQ, 1, MAX_NUM_HEADS_Q);
+  const numHeadsKv = checkArgInt(fn, 'numHeadsKv', a.numHeadsKv, 1, Math.min(numHeadsQ, MAX_NUM_HEADS_KV));
   if (numHeadsQ % numHeadsKv !== 0) {
     invalidValue(fn, 'numHeadsQ', numHeadsQ, `a multiple of numHeadsKv (${numHeadsKv})`);
   }
-  const headDim = checkOneOf(fn, 'headDim', a.headDim, HEAD_DIMS);
+  const headDim = checkArgOneOf(fn, 'headDim', a.headDim, HEAD_DIMS);
   return { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead: numHeadsQ / numHeadsKv };
 }

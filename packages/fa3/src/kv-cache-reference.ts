@@ -1,7 +1,7 @@
 // CPU mirror of the KV-cache write: token t's `[numHeadsKv, headDim]` key and value rows go to
 // cache slot slotMapping[t] (= page * pageSize + offset in page); slot -1 is padding, skipped.
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { checkArgs, checkInt, checkInt32Array, INT32_MAX, invalidValue, outOfRange } from './validate.js';
+import { checkArgInt, checkArgs, checkInt32Array, INT32_MAX, invalidValue, outOfRange } from './validate.js';
 
 type Elements = Float32Array | Uint16Array | Int16Array | Float64Array | Uint8Array;
 
@@ -36,12 +36,12 @@ export function writeKvCacheReference<T extends Elements>(args: {
     'pageSize',
     'numTokens',
   ]);
-  const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, 1 << 16);
-  const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
-  const pageSize = checkInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
+  const numHeadsKv = checkArgInt(fn, 'numHeadsKv', a.numHeadsKv, 1, 1 << 16);
+  const headDim = checkArgInt(fn, 'headDim', a.headDim, 1, 1 << 16);
+  const pageSize = checkArgInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
   const slotMapping = checkInt32Array(fn, 'slotMapping', a.slotMapping, 0);
   const numTokens =
-    a.numTokens === undefined ? slotMapping.length : checkInt(fn, 'numTokens', a.numTokens, 0, slotMapping.length);
+    a.numTokens === undefined ? slotMapping.length : checkArgInt(fn, 'numTokens', a.numTokens, 0, slotMapping.length);
   const row = numHeadsKv * headDim;
   const arrays: Record<string, ArrayBufferView & { length: number }> = {};
   for (const name of ['key', 'value', 'kCache', 'vCache'] as const) {

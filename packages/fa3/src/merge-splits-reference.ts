@@ -2,7 +2,7 @@
 // (the KV splits) by their log-sum-exp. m = max LSE_s, LSE = m + log sum exp(LSE_s - m),
 // O = sum exp(LSE_s - LSE) O_s. All -inf gives zeros and -inf, never NaN.
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { checkArgs, checkFloat32Array, checkInt, invalidValue } from './validate.js';
+import { checkArgInt, checkArgs, checkFloat32Array, invalidValue } from './validate.js';
 
 /** Splits the merge accepts (fa3's split capacity is at most 256; the reference allows more). */
 const MAX_SPLITS = 4096;
@@ -17,8 +17,8 @@ export function mergeSplitsReference(args: {
 }): { out: Float32Array; lse: Float32Array } {
   const fn = 'mergeSplitsReference';
   const a = checkArgs(fn, args, ['outs', 'lses', 'numHeadsQ', 'headDim']);
-  const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
-  const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
+  const numHeadsQ = checkArgInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
+  const headDim = checkArgInt(fn, 'headDim', a.headDim, 1, 1 << 16);
   const outs = a.outs;
   const lses = a.lses;
   for (const [name, list] of [

@@ -6,11 +6,11 @@ import { checkHeads, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
 import {
+  checkArgInt,
+  checkArgNumber,
+  checkArgOneOf,
   checkArgs,
   checkBool,
-  checkInt,
-  checkNumber,
-  checkOneOf,
   checkWindow,
   INT32_MAX,
   outOfRange,
@@ -96,25 +96,31 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const fn = 'createAttention';
   const o = checkArgs(fn, opts, OPTION_KEYS);
   const { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead } = checkHeads(fn, o);
-  const dtype = checkOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
-  const pageSize = checkInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
+  const dtype = checkArgOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
+  const pageSize = checkArgInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
   if (pageSize % 16 !== 0) outOfRange(fn, 'pageSize', pageSize, 'a multiple of 16 in [16, 65536]');
-  const numPages = checkInt(fn, 'numPages', o.numPages, 1, Math.floor(INT32_MAX / pageSize));
-  const maxNumReqs = checkInt(fn, 'maxNumReqs', o.maxNumReqs, 1, INT32_MAX - 1);
+  const numPages = checkArgInt(fn, 'numPages', o.numPages, 1, Math.floor(INT32_MAX / pageSize));
+  const maxNumReqs = checkArgInt(fn, 'maxNumReqs', o.maxNumReqs, 1, INT32_MAX - 1);
   // Packed query rows (tokens x G) and a request's keys (pages x pageSize) stay below 2^30 on the device.
-  const maxNumTokens = checkInt(fn, 'maxNumTokens', o.maxNumTokens, 1, Math.floor((INDEX_LIMIT - 1) / qheadsPerKvhead));
-  const maxNumPagesPerReq = checkInt(
+  const maxNumTokens = checkArgInt(
+    fn,
+    'maxNumTokens',
+    o.maxNumTokens,
+    1,
+    Math.floor((INDEX_LIMIT - 1) / qheadsPerKvhead),
+  );
+  const maxNumPagesPerReq = checkArgInt(
     fn,
     'maxNumPagesPerReq',
     o.maxNumPagesPerReq,
     1,
     Math.floor((INDEX_LIMIT - 1) / pageSize),
   );
-  const maxNumSplits = checkInt(fn, 'maxNumSplits', o.maxNumSplits, 1, MAX_NUM_SPLITS);
+  const maxNumSplits = checkArgInt(fn, 'maxNumSplits', o.maxNumSplits, 1, MAX_NUM_SPLITS);
   const causal = checkBool(fn, 'causal', o.causal);
   const window = checkWindow(fn, o.window, causal);
-  const softcap = o.softcap === undefined ? 0 : checkNumber(fn, 'softcap', o.softcap, 0, false);
-  const device = o.device === undefined ? 0 : checkInt(fn, 'device', o.device, 0, 1023);
+  const softcap = o.softcap === undefined ? 0 : checkArgNumber(fn, 'softcap', o.softcap, 0, false);
+  const device = o.device === undefined ? 0 : checkArgInt(fn, 'device', o.device, 0, 1023);
   // The fp32 partials must be addressable: config's formula (its one definition) refuses sizes
   // past 2^53; the error here names this option instead.
   try {

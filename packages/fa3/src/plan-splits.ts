@@ -6,7 +6,7 @@ import { type ForwardKernelName, forwardKernel, type KernelRequest } from './for
 import { checkHeads } from './heads.js';
 import { DEFAULT_SM_COUNT, MAX_SM_COUNT } from './sm-count.js';
 import { tileShape } from './tile-shape.js';
-import { checkArgs, checkInt, checkInt32Array, checkOneOf, INT32_MAX, outOfRange } from './validate.js';
+import { checkArgInt, checkArgOneOf, checkArgs, checkInt32Array, INT32_MAX, outOfRange } from './validate.js';
 
 /** FA3 packs the split count in 8 bits: the hard upper bound of `maxNumSplits`. */
 export const MAX_NUM_SPLITS = 256;
@@ -256,20 +256,20 @@ export function planSplits(args: {
 }): SplitPlan {
   const fn = 'planSplits';
   const a = checkArgs(fn, args);
-  const numReqs = checkInt(fn, 'numReqs', a.numReqs, 0, INT32_MAX - 1);
+  const numReqs = checkArgInt(fn, 'numReqs', a.numReqs, 0, INT32_MAX - 1);
   const cuSeqlensQ = checkInt32Array(fn, 'cuSeqlensQ', a.cuSeqlensQ, numReqs + 1);
   const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, numReqs);
   const { numHeadsQ, numHeadsKv, headDim } = checkHeads(fn, a);
-  const maxNumSplits = checkInt(fn, 'maxNumSplits', a.maxNumSplits, 1, MAX_NUM_SPLITS);
-  const numSplits = checkInt(fn, 'numSplits', a.numSplits, 0, maxNumSplits);
-  const maxSeqlenQ = checkInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, INT32_MAX);
-  const maxSeqlenK = checkInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
-  const smCount = a.smCount === undefined ? DEFAULT_SM_COUNT : checkInt(fn, 'smCount', a.smCount, 1, MAX_SM_COUNT);
+  const maxNumSplits = checkArgInt(fn, 'maxNumSplits', a.maxNumSplits, 1, MAX_NUM_SPLITS);
+  const numSplits = checkArgInt(fn, 'numSplits', a.numSplits, 0, maxNumSplits);
+  const maxSeqlenQ = checkArgInt(fn, 'maxSeqlenQ', a.maxSeqlenQ, 0, INT32_MAX);
+  const maxSeqlenK = checkArgInt(fn, 'maxSeqlenK', a.maxSeqlenK, 0, INT32_MAX);
+  const smCount = a.smCount === undefined ? DEFAULT_SM_COUNT : checkArgInt(fn, 'smCount', a.smCount, 1, MAX_SM_COUNT);
   const qheadsPerKvhead = numHeadsQ / numHeadsKv;
   const request =
     a.kernel === undefined
       ? undefined
-      : checkOneOf(fn, 'kernel', a.kernel, ['auto', 'general', 'decode', 'wgmma'] as const);
+      : checkArgOneOf(fn, 'kernel', a.kernel, ['auto', 'general', 'decode', 'wgmma'] as const);
   const kernel = forwardKernel(maxSeqlenQ, qheadsPerKvhead, headDim, request);
   const { blockM, blockN } = tileShape(headDim, qheadsPerKvhead, kernel);
   const numSplitsBound = stepSplitBound({

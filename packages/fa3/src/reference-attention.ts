@@ -2,12 +2,12 @@
 // (scores kept per row in float64, max subtracted before exp), not speed.
 import { InvalidArgumentError } from '@flashgraph/errors';
 import {
+  checkArgInt,
+  checkArgNumber,
   checkArgs,
   checkBool,
   checkFloat32Array,
-  checkInt,
   checkInt32Array,
-  checkNumber,
   checkWindow,
   INT32_MAX,
   invalidValue,
@@ -109,19 +109,19 @@ export function visibleKeys(
 export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAttentionResult {
   const fn = 'referenceAttention';
   const a = checkArgs(fn, args, ARG_KEYS);
-  const numHeadsQ = checkInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
-  const numHeadsKv = checkInt(fn, 'numHeadsKv', a.numHeadsKv, 1, numHeadsQ);
+  const numHeadsQ = checkArgInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
+  const numHeadsKv = checkArgInt(fn, 'numHeadsKv', a.numHeadsKv, 1, numHeadsQ);
   if (numHeadsQ % numHeadsKv !== 0)
     invalidValue(fn, 'numHeadsQ', numHeadsQ, `a multiple of numHeadsKv (${numHeadsKv})`);
-  const headDim = checkInt(fn, 'headDim', a.headDim, 1, 1 << 16);
-  const pageSize = checkInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
+  const headDim = checkArgInt(fn, 'headDim', a.headDim, 1, 1 << 16);
+  const pageSize = checkArgInt(fn, 'pageSize', a.pageSize, 1, INT32_MAX);
   const causal = checkBool(fn, 'causal', a.causal);
   const softmaxScale =
-    a.softmaxScale === undefined ? 1 / Math.sqrt(headDim) : checkNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
+    a.softmaxScale === undefined ? 1 / Math.sqrt(headDim) : checkArgNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   const [left, right] = checkWindow(fn, a.window, causal);
-  const softcap = a.softcap === undefined ? 0 : checkNumber(fn, 'softcap', a.softcap, 0, false);
+  const softcap = a.softcap === undefined ? 0 : checkArgNumber(fn, 'softcap', a.softcap, 0, false);
   const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, 0);
-  const numReqs = a.numReqs === undefined ? seqLens.length : checkInt(fn, 'numReqs', a.numReqs, 0, seqLens.length);
+  const numReqs = a.numReqs === undefined ? seqLens.length : checkArgInt(fn, 'numReqs', a.numReqs, 0, seqLens.length);
   const cuSeqlensQ = checkInt32Array(fn, 'cuSeqlensQ', a.cuSeqlensQ, numReqs + 1);
   const pageTable = checkInt32Array(fn, 'pageTable', a.pageTable, 0);
   let stride: number;
@@ -137,7 +137,7 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
       );
     }
   } else {
-    stride = checkInt(fn, 'pageTableStride', a.pageTableStride, 0, INT32_MAX);
+    stride = checkArgInt(fn, 'pageTableStride', a.pageTableStride, 0, INT32_MAX);
     if (pageTable.length < numReqs * stride) {
       outOfRange(fn, 'pageTable.length', pageTable.length, `at least numReqs x pageTableStride = ${numReqs * stride}`);
     }

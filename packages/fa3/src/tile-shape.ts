@@ -2,7 +2,7 @@
 // kernel and the forward kernels (a mismatch between them is the classic source of corrupt
 // metadata). Mirrors `tile_shape` in native/fa3/kernels/scheduling.h; the parity tests check both.
 import type { ForwardKernelName } from './forward-kernel.js';
-import { checkInt, checkOneOf } from './validate.js';
+import { checkArgInt, checkArgOneOf } from './validate.js';
 
 export interface TileShape {
   /** Packed query rows (query token x query head of one KV head) per work tile. */
@@ -17,13 +17,13 @@ export interface TileShape {
  */
 export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: ForwardKernelName = 'general'): TileShape {
   if (headDim !== 64 && headDim !== 128 && headDim !== 256) {
-    checkOneOf('tileShape', 'headDim', headDim, [64, 128, 256]);
+    checkArgOneOf('tileShape', 'headDim', headDim, [64, 128, 256]);
   }
   if (!Number.isInteger(qheadsPerKvhead) || qheadsPerKvhead < 1) {
-    checkInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
+    checkArgInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
   }
   if (kernel !== 'general' && kernel !== 'decode' && kernel !== 'wgmma') {
-    checkOneOf('tileShape', 'kernel', kernel, ['general', 'decode', 'wgmma']);
+    checkArgOneOf('tileShape', 'kernel', kernel, ['general', 'decode', 'wgmma']);
   }
   // wgmma: 128 rows (two consumer warpgroups of 64) x 128 keys. general / decode: 64 packed rows
   // (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys at D = 128 and 256

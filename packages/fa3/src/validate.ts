@@ -19,12 +19,12 @@ export function argPath(fn: string, name: string): string {
 }
 
 /** An integer in [min, max]. */
-export function checkInt(fn: string, name: string, value: unknown, min: number, max: number): number {
+export function checkArgInt(fn: string, name: string, value: unknown, min: number, max: number): number {
   return kitCheckInt(argPath(fn, name), value, { min, max });
 }
 
 /** A finite number >= min (or > min when `exclusive`). */
-export function checkNumber(fn: string, name: string, value: unknown, min: number, exclusive: boolean): number {
+export function checkArgNumber(fn: string, name: string, value: unknown, min: number, exclusive: boolean): number {
   return kitCheckNumber(argPath(fn, name), value, { min, minExclusive: exclusive });
 }
 
@@ -32,7 +32,7 @@ export function checkBool(fn: string, name: string, value: unknown): boolean {
   return checkBoolean(argPath(fn, name), value);
 }
 
-export function checkOneOf<const T extends string | number>(
+export function checkArgOneOf<const T extends string | number>(
   fn: string,
   name: string,
   value: unknown,
@@ -140,8 +140,8 @@ export function checkWindow(fn: string, value: unknown, causal: boolean): [numbe
       allowed: '[left, right] (integers >= -1, -1 = unbounded)',
     });
   }
-  const left = checkInt(fn, 'window[0]', value[0], -1, INT32_MAX);
-  const right = checkInt(fn, 'window[1]', value[1], -1, INT32_MAX);
+  const left = checkArgInt(fn, 'window[0]', value[0], -1, INT32_MAX);
+  const right = checkArgInt(fn, 'window[1]', value[1], -1, INT32_MAX);
   // Causal already fixes the right edge at the diagonal; a wider right window contradicts it.
   if (causal && right > 0) invalidValue(fn, 'window[1]', right, '-1 or 0 when causal is true');
   return [left, right];
