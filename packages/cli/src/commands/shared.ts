@@ -12,7 +12,7 @@ import {
   type SyntheticDecoderOptions,
   syntheticDecoder,
 } from '@flashgraph/engine';
-import { InvalidArgumentError, intRangeText } from '@flashgraph/errors';
+import { FlashgraphError, InvalidArgumentError, intRangeText } from '@flashgraph/errors';
 import { type CliIo, parseArgsUsageError, UsageError } from '../command.js';
 
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -79,7 +79,11 @@ export function backendAndModel(values: FlagValues): {
   const planned = plannedBackend(request);
   // Say so before printing a header or starting anything (the engine would throw the same later).
   if (request === 'cuda' && planned.why !== null) {
-    throw new Error(`backend 'cuda' is not available: ${planned.why}. Use --backend auto or cpu.`);
+    throw new FlashgraphError({
+      code: 'backend_unavailable',
+      problem: `backend 'cuda' is not available: ${planned.why}`,
+      fix: 'Use --backend auto or cpu.',
+    });
   }
   const gpu = planned.kind === 'cuda';
   const modelOptions = modelOptionsFor(planned.kind, {

@@ -1,7 +1,9 @@
 // writeSafetensors: writes one safetensors file for the tiny models, tests and benchmarks.
 // Tensors may be given as values or as a generator function, and are written chunk by chunk,
 // so a checkpoint of any size is written without holding it in memory.
+
 import { open } from 'node:fs/promises';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { type CheckpointDtype, DTYPE_BYTES, narrowFromF32 } from './dtypes.js';
 
 export interface SafetensorsTensor {
@@ -25,9 +27,12 @@ export async function writeSafetensors(
   for (const t of tensors) {
     const elements = t.shape.reduce((p, d) => p * d, 1);
     if (t.data instanceof Float32Array && t.data.length !== elements) {
-      throw new RangeError(
-        `writeSafetensors: tensor '${t.name}' has ${t.data.length} values for shape ${JSON.stringify(t.shape)}`,
-      );
+      throw new InvalidArgumentError({
+        code: 'out_of_range',
+        path: `writeSafetensors.tensors['${t.name}'].data.length`,
+        value: t.data.length,
+        allowed: `${elements} (the product of its shape ${JSON.stringify(t.shape)})`,
+      });
     }
     const bytes = elements * DTYPE_BYTES[t.dtype];
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };

@@ -2,6 +2,7 @@
 // checkpoint, in transformers 4.x layout (rope_theta / rope_scaling, with `type` in older files)
 // or 5.x layout (rope_parameters). Anything this package cannot run is a ModelConfigError that
 // says what is supported.
+import { INT32_MAX } from '@flashgraph/errors';
 import { ModelConfigError } from '../errors.js';
 
 export type LlamaArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM';
@@ -80,7 +81,21 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+// Upper bounds of the size fields: far above every published Llama-family model (vocab 256k,
+// hidden 16k, ffn 53k, 126 layers, 128 heads), low enough that every tensor's element count is a
+// safe integer and nothing sized per layer or per head can exhaust memory. Anything else is int32.
+const FIELD_MAX: Readonly<Record<string, number>> = {
+  vocab_size: 1 << 24,
+  hidden_size: 1 << 17,
+  intermediate_size: 1 << 20,
+  num_hidden_layers: 1 << 12,
+  num_attention_heads: 1 << 12,
+  num_key_value_heads: 1 << 12,
+  head_dim: 1 << 10,
+};
+
 function int(c: Json, key: string, fallback?: number): number {
+  const max = FIELD_MAX[key] ?? INT32_MAX;
   const value = c[key] ?? fallback;
   if (value === undefined) {
     throw new ModelConfigError('missing_field', CONFIG, 'a required field is missing', {
@@ -89,8 +104,12 @@ function int(c: Json, key: string, fallback?: number): number {
       fix: `add "${key}" (use the config.json saved with the checkpoint)`,
     });
   }
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ModelConfigError('bad_field', CONFIG, 'must be a positive integer', { field: key, value });
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new ModelConfigError('bad_field', CONFIG, 'must be a positive integer', {
+      field: key,
+      value,
+      allowed: `integer in [1, ${max}]`,
+    });
   }
   return value;
 }

@@ -10,6 +10,7 @@ import type {
   LoadedModel,
   ModelLoadContext,
 } from '@flashgraph/engine';
+import { ModelsError } from '../../errors.js';
 import type { LlamaConfig } from '../config.js';
 import { ropeInverseFrequencies, ropePositionScale } from '../rope.js';
 import { addInto, applyRope, linear, linearRow, rmsNorm, ropeTables, siluMul } from './kernels.js';
@@ -47,7 +48,11 @@ export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: 
   return {
     *forward(ctx: ForwardContext): Generator<AttentionCall, void, void> {
       if (ctx.backend !== 'cpu') {
-        throw new TypeError(`this model was loaded for the cpu backend but forward() got a ${ctx.backend} context`);
+        throw new ModelsError('wrong_backend', 'forward(ctx).backend', 'this model was loaded for the cpu backend', {
+          value: ctx.backend,
+          allowed: "'cpu'",
+          fix: 'Load the model for the backend that runs it (the engine does this).',
+        });
       }
       const c = ctx as CpuForwardContext;
       const n = c.numTokens;
