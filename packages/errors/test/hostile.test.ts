@@ -1,0 +1,75 @@
+// Hostile input (issue 17): every check of the kit, given any value, returns the checked value or
+// throws an InvalidArgumentError naming the path; the formatters never throw.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  checkArray,
+  checkBoolean,
+  checkFunction,
+  checkInt,
+  checkIntArray,
+  checkNumber,
+  checkObject,
+  checkOneOf,
+  checkOptions,
+  checkString,
+  formatBytes,
+  formatValue,
+  InvalidArgumentError,
+} from '../src/index.js';
+
+const hostile = fc.oneof(
+  fc.anything(),
+  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, -0, 2 ** 31, 2 ** 53, -(2 ** 53), 0.5, null, undefined),
+  fc.constantFrom(
+    JSON.parse('{"__proto__": {"polluted": 1}}'),
+    { constructor: 1 },
+    new Proxy([], { get: (t, k) => (k === 'length' ? 2 ** 53 : Reflect.get(t, k)) }),
+    new Int32Array(3),
+    new DataView(new ArrayBuffer(4)),
+    Symbol('s'),
+    10n,
+  ),
+);
+
+function checkedOrTyped(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).path).toMatch(/^p/);
+  }
+}
+
+describe('hostile input: the validation kit', () => {
+  it('every check returns or throws InvalidArgumentError naming the path', () => {
+    fc.assert(
+      fc.property(hostile, (value) => {
+        checkedOrTyped(() => checkInt('p', value, { min: 0, max: 10 }));
+        checkedOrTyped(() => checkNumber('p', value, { min: 0, max: 1, minExclusive: true }));
+        checkedOrTyped(() => checkBoolean('p', value));
+        checkedOrTyped(() => checkString('p', value, { maxLength: 4 }));
+        checkedOrTyped(() => checkOneOf('p', value, ['a', 'b']));
+        checkedOrTyped(() => checkFunction('p', value));
+        checkedOrTyped(() => checkObject('p', value));
+        checkedOrTyped(() => checkOptions('p', value, ['a']));
+        checkedOrTyped(() => checkArray('p', value, { maxLength: 8 }));
+        checkedOrTyped(() => checkIntArray('p', value, { min: 0, max: 9 }, { maxLength: 8 }));
+        expect(typeof formatValue(value)).toBe('string');
+        expect(formatValue(value).length).toBeLessThanOrEqual(80);
+        expect(typeof formatBytes(value as number)).toBe('string');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('checkObject never hands back an inherited or prototype-changing key', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.anything()), (record) => {
+        const copy = checkObject('p', record);
+        expect(Object.getPrototypeOf(copy)).toBeNull();
+        expect(Object.keys(copy).sort()).toEqual(Object.keys(record).sort());
+      }),
+    );
+  });
+});
