@@ -3,6 +3,7 @@
 // exactly as it was and still usable. Capacities are bounded up front (no raw "Invalid typed
 // array length", no per-token structure beyond the stated bounds).
 import { NoCudaDeviceError } from '@flashgraph/cuda';
+import { hostile, hostileArrayLike, hostileRecord, typedOrValid } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createBuilderWithMemory } from '../src/builder.js';
@@ -15,7 +16,6 @@ import { metadataLayout } from '../src/layout.js';
 import { isFullGraphStep } from '../src/split-bound.js';
 import { stepOptionsFromPlan } from '../src/step-options-from-plan.js';
 import { fakeMemory, fakeStream, graphConfig, recordingAttention } from './support/fakes.js';
-import { hostile, hostileArrayLike, hostileRecord, typedOrValid } from './support/hostile.js';
 
 const caps = { maxNumReqs: 4, maxNumTokens: 16, blockSize: 4, numBlocks: 32, maxBlocksPerReq: 4 };
 const attentionOptions = {

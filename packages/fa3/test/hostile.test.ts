@@ -2,6 +2,8 @@
 // checks of every Attention method (the part that runs before the device). Each call returns a
 // valid result or throws a FlashgraphError naming the argument; rejected reference writes leave
 // their output arrays unchanged.
+
+import { hostile, hostileArrayLike, hostileRecord, typedOrValid } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../src/call-args.js';
@@ -14,7 +16,6 @@ import {
   tileShape,
   writeKvCacheReference,
 } from '../src/reference.js';
-import { hostile, hostileArrayLike, hostileRecord, typedOrValid } from './support/hostile.js';
 
 const runs = { numRuns: 500 };
 const options = {
