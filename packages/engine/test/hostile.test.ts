@@ -4,10 +4,10 @@
 // still usable. Sizes are bounded up front: no raw "Invalid typed array length" or allocation
 // failure, whatever the number.
 import { isFlashgraphError } from '@flashgraph/errors';
+import { hostile, hostileArrayLike, hostileRecord, hostileScalar, typedOrValid } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine, syntheticDecoder } from '../src/index.js';
-import { hostile, hostileArrayLike, hostileRecord, hostileScalar, typedOrValid } from './helpers/hostile.js';
 
 const model = syntheticDecoder({ numLayers: 1, numHeadsQ: 2, numHeadsKv: 1, headDim: 64, vocabSize: 64 });
 const cache = { blockSize: 4, numBlocks: 16 };

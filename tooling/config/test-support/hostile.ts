@@ -1,10 +1,9 @@
-// Hostile values for the packages' property tests (issue 17), shared by every package's tests: every kind of wrong number, wrong type,
-// bad array-like and prototype trick a caller could pass, plus a few valid small values so that
-// some calls succeed and must then leave a usable object behind.
+// Hostile values for every package's property tests (issue 17): every kind of wrong number, wrong
+// type, bad array-like and prototype trick a caller could pass, plus a few valid small values so
+// that some calls succeed and must then leave a usable object behind.
 import fc from 'fast-check';
 import { expect } from 'vitest';
 
-// Inherited keys that the packages' options and arguments use: reading them would be a bug.
 // @flashgraph/errors' brand (its README: a Symbol.for key holding the class chain), read directly:
 // tooling cannot depend on errors, which builds with tooling's presets.
 const BRAND = Symbol.for('@flashgraph/errors.brand');
@@ -12,7 +11,13 @@ function isFlashgraphError(err: unknown): err is Error & { code: string; path?: 
   return err instanceof Error && Array.isArray((err as unknown as Record<symbol, unknown>)[BRAND]);
 }
 
+// Inherited keys that the packages' options and arguments use: reading them would be a bug.
 const polluted = Object.create({
+  numBlocks: 4,
+  blockSize: 4,
+  maxNumSeqs: 2,
+  promptTokens: [1],
+  maxNewTokens: 1,
   numHeadsQ: 4,
   numReqs: 1,
   smCount: 3,
@@ -55,7 +60,9 @@ export const hostileScalar = fc.oneof(
     JSON.parse('{"__proto__": {"mode": "none"}, "constructor": 1}'),
   ),
   fc.integer({ min: -5, max: 20 }),
-  fc.double(),
+  // Non-integers only: the integer extremes are listed above, and a large integer double could be
+  // a valid (multi-GiB) size.
+  fc.double().filter((x) => !Number.isInteger(x)),
 );
 
 /** Array-likes with lengths that lie, and arrays that are too long. */
@@ -68,6 +75,9 @@ export const hostileArrayLike = fc.constantFrom<unknown>(
   { length: Number.NaN },
   { length: '3' },
   new Proxy([], { get: (t, k) => (k === 'length' ? -1 : Reflect.get(t, k)) }),
+  new Proxy([1], { get: (t, k) => (k === 'length' ? 1.5 : Reflect.get(t, k)) }),
+  new Proxy([1], { get: (t, k) => (k === 'length' ? 2 ** 53 : Reflect.get(t, k)) }),
+  new Int32Array(1 << 20),
   new Array(1 << 20),
   new BigInt64Array(2),
   new DataView(new ArrayBuffer(8)),
