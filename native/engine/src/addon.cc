@@ -4,6 +4,8 @@
 // contract of docs/architecture.md), synchronously and capturably. Loads without a GPU.
 #include <napi.h>
 
+#include "flashgraph/cuda_status.h"
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -199,7 +201,8 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
     cudaGetLastError();
     out.Set("available", false);
     out.Set("deviceCount", 0);
-    out.Set("reason", std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err));
+    // One wording for every addon: "no NVIDIA driver" apart from "driver too old" (native/common).
+    out.Set("reason", flashgraph::cudaUnavailableReason(err));
     return out;
   }
   out.Set("available", count > 0);

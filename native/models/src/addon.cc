@@ -5,6 +5,8 @@
 // synchronously and capturably. Pointers are bigints (0n = none). Loads without a GPU or cuBLASLt.
 #include <napi.h>
 
+#include "flashgraph/cuda_status.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -111,7 +113,8 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
     cudaGetLastError();
     out.Set("available", false);
     out.Set("deviceCount", 0);
-    out.Set("reason", std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err));
+    // One wording for every addon: "no NVIDIA driver" apart from "driver too old" (native/common).
+    out.Set("reason", flashgraph::cudaUnavailableReason(err));
     return out;
   }
   out.Set("available", count > 0);
