@@ -3,23 +3,13 @@
 // `forward` get, and the max lengths the kernels receive.
 import type { HostStep } from './host-mirror.js';
 import { fullGraphStep, stepNumSplits } from './split-bound.js';
-import type { GraphConfigLike } from './types.js';
+import type { AttentionMetadata, GraphConfigLike } from './types.js';
 
 /** Every field of AttentionMetadata except the buffers. */
-export interface StepFields {
-  readonly numActualTokens: number;
-  readonly numReqs: number;
-  readonly numPaddedTokens: number;
-  readonly numPaddedReqs: number;
-  readonly maxQueryLen: number;
-  readonly maxSeqLen: number;
-  readonly maxSeqlenQ: number;
-  readonly maxSeqlenK: number;
-  readonly uniformDecode: boolean;
-  readonly fullGraph: boolean;
-  readonly numSplits: number;
-  readonly blockTableStride: number;
-}
+export type StepFields = Omit<
+  AttentionMetadata,
+  'queryStartLoc' | 'seqLens' | 'blockTable' | 'slotMapping' | 'positions'
+>;
 
 /**
  * `decodeGraph` was checked by the host write (a boolean or undefined; true only for uniform
