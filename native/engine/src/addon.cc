@@ -4,7 +4,7 @@
 // contract of docs/architecture.md), synchronously and capturably. Loads without a GPU.
 #include <napi.h>
 
-#include "flashgraph/cuda_status.h"
+#include "flashgraph/napi_status.h"
 
 #include <cstdint>
 #include <string>
@@ -191,28 +191,8 @@ Napi::Value Sample(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// status(): { available, reason?, deviceCount }. Never throws: no driver or no device is a reason.
-Napi::Value Status(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object out = Napi::Object::New(env);
-  int count = 0;
-  const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    out.Set("available", false);
-    out.Set("deviceCount", 0);
-    // One wording for every addon: "no NVIDIA driver" apart from "driver too old" (native/common).
-    out.Set("reason", flashgraph::cudaUnavailableReason(err));
-    return out;
-  }
-  out.Set("available", count > 0);
-  out.Set("deviceCount", count);
-  if (count == 0) out.Set("reason", "no CUDA device is visible");
-  return out;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("status", Napi::Function::New(env, Status, "status"));
+  exports.Set("status", Napi::Function::New(env, flashgraph::napi::driverStatus, "status"));
   exports.Set("SyntheticKernels", SyntheticKernels::Define(env));
   exports.Set("samplerWorkspaceBytes", Napi::Function::New(env, SamplerWorkspaceBytes, "samplerWorkspaceBytes"));
   exports.Set("sample", Napi::Function::New(env, Sample, "sample"));

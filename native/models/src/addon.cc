@@ -5,7 +5,7 @@
 // synchronously and capturably. Pointers are bigints (0n = none). Loads without a GPU or cuBLASLt.
 #include <napi.h>
 
-#include "flashgraph/cuda_status.h"
+#include "flashgraph/napi_status.h"
 
 #include <cstdint>
 #include <memory>
@@ -100,26 +100,6 @@ Napi::Value CublasLt(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < lib.tried.size(); i++) tried.Set(static_cast<uint32_t>(i), lib.tried[i]);
   out.Set("tried", tried);
   out.Set("install", flashgraph_models::cublasLtInstallHint());
-  return out;
-}
-
-// status(): { available, reason?, deviceCount } of the CUDA driver. Never throws.
-Napi::Value Status(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Object out = Napi::Object::New(env);
-  int count = 0;
-  const cudaError_t err = cudaGetDeviceCount(&count);
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    out.Set("available", false);
-    out.Set("deviceCount", 0);
-    // One wording for every addon: "no NVIDIA driver" apart from "driver too old" (native/common).
-    out.Set("reason", flashgraph::cudaUnavailableReason(err));
-    return out;
-  }
-  out.Set("available", count > 0);
-  out.Set("deviceCount", count);
-  if (count == 0) out.Set("reason", "no CUDA device is visible");
   return out;
 }
 
@@ -335,7 +315,7 @@ Napi::Value Convert(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("status", Napi::Function::New(env, Status, "status"));
+  exports.Set("status", Napi::Function::New(env, flashgraph::napi::driverStatus, "status"));
   exports.Set("cublasLt", Napi::Function::New(env, CublasLt, "cublasLt"));
   exports.Set("convert", Napi::Function::New(env, Convert, "convert"));
   exports.Set("Gemm", Gemm::Define(env));
