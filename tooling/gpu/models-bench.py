@@ -97,7 +97,10 @@ def main():
     for (ctx, batch, mode), r in sorted(decode.items()):
         if mode != "full":
             continue
-        eager = decode.get((ctx, batch, "none"), {}).get("decodeTokensPerSecond", float("nan"))
+        if r["decodeTokensPerSecond"] is None:
+            print(f"{ctx:>5} {batch:>5}  (no pure decode step of the whole batch was timed)")
+            continue
+        eager = decode.get((ctx, batch, "none"), {}).get("decodeTokensPerSecond") or float("nan")
         h = hf.get((ctx, batch), float("nan"))
         ratio = r["ratioToFloor"] if batch == 1 else float("nan")
         print(f"{ctx:>5} {batch:>5} {r['decodeTokensPerSecond']:>9.0f} {eager:>9.0f} {h:>9.0f} "
