@@ -374,10 +374,30 @@ function checkPlatformPackage(manifest, files, platform, problems) {
     problems.push(`ships the addons ${shipped.join(', ') || 'none'}, expected ${expected.join(', ')}`);
 }
 
-/** Each native package loads its addon from the installed platform package; returns what the addons say. */
-function checkLoadsThroughPlatform(project, bare, natives, platformName, problems) {
+/** `flashgraph doctor --json` of the installed CLI: its report of every addon. */
+function doctorAddons(project, bare) {
+  const out = run(join(project, 'node_modules/.bin/flashgraph'), ['doctor', '--json'], project, {
+    PATH: bare,
+    HOME: process.env.HOME ?? project,
+  });
+  return JSON.parse(out).addons;
+}
+
+/**
+ * Each native package loads its addon from the installed platform package, and so does
+ * `flashgraph doctor` (when the CLI is installed) report it; returns what the addons say.
+ */
+function checkLoadsThroughPlatform(project, bare, natives, platformName, withCli, problems) {
   const report = loadAddons(project, bare, natives);
   const platformDir = realpathSync(join(project, 'node_modules', platformName));
+  if (withCli) {
+    for (const a of doctorAddons(project, bare)) {
+      if (a.status !== 'loaded' || realpathSync(a.path) !== join(platformDir, a.file))
+        problems.push(
+          `flashgraph doctor reports ${a.file} ${a.status} (${a.path ?? a.detail}), not from ${platformName}`,
+        );
+    }
+  }
   for (const a of report.addons) {
     if (!a.path) {
       problems.push(
@@ -405,7 +425,7 @@ function checkLoadsThroughPlatform(project, bare, natives, platformName, problem
  * the platform package out, the install succeeds, and each native package's AddonLoadError names
  * the platform package it expected.
  */
-function checkForeignMachines(work, packages, tarballs, bare, natives, platformName) {
+function checkForeignMachines(work, packages, tarballs, bare, natives, platformName, withCli) {
   const problems = [];
   for (const flag of FOREIGN_MACHINES) {
     const dir = join(work, `project${flag.replace(/[^a-z0-9]+/g, '-')}`);
@@ -429,6 +449,11 @@ function checkForeignMachines(work, packages, tarballs, bare, natives, platformN
       const named = a.attempts?.some((t) => t.path === `${platformName}/${a.file}` && /^not installed/.test(t.problem));
       if (a.path || a.platformPackage !== platformName || !named)
         problems.push(`after npm install ${flag}, ${a.name}: ${JSON.stringify(a.path ?? a.attempts)}`);
+    }
+    // The doctor says which package to install for each addon (and still exits 0: CPU-only works).
+    for (const a of withCli ? doctorAddons(dir, bare) : []) {
+      if (a.status !== 'missing' || a.install !== platformName)
+        problems.push(`after npm install ${flag}, flashgraph doctor reports ${a.file}: ${JSON.stringify(a)}`);
     }
   }
   return problems;
@@ -688,12 +713,13 @@ function main() {
     const notes = [];
     const natives = packages.filter((p) => p.addon);
     const platform = packages.find((p) => p.platform);
+    const withCli = packages.some((p) => p.name === '@flashgraph/cli');
     let platformLoad = '';
     if (platform) {
       const result = { name: platform.name, problems: [] };
       results.push(result);
       if (natives.length > 0)
-        platformLoad = checkLoadsThroughPlatform(project, bare, natives, platform.name, result.problems);
+        platformLoad = checkLoadsThroughPlatform(project, bare, natives, platform.name, withCli, result.problems);
     }
     for (const result of results) {
       const installed = join(project, 'node_modules', result.name);
@@ -755,7 +781,7 @@ function main() {
       if (result.problems.length === 0 && result.name === platform?.name) {
         const loads =
           natives.length > 0
-            ? `; ${natives.map((p) => p.name).join(', ')} ${natives.length === 1 ? 'loads its addon' : 'load their addons'} through it (${platformLoad})`
+            ? `; ${natives.map((p) => p.name).join(', ')} ${natives.length === 1 ? 'loads its addon' : 'load their addons'} through it (${withCli ? '`flashgraph doctor` agrees; ' : ''}${platformLoad})`
             : '';
         console.log(`pack-test: ok   ${result.name} (manifest, contents, os/cpu/libc, every addon${loads})`);
       } else if (result.problems.length === 0) {
@@ -779,11 +805,11 @@ function main() {
         );
     } else notes.push('examples/custom-runtime skipped: --only leaves out a package it uses');
     if (platform && natives.length > 0) {
-      const foreign = checkForeignMachines(work, packages, tarballs, bare, natives, platform.name);
+      const foreign = checkForeignMachines(work, packages, tarballs, bare, natives, platform.name, withCli);
       if (foreign.length > 0) problems.push(...foreign.map((p) => `foreign machines: ${p}`));
       else
         console.log(
-          `pack-test: ok   foreign machines (npm ${FOREIGN_MACHINES.join(', ')}): ${platform.name} is left out, the install succeeds, and ${natives.length} native package(s) name it in their AddonLoadError`,
+          `pack-test: ok   foreign machines (npm ${FOREIGN_MACHINES.join(', ')}): ${platform.name} is left out, the install succeeds, and ${natives.length} native package(s) name it in their AddonLoadError${withCli ? ' (and `flashgraph doctor` says to install it)' : ''}`,
         );
     }
     for (const note of notes) console.log(`pack-test: ${note}`);
