@@ -16,11 +16,18 @@ let glibc: string | undefined;
 /** The glibc version of this process, or 'unknown' (musl, another OS, no report). */
 export function glibcVersion(): string {
   if (glibc === undefined) {
+    // The report's network section can take seconds on some hosts: leave it out where Node.js can
+    // (>= 20.13, a boolean setting), then restore the setting.
+    const report = process.report as (NodeJS.ProcessReport & { excludeNetwork?: boolean }) | undefined;
+    const excludeNetwork = report?.excludeNetwork;
     try {
-      const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+      if (report && typeof excludeNetwork === 'boolean') report.excludeNetwork = true;
+      const header = (report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
       glibc = header?.glibcVersionRuntime ?? 'unknown';
     } catch {
       glibc = 'unknown';
+    } finally {
+      if (report && typeof excludeNetwork === 'boolean') report.excludeNetwork = excludeNetwork;
     }
   }
   return glibc;
@@ -85,8 +92,8 @@ export function findPlatformPackage(moduleUrl: string): PlatformPackageLookup {
       name,
       status: 'not_installed',
       problem:
-        'not installed (an optional dependency: npm leaves it out with --omit=optional or --no-optional, ' +
-        'or where its os, cpu or libc field does not match)',
+        'not installed: an optional dependency, which npm leaves out with --omit=optional or --no-optional ' +
+        'and where its os, cpu or libc field does not match the machine',
       install: `${name} (this platform's prebuilt addons; reinstall without --omit=optional)`,
     };
   }
