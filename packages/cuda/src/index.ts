@@ -19,6 +19,7 @@ export { Graph, GraphExec } from './graph.js';
 export { kernels } from './kernels.js';
 export type { PinnedCopyOptions } from './pinned-host-buffer.js';
 export { PinnedHostBuffer } from './pinned-host-buffer.js';
+export { nativePlatformPackage } from './platform-package.js';
 export type { CudaDeviceInfo, CudaStatus } from './status.js';
 export { cudaStatus } from './status.js';
 export type { CaptureMode, StreamCreateOptions } from './stream.js';

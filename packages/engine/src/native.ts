@@ -1,6 +1,7 @@
-// Loads flashgraph_engine.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
-// prebuilds. Never throws: a missing addon is reported with the paths tried, and the engine then
-// runs on the CPU backend (or says why CUDA can't be used).
+// Loads flashgraph_engine.node lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a binary
+// built here), then the platform package (@flashgraph/cuda's createNativeAddonLoader). Never
+// throws: a missing addon is reported with the paths tried, and the engine then runs on the CPU
+// backend (or says why CUDA can't be used).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
 
 export const ADDON_FILE = 'flashgraph_engine.node';

@@ -1,6 +1,7 @@
-// Loads flashgraph_models.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
-// prebuilds. Never throws: a missing addon is a reason naming the paths tried, and the models'
-// CUDA backend is then unavailable (the CPU backend still works).
+// Loads flashgraph_models.node lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a binary
+// built here), then the platform package (@flashgraph/cuda's createNativeAddonLoader). Never
+// throws: a missing addon is a reason naming the paths tried, and the models' CUDA backend is then
+// unavailable (the CPU backend still works).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
 
 export const MODELS_ADDON_FILE = 'flashgraph_models.node';
