@@ -1,7 +1,7 @@
 // Hopper-only PTX the wgmma prefill kernel uses: warpgroup MMA (wgmma.mma_async m64nNk16, fp32
 // accumulate, A from shared memory or registers, B from shared memory) with shared-memory matrix
 // descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, parity wait),
-// named barriers and setmaxnreg. Nothing else; no CUTLASS.
+// named barriers (sync, arrive) and setmaxnreg. Nothing else; no CUTLASS.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -24,6 +24,17 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint3
   d |= static_cast<uint64_t>((sbo >> 4) & 0x3FFF) << 32;
   d |= static_cast<uint64_t>(1) << 62;  // 128-byte swizzle
   return d;
+}
+
+// The descriptor of the same tile `bytes` further (16-byte units in the start-address field; the
+// offsets used stay inside the tile, so the field does not carry into LBO).
+__device__ __forceinline__ uint64_t desc_advance(uint64_t desc, uint32_t bytes) { return desc + (bytes >> 4); }
+// Hides a descriptor's value from the compiler, so the per-GEMM descriptors are formed next to
+// their wgmma (one add each) instead of all being hoisted out of the main loop and held in
+// registers the accumulators need.
+__device__ __forceinline__ uint64_t opaque_desc(uint64_t desc) {
+  asm volatile("" : "+l"(desc));
+  return desc;
 }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -201,6 +212,10 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
 // ---- named barriers and register reallocation ----
 __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+// Counts this warp's arrival at named barrier `id` without waiting (the other side bar.syncs).
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 template <int kRegs>
 __device__ __forceinline__ void setmaxnreg_dec() {
