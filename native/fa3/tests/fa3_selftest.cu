@@ -10,7 +10,9 @@
 //   race         one tiny case per head dim (for compute-sanitizer racecheck).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
-// Usage: fa3_selftest [all|correctness|prepare|graph|race|bench]... [--configs N] [--seed S]
+//   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
+// Usage: fa3_selftest [all|correctness|prepare|graph|race|bench|prefill]... [--configs N]
+//        [--seed S] [--json FILE] [--dims 64,128,256]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -1104,7 +1106,7 @@ void run_bench(FILE* json) {
     fa.v_cache = reinterpret_cast<uintptr_t>(v); fa.out = reinterpret_cast<uintptr_t>(o);
     fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = L / page;
     fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = 1;
-    fa.max_seqlen_q = L; fa.max_seqlen_k = L; fa.softmax_scale = 1.0 / std::sqrt(128.0);
+    fa.max_seqlen_q = L; fa.max_seqlen_k = L; fa.softmax_scale = 1.0 / std::sqrt(static_cast<double>(D));
     fa.num_splits_bound = bound; fa.sm_count = g_sm;
     cudaGraphExec_t ge = capture(s, {[&] { CKR(fa3::prepare(pa)); }, [&] { CKR(fa3::forward(fa)); }});
     const float ms = time_graph(ge, s, 10);
@@ -1121,18 +1123,19 @@ void run_bench(FILE* json) {
 
 
 // ------------------------------------------------------------------------------------------
-// prefill grid: B requests of L query tokens each over L keys (q = k = L), D = 128 Hq = 32
-// Hkv = 8 bf16, causal and not, pages of 16 and 256, each step (prepare + forward) one graph,
-// median of 10 replays, TFLOP/s = 4 x (visible score elements) x D x Hq / time. The kernel is the
-// one this process picks (FLASHGRAPH_FA3_KERNEL), printed with every line.
-void run_prefill_grid(FILE* json) {
-  const int hq = 32, hkv = 8, D = 128;
+// prefill grid: B requests of L query tokens each over L keys (q = k = L), head dims `dims`
+// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages of 16 and 256, each step
+// (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
+// x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
+// every line.
+void run_prefill_grid_dim(FILE* json, int D) {
+  const int hq = 32, hkv = 8;
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
   const char* kname = kernel == fa3::kKernelWgmma && fa3::wgmma_overlap_enabled() ? "wgmma-ov" : fa3::kernel_name(kernel);
-  std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=128 Hq=32 Hkv=8 bf16):\n", kname);
+  std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);
   g_summary += line;
   for (int causal : {1, 0})
@@ -1185,20 +1188,24 @@ void run_prefill_grid(FILE* json) {
           const float ms = time_graph(ge, s, 10);
           const double visible = causal ? static_cast<double>(L) * (L + 1) / 2.0 : static_cast<double>(L) * L;
           const double tflops = 4.0 * visible * D * hq * B / (ms * 1e-3) / 1e12;
-          std::snprintf(line, sizeof line, "  %-8s causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n", kname,
-                        causal, B, page, L, ms, tflops);
+          std::snprintf(line, sizeof line, "  %-8s D=%-3d causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n",
+                        kname, D, causal, B, page, L, ms, tflops);
           std::printf("%s", line);
           g_summary += line;
           if (json)
             std::fprintf(json,
-                         "{\"kind\":\"prefill\",\"kernel\":\"%s\",\"causal\":%d,\"B\":%d,\"page\":%d,\"L\":%d,"
-                         "\"ms\":%.4f,\"tflops\":%.2f}\n",
-                         kname, causal, B, page, L, ms, tflops);
+                         "{\"kind\":\"prefill\",\"kernel\":\"%s\",\"D\":%d,\"causal\":%d,\"B\":%d,\"page\":%d,"
+                         "\"L\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n",
+                         kname, D, causal, B, page, L, ms, tflops);
           CK(cudaGraphExecDestroy(ge));
           cudaFree(ws); cudaFree(q); cudaFree(o); cudaFree(k); cudaFree(v); cudaFree(dcu); cudaFree(dsl);
           cudaFree(dpt);
         }
   CK(cudaStreamDestroy(s));
+}
+
+void run_prefill_grid(FILE* json, const std::vector<int>& dims) {
+  for (int D : dims) run_prefill_grid_dim(json, D);
 }
 
 #ifdef FA3_TRACE
@@ -1348,11 +1355,25 @@ int main(int argc, char** argv) {
   int n_configs = 150;
   uint64_t seed = 1234;
   const char* json_path = nullptr;
+  std::vector<int> prefill_dims;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--configs" && i + 1 < argc) n_configs = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (a == "--dims" && i + 1 < argc) {
+      // Head dims of the prefill grid: a comma-separated subset of 64, 128, 256.
+      for (const char* d = argv[++i]; *d != 0;) {
+        char* end = nullptr;
+        const long v = std::strtol(d, &end, 10);
+        if (end == d || (v != 64 && v != 128 && v != 256)) {
+          std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
+          return 2;
+        }
+        prefill_dims.push_back(static_cast<int>(v));
+        d = *end == ',' ? end + 1 : end;
+      }
+    }
     else modes.push_back(a);
   }
   if (modes.empty()) modes.push_back("all");
@@ -1383,7 +1404,7 @@ int main(int argc, char** argv) {
   // Not part of "all": the grid takes a while; run it as `fa3_selftest prefill`.
   if (std::find(modes.begin(), modes.end(), "prefill") != modes.end()) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
-    run_prefill_grid(json);
+    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims);
     if (json) std::fclose(json);
   }
   CK(cudaDeviceSynchronize());

@@ -2,15 +2,17 @@
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
 #   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [grid] [sdpa] [sanitize] [auto] [bench]
+# The wgmma kernel has two main loops: plain (FLASHGRAPH_FA3_WGMMA_OVERLAP=0, "wgmma") and FA3's
+# overlapped one with the warpgroup ping-pong (=1, "wgmma-ov"); each step runs both.
 # sass: HGMMA and local-memory instruction counts per kernel (cuobjdump from triton's bundle);
-# smoke: 8 random configs on the wgmma kernel and its overlapped variant (a hang stops every
-# later wgmma step); wgmma: the metadata and graph suites and random configs vs the CPU reference
-# on FLASHGRAPH_FA3_KERNEL=wgmma (D = 128 configs run it, 64 / 256 fall back); wgmma-ov: the same
-# on the overlapped variant (FLASHGRAPH_FA3_WGMMA_OVERLAP=1); grid: the prefill grid on the
-# general kernel, the wgmma kernel and its overlapped variant; sdpa: PyTorch SDPA cuDNN / flash on
-# the same shapes; sanitize: memcheck / racecheck / synccheck (SANITIZERS picks) on the wgmma
-# kernel's tiny cases; auto: the self-test on the default kernel choice (prepare, graph,
-# configs); bench: the decode bench (no-regression check).
+# smoke: 8 random configs on each variant (a variant that hangs is skipped by every later step);
+# wgmma / wgmma-ov: the metadata and graph suites and WGMMA_CONFIGS (default 32) random configs
+# vs the CPU reference on FLASHGRAPH_FA3_KERNEL=wgmma (every head dim runs it), plain / overlapped;
+# grid: the prefill grid on the general kernel and both variants at head dims PREFILL_DIMS
+# (default "64 128 256"); sdpa: PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
+# memcheck / racecheck / synccheck (SANITIZERS picks) on both variants' tiny cases (every head
+# dim); auto: the self-test on the default kernel choice (prepare, graph, configs); bench: the
+# decode bench (no-regression check).
 # Logs go to $OUT/logs.tgz (refreshed after every step: the device tool returns at most 8 files);
 # a summary with the card's name is printed last.
 set -uo pipefail
@@ -18,11 +20,13 @@ RESULTS=${OUT:-/tmp/out}; mkdir -p "$RESULTS"
 OUT=$(mktemp -d /tmp/fa3-prefill.XXXX)
 here=$(cd "$(dirname "$0")" && pwd)
 st=$here/fa3_selftest
-steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma grid sdpa sanitize auto)
+steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma wgmma-ov grid sdpa sanitize auto)
+dims=${PREFILL_DIMS:-64 128 256}
+configs=${WGMMA_CONFIGS:-32}
 card=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
 echo "card: $card  date: $(date -u +%FT%TZ)"
 summary=()
-hang=0
+hang=(0 0)  # per variant (overlap 0 / 1): it hung in the smoke step
 for s in "${steps[@]}"; do
   t0=$(date +%s)
   case $s in
@@ -40,40 +44,38 @@ for s in "${steps[@]}"; do
     smoke)
       for ov in 0 1; do
         FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_KERNEL=wgmma timeout 30 "$st" correctness --configs 8 > "$OUT/wgmma-smoke$ov.log" 2>&1; rc=$?
-        ((rc == 124)) && hang=1
+        ((rc == 124)) && hang[ov]=1
         summary+=("wgmma (overlap=$ov) smoke rc=$rc: $(grep -E '^correctness:' "$OUT/wgmma-smoke$ov.log")")
         grep -E '^FAIL' "$OUT/wgmma-smoke$ov.log" | head -3
       done ;;
-    wgmma)
-      ((hang)) && { summary+=("wgmma suite skipped (smoke hung)"); continue; }
-      FLASHGRAPH_FA3_KERNEL=wgmma timeout 50 "$st" prepare graph correctness --configs 32 > "$OUT/wgmma-selftest.log" 2>&1; rc=$?
-      summary+=("wgmma selftest rc=$rc: $(grep -E '^(graph|correctness):' "$OUT/wgmma-selftest.log" | tr '\n' ' ') $(grep -E '^checks:' "$OUT/wgmma-selftest.log")")
-      grep -E '^FAIL' "$OUT/wgmma-selftest.log" | head -8
-      ;;
-    wgmma-ov)
-      ((hang)) && { summary+=("wgmma overlap suite skipped (smoke hung)"); continue; }
-      FLASHGRAPH_FA3_WGMMA_OVERLAP=1 FLASHGRAPH_FA3_KERNEL=wgmma timeout 40 "$st" graph correctness --configs 24 > "$OUT/wgmma-ov-selftest.log" 2>&1; rc=$?
-      summary+=("wgmma (overlap) selftest rc=$rc: $(grep -E '^(graph|correctness):' "$OUT/wgmma-ov-selftest.log" | tr '\n' ' ') $(grep -E '^checks:' "$OUT/wgmma-ov-selftest.log")")
-      grep -E '^FAIL' "$OUT/wgmma-ov-selftest.log" | head -4 ;;
+    wgmma | wgmma-ov)
+      ov=0; [[ $s == wgmma-ov ]] && ov=1
+      ((hang[ov])) && { summary+=("$s suite skipped (smoke hung)"); continue; }
+      FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_KERNEL=wgmma timeout $((30 + configs)) "$st" prepare graph correctness --configs "$configs" > "$OUT/$s-selftest.log" 2>&1; rc=$?
+      summary+=("$s selftest rc=$rc: $(grep -E '^(graph|correctness):' "$OUT/$s-selftest.log" | tr '\n' ' ') $(grep -E '^checks:' "$OUT/$s-selftest.log")")
+      grep -E '^FAIL' "$OUT/$s-selftest.log" | head -8 ;;
     auto)
       timeout 45 "$st" prepare graph correctness --configs 30 > "$OUT/auto-selftest.log" 2>&1; rc=$?
       summary+=("default-kernel selftest rc=$rc: $(grep -E '^checks:' "$OUT/auto-selftest.log")")
       grep -E '^FAIL' "$OUT/auto-selftest.log" | head -5 ;;
     grid)
+      ndims=$(wc -w <<< "$dims")
       for k in general wgmma wgmma-ov; do
-        [[ $k != general ]] && ((hang)) && continue
         ov=0; [[ $k == wgmma-ov ]] && ov=1
-        FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_KERNEL=${k%-ov} timeout 45 "$st" prefill --json "$OUT/grid-$k.jsonl" > "$OUT/grid-$k.log" 2>&1
+        [[ $k != general ]] && ((hang[ov])) && continue
+        FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_KERNEL=${k%-ov} timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --json "$OUT/grid-$k.jsonl" > "$OUT/grid-$k.log" 2>&1
         summary+=("grid $k rc=$?")
       done ;;
     sdpa)
-      PYTHONUNBUFFERED=1 timeout 60 python3 "$here/sdpa_baseline.py" > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
+      PYTHONUNBUFFERED=1 timeout $((60 * $(wc -w <<< "$dims"))) python3 "$here/sdpa_baseline.py" $dims > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
       summary+=("sdpa rc=$? ($(head -1 "$OUT/sdpa.jsonl"))") ;;
     sanitize)
-      ((hang)) && { summary+=("sanitizers skipped (smoke hung)"); continue; }
-      for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
-        FLASHGRAPH_FA3_KERNEL=wgmma timeout 30 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/wgmma-$tool.log" 2>&1
-        summary+=("wgmma $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/wgmma-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/wgmma-$tool.log")")
+      for ov in 0 1; do
+        ((hang[ov])) && { summary+=("sanitizers on overlap=$ov skipped (smoke hung)"); continue; }
+        for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
+          FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_KERNEL=wgmma timeout 60 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/wgmma$ov-$tool.log" 2>&1
+          summary+=("wgmma (overlap=$ov) $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/wgmma$ov-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/wgmma$ov-$tool.log")")
+        done
       done ;;
     bench)
       timeout 50 "$st" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1
@@ -89,6 +91,6 @@ for k in general wgmma wgmma-ov; do [[ -f $OUT/grid-$k.log ]] && grep -E '^  (ge
 import json, sys
 for l in sys.stdin:
     r = json.loads(l)
-    print("  sdpa causal=%d B=%d L=%-6d cudnn %s TFLOP/s  flash %s TFLOP/s" % (r["causal"], r["B"], r["L"], r.get("cudnn_tflops", r.get("cudnn_error")), r.get("flash_tflops", r.get("flash_error"))))'
+    print("  sdpa D=%-3d causal=%d B=%d L=%-6d cudnn %s TFLOP/s  flash %s TFLOP/s" % (r.get("D", 128), r["causal"], r["B"], r["L"], r.get("cudnn_tflops", r.get("cudnn_error")), r.get("flash_tflops", r.get("flash_error"))))'
 [[ -f $OUT/bench.log ]] && sed -n '/==== fa3_selftest summary/,$p' "$OUT/bench.log" | grep -vE '^====|^checks'
 exit 0
