@@ -9,8 +9,8 @@
 //   warpgroups 1 and 2 (consumers, setmaxnreg up): 64 rows each; S = Q K^T with wgmma from shared
 //     memory, mask / softcap / online softmax in registers (the mma.sync fragment layout the
 //     general kernel's softmax code already uses), O += P V with wgmma, P from registers and V
-//     transposed by the descriptor; then the shared epilogue (direct output, fp32 partials, the
-//     fused split merge) on the consumers only (named barrier 1).
+//     transposed by the descriptor; then the epilogue: output (or fp32 partials) stored from
+//     registers, and the shared fused split merge (named barrier 1, the consumers only).
 //
 // Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks; launch_wgmma):
 //   plain (0): per block S = Q K^T, wait, softmax, O += P V, wait. The two warpgroups overlap each
@@ -21,10 +21,15 @@
 //     issuing their GEMMs (ping-pong through named barriers 3 and 4), so one's softmax overlaps
 //     the other's GEMMs.
 //
+// The next tile's loads overlap this one's epilogue: the consumers arrive on QFree once their last
+// Q K^T has landed, the producer then loads the next Q, and the K / V stages come back through the
+// rings; the epilogue touches no shared memory of theirs. Only a tile that may run the fused
+// merge (splits > 1; the merge stages in Q and the K / V stages) makes the producer wait for its
+// done arrival first.
+//
 // Same contract, metadata, partials layout and fused combine as forward_kernel; the tiles are
 // tile_shape(kKernelWgmma, ...) (prepare numbers them so when choose_forward_kernel picks this
-// kernel). The producer loads the next tile's Q and K / V only after the consumers' epilogue (it
-// reuses that shared memory), so the epilogue does not overlap the next tile's loads.
+// kernel).
 // Included only by wgmma_instantiate_*.cu (explicit instantiations).
 #pragma once
 
@@ -58,15 +63,14 @@ struct WgmmaTraits {
   static constexpr int kThreads = 256;
   static constexpr int kWarps = 8;
   static constexpr int kChunks = D / 8;
-  static constexpr int kOStride = D + 8;
   static __device__ __forceinline__ int tid() { return static_cast<int>(threadIdx.x) - kProducerThreads; }
   static __device__ __forceinline__ void sync() { named_barrier_sync(kBarEpilogue, kThreads); }
   // Named barriers: 0 __syncthreads, the epilogue's, the producer's, and the two consumer
   // warpgroups' turns (overlapped main loop).
   static constexpr int kBarEpilogue = 1, kBarProducer = 2, kBarTurn0 = 3;
   // Dynamic shared memory (1024-byte aligned: the swizzle atoms): Q, K stages, V stages, page ids
-  // (per K stage), mbarriers. The epilogue reuses Q and the K / V stages (O tile from offset 0;
-  // the merge's row table in Q, its staging in the K / V stages).
+  // (per K stage), mbarriers. The epilogue stores from registers; only the fused merge reuses Q
+  // (its row table) and the K / V stages (its staging).
   static constexpr int kQBytes = kBlockM * D * 2;
   static constexpr int kKVBytes = kBlockN * D * 2;  // one block of K (or of V)
   static constexpr int kKOffset = kQBytes;
@@ -75,12 +79,14 @@ struct WgmmaTraits {
   static constexpr int kPageOffset = kVOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kPageOffset + kStages * kGroupsPerBlock * 4;
   static constexpr int kBarFullK = 0, kBarFullV = kStages, kBarEmptyK = 2 * kStages, kBarEmptyV = 3 * kStages,
-                       kBarQ = 4 * kStages, kBarTileFull = kBarQ + 1, kBarTileDone = kBarQ + 2,
-                       kNumBars = kBarQ + 3;
+                       kBarQ = 4 * kStages, kBarQFree = kBarQ + 1, kBarTileFull = kBarQ + 2,
+                       kBarTileDone = kBarQ + 3, kNumBars = kBarQ + 4;
+  // TileInfo slots: the producer decodes tile i + 1 while the consumers may still be in tile i - 1's
+  // epilogue and about to start tile i.
+  static constexpr int kTileSlots = 3;
   static constexpr int kSmemBytes = kBarOffset + kNumBars * 8 + 1024;  // + alignment slack
   static constexpr int kRegionFloats = 2 * kStages * kKVBytes / 4;
   static_assert(D % 64 == 0 && kBlockM == 128 && kBlockN % 16 == 0 && kBlockN <= 128, "tile shape of the wgmma kernel");
-  static_assert(kBlockM * kOStride * 4 <= kPageOffset, "epilogue O tile fits Q and the K/V stages");
   static_assert(kBlockM * kMaxSplitsLimit <= kRegionFloats, "merge LSE table fits the K/V stages");
   static_assert(2 * kBlockM * 4 <= kQBytes, "merge row table fits the Q region");
   static_assert(kSmemBytes + 2048 <= 227 * 1024, "shared memory of one CTA (+ static) fits an SM");
@@ -187,12 +193,19 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
   auto bar = [&](int i) { return bars + 8u * i; };
   if (t < 32) decode_tile<Tr, true>(p, total_tiles, static_cast<int>(blockIdx.x), &s_tile[0]);
   uint32_t nk = 0, nv = 0;  // K / V blocks this CTA has loaded (ring_slot)
+  bool prev_merges = false;  // tile iter - 1 may run the fused merge, in Q and the K / V stages
 #pragma unroll 1
   for (int iter = 0;; ++iter) {
-    // The consumers are done with tile iter - 1 (its shared memory and its TileInfo slot).
-    mbar_wait(bar(Tr::kBarTileDone), (iter & 1) ^ 1);
+    if (iter > 0) {
+      // The consumers' last Q K^T of tile iter - 1 has landed: Q may be refilled while they run
+      // its epilogue, and the K / V stages come back through the rings. A tile that may merge
+      // needs its shared memory until its done arrival. (Their next arrivals need TileFull of
+      // this tile, posted below: neither barrier can be a phase ahead of these waits.)
+      mbar_wait(bar(Tr::kBarQFree), (iter - 1) & 1);
+      if (prev_merges) mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
+    }
     named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
-    const TileInfo ti = s_tile[iter & 1];
+    const TileInfo ti = s_tile[iter % Tr::kTileSlots];
     if (t == 0) mbar_arrive(bar(Tr::kBarTileFull));
     if (ti.tile == -1) break;
     const int nblocks = ti.block_end - ti.block_begin;
@@ -221,11 +234,13 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
         load_v(j);
       }
     }
-    // The next tile, fetched and decoded while the consumers finish this one.
+    prev_merges = ti.tile >= 0 && ti.splits > 1;
+    // The next tile, fetched and decoded while the consumers finish this one. Its slot last held
+    // tile iter - 2, whose epilogue ended before the consumers' QFree arrival of tile iter - 1.
     if (t < 32) {
       int next = 0;
       if (t == 0) next = fetch_next_tile(p);
-      decode_tile<Tr, false>(p, total_tiles, next, &s_tile[(iter + 1) & 1]);
+      decode_tile<Tr, false>(p, total_tiles, next, &s_tile[(iter + 1) % Tr::kTileSlots]);
     }
   }
   cp_async_wait<0>();
@@ -522,6 +537,47 @@ __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const T
   release_v<D>(c, vs);
 }
 
+// The tile's output straight from the accumulators, without shared memory (the producer refills
+// Q and the K / V stages for the next tile meanwhile): with one split the normalised bf16 / fp16
+// output and the LSE, else this split's fp32 partials O [T, Hq, S, D] and LSE [T, Hq, S]
+// (layout.h) for the fused merge. The values store_tile_rows gives for warps of 16 rows that do
+// not split the keys: O / l and LSE = (m + log2 l) ln 2, -inf for a row that saw no key.
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_store_tile(const ForwardParams& p, const TileInfo& ti, const WarpState<D>& st,
+                                                 int warp, int lane, int64_t lse_stride) {
+  const int g = qheads_per_kvhead(p.shape);
+  const int hq = p.shape.num_heads_q;
+  const bool direct = ti.splits == 1;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float l = st.l[h];  // this thread's columns: the row's sum is the quad's
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    const int row = warp * 16 + (lane >> 2) + 8 * h;
+    if (row >= ti.rows) continue;
+    const bool any = l > 0.f && st.m[h] != -INFINITY;
+    const float factor = any ? 1.f / l : 0.f;
+    const float lse = any ? (st.m[h] + __log2f(l)) * kLn2 : -INFINITY;
+    const int packed = ti.m_block * WgmmaTraits<D>::kBlockM + row;
+    const int64_t tok = ti.q_start + packed / g;
+    const int head = ti.kv_head * g + packed % g;
+    if (direct) {
+      T* dst = static_cast<T*>(p.out) + (tok * hq + head) * D + (lane & 3) * 2;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d)
+        *reinterpret_cast<uint32_t*>(dst + d * 8) = MmaOp<T>::pack(st.o[d][2 * h] * factor, st.o[d][2 * h + 1] * factor);
+      if ((lane & 3) == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
+    } else {
+      const int64_t slot = (tok * hq + head) * p.shape.max_num_splits + ti.split;
+      float* dst = p.o_partial + slot * D + (lane & 3) * 2;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d)
+        __stcg(reinterpret_cast<float2*>(dst + d * 8), make_float2(st.o[d][2 * h] * factor, st.o[d][2 * h + 1] * factor));
+      if ((lane & 3) == 0) __stcg(p.lse_partial + slot, lse);
+    }
+  }
+}
+
 template <int D, typename T, bool kOverlap>
 __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* smem, const TileInfo* s_tile,
                                                EpilogueSharedT<WgmmaTraits<D>::kWarps>& es, uint32_t bars,
@@ -547,7 +603,7 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
     mbar_wait(bar(Tr::kBarTileFull), iter & 1);
     // Read from shared memory where used (the slot is stable until this tile's done arrival):
     // a register copy would hold a dozen registers through the main loop.
-    const TileInfo& ti = s_tile[iter & 1];
+    const TileInfo& ti = s_tile[iter % Tr::kTileSlots];
     if (ti.tile == -1) break;
     if (ti.tile >= 0) {
       WarpState<D> st;
@@ -574,17 +630,17 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
         else
           mainloop_plain<D, T>(p, ti, mk, c, st);
       }
-      TileGeometry geo;  // what the epilogue reads: 8 warps of 16 rows, none splitting the keys
-      geo.warps_m = Tr::kWarps;
-      geo.warps_n = 1;
-      geo.wm = warp;
-      geo.wn = 0;
-      store_tile_rows<Tr, T>(p, ti, geo, reinterpret_cast<float*>(smem), es, st, lse_stride, 0, ti.rows);
+      mbar_arrive(bar(Tr::kBarQFree));  // this thread's Q K^T are done: the next Q may come
+      wgmma_store_tile<D, T>(p, ti, st, warp, c.lane, lse_stride);
+      // The last split of the group to arrive merges it (row table in Q, staging in the K / V
+      // stages: the producer waits for this tile's done arrival before refilling them).
       if (ti.splits > 1 && arrive_at_group<Tr>(p, ti, &es.last))
         merge_group<Tr, T, Tr::kRegionFloats>(p, ti, reinterpret_cast<int*>(smem),
                                               reinterpret_cast<float*>(smem + Tr::kKOffset), lse_stride);
+    } else {
+      mbar_arrive(bar(Tr::kBarQFree));
     }
-    mbar_arrive(bar(Tr::kBarTileDone));  // this thread is done with the tile's shared memory
+    mbar_arrive(bar(Tr::kBarTileDone));  // this thread is done with the tile (merge, TileInfo)
   }
 }
 
@@ -593,7 +649,7 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
     wgmma_kernel(const __grid_constant__ ForwardParams p) {
   using Tr = WgmmaTraits<D>;
   extern __shared__ __align__(1024) char smem_raw[];
-  __shared__ TileInfo s_tile[2];
+  __shared__ TileInfo s_tile[Tr::kTileSlots];
   __shared__ EpilogueSharedT<Tr::kWarps> s_epi;
   char* smem = smem_raw + ((1024u - (smem_u32(smem_raw) & 1023u)) & 1023u);
   const uint32_t bars = smem_u32(smem + Tr::kBarOffset);
@@ -605,6 +661,7 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
       mbar_init(bars + 8u * (Tr::kBarEmptyV + s), Tr::kThreads);
     }
     mbar_init(bars + 8u * Tr::kBarQ, Tr::kProducerThreads);
+    mbar_init(bars + 8u * Tr::kBarQFree, Tr::kThreads);
     mbar_init(bars + 8u * Tr::kBarTileFull, 1);
     mbar_init(bars + 8u * Tr::kBarTileDone, Tr::kThreads);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
