@@ -43,6 +43,7 @@
 #include "persistent_launch.h"
 #include "ptx.h"
 #include "wgmma_ptx.h"
+#include "wgmma_tma.h"
 
 namespace fa3 {
 
@@ -184,9 +185,37 @@ __device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const Ti
   }
 }
 
+// KV block k of the tile from one cache into a stage tile whose full barrier is full_bar: by TMA
+// (thread 0: the barrier expects the block's bytes, one box per swizzle atom) when there is a map
+// and a valid page holds the whole block with every key < k_len (TMA copies what the page holds,
+// so the zero fill of a tail or an invalid page stays with cp.async), else the cp.async gather.
+// The choice is uniform over the producer warpgroup.
 template <int D, typename T>
-__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* smem, TileInfo* s_tile, uint32_t bars,
-                                               int total_tiles) {
+__device__ __forceinline__ void wgmma_load_block(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
+                                                 const CUtensorMap* map, uint32_t dst_tile, uint32_t full_bar, int t) {
+  using Tr = WgmmaTraits<D>;
+  if (map != nullptr) {
+    const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
+    if (block_pos + Tr::kBlockN <= ti.k_len) {
+      const int page = __ldg(p.page_table + ti.req * p.page_table_stride + page_column(p, block_pos));
+      if (static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages)) {
+        if (t == 0) {
+          mbar_expect_tx(full_bar, Tr::kKVBytes);
+#pragma unroll
+          for (int a = 0; a < Tr::kAtoms; ++a)
+            tma_load_4d(dst_tile + a * Tr::kBlockN * 128, map, full_bar, a * 64, page_offset(p, block_pos), ti.kv_head,
+                        page);
+        }
+        return;
+      }
+    }
+  }
+  wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t);
+}
+
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const WgmmaKvMaps& maps, char* smem,
+                                               TileInfo* s_tile, uint32_t bars, int total_tiles) {
   using Tr = WgmmaTraits<D>;
   setmaxnreg_dec<Tr::kProducerRegs>();
   const int t = threadIdx.x;
@@ -202,7 +231,10 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
       // needs its shared memory until its done arrival. (Their next arrivals need TileFull of
       // this tile, posted below: neither barrier can be a phase ahead of these waits.)
       mbar_wait(bar(Tr::kBarQFree), (iter - 1) & 1);
-      if (prev_merges) mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
+      if (prev_merges) {
+        mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
+        fence_proxy_async_shared();  // the merge's generic accesses before the next TMA writes
+      }
     }
     named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
     const TileInfo ti = s_tile[iter % Tr::kTileSlots];
@@ -212,17 +244,21 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
     if (ti.tile >= 0 && nblocks > 0) {
       wgmma_load_q<D, T>(p, ti, smem_u32(smem), t);
       mbar_arrive_cp_async(bar(Tr::kBarQ));
+      const CUtensorMap* k_map = maps.enabled ? &maps.k : nullptr;
+      const CUtensorMap* v_map = maps.enabled ? &maps.v : nullptr;
       auto load_k = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nk++);
         mbar_wait(bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1);
         wgmma_load_pages<D>(p, ti, j, reinterpret_cast<int*>(smem + Tr::kPageOffset) + r.stage * Tr::kGroupsPerBlock, t);
-        wgmma_load_rows<D, T>(p, ti, j, p.k_cache, smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes), t);
+        wgmma_load_block<D, T>(p, ti, j, p.k_cache, k_map, smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes),
+                               bar(Tr::kBarFullK + r.stage), t);
         mbar_arrive_cp_async(bar(Tr::kBarFullK + r.stage));
       };
       auto load_v = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nv++);
         mbar_wait(bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1);
-        wgmma_load_rows<D, T>(p, ti, j, p.v_cache, smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes), t);
+        wgmma_load_block<D, T>(p, ti, j, p.v_cache, v_map, smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes),
+                               bar(Tr::kBarFullV + r.stage), t);
         mbar_arrive_cp_async(bar(Tr::kBarFullV + r.stage));
       };
       // K a block ahead of V: the order the overlapped consumers need them in (the plain ones
@@ -646,7 +682,7 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
 
 template <int D, typename T, bool kOverlap>
 __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
-    wgmma_kernel(const __grid_constant__ ForwardParams p) {
+    wgmma_kernel(const __grid_constant__ ForwardParams p, const __grid_constant__ WgmmaKvMaps maps) {
   using Tr = WgmmaTraits<D>;
   extern __shared__ __align__(1024) char smem_raw[];
   __shared__ TileInfo s_tile[Tr::kTileSlots];
@@ -672,7 +708,7 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
   __syncthreads();
   if (threadIdx.x < Tr::kProducerThreads) {
     const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
-    wgmma_producer<D, T>(p, smem, s_tile, bars, total_tiles);
+    wgmma_producer<D, T>(p, maps, smem, s_tile, bars, total_tiles);
   } else {
     const int64_t lse_stride =
         p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
@@ -683,9 +719,10 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = WgmmaTraits<D>;
+  const WgmmaKvMaps maps = make_kv_maps<D, T, Tr::kBlockN>(p);
   if (wgmma_overlap_enabled())
-    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
-  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
+    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
+  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
 }
 
 }  // namespace fa3

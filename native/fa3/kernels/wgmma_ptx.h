@@ -1,7 +1,8 @@
 // Hopper-only PTX the wgmma prefill kernel uses: warpgroup MMA (wgmma.mma_async m64nNk16, fp32
 // accumulate, A from shared memory or registers, B from shared memory) with shared-memory matrix
-// descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, parity wait),
-// named barriers (sync, arrive) and setmaxnreg. Nothing else; no CUTLASS.
+// descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, expect-tx,
+// parity wait), 4-d TMA tile loads, named barriers (sync, arrive) and setmaxnreg. Nothing else; no
+// CUTLASS.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -207,6 +208,23 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
         : "r"(bar), "r"(parity)
         : "memory");
   } while (!done);
+}
+
+// Adds `bytes` to the transaction count the current phase of `bar` waits for (no arrival).
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+
+// ---- TMA (bulk tensor copies) ----
+// One box of a 4-d tensor map (c0 innermost) into shared memory at dst; its bytes complete the
+// transaction count of `bar`. `map` is the generic address of a __grid_constant__ CUtensorMap.
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* map, uint32_t bar, int c0, int c1, int c2,
+                                            int c3) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
+      "[%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
 }
 
 // ---- named barriers and register reallocation ----
