@@ -7,7 +7,7 @@
 //                vLLM PR #20301 crash scenario) at several capture sizes; eager == replay bit for
 //                bit; stale tail (big batch then small padded batch); 32 layers on one prepare;
 //                corrupt metadata is memory safe and heals on the next prepare.
-//   race         one tiny case per head dim (for compute-sanitizer racecheck).
+//   race         one tiny case per head dim and page size 16 / 256 (for compute-sanitizer).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
 //   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
@@ -136,6 +136,7 @@ struct Config {
   std::vector<int> q_lens, k_lens;
   int extra_reqs = 0, extra_tokens = 0, extra_pages_per_req = 0;
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
+  bool nan_tail = false;   // the slots past k_len in each request's last page hold NaN (never read)
   std::string describe() const {
     char b[256];
     int maxq = 0, maxk = 0;
@@ -228,6 +229,20 @@ struct Problem {
     for (auto& x : qh) x = to_half_bits((rng.uniform() * 2 - 1) * c.q_scale, c.dtype);
     for (auto& x : kh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
     for (auto& x : vh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
+    if (c.nan_tail) {
+      const uint16_t nan_bits = c.dtype ? 0x7E00 : 0x7FC0;
+      for (int b = 0; b < B; ++b) {
+        const int np = (seq[b] + c.page - 1) / c.page;
+        const int id = np > 0 ? pt[static_cast<size_t>(b) * pt_stride + np - 1] : -1;
+        if (id < 0 || id >= caps.num_pages) continue;
+        for (int slot = seq[b] - (np - 1) * c.page; slot < c.page; ++slot)
+          for (size_t e = 0; e < static_cast<size_t>(c.hkv) * c.head_dim; ++e) {
+            const size_t i = (static_cast<size_t>(id) * c.page + slot) * c.hkv * c.head_dim + e;
+            kh[i] = nan_bits;
+            vh[i] = nan_bits;
+          }
+      }
+    }
 
     CKR(fa3::workspace_layout_checked(caps, &layout));
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -864,26 +879,30 @@ void run_race(uint64_t seed) {
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  for (int D : {64, 128, 256}) {
-    Config c;
-    c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = 16; c.max_splits = 4; c.num_splits = 3; c.causal = true;
-    c.q_lens = {1, 20};
-    c.k_lens = {300, 150};
-    Problem pb;
-    pb.build(c, rng);
-    pb.poison();
-    pb.run(3);
-    std::vector<uint16_t> out;
-    std::vector<float> lse;
-    pb.read(out, lse);
-    std::vector<double> ref, ref_lse;
-    pb.reference(ref, ref_lse);
-    const Errors e = compare(pb, out, lse, ref, ref_lse);
-    ++total;
-    pass += errors_ok(e);
-    check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " " + errors_str(e));
-    pb.release();
-  }
+  // Page 256 as well: there the wgmma kernel's TMA path (FLASHGRAPH_FA3_WGMMA_TMA=1) takes the
+  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them.
+  for (int page : {16, 256})
+    for (int D : {64, 128, 256}) {
+      Config c;
+      c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 4; c.num_splits = 3; c.causal = true;
+      c.nan_tail = true;
+      c.q_lens = {1, 20};
+      c.k_lens = {300, 150};
+      Problem pb;
+      pb.build(c, rng);
+      pb.poison();
+      pb.run(3);
+      std::vector<uint16_t> out;
+      std::vector<float> lse;
+      pb.read(out, lse);
+      std::vector<double> ref, ref_lse;
+      pb.reference(ref, ref_lse);
+      const Errors e = compare(pb, out, lse, ref, ref_lse);
+      ++total;
+      pass += errors_ok(e);
+      check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
+      pb.release();
+    }
   g_sm = saved_sm;
   char b[96];
   std::snprintf(b, sizeof b, "race cases: %d/%d pass\n", pass, total);
@@ -1134,7 +1153,12 @@ void run_prefill_grid_dim(FILE* json, int D) {
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
-  const char* kname = kernel == fa3::kKernelWgmma && fa3::wgmma_overlap_enabled() ? "wgmma-ov" : fa3::kernel_name(kernel);
+  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where pages hold whole blocks.
+  const char* tma = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
+  const std::string kname_s = kernel != fa3::kKernelWgmma ? fa3::kernel_name(kernel)
+                              : std::string("wgmma") + (fa3::wgmma_overlap_enabled() ? "-ov" : "") +
+                                    (tma != nullptr && std::strcmp(tma, "1") == 0 ? "-tma" : "");
+  const char* kname = kname_s.c_str();
   std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);
   g_summary += line;
