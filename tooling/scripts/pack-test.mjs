@@ -67,6 +67,7 @@ const PACKAGES = [
       'ConfigError',
       'graphConfigJsonSchema',
       'decodeGraphSizes',
+      'graphRoute',
       'graphConfigLimits',
     ],
   },
