@@ -95,6 +95,8 @@ const PACKAGES = [
       'AddonLoadError',
       'DisposedError',
       'createNativeAddonLoader',
+      'wrapNativeAddon',
+      'toCudaError',
       'deviceSynchronizeAsync',
     ],
   },
