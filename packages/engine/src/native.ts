@@ -1,7 +1,10 @@
 // Loads flashgraph_engine.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
 // prebuilds. Never throws: a missing addon is reported with the paths tried, and the engine then
-// runs on the CPU backend (or says why CUDA can't be used).
+// runs on the CPU backend (or says why CUDA can't be used). The addon is on native/common's error
+// contract and loads wrapped, so its calls throw FlashgraphErrors (CudaError with cudaName and
+// cudaCode, InvalidArgumentError), and anything else is an EngineError `native_error`.
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
+import { EngineError } from './errors.js';
 
 export const ADDON_FILE = 'flashgraph_engine.node';
 
@@ -63,4 +66,13 @@ export const loadNative: () => NativeLoadResult = createNativeAddonLoader<Native
   file: ADDON_FILE,
   moduleUrl: import.meta.url,
   buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/engine build',
+  nativeErrorFallback: engineNativeError,
 });
+
+/** The EngineError for an addon error outside the CUDA / argument contract (none is known today). */
+export function engineNativeError(err: unknown, call: string): EngineError {
+  return new EngineError('native_error', `${call}: ${err instanceof Error ? err.message : String(err)}`, {
+    path: call,
+    cause: err,
+  });
+}
