@@ -9,10 +9,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkFunction, checkObject, checkString, InvalidArgumentError } from '@flashgraph/errors';
+import { checkObject, checkString, InvalidArgumentError } from '@flashgraph/errors';
 import { probeAddon } from './addon-probe.js';
 import { type AddonAttempt, AddonLoadError } from './errors.js';
-import { type NativeErrorFallback, wrapNativeAddon } from './native-errors.js';
 
 /** The command that builds every addon of the installed @flashgraph packages from source. */
 export const NATIVE_BUILD_COMMAND = 'npx @flashgraph/cuda build-native';
@@ -32,18 +31,11 @@ export interface NativeAddonSpec {
   moduleUrl: string;
   /** The command that builds the addon inside the flashgraph repository (quoted next to NATIVE_BUILD_COMMAND). */
   buildCommand: string;
-  /**
-   * For an addon on native/common's error contract: the loaded addon is wrapped
-   * (`wrapNativeAddon`) so every call throws FlashgraphErrors (CudaError, InvalidArgumentError,
-   * DisposedError), and an error outside the contract becomes `nativeErrorFallback(err, call)`.
-   * Without it the addon is returned as loaded.
-   */
-  nativeErrorFallback?: NativeErrorFallback;
 }
 
 export type NativeAddonLoad<T> = { addon: T; path: string } | { addon: null; reason: string; error: AddonLoadError };
 
-const SPEC_KEYS = ['file', 'moduleUrl', 'buildCommand', 'nativeErrorFallback'];
+const SPEC_KEYS = ['file', 'moduleUrl', 'buildCommand'];
 
 /** The spec, checked: `file` a bare `<name>.node` file name, the other two non-empty strings. */
 function checkSpec(value: unknown): NativeAddonSpec {
@@ -69,9 +61,7 @@ function checkSpec(value: unknown): NativeAddonSpec {
   }
   const moduleUrl = checkString('spec.moduleUrl', o.moduleUrl, { nonEmpty: true, maxLength: 4096 });
   const buildCommand = checkString('spec.buildCommand', o.buildCommand, { nonEmpty: true, maxLength: 4096 });
-  if (o.nativeErrorFallback === undefined) return { file, moduleUrl, buildCommand };
-  const nativeErrorFallback = checkFunction('spec.nativeErrorFallback', o.nativeErrorFallback) as NativeErrorFallback;
-  return { file, moduleUrl, buildCommand, nativeErrorFallback };
+  return { file, moduleUrl, buildCommand };
 }
 
 /** Where an addon is looked for, in order. */
@@ -116,9 +106,7 @@ export function createNativeAddonLoader<T>(specValue: NativeAddonSpec): () => Na
         continue;
       }
       try {
-        const loaded = require(path) as T & object;
-        const addon = spec.nativeErrorFallback ? wrapNativeAddon(loaded, spec.nativeErrorFallback) : loaded;
-        cached = { addon, path };
+        cached = { addon: require(path) as T, path };
         return cached;
       } catch (err) {
         attempts.push({ path, problem: (err as Error).message });

@@ -18,7 +18,7 @@ export { Event } from './event.js';
 export { Graph, GraphExec } from './graph.js';
 export { kernels } from './kernels.js';
 export type { NativeErrorFallback } from './native-errors.js';
-export { nativeErrorToFlashgraph, wrapNativeAddon } from './native-errors.js';
+export { nativeErrorToFlashgraph, wrapNativeAddon, wrapNativeLoader } from './native-errors.js';
 export type { PinnedCopyOptions } from './pinned-host-buffer.js';
 export { PinnedHostBuffer } from './pinned-host-buffer.js';
 export type { CudaDeviceInfo, CudaStatus } from './status.js';

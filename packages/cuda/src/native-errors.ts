@@ -3,8 +3,10 @@
 // `wrapNativeAddon` puts every function and class method of such an addon behind one translation,
 // so what reaches a caller is a FlashgraphError: CudaError (`cudaCode`/`cudaName`),
 // InvalidArgumentError (`code`/`path`/`allowed`), DisposedError (`code: 'disposed'`), or the
-// package's own error for anything else (`fallback`). The engine and models addons load through it.
+// package's own error for anything else (`fallback`). The engine and models addons load through
+// `wrapNativeLoader`.
 import { DisposedError, type FlashgraphError, isFlashgraphError } from '@flashgraph/errors';
+import type { NativeAddonLoad } from './addon-loader.js';
 import { toCudaError } from './errors.js';
 
 /**
@@ -89,4 +91,22 @@ export function wrapNativeAddon<T extends object>(addon: T, fallback: NativeErro
     out[key] = typeof value === 'function' ? wrapExport(value as AnyFunction, key, addon, fallback) : value;
   }
   return Object.freeze(out) as T;
+}
+
+/**
+ * `loader` (from `createNativeAddonLoader`) with the addon it loads wrapped (`wrapNativeAddon`),
+ * once; a load that failed is returned as it is.
+ */
+export function wrapNativeLoader<T extends object>(
+  loader: () => NativeAddonLoad<T>,
+  fallback: NativeErrorFallback,
+): () => NativeAddonLoad<T> {
+  let cached: NativeAddonLoad<T> | undefined;
+  return () => {
+    if (cached === undefined) {
+      const loaded = loader();
+      cached = 'path' in loaded ? { addon: wrapNativeAddon(loaded.addon, fallback), path: loaded.path } : loaded;
+    }
+    return cached;
+  };
 }

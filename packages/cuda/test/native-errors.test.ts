@@ -3,9 +3,8 @@
 // back a FlashgraphError of the right class, code and fields; results and `new` work as before.
 import { DisposedError, FlashgraphError, InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { describe, expect, it } from 'vitest';
-import { createNativeAddonLoader } from '../src/addon-loader.js';
-import { CudaError } from '../src/errors.js';
-import { nativeErrorToFlashgraph, wrapNativeAddon } from '../src/native-errors.js';
+import { AddonLoadError, CudaError } from '../src/errors.js';
+import { nativeErrorToFlashgraph, wrapNativeAddon, wrapNativeLoader } from '../src/native-errors.js';
 
 class Fallback extends FlashgraphError {}
 const fallback = (err: unknown, call: string) =>
@@ -129,17 +128,23 @@ describe('wrapNativeAddon', () => {
   });
 });
 
-describe('createNativeAddonLoader nativeErrorFallback', () => {
-  it('must be a function', () => {
-    const err = caught(() =>
-      createNativeAddonLoader({
-        file: 'x.node',
-        moduleUrl: import.meta.url,
-        buildCommand: 'b',
-        nativeErrorFallback: 'no' as never,
-      }),
-    ) as InvalidArgumentError;
-    expect(err).toBeInstanceOf(InvalidArgumentError);
-    expect(err.path).toBe('spec.nativeErrorFallback');
+describe('wrapNativeLoader', () => {
+  it('wraps the loaded addon once and passes a failed load through', () => {
+    let loads = 0;
+    const loaded = wrapNativeLoader(() => {
+      loads++;
+      return { addon, path: '/x.node' };
+    }, fallback);
+    const first = loaded();
+    expect(loaded()).toBe(first);
+    expect(loads).toBe(1);
+    expect(first.addon && 'path' in first ? first.path : null).toBe('/x.node');
+    expect(caught(() => first.addon!.sample(0n))).toBeInstanceOf(InvalidArgumentError);
+    const failed = {
+      addon: null,
+      reason: 'missing',
+      error: new AddonLoadError({ file: 'x.node', reason: 'missing', attempts: [], fix: 'f' }),
+    } as const;
+    expect(wrapNativeLoader<typeof addon>(() => failed, fallback)()).toBe(failed);
   });
 });

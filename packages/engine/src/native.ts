@@ -1,10 +1,8 @@
 // Loads flashgraph_engine.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
 // prebuilds. Never throws: a missing addon is reported with the paths tried, and the engine then
-// runs on the CPU backend (or says why CUDA can't be used). The addon is on native/common's error
-// contract and loads wrapped, so its calls throw FlashgraphErrors (CudaError with cudaName and
-// cudaCode, InvalidArgumentError), and anything else is an EngineError `native_error`.
+// runs on the CPU backend (or says why CUDA can't be used).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
-import { EngineError } from './errors.js';
+import { withEngineErrors } from './native-errors.js';
 
 export const ADDON_FILE = 'flashgraph_engine.node';
 
@@ -61,18 +59,14 @@ export function nativeSampler(): Required<Pick<NativeEngine, 'sample' | 'sampler
 
 export type NativeLoadResult = NativeAddonLoad<NativeEngine>;
 
-/** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export const loadNative: () => NativeLoadResult = createNativeAddonLoader<NativeEngine>({
-  file: ADDON_FILE,
-  moduleUrl: import.meta.url,
-  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/engine build',
-  nativeErrorFallback: engineNativeError,
-});
-
-/** The EngineError for an addon error outside the CUDA / argument contract (none is known today). */
-export function engineNativeError(err: unknown, call: string): EngineError {
-  return new EngineError('native_error', `${call}: ${err instanceof Error ? err.message : String(err)}`, {
-    path: call,
-    cause: err,
-  });
-}
+/**
+ * The addon, or null with the reason it could not be loaded. Never throws; loads once. Its calls
+ * throw FlashgraphErrors (native-errors.ts).
+ */
+export const loadNative: () => NativeLoadResult = withEngineErrors(
+  createNativeAddonLoader<NativeEngine>({
+    file: ADDON_FILE,
+    moduleUrl: import.meta.url,
+    buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/engine build',
+  }),
+);

@@ -8,7 +8,8 @@ import { hostileScalar } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../src/errors.js';
-import { engineNativeError, loadNative } from '../src/native.js';
+import { loadNative } from '../src/native.js';
+import { engineNativeError } from '../src/native-errors.js';
 
 const native = loadNative();
 const addon = native.addon;

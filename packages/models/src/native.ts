@@ -1,11 +1,8 @@
 // Loads flashgraph_models.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
 // prebuilds. Never throws: a missing addon is a reason naming the paths tried, and the models'
-// CUDA backend is then unavailable (the CPU backend still works). The addon is on native/common's
-// error contract and loads wrapped, so its calls throw FlashgraphErrors: CudaError (cudaName,
-// cudaCode), InvalidArgumentError, DisposedError, ModelsError `cublas_error` (a cuBLASLt status)
-// or, for anything else, ModelsError `native_error`.
+// CUDA backend is then unavailable (the CPU backend still works).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
-import { ModelsError } from './errors.js';
+import { withModelsErrors } from './native-errors.js';
 
 export const MODELS_ADDON_FILE = 'flashgraph_models.node';
 
@@ -107,30 +104,14 @@ export interface NativeModels {
   LlamaKernels: new (options: NativeLlamaKernelsOptions) => NativeLlamaKernels;
 }
 
-/** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export const loadModelsNative: () => NativeAddonLoad<NativeModels> = createNativeAddonLoader<NativeModels>({
-  file: MODELS_ADDON_FILE,
-  moduleUrl: import.meta.url,
-  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/models build',
-  nativeErrorFallback: modelsNativeError,
-});
-
-/** The ModelsError for an addon error outside the CUDA / argument / disposed contract. */
-export function modelsNativeError(err: unknown, call: string): ModelsError {
-  const message = err instanceof Error ? err.message : String(err);
-  const e = err as { code?: unknown; cublasStatus?: unknown } | null;
-  if (err instanceof Error && e?.code === 'cublas_error') {
-    return new ModelsError('cublas_error', call, message, {
-      ...(typeof e.cublasStatus === 'number' ? { value: e.cublasStatus } : {}),
-      fix: 'Check the cuBLASLt the addon loaded (`flashgraph doctor`), and the shapes and dtypes of the GEMM.',
-      cause: err,
-    });
-  }
-  if (err instanceof Error && e?.code === 'cublaslt_unavailable') {
-    return new ModelsError('cublaslt_unavailable', call, message, {
-      fix: 'Install cuBLASLt (libcublas for CUDA 13) or set FLASHGRAPH_CUBLASLT to libcublasLt.so.13 or .so.12.',
-      cause: err,
-    });
-  }
-  return new ModelsError('native_error', call, message, { cause: err });
-}
+/**
+ * The addon, or null with the reason it could not be loaded. Never throws; loads once. Its calls
+ * throw FlashgraphErrors (native-errors.ts).
+ */
+export const loadModelsNative: () => NativeAddonLoad<NativeModels> = withModelsErrors(
+  createNativeAddonLoader<NativeModels>({
+    file: MODELS_ADDON_FILE,
+    moduleUrl: import.meta.url,
+    buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/models build',
+  }),
+);

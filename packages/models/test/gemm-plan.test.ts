@@ -11,7 +11,8 @@ import { CudaError } from '@flashgraph/cuda';
 import { InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelsError } from '../src/errors.js';
-import { loadModelsNative, modelsNativeError } from '../src/native.js';
+import { loadModelsNative } from '../src/native.js';
+import { modelsNativeError } from '../src/native-errors.js';
 
 const native = loadModelsNative();
 const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
