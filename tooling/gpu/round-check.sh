@@ -2,7 +2,8 @@
 # One device call that checks a whole round's GPU work on the merged tree (the lead's final call):
 # correctness first, in parallel (every bundled GPU suite; the models against transformers and
 # memcheck of a model's generate; fa3's self-test on the default kernel choice and on the wgmma
-# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card.
+# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card, then fa3's
+# decode grid with the bf16 cache next to the fp8 e4m3 cache (ROUND_DECODE=0 skips it).
 # Prepared here by tooling/gpu/round-prepare.sh into .gpu-round (carry it); on the device, from
 # the repository root:   bash .gpu-round/round-check.sh
 # Logs: $OUT/round-logs.tgz (one file: the device tool returns at most 8); summary printed last.
@@ -61,4 +62,11 @@ pack
 
 echo "==== round check: prefill timings ($card), $(( $(date +%s) - t0 )) s"
 sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
+
+# Phase C: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point, alone on the card.
+[[ ${ROUND_DECODE:-1} == 0 ]] && exit 0
+timeout ${ROUND_DECODE_TIMEOUT:-240} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
+echo $? > "$L/fa3-decode.rc"; pack
+echo "==== round check: decode grid, bf16 vs fp8 ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
+grep -v '^{' "$L/fa3-decode.log" | tail -n 45
 exit 0
