@@ -34,7 +34,7 @@ __device__ __forceinline__ float kv_descale(const float* descale, int kv_head) {
 // 2, 3). Integer moves put each code's sign, exponent and mantissa into the T bit pattern with
 // the exponent unbiased (the value times 2^-(bias_T - 7), exact, subnormals included), then one
 // multiply by 2^(bias_T - 7) restores it. NaN codes (S.1111.111) would read as +-480 that way; a
-// word holding one takes the slow path, which sets those values to NaN.
+// chunk of 16 codes holding one takes the slow path, which sets those values to NaN.
 template <typename T>
 struct Fp8Dequant;
 
@@ -69,28 +69,42 @@ __device__ __forceinline__ uint32_t e4m3_nan_bytes(uint32_t w) {
   return ((w & 0x7f7f7f7fu) + 0x01010101u) & 0x80808080u;
 }
 
+// Four codes, NaN codes not yet handled (they come out as +-480).
 template <typename T>
-__device__ __forceinline__ void dequant_e4m3x4(uint32_t w, uint32_t& lo, uint32_t& hi) {
+__device__ __forceinline__ void dequant_e4m3x4_finite(uint32_t w, uint32_t& lo, uint32_t& hi) {
   // Code k into the high byte of its 16-bit half: codes 0, 1 -> lo, codes 2, 3 -> hi.
   lo = Fp8Dequant<T>::rebias(Fp8Dequant<T>::place(__byte_perm(w, 0u, 0x1404)));
   hi = Fp8Dequant<T>::rebias(Fp8Dequant<T>::place(__byte_perm(w, 0u, 0x3424)));
-  const uint32_t nan = e4m3_nan_bytes(w);
-  if (nan != 0u) {
-    // Exponent and mantissa all ones, sign kept: NaN in bf16 and fp16 alike.
-    if (nan & 0x00000080u) lo |= 0x00007fffu;
-    if (nan & 0x00008000u) lo |= 0x7fff0000u;
-    if (nan & 0x00800000u) hi |= 0x00007fffu;
-    if (nan & 0x80000000u) hi |= 0x7fff0000u;
-  }
 }
 
-// 16 e4m3 codes (one 16-byte shared-memory chunk) -> 16 T values (two 16-byte chunks).
+// The values of w's NaN codes set to NaN: exponent and mantissa all ones, sign kept (NaN in
+// bf16 and fp16 alike).
+__device__ __forceinline__ void set_e4m3_nans(uint32_t w, uint32_t& lo, uint32_t& hi) {
+  const uint32_t nan = e4m3_nan_bytes(w);
+  if (nan & 0x00000080u) lo |= 0x00007fffu;
+  if (nan & 0x00008000u) lo |= 0x7fff0000u;
+  if (nan & 0x00800000u) hi |= 0x00007fffu;
+  if (nan & 0x80000000u) hi |= 0x7fff0000u;
+}
+
+// 16 e4m3 codes (one 16-byte shared-memory chunk) -> 16 T values (two 16-byte chunks). One NaN
+// test for all 16 codes (their bytes' low 7 bits plus one, OR-ed: no carry crosses a byte), so
+// the fix-up is a branch almost never taken.
 template <typename T>
 __device__ __forceinline__ void dequant_e4m3x16(const uint4& in, uint4& out0, uint4& out1) {
-  dequant_e4m3x4<T>(in.x, out0.x, out0.y);
-  dequant_e4m3x4<T>(in.y, out0.z, out0.w);
-  dequant_e4m3x4<T>(in.z, out1.x, out1.y);
-  dequant_e4m3x4<T>(in.w, out1.z, out1.w);
+  dequant_e4m3x4_finite<T>(in.x, out0.x, out0.y);
+  dequant_e4m3x4_finite<T>(in.y, out0.z, out0.w);
+  dequant_e4m3x4_finite<T>(in.z, out1.x, out1.y);
+  dequant_e4m3x4_finite<T>(in.w, out1.z, out1.w);
+  const uint32_t any = (((in.x & 0x7f7f7f7fu) + 0x01010101u) | ((in.y & 0x7f7f7f7fu) + 0x01010101u) |
+                        ((in.z & 0x7f7f7f7fu) + 0x01010101u) | ((in.w & 0x7f7f7f7fu) + 0x01010101u)) &
+                       0x80808080u;
+  if (any != 0u) {
+    set_e4m3_nans(in.x, out0.x, out0.y);
+    set_e4m3_nans(in.y, out0.z, out0.w);
+    set_e4m3_nans(in.z, out1.x, out1.y);
+    set_e4m3_nans(in.w, out1.z, out1.w);
+  }
 }
 
 }  // namespace fa3
