@@ -2,7 +2,8 @@
 # One device call that checks a whole round's GPU work on the merged tree (the lead's final call):
 # correctness first, in parallel (every bundled GPU suite; the models against transformers and
 # memcheck of a model's generate; fa3's self-test on the default kernel choice and on the wgmma
-# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card.
+# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card, then fa3's
+# decode grid with the bf16 cache next to the fp8 e4m3 cache (ROUND_DECODE=0 skips it).
 # Prepared here by tooling/gpu/round-prepare.sh into .gpu-round (carry it); on the device, from
 # the repository root:   bash .gpu-round/round-check.sh
 # Logs: $OUT/round-logs.tgz (one file: the device tool returns at most 8); summary printed last.
@@ -39,6 +40,12 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
   fi ) &
 [[ ${ROUND_MEMCHECK_FA3:-1} == 1 ]] && ( timeout 200 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
     > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
+# fa3's fp8-cache kernels under memcheck and racecheck: the suite's small NaN-code case (one
+# request of 200 keys through the decode kernel, then 40 queries through the general kernel).
+[[ ${ROUND_SANITIZE_FP8:-1} == 1 ]] && ( for tool in memcheck racecheck; do
+    timeout 150 compute-sanitizer --tool $tool --error-exitcode 17 /tmp/node --test --test-name-pattern='NaN codes' \
+      "$H/suite/fa3--fp8-kv.mjs" > "$L/$tool-fa3-fp8.log" 2>&1; echo $? > "$L/$tool-fa3-fp8.rc"
+  done ) &
 ( /tmp/node "$H/models/cli.mjs" doctor > "$L/doctor.log" 2>&1 ) &
 wait
 echo "phase A done in $(( $(date +%s) - t0 )) s"; pack
@@ -47,6 +54,9 @@ echo "-- GPU suites rc=$(cat "$L/suites.rc" 2>/dev/null): $(grep -E '^# (tests|p
 grep -E '^not ok' "$L/gpu-tests.tap" | head -12
 [[ -f $L/suites-wgmma.rc ]] && echo "-- fa3 GPU suites on FLASHGRAPH_FA3_KERNEL=wgmma rc=$(cat "$L/suites-wgmma.rc"): $(grep -E '^# (tests|pass|fail)' "$L/gpu-tests-wgmma.tap" | tr '\n' ' ')" && grep -E '^not ok' "$L/gpu-tests-wgmma.tap" | head -5
 echo "-- memcheck fa3 crash scenario rc=$(cat "$L/memcheck-fa3-crash.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-fa3-crash.log" | tail -1)"
+for tool in memcheck racecheck; do
+  [[ -f $L/$tool-fa3-fp8.rc ]] && echo "-- $tool fa3 fp8 cache rc=$(cat "$L/$tool-fa3-fp8.rc"): $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$L/$tool-fa3-fp8.log" | tail -1) $(grep -E '^# (pass|fail)' "$L/$tool-fa3-fp8.log" | tr '\n' ' ')"
+done
 echo "-- doctor: $(grep -iE 'cublas' "$L/doctor.log" | head -3 | tr '\n' ' ')"
 echo "-- fa3 correctness:"; sed -n '/==== prefill-device summary/,$p' "$L/fa3-correctness.log" | head -30
 echo "-- models vs transformers rc=$(cat "$L/models-check.rc" 2>/dev/null):"
@@ -61,4 +71,11 @@ pack
 
 echo "==== round check: prefill timings ($card), $(( $(date +%s) - t0 )) s"
 sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
+
+# Phase C: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point, alone on the card.
+[[ ${ROUND_DECODE:-1} == 0 ]] && exit 0
+timeout ${ROUND_DECODE_TIMEOUT:-240} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
+echo $? > "$L/fa3-decode.rc"; pack
+echo "==== round check: decode grid, bf16 vs fp8 ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
+grep -v '^{' "$L/fa3-decode.log" | tail -n 45
 exit 0

@@ -8,6 +8,7 @@ node tooling/gpu/prepare.mjs > /dev/null
 bash native/fa3/tests/run.sh --build-only > /dev/null
 rm -rf .gpu-round /tmp/round-models && mkdir -p .gpu-round/models .gpu-round/fa3
 cp -r .gpu/node.xz .gpu/native .gpu/suite .gpu-round/
+mkdir -p .gpu-round/bench && cp .gpu/bench/fa3--decode.mjs .gpu-round/bench/
 # cuda's interop suite loads a second addon (built by `pnpm --filter @flashgraph/cuda build:interop`).
 (cd packages/cuda && npx -y pnpm@10.34.9 build:interop > /dev/null)
 cp native/interop-test/build/Release/flashgraph_interop_test.node .gpu-round/native/

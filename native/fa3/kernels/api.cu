@@ -46,6 +46,19 @@ Result check_ptr(const char* name, uintptr_t p, uintptr_t align) {
   return Result{};
 }
 
+// Descale pointers: fp32, so 4-byte aligned; only an fp8 cache has them (0 = all 1).
+Result check_descales(const Caps& c, uintptr_t k_descale, uintptr_t v_descale) {
+  const bool fp8 = c.kv_dtype == kKvFp8E4m3;
+  const char* names[2] = {"kDescale", "vDescale"};
+  const uintptr_t ptrs[2] = {k_descale, v_descale};
+  for (int i = 0; i < 2; ++i) {
+    if (ptrs[i] == 0) continue;
+    if (!fp8) return invalid(std::string(names[i]) + " must be 0 (none) unless caps.kvDtype is 'fp8_e4m3'");
+    if (!aligned(ptrs[i], 4)) return invalid(std::string(names[i]) + " must be 4-byte aligned (or 0 for none)");
+  }
+  return Result{};
+}
+
 }  // namespace
 
 DeviceInfo device_status() {
@@ -104,6 +117,9 @@ Result validate_caps(const Caps& c) {
   if (c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
     return invalid("caps.headDim must be one of 64, 128, 256, got " + std::to_string(c.head_dim));
   if (c.dtype != 0 && c.dtype != 1) return invalid("caps.dtype must be 'bf16' or 'fp16'");
+  if (c.kv_dtype != kKvSameAsDtype && c.kv_dtype != c.dtype && c.kv_dtype != kKvFp8E4m3)
+    return invalid(std::string("caps.kvDtype must be caps.dtype ('") + (c.dtype == 0 ? "bf16" : "fp16") +
+                   "') or 'fp8_e4m3', got " + std::to_string(c.kv_dtype));
   if (c.page_size < 16 || c.page_size % 16 != 0 || c.page_size > 65536)
     return invalid("caps.pageSize must be a multiple of 16 in [16, 65536], got " + std::to_string(c.page_size));
   if (c.num_pages < 1) return invalid(range("caps.numPages", c.num_pages, 1, kInt32Max));
@@ -179,6 +195,7 @@ Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seql
   int kernel = 0;
   if (!(r = step_kernel_checked(max_seqlen_q, caps.num_heads_q / caps.num_heads_kv, caps.head_dim, &kernel)).ok())
     return r;
+  kernel = kernel_for_kv(kernel, kv_is_fp8(caps));
   const SchedShape s = sched_shape(caps);
   *out = resolve_num_splits(s, tile_shape(kernel, s.head_dim, qheads_per_kvhead(s)), num_splits, max_seqlen_q,
                             max_seqlen_k, sm_count);
@@ -260,6 +277,7 @@ Result prepare(const PrepareArgs& a) {
   if (!(r = step_kernel_checked(a.max_seqlen_q, a.caps.num_heads_q / a.caps.num_heads_kv, a.caps.head_dim, &kernel))
            .ok())
     return r;
+  kernel = kernel_for_kv(kernel, kv_is_fp8(a.caps));  // the same kernel forward launches
   const SchedShape s = sched_shape(a.caps);
   const WorkspaceLayout l = workspace_layout(s);
   char* ws = reinterpret_cast<char*>(a.workspace);
@@ -305,9 +323,13 @@ Result forward(const ForwardArgs& a) {
   if (!(r = step_kernel_checked(a.max_seqlen_q, a.caps.num_heads_q / a.caps.num_heads_kv, a.caps.head_dim, &kernel))
            .ok())
     return r;
-  if (!forward_instantiated(kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype)))
+  const bool kv_fp8 = kv_is_fp8(a.caps);
+  kernel = kernel_for_kv(kernel, kv_fp8);
+  if (!forward_instantiated(kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype), kv_fp8))
     return invalid(std::string("no forward kernel instantiated for (kernel ") + kernel_name(kernel) + ", headDim " +
-                   std::to_string(a.caps.head_dim) + ", dtype " + (a.caps.dtype == 0 ? "bf16" : "fp16") + ")");
+                   std::to_string(a.caps.head_dim) + ", dtype " + (a.caps.dtype == 0 ? "bf16" : "fp16") +
+                   (kv_fp8 ? ", kvDtype fp8_e4m3" : "") + ")");
+  if (!(r = check_descales(a.caps, a.k_descale, a.v_descale)).ok()) return r;
   if (a.max_seqlen_k < 0) return invalid(range("maxSeqlenK", a.max_seqlen_k, 0, kInt32Max));
   if (!(a.softmax_scale > 0) || !std::isfinite(a.softmax_scale))
     return invalid("softmaxScale must be a finite number > 0");
@@ -350,11 +372,13 @@ Result forward(const ForwardArgs& a) {
   p.o_partial = reinterpret_cast<float*>(ws + l.o_partial_offset);
   p.lse_partial = reinterpret_cast<float*>(ws + l.lse_partial_offset);
   p.max_total_tiles = static_cast<int>(max_total_tiles(s, layout_tile_shape(s.head_dim, qheads_per_kvhead(s))));
+  p.k_descale = reinterpret_cast<const float*>(a.k_descale);
+  p.v_descale = reinterpret_cast<const float*>(a.v_descale);
 #ifdef FA3_TRACE
   p.trace = g_trace_forward;
 #endif
-  return from_cuda(dispatch_forward(p, kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype), a.sm_count,
-                                    reinterpret_cast<cudaStream_t>(a.stream)),
+  return from_cuda(dispatch_forward(p, kernel, a.caps.head_dim, static_cast<DType>(a.caps.dtype), kv_fp8,
+                                    a.sm_count, reinterpret_cast<cudaStream_t>(a.stream)),
                    "forward launch");
 }
 
@@ -369,6 +393,7 @@ Result write_kv_cache(const KvWriteArgs& a) {
   if (!(r = check_ptr("kCache", a.k_cache, 16)).ok()) return r;
   if (!(r = check_ptr("vCache", a.v_cache, 16)).ok()) return r;
   if (!(r = check_ptr("slotMapping", a.slot_mapping, 4)).ok()) return r;
+  if (!(r = check_descales(a.caps, a.k_descale, a.v_descale)).ok()) return r;
   KvWriteParams p;
   p.key = reinterpret_cast<const void*>(a.key);
   p.value = reinterpret_cast<const void*>(a.value);
@@ -378,6 +403,11 @@ Result write_kv_cache(const KvWriteArgs& a) {
   p.num_tokens = a.num_tokens;
   p.num_slots = static_cast<int64_t>(a.caps.num_pages) * a.caps.page_size;
   p.row_chunks = a.caps.num_heads_kv * a.caps.head_dim / 8;
+  p.kv_fp8 = kv_is_fp8(a.caps);
+  p.dtype = static_cast<DType>(a.caps.dtype);
+  p.head_chunks = a.caps.head_dim / 8;
+  p.k_descale = reinterpret_cast<const float*>(a.k_descale);
+  p.v_descale = reinterpret_cast<const float*>(a.v_descale);
   return from_cuda(launch_kv_write(p, reinterpret_cast<cudaStream_t>(a.stream)), "writeKvCache launch");
 }
 

@@ -7,7 +7,9 @@
 //   q, out            [maxNumTokens rows, Hq, D]  dtype       (token indices are clamped to capacity)
 //   lse               fp32 [Hq, totalQ]            natural log; totalQ = cuSeqlensQ[numReqs] read on
 //                                                  the device (clamped to maxNumTokens), as FA3
-//   kCache, vCache    [numPages, pageSize, Hkv, D] dtype
+//   kCache, vCache    [numPages, pageSize, Hkv, D] kvDtype (dtype, or fp8 e4m3: one byte each)
+//   kDescale, vDescale fp32 [Hkv] (fp8 caches only; optional, 1 when absent): the cache holds
+//                     e4m3(x / descale[h]) and attention reads code x descale[h]
 //   pageTable         int32 [maxNumReqs, pageTableStride]
 //   cuSeqlensQ        int32 [numReqs + 1];  seqLens int32 [numReqs]
 //   key, value        [numTokens, Hkv, D] dtype;  slotMapping int32 [numTokens] (-1 = padding)
@@ -30,11 +32,16 @@ struct Result {
 
 constexpr int kFa3ErrorNoDevice = 100000;
 
+constexpr int kKvSameAsDtype = -1;
+constexpr int kKvFp8E4m3 = 2;
+
 struct Caps {
   int num_heads_q = 0;
   int num_heads_kv = 0;
   int head_dim = 0;
   int dtype = 0;  // 0 = bf16, 1 = fp16
+  // The KV cache's element type: kKvSameAsDtype (-1), the dtype itself (0 / 1), or kKvFp8E4m3 (2).
+  int kv_dtype = -1;
   int page_size = 0;
   int num_pages = 0;
   int max_num_reqs = 0;
@@ -60,6 +67,8 @@ DeviceInfo device_status();
 
 Result validate_caps(const Caps& caps);
 SchedShape sched_shape(const Caps& caps);
+// Whether the caps describe an fp8 e4m3 KV cache.
+inline bool kv_is_fp8(const Caps& caps) { return caps.kv_dtype == kKvFp8E4m3; }
 
 // The tile shape of a kernel (scheduling.h ForwardKernel: 0 general, 1 decode, 2 wgmma).
 Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileShape* out);
@@ -113,6 +122,9 @@ struct ForwardArgs {
   double softmax_scale = 0;  // <= 0 is rejected; callers resolve the 1/sqrt(D) default
   int num_splits_bound = 1;
   int sm_count = 0;
+  // fp8 caches: fp32 [Hkv] descale factors, 0 = all 1 (read on the device each launch); must be 0
+  // for a bf16 / fp16 cache.
+  uintptr_t k_descale = 0, v_descale = 0;
 };
 Result forward(const ForwardArgs& a);
 
@@ -121,6 +133,7 @@ struct KvWriteArgs {
   Caps caps;
   uintptr_t key = 0, value = 0, k_cache = 0, v_cache = 0, slot_mapping = 0;
   int num_tokens = 0;
+  uintptr_t k_descale = 0, v_descale = 0;  // as ForwardArgs: the quantizer divides by them
 };
 Result write_kv_cache(const KvWriteArgs& a);
 

@@ -12,6 +12,9 @@
 //   - for numReqs <= 32 the tile decode is one round trip (decode_tile_small);
 //   - a CTA that knows it is leaving arrives at the done counter before its merge.
 // The warp merge, outputs / partials and the fused combine are the general kernel's.
+// An fp8 e4m3 cache (KV = KvFp8) streams half the bytes: each chunk's codes land in the warp's fp8
+// ring (cp.async, 16 codes per copy), the warp dequantizes the chunk into one bf16 / fp16 chunk
+// buffer (kv_fp8.h) and the rest of the loop is the same code; descales are applied in fp32.
 // A tile with more than 16 rows (the host understated maxSeqlenQ) is still computed exactly, 16
 // rows at a time over the whole KV range: slower, never wrong.
 //
@@ -27,6 +30,7 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "kv_fp8.h"
 #include "persistent_launch.h"
 
 namespace fa3 {
@@ -52,19 +56,27 @@ struct DecodeTraits {
                 "epilogue buffer fits the K/V region");
   static_assert(ForwardTraits<D>::kBlockM * kMaxSplitsLimit <= kRegionFloats, "merge LSE table fits");
   static_assert(ForwardTraits<D>::kBlockN % kChunkKeys == 0, "KV blocks are whole chunks");
+  // fp8 caches, per warp (bytes): one dequantized K chunk and one V chunk (the T elements the
+  // mma path reads), then the fp8 ring of kStages chunks (K then V codes, rows of D bytes).
+  static constexpr int kFp8DequantBytes = 2 * kStageElems * 2;
+  static constexpr int kFp8RingBytes = kStages * 2 * kStageElems;
+  static_assert(kFp8DequantBytes + kFp8RingBytes <= kWarpKVBytes, "the fp8 layout fits a warp's K/V region");
 };
 
 // One 16-row slice (tile rows [row0, row0 + rows)) against the tile's whole KV range; each warp
 // ends with the online-softmax state of its chunks in `st` (merged by store_tile_rows).
-template <int D, typename T>
+template <int D, typename T, typename KV>
 __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileInfo& ti, int row0, int rows,
                                              char* smem, WarpState<D>& st) {
   using Tr = DecodeTraits<D>;
   using Ft = ForwardTraits<D>;
+  constexpr bool kFp8 = KvTraits<KV>::kFp8;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = qheads_per_kvhead(p.shape);
   T* sQ = reinterpret_cast<T*>(smem);
   T* sKV = reinterpret_cast<T*>(smem + Tr::kKVOffset) + warp * (Tr::kStages * 2 * Tr::kStageElems);
+  // fp8: sKV holds the dequantized chunk (K, then V); the codes' ring follows it.
+  char* ring8 = reinterpret_cast<char*>(sKV) + Tr::kFp8DequantBytes;
 
 #pragma unroll
   for (int d = 0; d < D / 8; ++d) st.o[d][0] = st.o[d][1] = st.o[d][2] = st.o[d][3] = 0.f;
@@ -138,8 +150,62 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     }
     cp_async_commit();  // an empty group past the end keeps the group count uniform
   };
+  // fp8: chunk j's codes into ring stage j % kStages, rows of D bytes, a lane per 16 codes.
+  constexpr int kPieces8 = D / 16;              // 16-byte pieces of an fp8 row
+  constexpr int kRowsPerPass8 = 32 / kPieces8;  // 8, 4, 2 for D = 64, 128, 256
+  const int c8 = lane % kPieces8, r08 = lane / kPieces8;
+  const char* kc8 = static_cast<const char*>(p.k_cache) + static_cast<int64_t>(ti.kv_head) * D + c8 * 16;
+  const char* vc8 = static_cast<const char*>(p.v_cache) + static_cast<int64_t>(ti.kv_head) * D + c8 * 16;
+  auto issue8 = [&](int j) {
+    if (j < ncw) {
+      if ((j & 31) == 0 && j > 0) {
+        pages = pages_next;
+        bad_next = bad_of(pages);
+        pages_next = 32 * (j / 32 + 1) < ncw ? load_pages(j / 32 + 1) : 0;
+      }
+      const int page = __shfl_sync(0xffffffffu, pages, j & 31);
+      const int pos0 = chunk_pos(j);
+      const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+      const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
+                             static_cast<unsigned>(page_offset(p, pos0) + r08);
+      char* sk = ring8 + (j % Tr::kStages) * 2 * Tr::kStageElems;
+      char* sv = sk + Tr::kStageElems;
+#pragma unroll
+      for (int i = 0; i < Tr::kChunkKeys / kRowsPerPass8; ++i) {
+        const int row = r08 + i * kRowsPerPass8;
+        const bool ok = page_ok && pos0 + row < key_end;
+        const int64_t off = ok ? static_cast<int64_t>(slot0 + i * kRowsPerPass8) * token_stride : 0;
+        cp_async_16(smem_u32(sk + row * D + c8 * 16), kc8 + off, ok);
+        cp_async_16(smem_u32(sv + row * D + c8 * 16), vc8 + off, ok);
+      }
+    }
+    cp_async_commit();
+  };
+  // fp8: chunk j's codes (ring stage j % kStages) -> the warp's dequantized K and V chunk.
+  auto dequant_chunk = [&](int j) {
+    const char* sk = ring8 + (j % Tr::kStages) * 2 * Tr::kStageElems;
+#pragma unroll
+    for (int kv = 0; kv < 2; ++kv) {
+      const char* src = sk + kv * Tr::kStageElems;
+      T* dst = sKV + kv * Tr::kStageElems;
+#pragma unroll
+      for (int idx = lane; idx < Tr::kChunkKeys * kPieces8; idx += 32) {
+        const int row = idx / kPieces8, c = idx % kPieces8;
+        uint4 lo, hi;
+        dequant_e4m3x16<T>(*reinterpret_cast<const uint4*>(src + row * D + c * 16), lo, hi);
+        *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c)) = lo;
+        *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c + 1)) = hi;
+      }
+    }
+  };
+  const float k_descale = kFp8 ? kv_descale(p.k_descale, ti.kv_head) : 1.f;
 #pragma unroll 1
-  for (int j = 0; j < Tr::kStages - 1; ++j) issue(j);
+  for (int j = 0; j < Tr::kStages - 1; ++j) {
+    if constexpr (kFp8)
+      issue8(j);
+    else
+      issue(j);
+  }
   cp_async_wait<Tr::kStages - 1>();  // this thread's Q copies
   __syncthreads();                   // everyone's Q copies
   FA3_TRACE_TILE(p, ti, 2);
@@ -168,8 +234,16 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     if (j == 0 && warp == 0) FA3_TRACE_TILE(p, ti, 3);
     if ((j & 31) == 0 && j > 0) bad = bad_next;
     const bool page_ok = ((bad >> (j & 31)) & 1u) == 0;
-    issue(j + Tr::kStages - 1);
-    const T* sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
+    const T* sk;
+    if constexpr (kFp8) {
+      issue8(j + Tr::kStages - 1);
+      dequant_chunk(j);
+      __syncwarp();  // every lane's part of the dequantized chunk is written
+      sk = sKV;
+    } else {
+      issue(j + Tr::kStages - 1);
+      sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
+    }
     const T* sv = sk + Tr::kStageElems;
     const int pos0 = chunk_pos(j);
 
@@ -188,6 +262,12 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
       ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
       MmaOp<T>::run(s[0], a, b0, b1);
       MmaOp<T>::run(s[1], a, b2, b3);
+    }
+    if constexpr (kFp8) {
+#pragma unroll
+      for (int t = 0; t < 2; ++t)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[t][e] *= k_descale;
     }
     // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop).
     scale_scores<2>(p, s, 2);
@@ -208,12 +288,18 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     pv_accumulate<D, T>(s[0], s[1], sv, 0, st);  // O += P V
   }
   cp_async_wait<0>();
+  if constexpr (kFp8) {
+    const float v_descale = kv_descale(p.v_descale, ti.kv_head);
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d) st.o[d][0] *= v_descale, st.o[d][1] *= v_descale, st.o[d][2] *= v_descale,
+                                    st.o[d][3] *= v_descale;
+  }
 }
 
 // Batches of at most this many requests take the one-round-trip tile decode (decode_tile_small).
 constexpr int kSmallBatchReqs = 32;
 
-template <int D, typename T>
+template <int D, typename T, typename KV>
 __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
     decode_kernel(const __grid_constant__ ForwardParams p) {
   using Tr = DecodeTraits<D>;
@@ -273,7 +359,7 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
       for (int row0 = 0; row0 < ti.rows; row0 += Tr::kRows) {
         WarpState<D> st;
         const int rows = min(Tr::kRows, ti.rows - row0);
-        decode_slice<D, T>(p, ti, row0, rows, smem, st);
+        decode_slice<D, T, KV>(p, ti, row0, rows, smem, st);
         __syncthreads();  // every warp is out of its K/V stages: the epilogue reuses them
         FA3_TRACE_TILE(p, ti, 4);
         store_tile_rows<ForwardTraits<D>, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
@@ -297,10 +383,11 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
   FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
-template <int D, typename T>
+// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache).
+template <int D, typename T, typename KV = T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = DecodeTraits<D>;
-  return launch_persistent<decode_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  return launch_persistent<decode_kernel<D, T, KV>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "kv_fp8.h"
 #include "launchers.h"
 
 #include <cstdlib>
@@ -73,29 +74,42 @@ const char* kernel_name(int kernel) {
 #define FA3_DTYPE_T_bf16 __nv_bfloat16
 #define FA3_DTYPE_T_fp16 __half
 
-// Declarations of every instantiation's launcher (defined in the *_instantiate_*.cu files).
-template <int D, typename T>
+// Declarations of every instantiation's launcher (defined in the *_instantiate_*.cu files); KV is
+// the cache element type (the query dtype, or KvFp8).
+template <int D, typename T, typename KV = T>
 cudaError_t launch_general(const ForwardParams& p, int sm_count, cudaStream_t stream);
-template <int D, typename T>
+template <int D, typename T, typename KV = T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream);
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream);
 
-bool forward_instantiated(int kernel, int head_dim, DType dtype) {
+bool forward_instantiated(int kernel, int head_dim, DType dtype, bool kv_fp8) {
 #define FA3_IS(kernel_, d, dtype_) \
   if (kernel == FA3_KERNEL_ID_##kernel_ && head_dim == d && dtype == FA3_DTYPE_ID_##dtype_) return true;
+  if (kv_fp8) {
+    FA3_FP8_KV_KERNELS(FA3_IS)
+    return false;
+  }
   FA3_FORWARD_KERNELS(FA3_IS)
 #undef FA3_IS
   return false;
 }
 
-cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, int sm_count,
-                             cudaStream_t stream) {
+cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, bool kv_fp8,
+                             int sm_count, cudaStream_t stream) {
 #define FA3_CASE(kernel_, d, dtype_)                                                     \
   if (kernel == FA3_KERNEL_ID_##kernel_ && head_dim == d && dtype == FA3_DTYPE_ID_##dtype_) \
     return launch_##kernel_<d, FA3_DTYPE_T_##dtype_>(p, sm_count, stream);
+#define FA3_CASE_FP8(kernel_, d, dtype_)                                                 \
+  if (kernel == FA3_KERNEL_ID_##kernel_ && head_dim == d && dtype == FA3_DTYPE_ID_##dtype_) \
+    return launch_##kernel_<d, FA3_DTYPE_T_##dtype_, KvFp8>(p, sm_count, stream);
+  if (kv_fp8) {
+    FA3_FP8_KV_KERNELS(FA3_CASE_FP8)
+    return cudaErrorInvalidValue;
+  }
   FA3_FORWARD_KERNELS(FA3_CASE)
 #undef FA3_CASE
+#undef FA3_CASE_FP8
   return cudaErrorInvalidValue;
 }
 

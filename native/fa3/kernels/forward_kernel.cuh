@@ -11,12 +11,13 @@
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "kv_fp8.h"
 #include "launchers.h"
 #include "persistent_launch.h"
 
 namespace fa3 {
 
-template <int D, typename T>
+template <int D, typename T, typename KV>
 __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
     forward_kernel(const __grid_constant__ ForwardParams p) {
   extern __shared__ __align__(128) char smem[];
@@ -62,9 +63,9 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
       WarpState<D> st;
       using Tr = ForwardTraits<D>;
       if (geo.warps_n == Tr::kWarps)  // decode tile: compile-time warp layout
-        run_mainloop<D, T, Tr::kBlockN / 8 / Tr::kWarps>(p, ti, geo, smem, st);
+        run_mainloop<D, T, KV, Tr::kBlockN / 8 / Tr::kWarps>(p, ti, geo, smem, st);
       else
-        run_mainloop<D, T, 0>(p, ti, geo, smem, st);
+        run_mainloop<D, T, KV, 0>(p, ti, geo, smem, st);
       run_epilogue<D, T>(p, ti, geo, smem, s_epi, st, lse_stride);
     }
     tile = next;
@@ -75,10 +76,11 @@ __global__ void __launch_bounds__(ForwardTraits<D>::kThreads)
   FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
-template <int D, typename T>
+// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache).
+template <int D, typename T, typename KV = T>
 cudaError_t launch_general(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = ForwardTraits<D>;
-  return launch_persistent<forward_kernel<D, T>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  return launch_persistent<forward_kernel<D, T, KV>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

@@ -13,6 +13,7 @@
 
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "kv_fp8.h"
 #include "ptx.h"
 
 namespace fa3 {
@@ -140,6 +141,76 @@ __device__ __forceinline__ void issue_kv_block(const ForwardParams& p, const Til
   }
 }
 
+// fp8 e4m3 caches (kv_fp8.h): the codes of KV block k go to fp8 ring stage k % kStages, which lives
+// in K / V stages 1.. of the bf16 layout (stage 0 of each holds the dequantized block the mma path
+// reads). A thread copies 16 codes of one row per cp.async; rows of D bytes, unswizzled (the
+// dequantization reads them a 16-byte piece per thread, conflict-free). Pages are looked up per row
+// (the groups of a thread's rows are not compile-time here at D = 64); invalid pages and keys past
+// k_len are zero-filled, as above.
+template <int D>
+struct Fp8KvLayout {
+  using Tr = ForwardTraits<D>;
+  static constexpr int kStageBytes = Tr::kBlockN * D;  // codes of one block of K (or V)
+  static constexpr int kPieces = D / 16;               // 16-byte pieces of a row
+  static constexpr int kRingOffsetK = Tr::kKOffset + Tr::kKVStageBytes;
+  static constexpr int kRingOffsetV = Tr::kVOffset + Tr::kKVStageBytes;
+  static_assert(Tr::kStages * kStageBytes <= (Tr::kStages - 1) * Tr::kKVStageBytes,
+                "the fp8 ring fits the bf16 stages 1..");
+  static_assert(Tr::kThreads % kPieces == 0 && Tr::kBlockN % (Tr::kThreads / kPieces) == 0,
+                "threads tile a block's pieces");
+};
+
+template <int D>
+__device__ __forceinline__ void issue_kv_block_fp8(const ForwardParams& p, const TileInfo& ti, int k, char* smem,
+                                                   const int* ring) {
+  using Tr = ForwardTraits<D>;
+  using L = Fp8KvLayout<D>;
+  if (k >= ti.block_end - ti.block_begin) return;
+  constexpr int kRowsPerPass = Tr::kThreads / L::kPieces;  // 32, 16, 8 for D = 64, 128, 256
+  const int stage = k % Tr::kStages;
+  char* sk = smem + L::kRingOffsetK + stage * L::kStageBytes;
+  char* sv = smem + L::kRingOffsetV + stage * L::kStageBytes;
+  const int* pages = ring + (k % Tr::kPageRing) * Tr::kGroupsPerBlock;
+  const int c = threadIdx.x % L::kPieces;
+  const int r0 = threadIdx.x / L::kPieces;
+  const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;  // bytes: one per element
+  const int64_t col = static_cast<int64_t>(ti.kv_head) * D + c * 16;
+  const char* kc = static_cast<const char*>(p.k_cache) + col;
+  const char* vc = static_cast<const char*>(p.v_cache) + col;
+  const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
+#pragma unroll
+  for (int i = 0; i < Tr::kBlockN / kRowsPerPass; ++i) {
+    const int row = r0 + i * kRowsPerPass;
+    const int pos = block_pos + row;
+    const int page = pages[row >> 4];
+    const bool ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages) && pos < ti.k_len;
+    const unsigned slot = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
+                          static_cast<unsigned>(page_offset(p, pos));
+    const int64_t off = ok ? static_cast<int64_t>(slot) * token_stride : 0;
+    cp_async_16(smem_u32(sk + row * D + c * 16), kc + off, ok);
+    cp_async_16(smem_u32(sv + row * D + c * 16), vc + off, ok);
+  }
+}
+
+// The codes of KV block j (ring stage j % kStages) -> the dequantized K and V tiles (the swizzled
+// T layout of stage 0), by the whole CTA.
+template <int D, typename T>
+__device__ __forceinline__ void dequant_kv_block(const char* smem_ring_k, const char* smem_ring_v, T* sK, T* sV) {
+  using Tr = ForwardTraits<D>;
+  using L = Fp8KvLayout<D>;
+#pragma unroll
+  for (int idx = threadIdx.x; idx < Tr::kBlockN * L::kPieces; idx += Tr::kThreads) {
+    const int row = idx / L::kPieces, c = idx % L::kPieces;
+    uint4 lo, hi;
+    dequant_e4m3x16<T>(*reinterpret_cast<const uint4*>(smem_ring_k + row * D + c * 16), lo, hi);
+    *reinterpret_cast<uint4*>(sK + swz<D>(row, 2 * c)) = lo;
+    *reinterpret_cast<uint4*>(sK + swz<D>(row, 2 * c + 1)) = hi;
+    dequant_e4m3x16<T>(*reinterpret_cast<const uint4*>(smem_ring_v + row * D + c * 16), lo, hi);
+    *reinterpret_cast<uint4*>(sV + swz<D>(row, 2 * c)) = lo;
+    *reinterpret_cast<uint4*>(sV + swz<D>(row, 2 * c + 1)) = hi;
+  }
+}
+
 // Running softmax state and output accumulator of one warp's 16 rows (two rows per thread:
 // lane/4 and lane/4 + 8 of the slice).
 template <int D>
@@ -234,10 +305,12 @@ __device__ __forceinline__ void pv_accumulate(const float (&s0)[4], const float 
 
 // kNtW > 0: the n8 tiles per warp are known at compile time (a decode tile, <= 16 rows: all
 // warps split the KV block), so every `t < nt_w` below folds away; 0: read them from geo.
-template <int D, typename T, int kNtW>
+// KV: the cache element type (T, or KvFp8: codes staged and dequantized per block, descales in fp32).
+template <int D, typename T, typename KV, int kNtW>
 __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileInfo& ti, const TileGeometry& geo,
                                              char* smem, WarpState<D>& st) {
   using Tr = ForwardTraits<D>;
+  constexpr bool kFp8 = KvTraits<KV>::kFp8;
   constexpr int kNT = Tr::kBlockN / 8;
   const int nt_w = kNtW > 0 ? kNtW : geo.nt_w;
   T* sQ = reinterpret_cast<T*>(smem);
@@ -263,10 +336,14 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
   FA3_TRACE_TILE(p, ti, 2);
 #pragma unroll 1  // one copy of the gather code (instruction fetch, see the mask below)
   for (int k = 0; k < Tr::kStages - 1; ++k) {
-    issue_kv_block<D, T>(p, ti, k, sK, sV, ring);
+    if constexpr (kFp8)
+      issue_kv_block_fp8<D>(p, ti, k, smem, ring);
+    else
+      issue_kv_block<D, T>(p, ti, k, sK, sV, ring);
     issue_page_ids<D>(p, ti, k + Tr::kStages, ring);
     cp_async_commit();
   }
+  const float k_descale = kFp8 ? kv_descale(p.k_descale, ti.kv_head) : 1.f;
 
   // Q fragments (A operand) of this warp's 16 rows.
   const int q_row = geo.wm * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
@@ -285,12 +362,25 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
     cp_async_wait<Tr::kStages - 2>();
     __syncthreads();
     if (j == 0) FA3_TRACE_TILE(p, ti, 3);
-    issue_kv_block<D, T>(p, ti, j + Tr::kStages - 1, sK, sV, ring);
-    issue_page_ids<D>(p, ti, j + 2 * Tr::kStages - 1, ring);
-    cp_async_commit();
-
-    const T* sk = sK + (j % Tr::kStages) * (Tr::kBlockN * D);
-    const T* sv = sV + (j % Tr::kStages) * (Tr::kBlockN * D);
+    const T* sk;
+    const T* sv;
+    if constexpr (kFp8) {
+      issue_kv_block_fp8<D>(p, ti, j + Tr::kStages - 1, smem, ring);
+      issue_page_ids<D>(p, ti, j + 2 * Tr::kStages - 1, ring);
+      cp_async_commit();
+      const int stage = j % Tr::kStages;
+      dequant_kv_block<D, T>(smem + Fp8KvLayout<D>::kRingOffsetK + stage * Fp8KvLayout<D>::kStageBytes,
+                             smem + Fp8KvLayout<D>::kRingOffsetV + stage * Fp8KvLayout<D>::kStageBytes, sK, sV);
+      __syncthreads();  // the dequantized block is complete
+      sk = sK;
+      sv = sV;
+    } else {
+      issue_kv_block<D, T>(p, ti, j + Tr::kStages - 1, sK, sV, ring);
+      issue_page_ids<D>(p, ti, j + 2 * Tr::kStages - 1, ring);
+      cp_async_commit();
+      sk = sK + (j % Tr::kStages) * (Tr::kBlockN * D);
+      sv = sV + (j % Tr::kStages) * (Tr::kBlockN * D);
+    }
     const int* pages = ring + (j % Tr::kPageRing) * Tr::kGroupsPerBlock;
     const int64_t kb0 = static_cast<int64_t>(ti.block_begin + j) * Tr::kBlockN;
 
@@ -331,6 +421,13 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
       }
     }
 
+    if constexpr (kFp8) {
+#pragma unroll
+      for (int t = 0; t < kNT; ++t)
+        if (t < nt_w)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) s[t][e] *= k_descale;
+    }
     // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop too).
     scale_scores<kNT>(p, s, nt_w);
     if (need_mask) {
@@ -358,6 +455,12 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
       if (t < nt_w) pv_accumulate<D, T>(s[t], s[t + 1], sv, n_base + t * 8, st);
   }
   cp_async_wait<0>();
+  if constexpr (kFp8) {
+    const float v_descale = kv_descale(p.v_descale, ti.kv_head);
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d) st.o[d][0] *= v_descale, st.o[d][1] *= v_descale, st.o[d][2] *= v_descale,
+                                    st.o[d][3] *= v_descale;
+  }
   __syncthreads();  // every warp is done with the K/V stages: the epilogue may reuse them
   FA3_TRACE_TILE(p, ti, 4);
 }

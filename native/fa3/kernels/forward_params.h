@@ -45,6 +45,9 @@ struct ForwardParams {
   float* o_partial;
   float* lse_partial;
   int max_total_tiles;
+  // fp8 KV caches (kv_fp8.h): fp32 [Hkv] descale factors, nullptr = 1.
+  const float* k_descale;
+  const float* v_descale;
 #ifdef FA3_TRACE
   unsigned long long* trace;  // [grid][kTraceSlotsPerCta]
 #endif

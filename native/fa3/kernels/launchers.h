@@ -28,12 +28,13 @@ const char* kernel_name(int kernel);
 // warpgroups take turns at the tensor cores; wgmma_kernel.cuh). Unset or 0: the plain main loop.
 bool wgmma_overlap_enabled();
 
-// Whether forward_kernel_list.h instantiates (kernel, head dim, dtype).
-bool forward_instantiated(int kernel, int head_dim, DType dtype);
+// Whether forward_kernel_list.h instantiates (kernel, head dim, dtype) for a cache of that dtype
+// (FA3_FORWARD_KERNELS) or of fp8 e4m3 (kv_fp8: FA3_FP8_KV_KERNELS).
+bool forward_instantiated(int kernel, int head_dim, DType dtype, bool kv_fp8);
 // Launches that instantiation (same arguments, same results for every kernel);
 // cudaErrorInvalidValue for one the list lacks (callers check forward_instantiated first).
-cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, int sm_count,
-                             cudaStream_t stream);
+cudaError_t dispatch_forward(const ForwardParams& p, int kernel, int head_dim, DType dtype, bool kv_fp8,
+                             int sm_count, cudaStream_t stream);
 
 struct PrepareParams {
   const int* cu_seqlens_q;
@@ -63,7 +64,13 @@ struct KvWriteParams {
   const int* slot_mapping;
   int num_tokens;
   int64_t num_slots;     // numPages * pageSize
-  int row_chunks;        // Hkv * D / 8 (16-byte chunks per token)
+  int row_chunks;        // Hkv * D / 8 (16-byte chunks of key / value per token)
+  // fp8 e4m3 caches: each 8-element chunk is quantized (x / descale[head], saturated) into 8 bytes.
+  bool kv_fp8;
+  DType dtype;           // of key / value
+  int head_chunks;       // D / 8: chunk c belongs to KV head c / head_chunks
+  const float* k_descale;  // [Hkv] or nullptr (1)
+  const float* v_descale;
 };
 cudaError_t launch_kv_write(const KvWriteParams& p, cudaStream_t stream);
 

@@ -78,6 +78,12 @@ FA3_HD constexpr int choose_forward_kernel(int max_seqlen_q, int qheads_per_kvhe
                                                                           : kKernelGeneral;
 }
 
+// The kernel a step runs over an fp8 KV cache: the wgmma kernel has no fp8 instantiation
+// (FA3_FP8_KV_KERNELS in forward_kernel_list.h), so its steps run the general kernel there.
+FA3_HD constexpr int kernel_for_kv(int kernel, bool kv_fp8) {
+  return kv_fp8 && kernel == kKernelWgmma ? kKernelGeneral : kernel;
+}
+
 // THE tile-size function of each kernel. general / decode: 64 packed rows per tile (four warps of
 // 16 rows); KV blocks of 32 KiB per K+V stage for D <= 128 (so two CTAs fit on an SM with a
 // 3-stage pipeline), 64 KiB at D=256. wgmma: 128 rows (two consumer warpgroups of 64) and 128

@@ -66,6 +66,12 @@ bool boolField(const Napi::Object& o, const char* fn, const char* name) {
   return v.As<Napi::Boolean>().Value();
 }
 
+uintptr_t ptrField(const Napi::Object& o, const char* fn, const char* name);
+// An optional pointer: absent (undefined) reads as 0.
+uintptr_t optionalPtrField(const Napi::Object& o, const char* fn, const char* name) {
+  return o.Get(name).IsUndefined() ? 0 : ptrField(o, fn, name);
+}
+
 uintptr_t ptrField(const Napi::Object& o, const char* fn, const char* name) {
   Napi::Value v = field(o, fn, name);
   if (!v.IsBigInt()) throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be a bigint");
@@ -99,6 +105,15 @@ fa3::Caps capsField(const Napi::Object& args, const char* fn) {
   if (dts == "bf16") c.dtype = 0;
   else if (dts == "fp16") c.dtype = 1;
   else throwInvalid(o.Env(), std::string(fn) + ": caps.dtype must be 'bf16' or 'fp16'");
+  // caps.kvDtype: the cache's element type, default caps.dtype.
+  Napi::Value kv = o.Get("kvDtype");
+  if (!kv.IsUndefined()) {
+    const std::string kvs = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "";
+    if (kvs == "bf16") c.kv_dtype = 0;
+    else if (kvs == "fp16") c.kv_dtype = 1;
+    else if (kvs == "fp8_e4m3") c.kv_dtype = fa3::kKvFp8E4m3;
+    else throwInvalid(o.Env(), std::string(fn) + ": caps.kvDtype must be 'bf16', 'fp16' or 'fp8_e4m3'");
+  }
   c.page_size = intField(o, fn, "pageSize");
   c.num_pages = intField(o, fn, "numPages");
   c.max_num_reqs = intField(o, fn, "maxNumReqs");
@@ -272,6 +287,8 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.softmax_scale = numberField(a, fn, "softmaxScale");
   p.num_splits_bound = intField(a, fn, "numSplitsBound");
   p.sm_count = intField(a, fn, "smCount");
+  p.k_descale = optionalPtrField(a, fn, "kDescale");
+  p.v_descale = optionalPtrField(a, fn, "vDescale");
   throwIfFailed(info.Env(), fa3::forward(p));
   return info.Env().Undefined();
 }
@@ -288,6 +305,8 @@ Napi::Value WriteKvCache(const Napi::CallbackInfo& info) {
   p.v_cache = ptrField(a, fn, "vCache");
   p.slot_mapping = ptrField(a, fn, "slotMapping");
   p.num_tokens = intField(a, fn, "numTokens");
+  p.k_descale = optionalPtrField(a, fn, "kDescale");
+  p.v_descale = optionalPtrField(a, fn, "vDescale");
   throwIfFailed(info.Env(), fa3::write_kv_cache(p));
   return info.Env().Undefined();
 }

@@ -29,6 +29,8 @@ build() {
   local srcs=(kernels/api.cu kernels/prepare.cu kernels/kv_write.cu kernels/forward_dispatch.cu
               kernels/forward_instantiate_bf16.cu kernels/forward_instantiate_fp16.cu
               kernels/decode_instantiate_bf16.cu kernels/decode_instantiate_fp16.cu
+              kernels/forward_instantiate_fp8_bf16.cu kernels/forward_instantiate_fp8_fp16.cu
+              kernels/decode_instantiate_fp8_bf16.cu kernels/decode_instantiate_fp8_fp16.cu
               kernels/wgmma_instantiate_bf16.cu kernels/wgmma_instantiate_fp16.cu tests/fa3_selftest.cu)
   local objs=() pids=() s o
   for s in "${srcs[@]}"; do

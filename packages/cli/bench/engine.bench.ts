@@ -38,6 +38,7 @@ const report: BenchReport = {
   model: modelOptions,
   context,
   steps,
+  kvCacheDtype: 'auto',
   ...result,
 };
 console.log(formatBench(report));

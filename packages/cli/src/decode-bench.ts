@@ -37,6 +37,8 @@ export interface DecodeBenchOptions {
   maxNumBatchedTokens: number;
   maxNumSplits: number;
   seed: number;
+  /** 'fp8_e4m3': an fp8 e4m3 KV cache (CUDA); default the model's dtype. */
+  kvCacheDtype?: 'fp8_e4m3';
   /** Called with each engine's start-up progress (mode label first). */
   onProgress?: (mode: BenchMode) => ((e: EngineProgress) => void) | undefined;
   /** Called as each batch size moves through prefill, warm-up and timed steps. */
@@ -107,7 +109,11 @@ function engineOptions(o: DecodeBenchOptions, mode: BenchMode): EngineOptions {
   return {
     model: o.model,
     graph: graphConfigFor(mode, o.batchSizes, o.maxNumSplits),
-    cache: { blockSize: o.blockSize, numBlocks: maxBatch * blocksPerReq },
+    cache: {
+      blockSize: o.blockSize,
+      numBlocks: maxBatch * blocksPerReq,
+      ...(o.kvCacheDtype ? { dtype: o.kvCacheDtype } : {}),
+    },
     limits: { maxNumSeqs: maxBatch, maxNumBatchedTokens: budget, maxModelLen: blocksPerReq * o.blockSize },
     backend: o.backend,
   };

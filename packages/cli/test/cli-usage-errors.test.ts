@@ -72,6 +72,8 @@ describe.each([
       [['--layers', '1.5'], /--layers: must be an integer/],
       [['--modes', ''], /--modes: needs at least one choice/],
       [['--backend', 'tpu'], /--backend: unknown backend/],
+      [['--kv-cache-dtype', 'fp8_e5m2'], /--kv-cache-dtype: unknown choice \(got "fp8_e5m2", allowed auto, fp8_e4m3\)/],
+      [['--kv-cache-dtype', 'fp8_e4m3'], /--kv-cache-dtype: an fp8 KV cache needs the CUDA backend/],
       [['--seed'], /'--seed <value>' argument missing/],
       // Each flag in range, together more cache slots than int32 holds: the engine's own check.
       [

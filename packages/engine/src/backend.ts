@@ -1,7 +1,9 @@
 // What the engine needs from an execution backend (CUDA or CPU): capture once, then run one
 // scheduled batch and hand back the sampled tokens.
+
 import type { BlockTableRows } from '@flashgraph/attn-metadata';
 import type { GraphRunnerStats, RunOutcome } from '@flashgraph/cuda-graph';
+import type { KvCacheDtype } from '@flashgraph/fa3';
 import type { BackendKind } from './model.js';
 import type { ScheduledBatch } from './scheduler.js';
 
@@ -38,4 +40,12 @@ export interface BackendLimits {
   maxNumBatchedTokens: number;
   maxBlocksPerReq: number;
   device: number;
+  kvCache: KvCacheSpec;
+}
+
+/** The KV cache's element type and, for fp8, its descales (fp32 [numLayers x numHeadsKv] each). */
+export interface KvCacheSpec {
+  readonly dtype: KvCacheDtype;
+  readonly kDescale: Float32Array | null;
+  readonly vDescale: Float32Array | null;
 }

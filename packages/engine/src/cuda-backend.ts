@@ -16,7 +16,7 @@ import {
   type StepContext,
   segmentedForward,
 } from '@flashgraph/cuda-graph';
-import { type Attention, createAttention, DTYPE_BYTES } from '@flashgraph/fa3';
+import { type Attention, createAttention, kvCacheDtypeBytes } from '@flashgraph/fa3';
 import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { EngineError } from './errors.js';
@@ -69,6 +69,7 @@ export function createCudaBackend(
         maxNumSplits: config.maxNumSplits,
         causal: true,
         ...(window ? { window } : {}),
+        kvDtype: limits.kvCache.dtype,
         device,
       }),
     );
@@ -84,10 +85,28 @@ export function createCudaBackend(
       }),
     );
     // One allocation for every layer's K and V pages.
-    const cacheBytes = limits.numBlocks * limits.blockSize * numHeadsKv * headDim * DTYPE_BYTES;
+    const cacheBytes =
+      limits.numBlocks * limits.blockSize * numHeadsKv * headDim * kvCacheDtypeBytes(limits.kvCache.dtype);
     const kvCache = own(DeviceBuffer.alloc(2 * numLayers * cacheBytes, { device }));
     const kCaches = Array.from({ length: numLayers }, (_, l) => kvCache.view(2 * l * cacheBytes, cacheBytes));
     const vCaches = Array.from({ length: numLayers }, (_, l) => kvCache.view((2 * l + 1) * cacheBytes, cacheBytes));
+    // fp8 caches: the descales, fp32 [K | V][numLayers][Hkv] (default all 1), one row per layer;
+    // fa3 reads them on the device at every launch.
+    const descales =
+      limits.kvCache.dtype === 'fp8_e4m3' ? own(DeviceBuffer.alloc(8 * numLayers * numHeadsKv, { device })) : null;
+    const descaleRows = (which: 0 | 1): (DeviceBuffer | undefined)[] => {
+      if (!descales) return new Array(numLayers).fill(undefined);
+      const rowBytes = 4 * numHeadsKv;
+      return Array.from({ length: numLayers }, (_, l) => descales.view((which * numLayers + l) * rowBytes, rowBytes));
+    };
+    if (descales) {
+      const host = new Float32Array(2 * numLayers * numHeadsKv).fill(1);
+      if (limits.kvCache.kDescale) host.set(limits.kvCache.kDescale, 0);
+      if (limits.kvCache.vDescale) host.set(limits.kvCache.vDescale, numLayers * numHeadsKv);
+      descales.write(host);
+    }
+    const kDescales = descaleRows(0);
+    const vDescales = descaleRows(1);
 
     // Inputs: [sampleRows R int32 | sampling params 24R bytes | tokenIds T int32], staged in
     // pinned memory and copied in one go, so the sampler's parameters sit at a fixed address.
@@ -192,6 +211,9 @@ export function createCudaBackend(
         const io = call.io as AttentionIO<DeviceTensor>;
         const kCache = kCaches[call.layer] as DeviceBuffer;
         const vCache = vCaches[call.layer] as DeviceBuffer;
+        const kDescale = kDescales[call.layer];
+        const vDescale = vDescales[call.layer];
+        const descale = kDescale && vDescale ? { kDescale, vDescale } : {};
         attention.writeKvCache({
           stream: ctx.stream,
           key: io.k,
@@ -200,8 +222,12 @@ export function createCudaBackend(
           vCache,
           slotMapping: metadata.slotMapping,
           numTokens: ctx.numTokens,
+          ...descale,
         });
-        attention.forward(forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out }));
+        attention.forward({
+          ...forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out }),
+          ...descale,
+        });
       },
     });
 

@@ -4,9 +4,11 @@
 // an allocation that takes the process down, or a structure that grows per token of a bound.
 import type { GraphConfigInput } from '@flashgraph/config';
 import {
+  checkArray,
   checkFunction,
   checkInt,
   checkIntArray,
+  checkNumber,
   checkObject,
   checkOneOf,
   checkOptions,
@@ -14,6 +16,7 @@ import {
   InvalidArgumentError,
   optional,
 } from '@flashgraph/errors';
+import type { KvCacheSpec } from './backend.js';
 import type { Model } from './model.js';
 import type { SchedulerFactory } from './scheduler.js';
 
@@ -59,6 +62,7 @@ export interface ParsedEngineOptions {
   readonly device: number;
   readonly onProgress: ((event: never) => void) | undefined;
   readonly scheduler: SchedulerFactory | undefined;
+  readonly kvCache: KvCacheSpec;
 }
 
 function checkModel(value: unknown): Model {
@@ -99,7 +103,13 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
   const o = checkOptions('options', options, ENGINE_OPTION_KEYS);
   if (options === undefined) checkObject('options', options);
   const model = checkModel(o.model);
-  const cache = checkOptions('options.cache', o.cache ?? null, ['blockSize', 'numBlocks']);
+  const cache = checkOptions('options.cache', o.cache ?? null, [
+    'blockSize',
+    'numBlocks',
+    'dtype',
+    'kDescale',
+    'vDescale',
+  ]);
   const limits = checkOptions('options.limits', o.limits ?? null, ['maxNumSeqs', 'maxNumBatchedTokens', 'maxModelLen']);
   const blockSize = checkInt('options.cache.blockSize', cache.blockSize, { min: 1, max: MAX_BLOCK_SIZE });
   // Every token position of the cache is an int32 in the metadata.
@@ -130,6 +140,7 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
   );
   const graph = optional(o.graph, {}, (v) => checkObject('options.graph', v)) as GraphConfigInput;
   const scheduler = optional(o.scheduler, undefined, (v) => checkFunction<SchedulerFactory>('options.scheduler', v));
+  const kvCache = parseKvCache(cache, model);
   return {
     model,
     graph,
@@ -143,7 +154,37 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
     device,
     onProgress,
     scheduler,
+    kvCache,
   };
+}
+
+/** cache.dtype (the model's dtype or fp8 e4m3) and, for fp8, the descales per (layer, KV head). */
+function parseKvCache(cache: Readonly<Record<string, unknown>>, model: Model): KvCacheSpec {
+  const { numLayers, numHeadsKv } = model.shape;
+  const dtype = optional(cache.dtype, model.shape.dtype, (v) =>
+    checkOneOf('options.cache.dtype', v, [model.shape.dtype, 'fp8_e4m3'] as const),
+  );
+  const descale = (name: 'kDescale' | 'vDescale'): Float32Array | null => {
+    const path = `options.cache.${name}`;
+    const value = cache[name];
+    if (value === undefined) return null;
+    if (dtype !== 'fp8_e4m3') {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path,
+        value,
+        allowed: "absent: only cache.dtype 'fp8_e4m3' has descale factors",
+      });
+    }
+    const n = numLayers * numHeadsKv;
+    const items = checkArray(path, value, { minLength: n, maxLength: n });
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = checkNumber(`${path}[${i}]`, items[i], { min: 0, minExclusive: true, max: 3.4e38 });
+    }
+    return out;
+  };
+  return { dtype, kDescale: descale('kDescale'), vDescale: descale('vDescale') };
 }
 
 /** The checks that depend on the chosen backend, still before any allocation. */
@@ -154,6 +195,14 @@ export function checkBackendSizes(kind: 'cuda' | 'cpu', parsed: ParsedEngineOpti
       path: 'options.cache.blockSize',
       value: parsed.blockSize,
       allowed: 'a multiple of 16 on the CUDA backend (the FA3 page size)',
+    });
+  }
+  if (kind === 'cpu' && parsed.kvCache.dtype === 'fp8_e4m3') {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'options.cache.dtype',
+      value: parsed.kvCache.dtype,
+      allowed: `'${parsed.model.shape.dtype}' (the model's dtype) on the CPU backend: an fp8 cache needs fa3 on a CUDA device`,
     });
   }
   if (kind === 'cpu') {

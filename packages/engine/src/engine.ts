@@ -5,6 +5,7 @@
 import { type GraphConfigInput, type ResolvedGraphConfig, resolveGraphConfig } from '@flashgraph/config';
 import type { CaptureProgress, GraphRunnerStats } from '@flashgraph/cuda-graph';
 import { InvalidArgumentError } from '@flashgraph/errors';
+import type { KvCacheDtype } from '@flashgraph/fa3';
 import type { BackendLimits, ExecutionBackend } from './backend.js';
 import { BlockManager } from './block-manager.js';
 import { createCpuBackend } from './cpu-backend.js';
@@ -42,6 +43,19 @@ export interface EngineOptions {
     blockSize: number;
     /** Pages in the KV cache. */
     numBlocks: number;
+    /**
+     * The KV cache's element type (CUDA only): the model's dtype (default) or `'fp8_e4m3'`, one
+     * byte per element (twice the tokens in the same memory, half the bytes per decode step).
+     * fa3's writeKvCache stores e4m3(x / descale) and attention reads code x descale.
+     */
+    dtype?: KvCacheDtype;
+    /**
+     * fp8 only: the descale factors, fp32 `[numLayers x numHeadsKv]` (layer-major) for K and for
+     * V, each finite and > 0; default all 1. Calibrated scales (vLLM's `k_scale` / `v_scale`, FA3's
+     * `k_descale` / `v_descale`) go here; a per-layer scale is repeated over the layer's KV heads.
+     */
+    kDescale?: ArrayLike<number>;
+    vDescale?: ArrayLike<number>;
   };
   limits: {
     /** Most requests in one step. */
@@ -207,7 +221,8 @@ export interface Engine {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Every option is checked (InvalidArgumentError naming it) before anything is allocated.
   const parsed = parseEngineOptions(options);
-  const { model, blockSize, numBlocks, maxNumSeqs, maxNumBatchedTokens, maxModelLen, eosTokenIds, device } = parsed;
+  const { model, blockSize, numBlocks, maxNumSeqs, maxNumBatchedTokens, maxModelLen, eosTokenIds, device, kvCache } =
+    parsed;
   const onProgress = parsed.onProgress as EngineOptions['onProgress'];
 
   // Throws ConfigError (every problem, each with a fix) before any allocation.
@@ -222,6 +237,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     maxNumBatchedTokens,
     maxBlocksPerReq: Math.ceil(maxModelLen / blockSize),
     device,
+    kvCache,
   };
   const captureProgress = onProgress
     ? (e: CaptureProgress) =>

@@ -17,7 +17,7 @@ export interface ModelShape {
   readonly headDim: number;
   readonly hiddenSize: number;
   readonly vocabSize: number;
-  /** Activation and KV-cache dtype on CUDA; the CPU backend computes in fp32. */
+  /** Activation dtype on CUDA, and the KV cache's unless the engine's cache.dtype asks for fp8; the CPU backend computes in fp32. */
   readonly dtype: ModelDtype;
   /**
    * Sliding-window attention: a query at position p sees keys p-W+1..p (transformers'

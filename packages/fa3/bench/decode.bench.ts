@@ -5,12 +5,16 @@
 //   the ratio to the device-to-device copy bandwidth measured in the same run (copy bandwidth
 //   counts read + write traffic: 2 x bytes / time, the memory traffic a read-only kernel competes with);
 // - B = 1, 4k context: step latency in microseconds;
-// - prefill, one request, causal, L in {1k, 4k, 16k}: TFLOP/s with 2 x L^2 x Hq x D FLOPs.
+// - prefill, one request, causal, L in {1k, 4k, 16k}: TFLOP/s with 2 x L^2 x Hq x D FLOPs;
+// - the same decode grid over an fp8 e4m3 cache (kvDtype 'fp8_e4m3', descales in device memory),
+//   each point timed right after its bf16 point: us per step, the speedup over bf16, and the KV
+//   bandwidth counted in fp8 bytes (issue 15: >= 1.6x bf16 and >= 80% of the copy wherever
+//   B x context >= 256k). FA3_BENCH_FP8=0 skips it.
 // When the grid's KV cache does not fit in half of the free memory, requests share physical pages
 // modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
 import { cudaStatus, DeviceBuffer, Event, type GraphExec, kernels, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
-import { type Attention, createAttention } from '@flashgraph/fa3';
+import { type Attention, createAttention, encodeE4m3 } from '@flashgraph/fa3';
 
 const status = cudaStatus();
 if (!status.available) {
@@ -28,6 +32,7 @@ const ONLY = process.env.FA3_BENCH_ONLY?.match(/^(\d+)x(\d+)$/);
 const BATCHES = ONLY ? [Number(ONLY[1])] : [1, 8, 32, 128, 512];
 const CONTEXTS = ONLY ? [Number(ONLY[2])] : [1024, 8192, 32768];
 const REPEATS = Number(process.env.FA3_BENCH_REPEATS ?? 30);
+const FP8 = process.env.FA3_BENCH_FP8 !== '0';
 const card = status.devices[0]?.name ?? 'unknown GPU';
 const date = new Date().toISOString().slice(0, 10);
 
@@ -154,8 +159,32 @@ using cu = DeviceBuffer.alloc((maxB + 1) * 4);
 using seqLens = DeviceBuffer.alloc(maxB * 4);
 using pageTable = DeviceBuffer.alloc(maxB * maxPagesPerReq * 4);
 
+// The fp8 e4m3 caches: the same pages at one byte per element (so they alias exactly where the
+// bf16 caches do), filled with the codes of the bf16 pattern by device copies of a 32 MiB chunk,
+// and descale factors of 1 in device memory.
+const fp8 = FP8
+  ? (() => {
+      const pattern = Uint8Array.from({ length: 1 << 16 }, (_, i) => encodeE4m3(Math.sin(i * 0.37) * 0.5));
+      const bytes = numPages * (bytesPerPage / 2);
+      const k8 = DeviceBuffer.alloc(bytes);
+      const v8 = DeviceBuffer.alloc(bytes);
+      using chunk = DeviceBuffer.alloc(32 << 20);
+      for (let at = 0; at < chunk.byteLength; at += pattern.length) chunk.write(pattern, { offset: at });
+      for (const cache of [k8, v8]) {
+        for (let at = 0; at < bytes; at += chunk.byteLength) {
+          cache.copyFrom(chunk, { dstOffset: at, byteLength: Math.min(chunk.byteLength, bytes - at), stream });
+        }
+      }
+      stream.synchronize();
+      const descale = DeviceBuffer.alloc(4 * HKV);
+      descale.write(new Float32Array(HKV).fill(1));
+      return { kCache: k8, vCache: v8, descale };
+    })()
+  : undefined;
+
 /** Captures and times one decode step (B requests of `context` keys, one query each). */
 function decodeStep(attn: Attention, b: number, context: number) {
+  const isFp8 = attn.options.kvDtype === 'fp8_e4m3' && fp8 !== undefined;
   cu.write(int32(Array.from({ length: b + 1 }, (_, i) => i)));
   seqLens.write(int32(new Array(b).fill(context)));
   const pages = context / PAGE;
@@ -166,8 +195,9 @@ function decodeStep(attn: Attention, b: number, context: number) {
   const args = {
     stream,
     q,
-    kCache,
-    vCache,
+    kCache: isFp8 ? fp8.kCache : kCache,
+    vCache: isFp8 ? fp8.vCache : vCache,
+    ...(isFp8 ? { kDescale: fp8.descale, vDescale: fp8.descale } : {}),
     out,
     lse,
     pageTable,
@@ -185,7 +215,7 @@ function decodeStep(attn: Attention, b: number, context: number) {
     attn.schedule(args);
     attn.forward(args);
   });
-  const kvBytes = 2 * b * context * HKV * D * 2;
+  const kvBytes = 2 * b * context * HKV * D * (isFp8 ? 1 : 2);
   return {
     ms,
     kvBytes,
@@ -289,6 +319,38 @@ for (const b of BATCHES) {
     );
   }
 }
+if (fp8) {
+  const { window: _, ...geometry } = decode.options; // no window: the decode grid's options
+  using decode8 = createAttention({ ...geometry, kvDtype: 'fp8_e4m3' });
+  console.log('fp8 e4m3 cache (each point timed right after its bf16 point; GB/s in fp8 bytes):');
+  console.log('  B  context   bf16 us   fp8 us   speedup   fp8 GB/s   of copy bw   target (B x ctx >= 256k)');
+  for (const b of BATCHES) {
+    for (const context of CONTEXTS) {
+      const r16 = decodeStep(decode, b, context);
+      const r8 = decodeStep(decode8, b, context);
+      const bw = r8.kvBytes / (r8.ms / 1e3);
+      const speedup = r16.ms / r8.ms;
+      const gated = b * context >= 256 * 1024;
+      const met = speedup >= 1.6 && bw / copyBw >= 0.8;
+      rows.push({
+        kind: 'decode-fp8',
+        B: b,
+        context,
+        bf16Us: r16.ms * 1e3,
+        us: r8.ms * 1e3,
+        speedup,
+        kvGBps: bw / 1e9,
+        ratio: bw / copyBw,
+        splitBound: r8.bound,
+        aliasedPages: r8.aliased,
+        ...(gated ? { targetMet: met } : {}),
+      });
+      console.log(
+        `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r16.ms * 1e3).toFixed(1).padStart(8)}  ${(r8.ms * 1e3).toFixed(1).padStart(7)}  ${speedup.toFixed(2).padStart(7)}x  ${(bw / 1e9).toFixed(0).padStart(9)}  ${((100 * bw) / copyBw).toFixed(1).padStart(10)}%  ${gated ? (met ? 'met' : 'NOT met') : '-'}${r8.aliased ? '  (pages aliased)' : ''}`,
+      );
+    }
+  }
+}
 if (ONLY) {
   console.log(JSON.stringify({ bench: 'fa3-decode', card, date, copyGBps: copyBw / 1e9, repeats: REPEATS, rows }));
   process.exit(0);
@@ -348,4 +410,7 @@ const maxL = Math.max(...LENGTHS);
     }
   }
 }
+fp8?.kCache.dispose();
+fp8?.vCache.dispose();
+fp8?.descale.dispose();
 console.log(JSON.stringify({ bench: 'fa3-decode', card, date, copyGBps: copyBw / 1e9, repeats: REPEATS, rows }));

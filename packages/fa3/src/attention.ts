@@ -104,7 +104,9 @@ class AttentionImpl implements Attention {
   #stepTile(maxSeqlenQ: number): TileShape {
     const o = this.options;
     const g = o.numHeadsQ / o.numHeadsKv;
-    return tileShape(o.headDim, g, forwardKernel(maxSeqlenQ, g, o.headDim));
+    const kernel = forwardKernel(maxSeqlenQ, g, o.headDim);
+    // The wgmma kernel has no fp8-cache instantiation: the addon runs the general kernel instead.
+    return tileShape(o.headDim, g, kernel === 'wgmma' && o.kvDtype === 'fp8_e4m3' ? 'general' : kernel);
   }
 
   #bound(numSplits: number, maxSeqlenQ: number, maxSeqlenK: number): number {
@@ -203,6 +205,8 @@ class AttentionImpl implements Attention {
         softmaxScale: f.softmaxScale,
         numSplitsBound,
         smCount: this.smCount,
+        ...(f.kDescale === 0n ? {} : { kDescale: f.kDescale }),
+        ...(f.vDescale === 0n ? {} : { vDescale: f.vDescale }),
       }),
     );
   }

@@ -1,9 +1,9 @@
 // Checks of schedule / forward / writeKvCache arguments against the attention's capacities.
 // Pure functions (no device work) so every rule is testable on a machine without a GPU.
 import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
-import { DTYPE_BYTES } from './dtype.js';
+import { DTYPE_BYTES, kvCacheDtypeBytes } from './dtype.js';
 import type { ResolvedAttentionOptions } from './options.js';
-import { checkArgInt, checkArgNumber, checkArgs, INT32_MAX } from './validate.js';
+import { checkArgInt, checkArgNumber, checkArgs, INT32_MAX, invalidValue } from './validate.js';
 
 export interface ScheduleArgs {
   stream: StreamLike;
@@ -27,9 +27,16 @@ export interface ScheduleArgs {
 export interface ForwardArgs extends ScheduleArgs {
   /** `[totalQ, Hq, D]` dtype. */
   q: DeviceMemory;
-  /** `[numPages, pageSize, Hkv, D]` dtype (FA3 `k` / `v` with a page table). */
+  /** `[numPages, pageSize, Hkv, D]` kvDtype (FA3 `k` / `v` with a page table). */
   kCache: DeviceMemory;
   vCache: DeviceMemory;
+  /**
+   * kvDtype 'fp8_e4m3' only: fp32 `[Hkv]` descale factors of this layer's K / V (FA3 `k_descale`,
+   * `v_descale`); attention reads code x descale. Read on the device at every launch, so a
+   * captured graph sees values written between replays. Absent: all 1.
+   */
+  kDescale?: DeviceMemory;
+  vDescale?: DeviceMemory;
   /** `[totalQ, Hq, D]` dtype. */
   out: DeviceMemory;
   /** fp32 `[Hq, totalQ]` natural-log LSE (FA3 `softmax_lse`); optional. */
@@ -47,8 +54,12 @@ export interface WriteKvCacheArgs {
   /** `[numTokens, Hkv, D]` dtype. */
   key: DeviceMemory;
   value: DeviceMemory;
+  /** `[numPages, pageSize, Hkv, D]` kvDtype. */
   kCache: DeviceMemory;
   vCache: DeviceMemory;
+  /** kvDtype 'fp8_e4m3' only: fp32 `[Hkv]`; element x of KV head h is stored as e4m3(x / kDescale[h]). Absent: all 1. */
+  kDescale?: DeviceMemory;
+  vDescale?: DeviceMemory;
   /** int32 `[numTokens]`: cache slot (page x pageSize + offset) of each token; -1 = skip. */
   slotMapping: DeviceMemory;
   /** 0..maxNumTokens. */
@@ -74,6 +85,9 @@ export interface CheckedForward extends CheckedSchedule {
   pageTable: bigint;
   pageTableStride: number;
   softmaxScale: number;
+  /** 0n: none (all 1). */
+  kDescale: bigint;
+  vDescale: bigint;
 }
 
 export interface CheckedWriteKvCache {
@@ -84,6 +98,8 @@ export interface CheckedWriteKvCache {
   vCache: bigint;
   slotMapping: bigint;
   numTokens: number;
+  kDescale: bigint;
+  vDescale: bigint;
 }
 
 /** Vectorized 16-byte loads need 16-byte aligned q / out / cache / key / value rows. */
@@ -91,9 +107,22 @@ const VEC_ALIGN = 16;
 
 function cacheBytes(o: ResolvedAttentionOptions): { bytes: number; shape: string } {
   return {
-    bytes: o.numPages * o.pageSize * o.numHeadsKv * o.headDim * DTYPE_BYTES,
-    shape: `[numPages, pageSize, Hkv, D] = [${o.numPages}, ${o.pageSize}, ${o.numHeadsKv}, ${o.headDim}] ${o.dtype}`,
+    bytes: o.numPages * o.pageSize * o.numHeadsKv * o.headDim * kvCacheDtypeBytes(o.kvDtype),
+    shape: `[numPages, pageSize, Hkv, D] = [${o.numPages}, ${o.pageSize}, ${o.numHeadsKv}, ${o.headDim}] ${o.kvDtype}`,
   };
+}
+
+/** kDescale / vDescale: fp32 `[Hkv]` device memory, fp8 caches only; 0n when absent. */
+function descalePointers(fn: string, o: ResolvedAttentionOptions, a: Record<string, unknown>) {
+  const ptr = (name: 'kDescale' | 'vDescale'): bigint => {
+    const v = a[name];
+    if (v === undefined || v === null) return 0n;
+    if (o.kvDtype !== 'fp8_e4m3') {
+      invalidValue(fn, name, v, "absent: only a kvDtype 'fp8_e4m3' cache has descale factors");
+    }
+    return devicePointer(fn, name, v, 4 * o.numHeadsKv, `fp32 [Hkv] = [${o.numHeadsKv}]`, 4, o.device);
+  };
+  return { kDescale: ptr('kDescale'), vDescale: ptr('vDescale') };
 }
 
 export function checkScheduleArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedSchedule {
@@ -162,7 +191,7 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
     4,
     o.device,
   );
-  return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale };
+  return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale, ...descalePointers(fn, o, a) };
 }
 
 export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedWriteKvCache {
@@ -185,5 +214,5 @@ export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, a
     4,
     o.device,
   );
-  return { stream, key, value, kCache, vCache, slotMapping, numTokens };
+  return { stream, key, value, kCache, vCache, slotMapping, numTokens, ...descalePointers(fn, o, a) };
 }

@@ -12,6 +12,8 @@ export interface Caps {
   numHeadsKv: number;
   headDim: number;
   dtype: 'bf16' | 'fp16';
+  /** The cache's element type; absent = dtype. */
+  kvDtype?: 'bf16' | 'fp16' | 'fp8_e4m3';
   pageSize: number;
   numPages: number;
   maxNumReqs: number;
@@ -89,6 +91,9 @@ export interface NativeFa3 {
     softmaxScale: number;
     numSplitsBound: number;
     smCount: number;
+    /** fp8 caches: fp32 [Hkv] descale factors (absent = all 1). */
+    kDescale?: bigint;
+    vDescale?: bigint;
   }): void;
   writeKvCache(a: {
     stream: bigint;
@@ -99,6 +104,8 @@ export interface NativeFa3 {
     vCache: bigint;
     slotMapping: bigint;
     numTokens: number;
+    kDescale?: bigint;
+    vDescale?: bigint;
   }): void;
 }
 

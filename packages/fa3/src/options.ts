@@ -2,6 +2,7 @@
 // Every capacity is bounded by what the device indexes in int32 (slots, sequence lengths).
 import { estimateSplitWorkspaceBytes } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
+import { ATTENTION_DTYPES, type AttentionDtype, type KvCacheDtype } from './dtype.js';
 import { checkHeads, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
@@ -16,11 +17,7 @@ import {
   outOfRange,
 } from './validate.js';
 
-export type { HeadDim };
-export type AttentionDtype = 'bf16' | 'fp16';
-
-/** The dtypes the kernels are instantiated for. */
-export const ATTENTION_DTYPES = ['bf16', 'fp16'] as const;
+export type { AttentionDtype, HeadDim };
 
 /** The keys createAttention reads; any other key is an `unknown_option`. */
 const OPTION_KEYS = [
@@ -28,6 +25,7 @@ const OPTION_KEYS = [
   'numHeadsKv',
   'headDim',
   'dtype',
+  'kvDtype',
   'pageSize',
   'numPages',
   'maxNumReqs',
@@ -50,6 +48,12 @@ export interface AttentionOptions {
   numHeadsKv: number;
   headDim: HeadDim;
   dtype: AttentionDtype;
+  /**
+   * The KV cache's element type: `dtype` (the default) or `'fp8_e4m3'` (one byte per element,
+   * written by writeKvCache as e4m3(x / descale) with per-KV-head descale factors; query and
+   * output stay in `dtype`).
+   */
+  kvDtype?: KvCacheDtype;
   /** Tokens per KV-cache page: a positive multiple of 16. */
   pageSize: number;
   /** Pages in the cache `[numPages, pageSize, Hkv, D]`; numPages x pageSize <= 2^31 - 1 slots. */
@@ -80,6 +84,7 @@ export interface ResolvedAttentionOptions {
   readonly numHeadsKv: number;
   readonly headDim: HeadDim;
   readonly dtype: AttentionDtype;
+  readonly kvDtype: KvCacheDtype;
   readonly pageSize: number;
   readonly numPages: number;
   readonly maxNumReqs: number;
@@ -97,6 +102,9 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const o = checkArgs(fn, opts, OPTION_KEYS);
   const { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead } = checkHeads(fn, o);
   const dtype = checkArgOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
+  // A cache of the other 16-bit type has no kernel: the query dtype or fp8 only.
+  const kvDtype =
+    o.kvDtype === undefined ? dtype : checkArgOneOf(fn, 'kvDtype', o.kvDtype, [dtype, 'fp8_e4m3'] as const);
   const pageSize = checkArgInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
   if (pageSize % 16 !== 0) outOfRange(fn, 'pageSize', pageSize, 'a multiple of 16 in [16, 65536]');
   const numPages = checkArgInt(fn, 'numPages', o.numPages, 1, Math.floor(INT32_MAX / pageSize));
@@ -139,6 +147,7 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
     numHeadsKv,
     headDim,
     dtype,
+    kvDtype,
     pageSize,
     numPages,
     maxNumReqs,
@@ -155,6 +164,7 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
     numHeadsKv,
     headDim,
     dtype,
+    kvDtype,
     pageSize,
     numPages,
     maxNumReqs,

@@ -1,9 +1,13 @@
 // The fp32 CPU oracle: FA3's varlen paged attention semantics, written for clarity and exactness
-// (scores kept per row in float64, max subtracted before exp), not speed.
+// (scores kept per row in float64, max subtracted before exp), not speed. An fp8 e4m3 cache is
+// read dequantized: code -> its exact value (E4M3_VALUES), times the KV head's descale factor.
 import { InvalidArgumentError } from '@flashgraph/errors';
+import { E4M3_VALUES } from './fp8.js';
+import { descales } from './kv-cache-reference.js';
 import {
   checkArgInt,
   checkArgNumber,
+  checkArgOneOf,
   checkArgs,
   checkBool,
   checkFloat32Array,
@@ -36,6 +40,9 @@ const ARG_KEYS = [
   'pageTableStride',
   'out',
   'lse',
+  'kvDtype',
+  'kDescale',
+  'vDescale',
 ] as const;
 
 export interface ReferenceAttentionArgs {
@@ -47,6 +54,7 @@ export interface ReferenceAttentionArgs {
   /** `[numPages, pageSize, numHeadsKv, headDim]`. */
   kCache: Float32Array;
   vCache: Float32Array;
+  kvDtype?: undefined;
   /** `[numReqs, pageTableStride]` page ids; only the first ceil(seqLens[b] / pageSize) of a row are read. */
   pageTable: Int32Array;
   /** `[numReqs + 1]` (or longer), non-decreasing, cuSeqlensQ[0] = 0. */
@@ -78,6 +86,17 @@ export interface ReferenceAttentionArgs {
   lse?: Float32Array;
 }
 
+/** An fp8 e4m3 cache: the caches hold codes (writeKvCacheReference's), read dequantized. */
+export interface ReferenceAttentionFp8Args extends Omit<ReferenceAttentionArgs, 'kCache' | 'vCache' | 'kvDtype'> {
+  /** `[numPages, pageSize, numHeadsKv, headDim]` e4m3 codes. */
+  kCache: Uint8Array;
+  vCache: Uint8Array;
+  kvDtype: 'fp8_e4m3';
+  /** `[numHeadsKv]` descale factors (finite, > 0): key j of KV head h reads decode(code) x kDescale[h]. Default all 1. */
+  kDescale?: Float32Array;
+  vDescale?: Float32Array;
+}
+
 export interface ReferenceAttentionResult {
   /** `[totalQ, numHeadsQ, headDim]`; zeros for a row that sees no key. */
   out: Float32Array;
@@ -106,7 +125,7 @@ export function visibleKeys(
   return [lo, hi];
 }
 
-export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAttentionResult {
+export function referenceAttention(args: ReferenceAttentionArgs | ReferenceAttentionFp8Args): ReferenceAttentionResult {
   const fn = 'referenceAttention';
   const a = checkArgs(fn, args, ARG_KEYS);
   const numHeadsQ = checkArgInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
@@ -168,12 +187,14 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
   const rowKv = numHeadsKv * headDim;
   const qShape = `totalQ x numHeadsQ x headDim = ${totalQ} x ${numHeadsQ} x ${headDim}`;
   const q = checkFloat32Array(fn, 'q', a.q, totalQ * rowQ, qShape);
-  if (!(a.kCache instanceof Float32Array)) {
+  const fp8 = a.kvDtype !== undefined && checkArgOneOf(fn, 'kvDtype', a.kvDtype, ['fp8_e4m3'] as const) === 'fp8_e4m3';
+  const CacheType = fp8 ? Uint8Array : Float32Array;
+  if (!(a.kCache instanceof CacheType)) {
     throw new InvalidArgumentError({
       code: 'invalid_type',
       path: `${fn}.kCache`,
       value: a.kCache,
-      allowed: 'Float32Array',
+      allowed: fp8 ? "Uint8Array (kvDtype 'fp8_e4m3')" : 'Float32Array',
     });
   }
   const pageElems = pageSize * rowKv;
@@ -181,8 +202,20 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
     invalidValue(fn, 'kCache.length', a.kCache.length, `a multiple of pageSize x numHeadsKv x headDim = ${pageElems}`);
   }
   const numPages = a.kCache.length / pageElems;
-  const kCache = a.kCache;
-  const vCache = checkFloat32Array(fn, 'vCache', a.vCache, kCache.length, 'the length of kCache');
+  const kCache: Float32Array | Uint8Array = a.kCache;
+  if (!(a.vCache instanceof CacheType) || a.vCache.length < kCache.length) {
+    throw new InvalidArgumentError({
+      code: a.vCache instanceof CacheType ? 'out_of_range' : 'invalid_type',
+      path: `${fn}.vCache`,
+      value: a.vCache,
+      allowed: `${fp8 ? 'a Uint8Array' : 'a Float32Array'} of at least the length of kCache (${kCache.length})`,
+    });
+  }
+  const vCache: Float32Array | Uint8Array = a.vCache;
+  const kDescale = descales(fn, 'kDescale', a.kDescale, fp8, numHeadsKv);
+  const vDescale = descales(fn, 'vDescale', a.vDescale, fp8, numHeadsKv);
+  // Element -> value: the identity for fp32, the e4m3 table for codes (descales applied per head below).
+  const kv = fp8 ? E4M3_VALUES : null;
   const out =
     a.out === undefined ? new Float32Array(totalQ * rowQ) : checkFloat32Array(fn, 'out', a.out, totalQ * rowQ, qShape);
   const lse =
@@ -219,7 +252,10 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
       const [lo, hi] = visibleKeys(i, qLen, kLen, causal, left, right);
       for (let h = 0; h < numHeadsQ; h++) {
         const qOff = t * rowQ + h * headDim;
-        const kvHead = Math.floor(h / g) * headDim;
+        const kvh = Math.floor(h / g);
+        const kvHead = kvh * headDim;
+        const kd = fp8 ? kDescale[kvh]! : 1;
+        const vd = fp8 ? vDescale[kvh]! : 1;
         if (lo > hi) {
           lse[h * totalQ + t] = Number.NEGATIVE_INFINITY;
           out.fill(0, qOff, qOff + headDim); // a caller's buffer may hold an earlier step
@@ -229,8 +265,9 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
         for (let j = lo; j <= hi; j++) {
           const kOff = keyBase[j]! + kvHead;
           let dot = 0;
-          for (let d = 0; d < headDim; d++) dot += q[qOff + d]! * kCache[kOff + d]!;
-          let s = dot * softmaxScale;
+          if (kv) for (let d = 0; d < headDim; d++) dot += q[qOff + d]! * kv[kCache[kOff + d]!]!;
+          else for (let d = 0; d < headDim; d++) dot += q[qOff + d]! * kCache[kOff + d]!;
+          let s = dot * kd * softmaxScale;
           if (softcap > 0) s = softcap * Math.tanh(s / softcap);
           scores[j] = s;
           if (s > m) m = s;
@@ -241,9 +278,10 @@ export function referenceAttention(args: ReferenceAttentionArgs): ReferenceAtten
           const p = Math.exp(scores[j]! - m);
           sum += p;
           const vOff = keyBase[j]! + kvHead;
-          for (let d = 0; d < headDim; d++) acc[d]! += p * vCache[vOff + d]!;
+          if (kv) for (let d = 0; d < headDim; d++) acc[d]! += p * kv[vCache[vOff + d]!]!;
+          else for (let d = 0; d < headDim; d++) acc[d]! += p * vCache[vOff + d]!;
         }
-        for (let d = 0; d < headDim; d++) out[qOff + d] = acc[d]! / sum;
+        for (let d = 0; d < headDim; d++) out[qOff + d] = (acc[d]! * vd) / sum;
         lse[h * totalQ + t] = m + Math.log(sum);
       }
     }

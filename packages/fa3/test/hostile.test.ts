@@ -62,8 +62,9 @@ const hostileTyped = fc.oneof(hostile, hostileArrayLike, fc.constantFrom(new Flo
 describe('hostile input: fa3 host functions', () => {
   it('createAttention options (resolveOptions: everything createAttention checks before the addon)', () => {
     fc.assert(
-      fc.property(hostileRecord(options), (o) => {
+      fc.property(hostileRecord(options), hostileRecord({ ...options, kvDtype: 'fp8_e4m3' }), (o, o8) => {
         typedOrValid(() => resolveOptions(o));
+        typedOrValid(() => resolveOptions(o8));
       }),
       runs,
     );
@@ -89,6 +90,41 @@ describe('hostile input: fa3 host functions', () => {
         );
         if (!ok && given) expect(out).toEqual(given);
       }),
+      runs,
+    );
+  });
+
+  it('referenceAttention and writeKvCacheReference over an fp8 cache', () => {
+    const fp8 = {
+      ...reference,
+      kCache: new Uint8Array(reference.kCache.length),
+      vCache: new Uint8Array(reference.vCache.length),
+      kvDtype: 'fp8_e4m3',
+      kDescale: Float32Array.of(1),
+      vDescale: Float32Array.of(0.5),
+    };
+    fc.assert(
+      fc.property(
+        hostileRecord(fp8),
+        hostileRecord({ numHeadsKv: 1, headDim: 2, pageSize: 2, kvDtype: 'fp8_e4m3', kDescale: Float32Array.of(2) }),
+        (a, w) => {
+          typedOrValid(() => referenceAttention(a as never));
+          const kCache = new Uint8Array(8);
+          const vCache = new Uint8Array(8);
+          const key = Float32Array.of(1, 2, 3, 4);
+          const ok = typedOrValid(() =>
+            writeKvCacheReference({
+              key,
+              value: key,
+              kCache,
+              vCache,
+              slotMapping: Int32Array.of(0, 3),
+              ...(w as object),
+            } as never),
+          );
+          if (!ok) expect([kCache, vCache]).toEqual([new Uint8Array(8), new Uint8Array(8)]);
+        },
+      ),
       runs,
     );
   });
@@ -167,6 +203,20 @@ describe('hostile input: Attention method arguments (checked before any device w
         typedOrValid(() => checkScheduleArgs('Attention.schedule', resolved, s));
         typedOrValid(() => checkForwardArgs('Attention.forward', resolved, f));
         typedOrValid(() => checkWriteKvCacheArgs('Attention.writeKvCache', resolved, w));
+      }),
+      runs,
+    );
+  });
+
+  it('forward, writeKvCache over an fp8 cache (descales included)', () => {
+    const { options: fp8 } = resolveOptions({ ...options, kvDtype: 'fp8_e4m3' });
+    const descales = { kDescale: buf(8), vDescale: buf(8) };
+    fc.assert(
+      fc.property(hostileRecord({ ...forward, ...descales }), hostileRecord({ ...write, ...descales }), (f, w) => {
+        typedOrValid(() => checkForwardArgs('Attention.forward', fp8, f));
+        typedOrValid(() => checkWriteKvCacheArgs('Attention.writeKvCache', fp8, w));
+        // The same descales on a 16-bit cache: rejected by name, or absent.
+        typedOrValid(() => checkForwardArgs('Attention.forward', resolved, f));
       }),
       runs,
     );

@@ -42,6 +42,7 @@ const OPTIONS = {
   'block-size': { type: 'string' },
   'max-num-batched-tokens': { type: 'string' },
   'max-num-splits': { type: 'string' },
+  'kv-cache-dtype': { type: 'string' },
   seed: { type: 'string' },
   backend: { type: 'string' },
   json: { type: 'boolean' },
@@ -68,6 +69,7 @@ measured; on a terminal a status line on stderr shows the phase (capture, warm-u
   --block-size <n>               KV page size in tokens (default 16)
   --max-num-batched-tokens <n>   prefill chunk budget (default 2048; 1024 on CPU)
   --max-num-splits <n>           split-KV bound of full graphs (default 32)
+  --kv-cache-dtype <dtype>       auto (the model's dtype, default) or fp8_e4m3 (CUDA only)
   --seed <n>                     prompt tokens seed (default 1)
   --backend <auto|cuda|cpu>      default auto
   --json                         print the results as JSON instead of the table
@@ -83,6 +85,8 @@ export interface BenchReport extends DecodeBenchResult {
   model: SyntheticDecoderOptions;
   context: number;
   steps: number;
+  /** The KV cache's element type (`auto`: the model's dtype). */
+  kvCacheDtype: 'auto' | 'fp8_e4m3';
   notice?: string;
 }
 
@@ -99,6 +103,7 @@ interface BenchHeading {
   model: SyntheticDecoderOptions;
   context: number;
   steps: number;
+  kvCacheDtype: 'auto' | 'fp8_e4m3';
   notice?: string;
 }
 
@@ -124,7 +129,7 @@ function benchColumns(eagerMs: ReadonlyMap<number, number>): Column<DecodeBenchR
 
 function headingLines(h: BenchHeading): string[] {
   const lines = [
-    `flashgraph bench: ${describeModel(h.model, h.backend)}, context ${h.context} tokens, ${h.steps} timed decode steps`,
+    `flashgraph bench: ${describeModel(h.model, h.backend)}${h.kvCacheDtype === 'fp8_e4m3' ? ', fp8 e4m3 KV cache' : ''}, context ${h.context} tokens, ${h.steps} timed decode steps`,
     h.backend === 'cpu' ? `backend: ${h.machine}, ${h.date}` : `backend: CUDA on ${h.machine}, ${h.date}`,
   ];
   if (h.notice) lines.push(h.notice);
@@ -200,6 +205,17 @@ export const benchCommand: CliCommand = {
       1 << 20,
     );
     const maxNumSplits = parseIntFlag('max-num-splits', s('max-num-splits'), 32, 1, 256);
+    const [kvCacheDtype] = parseChoiceList('kv-cache-dtype', s('kv-cache-dtype'), ['auto', 'fp8_e4m3'] as const, [
+      'auto',
+    ]);
+    if (kvCacheDtype === 'fp8_e4m3' && planned.kind === 'cpu') {
+      throw new UsageError({
+        flag: '--kv-cache-dtype',
+        problem: 'an fp8 KV cache needs the CUDA backend',
+        value: kvCacheDtype,
+        allowed: 'auto on the CPU backend',
+      });
+    }
     const seed = parseIntFlag('seed', s('seed'), 1, 0);
     const chartPath = outputFileFlag('chart', s('chart'), io.cwd);
     const json = values.json === true;
@@ -211,6 +227,7 @@ export const benchCommand: CliCommand = {
       model: modelOptions,
       context,
       steps,
+      kvCacheDtype: kvCacheDtype!,
       ...(planned.kind === 'cpu' ? { notice: cpuNotice(planned.why) } : {}),
     };
     // The header goes out before anything is measured, each row as soon as it is (a CPU
@@ -235,6 +252,7 @@ export const benchCommand: CliCommand = {
       maxNumBatchedTokens,
       maxNumSplits,
       seed,
+      ...(kvCacheDtype === 'fp8_e4m3' ? { kvCacheDtype } : {}),
     };
     let shownPhase = '';
     const phaseText = (label: string) => (e: DecodeBenchPhase) => {

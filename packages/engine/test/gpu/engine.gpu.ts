@@ -29,11 +29,17 @@ function rng(seed: number): () => number {
 const shape = { numLayers: 4, numHeadsQ: 32, numHeadsKv: 8, headDim: 128, vocabSize: 32000 } as const;
 const model = syntheticDecoder(shape);
 
-async function generate(mode: GraphMode, maxNumSplits: number, requests: WorkloadRequest[]) {
+async function generate(
+  mode: GraphMode,
+  maxNumSplits: number,
+  requests: WorkloadRequest[],
+  kvCache: { dtype?: 'fp8_e4m3'; kDescale?: number[]; vDescale?: number[] } = {},
+) {
   const engine = await createEngine({
     model,
     graph: { mode, maxNumSplits },
     ...routingEngineOptions,
+    cache: { ...routingEngineOptions.cache, ...kvCache },
     backend: 'cuda',
   });
   try {
@@ -61,6 +67,24 @@ test('full-graph, piecewise and eager outputs are identical for the same workloa
     assert.ok(run.stats.byMode.eager.steps > 0, `${mode}: no step above the max capture size ran eagerly`);
   }
   for (const t of eager.tokens.flat()) assert.ok(t >= 0 && t < shape.vocabSize, `token ${t} out of range`);
+});
+
+test('an fp8 e4m3 KV cache: the same tokens in every graph mode, descales reach fa3', { skip }, async () => {
+  // One split: every mode runs the same arithmetic on the same quantized cache. Descales of 2^-4
+  // change which codes the cache holds (and so, at some step, a token) but never the mode parity.
+  const requests = routingWorkload(3, shape.vocabSize);
+  const fp8 = { dtype: 'fp8_e4m3' as const };
+  const eager = await generate('none', 1, requests, fp8);
+  for (const mode of ['full', 'piecewise', 'full_and_piecewise'] as const) {
+    const run = await generate(mode, 1, requests, fp8);
+    assert.deepEqual(run.tokens, eager.tokens, `fp8 cache: ${mode} outputs differ from eager`);
+  }
+  for (const t of eager.tokens.flat()) assert.ok(t >= 0 && t < shape.vocabSize, `token ${t} out of range`);
+  const n = shape.numLayers * shape.numHeadsKv;
+  const scaled = { ...fp8, kDescale: new Array(n).fill(1 / 16), vDescale: new Array(n).fill(1 / 16) };
+  const a = await generate('full_and_piecewise', 1, requests, scaled);
+  const b = await generate('none', 1, requests, scaled);
+  assert.deepEqual(a.tokens, b.tokens, 'fp8 cache with descales: graphs == eager');
 });
 
 test('full graphs with the default split bound are deterministic and match replay-to-replay', { skip }, async () => {

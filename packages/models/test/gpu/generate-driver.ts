@@ -3,7 +3,10 @@
 // CUDA, printing one JSON line per prompt in the shape of `flashgraph generate --json --logprobs`
 // plus `mode` and `batch`. Loading once per architecture instead of once per run keeps a device
 // call short; `flashgraph generate` runs the same engine path.
-//   node generate-driver.mjs --model DIR --runs none:1,full:64 [--backend cpu] --max-new-tokens 32 --prompt-ids 1,2,3 ...
+//   node generate-driver.mjs --model DIR --runs none:1,full:64 [--backend cpu] [--kv-cache-dtype fp8_e4m3]
+//        --max-new-tokens 32 --prompt-ids 1,2,3 ...
+// --kv-cache-dtype fp8_e4m3: the engine's fp8 e4m3 KV cache (descales 1); tokens then differ from
+// transformers' bf16 cache by the quantization, so use it for timings and mode parity.
 import { createEngine, type EngineOptions } from '@flashgraph/engine';
 import { loadHfModel } from '../../src/index.js';
 
@@ -13,11 +16,13 @@ function parse(argv: string[]): {
   maxNewTokens: number;
   prompts: number[][];
   backend: 'cpu' | 'cuda';
+  kvCacheDtype: 'fp8_e4m3' | undefined;
 } {
   let model = '';
   let backend: 'cpu' | 'cuda' = 'cuda';
   let runs: [GraphMode, number][] = [];
   let maxNewTokens = 32;
+  let kvCacheDtype: 'fp8_e4m3' | undefined;
   const prompts: number[][] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -30,12 +35,15 @@ function parse(argv: string[]): {
       });
     else if (a === '--backend') backend = v === 'cpu' ? 'cpu' : 'cuda';
     else if (a === '--max-new-tokens') maxNewTokens = Number(v);
-    else if (a === '--prompt-ids') prompts.push(v.split(',').map(Number));
+    else if (a === '--kv-cache-dtype') {
+      if (v !== 'fp8_e4m3') throw new Error(`--kv-cache-dtype must be fp8_e4m3, got ${v}`);
+      kvCacheDtype = v;
+    } else if (a === '--prompt-ids') prompts.push(v.split(',').map(Number));
     else throw new Error(`unknown argument ${a}`);
     i++;
   }
   if (!model || runs.length === 0 || prompts.length === 0) throw new Error('need --model, --runs and --prompt-ids');
-  return { model, runs, maxNewTokens, prompts, backend };
+  return { model, runs, maxNewTokens, prompts, backend, kvCacheDtype };
 }
 
 type GraphMode = NonNullable<NonNullable<EngineOptions['graph']>['mode']>;
@@ -50,7 +58,11 @@ for (const [mode, batch] of args.runs) {
   const engine = await createEngine({
     model,
     graph: { mode },
-    cache: { blockSize: 16, numBlocks: Math.ceil(longest / 16) * batch + 16 },
+    cache: {
+      blockSize: 16,
+      numBlocks: Math.ceil(longest / 16) * batch + 16,
+      ...(args.kvCacheDtype ? { dtype: args.kvCacheDtype } : {}),
+    },
     limits: { maxNumSeqs: Math.max(batch, 1), maxNumBatchedTokens: Math.max(512, batch * 64) },
     backend: args.backend,
   });
@@ -69,6 +81,7 @@ for (const [mode, batch] of args.runs) {
           batch,
           model: model.name,
           backend: args.backend,
+          ...(args.kvCacheDtype ? { kvCacheDtype: args.kvCacheDtype } : {}),
           promptTokenIds: prompts[i],
           tokenIds: o.outputTokens,
           logprobs: o.logprobs,

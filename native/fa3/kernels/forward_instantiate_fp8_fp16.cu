@@ -1,0 +1,7 @@
+// Explicit instantiations of the general forward kernel for fp16 queries over an fp8 e4m3 KV cache,
+// generated from forward_kernel_list.h's FA3_FP8_KV_KERNELS (one translation unit per kernel and
+// dtype: parallel build).
+#include "forward_kernel.cuh"
+
+#define FA3_INSTANTIATE_FP8_general_fp16
+#include "instantiate_from_list.h"
