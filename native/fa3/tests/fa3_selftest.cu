@@ -456,7 +456,7 @@ bool counters_zero(const Problem& pb) {
 // ------------------------------------------------------------------------------------------
 Config random_config(Rng& rng) {
   Config c;
-  c.head_dim = rng.pick(std::vector<int>{64, 128, 128, 256});
+  c.head_dim = rng.pick(std::vector<int>{64, 96, 128, 128, 192, 256});
   c.dtype = rng.chance(0.5) ? 0 : 1;
   const int g = rng.pick(std::vector<int>{1, 2, 4, 8});
   c.hkv = rng.pick(std::vector<int>{1, 2, 4});
@@ -560,7 +560,7 @@ void run_kv_write(uint64_t seed) {
   Rng rng(seed);
   int pass = 0, total = 0;
   for (int dtype = 0; dtype < 2; ++dtype)
-    for (int D : {64, 128, 256}) {
+    for (int D : {64, 96, 128, 192, 256}) {
       ++total;
       fa3::Caps caps;
       caps.num_heads_q = 8; caps.num_heads_kv = 2; caps.head_dim = D; caps.dtype = dtype; caps.page_size = 16;
@@ -862,7 +862,7 @@ void run_race(uint64_t seed) {
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  for (int D : {64, 128, 256}) {
+  for (int D : {64, 96, 128, 192, 256}) {
     Config c;
     c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = 16; c.max_splits = 4; c.num_splits = 3; c.causal = true;
     c.q_lens = {1, 20};
