@@ -300,6 +300,7 @@ Result forward(const ForwardArgs& a) {
   if (!(r = check_ptr("vCache", a.v_cache, 16)).ok()) return r;
   if (!(r = check_ptr("out", a.out, 16)).ok()) return r;
   if (a.lse != 0 && !aligned(a.lse, 4)) return invalid("lse must be 4-byte aligned (or 0n for none)");
+  if (a.sinks != 0 && !aligned(a.sinks, 4)) return invalid("sinks must be 4-byte aligned (or 0n for none)");
   if (!(r = check_ptr("pageTable", a.page_table, 4)).ok()) return r;
   if (a.num_reqs < 0 || a.num_reqs > a.caps.max_num_reqs)
     return invalid(range("numReqs", a.num_reqs, 0, a.caps.max_num_reqs));
@@ -351,6 +352,7 @@ Result forward(const ForwardArgs& a) {
   p.causal = a.caps.causal;
   p.window_left = a.caps.window_left;
   p.window_right = a.caps.causal ? 0 : a.caps.window_right;
+  p.sinks = reinterpret_cast<const float*>(a.sinks);
   p.splits = reinterpret_cast<const int*>(ws + l.splits_offset);
   p.tile_offsets = reinterpret_cast<const int*>(ws + l.tile_offsets_offset);
   p.order = reinterpret_cast<const int*>(ws + l.order_offset);

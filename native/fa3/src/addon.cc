@@ -264,6 +264,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.v_cache = ptrField(a, fn, "vCache");
   p.out = ptrField(a, fn, "out");
   p.lse = ptrField(a, fn, "lse");
+  p.sinks = a.Get("sinks").IsUndefined() ? 0 : ptrField(a, fn, "sinks");
   p.page_table = ptrField(a, fn, "pageTable");
   p.page_table_stride = intField(a, fn, "pageTableStride");
   p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");

@@ -134,14 +134,15 @@ struct Config {
   std::vector<int> q_lens, k_lens;
   int extra_reqs = 0, extra_tokens = 0, extra_pages_per_req = 0;
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
+  bool sinks = false;      // attention sinks: one random logit per query head (some -inf)
   std::string describe() const {
-    char b[256];
+    char b[288];
     int maxq = 0, maxk = 0;
     for (int x : q_lens) maxq = std::max(maxq, x);
     for (int x : k_lens) maxk = std::max(maxk, x);
-    std::snprintf(b, sizeof b, "D=%d %s Hq=%d Hkv=%d page=%d S=%d ns=%d causal=%d win=[%d,%d] softcap=%g B=%zu maxq=%d maxk=%d%s",
+    std::snprintf(b, sizeof b, "D=%d %s Hq=%d Hkv=%d page=%d S=%d ns=%d causal=%d win=[%d,%d] softcap=%g B=%zu maxq=%d maxk=%d%s%s",
                   head_dim, dtype ? "fp16" : "bf16", hq, hkv, page, max_splits, num_splits, causal, wl, wr, softcap,
-                  q_lens.size(), maxq, maxk, bad_pages ? " badpages" : "");
+                  q_lens.size(), maxq, maxk, bad_pages ? " badpages" : "", sinks ? " sinks" : "");
     return b;
   }
 };
@@ -152,9 +153,11 @@ struct Problem {
   int B = 0, total_q = 0, pt_stride = 0;
   std::vector<int> cu, seq, pt;
   std::vector<uint16_t> qh, kh, vh;
+  std::vector<float> sink_vals;  // [Hq] when c.sinks
   // device
   uint16_t *dq = nullptr, *dk = nullptr, *dv = nullptr, *dout = nullptr;
   float* dlse = nullptr;
+  float* dsinks = nullptr;
   int *dpt = nullptr, *dcu = nullptr, *dseq = nullptr;
   char* dws = nullptr;
   fa3::WorkspaceLayout layout{};
@@ -226,6 +229,11 @@ struct Problem {
     for (auto& x : qh) x = to_half_bits((rng.uniform() * 2 - 1) * c.q_scale, c.dtype);
     for (auto& x : kh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
     for (auto& x : vh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
+    // Sinks around the rows' LSE (log of the context, give or take): from almost no weight to
+    // almost all of it; one head in 8 without (-inf).
+    sink_vals.clear();
+    if (c.sinks)
+      for (int h = 0; h < c.hq; ++h) sink_vals.push_back(rng.chance(0.125) ? -INFINITY : rng.uniform() * 16.f - 4.f);
 
     CKR(fa3::workspace_layout_checked(caps, &layout));
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -238,6 +246,10 @@ struct Problem {
     dcu = dalloc<int>(caps.max_num_reqs + 1);
     dseq = dalloc<int>(caps.max_num_reqs);
     dws = dalloc<char>(layout.total_bytes);
+    if (c.sinks) {
+      dsinks = dalloc<float>(c.hq);
+      CK(cudaMemcpy(dsinks, sink_vals.data(), c.hq * 4, cudaMemcpyHostToDevice));
+    }
     CK(cudaMemcpy(dq, qh.data(), out_elems * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dk, kh.data(), kv_elems * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dv, vh.data(), kv_elems * 2, cudaMemcpyHostToDevice));
@@ -252,7 +264,7 @@ struct Problem {
   }
   void release() {
     cudaFree(dq); cudaFree(dout); cudaFree(dk); cudaFree(dv); cudaFree(dlse);
-    cudaFree(dpt); cudaFree(dcu); cudaFree(dseq); cudaFree(dws);
+    cudaFree(dpt); cudaFree(dcu); cudaFree(dseq); cudaFree(dws); cudaFree(dsinks);
     if (stream) cudaStreamDestroy(stream);
   }
   int step_bound() const {
@@ -285,6 +297,7 @@ struct Problem {
     a.v_cache = reinterpret_cast<uintptr_t>(dv);
     a.out = reinterpret_cast<uintptr_t>(out ? out : dout);
     a.lse = reinterpret_cast<uintptr_t>(lse ? lse : dlse);
+    a.sinks = reinterpret_cast<uintptr_t>(dsinks);
     a.page_table = reinterpret_cast<uintptr_t>(dpt);
     a.page_table_stride = pt_stride;
     a.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu);
@@ -314,7 +327,8 @@ struct Problem {
     CK(cudaMemcpy(lse.data(), dlse, lse_elems * 4, cudaMemcpyDeviceToHost));
   }
 
-  // CPU fp64 reference of the exact semantics (invalid pages masked).
+  // CPU fp64 reference of the exact semantics (invalid pages masked; a sink joins the denominator
+  // only, so a row that sees no key has zeros and LSE = its sink).
   void reference(std::vector<double>& out, std::vector<double>& lse) const {
     const int D = c.head_dim, G = c.hq / c.hkv;
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
@@ -336,7 +350,8 @@ struct Problem {
       const float* qv = &qf[(static_cast<size_t>(tok) * c.hq + h) * D];
       std::vector<double> s(kl);
       std::vector<const float*> vrow(kl, nullptr);
-      double mx = -INFINITY;
+      const double sink = c.sinks ? sink_vals[h] : -INFINITY;
+      double mx = sink;
       for (int j = 0; j < kl; ++j) {
         s[j] = -INFINITY;
         if (right >= 0 && j > diag + right) continue;
@@ -353,7 +368,7 @@ struct Problem {
         mx = std::max(mx, x);
       }
       if (mx == -INFINITY) return;
-      double sum = 0;
+      double sum = sink == -INFINITY ? 0 : std::exp(sink - mx);
       std::vector<double> acc(D, 0.0);
       for (int j = 0; j < kl; ++j) {
         if (s[j] == -INFINITY) continue;
@@ -503,6 +518,7 @@ Config random_config(Rng& rng) {
   c.extra_reqs = rng.chance(0.5) ? rng.range(0, 50) : 0;
   c.extra_tokens = rng.chance(0.5) ? rng.range(0, 100) : 0;
   c.extra_pages_per_req = rng.range(0, 3);
+  c.sinks = rng.chance(0.3);
   return c;
 }
 
@@ -865,6 +881,7 @@ void run_race(uint64_t seed) {
   for (int D : {64, 96, 128, 192, 256}) {
     Config c;
     c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = 16; c.max_splits = 4; c.num_splits = 3; c.causal = true;
+    c.sinks = D != 128;  // the sink in the fused merge (split rows) and the epilogue (one-split rows)
     c.q_lens = {1, 20};
     c.k_lens = {300, 150};
     Problem pb;

@@ -61,6 +61,11 @@ describe('schedule / forward argument checks', () => {
       stream: 0n,
     });
     expect(checkForwardArgs('f', options, { ...forward, lse: undefined }).lse).toBe(0n);
+    // Sinks: none by default (0n for the addon), else fp32 [Hq] = 32 bytes.
+    expect(checkForwardArgs('f', options, forward).sinks).toBe(0n);
+    expect(checkForwardArgs('f', options, { ...forward, sinks: null }).sinks).toBe(0n);
+    expect(checkForwardArgs('f', options, { ...forward, sinks: buf(32, 0x7f0000000100n) }).sinks).toBe(0x7f0000000100n);
+    expect(checkForwardArgs('f', options, { ...forward, sinks: 0x7f0000000204n }).sinks).toBe(0x7f0000000204n);
     const s = checkScheduleArgs('s', options, { ...schedule, stream: { handle: 42n } });
     expect(s.stream).toBe(42n);
   });
@@ -111,6 +116,9 @@ describe('schedule / forward argument checks', () => {
     ],
     ['out misaligned', { out: 0x1008n }, 'invalid_value', 'out', /16-byte aligned/],
     ['lse too small', { lse: buf(4 * 8 * 12 - 4) }, 'out_of_range', 'lse.byteLength', /fp32 \[Hq, /],
+    ['sinks too small', { sinks: buf(28) }, 'out_of_range', 'sinks.byteLength', /fp32 \[Hq\] = \[8\] = 32 bytes/],
+    ['sinks misaligned', { sinks: 0x1002n }, 'invalid_value', 'sinks', /4-byte aligned/],
+    ['sinks a number', { sinks: 4096 }, 'invalid_type', 'sinks', /a DeviceBuffer or a bigint/],
     [
       'kCache too small',
       { kCache: buf(cacheBytes - 1) },
