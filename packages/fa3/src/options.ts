@@ -2,9 +2,10 @@
 // Every capacity is bounded by what the device indexes in int32 (slots, sequence lengths).
 import { estimateSplitWorkspaceBytes } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { checkHeads, type HeadDim } from './heads.js';
+import { checkHeads, HEAD_DIMS, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
+import { requireUnverified, UNVERIFIED_HEAD_DIMS } from './unverified.js';
 import {
   checkArgInt,
   checkArgNumber,
@@ -96,6 +97,16 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const fn = 'createAttention';
   const o = checkArgs(fn, opts, OPTION_KEYS);
   const { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead } = checkHeads(fn, o);
+  if (UNVERIFIED_HEAD_DIMS.includes(headDim)) {
+    const verified = HEAD_DIMS.filter((d) => !UNVERIFIED_HEAD_DIMS.includes(d)).join(', ');
+    requireUnverified(
+      fn,
+      'headDim',
+      headDim,
+      `headDim ${headDim}`,
+      `one of ${verified} (${UNVERIFIED_HEAD_DIMS.join(', ')} once opted in)`,
+    );
+  }
   const dtype = checkArgOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
   const pageSize = checkArgInt(fn, 'pageSize', o.pageSize, 16, 1 << 16);
   if (pageSize % 16 !== 0) outOfRange(fn, 'pageSize', pageSize, 'a multiple of 16 in [16, 65536]');

@@ -1,0 +1,60 @@
+// What fa3 supports, as data: a framework reads it to decide whether a model can run on fa3
+// before it creates anything (createAttention rejects everything outside it with a typed error).
+// Each field is a frozen copy of the constant the checks themselves use, so the two cannot drift.
+import { WGMMA_HEAD_DIMS } from './forward-kernel.js';
+import { HEAD_DIMS, type HeadDim, MAX_NUM_HEADS_KV, MAX_NUM_HEADS_Q } from './heads.js';
+import { ATTENTION_DTYPES, type AttentionDtype } from './options.js';
+import { MAX_NUM_SPLITS } from './plan-splits.js';
+import { SINKS_UNVERIFIED, UNVERIFIED_ENV, UNVERIFIED_HEAD_DIMS } from './unverified.js';
+
+export interface AttentionCaps {
+  /** Head dims of q, k and v (one D for all three). */
+  readonly headDims: readonly HeadDim[];
+  /** Dtypes of q, out and the KV cache. */
+  readonly dtypes: readonly AttentionDtype[];
+  /**
+   * Head dims each forward kernel is built for: `general` runs any step at every head dim,
+   * `decode` has the same ones, `wgmma` (opt-in prefill) falls back to `general` elsewhere.
+   */
+  readonly kernelHeadDims: {
+    readonly general: readonly HeadDim[];
+    readonly decode: readonly HeadDim[];
+    readonly wgmma: readonly number[];
+  };
+  /** Attention sinks (`forward({ sinks })`, fp32 `[Hq]`) in every kernel, split or not. */
+  readonly sinks: boolean;
+  /** Soft-capping of the scores (`softcap`), causal masks and sliding windows (`window`). */
+  readonly softcap: boolean;
+  readonly causal: boolean;
+  readonly slidingWindow: boolean;
+  readonly maxNumHeadsQ: number;
+  readonly maxNumHeadsKv: number;
+  /** The largest split capacity (`maxNumSplits`). */
+  readonly maxNumSplits: number;
+  /**
+   * What is built and checked on the CPU but has not run on a GPU yet: createAttention (head dims)
+   * and forward (sinks) refuse it unless the environment variable `env` is `1`.
+   */
+  readonly unverified: { readonly headDims: readonly number[]; readonly sinks: boolean; readonly env: string };
+}
+
+const frozen = <T>(list: readonly T[]): readonly T[] => Object.freeze([...list]);
+
+/** fa3's capabilities (frozen, lists included). */
+export const attentionCaps: AttentionCaps = Object.freeze({
+  headDims: frozen(HEAD_DIMS),
+  dtypes: frozen(ATTENTION_DTYPES),
+  kernelHeadDims: Object.freeze({
+    general: frozen(HEAD_DIMS),
+    decode: frozen(HEAD_DIMS),
+    wgmma: frozen(WGMMA_HEAD_DIMS),
+  }),
+  sinks: true,
+  softcap: true,
+  causal: true,
+  slidingWindow: true,
+  maxNumHeadsQ: MAX_NUM_HEADS_Q,
+  maxNumHeadsKv: MAX_NUM_HEADS_KV,
+  maxNumSplits: MAX_NUM_SPLITS,
+  unverified: Object.freeze({ headDims: frozen(UNVERIFIED_HEAD_DIMS), sinks: SINKS_UNVERIFIED, env: UNVERIFIED_ENV }),
+});
