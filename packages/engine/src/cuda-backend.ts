@@ -16,7 +16,7 @@ import {
   type StepContext,
   segmentedForward,
 } from '@flashgraph/cuda-graph';
-import { type Attention, createAttention, DTYPE_BYTES } from '@flashgraph/fa3';
+import { type Attention, createAttention, DTYPE_BYTES, type HeadDim } from '@flashgraph/fa3';
 import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { EngineError } from './errors.js';
@@ -59,7 +59,7 @@ export function createCudaBackend(
       createAttention({
         numHeadsQ,
         numHeadsKv,
-        headDim: headDim as 64 | 128 | 256,
+        headDim: headDim as HeadDim,
         dtype,
         pageSize: limits.blockSize,
         numPages: limits.numBlocks,
@@ -201,7 +201,10 @@ export function createCudaBackend(
           slotMapping: metadata.slotMapping,
           numTokens: ctx.numTokens,
         });
-        attention.forward(forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out }));
+        const sinks = io.sinks ? { sinks: io.sinks } : {};
+        attention.forward(
+          forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out, ...sinks }),
+        );
       },
     });
 
