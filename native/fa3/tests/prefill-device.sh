@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
-#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [grid] [sdpa] [sanitize] [auto] [bench]
+#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
 # sass: HGMMA and local-memory instruction counts per kernel (cuobjdump from triton's bundle);
 # smoke: 8 random configs on the wgmma kernel and its overlapped variant (a hang stops every
 # later wgmma step); wgmma: the metadata and graph suites and random configs vs the CPU reference
@@ -10,7 +10,9 @@
 # general kernel, the wgmma kernel and its overlapped variant; sdpa: PyTorch SDPA cuDNN / flash on
 # the same shapes; sanitize: memcheck / racecheck / synccheck (SANITIZERS picks) on the wgmma
 # kernel's tiny cases; auto: the self-test on the default kernel choice (prepare, graph,
-# configs); bench: the decode bench (no-regression check).
+# configs; they draw head dims 96 / 192 and attention sinks too); sanitize-auto: the sanitizers on
+# the tiny cases with the default kernel choice (every head dim, sinks at 64 / 96 / 192 / 256: the
+# issue-15 paths); bench: the decode bench (no-regression check).
 # Logs go to $OUT/logs.tgz (refreshed after every step: the device tool returns at most 8 files);
 # a summary with the card's name is printed last.
 set -uo pipefail
@@ -74,6 +76,11 @@ for s in "${steps[@]}"; do
       for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
         FLASHGRAPH_FA3_KERNEL=wgmma timeout 30 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/wgmma-$tool.log" 2>&1
         summary+=("wgmma $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/wgmma-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/wgmma-$tool.log")")
+      done ;;
+    sanitize-auto)
+      for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
+        timeout 30 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/auto-$tool.log" 2>&1
+        summary+=("default-kernel $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/auto-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/auto-$tool.log")")
       done ;;
     bench)
       timeout 50 "$st" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1
