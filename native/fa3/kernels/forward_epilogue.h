@@ -38,19 +38,19 @@ __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
 }
 
 // Attention sinks (forward_params.h) for a one-split row: the sink is one more term of the
-// softmax denominator with no value row, so the row's normalised output scales by
-// exp(LSE - LSE') and LSE' = log(exp(LSE) + exp(sink)) (natural log; a row that sees no key keeps
-// zeros and gets LSE' = sink). Applied where the output is written (epilogue step 3), after the
-// accumulators are parked in shared memory: folded into the softmax state instead, while they are
-// live, it cost D = 256 16 more bytes of register spills. Split rows get their sink in the merge.
-__device__ __forceinline__ void apply_sink(float sink, float& lse, float (&v)[8]) {
+// softmax denominator with no value row, so LSE' = log(exp(LSE) + exp(sink)) (natural log;
+// written to `lse`) and the row's normalised output scales by the returned exp(LSE - LSE') (a row
+// that sees no key keeps zeros and gets LSE' = sink; a -inf sink returns 1 and leaves `lse`).
+// Applied where the output is written (epilogue step 3), after the accumulators are parked in
+// shared memory: folded into the softmax state instead, while they are live, it cost D = 256 16
+// more bytes of register spills. Split rows get their sink in the merge.
+__device__ __forceinline__ float fold_sink(float sink, float& lse) {
   const float M = fmaxf(lse, sink);
-  if (M == -INFINITY) return;  // no key and no sink
+  if (M == -INFINITY) return 1.f;  // no key and no sink
   const float lse1 = M + __logf((lse == -INFINITY ? 0.f : __expf(lse - M)) + (sink == -INFINITY ? 0.f : __expf(sink - M)));
   const float scale = lse == -INFINITY ? 0.f : __expf(lse - lse1);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) v[e] *= scale;
   lse = lse1;
+  return scale;
 }
 
 // The fused combine, run by the last split tile of a group to arrive. Every load of the group's
@@ -273,7 +273,11 @@ __device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const Ti
     const int head = ti.kv_head * g + packed % g;
     if (direct) {
       float lse = es.lse[row];
-      if (p.sinks != nullptr) apply_sink(__ldg(p.sinks + head), lse, v);
+      if (p.sinks != nullptr) {
+        const float scale = fold_sink(__ldg(p.sinks + head), lse);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) v[e] *= scale;
+      }
       store_8<T>(static_cast<T*>(p.out) + (tok * hq + head) * D + c * 8, v);
       if (c == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
     } else {
