@@ -57,8 +57,8 @@ if has memcheck-generate && [[ -f $here/driver.mjs && -d /tmp/models-check/llama
   summary+=("memcheck generate (llama, full graphs, batch 8) rc=$rc $(grep -E 'ERROR SUMMARY' "$OUT/memcheck-generate.log" | tail -1)")
 fi
 if has bench && [[ -f $here/models-bench.py ]]; then
-  PYTHONUNBUFFERED=1 timeout 420 python3 "$here/models-bench.py" --node /tmp/node --bench "$here/bench.mjs" \
-    --out "$OUT" > "$OUT/models-bench.log" 2>&1; rc=$?
+  PYTHONUNBUFFERED=1 timeout ${FLASHGRAPH_BENCH_TIMEOUT:-420} python3 "$here/models-bench.py" --node /tmp/node --bench "$here/bench.mjs" \
+    --out "$OUT" ${FLASHGRAPH_BENCH_ARGS:-} > "$OUT/models-bench.log" 2>&1; rc=$?
   tail -n 40 "$OUT/models-bench.log"
   summary+=("models-bench rc=$rc")
 fi

@@ -24,7 +24,7 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
     --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/${ROUND_SUITES:-*}.mjs > "$L/gpu-tests.log" 2>&1
   echo $? > "$L/suites.rc"
   if [[ ${ROUND_WGMMA_SUITES:-0} == 1 ]]; then
-    FLASHGRAPH_FA3_KERNEL=wgmma timeout 60 /tmp/node --test --test-concurrency=1 --test-reporter=tap \
+    FLASHGRAPH_FA3_KERNEL=wgmma timeout ${ROUND_WGMMA_TIMEOUT:-150} /tmp/node --test --test-concurrency=1 --test-reporter=tap \
       --test-reporter-destination="$L/gpu-tests-wgmma.tap" "$H"/suite/fa3--*.mjs > "$L/gpu-tests-wgmma.log" 2>&1
     echo $? > "$L/suites-wgmma.rc"
   fi ) &

@@ -11,10 +11,15 @@
 // - its declarations type-check in a consumer tsconfig without esnext.disposable or @types/node,
 //   under nodenext and bundler resolution;
 // - every ```js example of its README runs verbatim on this Node.js;
-// - a native package ships its prebuilt addon and the sources to rebuild it; `npx @flashgraph/cuda
-//   build-native` names the missing tools on the bare PATH, and (when cmake, nvcc and a C++
-//   compiler are on the real PATH) rebuilds @flashgraph/cuda from its tarball, and the rebuilt
-//   addon loads.
+// - a native package ships the sources to rebuild its addon but no binary, and pins the platform
+//   package at exactly the version it has; `npx @flashgraph/cuda build-native` names the missing
+//   tools on the bare PATH, and (when cmake, nvcc and a C++ compiler are on the real PATH) rebuilds
+//   @flashgraph/cuda from its tarball, and the rebuilt addon is the one that loads.
+// The platform package (@flashgraph/cuda-linux-x64-gnu): its os/cpu/libc fields, exactly the addon
+// of every native package; each native package loads its addon through it (no GPU here: they load
+// and say why CUDA is unavailable). Installed again with npm told the machine is another OS, CPU
+// or C library (`--os`, `--cpu`, `--libc`), npm leaves it out, the install still succeeds, and each
+// native package's AddonLoadError names the platform package it expected.
 // Then the downstream example, examples/custom-runtime/ (when every package it depends on is
 // tested): copied into the project beside the installed tarballs, it runs its own toy model,
 // KV allocator and scheduler on config, cuda-graph, attn-metadata/host and fa3/reference, and
@@ -27,7 +32,8 @@
 // Runs at the end of the root `test` script, after the build.
 //
 // To add a package: one entry in PACKAGES (its npm name and a few export names it must expose;
-// for a native package, its addon: the prebuilt binary and the sources to rebuild it must ship).
+// for a native package, its addon: the platform package must carry the binary, and the package
+// the sources to rebuild it; for a platform package, its os/cpu/libc).
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   cpSync,
@@ -36,6 +42,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -67,6 +74,7 @@ const PACKAGES = [
       'ConfigError',
       'graphConfigJsonSchema',
       'decodeGraphSizes',
+      'graphRoute',
       'graphConfigLimits',
     ],
   },
@@ -94,6 +102,8 @@ const PACKAGES = [
       'AddonLoadError',
       'DisposedError',
       'createNativeAddonLoader',
+      'wrapNativeAddon',
+      'toCudaError',
       'deviceSynchronizeAsync',
     ],
   },
@@ -154,7 +164,15 @@ const PACKAGES = [
     // The installed bin must run: `flashgraph --help` prints the usage.
     bin: { name: 'flashgraph', args: ['--help'], expect: 'Usage: flashgraph' },
   },
+  {
+    name: '@flashgraph/cuda-linux-x64-gnu',
+    // No JavaScript: the addon of every native package above, for this os/cpu/libc.
+    platform: { os: 'linux', cpu: 'x64', libc: 'glibc' },
+  },
 ];
+
+/** npm's overrides of the machine it installs for, each making the platform package foreign. */
+const FOREIGN_MACHINES = ['--os=darwin', '--cpu=arm64', '--libc=musl'];
 
 const PNPM_VERSION = '10.34.9';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -199,7 +217,8 @@ function selected(only) {
   for (let grew = true; grew; ) {
     grew = false;
     for (const name of [...want]) {
-      const deps = Object.keys(manifestOf(packageDir(name)).dependencies ?? {});
+      const manifest = manifestOf(packageDir(name));
+      const deps = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies });
       for (const dep of deps.filter((d) => d.startsWith('@flashgraph/'))) {
         if (!want.has(dep)) {
           want.add(dep);
@@ -283,6 +302,165 @@ for (const { name, exports, subpaths = {}, crossCopy } of packages) {
 }
 console.log(JSON.stringify(results));
 `;
+
+// Runs inside a project: loads each native package's addon with the package's own loader (its
+// moduleUrl is its entry, one folder below its root, as in its src/native.ts) and reports where
+// it came from and what the addon's status() says, or the AddonLoadError's attempts.
+const LOAD_SCRIPT = `
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+const require = createRequire(import.meta.url);
+const { createNativeAddonLoader, cudaStatus } = require('@flashgraph/cuda');
+const addons = [];
+for (const { name, file } of JSON.parse(process.argv[2])) {
+  const moduleUrl = pathToFileURL(require.resolve(name)).href;
+  const r = createNativeAddonLoader({ file, moduleUrl, buildCommand: 'pack-test' })();
+  if (!r.addon) {
+    addons.push({ name, file, platformPackage: r.error.platformPackage, attempts: r.error.attempts });
+    continue;
+  }
+  let status;
+  try {
+    status = r.addon.status();
+  } catch (error) {
+    status = { threw: String(error) };
+  }
+  addons.push({ name, file, path: r.path, status });
+}
+console.log(JSON.stringify({ addons, cuda: cudaStatus() }));
+`;
+
+/** LOAD_SCRIPT's report for these native packages, run in `project` on the bare PATH. */
+function loadAddons(project, bare, natives) {
+  writeFileSync(join(project, 'load.mjs'), LOAD_SCRIPT);
+  const list = natives.map((p) => ({ name: p.name, file: p.addon.file }));
+  return JSON.parse(
+    run(process.execPath, ['load.mjs', JSON.stringify(list)], project, {
+      PATH: bare,
+      HOME: process.env.HOME ?? project,
+    }),
+  );
+}
+
+/**
+ * A project whose package.json lists the tarballs as a user's would get them: the packages as
+ * dependencies, a platform package as an optional one (the native packages list it so).
+ */
+function installProject(dir, packages, tarballs, bare, npmFlags = []) {
+  mkdirSync(dir);
+  const dependencies = {};
+  const optionalDependencies = {};
+  packages.forEach((p, i) => {
+    (p.platform ? optionalDependencies : dependencies)[p.name] = `file:${tarballs[i]}`;
+  });
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'flashgraph-pack-test', private: true, type: 'module', dependencies, optionalDependencies }),
+  );
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...npmFlags], dir, {
+    PATH: bare,
+    HOME: process.env.HOME ?? dir,
+  });
+}
+
+/** The platform package's manifest and contents: its os/cpu/libc, and the addon of every native package. */
+function checkPlatformPackage(manifest, files, platform, problems) {
+  for (const field of ['os', 'cpu', 'libc']) {
+    if (JSON.stringify(manifest[field]) !== JSON.stringify([platform[field]]))
+      problems.push(`"${field}" is ${JSON.stringify(manifest[field])}, expected ${JSON.stringify([platform[field]])}`);
+  }
+  const expected = PACKAGES.filter((p) => p.addon)
+    .map((p) => p.addon.file)
+    .sort();
+  const shipped = files.filter((f) => f.endsWith('.node')).sort();
+  if (JSON.stringify(shipped) !== JSON.stringify(expected))
+    problems.push(`ships the addons ${shipped.join(', ') || 'none'}, expected ${expected.join(', ')}`);
+}
+
+/** `flashgraph doctor --json` of the installed CLI: its report of every addon. */
+function doctorAddons(project, bare) {
+  const out = run(join(project, 'node_modules/.bin/flashgraph'), ['doctor', '--json'], project, {
+    PATH: bare,
+    HOME: process.env.HOME ?? project,
+  });
+  return JSON.parse(out).addons;
+}
+
+/**
+ * Each native package loads its addon from the installed platform package, and so does
+ * `flashgraph doctor` (when the CLI is installed) report it; returns what the addons say.
+ */
+function checkLoadsThroughPlatform(project, bare, natives, platformName, withCli, problems) {
+  const report = loadAddons(project, bare, natives);
+  const platformDir = realpathSync(join(project, 'node_modules', platformName));
+  if (withCli) {
+    for (const a of doctorAddons(project, bare)) {
+      if (a.status !== 'loaded' || realpathSync(a.path) !== join(platformDir, a.file))
+        problems.push(
+          `flashgraph doctor reports ${a.file} ${a.status} (${a.path ?? a.detail}), not from ${platformName}`,
+        );
+    }
+  }
+  for (const a of report.addons) {
+    if (!a.path) {
+      problems.push(
+        `${a.name} did not load ${a.file}: ${a.attempts.map((t) => `${t.path} (${t.problem})`).join('; ')}`,
+      );
+    } else if (realpathSync(a.path) !== join(platformDir, a.file)) {
+      problems.push(`${a.name} loaded ${a.path}, not ${platformName}'s copy`);
+    } else if (typeof a.status?.available !== 'boolean' || (!a.status.available && !a.status.reason)) {
+      problems.push(`${a.name}: status() of the loaded addon gave ${JSON.stringify(a.status)}`);
+    }
+  }
+  if (!(report.cuda.runtimeVersion > 0))
+    problems.push(`cudaStatus() did not reach the addon: ${report.cuda.reason ?? JSON.stringify(report.cuda)}`);
+  // What the loaded addons say about this machine, e.g. each "no NVIDIA driver was found".
+  const said = new Set(
+    report.addons
+      .filter((a) => a.path && a.status)
+      .map((a) => (a.status.available ? 'CUDA is available' : `"${String(a.status.reason).split(/ \(|\. /)[0]}"`)),
+  );
+  return `each says ${[...said].join(' / ')}`;
+}
+
+/**
+ * The same tarballs installed for machines npm is told are foreign (FOREIGN_MACHINES): npm leaves
+ * the platform package out, the install succeeds, and each native package's AddonLoadError names
+ * the platform package it expected.
+ */
+function checkForeignMachines(work, packages, tarballs, bare, natives, platformName, withCli) {
+  const problems = [];
+  for (const flag of FOREIGN_MACHINES) {
+    const dir = join(work, `project${flag.replace(/[^a-z0-9]+/g, '-')}`);
+    try {
+      installProject(dir, packages, tarballs, bare, [flag]);
+    } catch (error) {
+      problems.push(
+        `npm install ${flag} failed: ${
+          String(error.stderr ?? error.message)
+            .trim()
+            .split('\n')[0]
+        }`,
+      );
+      continue;
+    }
+    if (existsSync(join(dir, 'node_modules', platformName))) {
+      problems.push(`npm install ${flag} installed ${platformName} (its os, cpu or libc field did not keep it out)`);
+      continue;
+    }
+    for (const a of loadAddons(dir, bare, natives).addons) {
+      const named = a.attempts?.some((t) => t.path === `${platformName}/${a.file}` && /^not installed/.test(t.problem));
+      if (a.path || a.platformPackage !== platformName || !named)
+        problems.push(`after npm install ${flag}, ${a.name}: ${JSON.stringify(a.path ?? a.attempts)}`);
+    }
+    // The doctor says which package to install for each addon (and still exits 0: CPU-only works).
+    for (const a of withCli ? doctorAddons(dir, bare) : []) {
+      if (a.status !== 'missing' || a.install !== platformName)
+        problems.push(`after npm install ${flag}, flashgraph doctor reports ${a.file}: ${JSON.stringify(a)}`);
+    }
+  }
+  return problems;
+}
 
 function fail(message) {
   console.error(`pack-test: FAILED\n${message}`);
@@ -441,15 +619,10 @@ function checkSourceBuild(project, bare, build, problems, notes) {
   }
   if (!/build-native: \[1\/1\] @flashgraph\/cuda: configuring/.test(r.stderr))
     problems.push('build-native printed no progress on stderr');
-  const load = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      `const c = require('@flashgraph/cuda'); const s = c.cudaStatus(); if (s.runtimeVersion === 0) { console.error(s.reason); process.exit(1); }`,
-    ],
-    { cwd: project, encoding: 'utf8' },
-  );
-  if (load.status !== 0) problems.push(`the rebuilt addon does not load: ${load.stderr.trim()}`);
+  // A binary built here comes before the platform package's: the rebuilt one is what loads.
+  const [loaded] = loadAddons(project, bare, [PACKAGES.find((p) => p.name === '@flashgraph/cuda')]).addons;
+  if (loaded.path !== built[0] || !(loaded.status?.runtimeVersion > 0))
+    problems.push(`the rebuilt addon is not the one that loads: ${JSON.stringify(loaded)}`);
   notes.push(
     `build-native rebuilt @flashgraph/cuda from its tarball in ${((Date.now() - started) / 1000).toFixed(0)} s`,
   );
@@ -532,21 +705,25 @@ function main() {
     }
 
     const project = join(work, 'project');
-    mkdirSync(project);
-    writeFileSync(
-      join(project, 'package.json'),
-      JSON.stringify({ name: 'flashgraph-pack-test', private: true, type: 'module' }),
-    );
-    writeFileSync(join(project, 'check.mjs'), CHECK_SCRIPT);
     const bare = barePath(work);
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], project, {
-      PATH: bare,
-      HOME: process.env.HOME ?? project,
-    });
+    installProject(project, packages, tarballs, bare);
+    writeFileSync(join(project, 'check.mjs'), CHECK_SCRIPT);
 
-    const results = JSON.parse(run(process.execPath, ['check.mjs', JSON.stringify(packages)], project));
-    const typeProblems = checkTypes(project, packages);
+    // A platform package has no JavaScript to load or type-check.
+    const jsPackages = packages.filter((p) => !p.platform);
+    const results = JSON.parse(run(process.execPath, ['check.mjs', JSON.stringify(jsPackages)], project));
+    const typeProblems = checkTypes(project, jsPackages);
     const notes = [];
+    const natives = packages.filter((p) => p.addon);
+    const platform = packages.find((p) => p.platform);
+    const withCli = packages.some((p) => p.name === '@flashgraph/cli');
+    let platformLoad = '';
+    if (platform) {
+      const result = { name: platform.name, problems: [] };
+      results.push(result);
+      if (natives.length > 0)
+        platformLoad = checkLoadsThroughPlatform(project, bare, natives, platform.name, withCli, result.problems);
+    }
     for (const result of results) {
       const installed = join(project, 'node_modules', result.name);
       const manifest = manifestOf(installed);
@@ -562,14 +739,25 @@ function main() {
       result.examples = runExamples(project, installed, result.problems);
       const addon = packages.find((p) => p.name === result.name)?.addon;
       if (addon) {
-        const binary = join('prebuilds', `${process.platform}-${process.arch}`, addon.file);
-        if (!existsSync(join(installed, binary)))
-          result.problems.push(`the tarball lacks its prebuilt addon ${binary}`);
+        if (files.some((f) => f.endsWith('.node')))
+          result.problems.push(
+            `ships a binary (${files.find((f) => f.endsWith('.node'))}): it belongs in the platform package`,
+          );
         for (const source of [join('native', addon.dir, 'CMakeLists.txt'), 'native/cmake', 'native/common']) {
           if (!existsSync(join(installed, source)))
             result.problems.push(`the tarball lacks ${source}, needed to rebuild the addon`);
         }
+        for (const { name } of PACKAGES.filter((p) => p.platform)) {
+          const version = manifestOf(packageDir(name)).version;
+          const pinned = manifest.optionalDependencies?.[name];
+          if (pinned !== version)
+            result.problems.push(
+              `optionalDependencies["${name}"] is ${pinned ?? 'missing'}, expected exactly ${version}`,
+            );
+        }
       }
+      const platformFields = packages.find((p) => p.name === result.name)?.platform;
+      if (platformFields) checkPlatformPackage(manifest, files, platformFields, result.problems);
       const bin = PACKAGES.find((p) => p.name === result.name)?.bin;
       if (bin) {
         try {
@@ -593,8 +781,16 @@ function main() {
 
     const failed = results.filter((result) => result.problems.length > 0);
     for (const result of results) {
-      if (result.problems.length === 0) {
-        const native = packages.find((p) => p.name === result.name)?.addon ? ', prebuilt addon and its sources' : '';
+      if (result.problems.length === 0 && result.name === platform?.name) {
+        const loads =
+          natives.length > 0
+            ? `; ${natives.map((p) => p.name).join(', ')} ${natives.length === 1 ? 'loads its addon' : 'load their addons'} through it (${withCli ? '`flashgraph doctor` agrees; ' : ''}${platformLoad})`
+            : '';
+        console.log(`pack-test: ok   ${result.name} (manifest, contents, os/cpu/libc, every addon${loads})`);
+      } else if (result.problems.length === 0) {
+        const native = packages.find((p) => p.name === result.name)?.addon
+          ? ', the addon sources, the platform package pinned'
+          : '';
         const examples = result.examples ? `, ${result.examples} README example(s) run` : '';
         console.log(
           `pack-test: ok   ${result.name} (import and require, exports map, manifest, contents, README links, types${examples}${native})`,
@@ -611,6 +807,14 @@ function main() {
           `pack-test: ok   examples/custom-runtime (from the tarballs: replay == eager and the metadata rules in ${EXAMPLE_MODES.length} graph modes)`,
         );
     } else notes.push('examples/custom-runtime skipped: --only leaves out a package it uses');
+    if (platform && natives.length > 0) {
+      const foreign = checkForeignMachines(work, packages, tarballs, bare, natives, platform.name, withCli);
+      if (foreign.length > 0) problems.push(...foreign.map((p) => `foreign machines: ${p}`));
+      else
+        console.log(
+          `pack-test: ok   foreign machines (npm ${FOREIGN_MACHINES.join(', ')}): ${platform.name} is left out, the install succeeds, and ${natives.length} native package(s) name it in their AddonLoadError${withCli ? ' (and `flashgraph doctor` says to install it)' : ''}`,
+        );
+    }
     for (const note of notes) console.log(`pack-test: ${note}`);
     if (failed.length > 0 || problems.length > 0) {
       return fail(

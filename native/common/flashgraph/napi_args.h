@@ -1,8 +1,9 @@
 // Argument readers for flashgraph's Node addons. The TypeScript layer checks every argument
 // first; these re-check what memory and type safety need, so a direct caller gets a typed error
 // instead of a crash. Every error carries the fields of a FlashgraphError (docs/architecture.md,
-// "Native error contract"): `code` (`invalid_type` or `out_of_range`), `path` (the argument),
-// `allowed` (the range), and a message `<addon>: <path>: <problem> (allowed <allowed>)`.
+// "Native error contract"): `code` (`invalid_type`, `out_of_range` or `invalid_value`), `path`
+// (the argument, or `options.<key>`), `allowed` (the range), and a message
+// `<addon>: <path>: <problem> (allowed <allowed>)`.
 //
 // Header-only: an addon includes it (flashgraph.cmake puts native/common on the include path)
 // and calls flashgraph::napi::sizeArg(info, 1, "byteLength") and friends.
@@ -35,29 +36,51 @@ namespace napi {
   throw fill(Napi::RangeError::New(env, message));
 }
 
-inline uint64_t bigintArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBigInt()) throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "bigint");
+// The readers of one value: `path` names it in the error (an argument, or `options.<key>` for a
+// property of an options object). The *Arg readers below apply them to info[i].
+inline uint64_t bigintValue(Napi::Env env, const Napi::Value& value, const std::string& path) {
+  if (!value.IsBigInt()) throwArgumentError(env, "invalid_type", path, "wrong type", "bigint");
   bool lossless = false;
-  const uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throwArgumentError(info.Env(), "out_of_range", name, "out of range", "bigint in [0, 2^64 - 1]");
+  const uint64_t v = value.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) throwArgumentError(env, "out_of_range", path, "out of range", "bigint in [0, 2^64 - 1]");
   return v;
+}
+
+// An integer number in [min, max] (doubles hold integers exactly up to 2^53).
+inline double integerValue(Napi::Env env, const Napi::Value& value, const std::string& path, double min, double max) {
+  const std::string allowed = "integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
+                              std::to_string(static_cast<int64_t>(max)) + "]";
+  if (!value.IsNumber()) throwArgumentError(env, "invalid_type", path, "wrong type", allowed);
+  const double v = value.As<Napi::Number>().DoubleValue();
+  // NaN fails both comparisons; the cast round trip rejects fractions.
+  if (!(v >= min && v <= max) || v != static_cast<double>(static_cast<int64_t>(v))) {
+    throwArgumentError(env, "out_of_range", path, "out of range", allowed);
+  }
+  return v;
+}
+
+inline double numberValue(Napi::Env env, const Napi::Value& value, const std::string& path) {
+  if (!value.IsNumber()) throwArgumentError(env, "invalid_type", path, "wrong type", "number");
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+inline uint64_t bigintArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return bigintValue(info.Env(), info[i], name);
 }
 
 inline void* pointerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return reinterpret_cast<void*>(static_cast<uintptr_t>(bigintArg(info, i, name)));
 }
 
-// An integer number in [min, max] (doubles hold integers exactly up to 2^53).
+// A device pointer a kernel dereferences: 0n is rejected (`invalid_value`) before any launch.
+inline void* nonNullPointerArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  void* p = pointerArg(info, i, name);
+  if (p == nullptr) throwArgumentError(info.Env(), "invalid_value", name, "a null pointer", "a nonzero bigint (a device pointer)");
+  return p;
+}
+
 inline double integerArg(const Napi::CallbackInfo& info, size_t i, const char* name, double min, double max) {
-  const std::string allowed = "integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
-                              std::to_string(static_cast<int64_t>(max)) + "]";
-  if (!info[i].IsNumber()) throwArgumentError(info.Env(), "invalid_type", name, "wrong type", allowed);
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  // NaN fails both comparisons; the cast round trip rejects fractions.
-  if (!(v >= min && v <= max) || v != static_cast<double>(static_cast<int64_t>(v))) {
-    throwArgumentError(info.Env(), "out_of_range", name, "out of range", allowed);
-  }
-  return v;
+  return integerValue(info.Env(), info[i], name, min, max);
 }
 
 // A byte or element count: an integer in [0, 2^53 - 1].
@@ -71,13 +94,52 @@ inline int32_t int32Arg(const Napi::CallbackInfo& info, size_t i, const char* na
 }
 
 inline double numberArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "number");
-  return info[i].As<Napi::Number>().DoubleValue();
+  return numberValue(info.Env(), info[i], name);
 }
 
 inline bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsBoolean()) throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "boolean");
   return info[i].As<Napi::Boolean>().Value();
+}
+
+// An options object (the constructors of the kernel classes take one).
+inline Napi::Object objectArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsObject() || info[i].IsArray() || info[i].IsFunction()) {
+    throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "an options object");
+  }
+  return info[i].As<Napi::Object>();
+}
+
+// Properties of an options object, named `options.<key>` in errors.
+inline std::string optionPath(const char* key) { return std::string("options.") + key; }
+
+inline int32_t int32Prop(const Napi::Object& o, const char* key, int32_t min, int32_t max) {
+  return static_cast<int32_t>(integerValue(o.Env(), o.Get(key), optionPath(key), min, max));
+}
+
+inline double integerProp(const Napi::Object& o, const char* key, double min, double max) {
+  return integerValue(o.Env(), o.Get(key), optionPath(key), min, max);
+}
+
+inline double numberProp(const Napi::Object& o, const char* key) {
+  return numberValue(o.Env(), o.Get(key), optionPath(key));
+}
+
+// A bigint property; with `optional`, undefined or null reads as 0.
+inline uint64_t bigintProp(const Napi::Object& o, const char* key, bool optional) {
+  const Napi::Value v = o.Get(key);
+  if (optional && (v.IsUndefined() || v.IsNull())) return 0;
+  return bigintValue(o.Env(), v, optionPath(key));
+}
+
+// An error with a FlashgraphError `code` that is neither an argument nor a CUDA runtime error (a
+// disposed object, a library status): message `<addon>: <path>: <problem>`, fields `code` and
+// `path`. Returned, so the caller can add fields (e.g. a library status) before throwing it.
+inline Napi::Error codedError(Napi::Env env, const char* code, const std::string& path, const std::string& problem) {
+  Napi::Error error = Napi::Error::New(env, std::string(FLASHGRAPH_ADDON_NAME) + ": " + path + ": " + problem);
+  error.Set("code", Napi::String::New(env, code));
+  error.Set("path", Napi::String::New(env, path));
+  return error;
 }
 
 // A device index: an int32 >= 0 (the TypeScript layer checks it against the device count).

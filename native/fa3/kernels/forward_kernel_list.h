@@ -28,5 +28,9 @@
   X(decode, 128, fp16)         \
   X(decode, 192, fp16)         \
   X(decode, 256, fp16)         \
+  X(wgmma, 64, bf16)           \
   X(wgmma, 128, bf16)          \
-  X(wgmma, 128, fp16)
+  X(wgmma, 256, bf16)          \
+  X(wgmma, 64, fp16)           \
+  X(wgmma, 128, fp16)          \
+  X(wgmma, 256, fp16)

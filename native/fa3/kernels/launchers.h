@@ -23,8 +23,9 @@ const char* kernel_request_value();
 int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim);
 const char* kernel_name(int kernel);
 
-// FLASHGRAPH_FA3_WGMMA_OVERLAP=1 (read once per process): the wgmma kernel's variant that issues
-// a block's Q K^T behind the previous block's P V (wgmma_kernel.cuh); for comparisons.
+// FLASHGRAPH_FA3_WGMMA_OVERLAP=1 (read once per process): the wgmma kernel's overlapped main loop
+// (FA3's order: the softmax of block j + 1 runs under block j's P V, and the two consumer
+// warpgroups take turns at the tensor cores; wgmma_kernel.cuh). Unset or 0: the plain main loop.
 bool wgmma_overlap_enabled();
 
 // Whether forward_kernel_list.h instantiates (kernel, head dim, dtype).

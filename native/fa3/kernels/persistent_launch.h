@@ -1,4 +1,4 @@
-// Launch of a persistent forward kernel (forward_kernel or decode_kernel): a grid of smCount x
+// Launch of a persistent forward kernel (forward, decode or wgmma kernel): a grid of smCount x
 // (CTAs of this kernel that fit on an SM), so it never depends on the batch and a captured graph
 // stays valid for any batch up to capacity; with PDL (pdl_launch.h). The occupancy query runs once
 // per kernel and device.
@@ -13,8 +13,9 @@ namespace fa3 {
 
 constexpr int kMaxDevices = 64;
 
-template <void (*kKernel)(ForwardParams), int kThreads, int kSmemBytes>
-cudaError_t launch_persistent(const ForwardParams& p, int sm_count, cudaStream_t stream) {
+// kKernel takes the ForwardParams, then `extra` (the wgmma kernel's tensor maps).
+template <auto kKernel, int kThreads, int kSmemBytes, typename... Extra>
+cudaError_t launch_persistent(const ForwardParams& p, int sm_count, cudaStream_t stream, const Extra&... extra) {
   static int ctas_per_sm[kMaxDevices] = {0};  // per device ordinal; 0 = not configured yet
   int dev = 0;
   cudaError_t err = cudaGetDevice(&dev);
@@ -29,7 +30,7 @@ cudaError_t launch_persistent(const ForwardParams& p, int sm_count, cudaStream_t
     if (n < 1) return cudaErrorInvalidConfiguration;
     ctas_per_sm[dev] = n;
   }
-  return launch_with_pdl(kKernel, dim3(sm_count * ctas_per_sm[dev]), dim3(kThreads), kSmemBytes, stream, p);
+  return launch_with_pdl(kKernel, dim3(sm_count * ctas_per_sm[dev]), dim3(kThreads), kSmemBytes, stream, p, extra...);
 }
 
 }  // namespace fa3

@@ -43,7 +43,7 @@ struct TileShape {
 
 // The forward kernels (forward_kernel_list.h lists their instantiations). One contract, three
 // kernels: `general` (mma.sync, 64-row tiles, any step), `decode` (<= 16 packed rows at a time,
-// same tiles), `wgmma` (FA3-style warp-specialized prefill on 128-row tiles, D = 128).
+// same tiles), `wgmma` (FA3-style warp-specialized prefill on 128-row tiles).
 enum ForwardKernel : int { kKernelGeneral = 0, kKernelDecode = 1, kKernelWgmma = 2 };
 // What the caller (FLASHGRAPH_FA3_KERNEL) asks for; auto picks by the step's shape.
 enum KernelRequest : int { kRequestAuto = 0, kRequestGeneral = 1, kRequestDecode = 2, kRequestWgmma = 3 };
@@ -89,11 +89,12 @@ FA3_HD constexpr int choose_forward_kernel(int max_seqlen_q, int qheads_per_kvhe
 // THE tile-size function of each kernel. general / decode: 64 packed rows per tile (four warps of
 // 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys above (32 KiB per K+V stage at
 // D = 64 / 128, so two CTAs fit on an SM with a 3-stage pipeline; 24 KiB at D = 96, 48 KiB at
-// D = 192, 64 KiB at D = 256). wgmma: 128 rows (two consumer warpgroups of 64) and 128
-// keys per block (a 2-stage pipeline of 64 KiB stages, one CTA per SM). qheads_per_kvhead is part
-// of the signature so a future G-dependent shape changes one place.
+// D = 192, 64 KiB at D = 256). wgmma: 128 rows (two consumer warpgroups of 64) and 128 keys per
+// block, 64 at D = 256 (K and V rings of 2 stages each and the Q tile fit one SM's shared memory,
+// one CTA per SM). qheads_per_kvhead is part of the signature so a future G-dependent shape
+// changes one place.
 FA3_HD constexpr TileShape tile_shape(int kernel, int head_dim, int qheads_per_kvhead) {
-  return (void)qheads_per_kvhead, kernel == kKernelWgmma ? TileShape{128, 128}
+  return (void)qheads_per_kvhead, kernel == kKernelWgmma ? TileShape{128, head_dim <= 128 ? 128 : 64}
                                                          : TileShape{64, head_dim <= 64 ? 128 : 64};
 }
 // The smallest tiles any kernel uses: the capacity-only layout sizes the merge counters and the

@@ -2,19 +2,34 @@
 //
 //   warpgroup 0 (producer, setmaxnreg down): fetches and decodes the tiles (warp 0), gathers the
 //     tile's packed Q rows and its paged K / V blocks with 16-byte cp.async into 128-byte-swizzled
-//     shared-memory tiles (the layout wgmma reads), through a 2-stage mbarrier full / empty
-//     pipeline (each producer thread's cp.async completion arrives on the stage's full barrier).
+//     shared-memory tiles (the layout wgmma reads). K and V have rings of their own (full / empty
+//     mbarriers per stage; each producer thread's cp.async completion arrives on the stage's full
+//     barrier), loaded K_0, K_1, V_0, K_2, V_1, ...: K runs a block ahead of V, as the overlapped
+//     consumers read them.
 //   warpgroups 1 and 2 (consumers, setmaxnreg up): 64 rows each; S = Q K^T with wgmma from shared
 //     memory, mask / softcap / online softmax in registers (the mma.sync fragment layout the
 //     general kernel's softmax code already uses), O += P V with wgmma, P from registers and V
-//     transposed by the descriptor; then the shared epilogue (direct output, fp32 partials, the
-//     fused split merge) on the consumers only (named barrier 1).
+//     transposed by the descriptor; then the epilogue: output (or fp32 partials) stored from
+//     registers, and the shared fused split merge (named barrier 1, the consumers only).
+//
+// Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks; launch_wgmma):
+//   plain (0): per block S = Q K^T, wait, softmax, O += P V, wait. The two warpgroups overlap each
+//     other only as the warp schedulers happen to interleave them.
+//   overlapped (1, FA3's order): Q K_{j+1}^T is issued, then P_j V_j, and the softmax of block
+//     j + 1 runs while P_j V_j is on the tensor cores (intra-warpgroup overlap; O's rescale by the
+//     new max is deferred to just before the next P V); and the two warpgroups take turns at
+//     issuing their GEMMs (ping-pong through named barriers 3 and 4), so one's softmax overlaps
+//     the other's GEMMs.
+//
+// The next tile's loads overlap this one's epilogue: the consumers arrive on QFree once their last
+// Q K^T has landed, the producer then loads the next Q, and the K / V stages come back through the
+// rings; the epilogue touches no shared memory of theirs. Only a tile that may run the fused
+// merge (splits > 1; the merge stages in Q and the K / V stages) makes the producer wait for its
+// done arrival first.
 //
 // Same contract, metadata, partials layout and fused combine as forward_kernel; the tiles are
 // tile_shape(kKernelWgmma, ...) (prepare numbers them so when choose_forward_kernel picks this
-// kernel). The producer loads the next tile only after the consumers' epilogue (it reuses the
-// K / V region), so the two consumer warpgroups overlap each other (one's softmax with the
-// other's GEMMs) but not yet the epilogue with the next tile's loads.
+// kernel).
 // Included only by wgmma_instantiate_*.cu (explicit instantiations).
 #pragma once
 
@@ -28,6 +43,7 @@
 #include "persistent_launch.h"
 #include "ptx.h"
 #include "wgmma_ptx.h"
+#include "wgmma_tma.h"
 
 namespace fa3 {
 
@@ -36,7 +52,9 @@ struct WgmmaTraits {
   static constexpr int kHeadDim = D;
   static constexpr int kBlockM = tile_shape(kKernelWgmma, D, 1).block_m;
   static constexpr int kBlockN = tile_shape(kKernelWgmma, D, 1).block_n;
-  static constexpr int kStages = 2;
+  // Stages of each of the K and V rings. D = 64 has room for 4 (and the fused merge's LSE table of
+  // 128 rows x 256 splits needs the K / V region to be 128 KiB).
+  static constexpr int kStages = D == 64 ? 4 : 2;
   static constexpr int kAtoms = D / 64;  // 64-column (128-byte) swizzle atoms per row
   static constexpr int kProducerThreads = 128;
   static constexpr int kCtaThreads = 384;
@@ -46,26 +64,33 @@ struct WgmmaTraits {
   static constexpr int kThreads = 256;
   static constexpr int kWarps = 8;
   static constexpr int kChunks = D / 8;
-  static constexpr int kOStride = D + 8;
   static __device__ __forceinline__ int tid() { return static_cast<int>(threadIdx.x) - kProducerThreads; }
-  static __device__ __forceinline__ void sync() { named_barrier_sync(1, kThreads); }
-  // Dynamic shared memory (1024-byte aligned: the swizzle atoms): Q, K stages, V stages, page ids,
-  // mbarriers. The epilogue reuses Q (merge row table) and the K / V stages (O tile, merge).
+  static __device__ __forceinline__ void sync() { named_barrier_sync(kBarEpilogue, kThreads); }
+  // Named barriers: 0 __syncthreads, the epilogue's, the producer's, and the two consumer
+  // warpgroups' turns (overlapped main loop).
+  static constexpr int kBarEpilogue = 1, kBarProducer = 2, kBarTurn0 = 3;
+  // Dynamic shared memory (1024-byte aligned: the swizzle atoms): Q, K stages, V stages, page ids
+  // (per K stage), mbarriers. The epilogue stores from registers; only the fused merge reuses Q
+  // (its row table) and the K / V stages (its staging).
   static constexpr int kQBytes = kBlockM * D * 2;
-  static constexpr int kKVBytes = kBlockN * D * 2;
+  static constexpr int kKVBytes = kBlockN * D * 2;  // one block of K (or of V)
   static constexpr int kKOffset = kQBytes;
   static constexpr int kVOffset = kKOffset + kStages * kKVBytes;
   static constexpr int kGroupsPerBlock = kBlockN / 16;
   static constexpr int kPageOffset = kVOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kPageOffset + kStages * kGroupsPerBlock * 4;
-  static constexpr int kBarFull = 0, kBarEmpty = kStages, kBarQ = 2 * kStages, kBarTileFull = kBarQ + 1,
-                       kBarTileDone = kBarQ + 2, kNumBars = kBarQ + 3;
+  static constexpr int kBarFullK = 0, kBarFullV = kStages, kBarEmptyK = 2 * kStages, kBarEmptyV = 3 * kStages,
+                       kBarQ = 4 * kStages, kBarQFree = kBarQ + 1, kBarTileFull = kBarQ + 2,
+                       kBarTileDone = kBarQ + 3, kNumBars = kBarQ + 4;
+  // TileInfo slots: the producer decodes tile i + 1 while the consumers may still be in tile i - 1's
+  // epilogue and about to start tile i.
+  static constexpr int kTileSlots = 3;
   static constexpr int kSmemBytes = kBarOffset + kNumBars * 8 + 1024;  // + alignment slack
   static constexpr int kRegionFloats = 2 * kStages * kKVBytes / 4;
-  static_assert(D % 64 == 0 && kBlockM == 128 && kBlockN % 16 == 0, "tile shape of the wgmma kernel");
-  static_assert(kBlockM * kOStride * 4 <= 2 * kStages * kKVBytes, "epilogue O tile fits the K/V stages");
+  static_assert(D % 64 == 0 && kBlockM == 128 && kBlockN % 16 == 0 && kBlockN <= 128, "tile shape of the wgmma kernel");
   static_assert(kBlockM * kMaxSplitsLimit <= kRegionFloats, "merge LSE table fits the K/V stages");
   static_assert(2 * kBlockM * 4 <= kQBytes, "merge row table fits the Q region");
+  static_assert(kSmemBytes + 2048 <= 227 * 1024, "shared memory of one CTA (+ static) fits an SM");
   static_assert(kProducerRegs * kProducerThreads + kConsumerRegs * kThreads <= 65536, "register file");
 };
 
@@ -77,6 +102,18 @@ __device__ __forceinline__ void fence_proxy_async_shared() {
 template <int kRows>
 __device__ __forceinline__ uint32_t swizzled(int r, int c) {
   return static_cast<uint32_t>((c >> 3) * kRows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+}
+
+// Ring position of the n-th block a CTA loads into a ring of kStages: its stage and the parity of
+// the phase its full barrier completes (the producer waits on empty with the opposite parity).
+template <int kStages>
+struct RingSlot {
+  int stage;
+  uint32_t phase;
+};
+template <int kStages>
+__device__ __forceinline__ RingSlot<kStages> ring_slot(uint32_t n) {
+  return {static_cast<int>(n % kStages), (n / kStages) & 1u};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -101,30 +138,37 @@ __device__ __forceinline__ void wgmma_load_q(const ForwardParams& p, const TileI
   }
 }
 
-// K and V of KV block k of the tile into the swizzled stage tiles, and the block's page ids into
-// the stage's page slots (for the consumers' invalid-page mask). A thread owns one 16-byte column
-// chunk of rows r0 + 8 i, so each 16-key group (one page) holds two of its rows: one page-table
-// load per group. An invalid page or a key past k_len is zero-filled (and masked).
-template <int D, typename T>
-__device__ __forceinline__ void wgmma_load_kv(const ForwardParams& p, const TileInfo& ti, int k, uint32_t sk,
-                                              uint32_t sv, int* pages, int t) {
+// The page ids of KV block k of the tile into a K stage's page slots (for the consumers'
+// invalid-page mask); 0 past k_len.
+template <int D>
+__device__ __forceinline__ void wgmma_load_pages(const ForwardParams& p, const TileInfo& ti, int k, int* pages,
+                                                 int t) {
   using Tr = WgmmaTraits<D>;
-  constexpr int kRowsPerPass = Tr::kProducerThreads / Tr::kChunks;  // 8 at D = 128
+  if (t < Tr::kGroupsPerBlock) {
+    const int pos = (ti.block_begin + k) * Tr::kBlockN + t * 16;
+    const bool valid = pos < ti.k_len;
+    const int* row_pages = p.page_table + ti.req * p.page_table_stride;
+    cp_async_4(smem_u32(pages + t), valid ? row_pages + page_column(p, pos) : p.page_table, valid);
+  }
+}
+
+// KV block k of the tile from one cache (K or V) into a swizzled stage tile. A thread owns one
+// 16-byte column chunk of rows r0 + 8 i (D = 128), so each 16-key group (one page) holds whole
+// rows of it: one page-table load per group. An invalid page or a key past k_len is zero-filled
+// (and masked).
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
+                                                uint32_t dst_tile, int t) {
+  using Tr = WgmmaTraits<D>;
+  constexpr int kRowsPerPass = Tr::kProducerThreads / Tr::kChunks;  // 16, 8, 4 at D = 64, 128, 256
   static_assert(16 % kRowsPerPass == 0, "a thread's rows tile the 16-key groups");
   constexpr int kRowsPerGroup = 16 / kRowsPerPass;
   const int c = t % Tr::kChunks, r0 = t / Tr::kChunks;
   const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
-  const int64_t col = static_cast<int64_t>(ti.kv_head) * D + c * 8;
-  const T* kc = static_cast<const T*>(p.k_cache) + col;
-  const T* vc = static_cast<const T*>(p.v_cache) + col;
+  const T* src = static_cast<const T*>(cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
   const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
   const int* row_pages = p.page_table + ti.req * p.page_table_stride;
-  if (t < Tr::kGroupsPerBlock) {
-    const int pos = block_pos + t * 16;
-    const bool valid = pos < ti.k_len;
-    cp_async_4(smem_u32(pages + t), valid ? row_pages + page_column(p, pos) : p.page_table, valid);
-  }
-#pragma unroll 2
+#pragma unroll 1
   for (int q = 0; q < Tr::kGroupsPerBlock; ++q) {
     const int gpos = block_pos + q * 16;
     const int page = gpos < ti.k_len ? __ldg(row_pages + page_column(p, gpos)) : 0;
@@ -136,49 +180,103 @@ __device__ __forceinline__ void wgmma_load_kv(const ForwardParams& p, const Tile
       const int row = q * 16 + r0 + j * kRowsPerPass;
       const bool ok = page_ok && gpos + r0 + j * kRowsPerPass < ti.k_len;
       const int64_t off = ok ? static_cast<int64_t>(slot0 + j * kRowsPerPass) * token_stride : 0;
-      const uint32_t dst = swizzled<Tr::kBlockN>(row, c);
-      cp_async_16(sk + dst, kc + off, ok);
-      cp_async_16(sv + dst, vc + off, ok);
+      cp_async_16(dst_tile + swizzled<Tr::kBlockN>(row, c), src + off, ok);
     }
   }
 }
 
+// KV block k of the tile from one cache into a stage tile whose full barrier is full_bar: by TMA
+// (thread 0: the barrier expects the block's bytes, one box per swizzle atom) when there is a map
+// and a valid page holds the whole block with every key < k_len (TMA copies what the page holds,
+// so the zero fill of a tail or an invalid page stays with cp.async), else the cp.async gather.
+// The choice is uniform over the producer warpgroup.
 template <int D, typename T>
-__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* smem, TileInfo* s_tile, uint32_t bars,
-                                               int total_tiles) {
+__device__ __forceinline__ void wgmma_load_block(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
+                                                 const CUtensorMap* map, uint32_t dst_tile, uint32_t full_bar, int t) {
+  using Tr = WgmmaTraits<D>;
+  if (map != nullptr) {
+    const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
+    if (block_pos + Tr::kBlockN <= ti.k_len) {
+      const int page = __ldg(p.page_table + ti.req * p.page_table_stride + page_column(p, block_pos));
+      if (static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages)) {
+        if (t == 0) {
+          mbar_expect_tx(full_bar, Tr::kKVBytes);
+#pragma unroll
+          for (int a = 0; a < Tr::kAtoms; ++a)
+            tma_load_4d(dst_tile + a * Tr::kBlockN * 128, map, full_bar, a * 64, page_offset(p, block_pos), ti.kv_head,
+                        page);
+        }
+        return;
+      }
+    }
+  }
+  wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t);
+}
+
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const WgmmaKvMaps& maps, char* smem,
+                                               TileInfo* s_tile, uint32_t bars, int total_tiles) {
   using Tr = WgmmaTraits<D>;
   setmaxnreg_dec<Tr::kProducerRegs>();
   const int t = threadIdx.x;
   auto bar = [&](int i) { return bars + 8u * i; };
   if (t < 32) decode_tile<Tr, true>(p, total_tiles, static_cast<int>(blockIdx.x), &s_tile[0]);
-  uint32_t kv = 0;  // KV blocks this CTA has loaded: stage kv % kStages, phase (kv / kStages) & 1
+  uint32_t nk = 0, nv = 0;  // K / V blocks this CTA has loaded (ring_slot)
+  bool prev_merges = false;  // tile iter - 1 may run the fused merge, in Q and the K / V stages
 #pragma unroll 1
   for (int iter = 0;; ++iter) {
-    // The consumers are done with tile iter - 1 (its shared memory and its TileInfo slot).
-    mbar_wait(bar(Tr::kBarTileDone), (iter & 1) ^ 1);
-    named_barrier_sync(2, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
-    const TileInfo ti = s_tile[iter & 1];
+    if (iter > 0) {
+      // The consumers' last Q K^T of tile iter - 1 has landed: Q may be refilled while they run
+      // its epilogue, and the K / V stages come back through the rings. A tile that may merge
+      // needs its shared memory until its done arrival. (Their next arrivals need TileFull of
+      // this tile, posted below: neither barrier can be a phase ahead of these waits.)
+      mbar_wait(bar(Tr::kBarQFree), (iter - 1) & 1);
+      if (prev_merges) {
+        mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
+        fence_proxy_async_shared();  // the merge's generic accesses before the next TMA writes
+      }
+    }
+    named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
+    const TileInfo ti = s_tile[iter % Tr::kTileSlots];
     if (t == 0) mbar_arrive(bar(Tr::kBarTileFull));
     if (ti.tile == -1) break;
     const int nblocks = ti.block_end - ti.block_begin;
     if (ti.tile >= 0 && nblocks > 0) {
       wgmma_load_q<D, T>(p, ti, smem_u32(smem), t);
       mbar_arrive_cp_async(bar(Tr::kBarQ));
+      const CUtensorMap* k_map = maps.enabled ? &maps.k : nullptr;
+      const CUtensorMap* v_map = maps.enabled ? &maps.v : nullptr;
+      auto load_k = [&](int j) {
+        const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nk++);
+        mbar_wait(bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1);
+        wgmma_load_pages<D>(p, ti, j, reinterpret_cast<int*>(smem + Tr::kPageOffset) + r.stage * Tr::kGroupsPerBlock, t);
+        wgmma_load_block<D, T>(p, ti, j, p.k_cache, k_map, smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes),
+                               bar(Tr::kBarFullK + r.stage), t);
+        mbar_arrive_cp_async(bar(Tr::kBarFullK + r.stage));
+      };
+      auto load_v = [&](int j) {
+        const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nv++);
+        mbar_wait(bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1);
+        wgmma_load_block<D, T>(p, ti, j, p.v_cache, v_map, smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes),
+                               bar(Tr::kBarFullV + r.stage), t);
+        mbar_arrive_cp_async(bar(Tr::kBarFullV + r.stage));
+      };
+      // K a block ahead of V: the order the overlapped consumers need them in (the plain ones
+      // need K_j and V_j together, which this order also gives).
+      load_k(0);
 #pragma unroll 1
-      for (int j = 0; j < nblocks; ++j, ++kv) {
-        const int stage = kv % Tr::kStages;
-        mbar_wait(bar(Tr::kBarEmpty + stage), ((kv / Tr::kStages) & 1) ^ 1);
-        wgmma_load_kv<D, T>(p, ti, j, smem_u32(smem + Tr::kKOffset + stage * Tr::kKVBytes),
-                            smem_u32(smem + Tr::kVOffset + stage * Tr::kKVBytes),
-                            reinterpret_cast<int*>(smem + Tr::kPageOffset) + stage * Tr::kGroupsPerBlock, t);
-        mbar_arrive_cp_async(bar(Tr::kBarFull + stage));
+      for (int j = 0; j < nblocks; ++j) {
+        if (j + 1 < nblocks) load_k(j + 1);
+        load_v(j);
       }
     }
-    // The next tile, fetched and decoded while the consumers finish this one.
+    prev_merges = ti.tile >= 0 && ti.splits > 1;
+    // The next tile, fetched and decoded while the consumers finish this one. Its slot last held
+    // tile iter - 2, whose epilogue ended before the consumers' QFree arrival of tile iter - 1.
     if (t < 32) {
       int next = 0;
       if (t == 0) next = fetch_next_tile(p);
-      decode_tile<Tr, false>(p, total_tiles, next, &s_tile[(iter + 1) & 1]);
+      decode_tile<Tr, false>(p, total_tiles, next, &s_tile[(iter + 1) % Tr::kTileSlots]);
     }
   }
   cp_async_wait<0>();
@@ -188,29 +286,364 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, char* sme
 // ---------------------------------------------------------------------------------------------
 // Consumers.
 
-// kOverlap: a warpgroup issues block j's Q K^T right behind block j - 1's P V (without waiting for
-// it), waits for the P V only then, and frees the stage after it: the tensor cores see the two
-// GEMMs back to back (FA3's intra-warpgroup overlap, without its softmax split).
+// S[64 x kBlockN] = Q K^T for this warpgroup's 64 rows (sq: its first row), issued and committed
+// (one wgmma group); the caller waits.
+template <int D, typename T>
+__device__ __forceinline__ void issue_qk(float (&s)[WgmmaTraits<D>::kBlockN / 8][4], uint32_t sq, uint32_t sk) {
+  using Tr = WgmmaTraits<D>;
+  const uint64_t dq = opaque_desc(smem_desc(sq, 16, 1024)), dk = opaque_desc(smem_desc(sk, 16, 1024));
+  wgmma_fence();
+#pragma unroll
+  for (int a = 0; a < Tr::kAtoms; ++a)
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+      WgmmaSS<T, Tr::kBlockN>::run(s, desc_advance(dq, a * Tr::kBlockM * 128 + kk * 32),
+                                   desc_advance(dk, a * Tr::kBlockN * 128 + kk * 32), (a | kk) != 0);
+  wgmma_commit();
+}
+
+// O[64 x D] += P V: P (this thread's probabilities, the A fragments of kBlockN / 16 k16 steps)
+// from registers, V [keys][d] read transposed (MN-major descriptor: LBO = the 64-column atom
+// stride, SBO = 1 KiB per 8 keys). D = 256 as two n128 halves (atoms 0-1 and 2-3).
+template <int D, typename T>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&pa)[WgmmaTraits<D>::kBlockN / 16][4],
+                                         uint32_t sv) {
+  using Tr = WgmmaTraits<D>;
+  constexpr int kHalves = D > 128 ? D / 128 : 1;
+  constexpr int kN = D / kHalves;
+  const uint64_t dv = opaque_desc(smem_desc(sv, Tr::kBlockN * 128, 1024));
+  wgmma_fence();
+  fence_accumulators(o);
+#pragma unroll
+  for (int kk = 0; kk < Tr::kBlockN / 16; ++kk)
+#pragma unroll
+    for (int h = 0; h < kHalves; ++h)
+      WgmmaRS<T, kN>::run(*reinterpret_cast<float(*)[kN / 8][4]>(&o[h * (kN / 8)]), pa[kk],
+                          desc_advance(dv, h * (kN / 64) * Tr::kBlockN * 128 + kk * 16 * 128), 1);
+  wgmma_commit();
+}
+
+// The mask as key bounds: a key at position pos of a row is visible iff lo <= pos <= hi and its
+// page is valid; hi folds in k_len - 1 and the causal / right window, lo the left window. Key
+// positions are < 2^30 (validated capacities), so bounds clamped into [-1, 2^30] decide every
+// position exactly, in 32 bits: fewer registers and instructions than the diagonals in 64.
+struct WgmmaMask {
+  int hi[2], lo[2];      // this thread's rows a (lane / 4) and b (+ 8)
+  int hi_tile, lo_tile;  // the tile's first row's hi, last row's lo: a block within them needs no mask
+};
+
+// diag: the row's bottom-right diagonal (k_len - q_len + its query index).
+__device__ __forceinline__ int mask_hi(int64_t diag, int right, int k_len) {
+  const int64_t hi = right >= 0 ? min64(diag + right, k_len - 1) : k_len - 1;
+  return static_cast<int>(max64(hi, -1));
+}
+__device__ __forceinline__ int mask_lo(int64_t diag, int left) {
+  return left >= 0 ? static_cast<int>(min64(max64(diag - left, 0), 1 << 30)) : 0;
+}
+
+// Which 16-key groups of the block sit on an invalid page (uniform over the CTA), from the
+// page ids its K stage carries.
+template <int D>
+__device__ __forceinline__ unsigned bad_pages_of(const ForwardParams& p, const TileInfo& ti, const int* pages,
+                                                 int kb0) {
+  unsigned bad = 0;
+#pragma unroll
+  for (int q = 0; q < WgmmaTraits<D>::kGroupsPerBlock; ++q)
+    if (kb0 + q * 16 < ti.k_len && static_cast<unsigned>(pages[q]) >= static_cast<unsigned>(p.num_pages))
+      bad |= 1u << q;
+  return bad;
+}
+
+// Scores of the block at key kb0 into the log2 domain (scale or softcap), then masked (keys past
+// k_len, invalid pages, causal / window) where any of it can apply to the tile.
+template <int D>
+__device__ __forceinline__ void scale_and_mask(const ForwardParams& p, const WgmmaMask& mk,
+                                               float (&s)[WgmmaTraits<D>::kBlockN / 8][4], int kb0,
+                                               unsigned bad_pages, int lane) {
+  constexpr int kNT = WgmmaTraits<D>::kBlockN / 8;
+  const int kb1 = kb0 + WgmmaTraits<D>::kBlockN - 1;
+  const bool need_mask = kb1 > mk.hi_tile || kb0 < mk.lo_tile || bad_pages != 0;
+  scale_scores<kNT>(p, s, kNT);
+  if (need_mask) {
+#pragma unroll
+    for (int tt = 0; tt < kNT; ++tt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int colk = tt * 8 + (lane & 3) * 2 + (e & 1);
+        const int pos = kb0 + colk;
+        const bool masked = pos > mk.hi[e >> 1] || pos < mk.lo[e >> 1] || ((bad_pages >> (colk >> 4)) & 1u);
+        if (masked) s[tt][e] = -INFINITY;
+      }
+  }
+}
+
+// Online softmax of one block's scores (log2 domain), rows a (e = 0, 1) and b (e = 2, 3) of each
+// thread: running max and sum updated, scores turned into probabilities in place; alpha gets the
+// factor the output accumulated so far must be scaled by (rescale_o), which the overlapped loop
+// applies only after the previous block's P V has landed. The same arithmetic as online_softmax.
+template <int kNT>
+__device__ __forceinline__ void softmax_rows(float (&s)[kNT][4], float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int t = 0; t < kNT; ++t) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(m[h], mx);
+    const float m_use = m_new == -INFINITY ? 0.f : m_new;
+    alpha[h] = fast_exp2(m[h] - m_use);
+    float sum = 0.f;
+#pragma unroll
+    for (int t = 0; t < kNT; ++t) {
+      s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
+      s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+      sum += s[t][2 * h] + s[t][2 * h + 1];
+    }
+    l[h] = l[h] * alpha[h] + sum;
+    m[h] = m_new;
+  }
+}
+
+// O *= alpha per row, skipped when no row of the warp moved its max (a multiply by exactly 1
+// changes no bit).
+template <int D>
+__device__ __forceinline__ void rescale_o(float (&o)[D / 8][4], const float (&alpha)[2]) {
+  if (__any_sync(0xffffffffu, alpha[0] != 1.f || alpha[1] != 1.f)) {
+#pragma unroll
+    for (int d = 0; d < D / 8; ++d) {
+      o[d][0] *= alpha[0];
+      o[d][1] *= alpha[0];
+      o[d][2] *= alpha[1];
+      o[d][3] *= alpha[1];
+    }
+  }
+}
+
+// Probabilities to the A fragments of P V: two adjacent n8 score tiles form one k16 fragment.
+template <typename T, int kNT>
+__device__ __forceinline__ void pack_p(const float (&s)[kNT][4], uint32_t (&pa)[kNT / 2][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kNT / 2; ++kk) {
+    pa[kk][0] = MmaOp<T>::pack(s[2 * kk][0], s[2 * kk][1]);
+    pa[kk][1] = MmaOp<T>::pack(s[2 * kk][2], s[2 * kk][3]);
+    pa[kk][2] = MmaOp<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+    pa[kk][3] = MmaOp<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+  }
+}
+
+// What one consumer thread's main loop works with: shared memory, the barriers, its warpgroup's
+// Q rows, and the K / V ring positions it has consumed (carried across tiles).
+struct WgmmaConsumerCtx {
+  char* smem;
+  uint32_t bars;
+  uint32_t sq;
+  int wg, lane;
+  uint32_t nk, nv;
+};
+
+template <int D>
+__device__ __forceinline__ uint32_t wait_k(WgmmaConsumerCtx& c, int& stage) {
+  using Tr = WgmmaTraits<D>;
+  const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(c.nk);
+  mbar_wait(c.bars + 8u * (Tr::kBarFullK + r.stage), r.phase);
+  fence_proxy_async_shared();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+  stage = r.stage;
+  return smem_u32(c.smem + Tr::kKOffset + r.stage * Tr::kKVBytes);
+}
+template <int D>
+__device__ __forceinline__ uint32_t wait_v(WgmmaConsumerCtx& c, int& stage) {
+  using Tr = WgmmaTraits<D>;
+  const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(c.nv);
+  mbar_wait(c.bars + 8u * (Tr::kBarFullV + r.stage), r.phase);
+  fence_proxy_async_shared();
+  stage = r.stage;
+  return smem_u32(c.smem + Tr::kVOffset + r.stage * Tr::kKVBytes);
+}
+// The block's invalid-page mask is read from its K stage, then the stage goes back to the
+// producer (this thread's wgmma reads of it are complete: the caller waited).
+template <int D>
+__device__ __forceinline__ unsigned release_k(const ForwardParams& p, const TileInfo& ti, WgmmaConsumerCtx& c,
+                                              int stage, int kb0) {
+  using Tr = WgmmaTraits<D>;
+  const unsigned bad =
+      bad_pages_of<D>(p, ti, reinterpret_cast<const int*>(c.smem + Tr::kPageOffset) + stage * Tr::kGroupsPerBlock, kb0);
+  mbar_arrive(c.bars + 8u * (Tr::kBarEmptyK + stage));
+  ++c.nk;
+  return bad;
+}
+template <int D>
+__device__ __forceinline__ void release_v(WgmmaConsumerCtx& c, int stage) {
+  mbar_arrive(c.bars + 8u * (WgmmaTraits<D>::kBarEmptyV + stage));
+  ++c.nv;
+}
+
+// Plain main loop: per block S = Q K^T, wait, softmax (O rescaled at once), O += P V, wait.
+template <int D, typename T>
+__device__ __forceinline__ void mainloop_plain(const ForwardParams& p, const TileInfo& ti, const WgmmaMask& mk,
+                                               WgmmaConsumerCtx& c, WarpState<D>& st) {
+  using Tr = WgmmaTraits<D>;
+  constexpr int kNT = Tr::kBlockN / 8;
+  const int nblocks = ti.block_end - ti.block_begin;
+  uint32_t pa[kNT / 2][4];
+#pragma unroll 1
+  for (int j = 0; j < nblocks; ++j) {
+    const int kb0 = (ti.block_begin + j) * Tr::kBlockN;
+    int ks, vs;
+    const uint32_t sk = wait_k<D>(c, ks);
+    float s[kNT][4];
+    issue_qk<D, T>(s, c.sq, sk);
+    wgmma_wait<0>();
+    fence_accumulators(s);
+    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
+    scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
+    float alpha[2];
+    softmax_rows<kNT>(s, st.m, st.l, alpha);
+    rescale_o<D>(st.o, alpha);
+    pack_p<T, kNT>(s, pa);
+    const uint32_t sv = wait_v<D>(c, vs);
+    issue_pv<D, T>(st.o, pa, sv);
+    wgmma_wait<0>();
+    fence_accumulators(st.o);
+    fence_fragments(pa);
+    release_v<D>(c, vs);
+  }
+}
+
+// Overlapped main loop (FA3's order): block j's Q K^T is issued ahead of block j - 1's P V, and
+// the softmax of block j runs while that P V is on the tensor cores; O's rescale for block j - 1's
+// max is applied just before its P V is issued. The issue of each pair of GEMMs is a turn of the
+// ping-pong: warpgroup w waits on named barrier kBarTurn0 + w and then passes the turn to the
+// other (FA3's scheduler barriers), so the tensor cores alternate between the warpgroups' GEMMs
+// while the other one runs its softmax. Both warpgroups run the same tiles and the same number of
+// blocks, so the turns stay paired across tiles.
+template <int D, typename T>
+__device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const TileInfo& ti, const WgmmaMask& mk,
+                                                 WgmmaConsumerCtx& c, WarpState<D>& st) {
+  using Tr = WgmmaTraits<D>;
+  constexpr int kNT = Tr::kBlockN / 8;
+  const int nblocks = ti.block_end - ti.block_begin;
+  const int my_turn = Tr::kBarTurn0 + c.wg, their_turn = Tr::kBarTurn0 + (c.wg ^ 1);
+  float s[kNT][4];
+  uint32_t pa[kNT / 2][4];
+  float alpha[2];
+  int ks, vs;
+  // Block 0: Q K^T alone.
+  {
+    const int kb0 = ti.block_begin * Tr::kBlockN;
+    const uint32_t sk = wait_k<D>(c, ks);
+    named_barrier_sync(my_turn, 2 * 128);
+    issue_qk<D, T>(s, c.sq, sk);
+    named_barrier_arrive(their_turn, 2 * 128);
+    wgmma_wait<0>();
+    fence_accumulators(s);
+    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
+    scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
+    softmax_rows<kNT>(s, st.m, st.l, alpha);  // O is still zero: its alpha needs no applying
+    pack_p<T, kNT>(s, pa);
+  }
+#pragma unroll 1
+  for (int j = 1; j < nblocks; ++j) {
+    const int kb0 = (ti.block_begin + j) * Tr::kBlockN;
+    const uint32_t sk = wait_k<D>(c, ks);
+    named_barrier_sync(my_turn, 2 * 128);
+    issue_qk<D, T>(s, c.sq, sk);  // S_j
+    rescale_o<D>(st.o, alpha);    // to block j - 1's max; no wgmma touches O now
+    const uint32_t sv = wait_v<D>(c, vs);
+    issue_pv<D, T>(st.o, pa, sv);  // O += P_{j-1} V_{j-1}
+    named_barrier_arrive(their_turn, 2 * 128);
+    wgmma_wait<1>();  // S_j has landed; P V runs on
+    fence_accumulators(s);
+    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
+    scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
+    softmax_rows<kNT>(s, st.m, st.l, alpha);
+    wgmma_wait<0>();  // P_{j-1} V_{j-1} has landed: V's stage and P's registers are free
+    fence_accumulators(st.o);
+    fence_fragments(pa);
+    release_v<D>(c, vs);
+    pack_p<T, kNT>(s, pa);
+  }
+  // The last block's P V.
+  rescale_o<D>(st.o, alpha);
+  const uint32_t sv = wait_v<D>(c, vs);
+  issue_pv<D, T>(st.o, pa, sv);
+  wgmma_wait<0>();
+  fence_accumulators(st.o);
+  fence_fragments(pa);
+  release_v<D>(c, vs);
+}
+
+// The tile's output straight from the accumulators, without shared memory (the producer refills
+// Q and the K / V stages for the next tile meanwhile): with one split the normalised bf16 / fp16
+// output and the LSE, else this split's fp32 partials O [T, Hq, S, D] and LSE [T, Hq, S]
+// (layout.h) for the fused merge. The values store_tile_rows gives for warps of 16 rows that do
+// not split the keys: O / l and LSE = (m + log2 l) ln 2, -inf for a row that saw no key (with a
+// sink, a one-split row's as store_tile_rows applies it; split rows get theirs in the merge).
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_store_tile(const ForwardParams& p, const TileInfo& ti, const WarpState<D>& st,
+                                                 int warp, int lane, int64_t lse_stride) {
+  const int g = qheads_per_kvhead(p.shape);
+  const int hq = p.shape.num_heads_q;
+  const bool direct = ti.splits == 1;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float l = st.l[h];  // this thread's columns: the row's sum is the quad's
+    l += __shfl_xor_sync(0xffffffffu, l, 1);
+    l += __shfl_xor_sync(0xffffffffu, l, 2);
+    const int row = warp * 16 + (lane >> 2) + 8 * h;
+    if (row >= ti.rows) continue;
+    const bool any = l > 0.f && st.m[h] != -INFINITY;
+    const float factor = any ? 1.f / l : 0.f;
+    const float lse = any ? (st.m[h] + __log2f(l)) * kLn2 : -INFINITY;
+    const int packed = ti.m_block * WgmmaTraits<D>::kBlockM + row;
+    const int64_t tok = ti.q_start + packed / g;
+    const int head = ti.kv_head * g + packed % g;
+    if (direct) {
+      // A one-split row's sink joins its denominator here (forward_epilogue.h fold_sink).
+      float row_lse = lse, f = factor;
+      if (p.sinks != nullptr) f *= fold_sink(__ldg(p.sinks + head), row_lse);
+      T* dst = static_cast<T*>(p.out) + (tok * hq + head) * D + (lane & 3) * 2;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d)
+        *reinterpret_cast<uint32_t*>(dst + d * 8) = MmaOp<T>::pack(st.o[d][2 * h] * f, st.o[d][2 * h + 1] * f);
+      if ((lane & 3) == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = row_lse;
+    } else {
+      const int64_t slot = (tok * hq + head) * p.shape.max_num_splits + ti.split;
+      float* dst = p.o_partial + slot * D + (lane & 3) * 2;
+#pragma unroll
+      for (int d = 0; d < D / 8; ++d)
+        __stcg(reinterpret_cast<float2*>(dst + d * 8), make_float2(st.o[d][2 * h] * factor, st.o[d][2 * h + 1] * factor));
+      if ((lane & 3) == 0) __stcg(p.lse_partial + slot, lse);
+    }
+  }
+}
+
 template <int D, typename T, bool kOverlap>
 __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* smem, const TileInfo* s_tile,
                                                EpilogueSharedT<WgmmaTraits<D>::kWarps>& es, uint32_t bars,
                                                int64_t lse_stride) {
   using Tr = WgmmaTraits<D>;
-  constexpr int kNT = Tr::kBlockN / 8;  // n8 column groups of S per thread
   setmaxnreg_inc<Tr::kConsumerRegs>();
   const int ct = Tr::tid();
-  const int wg = ct >> 7;    // consumer warpgroup: rows 64 wg ..
   const int warp = ct >> 5;  // rows 16 warp .. of the tile
-  const int lane = ct & 31;
+  WgmmaConsumerCtx c;
+  c.smem = smem;
+  c.bars = bars;
+  c.wg = ct >> 7;  // consumer warpgroup: rows 64 wg ..
+  c.lane = ct & 31;
+  c.sq = smem_u32(smem) + c.wg * 64 * 128;
+  c.nk = c.nv = 0;
   const int g = qheads_per_kvhead(p.shape);
   auto bar = [&](int i) { return bars + 8u * i; };
-  const uint32_t sq = smem_u32(smem) + wg * 64 * 128;
-  const int* page_slots = reinterpret_cast<const int*>(smem + Tr::kPageOffset);
-  uint32_t kv = 0, q_loads = 0;
+  // The first turn of the ping-pong is warpgroup 0's.
+  if (kOverlap && c.wg == 0) named_barrier_arrive(Tr::kBarTurn0, 2 * 128);
+  uint32_t q_loads = 0;
 #pragma unroll 1
   for (int iter = 0;; ++iter) {
     mbar_wait(bar(Tr::kBarTileFull), iter & 1);
-    const TileInfo ti = s_tile[iter & 1];
+    // Read from shared memory where used (the slot is stable until this tile's done arrival):
+    // a register copy would hold a dozen registers through the main loop.
+    const TileInfo& ti = s_tile[iter % Tr::kTileSlots];
     if (ti.tile == -1) break;
     if (ti.tile >= 0) {
       WarpState<D> st;
@@ -218,137 +651,57 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
       for (int d = 0; d < D / 8; ++d) st.o[d][0] = st.o[d][1] = st.o[d][2] = st.o[d][3] = 0.f;
       st.m[0] = st.m[1] = -INFINITY;
       st.l[0] = st.l[1] = 0.f;
-      const int nblocks = ti.block_end - ti.block_begin;
-      if (nblocks > 0) {
+      if (ti.block_end > ti.block_begin) {
         const int64_t base = static_cast<int64_t>(ti.k_len) - ti.q_len;
-        const int row_a = ti.m_block * Tr::kBlockM + warp * 16 + (lane >> 2);
-        const int64_t diag_a = base + row_a / g, diag_b = base + (row_a + 8) / g;
-        const int64_t diag_tile_lo = base + (ti.m_block * Tr::kBlockM) / g;
-        const int64_t diag_tile_hi = base + (ti.m_block * Tr::kBlockM + ti.rows - 1) / g;
+        const int row_a = ti.m_block * Tr::kBlockM + warp * 16 + (c.lane >> 2);
         const int right = p.causal ? 0 : p.window_right;
-        const int left = p.window_left;
+        WgmmaMask mk;
+        for (int h = 0; h < 2; ++h) {
+          const int64_t diag = base + (row_a + 8 * h) / g;
+          mk.hi[h] = mask_hi(diag, right, ti.k_len);
+          mk.lo[h] = mask_lo(diag, p.window_left);
+        }
+        mk.hi_tile = mask_hi(base + (ti.m_block * Tr::kBlockM) / g, right, ti.k_len);
+        mk.lo_tile = mask_lo(base + (ti.m_block * Tr::kBlockM + ti.rows - 1) / g, p.window_left);
         mbar_wait(bar(Tr::kBarQ), q_loads & 1);
         ++q_loads;
-        // P fragments live across blocks: an asynchronous P V reads them until its wait.
-        uint32_t pa[kNT / 2][4];
-        int prev_stage = 0;
-#pragma unroll 1
-        for (int j = 0; j < nblocks; ++j, ++kv) {
-          const int stage = kv % Tr::kStages;
-          mbar_wait(bar(Tr::kBarFull + stage), (kv / Tr::kStages) & 1);
-          fence_proxy_async_shared();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
-          const uint32_t sk = smem_u32(smem + Tr::kKOffset + stage * Tr::kKVBytes);
-          const uint32_t sv = smem_u32(smem + Tr::kVOffset + stage * Tr::kKVBytes);
-
-          // S = Q K^T (64 rows of this warpgroup x kBlockN keys).
-          float s[kNT][4];
-          wgmma_fence();
-#pragma unroll
-          for (int a = 0; a < Tr::kAtoms; ++a)
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk)
-              WgmmaSS<T, Tr::kBlockN>::run(s, smem_desc(sq + a * Tr::kBlockM * 128 + kk * 32, 16, 1024),
-                                           smem_desc(sk + a * Tr::kBlockN * 128 + kk * 32, 16, 1024),
-                                           (a | kk) != 0);
-          wgmma_commit();
-          if constexpr (kOverlap) {
-            if (j > 0) {  // block j - 1's P V (committed before this Q K^T) is done: free its stage
-              wgmma_wait<1>();
-              fence_fragments(pa);
-              fence_accumulators(st.o);
-              mbar_arrive(bar(Tr::kBarEmpty + prev_stage));
-            }
-          }
-          wgmma_wait<0>();
-          fence_accumulators(s);
-
-          // Which 16-key groups sit on an invalid page (uniform over the CTA).
-          const int* pages = page_slots + stage * Tr::kGroupsPerBlock;
-          const int64_t kb0 = static_cast<int64_t>(ti.block_begin + j) * Tr::kBlockN;
-          unsigned bad_pages = 0;
-#pragma unroll
-          for (int q = 0; q < Tr::kGroupsPerBlock; ++q)
-            if (kb0 + q * 16 < ti.k_len && static_cast<unsigned>(pages[q]) >= static_cast<unsigned>(p.num_pages))
-              bad_pages |= 1u << q;
-          const int64_t kb1 = kb0 + Tr::kBlockN - 1;
-          const bool need_mask = kb1 >= ti.k_len || bad_pages != 0 ||
-                                 (right >= 0 && kb1 > diag_tile_lo + right) ||
-                                 (left >= 0 && kb0 < diag_tile_hi - left);
-          scale_scores<kNT>(p, s, kNT);
-          if (need_mask) {
-#pragma unroll
-            for (int tt = 0; tt < kNT; ++tt)
-#pragma unroll
-              for (int e = 0; e < 4; ++e) {
-                const int colk = tt * 8 + (lane & 3) * 2 + (e & 1);
-                const int64_t pos = kb0 + colk;
-                const int64_t diag = e < 2 ? diag_a : diag_b;
-                const bool masked = pos >= ti.k_len || ((bad_pages >> (colk >> 4)) & 1u) ||
-                                    (right >= 0 && pos > diag + right) || (left >= 0 && pos < diag - left);
-                if (masked) s[tt][e] = -INFINITY;
-              }
-          }
-          online_softmax<D, kNT>(s, kNT, st);
-
-          // O += P V: P (this thread's probabilities) as the A fragments, 16 keys per step.
-#pragma unroll
-          for (int kk = 0; kk < kNT / 2; ++kk) {
-            pa[kk][0] = MmaOp<T>::pack(s[2 * kk][0], s[2 * kk][1]);
-            pa[kk][1] = MmaOp<T>::pack(s[2 * kk][2], s[2 * kk][3]);
-            pa[kk][2] = MmaOp<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            pa[kk][3] = MmaOp<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-          }
-          wgmma_fence();
-          fence_accumulators(st.o);
-#pragma unroll
-          for (int kk = 0; kk < kNT / 2; ++kk)
-            WgmmaRS<T, D>::run(st.o, pa[kk], smem_desc(sv + kk * 16 * 128, Tr::kBlockN * 128, 1024), 1);
-          wgmma_commit();
-          if constexpr (kOverlap) {
-            prev_stage = stage;  // waited for behind the next block's Q K^T
-          } else {
-            wgmma_wait<0>();
-            fence_accumulators(st.o);
-            mbar_arrive(bar(Tr::kBarEmpty + stage));
-          }
-        }
-        if constexpr (kOverlap) {
-          wgmma_wait<0>();
-          fence_fragments(pa);
-          fence_accumulators(st.o);
-          mbar_arrive(bar(Tr::kBarEmpty + prev_stage));
-        }
+        if constexpr (kOverlap)
+          mainloop_overlap<D, T>(p, ti, mk, c, st);
+        else
+          mainloop_plain<D, T>(p, ti, mk, c, st);
       }
-      TileGeometry geo;  // what the epilogue reads: 8 warps of 16 rows, none splitting the keys
-      geo.warps_m = Tr::kWarps;
-      geo.warps_n = 1;
-      geo.wm = warp;
-      geo.wn = 0;
-      store_tile_rows<Tr, T>(p, ti, geo, reinterpret_cast<float*>(smem + Tr::kKOffset), es, st, lse_stride, 0,
-                             ti.rows);
+      mbar_arrive(bar(Tr::kBarQFree));  // this thread's Q K^T are done: the next Q may come
+      wgmma_store_tile<D, T>(p, ti, st, warp, c.lane, lse_stride);
+      // The last split of the group to arrive merges it (row table in Q, staging in the K / V
+      // stages: the producer waits for this tile's done arrival before refilling them).
       if (ti.splits > 1 && arrive_at_group<Tr>(p, ti, &es.last))
         merge_group<Tr, T, Tr::kRegionFloats>(p, ti, reinterpret_cast<int*>(smem),
                                               reinterpret_cast<float*>(smem + Tr::kKOffset), lse_stride);
+    } else {
+      mbar_arrive(bar(Tr::kBarQFree));
     }
-    mbar_arrive(bar(Tr::kBarTileDone));  // this thread is done with the tile's shared memory
+    mbar_arrive(bar(Tr::kBarTileDone));  // this thread is done with the tile (merge, TileInfo)
   }
 }
 
 template <int D, typename T, bool kOverlap>
 __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
-    wgmma_kernel(const __grid_constant__ ForwardParams p) {
+    wgmma_kernel(const __grid_constant__ ForwardParams p, const __grid_constant__ WgmmaKvMaps maps) {
   using Tr = WgmmaTraits<D>;
   extern __shared__ __align__(1024) char smem_raw[];
-  __shared__ TileInfo s_tile[2];
+  __shared__ TileInfo s_tile[Tr::kTileSlots];
   __shared__ EpilogueSharedT<Tr::kWarps> s_epi;
   char* smem = smem_raw + ((1024u - (smem_u32(smem_raw) & 1023u)) & 1023u);
   const uint32_t bars = smem_u32(smem + Tr::kBarOffset);
   if (threadIdx.x == 0) {
     for (int s = 0; s < Tr::kStages; ++s) {
-      mbar_init(bars + 8u * (Tr::kBarFull + s), Tr::kProducerThreads);
-      mbar_init(bars + 8u * (Tr::kBarEmpty + s), Tr::kThreads);
+      mbar_init(bars + 8u * (Tr::kBarFullK + s), Tr::kProducerThreads);
+      mbar_init(bars + 8u * (Tr::kBarFullV + s), Tr::kProducerThreads);
+      mbar_init(bars + 8u * (Tr::kBarEmptyK + s), Tr::kThreads);
+      mbar_init(bars + 8u * (Tr::kBarEmptyV + s), Tr::kThreads);
     }
     mbar_init(bars + 8u * Tr::kBarQ, Tr::kProducerThreads);
+    mbar_init(bars + 8u * Tr::kBarQFree, Tr::kThreads);
     mbar_init(bars + 8u * Tr::kBarTileFull, 1);
     mbar_init(bars + 8u * Tr::kBarTileDone, Tr::kThreads);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
@@ -359,7 +712,7 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
   __syncthreads();
   if (threadIdx.x < Tr::kProducerThreads) {
     const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
-    wgmma_producer<D, T>(p, smem, s_tile, bars, total_tiles);
+    wgmma_producer<D, T>(p, maps, smem, s_tile, bars, total_tiles);
   } else {
     const int64_t lse_stride =
         p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
@@ -370,9 +723,10 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = WgmmaTraits<D>;
+  const WgmmaKvMaps maps = make_kv_maps<D, T, Tr::kBlockN>(p);
   if (wgmma_overlap_enabled())
-    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
-  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream);
+    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
+  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
 }
 
 }  // namespace fa3

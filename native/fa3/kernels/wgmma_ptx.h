@@ -1,7 +1,8 @@
 // Hopper-only PTX the wgmma prefill kernel uses: warpgroup MMA (wgmma.mma_async m64nNk16, fp32
 // accumulate, A from shared memory or registers, B from shared memory) with shared-memory matrix
-// descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, parity wait),
-// named barriers and setmaxnreg. Nothing else; no CUTLASS.
+// descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, expect-tx,
+// parity wait), 4-d TMA tile loads, named barriers (sync, arrive) and setmaxnreg. Nothing else; no
+// CUTLASS.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -24,6 +25,17 @@ __device__ __forceinline__ uint64_t smem_desc(uint32_t addr, uint32_t lbo, uint3
   d |= static_cast<uint64_t>((sbo >> 4) & 0x3FFF) << 32;
   d |= static_cast<uint64_t>(1) << 62;  // 128-byte swizzle
   return d;
+}
+
+// The descriptor of the same tile `bytes` further (16-byte units in the start-address field; the
+// offsets used stay inside the tile, so the field does not carry into LBO).
+__device__ __forceinline__ uint64_t desc_advance(uint64_t desc, uint32_t bytes) { return desc + (bytes >> 4); }
+// Hides a descriptor's value from the compiler, so the per-GEMM descriptors are formed next to
+// their wgmma (one add each) instead of all being hoisted out of the main loop and held in
+// registers the accumulators need.
+__device__ __forceinline__ uint64_t opaque_desc(uint64_t desc) {
+  asm volatile("" : "+l"(desc));
+  return desc;
 }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -198,9 +210,30 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
   } while (!done);
 }
 
+// Adds `bytes` to the transaction count the current phase of `bar` waits for (no arrival).
+__device__ __forceinline__ void mbar_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+
+// ---- TMA (bulk tensor copies) ----
+// One box of a 4-d tensor map (c0 innermost) into shared memory at dst; its bytes complete the
+// transaction count of `bar`. `map` is the generic address of a __grid_constant__ CUtensorMap.
+__device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* map, uint32_t bar, int c0, int c1, int c2,
+                                            int c3) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
+      "[%6];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+
 // ---- named barriers and register reallocation ----
 __device__ __forceinline__ void named_barrier_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+// Counts this warp's arrival at named barrier `id` without waiting (the other side bar.syncs).
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 template <int kRegs>
 __device__ __forceinline__ void setmaxnreg_dec() {

@@ -7,10 +7,12 @@
 //                vLLM PR #20301 crash scenario) at several capture sizes; eager == replay bit for
 //                bit; stale tail (big batch then small padded batch); 32 layers on one prepare;
 //                corrupt metadata is memory safe and heals on the next prepare.
-//   race         one tiny case per head dim (for compute-sanitizer racecheck).
+//   race         one tiny case per head dim and page size 16 / 256 (for compute-sanitizer).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
-// Usage: fa3_selftest [all|correctness|prepare|graph|race|bench]... [--configs N] [--seed S]
+//   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
+// Usage: fa3_selftest [all|correctness|prepare|graph|race|bench|prefill]... [--configs N]
+//        [--seed S] [--json FILE] [--dims 64,128,256]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -135,6 +137,7 @@ struct Config {
   int extra_reqs = 0, extra_tokens = 0, extra_pages_per_req = 0;
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
   bool sinks = false;      // attention sinks: one random logit per query head (some -inf)
+  bool nan_tail = false;   // the slots past k_len in each request's last page hold NaN (never read)
   std::string describe() const {
     char b[288];
     int maxq = 0, maxk = 0;
@@ -234,6 +237,20 @@ struct Problem {
     sink_vals.clear();
     if (c.sinks)
       for (int h = 0; h < c.hq; ++h) sink_vals.push_back(rng.chance(0.125) ? -INFINITY : rng.uniform() * 16.f - 4.f);
+    if (c.nan_tail) {
+      const uint16_t nan_bits = c.dtype ? 0x7E00 : 0x7FC0;
+      for (int b = 0; b < B; ++b) {
+        const int np = (seq[b] + c.page - 1) / c.page;
+        const int id = np > 0 ? pt[static_cast<size_t>(b) * pt_stride + np - 1] : -1;
+        if (id < 0 || id >= caps.num_pages) continue;
+        for (int slot = seq[b] - (np - 1) * c.page; slot < c.page; ++slot)
+          for (size_t e = 0; e < static_cast<size_t>(c.hkv) * c.head_dim; ++e) {
+            const size_t i = (static_cast<size_t>(id) * c.page + slot) * c.hkv * c.head_dim + e;
+            kh[i] = nan_bits;
+            vh[i] = nan_bits;
+          }
+      }
+    }
 
     CKR(fa3::workspace_layout_checked(caps, &layout));
     CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -878,27 +895,32 @@ void run_race(uint64_t seed) {
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  for (int D : {64, 96, 128, 192, 256}) {
-    Config c;
-    c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = 16; c.max_splits = 4; c.num_splits = 3; c.causal = true;
-    c.sinks = D != 128;  // the sink in the fused merge (split rows) and the epilogue (one-split rows)
-    c.q_lens = {1, 20};
-    c.k_lens = {300, 150};
-    Problem pb;
-    pb.build(c, rng);
-    pb.poison();
-    pb.run(3);
-    std::vector<uint16_t> out;
-    std::vector<float> lse;
-    pb.read(out, lse);
-    std::vector<double> ref, ref_lse;
-    pb.reference(ref, ref_lse);
-    const Errors e = compare(pb, out, lse, ref, ref_lse);
-    ++total;
-    pass += errors_ok(e);
-    check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " " + errors_str(e));
-    pb.release();
-  }
+  // Page 256 as well: there the wgmma kernel's TMA path (FLASHGRAPH_FA3_WGMMA_TMA=1) takes the
+  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them. Sinks
+  // at every head dim but 128: in the fused merge (split rows) and at the direct write.
+  for (int page : {16, 256})
+    for (int D : {64, 96, 128, 192, 256}) {
+      Config c;
+      c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 4; c.num_splits = 3; c.causal = true;
+      c.nan_tail = true;
+      c.sinks = D != 128;
+      c.q_lens = {1, 20};
+      c.k_lens = {300, 150};
+      Problem pb;
+      pb.build(c, rng);
+      pb.poison();
+      pb.run(3);
+      std::vector<uint16_t> out;
+      std::vector<float> lse;
+      pb.read(out, lse);
+      std::vector<double> ref, ref_lse;
+      pb.reference(ref, ref_lse);
+      const Errors e = compare(pb, out, lse, ref, ref_lse);
+      ++total;
+      pass += errors_ok(e);
+      check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
+      pb.release();
+    }
   g_sm = saved_sm;
   char b[96];
   std::snprintf(b, sizeof b, "race cases: %d/%d pass\n", pass, total);
@@ -1121,7 +1143,7 @@ void run_bench(FILE* json) {
     fa.v_cache = reinterpret_cast<uintptr_t>(v); fa.out = reinterpret_cast<uintptr_t>(o);
     fa.page_table = reinterpret_cast<uintptr_t>(dpt); fa.page_table_stride = L / page;
     fa.cu_seqlens_q = pa.cu_seqlens_q; fa.seq_lens = pa.seq_lens; fa.num_reqs = 1;
-    fa.max_seqlen_q = L; fa.max_seqlen_k = L; fa.softmax_scale = 1.0 / std::sqrt(128.0);
+    fa.max_seqlen_q = L; fa.max_seqlen_k = L; fa.softmax_scale = 1.0 / std::sqrt(static_cast<double>(D));
     fa.num_splits_bound = bound; fa.sm_count = g_sm;
     cudaGraphExec_t ge = capture(s, {[&] { CKR(fa3::prepare(pa)); }, [&] { CKR(fa3::forward(fa)); }});
     const float ms = time_graph(ge, s, 10);
@@ -1138,18 +1160,24 @@ void run_bench(FILE* json) {
 
 
 // ------------------------------------------------------------------------------------------
-// prefill grid: B requests of L query tokens each over L keys (q = k = L), D = 128 Hq = 32
-// Hkv = 8 bf16, causal and not, pages of 16 and 256, each step (prepare + forward) one graph,
-// median of 10 replays, TFLOP/s = 4 x (visible score elements) x D x Hq / time. The kernel is the
-// one this process picks (FLASHGRAPH_FA3_KERNEL), printed with every line.
-void run_prefill_grid(FILE* json) {
-  const int hq = 32, hkv = 8, D = 128;
+// prefill grid: B requests of L query tokens each over L keys (q = k = L), head dims `dims`
+// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages of 16 and 256, each step
+// (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
+// x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
+// every line.
+void run_prefill_grid_dim(FILE* json, int D) {
+  const int hq = 32, hkv = 8;
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
-  const char* kname = kernel == fa3::kKernelWgmma && fa3::wgmma_overlap_enabled() ? "wgmma-ov" : fa3::kernel_name(kernel);
-  std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=128 Hq=32 Hkv=8 bf16):\n", kname);
+  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where pages hold whole blocks.
+  const char* tma = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
+  const std::string kname_s = kernel != fa3::kKernelWgmma ? fa3::kernel_name(kernel)
+                              : std::string("wgmma") + (fa3::wgmma_overlap_enabled() ? "-ov" : "") +
+                                    (tma != nullptr && std::strcmp(tma, "1") == 0 ? "-tma" : "");
+  const char* kname = kname_s.c_str();
+  std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);
   g_summary += line;
   for (int causal : {1, 0})
@@ -1202,20 +1230,24 @@ void run_prefill_grid(FILE* json) {
           const float ms = time_graph(ge, s, 10);
           const double visible = causal ? static_cast<double>(L) * (L + 1) / 2.0 : static_cast<double>(L) * L;
           const double tflops = 4.0 * visible * D * hq * B / (ms * 1e-3) / 1e12;
-          std::snprintf(line, sizeof line, "  %-8s causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n", kname,
-                        causal, B, page, L, ms, tflops);
+          std::snprintf(line, sizeof line, "  %-8s D=%-3d causal=%d B=%d page=%-3d L=%-6d %9.3f ms %7.1f TFLOP/s\n",
+                        kname, D, causal, B, page, L, ms, tflops);
           std::printf("%s", line);
           g_summary += line;
           if (json)
             std::fprintf(json,
-                         "{\"kind\":\"prefill\",\"kernel\":\"%s\",\"causal\":%d,\"B\":%d,\"page\":%d,\"L\":%d,"
-                         "\"ms\":%.4f,\"tflops\":%.2f}\n",
-                         kname, causal, B, page, L, ms, tflops);
+                         "{\"kind\":\"prefill\",\"kernel\":\"%s\",\"D\":%d,\"causal\":%d,\"B\":%d,\"page\":%d,"
+                         "\"L\":%d,\"ms\":%.4f,\"tflops\":%.2f}\n",
+                         kname, D, causal, B, page, L, ms, tflops);
           CK(cudaGraphExecDestroy(ge));
           cudaFree(ws); cudaFree(q); cudaFree(o); cudaFree(k); cudaFree(v); cudaFree(dcu); cudaFree(dsl);
           cudaFree(dpt);
         }
   CK(cudaStreamDestroy(s));
+}
+
+void run_prefill_grid(FILE* json, const std::vector<int>& dims) {
+  for (int D : dims) run_prefill_grid_dim(json, D);
 }
 
 #ifdef FA3_TRACE
@@ -1365,11 +1397,25 @@ int main(int argc, char** argv) {
   int n_configs = 150;
   uint64_t seed = 1234;
   const char* json_path = nullptr;
+  std::vector<int> prefill_dims;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--configs" && i + 1 < argc) n_configs = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (a == "--dims" && i + 1 < argc) {
+      // Head dims of the prefill grid: a comma-separated subset of 64, 128, 256.
+      for (const char* d = argv[++i]; *d != 0;) {
+        char* end = nullptr;
+        const long v = std::strtol(d, &end, 10);
+        if (end == d || (v != 64 && v != 128 && v != 256)) {
+          std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
+          return 2;
+        }
+        prefill_dims.push_back(static_cast<int>(v));
+        d = *end == ',' ? end + 1 : end;
+      }
+    }
     else modes.push_back(a);
   }
   if (modes.empty()) modes.push_back("all");
@@ -1400,7 +1446,7 @@ int main(int argc, char** argv) {
   // Not part of "all": the grid takes a while; run it as `fa3_selftest prefill`.
   if (std::find(modes.begin(), modes.end(), "prefill") != modes.end()) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
-    run_prefill_grid(json);
+    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims);
     if (json) std::fclose(json);
   }
   CK(cudaDeviceSynchronize());

@@ -5,6 +5,8 @@
 // synchronously and capturably. Pointers are bigints (0n = none). Loads without a GPU or cuBLASLt.
 #include <napi.h>
 
+#include "flashgraph/napi_args.h"
+#include "flashgraph/napi_cuda.h"
 #include "flashgraph/napi_status.h"
 
 #include <cstdint>
@@ -23,52 +25,21 @@ using flashgraph_models::GemmPlan;
 using flashgraph_models::GemmShape;
 using flashgraph_models::LlamaDims;
 
-constexpr int kMaxInt = 2147483647;
+using flashgraph::napi::bigintArg;
+using flashgraph::napi::bigintProp;
+using flashgraph::napi::codedError;
+using flashgraph::napi::int32Arg;
+using flashgraph::napi::int32Prop;
+using flashgraph::napi::integerArg;
+using flashgraph::napi::integerProp;
+using flashgraph::napi::nonNullPointerArg;
+using flashgraph::napi::numberProp;
+using flashgraph::napi::objectArg;
+using flashgraph::napi::throwArgumentError;
 
-uint64_t bigintArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBigInt()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a bigint");
-  bool lossless = false;
-  const uint64_t v = info[i].As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throw Napi::RangeError::New(info.Env(), std::string(name) + " must be in [0, 2^64)");
-  return v;
-}
-
+// A device pointer a kernel dereferences (0n is an `invalid_value` error).
 uint64_t nonNullArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  const uint64_t v = bigintArg(info, i, name);
-  if (v == 0) throw Napi::RangeError::New(info.Env(), std::string(name) + " must not be 0n (a null pointer)");
-  return v;
-}
-
-double numberOf(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  if (!value.IsNumber()) throw Napi::TypeError::New(env, name + " must be a number");
-  return value.As<Napi::Number>().DoubleValue();
-}
-
-int64_t checkedInt(Napi::Env env, double v, const std::string& name, int64_t min, int64_t max) {
-  if (!(v >= static_cast<double>(min) && v <= static_cast<double>(max)) ||
-      v != static_cast<double>(static_cast<int64_t>(v))) {
-    throw Napi::RangeError::New(env, name + " must be an integer in [" + std::to_string(min) + ", " +
-                                         std::to_string(max) + "], got " + std::to_string(v));
-  }
-  return static_cast<int64_t>(v);
-}
-
-int intArg(const Napi::CallbackInfo& info, size_t i, const char* name, int min, int max) {
-  return static_cast<int>(checkedInt(info.Env(), numberOf(info.Env(), info[i], name), name, min, max));
-}
-
-int intProp(const Napi::Object& o, const char* name, int min, int max) {
-  return static_cast<int>(checkedInt(o.Env(), numberOf(o.Env(), o.Get(name), name), name, min, max));
-}
-
-uint64_t bigintProp(const Napi::Object& o, const char* name, bool optional) {
-  const Napi::Value v = o.Get(name);
-  if (optional && (v.IsUndefined() || v.IsNull())) return 0;
-  if (!v.IsBigInt()) throw Napi::TypeError::New(o.Env(), std::string(name) + " must be a bigint");
-  bool lossless = false;
-  const uint64_t out = v.As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throw Napi::RangeError::New(o.Env(), std::string(name) + " must be in [0, 2^64)");
-  return out;
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(nonNullPointerArg(info, i, name)));
 }
 
 template <typename P>
@@ -78,10 +49,13 @@ P* ptr(uint64_t v) {
 
 cudaStream_t streamOf(uint64_t v) { return reinterpret_cast<cudaStream_t>(static_cast<uintptr_t>(v)); }
 
-void check(Napi::Env env, cudaError_t err, const char* what) {
-  if (err == cudaSuccess) return;
-  cudaGetLastError();  // clear a sticky launch error so the next call starts clean
-  throw Napi::Error::New(env, std::string(cudaGetErrorName(err)) + ": " + what + ": " + cudaGetErrorString(err));
+inline void check(Napi::Env env, cudaError_t err, const char* call) { flashgraph::napi::checkCuda(env, err, call); }
+
+// A cuBLASLt failure (not a CUDA runtime error): code `cublas_error`, the status as `cublasStatus`.
+[[noreturn]] void throwCublas(Napi::Env env, const std::string& call, const std::string& problem, int status) {
+  Napi::Error error = codedError(env, "cublas_error", call, problem);
+  if (status >= 0) error.Set("cublasStatus", Napi::Number::New(env, status));
+  throw error;
 }
 
 // cublasLt(): { available, path?, version?, reason?, tried: string[], install }. Never throws.
@@ -115,25 +89,30 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
   //   workspaceBytes })
   explicit Gemm(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gemm>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
+    const Napi::Object o = objectArg(info, 0, "options");
     GemmShape shape{};
-    shape.n = intProp(o, "n", 1, 1 << 24);
-    shape.k = intProp(o, "k", 1, 1 << 24);
-    shape.maxM = intProp(o, "maxM", 1, 1 << 24);
-    shape.in = static_cast<ElemType>(intProp(o, "inDtype", 0, 1));
-    shape.out = static_cast<ElemType>(intProp(o, "outDtype", 0, 2));
+    shape.n = int32Prop(o, "n", 1, 1 << 24);
+    shape.k = int32Prop(o, "k", 1, 1 << 24);
+    shape.maxM = int32Prop(o, "maxM", 1, 1 << 24);
+    shape.in = static_cast<ElemType>(int32Prop(o, "inDtype", 0, 1));
+    shape.out = static_cast<ElemType>(int32Prop(o, "outDtype", 0, 2));
+    if (shape.out != ElemType::kFp32 && shape.out != shape.in) {
+      throwArgumentError(env, "invalid_value", "options.outDtype", "GEMM output must be fp32 or the input dtype",
+                         "2 (fp32) or options.inDtype");
+    }
     shape.bias = ptr<const void>(bigintProp(o, "bias", true));
     const uint64_t workspace = bigintProp(o, "workspace", false);
-    const double workspaceBytes = numberOf(env, o.Get("workspaceBytes"), "workspaceBytes");
-    const int64_t wsBytes = checkedInt(env, workspaceBytes, "workspaceBytes", 0, int64_t{1} << 40);
+    const double wsBytes = integerProp(o, "workspaceBytes", 0, static_cast<double>(int64_t{1} << 40));
+    const auto& lib = flashgraph_models::cublasLtLibrary();
+    if (lib.api == nullptr) throw codedError(env, "cublaslt_unavailable", "new Gemm", lib.reason);
+    // The shape rules were checked above, so what create reports is cuBLASLt's.
     const std::string error = GemmPlan::create(shape, ptr<void>(workspace), static_cast<size_t>(wsBytes), plan_);
-    if (!error.empty()) throw Napi::Error::New(env, error);
+    if (!error.empty()) throwCublas(env, "new Gemm", error, -1);
   }
 
  private:
   const GemmPlan& plan(Napi::Env env) const {
-    if (!plan_) throw Napi::Error::New(env, "this Gemm was disposed");
+    if (!plan_) throw codedError(env, "disposed", "Gemm", "this Gemm was disposed");
     return *plan_;
   }
 
@@ -143,23 +122,24 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     const uint64_t x = nonNullArg(info, 0, "x");
     const uint64_t w = nonNullArg(info, 1, "w");
     const uint64_t y = nonNullArg(info, 2, "y");
-    const int m = intArg(info, 3, "m", 0, p.shape().maxM);
+    const int m = int32Arg(info, 3, "m", 0, p.shape().maxM);
     const uint64_t stream = bigintArg(info, 4, "stream");
     const flashgraph_models::cublasStatus_t s = p.run(ptr<const void>(x), ptr<const void>(w), ptr<void>(y), m,
                                                       streamOf(stream));
     if (s != flashgraph_models::kCublasSuccess) {
       cudaGetLastError();
-      throw Napi::Error::New(info.Env(), std::string("cublasLtMatmul failed: ") +
-                                            flashgraph_models::cublasStatusName(s) + " (m=" + std::to_string(m) +
-                                            ", n=" + std::to_string(p.shape().n) +
-                                            ", k=" + std::to_string(p.shape().k) + ")");
+      throwCublas(info.Env(), "Gemm.run",
+                  std::string("cublasLtMatmul failed: ") + flashgraph_models::cublasStatusName(s) +
+                      " (m=" + std::to_string(m) + ", n=" + std::to_string(p.shape().n) +
+                      ", k=" + std::to_string(p.shape().k) + ")",
+                  static_cast<int>(s));
     }
     return info.Env().Undefined();
   }
 
   Napi::Value PaddedRows(const Napi::CallbackInfo& info) {
     const GemmPlan& p = plan(info.Env());
-    return Napi::Number::New(info.Env(), p.paddedRows(intArg(info, 0, "m", 0, p.shape().maxM)));
+    return Napi::Number::New(info.Env(), p.paddedRows(int32Arg(info, 0, "m", 0, p.shape().maxM)));
   }
 
   Napi::Value Buckets(const Napi::CallbackInfo& info) {
@@ -194,23 +174,25 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
   //   rmsNormEps, dtype: 0 | 1, maxNumTokens, maxNumReqs })
   explicit LlamaKernels(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LlamaKernels>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "options must be an object");
-    const Napi::Object o = info[0].As<Napi::Object>();
-    d_.hiddenSize = intProp(o, "hiddenSize", 1, 1 << 16);
-    d_.numHeadsQ = intProp(o, "numHeadsQ", 1, 1024);
-    d_.numHeadsKv = intProp(o, "numHeadsKv", 1, d_.numHeadsQ);
-    d_.headDim = intProp(o, "headDim", 2, 256);
-    if (d_.headDim % 2 != 0) throw Napi::RangeError::New(env, "headDim must be even");
-    d_.intermediateSize = intProp(o, "intermediateSize", 1, 1 << 20);
-    d_.vocabSize = intProp(o, "vocabSize", 1, 1 << 26);
-    const double eps = numberOf(env, o.Get("rmsNormEps"), "rmsNormEps");
-    if (!(eps > 0 && eps < 1)) throw Napi::RangeError::New(env, "rmsNormEps must be in (0, 1)");
+    const Napi::Object o = objectArg(info, 0, "options");
+    d_.hiddenSize = int32Prop(o, "hiddenSize", 1, 1 << 16);
+    d_.numHeadsQ = int32Prop(o, "numHeadsQ", 1, 1024);
+    d_.numHeadsKv = int32Prop(o, "numHeadsKv", 1, d_.numHeadsQ);
+    d_.headDim = int32Prop(o, "headDim", 2, 256);
+    if (d_.headDim % 2 != 0) throwArgumentError(env, "invalid_value", "options.headDim", "odd", "an even integer");
+    d_.intermediateSize = int32Prop(o, "intermediateSize", 1, 1 << 20);
+    d_.vocabSize = int32Prop(o, "vocabSize", 1, 1 << 26);
+    const double eps = numberProp(o, "rmsNormEps");
+    if (!(eps > 0 && eps < 1)) throwArgumentError(env, "out_of_range", "options.rmsNormEps", "out of range", "number in (0, 1)");
     d_.rmsNormEps = static_cast<float>(eps);
-    d_.dtype = static_cast<Dtype>(intProp(o, "dtype", 0, 1));
-    maxNumTokens_ = intProp(o, "maxNumTokens", 1, kMaxInt);
-    maxNumReqs_ = intProp(o, "maxNumReqs", 1, kMaxInt);
-    if (static_cast<size_t>(d_.hiddenSize) * 4 > 48 * 1024)
-      throw Napi::RangeError::New(env, "hiddenSize must be at most 12288 (the final norm stages a row in shared memory)");
+    d_.dtype = static_cast<Dtype>(int32Prop(o, "dtype", 0, 1));
+    maxNumTokens_ = int32Prop(o, "maxNumTokens", 1, INT32_MAX);
+    maxNumReqs_ = int32Prop(o, "maxNumReqs", 1, INT32_MAX);
+    // The final norm stages a row of fp32 in 48 KiB of shared memory.
+    if (static_cast<size_t>(d_.hiddenSize) * 4 > 48 * 1024) {
+      throwArgumentError(env, "out_of_range", "options.hiddenSize", "above the final norm's shared-memory row",
+                         "integer in [1, 12288]");
+    }
   }
 
  private:
@@ -219,12 +201,12 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
     const uint64_t table = nonNullArg(info, 0, "table");
     const uint64_t tokenIds = nonNullArg(info, 1, "tokenIds");
     const uint64_t out = nonNullArg(info, 2, "out");
-    const int n = intArg(info, 3, "numTokens", 0, maxNumTokens_);
+    const int n = int32Arg(info, 3, "numTokens", 0, maxNumTokens_);
     const uint64_t stream = bigintArg(info, 4, "stream");
     check(info.Env(),
           flashgraph_models::launchEmbed(d_, ptr<const void>(table), ptr<const int32_t>(tokenIds), ptr<void>(out), n,
                                          streamOf(stream)),
-          "embed launch failed");
+          "embed launch");
     return info.Env().Undefined();
   }
 
@@ -234,12 +216,12 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
     const uint64_t delta = bigintArg(info, 1, "delta");
     const uint64_t weight = nonNullArg(info, 2, "weight");
     const uint64_t out = nonNullArg(info, 3, "out");
-    const int n = intArg(info, 4, "numTokens", 0, maxNumTokens_);
+    const int n = int32Arg(info, 4, "numTokens", 0, maxNumTokens_);
     const uint64_t stream = bigintArg(info, 5, "stream");
     check(info.Env(),
           flashgraph_models::launchAddRmsNorm(d_, ptr<void>(x), ptr<const void>(delta), ptr<const void>(weight),
                                               ptr<void>(out), n, streamOf(stream)),
-          "addRmsNorm launch failed");
+          "addRmsNorm launch");
     return info.Env().Undefined();
   }
 
@@ -253,14 +235,17 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
     const uint64_t q = nonNullArg(info, 5, "q");
     const uint64_t k = nonNullArg(info, 6, "k");
     const uint64_t v = nonNullArg(info, 7, "v");
-    const int n = intArg(info, 8, "numTokens", 0, maxNumTokens_);
+    const int n = int32Arg(info, 8, "numTokens", 0, maxNumTokens_);
     const uint64_t stream = bigintArg(info, 9, "stream");
-    if ((qNorm == 0) != (kNorm == 0)) throw Napi::TypeError::New(info.Env(), "qNorm and kNorm go together");
+    if ((qNorm == 0) != (kNorm == 0)) {
+      throwArgumentError(info.Env(), "invalid_value", qNorm == 0 ? "qNorm" : "kNorm", "qNorm and kNorm go together",
+                         "both 0n or both nonzero");
+    }
     check(info.Env(),
           flashgraph_models::launchQkvRope(d_, ptr<const void>(qkv), ptr<const void>(qNorm), ptr<const void>(kNorm),
                                            ptr<const float>(invFreq), ptr<const int32_t>(positions), ptr<void>(q),
                                            ptr<void>(k), ptr<void>(v), n, streamOf(stream)),
-          "qkvRope launch failed");
+          "qkvRope launch");
     return info.Env().Undefined();
   }
 
@@ -268,10 +253,10 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
   Napi::Value SiluMul(const Napi::CallbackInfo& info) {
     const uint64_t gateUp = nonNullArg(info, 0, "gateUp");
     const uint64_t out = nonNullArg(info, 1, "out");
-    const int n = intArg(info, 2, "numTokens", 0, maxNumTokens_);
+    const int n = int32Arg(info, 2, "numTokens", 0, maxNumTokens_);
     const uint64_t stream = bigintArg(info, 3, "stream");
     check(info.Env(), flashgraph_models::launchSiluMul(d_, ptr<const void>(gateUp), ptr<void>(out), n, streamOf(stream)),
-          "siluMul launch failed");
+          "siluMul launch");
     return info.Env().Undefined();
   }
 
@@ -282,14 +267,14 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
     const uint64_t weight = nonNullArg(info, 2, "weight");
     const uint64_t sampleRows = nonNullArg(info, 3, "sampleRows");
     const uint64_t out = nonNullArg(info, 4, "out");
-    const int numReqs = intArg(info, 5, "numReqs", 0, maxNumReqs_);
-    const int n = intArg(info, 6, "numTokens", 0, maxNumTokens_);
+    const int numReqs = int32Arg(info, 5, "numReqs", 0, maxNumReqs_);
+    const int n = int32Arg(info, 6, "numTokens", 0, maxNumTokens_);
     const uint64_t stream = bigintArg(info, 7, "stream");
     check(info.Env(),
           flashgraph_models::launchGatherFinalNorm(d_, ptr<const void>(x), ptr<const void>(delta),
                                                    ptr<const void>(weight), ptr<const int32_t>(sampleRows),
                                                    ptr<void>(out), numReqs, n, streamOf(stream)),
-          "gatherFinalNorm launch failed");
+          "gatherFinalNorm launch");
     return info.Env().Undefined();
   }
 
@@ -301,16 +286,15 @@ class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
 // convert(src, srcType, dst, dstType, count, stream): types 0 bf16, 1 fp16, 2 fp32.
 Napi::Value Convert(const Napi::CallbackInfo& info) {
   const uint64_t src = nonNullArg(info, 0, "src");
-  const int srcType = intArg(info, 1, "srcType", 0, 2);
+  const int srcType = int32Arg(info, 1, "srcType", 0, 2);
   const uint64_t dst = nonNullArg(info, 2, "dst");
-  const int dstType = intArg(info, 3, "dstType", 0, 2);
-  const double countValue = numberOf(info.Env(), info[4], "count");
-  const int64_t count = checkedInt(info.Env(), countValue, "count", 0, int64_t{1} << 50);
+  const int dstType = int32Arg(info, 3, "dstType", 0, 2);
+  const auto count = static_cast<int64_t>(integerArg(info, 4, "count", 0, static_cast<double>(int64_t{1} << 50)));
   const uint64_t stream = bigintArg(info, 5, "stream");
   check(info.Env(),
         flashgraph_models::launchConvert(ptr<const void>(src), srcType, ptr<void>(dst), dstType, count,
                                          streamOf(stream)),
-        "convert launch failed");
+        "convert launch");
   return info.Env().Undefined();
 }
 

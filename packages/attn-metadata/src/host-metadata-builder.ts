@@ -8,6 +8,7 @@ import { MetadataError } from './errors.js';
 import { createHostMirrorWith, type HostMirror, type HostStepOptions, type Mirror } from './host-mirror.js';
 import type { MetadataLayout } from './layout.js';
 import { type MetadataSource, registerMetadata } from './metadata-registry.js';
+import { type StepRoute, stepRouteLookup } from './split-bound.js';
 import { type StepFields, stepFields } from './step-metadata.js';
 import { type RawStepOptions, readStepOptions } from './step-options.js';
 import type { AttentionMetadata, AttentionShape, GraphConfigLike, MetadataBatch, MetadataCapacities } from './types.js';
@@ -70,6 +71,8 @@ export function checkBuilderOptions(options: unknown, extraKeys: readonly string
 export class StepWriter {
   readonly maxSeqLenBound: number;
   readonly stepOptions: RawStepOptions;
+  /** The config's route decision for this builder's request capacity (built once). */
+  private readonly route: StepRoute;
 
   constructor(
     readonly capacities: MetadataCapacities,
@@ -78,6 +81,7 @@ export class StepWriter {
   ) {
     this.maxSeqLenBound = capacities.maxBlocksPerReq * capacities.blockSize;
     this.stepOptions = mirror.stepOptions;
+    this.route = stepRouteLookup(graphConfig, capacities.maxNumReqs);
   }
 
   /** Reads `options` (own keys only; `withStream` for `build`'s) into the reused `stepOptions`. */
@@ -105,6 +109,7 @@ export class StepWriter {
     return stepFields(
       step,
       this.graphConfig,
+      this.route,
       o.decodeGraph as boolean | undefined,
       this.maxSeqLenBound,
       this.mirror.layout.blockTableStride,

@@ -41,7 +41,10 @@ export interface MetadataCapacities {
   readonly maxBlocksPerReq: number;
 }
 
-/** The members of a resolved graph config (`@flashgraph/config`) that the split bound reads. */
+/**
+ * The members of a resolved graph config (`@flashgraph/config`) that the step rule reads: the
+ * full-graph decision (`graphRouteLookup` of @flashgraph/config) and the split bound.
+ */
 export interface GraphConfigLike {
   readonly captureSizes: readonly number[];
   readonly maxCaptureSize: number;
@@ -49,6 +52,10 @@ export interface GraphConfigLike {
   readonly uniformDecodeQueryLen: number;
   readonly hasFullGraphs: boolean;
   readonly fullGraphsFor: 'all' | 'uniform_decode' | 'none';
+  /** Whether piecewise graphs are captured (part of the config's route decision). */
+  readonly piecewise: boolean;
+  /** Most requests in one step: uniform decode batches above it get no decode graph. */
+  readonly maxNumSeqs: number;
 }
 
 /** What `attention.schedule` receives (FA3's `get_scheduler_metadata` arguments). */
@@ -114,7 +121,10 @@ export interface AttentionMetadata<Buffer = unknown> {
   readonly maxSeqlenK: number;
   /** Every real request has exactly `graphConfig.uniformDecodeQueryLen` new tokens (and there is one). */
   readonly uniformDecode: boolean;
-  /** The step runs inside a full graph: the graph config covers this batch and numPaddedTokens is a capture size. */
+  /**
+   * The step runs inside a full graph: numPaddedTokens is a capture size whose route
+   * (`graphRoute` of @flashgraph/config, the graph runner's decision) replays a full graph.
+   */
   readonly fullGraph: boolean;
   /**
    * The step's split request (FA3's `num_splits`), given to both `schedule` and `forward`:

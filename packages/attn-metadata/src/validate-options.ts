@@ -104,6 +104,8 @@ export function validateGraphConfig(graphConfig: unknown, path = 'options.graphC
   checkOneOf(`${path}.fullGraphsFor`, g.fullGraphsFor, ['all', 'uniform_decode', 'none'] as const);
   checkInt(`${path}.maxNumSplits`, g.maxNumSplits, { min: 1, max: MAX_NUM_SPLITS });
   checkInt(`${path}.maxCaptureSize`, g.maxCaptureSize, { min: 0, max: INT32_MAX });
+  checkBoolean(`${path}.piecewise`, g.piecewise);
+  checkInt(`${path}.maxNumSeqs`, g.maxNumSeqs, { min: 1, max: INT32_MAX });
   validateUniformDecodeQueryLen(`${path}.uniformDecodeQueryLen`, g.uniformDecodeQueryLen);
   return graphConfig as GraphConfigLike;
 }

@@ -145,12 +145,15 @@ describe('decodeGraph: the metadata feeds a full graph that only replays uniform
     // fullGraphsFor, query length k, batch, pad, decodeGraph -> [fullGraph, maxSeqlenQ]
     ['all', 1, decode(8), 8, true, [true, 1]],
     ['all', 1, decode(8), 8, false, [true, 8]],
-    ['all', 1, decode(8), 8, undefined, [true, 8]], // as before: a graph in mode full may replay anything
+    // Unsaid, the content picks the route: in mode full a uniform decode batch replays its size's
+    // decode graph (the graph runner's route), so the decode query length.
+    ['all', 1, decode(8), 8, undefined, [true, 1]],
     ['all', 1, decode(3), 4, true, [true, 1]],
     ['all', 1, mixed, 8, false, [true, 8]],
     ['uniform_decode', 1, decode(3), 4, undefined, [true, 1]], // as before
     ['uniform_decode', 1, decode(3), 4, true, [true, 1]],
-    ['uniform_decode', 1, decode(3), 4, false, [true, 4]],
+    // Said to feed no decode graph: in the decode-only modes that step runs eagerly (the runner's route).
+    ['uniform_decode', 1, decode(3), 4, false, [false, 1]],
     ['uniform_decode', 1, mixed, 8, false, [false, 5]],
     // Outside a full graph (not a capture size) the real longest query, whatever decodeGraph says.
     ['all', 1, decode(3), 3, true, [false, 1]],

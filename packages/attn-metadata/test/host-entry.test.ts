@@ -33,7 +33,7 @@ const m = entry.endsWith('.cjs') ? req(entry) : await import(entry);
 for (const file of Object.keys(req.cache)) resolved.push('file://' + file);
 const builder = m.createHostMetadataBuilder({
   maxNumReqs: 2, maxNumTokens: 8, blockSize: 4, numBlocks: 8, maxBlocksPerReq: 2,
-  graphConfig: { captureSizes: [1, 2], maxCaptureSize: 2, maxNumSplits: 4, uniformDecodeQueryLen: 1, hasFullGraphs: true, fullGraphsFor: 'all' },
+  graphConfig: { captureSizes: [1, 2], maxCaptureSize: 2, maxNumSplits: 4, uniformDecodeQueryLen: 1, hasFullGraphs: true, fullGraphsFor: 'all', piecewise: false, maxNumSeqs: 8 },
   attention: { options: { numHeadsQ: 4, numHeadsKv: 1, headDim: 64, pageSize: 4, numPages: 8, maxNumReqs: 2, maxNumTokens: 8, maxNumPagesPerReq: 2, maxNumSplits: 4 } },
 });
 const meta = builder.stage({ requests: [{ numNewTokens: 1, numComputedTokens: 3, blockIds: [5] }] });

@@ -90,7 +90,7 @@ describe('createHostMetadataBuilder', () => {
     const host = createHostMetadataBuilder({ ...caps, graphConfig: config });
     const m = host.stage(
       { requests: [{ numNewTokens: 1, numComputedTokens: 9, blockIds: [3, 4, 5] }] },
-      { padToTokens: 2, padToReqs: 2 },
+      { padToTokens: 2, padToReqs: 2, decodeGraph: false },
     );
     expect(m).toMatchObject({
       numReqs: 1,

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/run.js';
 
@@ -55,6 +56,13 @@ describe('flashgraph CLI: doctor, bench, simulate', () => {
       '@flashgraph/engine',
       '@flashgraph/models',
     ]);
+    // Each addon as its package loads it: the workspace build comes before the platform package.
+    for (const a of report.addons) {
+      const built = fileURLToPath(
+        new URL(`../../${a.package.replace('@flashgraph/', '')}/prebuilds/linux-x64/${a.file}`, import.meta.url),
+      );
+      if (existsSync(built)) expect(a).toMatchObject({ status: 'loaded', path: built });
+    }
     expect(report.backend).toBe('cpu');
     expect(report.modelsCuda.available).toBe(false);
     expect(report.modelsCuda.reason).toMatch(/\S/);

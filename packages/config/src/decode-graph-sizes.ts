@@ -15,11 +15,16 @@ export function decodeReachableSizes(sizes: readonly number[], k: number, maxReq
   const reached: number[] = [];
   let previous = 0;
   for (const size of sizes) {
-    const firstReq = Math.floor(previous / k) + 1;
-    if (firstReq <= Math.floor(size / k) && firstReq <= maxReqs) reached.push(size);
+    if (isDecodeReachable(previous, size, k, maxReqs)) reached.push(size);
     previous = size;
   }
   return reached;
+}
+
+/** Whether a uniform decode batch of at most `maxReqs` requests pads to `size` (the size below it: `previous`, 0 for the first). */
+export function isDecodeReachable(previous: number, size: number, k: number, maxReqs: number): boolean {
+  const firstReq = Math.floor(previous / k) + 1;
+  return firstReq <= Math.floor(size / k) && firstReq <= maxReqs;
 }
 
 /** The sizes that get a full graph for uniform decode batches in `mode` (none without full graphs). */

@@ -3,6 +3,8 @@ export { fa3BackendCapability } from './backend.js';
 export { ConfigError } from './config-error.js';
 export { decodeGraphSizes } from './decode-graph-sizes.js';
 export { defaultCaptureSizes } from './default-capture-sizes.js';
+export type { CaptureSizeRoutes, GraphRoute, GraphRouteConfig } from './graph-route.js';
+export { captureSizeRoutes, graphRoute, graphRouteLookup } from './graph-route.js';
 export { captureSizeIndex, captureSizeLookup, padToCaptureSize } from './pad-table.js';
 export { resolveGraphConfig } from './resolve.js';
 export {

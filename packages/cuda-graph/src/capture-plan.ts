@@ -1,7 +1,7 @@
 // Which graphs each capture size gets and the padded request count of each. Computed once per
 // runner, before any GPU work, in O(number of capture sizes): nothing here is sized by a token
 // count, so a config whose largest size is 2^31 - 1 costs what one with 512 does.
-import { decodeGraphSizes, type ResolvedGraphConfig } from '@flashgraph/config';
+import { captureSizeRoutes, type GraphRoute, type ResolvedGraphConfig } from '@flashgraph/config';
 import { checkBoolean, checkInt, checkOptions, INT32_MAX, optional } from '@flashgraph/errors';
 
 export interface PadRequestCountArgs {
@@ -45,6 +45,10 @@ export function padRequestCount(args: PadRequestCountArgs): number {
 /** The graphs one capture size gets. */
 export interface SizePlan {
   readonly size: number;
+  /** How a batch of this size that is not uniform decode runs (`captureSizeRoutes` of @flashgraph/config). */
+  readonly mixed: GraphRoute;
+  /** How a uniform decode batch of this size runs. */
+  readonly decode: GraphRoute;
   /** A full graph that serves every batch of this size no decode graph serves (mode `full`). */
   readonly fullMixed: boolean;
   /**
@@ -69,29 +73,27 @@ export interface CapturePlan {
 }
 
 export function buildCapturePlan(config: ResolvedGraphConfig, maxNumReqs: number | undefined): CapturePlan {
-  // Mode `full` too: uniform decode batches get their own graph next to the mixed one. The sizes
-  // come from the config package, the same rule its maxAotBatch check applies.
-  const decodeSizes = new Set(decodeGraphSizes(config, maxNumReqs));
+  // What each size captures is the config package's decision (captureSizeRoutes), the one the
+  // attention metadata builders read too; this adds only the padded request counts.
   const k = config.uniformDecodeQueryLen;
-  const sizes = config.captureSizes.map(
-    (size): SizePlan => ({
+  const sizes = captureSizeRoutes(config, maxNumReqs).map(({ size, mixed, decode }): SizePlan => {
+    const reqs = (uniformDecode: boolean) =>
+      padRequestCount({
+        paddedTokens: size,
+        uniformDecode,
+        uniformDecodeQueryLen: k,
+        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
+      });
+    return {
       size,
-      fullMixed: config.fullGraphsFor === 'all',
-      fullDecode: decodeSizes.has(size),
-      piecewise: config.piecewise && config.fullGraphsFor !== 'all',
-      mixedReqs: padRequestCount({
-        paddedTokens: size,
-        uniformDecode: false,
-        uniformDecodeQueryLen: k,
-        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
-      }),
-      decodeReqs: padRequestCount({
-        paddedTokens: size,
-        uniformDecode: true,
-        uniformDecodeQueryLen: k,
-        ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
-      }),
-    }),
-  );
+      mixed,
+      decode,
+      fullMixed: mixed.graph === 'full',
+      fullDecode: decode.decodeGraph,
+      piecewise: mixed.graph === 'piecewise' || decode.graph === 'piecewise',
+      mixedReqs: reqs(false),
+      decodeReqs: reqs(true),
+    };
+  });
   return { sizes, maxCaptureSize: config.maxCaptureSize };
 }

@@ -128,15 +128,10 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
 
   private makeRoute(record: SizeRecord<S, E>, uniformDecode: boolean): Route<S, E> {
     const { plan } = record;
-    let kind: RouteKind = EAGER;
-    let reqs = plan.mixedReqs;
-    const decodeGraph = uniformDecode && plan.fullDecode;
-    if (decodeGraph) {
-      kind = FULL;
-      reqs = plan.decodeReqs;
-    } else if (plan.fullMixed) kind = FULL;
-    else if (plan.piecewise) kind = PIECEWISE;
-    const mode = kind === FULL ? 'full' : kind === PIECEWISE ? 'piecewise' : 'eager';
+    // The config package decides how this size and uniformity runs; the runner only follows it.
+    const { graph: mode, decodeGraph } = uniformDecode ? plan.decode : plan.mixed;
+    const kind: RouteKind = mode === 'full' ? FULL : mode === 'piecewise' ? PIECEWISE : EAGER;
+    const reqs = decodeGraph ? plan.decodeReqs : plan.mixedReqs;
     return {
       kind,
       record,

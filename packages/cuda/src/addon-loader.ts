@@ -1,6 +1,12 @@
 // Finds and loads a flashgraph native addon, once, without ever throwing: the one loader that
-// @flashgraph/cuda, @flashgraph/fa3 and @flashgraph/engine share. Order: $FLASHGRAPH_NATIVE_DIR,
-// then the calling package's prebuilds/<platform>-<arch>/ directory.
+// @flashgraph/cuda, fa3, engine and models share. Order:
+// 1. $FLASHGRAPH_NATIVE_DIR/<file>;
+// 2. <package>/prebuilds/<platform>-<arch>/<file>: a binary built on this machine, by
+//    `npx @flashgraph/cuda build-native` or the repository's build. It comes before the download:
+//    whoever built one wants it used (another GPU architecture, a debug build), and in the
+//    repository a filled platform package would otherwise shadow every rebuild;
+// 3. the platform package (platform-package.ts), e.g. @flashgraph/cuda-linux-x64-gnu/<file>: the
+//    prebuilt binary npm installed as an optional dependency of the loading package.
 //
 // A binary is test-loaded in a child process before this process require()s it (addon-probe.ts),
 // so an incompatible one (a glibc too old, a damaged file, a crash in a static constructor)
@@ -12,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { checkObject, checkString, InvalidArgumentError } from '@flashgraph/errors';
 import { probeAddon } from './addon-probe.js';
 import { type AddonAttempt, AddonLoadError } from './errors.js';
+import { findPlatformPackage, type PlatformPackageLookup } from './platform-package.js';
 
 /** The command that builds every addon of the installed @flashgraph packages from source. */
 export const NATIVE_BUILD_COMMAND = 'npx @flashgraph/cuda build-native';
@@ -64,24 +71,53 @@ function checkSpec(value: unknown): NativeAddonSpec {
   return { file, moduleUrl, buildCommand };
 }
 
-/** Where an addon is looked for, in order. */
-export function nativeAddonCandidates(specValue: NativeAddonSpec): string[] {
-  const spec = checkSpec(specValue);
-  const list: string[] = [];
+/** A place to look, or (`problem`) one known unusable before looking: the platform package is not installed. */
+interface Candidate {
+  path: string;
+  problem?: string;
+}
+
+function candidates(spec: NativeAddonSpec): { list: Candidate[]; platform: PlatformPackageLookup } {
+  const list: Candidate[] = [];
   const dir = process.env.FLASHGRAPH_NATIVE_DIR;
-  if (dir) list.push(join(dir, spec.file));
+  if (dir) list.push({ path: join(dir, spec.file) });
   try {
-    list.push(fileURLToPath(new URL(`../prebuilds/${process.platform}-${process.arch}/${spec.file}`, spec.moduleUrl)));
+    list.push({
+      path: fileURLToPath(new URL(`../prebuilds/${process.platform}-${process.arch}/${spec.file}`, spec.moduleUrl)),
+    });
   } catch {
-    // moduleUrl is not a file URL (an unusual bundler): only $FLASHGRAPH_NATIVE_DIR applies
+    // moduleUrl is not a file URL (an unusual bundler): no prebuilds folder to look in
   }
-  return list;
+  const platform = findPlatformPackage(spec.moduleUrl);
+  if ('dir' in platform) list.push({ path: join(platform.dir, spec.file) });
+  else list.push({ path: `${platform.name}/${spec.file}`, problem: platform.problem });
+  return { list, platform };
+}
+
+/** Where an addon is looked for, in order (the platform package's file only when it is installed). */
+export function nativeAddonCandidates(specValue: NativeAddonSpec): string[] {
+  return candidates(checkSpec(specValue))
+    .list.filter((c) => c.problem === undefined)
+    .map((c) => c.path);
+}
+
+/** What to do when no candidate loaded, most direct first. */
+function remedies(spec: NativeAddonSpec, platform: PlatformPackageLookup): string {
+  const list: string[] = [];
+  if ('install' in platform && platform.install) list.push(`install ${platform.install}`);
+  list.push(
+    `build it with \`${NATIVE_BUILD_COMMAND}\` (needs the CUDA toolkit, CMake and a C++ compiler; in the flashgraph ` +
+      `repository: \`${spec.buildCommand}\`)`,
+  );
+  list.push('point FLASHGRAPH_NATIVE_DIR at a directory holding it');
+  return `${list.slice(0, -1).join(', ')} or ${list[list.length - 1]}`;
 }
 
 /**
  * A lazy, memoised loader for one addon: the first call tries every candidate, later calls return
  * the same result. A missing or broken addon becomes `{ addon: null, reason, error }` naming the
- * paths tried, the requirements and the build command; it is never thrown here.
+ * paths tried, the platform package expected, the requirements and the build command; it is never
+ * thrown here.
  */
 export function createNativeAddonLoader<T>(specValue: NativeAddonSpec): () => NativeAddonLoad<T> {
   const spec = checkSpec(specValue);
@@ -95,7 +131,12 @@ export function createNativeAddonLoader<T>(specValue: NativeAddonSpec): () => Na
     } catch {
       require = createRequire(import.meta.url); // not a file URL or path: the candidates are absolute anyway
     }
-    for (const path of nativeAddonCandidates(spec)) {
+    const { list, platform } = candidates(spec);
+    for (const { path, problem } of list) {
+      if (problem !== undefined) {
+        attempts.push({ path, problem });
+        continue;
+      }
       if (!existsSync(path)) {
         attempts.push({ path, problem: 'missing' });
         continue;
@@ -113,14 +154,14 @@ export function createNativeAddonLoader<T>(specValue: NativeAddonSpec): () => Na
       }
     }
     const reason =
-      `${spec.file} could not be loaded: build it with \`${NATIVE_BUILD_COMMAND}\` (needs the CUDA toolkit, ` +
-      `CMake and a C++ compiler; in the flashgraph repository: \`${spec.buildCommand}\`) or point ` +
-      `FLASHGRAPH_NATIVE_DIR at a directory holding it; tried: ${attempts.map((a) => `${a.path} (${a.problem})`).join('; ')}`;
+      `${spec.file} could not be loaded: ${remedies(spec, platform)}; ` +
+      `tried: ${attempts.map((a) => `${a.path} (${a.problem})`).join('; ')}`;
     const error = new AddonLoadError({
       file: spec.file,
       reason,
       attempts,
       fix: `Note: ${NATIVE_REQUIREMENTS}.`,
+      platformPackage: platform.name,
     });
     cached = { addon: null, reason, error };
     return cached;

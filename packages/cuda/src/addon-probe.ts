@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { glibcVersion } from './platform-package.js';
 
 export type ProbeResult = { ok: true } | { ok: false; problem: string };
 
@@ -35,15 +36,6 @@ function probeKey(path: string): string | undefined {
 function cacheDir(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
   return join(tmpdir(), `flashgraph-addon-probe-${uid}`);
-}
-
-function glibcVersion(): string {
-  try {
-    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-    return header?.glibcVersionRuntime ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The child's failure in words: which requirement the binary does not meet. */

@@ -1,6 +1,7 @@
 // `npx @flashgraph/cuda build-native`: builds the native addon of every installed @flashgraph
 // package from the sources its tarball carries (native/<addon>, native/cmake, native/common) and
-// puts each `.node` file where the loader looks (<package>/prebuilds/<platform>-<arch>/).
+// puts each `.node` file where the loader looks (<package>/prebuilds/<platform>-<arch>/), ahead of
+// the platform package's prebuilt binary.
 //
 // Plain CMake, no cmake-js: node-addon-api (napi.h) and node-api-headers (node_api.h) are
 // dependencies of this package, so an npm project needs only the system tools: CMake >= 3.24,
@@ -14,6 +15,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlashgraphError } from '@flashgraph/errors';
 import { probeAddon } from './addon-probe.js';
+import { nativePlatformPackage } from './platform-package.js';
 
 export type BuildNativeCode = 'build_tool_missing' | 'build_failed';
 
@@ -286,5 +288,6 @@ export function buildNative(options: BuildNativeOptions = {}): BuiltAddon[] {
       built.push({ packageName: source.packageName, path: target });
     }
   }
+  log(`build-native: done; the loader prefers these builds to the prebuilt addons of ${nativePlatformPackage()}`);
   return built;
 }

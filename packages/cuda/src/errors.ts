@@ -89,6 +89,7 @@ export class NoCudaDeviceError extends FlashgraphError {
 
 /** One place an addon was looked for, and why it was not used. */
 export interface AddonAttempt {
+  /** The file, or `<platform package>/<file>` when that package is not installed. */
   path: string;
   problem: string;
 }
@@ -102,11 +103,23 @@ export class AddonLoadError extends NoCudaDeviceError {
   /** The addon's file name, e.g. `flashgraph_fa3.node`. */
   readonly file: string;
   readonly attempts: readonly AddonAttempt[];
+  /**
+   * The platform package expected to hold the prebuilt addon on this machine, e.g.
+   * `@flashgraph/cuda-linux-x64-gnu` (set by the loader; absent when built by other code).
+   */
+  readonly platformPackage?: string;
 
-  constructor(init: { file: string; reason: string; attempts: readonly AddonAttempt[]; fix: string }) {
+  constructor(init: {
+    file: string;
+    reason: string;
+    attempts: readonly AddonAttempt[];
+    fix: string;
+    platformPackage?: string;
+  }) {
     super(init.reason, { code: 'addon_load_failed', fix: init.fix });
     this.file = init.file;
     this.attempts = Object.freeze(init.attempts.map((a) => Object.freeze({ ...a })));
+    if (init.platformPackage !== undefined) this.platformPackage = init.platformPackage;
   }
 }
 

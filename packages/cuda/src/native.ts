@@ -1,6 +1,7 @@
-// Loads flashgraph_cuda.node once, lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
-// prebuilds. Never throws: a missing or broken addon becomes a reason string that cudaStatus()
-// reports and every GPU call turns into NoCudaDeviceError. The interface below is the addon's
+// Loads flashgraph_cuda.node once, lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a
+// binary built here), then the platform package (addon-loader.ts). Never throws: a missing or
+// broken addon becomes a reason string that cudaStatus() reports and every GPU call turns into
+// NoCudaDeviceError. The interface below is the addon's
 // contract (native/cuda/src/*.cc).
 import {
   createNativeAddonLoader,

@@ -11,10 +11,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { NativeCuda } from '../src/native.js';
 
 const prebuilt = fileURLToPath(new URL('../prebuilds/linux-x64/flashgraph_cuda.node', import.meta.url));
+// The workspace's platform package (packages/cuda-linux-x64-gnu), filled only when it is packed.
+const platformCopy = fileURLToPath(new URL('../../cuda-linux-x64-gnu/flashgraph_cuda.node', import.meta.url));
 const hasAddon = existsSync(prebuilt);
 const require = createRequire(import.meta.url);
 
 afterEach(() => {
+  vi.doUnmock('node:fs');
   vi.unstubAllEnvs();
   vi.resetModules();
 });
@@ -157,10 +160,10 @@ describe.skipIf(!hasAddon)('the public API without a device', async () => {
 });
 
 describe.skipIf(!hasAddon)('addon loading', () => {
-  it('looks in $FLASHGRAPH_NATIVE_DIR first, then the package prebuilds', async () => {
+  it('looks in $FLASHGRAPH_NATIVE_DIR first, then the package prebuilds, then the platform package', async () => {
     vi.stubEnv('FLASHGRAPH_NATIVE_DIR', '/opt/addons/');
     const native = await import('../src/native.js');
-    expect(native.addonCandidates()).toEqual(['/opt/addons/flashgraph_cuda.node', prebuilt]);
+    expect(native.addonCandidates()).toEqual(['/opt/addons/flashgraph_cuda.node', prebuilt, platformCopy]);
   });
 
   it('falls back to the prebuild when the directory holds a broken addon, and says so', async () => {
@@ -189,6 +192,7 @@ describe.skipIf(!hasAddon)('addon loading', () => {
     );
     expect(status.reason).toContain(`${dir}/flashgraph_cuda.node (not a Linux shared library`);
     expect(status.reason).toContain(`${prebuilt} (missing)`);
+    expect(status.reason).toContain(`${platformCopy} (missing)`);
     let err: unknown;
     try {
       cuda.Stream.create();
@@ -200,9 +204,9 @@ describe.skipIf(!hasAddon)('addon loading', () => {
     expect(err).toBeInstanceOf(cuda.AddonLoadError);
     const e = err as InstanceType<typeof cuda.AddonLoadError>;
     expect([e.code, e.file, e.reason]).toEqual(['addon_load_failed', 'flashgraph_cuda.node', status.reason]);
-    expect(e.attempts.map((a) => a.path)).toEqual([`${dir}/flashgraph_cuda.node`, prebuilt]);
+    expect(e.platformPackage).toBe('@flashgraph/cuda-linux-x64-gnu');
+    expect(e.attempts.map((a) => a.path)).toEqual([`${dir}/flashgraph_cuda.node`, prebuilt, platformCopy]);
     expect(e.message).toMatch(/glibc >= 2\.34.*Node\.js >= 20.*CUDA 13\.0 \(R580 or newer\).*sm_90/);
-    vi.doUnmock('node:fs');
   });
 });
 

@@ -178,13 +178,13 @@ export function createCudaBackend(
       }),
       prologue: (ctx) => {
         const batch = current ? { requests: current.requests } : dummyBatch(ctx.numReqs);
-        // ctx.uniformDecode is true exactly on the runner's decode routes: a decode graph states
-        // the decode query length (fa3's decode kernel), a mixed graph the padded token count.
+        // The runner's decision, passed along: a decode graph states the decode query length
+        // (fa3's decode kernel), a mixed graph the padded token count.
         metadata = builder.build(batch, {
           stream: ctx.stream,
           padToTokens: ctx.numTokens,
           padToReqs: ctx.numReqs,
-          decodeGraph: ctx.uniformDecode,
+          decodeGraph: ctx.decodeGraph,
         });
         pinnedInputs.copyToDevice(deviceInputs, { stream: ctx.stream, byteLength: tokensOffset + ctx.numTokens * 4 });
       },

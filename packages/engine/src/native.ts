@@ -1,7 +1,9 @@
-// Loads flashgraph_engine.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
-// prebuilds. Never throws: a missing addon is reported with the paths tried, and the engine then
-// runs on the CPU backend (or says why CUDA can't be used).
+// Loads flashgraph_engine.node lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a binary
+// built here), then the platform package (@flashgraph/cuda's createNativeAddonLoader). Never
+// throws: a missing addon is reported with the paths tried, and the engine then runs on the CPU
+// backend (or says why CUDA can't be used).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
+import { withEngineErrors } from './native-errors.js';
 
 export const ADDON_FILE = 'flashgraph_engine.node';
 
@@ -58,9 +60,14 @@ export function nativeSampler(): Required<Pick<NativeEngine, 'sample' | 'sampler
 
 export type NativeLoadResult = NativeAddonLoad<NativeEngine>;
 
-/** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export const loadNative: () => NativeLoadResult = createNativeAddonLoader<NativeEngine>({
-  file: ADDON_FILE,
-  moduleUrl: import.meta.url,
-  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/engine build',
-});
+/**
+ * The addon, or null with the reason it could not be loaded. Never throws; loads once. Its calls
+ * throw FlashgraphErrors (native-errors.ts).
+ */
+export const loadNative: () => NativeLoadResult = withEngineErrors(
+  createNativeAddonLoader<NativeEngine>({
+    file: ADDON_FILE,
+    moduleUrl: import.meta.url,
+    buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/engine build',
+  }),
+);

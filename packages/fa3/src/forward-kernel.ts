@@ -14,7 +14,7 @@ export type ForwardKernelName = 'general' | 'decode' | 'wgmma';
 export type KernelRequest = 'auto' | ForwardKernelName;
 
 /** Head dims the wgmma kernel is built for (native/fa3/kernels/forward_kernel_list.h); others fall back to `general`. */
-export const WGMMA_HEAD_DIMS: readonly number[] = [128];
+export const WGMMA_HEAD_DIMS: readonly number[] = [64, 128, 256];
 /** `auto` picks the wgmma kernel for prefill steps only once it has passed its device checks (`kWgmmaByDefault`). */
 export const WGMMA_BY_DEFAULT = false;
 

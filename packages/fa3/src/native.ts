@@ -1,4 +1,5 @@
-// Loads flashgraph_fa3.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's prebuilds.
+// Loads flashgraph_fa3.node lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a binary built
+// here), then the platform package (@flashgraph/cuda's createNativeAddonLoader).
 // Importing the package never throws; a missing addon or device surfaces as a clear error when a
 // GPU function is first called. The types below are the contract of docs/architecture.md.
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';

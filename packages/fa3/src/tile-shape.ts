@@ -24,9 +24,9 @@ export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: Forw
   if (kernel !== 'general' && kernel !== 'decode' && kernel !== 'wgmma') {
     checkArgOneOf('tileShape', 'kernel', kernel, ['general', 'decode', 'wgmma']);
   }
-  // wgmma: 128 rows (two consumer warpgroups of 64) x 128 keys. general / decode: 64 packed rows
-  // (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys at D = 96 to 256
-  // (shared-memory budget of the pipelined K/V stages).
-  if (kernel === 'wgmma') return { blockM: 128, blockN: 128 };
+  // wgmma: 128 rows (two consumer warpgroups of 64) x 128 keys, 64 keys at D = 256. general /
+  // decode: 64 packed rows (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys
+  // at D = 96 to 256 (shared-memory budget of the pipelined K/V stages).
+  if (kernel === 'wgmma') return { blockM: 128, blockN: headDim <= 128 ? 128 : 64 };
   return { blockM: 64, blockN: headDim <= 64 ? 128 : 64 };
 }

@@ -33,7 +33,7 @@ describe('attentionCaps', () => {
     expect(attentionCaps).toEqual({
       headDims: [64, 96, 128, 192, 256],
       dtypes: ['bf16', 'fp16'],
-      kernelHeadDims: { general: [64, 96, 128, 192, 256], decode: [64, 96, 128, 192, 256], wgmma: [128] },
+      kernelHeadDims: { general: [64, 96, 128, 192, 256], decode: [64, 96, 128, 192, 256], wgmma: [64, 128, 256] },
       sinks: true,
       softcap: true,
       causal: true,

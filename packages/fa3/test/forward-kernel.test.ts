@@ -20,12 +20,12 @@ describe('forwardKernel (which kernel forward launches)', () => {
     expect(forwardKernel(q, g, 128, 'auto')).toBe(kernel);
   });
 
-  it('a request forces a kernel; wgmma falls back to general at a head dim it lacks', () => {
+  it('a request forces a kernel; wgmma is built for every head dim', () => {
     expect(WGMMA_BY_DEFAULT).toBe(false); // opt-in until it passed the device checks
     for (const q of [0, 1, 512]) {
       expect(forwardKernel(q, 4, 128, 'wgmma')).toBe('wgmma');
-      expect(forwardKernel(q, 4, 64, 'wgmma')).toBe('general');
-      expect(forwardKernel(q, 4, 256, 'wgmma')).toBe('general');
+      expect(forwardKernel(q, 4, 64, 'wgmma')).toBe('wgmma');
+      expect(forwardKernel(q, 4, 256, 'wgmma')).toBe('wgmma');
       expect(forwardKernel(q, 4, 96, 'wgmma')).toBe('general');
       expect(forwardKernel(q, 4, 192, 'wgmma')).toBe('general');
       expect(forwardKernel(q, 4, 192, 'decode')).toBe('decode');
@@ -33,6 +33,8 @@ describe('forwardKernel (which kernel forward launches)', () => {
       expect(forwardKernel(q, 4, 256, 'decode')).toBe('decode');
     }
     expect(tileShape(128, 4, 'wgmma')).toEqual({ blockM: 128, blockN: 128 });
+    expect(tileShape(64, 4, 'wgmma')).toEqual({ blockM: 128, blockN: 128 });
+    expect(tileShape(256, 4, 'wgmma')).toEqual({ blockM: 128, blockN: 64 });
     expect(tileShape(128, 4, 'decode')).toEqual(tileShape(128, 4));
     expect(() => forwardKernel(1, 4, 128, 'fast' as never)).toThrow(
       'forwardKernel.request: invalid value (got "fast", allowed one of "auto", "general", "decode", "wgmma")',

@@ -1,7 +1,9 @@
-// Loads flashgraph_models.node lazily: first $FLASHGRAPH_NATIVE_DIR, then this package's
-// prebuilds. Never throws: a missing addon is a reason naming the paths tried, and the models'
-// CUDA backend is then unavailable (the CPU backend still works).
+// Loads flashgraph_models.node lazily: $FLASHGRAPH_NATIVE_DIR, this package's prebuilds (a binary
+// built here), then the platform package (@flashgraph/cuda's createNativeAddonLoader). Never
+// throws: a missing addon is a reason naming the paths tried, and the models' CUDA backend is then
+// unavailable (the CPU backend still works).
 import { createNativeAddonLoader, type NativeAddonLoad } from '@flashgraph/cuda';
+import { withModelsErrors } from './native-errors.js';
 
 export const MODELS_ADDON_FILE = 'flashgraph_models.node';
 
@@ -103,9 +105,14 @@ export interface NativeModels {
   LlamaKernels: new (options: NativeLlamaKernelsOptions) => NativeLlamaKernels;
 }
 
-/** The addon, or null with the reason it could not be loaded. Never throws; loads once. */
-export const loadModelsNative: () => NativeAddonLoad<NativeModels> = createNativeAddonLoader<NativeModels>({
-  file: MODELS_ADDON_FILE,
-  moduleUrl: import.meta.url,
-  buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/models build',
-});
+/**
+ * The addon, or null with the reason it could not be loaded. Never throws; loads once. Its calls
+ * throw FlashgraphErrors (native-errors.ts).
+ */
+export const loadModelsNative: () => NativeAddonLoad<NativeModels> = withModelsErrors(
+  createNativeAddonLoader<NativeModels>({
+    file: MODELS_ADDON_FILE,
+    moduleUrl: import.meta.url,
+    buildCommand: 'npx -y pnpm@10.34.9 --filter @flashgraph/models build',
+  }),
+);

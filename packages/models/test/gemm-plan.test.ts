@@ -7,15 +7,19 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CudaError } from '@flashgraph/cuda';
+import { InvalidArgumentError, isFlashgraphError } from '@flashgraph/errors';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ModelsError } from '../src/errors.js';
 import { loadModelsNative } from '../src/native.js';
+import { modelsNativeError } from '../src/native-errors.js';
 
 const native = loadModelsNative();
 const cc = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
 const root = mkdtempSync(join(tmpdir(), 'flashgraph-gemm-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function stubLibrary(): string {
+function stubLibrary(matmulStatus = 0): string {
   const src = join(root, 'stub.c');
   const simple = [
     'cublasLtCreate',
@@ -28,24 +32,24 @@ function stubLibrary(): string {
     'cublasLtMatmulPreferenceCreate',
     'cublasLtMatmulPreferenceDestroy',
     'cublasLtMatmulPreferenceSetAttribute',
-    'cublasLtMatmul',
   ];
   writeFileSync(
     src,
     [
       'unsigned long cublasLtGetVersion(void) { return 130100UL; }',
       ...simple.map((f) => `int ${f}(void) { return 0; }`),
+      `int cublasLtMatmul(void) { return ${matmulStatus}; }`,
       'int cublasLtMatmulAlgoGetHeuristic(void* h, void* d, void* a, void* b, void* c, void* dd, void* p, int n,',
       '                                   void* results, int* returned) { *returned = 1; return 0; }',
     ].join('\n'),
   );
-  const out = join(root, 'libcublasLt.so.13');
+  const out = join(mkdtempSync(join(root, 'lib-')), 'libcublasLt.so.13');
   execFileSync(cc as string, ['-shared', '-fPIC', '-o', out, src]);
   return out;
 }
 
-function inChild(script: string): unknown {
-  const lib = stubLibrary();
+function inChild(script: string, matmulStatus = 0): unknown {
+  const lib = stubLibrary(matmulStatus);
   const out = execFileSync(
     process.execPath,
     ['-e', `const a = require(${JSON.stringify(native.addon ? native.path : '')});\n${script}`],
@@ -61,18 +65,39 @@ describe.runIf(native.addon !== null && cc !== undefined)('Gemm planning (stub c
       const out = { buckets: g.buckets(), padded: [0, 1, 3, 100, 129, 256, 257, 999, 1000].map((m) => g.paddedRows(m)) };
       g.run(1n, 2n, 3n, 5, 0n);
       let error = '';
-      try { g.run(1n, 2n, 3n, 1001, 0n); } catch (e) { error = e.message; }
+      try { g.run(1n, 2n, 3n, 1001, 0n); } catch (e) { error = [e.code, e.path, e.message]; }
       out.tooMany = error;
-      try { g.run(0n, 2n, 3n, 1, 0n); } catch (e) { out.nullX = e.message; }
+      try { g.run(0n, 2n, 3n, 1, 0n); } catch (e) { out.nullX = [e.code, e.path, e.message]; }
       g.dispose();
-      try { g.run(1n, 2n, 3n, 1, 0n); } catch (e) { out.disposed = e.message; }
+      try { g.run(1n, 2n, 3n, 1, 0n); } catch (e) { out.disposed = [e.code, e.path, e.message]; }
       console.log(JSON.stringify(out));
-    `) as { buckets: number[]; padded: number[]; tooMany: string; nullX: string; disposed: string };
+    `) as { buckets: number[]; padded: number[]; tooMany: string[]; nullX: string[]; disposed: string[] };
     expect(r.buckets).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 640, 768, 896, 1000]);
     expect(r.padded).toEqual([0, 1, 4, 128, 256, 256, 384, 1000, 1000]);
-    expect(r.tooMany).toMatch(/m must be an integer in \[0, 1000\]/);
-    expect(r.nullX).toMatch(/x must not be 0n/);
-    expect(r.disposed).toMatch(/disposed/);
+    // The raw addon throws native/common's contract: code, path, and `<addon>: <path>: <problem>`.
+    expect(r.tooMany).toEqual([
+      'out_of_range',
+      'm',
+      'flashgraph_models: m: out of range (allowed integer in [0, 1000])',
+    ]);
+    expect(r.nullX.slice(0, 2)).toEqual(['invalid_value', 'x']);
+    expect(r.disposed.slice(0, 2)).toEqual(['disposed', 'Gemm']);
+  });
+
+  it('a failing cublasLtMatmul is a cublas_error with the status; the package maps it to ModelsError', () => {
+    const r = inChild(
+      `
+      const g = new a.Gemm({ n: 8, k: 8, maxM: 8, inDtype: 0, outDtype: 0, workspace: 4096n, workspaceBytes: 1 << 20 });
+      try { g.run(1n, 2n, 3n, 4, 0n); console.log('null'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, path: e.path, cublasStatus: e.cublasStatus, message: e.message })); }
+    `,
+      7,
+    ) as { code: string; path: string; cublasStatus: number; message: string };
+    expect([r.code, r.path, r.cublasStatus]).toEqual(['cublas_error', 'Gemm.run', 7]);
+    const mapped = modelsNativeError(Object.assign(new Error(r.message), r), 'Gemm.run');
+    expect(mapped).toBeInstanceOf(ModelsError);
+    expect([mapped.code, mapped.path, mapped.value]).toEqual(['cublas_error', 'Gemm.run', 7]);
+    expect(modelsNativeError(new Error('other'), 'convert').code).toBe('native_error');
   });
 
   it('refuses fp32 inputs and an output dtype other than fp32 or the input dtype', () => {
@@ -80,14 +105,27 @@ describe.runIf(native.addon !== null && cc !== undefined)('Gemm planning (stub c
       const out = [];
       for (const o of [{ inDtype: 2, outDtype: 2 }, { inDtype: 0, outDtype: 1 }]) {
         try { new a.Gemm({ n: 8, k: 8, maxM: 8, workspace: 1n, workspaceBytes: 0, ...o }); out.push('ok'); }
-        catch (e) { out.push(e.message); }
+        catch (e) { out.push([e.code, e.path, e.message]); }
       }
       console.log(JSON.stringify(out));
-    `) as string[];
-    expect(r[0]).toMatch(/inDtype must be an integer in \[0, 1\]/);
-    expect(r[1]).toMatch(/GEMM output must be fp32 or the input dtype/);
+    `) as string[][];
+    expect(r[0]!.slice(0, 2)).toEqual(['out_of_range', 'options.inDtype']);
+    expect(r[1]!.slice(0, 2)).toEqual(['invalid_value', 'options.outDtype']);
+    expect(r[1]![2]).toMatch(/GEMM output must be fp32 or the input dtype/);
   });
 });
+
+// Through the package's loader the addon is wrapped: every error is a FlashgraphError.
+function argumentError(call: () => unknown): [string, string | undefined] {
+  try {
+    call();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(isFlashgraphError(err)).toBe(true);
+    return [(err as InvalidArgumentError).code, (err as InvalidArgumentError).path];
+  }
+  throw new Error('expected a throw');
+}
 
 describe.runIf(native.addon !== null)('LlamaKernels argument checks', () => {
   const dims = {
@@ -105,20 +143,72 @@ describe.runIf(native.addon !== null)('LlamaKernels argument checks', () => {
   it('rejects bad dims at construction', () => {
     const K = native.addon?.LlamaKernels;
     if (!K) return;
-    expect(() => new K({ ...dims, numHeadsKv: 8 })).toThrow(/numHeadsKv must be an integer in \[1, 4\]/);
-    expect(() => new K({ ...dims, headDim: 15 })).toThrow(/headDim must be even/);
-    expect(() => new K({ ...dims, headDim: 512 })).toThrow(/headDim must be an integer in \[2, 256\]/);
-    expect(() => new K({ ...dims, rmsNormEps: 0 })).toThrow(/rmsNormEps must be in \(0, 1\)/);
-    expect(() => new K({ ...dims, hiddenSize: 16384 })).toThrow(/hiddenSize must be at most 12288/);
+    expect(argumentError(() => new K({ ...dims, numHeadsKv: 8 }))).toEqual(['out_of_range', 'options.numHeadsKv']);
+    expect(argumentError(() => new K({ ...dims, headDim: 15 }))).toEqual(['invalid_value', 'options.headDim']);
+    expect(argumentError(() => new K({ ...dims, headDim: 512 }))).toEqual(['out_of_range', 'options.headDim']);
+    expect(argumentError(() => new K({ ...dims, rmsNormEps: 0 }))).toEqual(['out_of_range', 'options.rmsNormEps']);
+    expect(argumentError(() => new K({ ...dims, hiddenSize: 16384 }))).toEqual(['out_of_range', 'options.hiddenSize']);
+    expect(argumentError(() => new K({ ...dims, vocabSize: '100' as never }))).toEqual([
+      'invalid_type',
+      'options.vocabSize',
+    ]);
+    expect(argumentError(() => new K(null as never))).toEqual(['invalid_type', 'options']);
   });
   it('rejects null pointers and row counts past the capacity before launching', () => {
     const K = native.addon?.LlamaKernels;
     if (!K) return;
     const k = new K(dims);
-    expect(() => k.embed(0n, 1n, 2n, 1, 0n)).toThrow(/table must not be 0n/);
-    expect(() => k.embed(1n, 1n, 2n, 9, 0n)).toThrow(/numTokens must be an integer in \[0, 8\]/);
-    expect(() => k.gatherFinalNorm(1n, 2n, 3n, 4n, 5n, 3, 8, 0n)).toThrow(/numReqs must be an integer in \[0, 2\]/);
-    expect(() => k.qkvRope(1n, 2n, 0n, 3n, 4n, 5n, 6n, 7n, 1, 0n)).toThrow(/qNorm and kNorm go together/);
-    expect(() => k.siluMul(1n, 2n, -1, 0n)).toThrow(/numTokens must be an integer/);
+    expect(argumentError(() => k.embed(0n, 1n, 2n, 1, 0n))).toEqual(['invalid_value', 'table']);
+    expect(argumentError(() => k.embed(1n, 1n, 2n, 9, 0n))).toEqual(['out_of_range', 'numTokens']);
+    expect(argumentError(() => k.gatherFinalNorm(1n, 2n, 3n, 4n, 5n, 3, 8, 0n))).toEqual(['out_of_range', 'numReqs']);
+    expect(argumentError(() => k.qkvRope(1n, 2n, 0n, 3n, 4n, 5n, 6n, 7n, 1, 0n))).toEqual(['invalid_value', 'kNorm']);
+    expect(argumentError(() => k.siluMul(1n, 2n, -1, 0n))).toEqual(['out_of_range', 'numTokens']);
+    expect(argumentError(() => native.addon!.convert(1n, 3 as never, 2n, 0, 1, 0n))).toEqual([
+      'out_of_range',
+      'srcType',
+    ]);
+    expect(argumentError(() => native.addon!.convert(1n, 0, 2n, 0, 2 ** 51, 0n))).toEqual(['out_of_range', 'count']);
   });
 });
+
+describe.runIf(native.addon !== null && !native.addon.status().available)(
+  'models addon CUDA errors (no driver)',
+  () => {
+    it('a launch is a CudaError with cudaName and cudaCode; a Gemm without cuBLASLt a ModelsError', () => {
+      const a = native.addon!;
+      const k = new a.LlamaKernels({
+        hiddenSize: 64,
+        numHeadsQ: 4,
+        numHeadsKv: 2,
+        headDim: 16,
+        intermediateSize: 128,
+        vocabSize: 100,
+        rmsNormEps: 1e-6,
+        dtype: 0,
+        maxNumTokens: 8,
+        maxNumReqs: 2,
+      });
+      for (const call of [() => k.siluMul(1n, 2n, 1, 0n), () => a.convert(1n, 0, 2n, 2, 4, 0n)]) {
+        let err: unknown;
+        try {
+          call();
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(CudaError);
+        expect((err as CudaError).cudaName).toMatch(/^cudaError/);
+        expect((err as CudaError).cudaCode).toBeGreaterThan(0);
+      }
+      if (!a.cublasLt().available) {
+        let err: unknown;
+        try {
+          new a.Gemm({ n: 8, k: 8, maxM: 8, inDtype: 0, outDtype: 0, workspace: 1n, workspaceBytes: 0 });
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(ModelsError);
+        expect([(err as ModelsError).code, (err as ModelsError).path]).toEqual(['cublaslt_unavailable', 'new Gemm']);
+      }
+    });
+  },
+);

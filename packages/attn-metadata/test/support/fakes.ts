@@ -103,6 +103,8 @@ export function graphConfig(overrides: Partial<GraphConfigLike> = {}): GraphConf
     uniformDecodeQueryLen: 1,
     hasFullGraphs: true,
     fullGraphsFor: 'all',
+    piecewise: false,
+    maxNumSeqs: 1024,
     ...overrides,
   };
 }

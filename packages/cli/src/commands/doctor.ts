@@ -3,8 +3,8 @@
 // native addon is broken (it exists but fails to load).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { cudaStatus } from '@flashgraph/cuda';
+import { pathToFileURL } from 'node:url';
+import { createNativeAddonLoader, cudaStatus, NATIVE_BUILD_COMMAND } from '@flashgraph/cuda';
 import { cudaUnavailableReason, syntheticDecoder } from '@flashgraph/engine';
 import { formatBytes } from '@flashgraph/errors';
 import { modelsCudaStatus } from '@flashgraph/models';
@@ -31,6 +31,8 @@ export interface AddonReport {
   status: 'loaded' | 'missing' | 'broken';
   path?: string;
   detail?: string;
+  /** The platform package that provides it on this machine, when it was left out or is another version. */
+  install?: string;
 }
 
 /** `doctor --json`'s format version: bumped when a field changes meaning or goes away. */
@@ -57,27 +59,50 @@ export interface DoctorReport {
   advice: string[];
 }
 
-function probeAddon(pkg: string, file: string): { status: AddonReport['status']; path?: string; detail?: string } {
-  const require = createRequire(import.meta.url);
-  const candidates: string[] = [];
-  if (process.env.FLASHGRAPH_NATIVE_DIR) candidates.push(join(process.env.FLASHGRAPH_NATIVE_DIR, file));
-  try {
-    candidates.push(join(dirname(require.resolve(`@flashgraph/${pkg}/package.json`)), 'prebuilds', 'linux-x64', file));
-  } catch {
-    // not installed beside us (e.g. a bundled run): only FLASHGRAPH_NATIVE_DIR applies
+/**
+ * The entry module of an installed @flashgraph package, found from this package or from one of its
+ * @flashgraph dependencies (fa3 is the engine's dependency, not ours); undefined when not installed
+ * beside us (a bundled run).
+ */
+function packageEntry(name: string): string | undefined {
+  const ours = createRequire(import.meta.url);
+  for (const from of [undefined, '@flashgraph/engine', '@flashgraph/models']) {
+    try {
+      return from === undefined ? ours.resolve(name) : createRequire(ours.resolve(from)).resolve(name);
+    } catch {
+      // not resolvable from there
+    }
   }
-  const path = candidates.find((c) => existsSync(c));
-  if (!path)
-    return {
-      status: 'missing',
-      detail: `looked in ${candidates.join(', ') || '(no location: set FLASHGRAPH_NATIVE_DIR)'}`,
-    };
-  try {
-    require(path);
-    return { status: 'loaded', path };
-  } catch (err) {
-    return { status: 'broken', path, detail: (err as Error).message.split('\n')[0] };
-  }
+  return undefined;
+}
+
+/**
+ * The addon as its package loads it: the package's own loader (createNativeAddonLoader with the
+ * package's entry as moduleUrl), so the report follows the same order: $FLASHGRAPH_NATIVE_DIR, a
+ * build in the package's prebuilds, the platform package.
+ */
+function probeAddon(pkg: string, file: string): Pick<AddonReport, 'status' | 'path' | 'detail' | 'install'> {
+  const entry = packageEntry(`@flashgraph/${pkg}`);
+  const load = createNativeAddonLoader<unknown>({
+    file,
+    moduleUrl: entry ? pathToFileURL(entry).href : import.meta.url,
+    buildCommand: `npx -y pnpm@10.34.9 --filter @flashgraph/${pkg} build`,
+  })();
+  if ('path' in load) return { status: 'loaded', path: load.path };
+  const { attempts, platformPackage } = load.error;
+  // Broken: a file that exists and did not load (a glibc too old, a damaged file, a crash).
+  const broken = attempts.filter((a) => a.problem !== 'missing' && existsSync(a.path));
+  const where = attempts.map((a) => `${a.path} (${a.problem})`).join('; ');
+  // The platform package is published for this machine but was left out (or is another version).
+  const install = attempts.some(
+    (a) => a.path === `${platformPackage}/${file}` && !a.problem.startsWith('not published'),
+  );
+  return {
+    status: broken.length > 0 ? 'broken' : 'missing',
+    ...(broken.length > 0 ? { path: broken[0]?.path } : {}),
+    detail: broken.length > 0 ? broken.map((a) => a.problem).join('; ') : `looked in ${where}`,
+    ...(install && platformPackage !== undefined ? { install: platformPackage } : {}),
+  };
 }
 
 export function doctorReport(): DoctorReport {
@@ -93,14 +118,20 @@ export function doctorReport(): DoctorReport {
   const lt = models.cublasLt;
   const advice: string[] = [];
   if (lt && !lt.available) advice.push(`cuBLASLt was not found (the models' CUDA backend needs it): ${lt.install}`);
+  const build = (pkg: string) =>
+    `\`${NATIVE_BUILD_COMMAND}\` (needs nvcc >= 12.8, CMake >= 3.24 and a C++ compiler; in the flashgraph repository: \`npx -y pnpm@10.34.9 --filter ${pkg} build\`)`;
   for (const a of addons) {
-    if (a.status === 'missing')
+    if (a.status === 'missing') {
+      const install = a.install
+        ? `install ${a.install} (this platform's prebuilt addons, an optional dependency), `
+        : '';
       advice.push(
-        `${a.file} is missing: build it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` (needs nvcc >= 12.8 and cmake), or set FLASHGRAPH_NATIVE_DIR to a folder that holds it.`,
+        `${a.file} was not found: ${install}build it with ${build(a.package)}, or set FLASHGRAPH_NATIVE_DIR to a folder that holds it.`,
       );
+    }
     if (a.status === 'broken')
       advice.push(
-        `${a.file} exists but does not load (${a.detail}): rebuild it with \`npx -y pnpm@10.34.9 --filter ${a.package} build\` for this Node.js (${process.version}).`,
+        `${a.file} exists but does not load here (${a.detail}): build it for this machine with ${build(a.package)}.`,
       );
   }
   if (!s.available) {

@@ -1,0 +1,84 @@
+// The wgmma kernel's TMA tensor maps of the paged K and V caches (host side): a 4-d view
+// [pages][page slot][KV head][D] (innermost last) whose boxes are one KV block of one KV head and
+// one 64-column swizzle atom: kBlockN slots x 64 columns, written 128-byte swizzled, the layout the
+// cp.async gather produces. Used for the blocks a valid page holds whole (wgmma_load_block);
+// opt-in with FLASHGRAPH_FA3_WGMMA_TMA=1 until it has run on a device. The driver's encoder is
+// reached through the runtime's entry-point query, so nothing links libcuda.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#include "forward_params.h"
+
+namespace fa3 {
+
+// A kernel parameter (__grid_constant__; CUtensorMap carries its alignment): `enabled` is 0 when
+// the maps could not be made (then every block takes the cp.async gather).
+struct WgmmaKvMaps {
+  CUtensorMap k;
+  CUtensorMap v;
+  int enabled;
+};
+
+// FLASHGRAPH_FA3_WGMMA_TMA=1 (read once per process).
+inline bool wgmma_tma_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return enabled;
+}
+
+using TensorMapEncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                          const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,
+                                          CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion,
+                                          CUtensorMapFloatOOBfill);
+
+inline TensorMapEncodeTiled tensor_map_encoder() {
+  static const TensorMapEncodeTiled fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      return static_cast<TensorMapEncodeTiled>(nullptr);
+    return reinterpret_cast<TensorMapEncodeTiled>(f);
+  }();
+  return fn;
+}
+
+// The maps for this call's caches, or enabled = 0: TMA off, a page size that is not a multiple of
+// the block (a block would span pages), no encoder, or a cache the encoder rejects (alignment).
+template <int D, typename T, int kBlockN>
+WgmmaKvMaps make_kv_maps(const ForwardParams& p) {
+  WgmmaKvMaps m;
+  std::memset(&m, 0, sizeof m);
+  if (!wgmma_tma_enabled() || p.shape.page_size % kBlockN != 0) return m;
+  const TensorMapEncodeTiled encode = tensor_map_encoder();
+  if (encode == nullptr) return m;
+  const cuuint64_t esize = sizeof(T);
+  const cuuint64_t dims[4] = {static_cast<cuuint64_t>(D), static_cast<cuuint64_t>(p.shape.page_size),
+                              static_cast<cuuint64_t>(p.shape.num_heads_kv), static_cast<cuuint64_t>(p.num_pages)};
+  // Byte strides of dims 1..3: a slot (all KV heads), a KV head, a page.
+  const cuuint64_t strides[3] = {dims[2] * D * esize, D * esize, dims[1] * dims[2] * D * esize};
+  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(kBlockN), 1, 1};
+  const cuuint32_t elem_strides[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType dtype = std::is_same<T, __nv_bfloat16>::value ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
+                                                                          : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  for (int i = 0; i < 2; ++i) {
+    void* base = const_cast<void*>(i == 0 ? p.k_cache : p.v_cache);
+    if (encode(i == 0 ? &m.k : &m.v, dtype, 4, base, dims, strides, box, elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+               CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+               CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) != CUDA_SUCCESS)
+      return WgmmaKvMaps{};
+  }
+  m.enabled = 1;
+  return m;
+}
+
+}  // namespace fa3
