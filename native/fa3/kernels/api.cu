@@ -40,6 +40,14 @@ std::string range(const char* name, int64_t v, int64_t lo, int64_t hi) {
          std::to_string(v);
 }
 bool aligned(uintptr_t p, uintptr_t a) { return p % a == 0; }
+// "64, 96, 128, 192, 256": the head dims forward_kernel_list.h gives the general kernel (rows are
+// whole 16-byte chunks, so multiples of 8).
+std::string head_dims_text() {
+  std::string t;
+  for (int d = 8; d <= 1024; d += 8)
+    if (head_dim_supported(d)) t += (t.empty() ? "" : ", ") + std::to_string(d);
+  return t;
+}
 Result check_ptr(const char* name, uintptr_t p, uintptr_t align) {
   if (p == 0) return invalid(std::string(name) + " must be a non-null device pointer");
   if (!aligned(p, align)) return invalid(std::string(name) + " must be " + std::to_string(align) + "-byte aligned");
@@ -114,8 +122,8 @@ Result validate_caps(const Caps& c) {
   if (c.num_heads_q < c.num_heads_kv || c.num_heads_q > 4096 || c.num_heads_q % c.num_heads_kv != 0)
     return invalid("caps.numHeadsQ must be a multiple of caps.numHeadsKv (" + std::to_string(c.num_heads_kv) +
                    ") in [" + std::to_string(c.num_heads_kv) + ", 4096], got " + std::to_string(c.num_heads_q));
-  if (c.head_dim != 64 && c.head_dim != 128 && c.head_dim != 256)
-    return invalid("caps.headDim must be one of 64, 128, 256, got " + std::to_string(c.head_dim));
+  if (!head_dim_supported(c.head_dim))
+    return invalid("caps.headDim must be one of " + head_dims_text() + ", got " + std::to_string(c.head_dim));
   if (c.dtype != 0 && c.dtype != 1) return invalid("caps.dtype must be 'bf16' or 'fp16'");
   if (c.kv_dtype != kKvSameAsDtype && c.kv_dtype != c.dtype && c.kv_dtype != kKvFp8E4m3)
     return invalid(std::string("caps.kvDtype must be caps.dtype ('") + (c.dtype == 0 ? "bf16" : "fp16") +
@@ -156,8 +164,8 @@ static Result check_kernel(int kernel) {
 Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileShape* out) {
   Result r = check_kernel(kernel);
   if (!r.ok()) return r;
-  if (head_dim != 64 && head_dim != 128 && head_dim != 256)
-    return invalid("headDim must be one of 64, 128, 256, got " + std::to_string(head_dim));
+  if (!head_dim_supported(head_dim))
+    return invalid("headDim must be one of " + head_dims_text() + ", got " + std::to_string(head_dim));
   if (qheads_per_kvhead < 1) return invalid(range("qheadsPerKvhead", qheads_per_kvhead, 1, 4096));
   *out = tile_shape(kernel, head_dim, qheads_per_kvhead);
   return Result{};
@@ -170,8 +178,8 @@ Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim
   if (max_seqlen_q < 0) return invalid(range("maxSeqlenQ", max_seqlen_q, 0, kInt32Max));
   if (qheads_per_kvhead < 1 || qheads_per_kvhead > 4096)
     return invalid(range("qheadsPerKvhead", qheads_per_kvhead, 1, 4096));
-  if (head_dim != 64 && head_dim != 128 && head_dim != 256)
-    return invalid("headDim must be one of 64, 128, 256, got " + std::to_string(head_dim));
+  if (!head_dim_supported(head_dim))
+    return invalid("headDim must be one of " + head_dims_text() + ", got " + std::to_string(head_dim));
   *out = step_kernel(max_seqlen_q, qheads_per_kvhead, head_dim);
   return Result{};
 }
@@ -310,6 +318,7 @@ Result forward(const ForwardArgs& a) {
   if (!(r = check_ptr("vCache", a.v_cache, 16)).ok()) return r;
   if (!(r = check_ptr("out", a.out, 16)).ok()) return r;
   if (a.lse != 0 && !aligned(a.lse, 4)) return invalid("lse must be 4-byte aligned (or 0n for none)");
+  if (a.sinks != 0 && !aligned(a.sinks, 4)) return invalid("sinks must be 4-byte aligned (or 0n for none)");
   if (!(r = check_ptr("pageTable", a.page_table, 4)).ok()) return r;
   if (a.num_reqs < 0 || a.num_reqs > a.caps.max_num_reqs)
     return invalid(range("numReqs", a.num_reqs, 0, a.caps.max_num_reqs));
@@ -365,6 +374,7 @@ Result forward(const ForwardArgs& a) {
   p.causal = a.caps.causal;
   p.window_left = a.caps.window_left;
   p.window_right = a.caps.causal ? 0 : a.caps.window_right;
+  p.sinks = reinterpret_cast<const float*>(a.sinks);
   p.splits = reinterpret_cast<const int*>(ws + l.splits_offset);
   p.tile_offsets = reinterpret_cast<const int*>(ws + l.tile_offsets_offset);
   p.order = reinterpret_cast<const int*>(ws + l.order_offset);

@@ -7,6 +7,7 @@
 //   q, out            [maxNumTokens rows, Hq, D]  dtype       (token indices are clamped to capacity)
 //   lse               fp32 [Hq, totalQ]            natural log; totalQ = cuSeqlensQ[numReqs] read on
 //                                                  the device (clamped to maxNumTokens), as FA3
+//   sinks             fp32 [Hq]                    per-head sink logits (optional)
 //   kCache, vCache    [numPages, pageSize, Hkv, D] kvDtype (dtype, or fp8 e4m3: one byte each)
 //   kDescale, vDescale fp32 [Hkv] (fp8 caches only; optional, 1 when absent): the cache holds
 //                     e4m3(x / descale[h]) and attention reads code x descale[h]
@@ -112,6 +113,10 @@ struct ForwardArgs {
   Caps caps;
   uintptr_t q = 0, k_cache = 0, v_cache = 0, out = 0;
   uintptr_t lse = 0;  // 0: none
+  // fp32 [Hq] attention sinks (forward_params.h), read by the kernel at launch; 0: none. With
+  // sinks, lse is log(exp(sink) + sum exp(scores)) and a row that sees no key gets zeros and LSE =
+  // sink.
+  uintptr_t sinks = 0;
   uintptr_t page_table = 0;
   int64_t page_table_stride = 0;
   uintptr_t cu_seqlens_q = 0, seq_lens = 0;

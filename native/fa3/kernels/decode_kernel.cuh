@@ -119,7 +119,11 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
   unsigned bad = bad_of(pages), bad_next = 0;
 
   const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
-  constexpr int kRowsPerPass = 32 / Tr::kChunks;  // 4, 2, 1 for D = 64, 128, 256
+  // Rows per pass: 4, 2, 1 for D = 64, 128, 256; 2 and 1 for D = 96 and 192, whose lanes past
+  // kRowsPerPass x kChunks (24 of 32) issue nothing.
+  constexpr int kRowsPerPass = pow2_floor(32 / Tr::kChunks);
+  constexpr bool kAllLanesLoad = kRowsPerPass * Tr::kChunks == 32;
+  const bool loader = kAllLanesLoad || lane < kRowsPerPass * Tr::kChunks;
   const int c = lane % Tr::kChunks, r0 = lane / Tr::kChunks;
   const T* kc = static_cast<const T*>(p.k_cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
   const T* vc = static_cast<const T*>(p.v_cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
@@ -139,13 +143,15 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
                              static_cast<unsigned>(page_offset(p, pos0) + r0);
       T* sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
       T* sv = sk + Tr::kStageElems;
+      if (loader) {
 #pragma unroll
-      for (int i = 0; i < Tr::kChunkKeys / kRowsPerPass; ++i) {
-        const int row = r0 + i * kRowsPerPass;
-        const bool ok = page_ok && pos0 + row < key_end;
-        const int64_t off = ok ? static_cast<int64_t>(slot0 + i * kRowsPerPass) * token_stride : 0;
-        cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
-        cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+        for (int i = 0; i < Tr::kChunkKeys / kRowsPerPass; ++i) {
+          const int row = r0 + i * kRowsPerPass;
+          const bool ok = page_ok && pos0 + row < key_end;
+          const int64_t off = ok ? static_cast<int64_t>(slot0 + i * kRowsPerPass) * token_stride : 0;
+          cp_async_16(smem_u32(sk + swz<D>(row, c)), kc + off, ok);
+          cp_async_16(smem_u32(sv + swz<D>(row, c)), vc + off, ok);
+        }
       }
     }
     cp_async_commit();  // an empty group past the end keeps the group count uniform

@@ -3,6 +3,7 @@
 // with one split) or writes fp32 partials and, if this is the last split tile of its
 // (KV head, request, m block) group to arrive, merges all partials of the group by LSE
 // (the fused combine; all -inf gives zeros, never NaN) and resets the group's arrival counter.
+// Attention sinks join each row's denominator once: at the direct write, or in the merge.
 #pragma once
 
 #include <stdint.h>
@@ -34,6 +35,22 @@ __device__ __forceinline__ void store_8(T* dst, const float (&v)[8]) {
   u.z = MmaOp<T>::pack(v[4], v[5]);
   u.w = MmaOp<T>::pack(v[6], v[7]);
   *reinterpret_cast<uint4*>(dst) = u;
+}
+
+// Attention sinks (forward_params.h) for a one-split row: the sink is one more term of the
+// softmax denominator with no value row, so LSE' = log(exp(LSE) + exp(sink)) (natural log;
+// written to `lse`) and the row's normalised output scales by the returned exp(LSE - LSE') (a row
+// that sees no key keeps zeros and gets LSE' = sink; a -inf sink returns 1 and leaves `lse`).
+// Applied where the output is written (epilogue step 3), after the accumulators are parked in
+// shared memory: folded into the softmax state instead, while they are live, it cost D = 256 16
+// more bytes of register spills. Split rows get their sink in the merge.
+__device__ __forceinline__ float fold_sink(float sink, float& lse) {
+  const float M = fmaxf(lse, sink);
+  if (M == -INFINITY) return 1.f;  // no key and no sink
+  const float lse1 = M + __logf((lse == -INFINITY ? 0.f : __expf(lse - M)) + (sink == -INFINITY ? 0.f : __expf(sink - M)));
+  const float scale = lse == -INFINITY ? 0.f : __expf(lse - lse1);
+  lse = lse1;
+  return scale;
 }
 
 // The fused combine, run by the last split tile of a group to arrive. Every load of the group's
@@ -101,9 +118,11 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
     cp_async_wait<0>();
     Tr::sync();
     FA3_TRACE_TILE(p, ti, 11);
-    // (b) A warp per row: LSE = max + log sum exp (natural log) by warp reductions, and the merge
-    //     weights exp(LSE_s - LSE): zero for an empty split or a row that sees no key (never
-    //     NaN). The arguments are <= 0, where the fast exp / log are accurate to a few ulp.
+    // (b) A warp per row: LSE = max + log sum exp (natural log) by warp reductions, the row's
+    //     sink included, and the merge weights exp(LSE_s - LSE): zero for an empty split or a
+    //     row that sees no key (never NaN). With a sink the weights sum to less than 1 (the sink's
+    //     share has no value row). The arguments are <= 0, where the fast exp / log are accurate
+    //     to a few ulp.
 #pragma unroll 1
     for (int row = warp; row < rp; row += Tr::kWarps) {
       float* w = s_w + row * S;
@@ -111,12 +130,16 @@ __device__ __forceinline__ void merge_group(const ForwardParams& p, const TileIn
       for (int sp = lane; sp < S; sp += 32) M = fmaxf(M, w[sp]);
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) M = fmaxf(M, __shfl_xor_sync(0xffffffffu, M, o));
+      // The row's sink joins the denominator here, once (the split partials exclude it).
+      const float sink = p.sinks != nullptr ? __ldg(p.sinks + row_head[row0 + row]) : -INFINITY;
+      M = fmaxf(M, sink);
       float lse = -INFINITY;
       if (M != -INFINITY) {
         float sum = 0.f;
         for (int sp = lane; sp < S; sp += 32) sum += __expf(w[sp] - M);
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+        if (sink != -INFINITY) sum += __expf(sink - M);
         lse = M + __logf(sum);
       }
       for (int sp = lane; sp < S; sp += 32) w[sp] = (lse == -INFINITY || w[sp] == -INFINITY) ? 0.f : __expf(w[sp] - lse);
@@ -249,8 +272,14 @@ __device__ __forceinline__ void store_tile_rows(const ForwardParams& p, const Ti
     const int64_t tok = ti.q_start + packed / g;
     const int head = ti.kv_head * g + packed % g;
     if (direct) {
+      float lse = es.lse[row];
+      if (p.sinks != nullptr) {
+        const float scale = fold_sink(__ldg(p.sinks + head), lse);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) v[e] *= scale;
+      }
       store_8<T>(static_cast<T*>(p.out) + (tok * hq + head) * D + c * 8, v);
-      if (c == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = es.lse[row];
+      if (c == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
     } else {
       // [T, Hq, S, D] / [T, Hq, S] (layout.h).
       const int64_t slot = (tok * hq + head) * p.shape.max_num_splits + ti.split;

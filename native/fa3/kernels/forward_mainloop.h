@@ -24,12 +24,24 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-// Element offset of 16-byte chunk c of row `row` in a [rows][D] tile: XOR swizzle over 8 chunks,
-// so the 8 rows one ldmatrix reads hit 8 different bank groups.
+// Element offset of 16-byte chunk c of row `row` in a [rows][D] tile: an XOR swizzle inside the
+// row, so the 8 rows one ldmatrix reads hit 8 different bank groups (of the 8 per 128 bytes).
+// D / 8 a multiple of 8 (D = 64, 128, 192, 256): c ^ (row & 7). D = 96 (12 chunks, rows 192 bytes
+// apart, so rows r and r + 2 share a bank group): the XOR takes the low 2 bits only (keeping c
+// inside its group of 4, so inside the row), with row >> 1; the odd rows' 64-byte offset gives
+// the third bit.
 template <int D>
 __device__ __forceinline__ int swz(int row, int c) {
-  return row * D + ((c ^ (row & 7)) << 3);
+  static_assert((D / 8) % 4 == 0, "rows of whole groups of four 16-byte chunks");
+  if constexpr ((D / 8) % 8 == 0)
+    return row * D + ((c ^ (row & 7)) << 3);
+  else
+    return row * D + ((c ^ ((row >> 1) & 3)) << 3);
 }
+
+// The largest power of two <= x (x >= 1): rows per load pass when D / 8 chunks do not divide the
+// threads (D = 96, 192).
+__host__ __device__ constexpr int pow2_floor(int x) { return x >= 2 ? 2 * pow2_floor(x / 2) : 1; }
 
 // Per-tile constants every thread derives once.
 struct TileGeometry {
@@ -108,9 +120,12 @@ __device__ __forceinline__ void issue_kv_block(const ForwardParams& p, const Til
                                                const int* ring) {
   using Tr = ForwardTraits<D>;
   if (k >= ti.block_end - ti.block_begin) return;
-  constexpr int kRowsPerPass = Tr::kThreads / Tr::kChunks;  // 16, 8, 4 for D = 64, 128, 256
+  // Rows per pass: the largest power of two <= kThreads / kChunks (16, 8, 4 for D = 64, 128, 256;
+  // 8 and 4 for D = 96 and 192, where the threads past kRowsPerPass x kChunks issue nothing).
+  constexpr int kRowsPerPass = pow2_floor(Tr::kThreads / Tr::kChunks);
   constexpr int kRowsPerGroup = 16 / kRowsPerPass;
   static_assert(16 % kRowsPerPass == 0, "a thread's rows must tile the 16-key groups");
+  if (kRowsPerPass * Tr::kChunks < Tr::kThreads && threadIdx.x >= kRowsPerPass * Tr::kChunks) return;
   const int stage = k % Tr::kStages;
   T* sk = sK + stage * (Tr::kBlockN * D);
   T* sv = sV + stage * (Tr::kBlockN * D);

@@ -37,6 +37,11 @@ struct ForwardParams {
   int causal;
   int window_left;   // -1: unbounded
   int window_right;  // -1: unbounded (causal forces 0)
+  // Attention sinks (gpt-oss, FA3's s_aux): fp32 [Hq], one logit per query head (natural log, not
+  // scaled or soft-capped) that joins each row's softmax denominator only; nullptr: none. Read on
+  // the device at every launch (graph-safe: new values need no recapture). Applied once per row:
+  // in the epilogue of a one-split row, in the fused merge otherwise (split partials exclude it).
+  const float* sinks;
   // Workspace.
   const int* splits;
   const int* tile_offsets;  // by position in `order`

@@ -31,8 +31,8 @@ constexpr int kMaxSplitsLimit = 256;
 // Host heuristic never proposes more splits than this (FA3's cap).
 constexpr int kHeuristicMaxSplits = 128;
 // Work-tile slots per SM the scheduling maths fills. FA3 runs one CTA per SM and sizes splits by
-// the SM count; our forward kernel runs two CTAs per SM (D <= 128; D = 256 runs one and is then
-// over-split 2x, which only makes its tiles smaller), so sizing by SMs left half of the CTAs idle
+// the SM count; our forward kernel runs two CTAs per SM (D <= 128; D = 192 and 256 run one and
+// are then over-split 2x, which only makes their tiles smaller), so sizing by SMs left half of the CTAs idle
 // at small batch. Every place that used smCount in the maths uses ctaSlots = 2 x smCount.
 constexpr int kCtaSlotsPerSm = 2;
 
@@ -58,6 +58,14 @@ constexpr bool kWgmmaByDefault = false;
 // Whether forward_kernel_list.h instantiates `kernel` at this head dim (for both dtypes).
 FA3_HD constexpr bool kernel_has_head_dim(int k, int head_dim) { return false FA3_FORWARD_KERNELS(FA3_HAS_HEAD_DIM); }
 #undef FA3_HAS_HEAD_DIM
+// The head dims fa3 accepts: the general kernel's (it runs every step the others do not). The
+// decode kernel is picked by shape alone, so it must have each of them too.
+FA3_HD constexpr bool head_dim_supported(int head_dim) { return kernel_has_head_dim(kKernelGeneral, head_dim); }
+#define FA3_DECODE_COVERS(kernel, d, dtype) \
+  static_assert(FA3_KERNEL_ID_##kernel != kKernelGeneral || kernel_has_head_dim(kKernelDecode, d), \
+                "forward_kernel_list.h: the decode kernel needs every head dim of the general kernel");
+FA3_FORWARD_KERNELS(FA3_DECODE_COVERS)
+#undef FA3_DECODE_COVERS
 
 // Which forward kernel runs a step: the decode kernel when every request's packed query rows
 // (query tokens x G, bounded by the host's maxSeqlenQ) fit one 16-row MMA slice, else the
@@ -85,11 +93,12 @@ FA3_HD constexpr int kernel_for_kv(int kernel, bool kv_fp8) {
 }
 
 // THE tile-size function of each kernel. general / decode: 64 packed rows per tile (four warps of
-// 16 rows); KV blocks of 32 KiB per K+V stage for D <= 128 (so two CTAs fit on an SM with a
-// 3-stage pipeline), 64 KiB at D=256. wgmma: 128 rows (two consumer warpgroups of 64) and 128
-// keys per block, 64 at D = 256 (K and V rings of 2 stages each and the Q tile fit one SM's
-// shared memory, one CTA per SM). qheads_per_kvhead is part of the signature so a future
-// G-dependent shape changes one place.
+// 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys above (32 KiB per K+V stage at
+// D = 64 / 128, so two CTAs fit on an SM with a 3-stage pipeline; 24 KiB at D = 96, 48 KiB at
+// D = 192, 64 KiB at D = 256). wgmma: 128 rows (two consumer warpgroups of 64) and 128 keys per
+// block, 64 at D = 256 (K and V rings of 2 stages each and the Q tile fit one SM's shared memory,
+// one CTA per SM). qheads_per_kvhead is part of the signature so a future G-dependent shape
+// changes one place.
 FA3_HD constexpr TileShape tile_shape(int kernel, int head_dim, int qheads_per_kvhead) {
   return (void)qheads_per_kvhead, kernel == kKernelWgmma ? TileShape{128, head_dim <= 128 ? 128 : 64}
                                                          : TileShape{64, head_dim <= 64 ? 128 : 64};

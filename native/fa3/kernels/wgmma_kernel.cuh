@@ -577,7 +577,8 @@ __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const T
 // Q and the K / V stages for the next tile meanwhile): with one split the normalised bf16 / fp16
 // output and the LSE, else this split's fp32 partials O [T, Hq, S, D] and LSE [T, Hq, S]
 // (layout.h) for the fused merge. The values store_tile_rows gives for warps of 16 rows that do
-// not split the keys: O / l and LSE = (m + log2 l) ln 2, -inf for a row that saw no key.
+// not split the keys: O / l and LSE = (m + log2 l) ln 2, -inf for a row that saw no key (with a
+// sink, a one-split row's as store_tile_rows applies it; split rows get theirs in the merge).
 template <int D, typename T>
 __device__ __forceinline__ void wgmma_store_tile(const ForwardParams& p, const TileInfo& ti, const WarpState<D>& st,
                                                  int warp, int lane, int64_t lse_stride) {
@@ -598,11 +599,14 @@ __device__ __forceinline__ void wgmma_store_tile(const ForwardParams& p, const T
     const int64_t tok = ti.q_start + packed / g;
     const int head = ti.kv_head * g + packed % g;
     if (direct) {
+      // A one-split row's sink joins its denominator here (forward_epilogue.h fold_sink).
+      float row_lse = lse, f = factor;
+      if (p.sinks != nullptr) f *= fold_sink(__ldg(p.sinks + head), row_lse);
       T* dst = static_cast<T*>(p.out) + (tok * hq + head) * D + (lane & 3) * 2;
 #pragma unroll
       for (int d = 0; d < D / 8; ++d)
-        *reinterpret_cast<uint32_t*>(dst + d * 8) = MmaOp<T>::pack(st.o[d][2 * h] * factor, st.o[d][2 * h + 1] * factor);
-      if ((lane & 3) == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = lse;
+        *reinterpret_cast<uint32_t*>(dst + d * 8) = MmaOp<T>::pack(st.o[d][2 * h] * f, st.o[d][2 * h + 1] * f);
+      if ((lane & 3) == 0 && p.lse != nullptr && tok < lse_stride) p.lse[head * lse_stride + tok] = row_lse;
     } else {
       const int64_t slot = (tok * hq + head) * p.shape.max_num_splits + ti.split;
       float* dst = p.o_partial + slot * D + (lane & 3) * 2;

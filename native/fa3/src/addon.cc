@@ -156,8 +156,9 @@ Napi::Value TileShape(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
     throwInvalid(env, "tileShape: expected (headDim: number, qheadsPerKvhead: number, kernel?: string)");
   const double hd = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
-  if (hd != std::floor(hd) || g != std::floor(g) || g < 1 || g > 4096)
-    throwInvalid(env, "tileShape: headDim must be 64, 128 or 256 and qheadsPerKvhead an integer in [1, 4096]");
+  // Which head dims: tile_shape_checked says (forward_kernel_list.h).
+  if (hd != std::floor(hd) || hd < 0 || hd > 65536 || g != std::floor(g) || g < 1 || g > 4096)
+    throwInvalid(env, "tileShape: headDim must be an integer and qheadsPerKvhead an integer in [1, 4096]");
   const int kernel = kernelId(env, info.Length() > 2 ? info[2] : env.Undefined(), "tileShape");
   fa3::TileShape t;
   throwIfFailed(env, fa3::tile_shape_checked(kernel, static_cast<int>(hd), static_cast<int>(g), &t));
@@ -179,10 +180,11 @@ Napi::Value ForwardKernel(const Napi::CallbackInfo& info) {
     throwInvalid(env, "forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647] and qheadsPerKvhead in [1, 4096]");
   double hd = 128;
   if (info.Length() > 2 && !info[2].IsUndefined()) {
-    if (!info[2].IsNumber()) throwInvalid(env, "forwardKernel: headDim must be 64, 128 or 256");
+    if (!info[2].IsNumber()) throwInvalid(env, "forwardKernel: headDim must be a number");
     hd = info[2].As<Napi::Number>().DoubleValue();
   }
-  if (hd != 64 && hd != 128 && hd != 256) throwInvalid(env, "forwardKernel: headDim must be 64, 128 or 256");
+  // Which head dims: step_kernel_checked says (forward_kernel_list.h).
+  if (hd != std::floor(hd) || hd < 0 || hd > 65536) throwInvalid(env, "forwardKernel: headDim must be an integer");
   int kernel = 0;
   throwIfFailed(env, fa3::step_kernel_checked(static_cast<int>(q), static_cast<int>(g), static_cast<int>(hd), &kernel));
   return Napi::String::New(env, fa3::kernel_name(kernel));
@@ -277,6 +279,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.v_cache = ptrField(a, fn, "vCache");
   p.out = ptrField(a, fn, "out");
   p.lse = ptrField(a, fn, "lse");
+  p.sinks = a.Get("sinks").IsUndefined() ? 0 : ptrField(a, fn, "sinks");
   p.page_table = ptrField(a, fn, "pageTable");
   p.page_table_stride = intField(a, fn, "pageTableStride");
   p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");

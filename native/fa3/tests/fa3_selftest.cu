@@ -136,15 +136,16 @@ struct Config {
   std::vector<int> q_lens, k_lens;
   int extra_reqs = 0, extra_tokens = 0, extra_pages_per_req = 0;
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
+  bool sinks = false;      // attention sinks: one random logit per query head (some -inf)
   bool nan_tail = false;   // the slots past k_len in each request's last page hold NaN (never read)
   std::string describe() const {
-    char b[256];
+    char b[288];
     int maxq = 0, maxk = 0;
     for (int x : q_lens) maxq = std::max(maxq, x);
     for (int x : k_lens) maxk = std::max(maxk, x);
-    std::snprintf(b, sizeof b, "D=%d %s Hq=%d Hkv=%d page=%d S=%d ns=%d causal=%d win=[%d,%d] softcap=%g B=%zu maxq=%d maxk=%d%s",
+    std::snprintf(b, sizeof b, "D=%d %s Hq=%d Hkv=%d page=%d S=%d ns=%d causal=%d win=[%d,%d] softcap=%g B=%zu maxq=%d maxk=%d%s%s",
                   head_dim, dtype ? "fp16" : "bf16", hq, hkv, page, max_splits, num_splits, causal, wl, wr, softcap,
-                  q_lens.size(), maxq, maxk, bad_pages ? " badpages" : "");
+                  q_lens.size(), maxq, maxk, bad_pages ? " badpages" : "", sinks ? " sinks" : "");
     return b;
   }
 };
@@ -155,9 +156,11 @@ struct Problem {
   int B = 0, total_q = 0, pt_stride = 0;
   std::vector<int> cu, seq, pt;
   std::vector<uint16_t> qh, kh, vh;
+  std::vector<float> sink_vals;  // [Hq] when c.sinks
   // device
   uint16_t *dq = nullptr, *dk = nullptr, *dv = nullptr, *dout = nullptr;
   float* dlse = nullptr;
+  float* dsinks = nullptr;
   int *dpt = nullptr, *dcu = nullptr, *dseq = nullptr;
   char* dws = nullptr;
   fa3::WorkspaceLayout layout{};
@@ -229,6 +232,11 @@ struct Problem {
     for (auto& x : qh) x = to_half_bits((rng.uniform() * 2 - 1) * c.q_scale, c.dtype);
     for (auto& x : kh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
     for (auto& x : vh) x = to_half_bits(rng.uniform() * 2 - 1, c.dtype);
+    // Sinks around the rows' LSE (log of the context, give or take): from almost no weight to
+    // almost all of it; one head in 8 without (-inf).
+    sink_vals.clear();
+    if (c.sinks)
+      for (int h = 0; h < c.hq; ++h) sink_vals.push_back(rng.chance(0.125) ? -INFINITY : rng.uniform() * 16.f - 4.f);
     if (c.nan_tail) {
       const uint16_t nan_bits = c.dtype ? 0x7E00 : 0x7FC0;
       for (int b = 0; b < B; ++b) {
@@ -255,6 +263,10 @@ struct Problem {
     dcu = dalloc<int>(caps.max_num_reqs + 1);
     dseq = dalloc<int>(caps.max_num_reqs);
     dws = dalloc<char>(layout.total_bytes);
+    if (c.sinks) {
+      dsinks = dalloc<float>(c.hq);
+      CK(cudaMemcpy(dsinks, sink_vals.data(), c.hq * 4, cudaMemcpyHostToDevice));
+    }
     CK(cudaMemcpy(dq, qh.data(), out_elems * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dk, kh.data(), kv_elems * 2, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(dv, vh.data(), kv_elems * 2, cudaMemcpyHostToDevice));
@@ -269,7 +281,7 @@ struct Problem {
   }
   void release() {
     cudaFree(dq); cudaFree(dout); cudaFree(dk); cudaFree(dv); cudaFree(dlse);
-    cudaFree(dpt); cudaFree(dcu); cudaFree(dseq); cudaFree(dws);
+    cudaFree(dpt); cudaFree(dcu); cudaFree(dseq); cudaFree(dws); cudaFree(dsinks);
     if (stream) cudaStreamDestroy(stream);
   }
   int step_bound() const {
@@ -302,6 +314,7 @@ struct Problem {
     a.v_cache = reinterpret_cast<uintptr_t>(dv);
     a.out = reinterpret_cast<uintptr_t>(out ? out : dout);
     a.lse = reinterpret_cast<uintptr_t>(lse ? lse : dlse);
+    a.sinks = reinterpret_cast<uintptr_t>(dsinks);
     a.page_table = reinterpret_cast<uintptr_t>(dpt);
     a.page_table_stride = pt_stride;
     a.cu_seqlens_q = reinterpret_cast<uintptr_t>(dcu);
@@ -331,7 +344,8 @@ struct Problem {
     CK(cudaMemcpy(lse.data(), dlse, lse_elems * 4, cudaMemcpyDeviceToHost));
   }
 
-  // CPU fp64 reference of the exact semantics (invalid pages masked).
+  // CPU fp64 reference of the exact semantics (invalid pages masked; a sink joins the denominator
+  // only, so a row that sees no key has zeros and LSE = its sink).
   void reference(std::vector<double>& out, std::vector<double>& lse) const {
     const int D = c.head_dim, G = c.hq / c.hkv;
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
@@ -353,7 +367,8 @@ struct Problem {
       const float* qv = &qf[(static_cast<size_t>(tok) * c.hq + h) * D];
       std::vector<double> s(kl);
       std::vector<const float*> vrow(kl, nullptr);
-      double mx = -INFINITY;
+      const double sink = c.sinks ? sink_vals[h] : -INFINITY;
+      double mx = sink;
       for (int j = 0; j < kl; ++j) {
         s[j] = -INFINITY;
         if (right >= 0 && j > diag + right) continue;
@@ -370,7 +385,7 @@ struct Problem {
         mx = std::max(mx, x);
       }
       if (mx == -INFINITY) return;
-      double sum = 0;
+      double sum = sink == -INFINITY ? 0 : std::exp(sink - mx);
       std::vector<double> acc(D, 0.0);
       for (int j = 0; j < kl; ++j) {
         if (s[j] == -INFINITY) continue;
@@ -473,7 +488,7 @@ bool counters_zero(const Problem& pb) {
 // ------------------------------------------------------------------------------------------
 Config random_config(Rng& rng) {
   Config c;
-  c.head_dim = rng.pick(std::vector<int>{64, 128, 128, 256});
+  c.head_dim = rng.pick(std::vector<int>{64, 96, 128, 128, 192, 256});
   c.dtype = rng.chance(0.5) ? 0 : 1;
   const int g = rng.pick(std::vector<int>{1, 2, 4, 8});
   c.hkv = rng.pick(std::vector<int>{1, 2, 4});
@@ -520,6 +535,7 @@ Config random_config(Rng& rng) {
   c.extra_reqs = rng.chance(0.5) ? rng.range(0, 50) : 0;
   c.extra_tokens = rng.chance(0.5) ? rng.range(0, 100) : 0;
   c.extra_pages_per_req = rng.range(0, 3);
+  c.sinks = rng.chance(0.3);
   return c;
 }
 
@@ -577,7 +593,7 @@ void run_kv_write(uint64_t seed) {
   Rng rng(seed);
   int pass = 0, total = 0;
   for (int dtype = 0; dtype < 2; ++dtype)
-    for (int D : {64, 128, 256}) {
+    for (int D : {64, 96, 128, 192, 256}) {
       ++total;
       fa3::Caps caps;
       caps.num_heads_q = 8; caps.num_heads_kv = 2; caps.head_dim = D; caps.dtype = dtype; caps.page_size = 16;
@@ -880,12 +896,14 @@ void run_race(uint64_t seed) {
   const int saved_sm = g_sm;
   g_sm = 2;
   // Page 256 as well: there the wgmma kernel's TMA path (FLASHGRAPH_FA3_WGMMA_TMA=1) takes the
-  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them.
+  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them. Sinks
+  // at every head dim but 128: in the fused merge (split rows) and at the direct write.
   for (int page : {16, 256})
-    for (int D : {64, 128, 256}) {
+    for (int D : {64, 96, 128, 192, 256}) {
       Config c;
       c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 4; c.num_splits = 3; c.causal = true;
       c.nan_tail = true;
+      c.sinks = D != 128;
       c.q_lens = {1, 20};
       c.k_lens = {300, 150};
       Problem pb;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
-#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [grid] [sdpa] [sanitize] [auto] [bench]
+#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
 # The wgmma kernel's variants: "wgmma" its plain main loop, "wgmma-ov" FA3's overlapped one with
 # the warpgroup ping-pong (FLASHGRAPH_FA3_WGMMA_OVERLAP=1), "wgmma-ov-tma" that with K / V by TMA
 # where a page holds whole blocks (FLASHGRAPH_FA3_WGMMA_TMA=1: page 256; 64 too at D = 256).
@@ -13,8 +13,10 @@
 # PREFILL_DIMS (default 128; the issue's grid is PREFILL_DIMS="64 128 256", ~3x the time); sdpa:
 # PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
 # memcheck / racecheck / synccheck (SANITIZERS picks) on every variant's tiny cases (every head
-# dim); auto: the self-test on the default kernel choice (prepare, graph, configs); bench: the
-# decode bench (no-regression check).
+# dim); auto: the self-test on the default kernel choice (prepare, graph, configs; they draw head
+# dims 96 / 192 and attention sinks too); sanitize-auto: the sanitizers on the tiny cases with the
+# default kernel choice (every head dim, sinks at 64 / 96 / 192 / 256: the issue-15 paths); bench:
+# the decode bench (no-regression check).
 # Logs go to $OUT/logs.tgz (refreshed after every step: the device tool returns at most 8 files);
 # a summary with the card's name is printed last.
 set -uo pipefail
@@ -89,6 +91,11 @@ for s in "${steps[@]}"; do
           vrun "$v" timeout 60 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/$v-$tool.log" 2>&1
           summary+=("$v $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$v-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/$v-$tool.log")")
         done
+      done ;;
+    sanitize-auto)
+      for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
+        timeout 30 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/auto-$tool.log" 2>&1
+        summary+=("default-kernel $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/auto-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/auto-$tool.log")")
       done ;;
     bench)
       timeout 50 "$st" bench --json "$OUT/bench.jsonl" > "$OUT/bench.log" 2>&1

@@ -80,12 +80,14 @@ export interface ForwardInputs<StreamArg, Tensor> {
   out: Tensor;
   lse?: Tensor;
   softmaxScale?: number;
+  /** fp32 `[numHeadsQ]` attention sinks of this layer (fa3's `sinks`); absent = none. */
+  sinks?: Tensor;
 }
 
 export type ForwardArgs<Buffer, StreamArg, Tensor> = ForwardInputs<StreamArg, Tensor> &
   StepArgs<Buffer> & { pageTable: Buffer; pageTableStride: number };
 
-const INPUT_KEYS = ['stream', 'q', 'kCache', 'vCache', 'out', 'lse', 'softmaxScale'];
+const INPUT_KEYS = ['stream', 'q', 'kCache', 'vCache', 'out', 'lse', 'softmaxScale', 'sinks'];
 
 /**
  * The `attention.forward` arguments of a step: the caller's tensors plus the metadata's page
@@ -102,7 +104,7 @@ export function forwardArgs<Buffer, StreamArg, Tensor>(
       code: 'invalid_type',
       path: 'forwardArgs(inputs)',
       value: inputs,
-      allowed: '{ stream, q, kCache, vCache, out, lse?, softmaxScale? }',
+      allowed: '{ stream, q, kCache, vCache, out, lse?, softmaxScale?, sinks? }',
     });
   }
   const own = (key: string): unknown =>
@@ -129,7 +131,9 @@ export function forwardArgs<Buffer, StreamArg, Tensor>(
   } as ForwardArgs<Buffer, StreamArg, Tensor>;
   const lse = own('lse');
   const softmaxScale = own('softmaxScale');
+  const sinks = own('sinks');
   if (lse !== undefined) args.lse = lse as Tensor;
   if (softmaxScale !== undefined) args.softmaxScale = softmaxScale as number;
+  if (sinks !== undefined) args.sinks = sinks as Tensor;
   return args;
 }

@@ -262,17 +262,20 @@ describe('schedule and forward cannot diverge', () => {
         expect(fwd.pageTable).toBe(m.blockTable);
         expect(fwd.pageTableStride).toBe(8);
         expect('lse' in fwd).toBe(false);
+        expect('sinks' in fwd).toBe(false);
       }
     }
   });
 
-  it('forwardArgs passes lse and softmaxScale through when given', () => {
+  it('forwardArgs passes lse, softmaxScale and sinks through when given', () => {
     const { builder, stream } = setup();
     const m = builder.build(decode(2), { stream });
     const t = {};
-    const f = forwardArgs(m, { stream, q: t, kCache: t, vCache: t, out: t, lse: t, softmaxScale: 0.5 });
+    const sinks = { tag: 'sinks' };
+    const f = forwardArgs(m, { stream, q: t, kCache: t, vCache: t, out: t, lse: t, softmaxScale: 0.5, sinks });
     expect(f.lse).toBe(t);
     expect(f.softmaxScale).toBe(0.5);
+    expect(f.sinks).toBe(sinks);
   });
 });
 

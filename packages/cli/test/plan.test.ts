@@ -404,7 +404,13 @@ describe('plan maths', () => {
       maxNumSeqs: 2,
       maxNumBatchedTokens: 16,
       uniformDecodeQueryLen: 1,
-      backend: { cudagraphSupport: 'always', aotScheduling: true },
+      // config's fa3BackendCapability, as assumed
+      backend: {
+        cudagraphSupport: 'always',
+        aotScheduling: true,
+        headDims: [64, 96, 128, 192, 256],
+        attentionSinks: true,
+      },
       supportsPiecewise: true,
     });
     expect(plan.splitWorkspace.bytes).toBe(4 * 32 * 8 * 16 * 65);

@@ -88,6 +88,8 @@ export const backendCapabilitySchema = z.strictObject({
   cudagraphSupport: z.enum(CUDAGRAPH_SUPPORTS),
   aotScheduling: z.boolean(),
   maxAotBatch: tokenCount.optional(),
+  headDims: z.array(z.int().min(1).max(65536)).max(64).optional(),
+  attentionSinks: z.boolean().optional(),
 });
 
 export const graphConfigContextSchema = z.strictObject({

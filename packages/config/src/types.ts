@@ -17,6 +17,10 @@ export interface BackendCapability {
    * it is an error (in the decode-only modes, only the sizes uniform decode batches pad to).
    */
   maxAotBatch?: number;
+  /** Head dims of q / k / v the backend's kernels are built for (informational; absent = not stated). */
+  headDims?: readonly number[];
+  /** Whether the backend applies attention sinks (one logit per query head in the softmax denominator). */
+  attentionSinks?: boolean;
 }
 
 /** What a graph configuration depends on. */

@@ -268,7 +268,7 @@ describe('context validation: every field rule', () => {
         code: 'unknown_option',
         path: 'context.backend.maxAotBatchSize',
         value: 3,
-        rule: 'must be a known option: cudagraphSupport, aotScheduling, maxAotBatch',
+        rule: 'must be a known option: cudagraphSupport, aotScheduling, maxAotBatch, headDims, attentionSinks',
         fix: 'rename it to maxAotBatch',
       },
       {
@@ -282,7 +282,14 @@ describe('context validation: every field rule', () => {
   });
 
   it("defaults the backend to flashgraph's FA3 capability", () => {
-    expect(fa3BackendCapability).toEqual({ cudagraphSupport: 'always', aotScheduling: true });
+    expect(fa3BackendCapability).toEqual({
+      cudagraphSupport: 'always',
+      aotScheduling: true,
+      headDims: [64, 96, 128, 192, 256],
+      attentionSinks: true,
+    });
+    expect(Object.isFrozen(fa3BackendCapability.headDims)).toBe(true);
+    expect(resolveGraphConfig({ mode: 'full' }, ctx({ backend: fa3BackendCapability })).mode).toBe('full');
     expect(Object.isFrozen(fa3BackendCapability)).toBe(true);
     expect(resolveGraphConfig({ mode: 'full' }, ctx()).mode).toBe('full');
   });

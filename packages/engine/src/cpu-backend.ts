@@ -107,6 +107,7 @@ export function createCpuBackend(
           pageSize: limits.blockSize,
           causal: true,
           ...(window ? { window } : {}),
+          ...(io.sinks ? { sinks: io.sinks } : {}),
         });
         io.out.set(out);
       });

@@ -16,7 +16,7 @@ import {
   type StepContext,
   segmentedForward,
 } from '@flashgraph/cuda-graph';
-import { type Attention, createAttention, kvCacheDtypeBytes } from '@flashgraph/fa3';
+import { type Attention, createAttention, type HeadDim, kvCacheDtypeBytes } from '@flashgraph/fa3';
 import { attentionWindow } from './attention-window.js';
 import type { BackendLimits, ExecuteResult, ExecutionBackend } from './backend.js';
 import { EngineError } from './errors.js';
@@ -59,7 +59,7 @@ export function createCudaBackend(
       createAttention({
         numHeadsQ,
         numHeadsKv,
-        headDim: headDim as 64 | 128 | 256,
+        headDim: headDim as HeadDim,
         dtype,
         pageSize: limits.blockSize,
         numPages: limits.numBlocks,
@@ -224,8 +224,9 @@ export function createCudaBackend(
           numTokens: ctx.numTokens,
           ...descale,
         });
+        const sinks = io.sinks ? { sinks: io.sinks } : {};
         attention.forward({
-          ...forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out }),
+          ...forwardArgs(metadata, { stream: ctx.stream, q: io.q, kCache, vCache, out: io.out, ...sinks }),
           ...descale,
         });
       },

@@ -35,6 +35,12 @@ export interface AttentionIO<T> {
   k: T;
   v: T;
   out: T;
+  /**
+   * fp32 `[numHeadsQ]` attention sinks of this layer (gpt-oss: one learned logit per query head
+   * in the softmax denominator), passed to fa3's `forward({ sinks })`; absent = none. Read when
+   * the attention runs, so a captured graph sees the values of each replay.
+   */
+  sinks?: T;
 }
 
 /** What `ctx.attention()` returns; yield it unchanged. */

@@ -1,19 +1,70 @@
-// What createAttention supports, as data: a framework picks flashgraph for a model (or not) from
-// this instead of from an error. createAttention and the addon's validate_caps enforce the same.
-import { ATTENTION_DTYPES, DTYPE_BYTES, KV_CACHE_DTYPES } from './dtype.js';
-import { HEAD_DIMS } from './heads.js';
+// What fa3 supports, as data: a framework reads it to decide whether a model can run on fa3
+// before it creates anything (createAttention rejects everything outside it with a typed error).
+// Each field is a frozen copy of the constant the checks themselves use, so the two cannot drift.
+import { ATTENTION_DTYPES, type AttentionDtype, DTYPE_BYTES, KV_CACHE_DTYPES, type KvCacheDtype } from './dtype.js';
+import { WGMMA_HEAD_DIMS } from './forward-kernel.js';
+import { HEAD_DIMS, type HeadDim, MAX_NUM_HEADS_KV, MAX_NUM_HEADS_Q } from './heads.js';
+import { MAX_NUM_SPLITS } from './plan-splits.js';
+import { SINKS_UNVERIFIED, UNVERIFIED_ENV, UNVERIFIED_HEAD_DIMS } from './unverified.js';
 
-export const attentionCaps = Object.freeze({
-  /** Query / output dtypes (`dtype`). */
-  dtypes: ATTENTION_DTYPES,
-  /** Head dims (`headDim`). */
-  headDims: HEAD_DIMS,
+export interface AttentionCaps {
+  /** Head dims of q, k and v (one D for all three). */
+  readonly headDims: readonly HeadDim[];
+  /** Dtypes of q and out (`dtype`). */
+  readonly dtypes: readonly AttentionDtype[];
   /**
    * KV cache element types (`kvDtype`): the query dtype itself, or `'fp8_e4m3'` with any query
    * dtype (descale factors per layer and KV head; the wgmma prefill kernel falls back to the
    * general kernel on an fp8 cache). A cache of the other 16-bit type is rejected.
    */
-  kvCacheDtypes: KV_CACHE_DTYPES,
+  readonly kvCacheDtypes: readonly KvCacheDtype[];
   /** Bytes per element of a bf16 / fp16 tensor (an fp8 cache: 1). */
+  readonly dtypeBytes: typeof DTYPE_BYTES;
+  /**
+   * Head dims each forward kernel is built for: `general` runs any step at every head dim,
+   * `decode` has the same ones, `wgmma` (opt-in prefill) falls back to `general` elsewhere.
+   */
+  readonly kernelHeadDims: {
+    readonly general: readonly HeadDim[];
+    readonly decode: readonly HeadDim[];
+    readonly wgmma: readonly number[];
+  };
+  /** Attention sinks (`forward({ sinks })`, fp32 `[Hq]`) in every kernel, split or not. */
+  readonly sinks: boolean;
+  /** Soft-capping of the scores (`softcap`), causal masks and sliding windows (`window`). */
+  readonly softcap: boolean;
+  readonly causal: boolean;
+  readonly slidingWindow: boolean;
+  readonly maxNumHeadsQ: number;
+  readonly maxNumHeadsKv: number;
+  /** The largest split capacity (`maxNumSplits`). */
+  readonly maxNumSplits: number;
+  /**
+   * What is built and checked on the CPU but has not run on a GPU yet: createAttention (head dims)
+   * and forward (sinks) refuse it unless the environment variable `env` is `1`.
+   */
+  readonly unverified: { readonly headDims: readonly number[]; readonly sinks: boolean; readonly env: string };
+}
+
+const frozen = <T>(list: readonly T[]): readonly T[] => Object.freeze([...list]);
+
+/** fa3's capabilities (frozen, lists included). */
+export const attentionCaps: AttentionCaps = Object.freeze({
+  headDims: frozen(HEAD_DIMS),
+  dtypes: frozen(ATTENTION_DTYPES),
+  kvCacheDtypes: frozen(KV_CACHE_DTYPES),
   dtypeBytes: DTYPE_BYTES,
+  kernelHeadDims: Object.freeze({
+    general: frozen(HEAD_DIMS),
+    decode: frozen(HEAD_DIMS),
+    wgmma: frozen(WGMMA_HEAD_DIMS),
+  }),
+  sinks: true,
+  softcap: true,
+  causal: true,
+  slidingWindow: true,
+  maxNumHeadsQ: MAX_NUM_HEADS_Q,
+  maxNumHeadsKv: MAX_NUM_HEADS_KV,
+  maxNumSplits: MAX_NUM_SPLITS,
+  unverified: Object.freeze({ headDims: frozen(UNVERIFIED_HEAD_DIMS), sinks: SINKS_UNVERIFIED, env: UNVERIFIED_ENV }),
 });

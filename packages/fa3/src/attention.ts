@@ -195,6 +195,7 @@ class AttentionImpl implements Attention {
         vCache: f.vCache,
         out: f.out,
         lse: f.lse,
+        sinks: f.sinks,
         pageTable: f.pageTable,
         pageTableStride: f.pageTableStride,
         cuSeqlensQ: f.cuSeqlensQ,

@@ -3,6 +3,7 @@
 import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
 import { DTYPE_BYTES, kvCacheDtypeBytes } from './dtype.js';
 import type { ResolvedAttentionOptions } from './options.js';
+import { requireUnverified, SINKS_UNVERIFIED } from './unverified.js';
 import { checkArgInt, checkArgNumber, checkArgs, INT32_MAX, invalidValue } from './validate.js';
 
 export interface ScheduleArgs {
@@ -39,8 +40,20 @@ export interface ForwardArgs extends ScheduleArgs {
   vDescale?: DeviceMemory;
   /** `[totalQ, Hq, D]` dtype. */
   out: DeviceMemory;
-  /** fp32 `[Hq, totalQ]` natural-log LSE (FA3 `softmax_lse`); optional. */
+  /**
+   * fp32 `[Hq, totalQ]` natural-log LSE (FA3 `softmax_lse`); optional. With `sinks` it includes
+   * the sink: `log(exp(sink[h]) + sum_j exp(s_j))` (as vLLM's FA3 with `s_aux`).
+   */
   lse?: DeviceMemory;
+  /**
+   * Attention sinks (gpt-oss; FA3 `s_aux`): fp32 `[Hq]`, one logit per query head that joins
+   * every row's softmax denominator and has no value row: `out = sum_j exp(s_j) v_j / (exp(sink)
+   * + sum_j exp(s_j))`, with `s_j` the scaled (and soft-capped) scores and the sink used as is.
+   * Read by the kernel at each launch, so a captured graph sees new values without recapture. A
+   * row that sees no key gets zeros and LSE = sink. -Infinity turns a head's sink off; NaN or
+   * +Infinity give NaN rows. Optional (default: no sinks).
+   */
+  sinks?: DeviceMemory;
   /** int32 `[numReqs, pageTableStride]` (FA3 `page_table`). */
   pageTable: DeviceMemory;
   /** Row stride of pageTable in entries, >= maxNumPagesPerReq; default maxNumPagesPerReq. */
@@ -82,6 +95,8 @@ export interface CheckedForward extends CheckedSchedule {
   vCache: bigint;
   out: bigint;
   lse: bigint;
+  /** 0n: no sinks. */
+  sinks: bigint;
   pageTable: bigint;
   pageTableStride: number;
   softmaxScale: number;
@@ -178,6 +193,13 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
           4,
           o.device,
         );
+  const sinks =
+    a.sinks === undefined || a.sinks === null
+      ? 0n
+      : devicePointer(fn, 'sinks', a.sinks, 4 * o.numHeadsQ, `fp32 [Hq] = [${o.numHeadsQ}]`, 4, o.device);
+  if (sinks !== 0n && SINKS_UNVERIFIED) {
+    requireUnverified(fn, 'sinks', a.sinks, 'Attention sinks', 'undefined (sinks once opted in)');
+  }
   const c = cacheBytes(o);
   const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);
@@ -191,7 +213,19 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
     4,
     o.device,
   );
-  return { ...s, q, kCache, vCache, out, lse, pageTable, pageTableStride, softmaxScale, ...descalePointers(fn, o, a) };
+  return {
+    ...s,
+    q,
+    kCache,
+    vCache,
+    out,
+    lse,
+    sinks,
+    pageTable,
+    pageTableStride,
+    softmaxScale,
+    ...descalePointers(fn, o, a),
+  };
 }
 
 export function checkWriteKvCacheArgs(fn: string, o: ResolvedAttentionOptions, args: unknown): CheckedWriteKvCache {

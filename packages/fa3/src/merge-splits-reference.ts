@@ -1,8 +1,10 @@
 // CPU mirror of the combine step: merges attention partials computed over disjoint key subsets
 // (the KV splits) by their log-sum-exp. m = max LSE_s, LSE = m + log sum exp(LSE_s - m),
-// O = sum exp(LSE_s - LSE) O_s. All -inf gives zeros and -inf, never NaN.
+// O = sum exp(LSE_s - LSE) O_s. All -inf gives zeros and -inf, never NaN. With attention sinks the
+// sink joins the sum once, here (split partials exclude it, as fa3's fused merge does):
+// LSE = log(exp(sink) + sum exp(LSE_s)), so the weights sum to less than 1.
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { checkArgInt, checkArgs, checkFloat32Array, invalidValue } from './validate.js';
+import { checkArgInt, checkArgs, checkFloat32Array, checkSinks, invalidValue } from './validate.js';
 
 /** Splits the merge accepts (fa3's split capacity is at most 256; the reference allows more). */
 const MAX_SPLITS = 4096;
@@ -14,10 +16,13 @@ export function mergeSplitsReference(args: {
   lses: readonly Float32Array[];
   numHeadsQ: number;
   headDim: number;
+  /** `[numHeadsQ]` sink logits (referenceAttention's `sinks`), applied once; absent = none. */
+  sinks?: Float32Array;
 }): { out: Float32Array; lse: Float32Array } {
   const fn = 'mergeSplitsReference';
-  const a = checkArgs(fn, args, ['outs', 'lses', 'numHeadsQ', 'headDim']);
+  const a = checkArgs(fn, args, ['outs', 'lses', 'numHeadsQ', 'headDim', 'sinks']);
   const numHeadsQ = checkArgInt(fn, 'numHeadsQ', a.numHeadsQ, 1, 1 << 16);
+  const sinks = a.sinks === undefined ? undefined : checkSinks(fn, a.sinks, numHeadsQ);
   const headDim = checkArgInt(fn, 'headDim', a.headDim, 1, 1 << 16);
   const outs = a.outs;
   const lses = a.lses;
@@ -64,14 +69,15 @@ export function mergeSplitsReference(args: {
   const out = new Float32Array(totalQ * numHeadsQ * headDim);
   const lse = new Float32Array(lseLen);
   for (let h = 0; h < numHeadsQ; h++) {
+    const sink = sinks === undefined ? Number.NEGATIVE_INFINITY : sinks[h]!;
     for (let t = 0; t < totalQ; t++) {
-      let m = Number.NEGATIVE_INFINITY;
+      let m = sink;
       for (const l of splitLses) m = Math.max(m, l[h * totalQ + t]!);
       if (m === Number.NEGATIVE_INFINITY) {
         lse[h * totalQ + t] = m;
         continue;
       }
-      let sum = 0;
+      let sum = sink === Number.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
       for (const l of splitLses) sum += Math.exp(l[h * totalQ + t]! - m);
       const total = m + Math.log(sum);
       lse[h * totalQ + t] = total;

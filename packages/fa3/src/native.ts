@@ -81,6 +81,8 @@ export interface NativeFa3 {
     vCache: bigint;
     out: bigint;
     lse: bigint;
+    /** fp32 [Hq] sink logits; 0n: none. */
+    sinks: bigint;
     pageTable: bigint;
     pageTableStride: number;
     cuSeqlensQ: bigint;

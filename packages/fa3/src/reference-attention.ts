@@ -1,6 +1,8 @@
 // The fp32 CPU oracle: FA3's varlen paged attention semantics, written for clarity and exactness
 // (scores kept per row in float64, max subtracted before exp), not speed. An fp8 e4m3 cache is
 // read dequantized: code -> its exact value (E4M3_VALUES), times the KV head's descale factor.
+// Attention sinks as vLLM's FA3 `s_aux` (and gpt-oss): one logit per query head in the softmax
+// denominator only.
 import { InvalidArgumentError } from '@flashgraph/errors';
 import { E4M3_VALUES } from './fp8.js';
 import { descales } from './kv-cache-reference.js';
@@ -12,6 +14,7 @@ import {
   checkBool,
   checkFloat32Array,
   checkInt32Array,
+  checkSinks,
   checkWindow,
   INT32_MAX,
   invalidValue,
@@ -36,6 +39,7 @@ const ARG_KEYS = [
   'softmaxScale',
   'window',
   'softcap',
+  'sinks',
   'numReqs',
   'pageTableStride',
   'out',
@@ -72,6 +76,13 @@ export interface ReferenceAttentionArgs {
   window?: [number, number];
   /** `softcap * tanh(s / softcap)` on the scaled scores; 0 or absent = off. */
   softcap?: number;
+  /**
+   * Attention sinks, `[numHeadsQ]` (or longer): head h's logit joins each of its rows' softmax
+   * denominators as is (not scaled or soft-capped) and has no value row, so
+   * `out = sum_j exp(s_j) v_j / (exp(sinks[h]) + sum_j exp(s_j))` and
+   * `lse = log(exp(sinks[h]) + sum_j exp(s_j))`. Each finite, or -Infinity (no sink). Absent = none.
+   */
+  sinks?: Float32Array;
   /** Default seqLens.length. */
   numReqs?: number;
   /** Row stride of pageTable; default pageTable.length / numReqs. */
@@ -100,7 +111,10 @@ export interface ReferenceAttentionFp8Args extends Omit<ReferenceAttentionArgs, 
 export interface ReferenceAttentionResult {
   /** `[totalQ, numHeadsQ, headDim]`; zeros for a row that sees no key. */
   out: Float32Array;
-  /** `[numHeadsQ, totalQ]`, natural log; -Infinity for a row that sees no key. */
+  /**
+   * `[numHeadsQ, totalQ]`, natural log; -Infinity for a row that sees no key (with sinks: the
+   * sink is part of the sum, and such a row's LSE is its sink).
+   */
   lse: Float32Array;
 }
 
@@ -139,6 +153,7 @@ export function referenceAttention(args: ReferenceAttentionArgs | ReferenceAtten
     a.softmaxScale === undefined ? 1 / Math.sqrt(headDim) : checkArgNumber(fn, 'softmaxScale', a.softmaxScale, 0, true);
   const [left, right] = checkWindow(fn, a.window, causal);
   const softcap = a.softcap === undefined ? 0 : checkArgNumber(fn, 'softcap', a.softcap, 0, false);
+  const sinks = a.sinks === undefined ? undefined : checkSinks(fn, a.sinks, numHeadsQ);
   const seqLens = checkInt32Array(fn, 'seqLens', a.seqLens, 0);
   const numReqs = a.numReqs === undefined ? seqLens.length : checkArgInt(fn, 'numReqs', a.numReqs, 0, seqLens.length);
   const cuSeqlensQ = checkInt32Array(fn, 'cuSeqlensQ', a.cuSeqlensQ, numReqs + 1);
@@ -256,12 +271,13 @@ export function referenceAttention(args: ReferenceAttentionArgs | ReferenceAtten
         const kvHead = kvh * headDim;
         const kd = fp8 ? kDescale[kvh]! : 1;
         const vd = fp8 ? vDescale[kvh]! : 1;
+        const sink = sinks === undefined ? Number.NEGATIVE_INFINITY : sinks[h]!;
         if (lo > hi) {
-          lse[h * totalQ + t] = Number.NEGATIVE_INFINITY;
+          lse[h * totalQ + t] = sink; // all the weight is on the sink, which has no value row
           out.fill(0, qOff, qOff + headDim); // a caller's buffer may hold an earlier step
           continue;
         }
-        let m = Number.NEGATIVE_INFINITY;
+        let m = sink;
         for (let j = lo; j <= hi; j++) {
           const kOff = keyBase[j]! + kvHead;
           let dot = 0;
@@ -273,7 +289,7 @@ export function referenceAttention(args: ReferenceAttentionArgs | ReferenceAtten
           if (s > m) m = s;
         }
         acc.fill(0);
-        let sum = 0;
+        let sum = sink === Number.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
         for (let j = lo; j <= hi; j++) {
           const p = Math.exp(scores[j]! - m);
           sum += p;

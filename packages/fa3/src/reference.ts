@@ -3,7 +3,7 @@
 // split merge and the KV-cache write, the constants they share, and the error classes. The main
 // entry re-exports all of it next to createAttention.
 
-export { attentionCaps } from './attention-caps.js';
+export { type AttentionCaps, attentionCaps } from './attention-caps.js';
 export { DTYPE_BYTES, KV_CACHE_DTYPES, type KvCacheDtype, kvCacheDtypeBytes } from './dtype.js';
 export { FA3_NATIVE_ERROR_CODES, Fa3Error, type Fa3ErrorCode } from './errors.js';
 export type { ForwardKernelName, KernelRequest } from './forward-kernel.js';

@@ -2,6 +2,7 @@
 // kernel and the forward kernels (a mismatch between them is the classic source of corrupt
 // metadata). Mirrors `tile_shape` in native/fa3/kernels/scheduling.h; the parity tests check both.
 import type { ForwardKernelName } from './forward-kernel.js';
+import { HEAD_DIMS } from './heads.js';
 import { checkArgInt, checkArgOneOf } from './validate.js';
 
 export interface TileShape {
@@ -12,13 +13,11 @@ export interface TileShape {
 }
 
 /**
- * `tileShape(headDim, qheadsPerKvhead, kernel)`; headDim is 64, 128 or 256, qheadsPerKvhead >= 1,
+ * `tileShape(headDim, qheadsPerKvhead, kernel)`; headDim is one of HEAD_DIMS, qheadsPerKvhead >= 1,
  * kernel the one that runs the step (forwardKernel; default 'general').
  */
 export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: ForwardKernelName = 'general'): TileShape {
-  if (headDim !== 64 && headDim !== 128 && headDim !== 256) {
-    checkArgOneOf('tileShape', 'headDim', headDim, [64, 128, 256]);
-  }
+  if (!(HEAD_DIMS as readonly number[]).includes(headDim)) checkArgOneOf('tileShape', 'headDim', headDim, HEAD_DIMS);
   if (!Number.isInteger(qheadsPerKvhead) || qheadsPerKvhead < 1) {
     checkArgInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
   }
@@ -27,7 +26,7 @@ export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: Forw
   }
   // wgmma: 128 rows (two consumer warpgroups of 64) x 128 keys, 64 keys at D = 256. general /
   // decode: 64 packed rows (four warps of 16 rows); KV blocks of 128 keys at D = 64 and of 64 keys
-  // at D = 128 and 256 (shared-memory budget of the pipelined K/V stages).
+  // at D = 96 to 256 (shared-memory budget of the pipelined K/V stages).
   if (kernel === 'wgmma') return { blockM: 128, blockN: headDim <= 128 ? 128 : 64 };
   return { blockM: 64, blockN: headDim <= 64 ? 128 : 64 };
 }

@@ -107,6 +107,21 @@ export function checkFloat32Array(
   return value;
 }
 
+/**
+ * Attention sinks for the CPU references: a Float32Array of at least numHeadsQ logits, each finite
+ * or -Infinity (no sink for that head). NaN or +Infinity is an `invalid_value` naming the head.
+ */
+export function checkSinks(fn: string, value: unknown, numHeadsQ: number): Float32Array {
+  const sinks = checkFloat32Array(fn, 'sinks', value, numHeadsQ, `numHeadsQ = ${numHeadsQ}`);
+  for (let h = 0; h < numHeadsQ; h++) {
+    const v = sinks[h]!;
+    if (Number.isNaN(v) || v === Number.POSITIVE_INFINITY) {
+      invalidValue(fn, `sinks[${h}]`, v, 'a finite logit, or -Infinity for no sink');
+    }
+  }
+  return sinks;
+}
+
 /** A rule between arguments failed (e.g. numHeadsQ not a multiple of numHeadsKv). */
 export function invalidValue(fn: string, name: string, value: unknown, allowed: string, fix?: string): never {
   throw new InvalidArgumentError({

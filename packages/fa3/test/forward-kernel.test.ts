@@ -26,6 +26,9 @@ describe('forwardKernel (which kernel forward launches)', () => {
       expect(forwardKernel(q, 4, 128, 'wgmma')).toBe('wgmma');
       expect(forwardKernel(q, 4, 64, 'wgmma')).toBe('wgmma');
       expect(forwardKernel(q, 4, 256, 'wgmma')).toBe('wgmma');
+      expect(forwardKernel(q, 4, 96, 'wgmma')).toBe('general');
+      expect(forwardKernel(q, 4, 192, 'wgmma')).toBe('general');
+      expect(forwardKernel(q, 4, 192, 'decode')).toBe('decode');
       expect(forwardKernel(q, 4, 128, 'general')).toBe('general');
       expect(forwardKernel(q, 4, 256, 'decode')).toBe('decode');
     }
@@ -36,8 +39,8 @@ describe('forwardKernel (which kernel forward launches)', () => {
     expect(() => forwardKernel(1, 4, 128, 'fast' as never)).toThrow(
       'forwardKernel.request: invalid value (got "fast", allowed one of "auto", "general", "decode", "wgmma")',
     );
-    expect(() => forwardKernel(1, 4, 96)).toThrow(
-      /forwardKernel.headDim: invalid value \(got 96, allowed one of 64, 128, 256\)/,
+    expect(() => forwardKernel(1, 4, 80)).toThrow(
+      /forwardKernel.headDim: invalid value \(got 80, allowed one of 64, 96, 128, 192, 256\)/,
     );
   });
 

@@ -58,7 +58,8 @@ describe('createAttention kvDtype', () => {
 
   it('attentionCaps lists what is supported', () => {
     expect(attentionCaps.kvCacheDtypes).toEqual(['bf16', 'fp16', 'fp8_e4m3']);
-    expect(attentionCaps.kvCacheDtypes).toBe(KV_CACHE_DTYPES);
+    expect(attentionCaps.kvCacheDtypes).toEqual(KV_CACHE_DTYPES);
+    expect(Object.isFrozen(attentionCaps.kvCacheDtypes)).toBe(true);
     expect(attentionCaps.dtypes).toEqual(['bf16', 'fp16']);
     expect(Object.isFrozen(attentionCaps)).toBe(true);
     expect(KV_CACHE_DTYPES.map(kvCacheDtypeBytes)).toEqual([2, 2, 1]);

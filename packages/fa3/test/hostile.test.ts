@@ -56,6 +56,7 @@ const reference = {
   headDim: 4,
   pageSize: 16,
   causal: true,
+  sinks: Float32Array.of(0.5, Number.NEGATIVE_INFINITY),
 };
 const hostileTyped = fc.oneof(hostile, hostileArrayLike, fc.constantFrom(new Float32Array(1), new Int32Array(3)));
 
@@ -138,6 +139,7 @@ describe('hostile input: fa3 host functions', () => {
         (outs, lses, h) => {
           typedOrValid(() => mergeSplitsReference({ outs, lses, numHeadsQ: h, headDim: 4 } as never));
           typedOrValid(() => mergeSplitsReference({ outs, lses, numHeadsQ: 2, headDim: 2 } as never));
+          typedOrValid(() => mergeSplitsReference({ outs, lses, numHeadsQ: 2, headDim: 2, sinks: h } as never));
         },
       ),
       runs,
@@ -186,6 +188,7 @@ describe('hostile input: Attention method arguments (checked before any device w
     kCache: buf(1 << 20),
     vCache: buf(1 << 20),
     pageTable: buf(1 << 10),
+    sinks: buf(64),
   };
   const write = {
     stream: 0n,

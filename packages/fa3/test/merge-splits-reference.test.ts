@@ -29,6 +29,21 @@ describe('mergeSplitsReference', () => {
     expect(Array.from(r.lse)).toEqual([2, NEG]);
   });
 
+  it('a sink joins the merge once: weights e^0, e^ln3 over e^0 + e^ln3 + e^ln4; all-empty splits give LSE = sink', () => {
+    const r = mergeSplitsReference({
+      outs: [new Float32Array([8, 0, 5, 5]), new Float32Array([0, 8, 5, 5])],
+      lses: [new Float32Array([0, NEG]), new Float32Array([Math.log(3), NEG])],
+      numHeadsQ: 1,
+      headDim: 2,
+      sinks: new Float32Array([Math.log(4)]),
+    });
+    expect(r.out[0]).toBeCloseTo(1, 6);
+    expect(r.out[1]).toBeCloseTo(3, 6);
+    expect(r.lse[0]).toBeCloseTo(Math.log(8), 6);
+    expect(Array.from(r.out.subarray(2))).toEqual([0, 0]);
+    expect(r.lse[1]).toBeCloseTo(Math.log(4), 6);
+  });
+
   it('rejects mismatched inputs', () => {
     expectArgumentError(
       () => mergeSplitsReference({ outs: [], lses: [], numHeadsQ: 1, headDim: 2 }),

@@ -28,12 +28,14 @@ describe('tileShape', () => {
     [128, 1, 64, 64],
     [128, 4, 64, 64],
     [256, 2, 64, 64],
+    [96, 1, 64, 64],
+    [192, 8, 64, 64],
   ])('headDim %i, G %i -> blockM %i, blockN %i (scheduling.h tile_shape)', (d, g, m, n) => {
     expect(tileShape(d, g)).toEqual({ blockM: m, blockN: n });
   });
 
   it('rejects head dims the kernels do not build', () => {
-    expect(() => tileShape(96, 1)).toThrow(
+    expect(() => tileShape(80, 1)).toThrow(
       expect.objectContaining({ code: 'invalid_value', path: 'tileShape.headDim' }),
     );
     expect(() => tileShape(128, 0)).toThrow(
@@ -363,7 +365,7 @@ describe('planSplits argument errors', () => {
       'numHeadsQ',
       /multiple of numHeadsKv/,
     ],
-    ['head dim 96', { headDim: 96 }, 'invalid_value', 'headDim', /one of 64, 128, 256/],
+    ['head dim 80', { headDim: 80 }, 'invalid_value', 'headDim', /one of 64, 96, 128, 192, 256/],
     ['cuSeqlensQ too short', { numReqs: 2 }, 'out_of_range', 'cuSeqlensQ.length', /at least 3 elements/],
     ['cuSeqlensQ not Int32Array', { cuSeqlensQ: [0, 1] }, 'invalid_type', 'cuSeqlensQ', /Int32Array/],
     [

@@ -72,7 +72,8 @@ function problem(o: {
 
 /**
  * An independent dense oracle: gathers each request's K/V into a contiguous matrix, builds the full
- * mask matrix, and runs a textbook softmax (no paging, no range arithmetic).
+ * mask matrix, and runs a textbook softmax (no paging, no range arithmetic), a head's sink as one
+ * more logit in the softmax whose value row is zero.
  */
 function denseAttention(a: ReferenceAttentionArgs): { out: Float32Array; lse: Float32Array } {
   const { numHeadsQ: hq, numHeadsKv: hkv, headDim: d, pageSize } = a;
@@ -118,13 +119,14 @@ function denseAttention(a: ReferenceAttentionArgs): { out: Float32Array; lse: Fl
           if (a.softcap) v = a.softcap * Math.tanh(v / a.softcap);
           return allowed[j] ? v : Number.NEGATIVE_INFINITY;
         });
-        const m = Math.max(...s, Number.NEGATIVE_INFINITY);
+        const sink = a.sinks ? a.sinks[h]! : Number.NEGATIVE_INFINITY;
+        const m = Math.max(...s, sink);
         if (m === Number.NEGATIVE_INFINITY) {
           lse[h * totalQ + q0 + i] = m;
           continue;
         }
         const e = s.map((x) => Math.exp(x - m));
-        const z = e.reduce((x, y) => x + y, 0);
+        const z = e.reduce((x, y) => x + y, Math.exp(sink - m));
         lse[h * totalQ + q0 + i] = m + Math.log(z);
         for (let c = 0; c < d; c++)
           out[((q0 + i) * hq + h) * d + c] = e.reduce((acc, w, j) => acc + w * V[j]![kh]![c]!, 0) / z;
@@ -504,5 +506,174 @@ describe('referenceAttention: capacity-sized inputs and caller-owned outputs', (
     const out = new Float32Array(totalQ * row - 1).fill(5);
     expectArgumentError(() => referenceAttention({ ...base, out }), 'out_of_range', 'referenceAttention.out.length');
     expect(out.every((v) => v === 5)).toBe(true);
+  });
+});
+
+describe('referenceAttention: attention sinks', () => {
+  const NEG = Number.NEGATIVE_INFINITY;
+  // One head, D 2, keys k0 = [1, 0], k1 = [0, 0], values v0 = [1, 2], v1 = [3, 4], q = [1, 0],
+  // scale 1: scores [1, 0].
+  const k = new Float32Array(32);
+  k.set([1, 0, 0, 0]);
+  const v = new Float32Array(32);
+  v.set([1, 2, 3, 4]);
+  const base: ReferenceAttentionArgs = {
+    q: new Float32Array([1, 0]),
+    kCache: k,
+    vCache: v,
+    pageTable: new Int32Array([0]),
+    cuSeqlensQ: new Int32Array([0, 1]),
+    seqLens: new Int32Array([2]),
+    numHeadsQ: 1,
+    numHeadsKv: 1,
+    headDim: 2,
+    pageSize: 16,
+    causal: false,
+    softmaxScale: 1,
+  };
+
+  it('hand-computed: the sink joins the denominator only (softmax of [1, 0, sink], sink row dropped)', () => {
+    for (const sink of [0.5, -3, 4]) {
+      const { out, lse } = referenceAttention({ ...base, sinks: new Float32Array([sink]) });
+      const z = Math.E + 1 + Math.exp(sink);
+      expectClose(out, new Float32Array([(Math.E * 1 + 3) / z, (Math.E * 2 + 4) / z]), 1e-6);
+      expectClose(lse, new Float32Array([Math.log(z)]), 1e-6);
+    }
+  });
+
+  it('the sink is used as is: neither softmaxScale nor softcap applies to it', () => {
+    const { lse } = referenceAttention({ ...base, softmaxScale: 0.5, softcap: 0.25, sinks: new Float32Array([2]) });
+    const s0 = 0.25 * Math.tanh(0.5 / 0.25);
+    expectClose(lse, new Float32Array([Math.log(Math.exp(s0) + 1 + Math.exp(2))]), 1e-6);
+  });
+
+  it('a row that sees no key gets zeros and LSE = its sink; -Infinity is no sink at all', () => {
+    const r = referenceAttention({
+      ...base,
+      q: new Float32Array([1, 0, 0, 1]),
+      numHeadsQ: 2,
+      seqLens: new Int32Array([0]),
+      sinks: new Float32Array([1.5, NEG]),
+    });
+    expect(Array.from(r.out)).toEqual([0, 0, 0, 0]);
+    expect(Array.from(r.lse)).toEqual([1.5, NEG]);
+    const off = referenceAttention({ ...base, sinks: new Float32Array([NEG]) });
+    const none = referenceAttention(base);
+    expect(off.out).toEqual(none.out);
+    expect(off.lse).toEqual(none.lse);
+  });
+
+  it('equals the dense oracle with sinks (causal, window, softcap, GQA, paging)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.boolean(),
+        fc.constantFrom(1, 2, 4),
+        fc.array(fc.oneof(fc.double({ min: -6, max: 12, noNaN: true }), fc.constant(NEG)), {
+          minLength: 8,
+          maxLength: 8,
+        }),
+        (seed, causal, g, sinkValues) => {
+          const a = problem({
+            qLens: [3, 1, 0, 5],
+            kLens: [40, 2, 9, 3],
+            hq: 2 * g,
+            hkv: 2,
+            d: 8,
+            pageSize: 16,
+            causal,
+            seed,
+            qScale: 4,
+          });
+          const sinks = Float32Array.from(sinkValues.slice(0, a.numHeadsQ));
+          const got = referenceAttention({ ...a, sinks });
+          const want = denseAttention({ ...a, sinks });
+          expectClose(got.out, want.out);
+          expectClose(got.lse, want.lse);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('split-merge identity with sinks: partials without the sink, merged with it once, equal the whole', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        fc.double({ min: -4, max: 8, noNaN: true }),
+        (qLen, pagesA, pagesB, seed, sink) => {
+          const pageSize = 16;
+          const whole = problem({
+            qLens: [qLen],
+            kLens: [(pagesA + pagesB) * pageSize],
+            hq: 4,
+            hkv: 2,
+            d: 8,
+            pageSize,
+            causal: false,
+            seed,
+          });
+          const sinks = new Float32Array([sink, sink / 2, NEG, -sink]);
+          const stride = Math.max(1, pagesA + pagesB);
+          const half = (from: number, n: number) => {
+            const pageTable = new Int32Array(stride).fill(-1);
+            pageTable.set(whole.pageTable.subarray(from, from + n));
+            return referenceAttention({ ...whole, pageTable, seqLens: new Int32Array([n * pageSize]) });
+          };
+          const a = half(0, pagesA);
+          const b = half(pagesA, pagesB);
+          const merged = mergeSplitsReference({
+            outs: [a.out, b.out],
+            lses: [a.lse, b.lse],
+            numHeadsQ: 4,
+            headDim: 8,
+            sinks,
+          });
+          const full = referenceAttention({ ...whole, sinks });
+          expectClose(merged.out, full.out, 1e-5);
+          expectClose(merged.lse, full.lse, 1e-6);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('bad sinks are typed errors naming the argument, before anything is written', () => {
+    const out = new Float32Array(2).fill(7);
+    expectArgumentError(
+      () => referenceAttention({ ...base, sinks: [1] as never, out }),
+      'invalid_type',
+      'referenceAttention.sinks',
+    );
+    expectArgumentError(
+      () => referenceAttention({ ...base, numHeadsQ: 1, sinks: new Float32Array(0), out }),
+      'out_of_range',
+      'referenceAttention.sinks.length',
+    );
+    expectArgumentError(
+      () => referenceAttention({ ...base, sinks: new Float32Array([Number.NaN]), out }),
+      'invalid_value',
+      'referenceAttention.sinks[0]',
+    );
+    expectArgumentError(
+      () => referenceAttention({ ...base, sinks: new Float32Array([Number.POSITIVE_INFINITY]), out }),
+      'invalid_value',
+      'referenceAttention.sinks[0]',
+    );
+    expect(Array.from(out)).toEqual([7, 7]);
+    const merge = { outs: [new Float32Array(2)], lses: [new Float32Array(1)], numHeadsQ: 1, headDim: 2 };
+    expectArgumentError(
+      () => mergeSplitsReference({ ...merge, sinks: new Float32Array([Number.NaN]) }),
+      'invalid_value',
+      'mergeSplitsReference.sinks[0]',
+    );
+    expectArgumentError(
+      () => mergeSplitsReference({ ...merge, sinks: new Float32Array(0) }),
+      'out_of_range',
+      'mergeSplitsReference.sinks.length',
+    );
   });
 });

@@ -67,6 +67,7 @@ describe('@flashgraph/fa3/reference', () => {
         'MAX_SM_COUNT',
         'WGMMA_BY_DEFAULT',
         'WGMMA_HEAD_DIMS',
+        'attentionCaps',
         'forwardKernel',
         'kernelRequestFromEnv',
         'mergeSplitsReference',

@@ -5,7 +5,13 @@ import type { ModelShape } from '../../src/model.js';
 import { embedRow, projectRow, residualRow, sampleRow, syntheticWeights } from '../../src/synthetic-math.js';
 import { syntheticDims } from '../../src/synthetic-model.js';
 
-export function referenceGenerate(shape: ModelShape, prompt: readonly number[], maxNewTokens: number): number[] {
+/** `sinks`: one attention-sink logit per query head (every layer), joining the softmax denominator. */
+export function referenceGenerate(
+  shape: ModelShape,
+  prompt: readonly number[],
+  maxNewTokens: number,
+  sinks?: Float32Array,
+): number[] {
   const d = syntheticDims(shape);
   const w = syntheticWeights(d);
   const { hiddenSize: H, qSize, kvSize, headDim: D } = d;
@@ -27,7 +33,8 @@ export function referenceGenerate(shape: ModelShape, prompt: readonly number[], 
         for (let h = 0; h < shape.numHeadsQ; h++) {
           const kvh = Math.floor(h / G);
           const scores = new Float64Array(t + 1);
-          let max = Number.NEGATIVE_INFINITY;
+          const sink = sinks ? (sinks[h] as number) : Number.NEGATIVE_INFINITY;
+          let max = sink;
           for (let s = 0; s <= t; s++) {
             let dot = 0;
             for (let e = 0; e < D; e++)
@@ -35,7 +42,7 @@ export function referenceGenerate(shape: ModelShape, prompt: readonly number[], 
             scores[s] = dot * scale;
             if ((scores[s] as number) > max) max = scores[s] as number;
           }
-          let sum = 0;
+          let sum = sink === Number.NEGATIVE_INFINITY ? 0 : Math.exp(sink - max);
           for (let s = 0; s <= t; s++) {
             scores[s] = Math.exp((scores[s] as number) - max);
             sum += scores[s] as number;

@@ -4,6 +4,10 @@
 import { cudaStatus, DeviceBuffer, fromBf16, fromFp16, type Stream, toBf16, toFp16 } from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, planSplits, referenceAttention } from '@flashgraph/fa3';
 
+// These suites are what verifies the kernel paths not yet run on a GPU (head dims 96 / 192,
+// attention sinks): opt in to them for every suite (unverified.ts; read at each call).
+process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
+
 /** Why the GPU suites skip, or undefined when a device is there. */
 export function skipReason(): string | undefined {
   const s = cudaStatus();
@@ -77,6 +81,19 @@ export interface Problem {
   k: Float32Array;
   v: Float32Array;
   softmaxScale: number;
+  /** Attention sinks, fp32 `[Hq]` (forward's `sinks`); absent = none. */
+  sinks?: Float32Array;
+}
+
+/**
+ * Sink logits for every query head of `p`: around the rows' LSE (log of the context length, give
+ * or take), so the sink takes anything from almost none to almost all of a row's weight; one head
+ * in 8 has -Infinity (its sink off).
+ */
+export function randomSinks(numHeadsQ: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: numHeadsQ }, () =>
+    rng.chance(0.125) ? Number.NEGATIVE_INFINITY : (rng.next() * 16 - 4) * (rng.chance(0.5) ? 1 : 0.25),
+  );
 }
 
 /** Key/value written into the unused tail of a request's last page: large, so reading it shows. */
@@ -207,6 +224,8 @@ export class DeviceProblem implements Disposable {
   readonly pageTable: DeviceBuffer;
   readonly cuSeqlensQ: DeviceBuffer;
   readonly seqLens: DeviceBuffer;
+  /** fp32 [Hq] when the problem has sinks. */
+  readonly sinks: DeviceBuffer | undefined;
   /** Token rows allocated in q / out / lse (>= totalQ; the rest are guard rows). */
   readonly rows: number;
 
@@ -230,6 +249,7 @@ export class DeviceProblem implements Disposable {
     this.pageTable = alloc(reqs * p.stride * 4);
     this.cuSeqlensQ = alloc((reqs + 1) * 4);
     this.seqLens = alloc(reqs * 4);
+    this.sinks = p.sinks ? alloc(hq * 4) : undefined;
     this.upload(p);
   }
 
@@ -243,6 +263,7 @@ export class DeviceProblem implements Disposable {
     this.pageTable.write(p.pageTable);
     this.cuSeqlensQ.write(p.cuSeqlensQ);
     this.seqLens.write(p.seqLens);
+    if (p.sinks) this.sinks?.write(p.sinks);
     this.poison();
   }
 
@@ -268,6 +289,7 @@ export function stepArgs(p: Problem, dev: DeviceProblem, stream: Stream, numSpli
     vCache: dev.vCache,
     out: dev.out,
     lse: dev.lse,
+    ...(dev.sinks ? { sinks: dev.sinks } : {}),
     pageTable: dev.pageTable,
     cuSeqlensQ: dev.cuSeqlensQ,
     seqLens: dev.seqLens,
@@ -374,6 +396,7 @@ export function referenceFor(p: Problem) {
     softmaxScale: p.softmaxScale,
     window: p.opts.window,
     softcap: p.opts.softcap,
+    ...(p.sinks ? { sinks: p.sinks } : {}),
     pageTableStride: p.stride,
   });
 }
@@ -445,6 +468,7 @@ export function describeProblem(p: Problem, extra: Record<string, unknown> = {})
       causal: o.causal,
       window: o.window,
       softcap: o.softcap,
+      sinks: p.sinks ? Array.from(p.sinks, (x) => Math.round(x * 100) / 100) : undefined,
       S: o.maxNumSplits,
       numReqs: p.numReqs,
       totalQ: p.totalQ,

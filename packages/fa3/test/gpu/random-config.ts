@@ -1,7 +1,7 @@
 // The random configurations of random-configs.gpu.ts: geometry, batch shape and split settings
 // drawn from a seed, with the per-request lengths shrunk to a CPU-reference work budget.
 import type { AttentionOptions } from '@flashgraph/fa3';
-import { type Batch, Rng } from './harness.js';
+import { type Batch, Rng, randomSinks } from './harness.js';
 
 /** Query-key-dim products per config the CPU reference can afford (~0.1 s each). */
 const WORK_BUDGET = 1.6e7;
@@ -18,11 +18,17 @@ export interface Config {
   numSplits: number;
   qScale: number;
   kind: string;
+  /** fp32 [Hq] attention sinks, or none. */
+  sinks?: Float32Array;
 }
 
 export function sampleConfig(seed: number): Config {
   const r = new Rng(seed);
-  const headDim = r.pick([64, 128, 256] as const);
+  // Head dims 96 / 192 and sinks come from their own stream, so every other draw of a seed is what
+  // it was before they existed (earlier runs' failures stay reproducible).
+  const extra = new Rng(seed ^ 0x2545f491);
+  let headDim: 64 | 96 | 128 | 192 | 256 = r.pick([64, 128, 256] as const);
+  if (extra.chance(0.3)) headDim = extra.pick([96, 192] as const);
   const g = r.pick([1, 2, 4, 8]);
   const numHeadsKv = r.pick([1, 2, 4, 8]);
   const numHeadsQ = g * numHeadsKv;
@@ -100,11 +106,13 @@ export function sampleConfig(seed: number): Config {
   let maxNumSplits = r.pick([1, 2, 4, 8, 16, 32, 64, 128, 256]);
   while (maxNumSplits > 1 && 4 * maxNumSplits * numHeadsQ * tokens * (headDim + 1) > 2 ** 30) maxNumSplits >>= 1;
   const numSplits = r.chance(0.4) ? 0 : r.int(0, maxNumSplits);
+  const sinks = extra.chance(0.3) ? randomSinks(numHeadsQ, extra) : undefined;
   return {
     seed,
-    kind: long ? `${kind}+long` : kind,
+    kind: `${long ? `${kind}+long` : kind}${sinks ? '+sinks' : ''}`,
     qScale,
     numSplits,
+    ...(sinks ? { sinks } : {}),
     geo: { numHeadsQ, numHeadsKv, headDim, dtype, pageSize, causal, window, softcap, maxNumSplits },
     batch: { qLens, kLens },
   };

@@ -1,6 +1,6 @@
 // (a) Random configurations against referenceAttention: batch 1..4096, q lengths 1..512,
-// contexts 0..32k, head dims 64/128/256, GQA 1/2/4/8, page sizes 16/64/256, causal on/off,
-// sliding window, softcap, numSplits 0..S, bf16 and fp16. Every output element and LSE is
+// contexts 0..32k, head dims 64/96/128/192/256, GQA 1/2/4/8, page sizes 16/64/256, causal on/off,
+// sliding window, softcap, attention sinks (30% of configs), numSplits 0..S, bf16 and fp16. Every output element and LSE is
 // checked, guard rows past totalQ must stay poisoned, and the device metadata must equal
 // planSplits. Every 4th config with an explicit numSplits states maxSeqlenQ = 0 to forward, so
 // the decode kernel (picked when maxSeqlenQ x G <= 16) takes every tile whatever the query
@@ -38,6 +38,7 @@ test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED}
     maxK: 0,
     maxQ: 0,
     dims: new Set<number>(),
+    withSinks: 0,
     pages: new Set<number>(),
     understated: 0,
   };
@@ -51,6 +52,7 @@ test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED}
         pages: slackRng.int(1, 4),
       });
       const p = makeProblem(opts, cfg.batch, new Rng(cfg.seed * 7 + 1), cfg.qScale);
+      if (cfg.sinks) p.sinks = cfg.sinks;
       // The split bound then does not depend on maxSeqlenQ, so schedule and forward agree.
       const understate = i % 4 === 3 && cfg.numSplits > 0;
       const label = `${describeProblem(p, { config: i, seed: cfg.seed, kind: cfg.kind, numSplits: cfg.numSplits, qScale: cfg.qScale })}${understate ? ' forward maxSeqlenQ=0' : ''}`;
@@ -81,6 +83,7 @@ test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED}
       seen.maxK = Math.max(seen.maxK, ...cfg.batch.kLens);
       seen.maxQ = Math.max(seen.maxQ, ...cfg.batch.qLens);
       seen.dims.add(opts.headDim);
+      if (cfg.sinks) seen.withSinks++;
       seen.pages.add(opts.pageSize);
       if (failures.length >= 10) break; // enough to diagnose; don't spend the whole budget
     }
@@ -88,7 +91,7 @@ test(`fa3 forward vs referenceAttention: ${CONFIGS} random configs (seed ${SEED}
     stream.dispose();
   }
   console.log(
-    `coverage: max numReqs ${seen.maxReqs}, max context ${seen.maxK}, max q ${seen.maxQ}, head dims ${[...seen.dims]}, pages ${[...seen.pages]}, split bounds used ${[...seen.splitsUsed].sort((a, b) => a - b)}, forward with maxSeqlenQ understated ${seen.understated}`,
+    `coverage: max numReqs ${seen.maxReqs}, max context ${seen.maxK}, max q ${seen.maxQ}, head dims ${[...seen.dims].sort((a, b) => a - b)}, with sinks ${seen.withSinks}, pages ${[...seen.pages]}, split bounds used ${[...seen.splitsUsed].sort((a, b) => a - b)}, forward with maxSeqlenQ understated ${seen.understated}`,
   );
   assert.equal(failures.length, 0, `${failures.length} config(s) failed:\n${failures.join('\n')}`);
 });
