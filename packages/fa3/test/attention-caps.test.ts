@@ -33,6 +33,8 @@ describe('attentionCaps', () => {
     expect(attentionCaps).toEqual({
       headDims: [64, 96, 128, 192, 256],
       dtypes: ['bf16', 'fp16'],
+      kvCacheDtypes: ['bf16', 'fp16', 'fp8_e4m3'],
+      dtypeBytes: 2,
       kernelHeadDims: { general: [64, 96, 128, 192, 256], decode: [64, 96, 128, 192, 256], wgmma: [64, 128, 256] },
       sinks: true,
       softcap: true,
@@ -49,6 +51,7 @@ describe('attentionCaps', () => {
       attentionCaps,
       attentionCaps.headDims,
       attentionCaps.dtypes,
+      attentionCaps.kvCacheDtypes,
       attentionCaps.kernelHeadDims,
       attentionCaps.unverified,
       attentionCaps.unverified.headDims,

@@ -54,7 +54,6 @@ describe('@flashgraph/fa3/reference', () => {
         'E4M3_MAX',
         'E4M3_NAN',
         'KV_CACHE_DTYPES',
-        'attentionCaps',
         'decodeE4m3',
         'encodeE4m3',
         'kvCacheDtypeBytes',
