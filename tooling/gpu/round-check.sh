@@ -2,8 +2,9 @@
 # One device call that checks a whole round's GPU work on the merged tree (the lead's final call):
 # correctness first, in parallel (every bundled GPU suite; the models against transformers and
 # memcheck of a model's generate; fa3's self-test on the default kernel choice and on the wgmma
-# kernel; memcheck of fa3's crash scenario), then the prefill timings alone on the card, then fa3's
-# decode grid with the bf16 cache next to the fp8 e4m3 cache (ROUND_DECODE=0 skips it).
+# kernel; memcheck of fa3's crash scenario), then fa3's decode grid with the bf16 cache next to the
+# fp8 e4m3 cache alone on the card (ROUND_DECODE=0 skips it), then the prefill timings
+# (ROUND_GRID=0 skips them).
 # Prepared here by tooling/gpu/round-prepare.sh into .gpu-round (carry it); on the device, from
 # the repository root:   bash .gpu-round/round-check.sh
 # Logs: $OUT/round-logs.tgz (one file: the device tool returns at most 8); summary printed last.
@@ -69,18 +70,18 @@ sed -n '/== transformers vs flashgraph/,$p' "$L/models-check.log" | head -60
 [[ -s $L/models-check.log ]] && ! grep -q '== transformers vs flashgraph' "$L/models-check.log" && tail -n 25 "$L/models-check.log"
 echo "-- memcheck generate rc=$(cat "$L/memcheck-generate.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-generate.log" 2>/dev/null | tail -1)"
 
-# Phase B: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
+# Phase B: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point, alone on the card.
+if [[ ${ROUND_DECODE:-1} == 1 ]]; then
+  timeout ${ROUND_DECODE_TIMEOUT:-240} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
+  echo $? > "$L/fa3-decode.rc"; pack
+  echo "==== round check: decode grid, bf16 vs fp8 ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
+  grep -v '^{' "$L/fa3-decode.log" | tail -n 45
+fi
+# Phase C: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
 [[ ${ROUND_GRID:-1} == 0 ]] && exit 0
-( cd "$H/fa3" && OUT=$L/fa3-grid timeout 150 bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
+( cd "$H/fa3" && OUT=$L/fa3-grid timeout ${ROUND_GRID_TIMEOUT:-150} bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
 pack
 
 echo "==== round check: prefill timings ($card), $(( $(date +%s) - t0 )) s"
 sed -n '/==== prefill-device summary/,$p' "$L/fa3-grid.log" | head -40
-
-# Phase C: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point, alone on the card.
-[[ ${ROUND_DECODE:-1} == 0 ]] && exit 0
-timeout ${ROUND_DECODE_TIMEOUT:-240} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
-echo $? > "$L/fa3-decode.rc"; pack
-echo "==== round check: decode grid, bf16 vs fp8 ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
-grep -v '^{' "$L/fa3-decode.log" | tail -n 45
 exit 0
