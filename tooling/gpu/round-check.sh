@@ -44,7 +44,7 @@ fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 t
       $(for i in 1 2 3 4 5 6 7 8; do echo --prompt-ids $((300+i)),$((400+i)),$((500+i*3)); done) > "$L/memcheck-generate.log" 2>&1
     echo $? > "$L/memcheck-generate.rc"
   fi ) &
-[[ ${ROUND_MEMCHECK_FA3:-1} == 1 ]] && ( timeout 200 compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
+[[ ${ROUND_MEMCHECK_FA3:-1} == 1 ]] && ( timeout ${ROUND_MEMCHECK_FA3_TIMEOUT:-200} compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
     > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
 # fa3's fp8-cache kernels under memcheck and racecheck: the suite's small NaN-code case (one
 # request of 200 keys through the decode kernel, then 40 queries through the general kernel).
