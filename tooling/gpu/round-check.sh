@@ -49,7 +49,7 @@ fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 t
 # fa3's fp8-cache kernels under memcheck and racecheck: the suite's small NaN-code case (one
 # request of 200 keys through the decode kernel, then 40 queries through the general kernel).
 [[ ${ROUND_SANITIZE_FP8:-1} == 1 ]] && ( for tool in memcheck racecheck; do
-    timeout 150 compute-sanitizer --tool $tool --error-exitcode 17 /tmp/node --test --test-name-pattern='NaN codes' \
+    timeout ${ROUND_FP8_SANITIZE_TIMEOUT:-150} compute-sanitizer --tool $tool --error-exitcode 17 /tmp/node --test --test-name-pattern='NaN codes' \
       "$H/suite/fa3--fp8-kv.mjs" > "$L/$tool-fa3-fp8.log" 2>&1; echo $? > "$L/$tool-fa3-fp8.rc"
   done ) &
 ( /tmp/node "$H/models/cli.mjs" doctor > "$L/doctor.log" 2>&1 ) &
