@@ -79,7 +79,7 @@ if [[ ${ROUND_DECODE:-1} == 1 ]]; then
 fi
 # Phase C: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.
 [[ ${ROUND_GRID:-1} == 0 ]] && exit 0
-( cd "$H/fa3" && OUT=$L/fa3-grid timeout ${ROUND_GRID_TIMEOUT:-150} bash prefill-device.sh grid sdpa > "$L/fa3-grid.log" 2>&1 )
+( cd "$H/fa3" && OUT=$L/fa3-grid timeout ${ROUND_GRID_TIMEOUT:-150} bash prefill-device.sh ${ROUND_GRID_STEPS:-grid sdpa} > "$L/fa3-grid.log" 2>&1 )
 pack
 
 echo "==== round check: prefill timings ($card), $(( $(date +%s) - t0 )) s"
