@@ -45,7 +45,10 @@ build() {
   nvcc "${flags[@]}" "${objs[@]}" -o "$bin" -lpthread
 }
 
-if [[ ! -x $bin ]]; then
+# Rebuilt whenever a kernel, the self-test or a shared header is newer than the binary (a stale
+# self-test once "checked" kernels that were no longer the ones in the tree).
+stale=$(find "$here/kernels" "$here/tests/fa3_selftest.cu" "$here/../common" -newer "$bin" -type f 2>/dev/null | head -1)
+if [[ ! -x $bin || -n $stale ]]; then
   start=$(date +%s)
   build || { echo "BUILD FAILED"; exit 1; }
   echo "built $bin in $(( $(date +%s) - start )) s"
