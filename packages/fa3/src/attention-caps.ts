@@ -40,7 +40,7 @@ export interface AttentionCaps {
   /** The largest split capacity (`maxNumSplits`). */
   readonly maxNumSplits: number;
   /**
-   * What is built and checked on the CPU but has not run on a GPU yet: createAttention (head dims)
+   * What is built, CPU-checked and passed the GPU suites, but has not run under compute-sanitizer yet: createAttention (head dims)
    * and forward (sinks) refuse it unless the environment variable `env` is `1`.
    */
   readonly unverified: { readonly headDims: readonly number[]; readonly sinks: boolean; readonly env: string };

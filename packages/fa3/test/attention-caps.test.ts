@@ -73,7 +73,7 @@ describe('attentionCaps', () => {
         () => createAttention({ ...opts, headDim: headDim as never }),
         'invalid_value',
         'createAttention.headDim',
-        /has not run on a GPU yet; set FLASHGRAPH_FA3_UNVERIFIED=1/,
+        /has not run under compute-sanitizer yet; set FLASHGRAPH_FA3_UNVERIFIED=1/,
       );
     }
     for (const headDim of [64, 128, 256] as const)
