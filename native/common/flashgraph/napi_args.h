@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #ifndef FLASHGRAPH_ADDON_NAME
@@ -64,6 +65,55 @@ inline double numberValue(Napi::Env env, const Napi::Value& value, const std::st
   return value.As<Napi::Number>().DoubleValue();
 }
 
+inline bool boolValue(Napi::Env env, const Napi::Value& value, const std::string& path) {
+  if (!value.IsBoolean()) throwArgumentError(env, "invalid_type", path, "wrong type", "boolean");
+  return value.As<Napi::Boolean>().Value();
+}
+
+// An object holding named arguments (not an array or a function).
+inline Napi::Object objectValue(Napi::Env env, const Napi::Value& value, const std::string& path) {
+  if (!value.IsObject() || value.IsArray() || value.IsFunction()) {
+    throwArgumentError(env, "invalid_type", path, "wrong type", "an options object");
+  }
+  return value.As<Napi::Object>();
+}
+
+// A host Int32Array the addon reads `minLength` elements of: a shorter one is `out_of_range`, so
+// the C++ code behind it never reads past its end.
+inline Napi::Int32Array int32ArrayValue(Napi::Env env, const Napi::Value& value, const std::string& path,
+                                        size_t minLength) {
+  const std::string allowed = "Int32Array of length >= " + std::to_string(minLength);
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throwArgumentError(env, "invalid_type", path, "wrong type", allowed);
+  }
+  Napi::Int32Array array = value.As<Napi::Int32Array>();
+  if (array.ElementLength() < minLength) {
+    throwArgumentError(env, "out_of_range", path, "too short: length " + std::to_string(array.ElementLength()),
+                       allowed);
+  }
+  return array;
+}
+
+// One string out of `choices` (e.g. a dtype name): its index in `choices`. A non-string is
+// `invalid_type`, any other string `invalid_value`; `allowed` lists the choices ('a', 'b' or 'c').
+inline size_t choiceValue(Napi::Env env, const Napi::Value& value, const std::string& path,
+                          std::initializer_list<const char*> choices) {
+  std::string allowed;
+  size_t i = 0;
+  for (const char* choice : choices) {
+    allowed += std::string(i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + "'" + choice + "'";
+    ++i;
+  }
+  if (!value.IsString()) throwArgumentError(env, "invalid_type", path, "wrong type", allowed);
+  const std::string s = value.As<Napi::String>().Utf8Value();
+  i = 0;
+  for (const char* choice : choices) {
+    if (s == choice) return i;
+    ++i;
+  }
+  throwArgumentError(env, "invalid_value", path, "unknown value", allowed);
+}
+
 inline uint64_t bigintArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return bigintValue(info.Env(), info[i], name);
 }
@@ -98,16 +148,12 @@ inline double numberArg(const Napi::CallbackInfo& info, size_t i, const char* na
 }
 
 inline bool boolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsBoolean()) throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "boolean");
-  return info[i].As<Napi::Boolean>().Value();
+  return boolValue(info.Env(), info[i], name);
 }
 
 // An options object (the constructors of the kernel classes take one).
 inline Napi::Object objectArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsObject() || info[i].IsArray() || info[i].IsFunction()) {
-    throwArgumentError(info.Env(), "invalid_type", name, "wrong type", "an options object");
-  }
-  return info[i].As<Napi::Object>();
+  return objectValue(info.Env(), info[i], name);
 }
 
 // Properties of an options object, named `options.<key>` in errors.

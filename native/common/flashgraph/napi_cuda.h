@@ -18,11 +18,13 @@ namespace napi {
 // The Error for a failed CUDA call (not thrown: async completions reject with it). Clears the
 // runtime's last-error slot so a later call does not report this failure again; sticky errors (a
 // kernel fault) stay, since every later call reports them until the process restarts.
-inline Napi::Error cudaError(Napi::Env env, cudaError_t err, const char* call) {
+// `detail` replaces cudaGetErrorString in the message where the caller knows more (fa3's launchers
+// return the check that failed, e.g. "q must be 16-byte aligned").
+inline Napi::Error cudaError(Napi::Env env, cudaError_t err, const char* call, const std::string& detail = "") {
   cudaGetLastError();
   const char* name = cudaGetErrorName(err);
-  Napi::Error error =
-      Napi::Error::New(env, std::string(name) + ": " + call + " failed: " + cudaGetErrorString(err));
+  Napi::Error error = Napi::Error::New(
+      env, std::string(name) + ": " + call + " failed: " + (detail.empty() ? cudaGetErrorString(err) : detail));
   error.Set("cudaCode", Napi::Number::New(env, static_cast<double>(err)));
   error.Set("cudaName", Napi::String::New(env, name));
   error.Set("cudaCall", Napi::String::New(env, call));

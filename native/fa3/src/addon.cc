@@ -3,128 +3,111 @@
 // workspaceLayout, resolveNumSplits, planSplitsHost, prepare, forward, writeKvCache. All
 // synchronous; pointers and streams are bigints. Loading never touches the GPU (cudart is static),
 // so the addon loads on a machine without a driver and status() says why nothing can run.
-// Errors are JS Errors whose message starts with the CUDA / fa3 error name.
+// Errors follow native/common's contract (docs/architecture.md, "Native error contract"):
+// - a bad argument: a TypeError / RangeError with `code`, `path` and `allowed` (napi_args.h), the
+//   path `<fn>.<name>` (`<fn>.caps.<name>` inside caps), thrown before any fa3 call;
+// - a failed fa3::Result named after a CUDA error (the launchers' own checks included): cudaError
+//   (napi_cuda.h), `cudaCall` the function, the Result's text as the detail;
+// - a failed fa3::Result named `fa3Error...`: a codedError, code `fa3_error`, carrying `fa3Name`
+//   (packages/fa3's FA3_NATIVE_ERROR_CODES maps it to a stable Fa3Error code).
 #include <napi.h>
 
-#include <cmath>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "../kernels/api.h"
+#include "flashgraph/napi_args.h"
+#include "flashgraph/napi_cuda.h"
 
 namespace {
 
-constexpr const char* kInvalid = "cudaErrorInvalidValue";
+using flashgraph::napi::bigintValue;
+using flashgraph::napi::boolValue;
+using flashgraph::napi::choiceValue;
+using flashgraph::napi::int32ArrayValue;
+using flashgraph::napi::integerValue;
+using flashgraph::napi::numberValue;
+using flashgraph::napi::objectValue;
 
-[[noreturn]] void throwNamed(Napi::Env env, const std::string& name, const std::string& what, int code) {
-  Napi::Error e = Napi::Error::New(env, name + ": " + what);
-  e.Set("cudaName", Napi::String::New(env, name));
-  e.Set("cudaCode", Napi::Number::New(env, code));
-  throw e;
-}
-[[noreturn]] void throwInvalid(Napi::Env env, const std::string& what) { throwNamed(env, kInvalid, what, 1); }
+constexpr double kInt32Min = -2147483648.0;
+constexpr double kInt32Max = 2147483647.0;
 
-void throwIfFailed(Napi::Env env, const fa3::Result& r) {
+// `fn` names the addon function in the error. A Result's message is "<errorName>: <what>".
+void throwIfFailed(Napi::Env env, const fa3::Result& r, const char* fn) {
   if (r.ok()) return;
-  const size_t colon = r.message.find(':');
-  const std::string name = colon == std::string::npos ? kInvalid : r.message.substr(0, colon);
-  Napi::Error e = Napi::Error::New(env, r.message);
-  e.Set("cudaName", Napi::String::New(env, name));
-  e.Set("cudaCode", Napi::Number::New(env, r.code));
-  throw e;
-}
-
-Napi::Object objectArg(const Napi::CallbackInfo& info, const char* fn) {
-  if (info.Length() < 1 || !info[0].IsObject()) throwInvalid(info.Env(), std::string(fn) + ": expected an argument object");
-  return info[0].As<Napi::Object>();
-}
-
-Napi::Value field(const Napi::Object& o, const char* fn, const char* name) {
-  Napi::Value v = o.Get(name);
-  if (v.IsUndefined()) throwInvalid(o.Env(), std::string(fn) + ": " + name + " is required");
-  return v;
-}
-
-double numberField(const Napi::Object& o, const char* fn, const char* name) {
-  Napi::Value v = field(o, fn, name);
-  if (!v.IsNumber()) throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int intField(const Napi::Object& o, const char* fn, const char* name, double lo = -2147483648.0,
-             double hi = 2147483647.0) {
-  const double v = numberField(o, fn, name);
-  if (!(v >= lo && v <= hi) || v != std::floor(v)) {
-    throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be an integer in [" + std::to_string(int64_t(lo)) +
-                              ", " + std::to_string(int64_t(hi)) + "], got " + std::to_string(v));
+  const size_t colon = r.message.find(": ");
+  const std::string name = colon == std::string::npos ? std::string() : r.message.substr(0, colon);
+  if (name.rfind("fa3Error", 0) == 0) {
+    Napi::Error e = flashgraph::napi::codedError(env, "fa3_error", fn, r.message);
+    e.Set("fa3Name", Napi::String::New(env, name));
+    throw e;
   }
-  return static_cast<int>(v);
+  throw flashgraph::napi::cudaError(env, static_cast<cudaError_t>(r.code), fn,
+                                    colon == std::string::npos ? r.message : r.message.substr(colon + 2));
 }
 
-bool boolField(const Napi::Object& o, const char* fn, const char* name) {
-  Napi::Value v = field(o, fn, name);
-  if (!v.IsBoolean()) throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
+// A named argument of `o`, whose path in errors is `<where>.<name>`.
+class Fields {
+ public:
+  Fields(Napi::Object o, std::string where) : o_(o), where_(std::move(where)) {}
+
+  std::string path(const char* name) const { return where_ + "." + name; }
+  Napi::Value get(const char* name) const { return o_.Get(name); }
+  bool has(const char* name) const { return !o_.Get(name).IsUndefined(); }
+
+  int integer(const char* name, double lo = kInt32Min, double hi = kInt32Max) const {
+    return static_cast<int>(integerValue(o_.Env(), get(name), path(name), lo, hi));
+  }
+  double number(const char* name) const { return numberValue(o_.Env(), get(name), path(name)); }
+  bool boolean(const char* name) const { return boolValue(o_.Env(), get(name), path(name)); }
+  uintptr_t pointer(const char* name) const {
+    return static_cast<uintptr_t>(bigintValue(o_.Env(), get(name), path(name)));
+  }
+  // An optional pointer: absent (undefined) reads as 0.
+  uintptr_t optionalPointer(const char* name) const { return has(name) ? pointer(name) : 0; }
+  Napi::Int32Array int32Array(const char* name, size_t min_length) const {
+    return int32ArrayValue(o_.Env(), get(name), path(name), min_length);
+  }
+  size_t choice(const char* name, std::initializer_list<const char*> choices) const {
+    return choiceValue(o_.Env(), get(name), path(name), choices);
+  }
+  Fields object(const char* name) const { return Fields(objectValue(o_.Env(), get(name), path(name)), path(name)); }
+  Napi::Env env() const { return o_.Env(); }
+
+ private:
+  Napi::Object o_;
+  std::string where_;
+};
+
+// The one argument object of `fn`.
+Fields argsOf(const Napi::CallbackInfo& info, const char* fn) {
+  return Fields(objectValue(info.Env(), info[0], fn), fn);
 }
 
-uintptr_t ptrField(const Napi::Object& o, const char* fn, const char* name);
-// An optional pointer: absent (undefined) reads as 0.
-uintptr_t optionalPtrField(const Napi::Object& o, const char* fn, const char* name) {
-  return o.Get(name).IsUndefined() ? 0 : ptrField(o, fn, name);
-}
-
-uintptr_t ptrField(const Napi::Object& o, const char* fn, const char* name) {
-  Napi::Value v = field(o, fn, name);
-  if (!v.IsBigInt()) throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be a bigint");
-  bool lossless = false;
-  const uint64_t p = v.As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be in [0, 2^64)");
-  return static_cast<uintptr_t>(p);
-}
-
-Napi::Int32Array int32ArrayField(const Napi::Object& o, const char* fn, const char* name, size_t min_len) {
-  Napi::Value v = field(o, fn, name);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throwInvalid(o.Env(), std::string(fn) + ": " + name + " must be an Int32Array");
-  Napi::Int32Array a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() < min_len)
-    throwInvalid(o.Env(), std::string(fn) + ": " + name + " must hold at least " + std::to_string(min_len) +
-                              " elements, got " + std::to_string(a.ElementLength()));
-  return a;
-}
-
-fa3::Caps capsField(const Napi::Object& args, const char* fn) {
-  Napi::Value v = field(args, fn, "caps");
-  if (!v.IsObject()) throwInvalid(args.Env(), std::string(fn) + ": caps must be an object");
-  Napi::Object o = v.As<Napi::Object>();
+// caps (`<fn>.caps.<name>` in errors), checked by validate_caps before anything else reads it.
+fa3::Caps readCaps(const Fields& o, const char* fn) {
   fa3::Caps c;
-  c.num_heads_q = intField(o, fn, "numHeadsQ");
-  c.num_heads_kv = intField(o, fn, "numHeadsKv");
-  c.head_dim = intField(o, fn, "headDim");
-  Napi::Value dt = field(o, fn, "dtype");
-  const std::string dts = dt.IsString() ? dt.As<Napi::String>().Utf8Value() : "";
-  if (dts == "bf16") c.dtype = 0;
-  else if (dts == "fp16") c.dtype = 1;
-  else throwInvalid(o.Env(), std::string(fn) + ": caps.dtype must be 'bf16' or 'fp16'");
+  c.num_heads_q = o.integer("numHeadsQ");
+  c.num_heads_kv = o.integer("numHeadsKv");
+  c.head_dim = o.integer("headDim");
+  c.dtype = static_cast<int>(o.choice("dtype", {"bf16", "fp16"}));  // 0 = bf16, 1 = fp16
   // caps.kvDtype: the cache's element type, default caps.dtype.
-  Napi::Value kv = o.Get("kvDtype");
-  if (!kv.IsUndefined()) {
-    const std::string kvs = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "";
-    if (kvs == "bf16") c.kv_dtype = 0;
-    else if (kvs == "fp16") c.kv_dtype = 1;
-    else if (kvs == "fp8_e4m3") c.kv_dtype = fa3::kKvFp8E4m3;
-    else throwInvalid(o.Env(), std::string(fn) + ": caps.kvDtype must be 'bf16', 'fp16' or 'fp8_e4m3'");
+  if (o.has("kvDtype")) {
+    const int kv[] = {0, 1, fa3::kKvFp8E4m3};
+    c.kv_dtype = kv[o.choice("kvDtype", {"bf16", "fp16", "fp8_e4m3"})];
   }
-  c.page_size = intField(o, fn, "pageSize");
-  c.num_pages = intField(o, fn, "numPages");
-  c.max_num_reqs = intField(o, fn, "maxNumReqs");
-  c.max_num_tokens = intField(o, fn, "maxNumTokens");
-  c.max_num_pages_per_req = intField(o, fn, "maxNumPagesPerReq");
-  c.max_num_splits = intField(o, fn, "maxNumSplits");
-  c.causal = boolField(o, fn, "causal");
-  c.window_left = intField(o, fn, "windowLeft");
-  c.window_right = intField(o, fn, "windowRight");
-  c.softcap = static_cast<float>(numberField(o, fn, "softcap"));
-  throwIfFailed(o.Env(), fa3::validate_caps(c));
+  c.page_size = o.integer("pageSize");
+  c.num_pages = o.integer("numPages");
+  c.max_num_reqs = o.integer("maxNumReqs");
+  c.max_num_tokens = o.integer("maxNumTokens");
+  c.max_num_pages_per_req = o.integer("maxNumPagesPerReq");
+  c.max_num_splits = o.integer("maxNumSplits");
+  c.causal = o.boolean("causal");
+  c.window_left = o.integer("windowLeft");
+  c.window_right = o.integer("windowRight");
+  c.softcap = static_cast<float>(o.number("softcap"));
+  throwIfFailed(o.env(), fa3::validate_caps(c), fn);
   return c;
 }
 
@@ -139,29 +122,22 @@ Napi::Value Status(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// Kernel names <-> scheduling.h ForwardKernel ids.
-int kernelId(Napi::Env env, const Napi::Value& v, const char* fn) {
+// Kernel names <-> scheduling.h ForwardKernel ids; absent = general.
+int kernelId(Napi::Env env, const Napi::Value& v, const std::string& path) {
   if (v.IsUndefined()) return fa3::kKernelGeneral;
-  const std::string k = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-  if (k == "general") return fa3::kKernelGeneral;
-  if (k == "decode") return fa3::kKernelDecode;
-  if (k == "wgmma") return fa3::kKernelWgmma;
-  throwInvalid(env, std::string(fn) + ": kernel must be 'general', 'decode' or 'wgmma'");
-  return 0;
+  const int ids[] = {fa3::kKernelGeneral, fa3::kKernelDecode, fa3::kKernelWgmma};
+  return ids[choiceValue(env, v, path, {"general", "decode", "wgmma"})];
 }
 
 // tileShape(headDim, qheadsPerKvhead, kernel = 'general'): scheduling.h tile_shape.
 Napi::Value TileShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    throwInvalid(env, "tileShape: expected (headDim: number, qheadsPerKvhead: number, kernel?: string)");
-  const double hd = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
   // Which head dims: tile_shape_checked says (forward_kernel_list.h).
-  if (hd != std::floor(hd) || hd < 0 || hd > 65536 || g != std::floor(g) || g < 1 || g > 4096)
-    throwInvalid(env, "tileShape: headDim must be an integer and qheadsPerKvhead an integer in [1, 4096]");
-  const int kernel = kernelId(env, info.Length() > 2 ? info[2] : env.Undefined(), "tileShape");
+  const double hd = integerValue(env, info[0], "tileShape.headDim", 0, 65536);
+  const double g = integerValue(env, info[1], "tileShape.qheadsPerKvhead", 1, 4096);
+  const int kernel = kernelId(env, info[2], "tileShape.kernel");
   fa3::TileShape t;
-  throwIfFailed(env, fa3::tile_shape_checked(kernel, static_cast<int>(hd), static_cast<int>(g), &t));
+  throwIfFailed(env, fa3::tile_shape_checked(kernel, static_cast<int>(hd), static_cast<int>(g), &t), "tileShape");
   Napi::Object o = Napi::Object::New(env);
   o.Set("blockM", Napi::Number::New(env, t.block_m));
   o.Set("blockN", Napi::Number::New(env, t.block_n));
@@ -173,35 +149,23 @@ Napi::Value TileShape(const Napi::CallbackInfo& info) {
 // FLASHGRAPH_FA3_KERNEL request.
 Napi::Value ForwardKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    throwInvalid(env, "forwardKernel: expected (maxSeqlenQ: number, qheadsPerKvhead: number, headDim?: number)");
-  const double q = info[0].As<Napi::Number>().DoubleValue(), g = info[1].As<Napi::Number>().DoubleValue();
-  if (q != std::floor(q) || g != std::floor(g) || q < 0 || q > 2147483647.0 || g < 1 || g > 4096)
-    throwInvalid(env, "forwardKernel: maxSeqlenQ must be an integer in [0, 2147483647] and qheadsPerKvhead in [1, 4096]");
-  double hd = 128;
-  if (info.Length() > 2 && !info[2].IsUndefined()) {
-    if (!info[2].IsNumber()) throwInvalid(env, "forwardKernel: headDim must be a number");
-    hd = info[2].As<Napi::Number>().DoubleValue();
-  }
+  const double q = integerValue(env, info[0], "forwardKernel.maxSeqlenQ", 0, kInt32Max);
+  const double g = integerValue(env, info[1], "forwardKernel.qheadsPerKvhead", 1, 4096);
   // Which head dims: step_kernel_checked says (forward_kernel_list.h).
-  if (hd != std::floor(hd) || hd < 0 || hd > 65536) throwInvalid(env, "forwardKernel: headDim must be an integer");
+  const double hd = info[2].IsUndefined() ? 128 : integerValue(env, info[2], "forwardKernel.headDim", 0, 65536);
   int kernel = 0;
-  throwIfFailed(env, fa3::step_kernel_checked(static_cast<int>(q), static_cast<int>(g), static_cast<int>(hd), &kernel));
+  throwIfFailed(env, fa3::step_kernel_checked(static_cast<int>(q), static_cast<int>(g), static_cast<int>(hd), &kernel),
+                "forwardKernel");
   return Napi::String::New(env, fa3::kernel_name(kernel));
 }
 
+// workspaceLayout(caps) takes the caps object itself (`workspaceLayout.caps.<name>` in errors).
 Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
+  const char* fn = "workspaceLayout";
   Napi::Env env = info.Env();
-  fa3::Caps c;
-  if (info.Length() < 1 || !info[0].IsObject()) throwInvalid(env, "workspaceLayout: expected caps");
-  {
-    // workspaceLayout(caps) takes the caps object itself.
-    Napi::Object wrapper = Napi::Object::New(env);
-    wrapper.Set("caps", info[0]);
-    c = capsField(wrapper, "workspaceLayout");
-  }
+  const fa3::Caps c = readCaps(Fields(objectValue(env, info[0], "workspaceLayout.caps"), "workspaceLayout.caps"), fn);
   fa3::WorkspaceLayout l;
-  throwIfFailed(env, fa3::workspace_layout_checked(c, &l));
+  throwIfFailed(env, fa3::workspace_layout_checked(c, &l), fn);
   Napi::Object o = Napi::Object::New(env);
   o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(l.total_bytes)));
   o.Set("splitsOffset", Napi::Number::New(env, static_cast<double>(l.splits_offset)));
@@ -216,32 +180,38 @@ Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
 
 Napi::Value ResolveNumSplits(const Napi::CallbackInfo& info) {
   const char* fn = "resolveNumSplits";
-  Napi::Object a = objectArg(info, fn);
-  const fa3::Caps c = capsField(a, fn);
+  const Fields a = argsOf(info, fn);
+  const fa3::Caps c = readCaps(a.object("caps"), fn);
+  const int num_splits = a.integer("numSplits");
+  const int max_seqlen_q = a.integer("maxSeqlenQ");
+  const int max_seqlen_k = a.integer("maxSeqlenK");
+  const int sm_count = a.integer("smCount");
   int out = 1;
-  throwIfFailed(info.Env(), fa3::resolve_num_splits_checked(c, intField(a, fn, "numSplits"), intField(a, fn, "maxSeqlenQ"),
-                                                            intField(a, fn, "maxSeqlenK"), intField(a, fn, "smCount"),
-                                                            &out));
+  throwIfFailed(info.Env(),
+                fa3::resolve_num_splits_checked(c, num_splits, max_seqlen_q, max_seqlen_k, sm_count, &out), fn);
   return Napi::Number::New(info.Env(), out);
 }
 
 Napi::Value PlanSplitsHost(const Napi::CallbackInfo& info) {
   const char* fn = "planSplitsHost";
   Napi::Env env = info.Env();
-  Napi::Object a = objectArg(info, fn);
-  const fa3::Caps c = capsField(a, fn);
-  const int num_reqs = intField(a, fn, "numReqs", 0, c.max_num_reqs);
-  Napi::Int32Array cu = int32ArrayField(a, fn, "cuSeqlensQ", static_cast<size_t>(num_reqs) + 1);
-  Napi::Int32Array seq = int32ArrayField(a, fn, "seqLens", static_cast<size_t>(num_reqs));
-  const int bound = intField(a, fn, "numSplitsBound");
-  const int sm = intField(a, fn, "smCount");
-  const int kernel = kernelId(env, a.Get("kernel"), fn);
+  const Fields a = argsOf(info, fn);
+  const fa3::Caps c = readCaps(a.object("caps"), fn);
+  const int num_reqs = a.integer("numReqs", 0, c.max_num_reqs);
+  // plan_splits_host reads numReqs + 1 offsets and numReqs lengths.
+  Napi::Int32Array cu = a.int32Array("cuSeqlensQ", static_cast<size_t>(num_reqs) + 1);
+  Napi::Int32Array seq = a.int32Array("seqLens", static_cast<size_t>(num_reqs));
+  const int bound = a.integer("numSplitsBound");
+  const int sm = a.integer("smCount");
+  const int kernel = kernelId(env, a.get("kernel"), a.path("kernel"));
   Napi::Int32Array splits = Napi::Int32Array::New(env, num_reqs);
   Napi::Int32Array offsets = Napi::Int32Array::New(env, static_cast<size_t>(num_reqs) + 1);
   Napi::Int32Array order = Napi::Int32Array::New(env, num_reqs);
   int32_t total = 0;
-  throwIfFailed(env, fa3::plan_splits_host(c, cu.Data(), seq.Data(), num_reqs, bound, sm, kernel, splits.Data(),
-                                           offsets.Data(), order.Data(), &total));
+  throwIfFailed(env,
+                fa3::plan_splits_host(c, cu.Data(), seq.Data(), num_reqs, bound, sm, kernel, splits.Data(),
+                                      offsets.Data(), order.Data(), &total),
+                fn);
   Napi::Object o = Napi::Object::New(env);
   o.Set("splits", splits);
   o.Set("tileOffsets", offsets);
@@ -252,65 +222,65 @@ Napi::Value PlanSplitsHost(const Napi::CallbackInfo& info) {
 
 Napi::Value Prepare(const Napi::CallbackInfo& info) {
   const char* fn = "prepare";
-  Napi::Object a = objectArg(info, fn);
+  const Fields a = argsOf(info, fn);
   fa3::PrepareArgs p;
-  p.caps = capsField(a, fn);
-  p.stream = ptrField(a, fn, "stream");
-  p.workspace = ptrField(a, fn, "workspace");
-  p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");
-  p.seq_lens = ptrField(a, fn, "seqLens");
-  p.num_reqs = intField(a, fn, "numReqs");
-  p.max_seqlen_q = a.Get("maxSeqlenQ").IsUndefined() ? 0 : intField(a, fn, "maxSeqlenQ");
-  p.num_splits_bound = intField(a, fn, "numSplitsBound");
-  p.sm_count = intField(a, fn, "smCount");
-  throwIfFailed(info.Env(), fa3::prepare(p));
+  p.caps = readCaps(a.object("caps"), fn);
+  p.stream = a.pointer("stream");
+  p.workspace = a.pointer("workspace");
+  p.cu_seqlens_q = a.pointer("cuSeqlensQ");
+  p.seq_lens = a.pointer("seqLens");
+  p.num_reqs = a.integer("numReqs");
+  p.max_seqlen_q = a.has("maxSeqlenQ") ? a.integer("maxSeqlenQ") : 0;
+  p.num_splits_bound = a.integer("numSplitsBound");
+  p.sm_count = a.integer("smCount");
+  throwIfFailed(info.Env(), fa3::prepare(p), fn);
   return info.Env().Undefined();
 }
 
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   const char* fn = "forward";
-  Napi::Object a = objectArg(info, fn);
+  const Fields a = argsOf(info, fn);
   fa3::ForwardArgs p;
-  p.caps = capsField(a, fn);
-  p.stream = ptrField(a, fn, "stream");
-  p.workspace = ptrField(a, fn, "workspace");
-  p.q = ptrField(a, fn, "q");
-  p.k_cache = ptrField(a, fn, "kCache");
-  p.v_cache = ptrField(a, fn, "vCache");
-  p.out = ptrField(a, fn, "out");
-  p.lse = ptrField(a, fn, "lse");
-  p.sinks = a.Get("sinks").IsUndefined() ? 0 : ptrField(a, fn, "sinks");
-  p.page_table = ptrField(a, fn, "pageTable");
-  p.page_table_stride = intField(a, fn, "pageTableStride");
-  p.cu_seqlens_q = ptrField(a, fn, "cuSeqlensQ");
-  p.seq_lens = ptrField(a, fn, "seqLens");
-  p.num_reqs = intField(a, fn, "numReqs");
-  p.max_seqlen_q = intField(a, fn, "maxSeqlenQ");
-  p.max_seqlen_k = intField(a, fn, "maxSeqlenK");
-  p.softmax_scale = numberField(a, fn, "softmaxScale");
-  p.num_splits_bound = intField(a, fn, "numSplitsBound");
-  p.sm_count = intField(a, fn, "smCount");
-  p.k_descale = optionalPtrField(a, fn, "kDescale");
-  p.v_descale = optionalPtrField(a, fn, "vDescale");
-  throwIfFailed(info.Env(), fa3::forward(p));
+  p.caps = readCaps(a.object("caps"), fn);
+  p.stream = a.pointer("stream");
+  p.workspace = a.pointer("workspace");
+  p.q = a.pointer("q");
+  p.k_cache = a.pointer("kCache");
+  p.v_cache = a.pointer("vCache");
+  p.out = a.pointer("out");
+  p.lse = a.pointer("lse");
+  p.sinks = a.optionalPointer("sinks");
+  p.page_table = a.pointer("pageTable");
+  p.page_table_stride = a.integer("pageTableStride");
+  p.cu_seqlens_q = a.pointer("cuSeqlensQ");
+  p.seq_lens = a.pointer("seqLens");
+  p.num_reqs = a.integer("numReqs");
+  p.max_seqlen_q = a.integer("maxSeqlenQ");
+  p.max_seqlen_k = a.integer("maxSeqlenK");
+  p.softmax_scale = a.number("softmaxScale");
+  p.num_splits_bound = a.integer("numSplitsBound");
+  p.sm_count = a.integer("smCount");
+  p.k_descale = a.optionalPointer("kDescale");
+  p.v_descale = a.optionalPointer("vDescale");
+  throwIfFailed(info.Env(), fa3::forward(p), fn);
   return info.Env().Undefined();
 }
 
 Napi::Value WriteKvCache(const Napi::CallbackInfo& info) {
   const char* fn = "writeKvCache";
-  Napi::Object a = objectArg(info, fn);
+  const Fields a = argsOf(info, fn);
   fa3::KvWriteArgs p;
-  p.caps = capsField(a, fn);
-  p.stream = ptrField(a, fn, "stream");
-  p.key = ptrField(a, fn, "key");
-  p.value = ptrField(a, fn, "value");
-  p.k_cache = ptrField(a, fn, "kCache");
-  p.v_cache = ptrField(a, fn, "vCache");
-  p.slot_mapping = ptrField(a, fn, "slotMapping");
-  p.num_tokens = intField(a, fn, "numTokens");
-  p.k_descale = optionalPtrField(a, fn, "kDescale");
-  p.v_descale = optionalPtrField(a, fn, "vDescale");
-  throwIfFailed(info.Env(), fa3::write_kv_cache(p));
+  p.caps = readCaps(a.object("caps"), fn);
+  p.stream = a.pointer("stream");
+  p.key = a.pointer("key");
+  p.value = a.pointer("value");
+  p.k_cache = a.pointer("kCache");
+  p.v_cache = a.pointer("vCache");
+  p.slot_mapping = a.pointer("slotMapping");
+  p.num_tokens = a.integer("numTokens");
+  p.k_descale = a.optionalPointer("kDescale");
+  p.v_descale = a.optionalPointer("vDescale");
+  throwIfFailed(info.Env(), fa3::write_kv_cache(p), fn);
   return info.Env().Undefined();
 }
 

@@ -51,6 +51,42 @@ describe('documented errors of fa3', () => {
       Object.assign(new Error('cudaErrorInvalidValue: bad'), { cudaCode: 1 }),
     );
     expect(cuda).toBeInstanceOf(CudaError);
+    // The addon's own shapes (native/common's contract, docs/architecture.md): an fa3-named
+    // codedError, an argument error, a CUDA error.
+    const coded = translateNativeError(
+      'createAttention',
+      Object.assign(new Error('flashgraph_fa3: prepare: fa3ErrorNoDevice: no sm_90 device'), {
+        code: 'fa3_error',
+        path: 'prepare',
+        fa3Name: 'fa3ErrorNoDevice',
+      }),
+    );
+    expect(coded).toBeInstanceOf(Fa3Error);
+    expect(coded).toMatchObject({ code: 'no_device', call: 'createAttention', nativeName: 'fa3ErrorNoDevice' });
+    expect(coded.message).toBe('createAttention: fa3ErrorNoDevice: no sm_90 device');
+    const argument = translateNativeError(
+      'Attention.forward',
+      Object.assign(new RangeError('flashgraph_fa3: forward.numReqs: out of range (allowed integer in [0, 4])'), {
+        code: 'out_of_range',
+        path: 'forward.numReqs',
+        allowed: 'integer in [0, 4]',
+      }),
+    );
+    expect(argument).toBeInstanceOf(InvalidArgumentError);
+    expect(argument).toMatchObject({ code: 'out_of_range', path: 'forward.numReqs', allowed: 'integer in [0, 4]' });
+    const launch = translateNativeError(
+      'Attention.forward',
+      Object.assign(new Error('cudaErrorLaunchFailure: forward failed: unspecified launch failure'), {
+        cudaCode: 719,
+        cudaName: 'cudaErrorLaunchFailure',
+        cudaCall: 'forward',
+      }),
+    );
+    expect(launch).toBeInstanceOf(CudaError);
+    expect(launch).toMatchObject({ cudaCode: 719, call: 'forward', path: 'Attention.forward' });
+    expect(launch.message).toMatch(
+      /^Attention\.forward: cudaErrorLaunchFailure: forward failed: unspecified launch failure\. /,
+    );
   });
 
   it('addon_mismatch: an addon reporting an impossible SM count', async () => {
