@@ -129,6 +129,17 @@ inline void* nonNullPointerArg(const Napi::CallbackInfo& info, size_t i, const c
   return p;
 }
 
+// The same, as the integer the addons' launch structs hold.
+inline uint64_t nonNullArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(nonNullPointerArg(info, i, name)));
+}
+
+// A pointer read as a bigint, typed for the kernel that takes it.
+template <typename P>
+P* ptr(uint64_t v) {
+  return reinterpret_cast<P*>(static_cast<uintptr_t>(v));
+}
+
 inline double integerArg(const Napi::CallbackInfo& info, size_t i, const char* name, double min, double max) {
   return integerValue(info.Env(), info[i], name, min, max);
 }

@@ -39,6 +39,9 @@ inline void checkCuda(Napi::Env env, cudaError_t err, const char* call) {
   if (err != cudaSuccess) throwCudaError(env, err, call);
 }
 
+// A cudaStream_t read as a bigint (0n: the legacy default stream).
+inline cudaStream_t streamOf(uint64_t v) { return reinterpret_cast<cudaStream_t>(static_cast<uintptr_t>(v)); }
+
 // Runs `work` (CUDA calls that block: a synchronization, a copy from pageable memory) on a libuv
 // worker thread and returns a Promise that resolves when it returns cudaSuccess, or rejects with
 // cudaError(..., call) otherwise. `keepAlive` (e.g. the TypedArray a copy reads) stays referenced

@@ -22,20 +22,11 @@ using flashgraph_engine::Dtype;
 using flashgraph::napi::bigintArg;
 using flashgraph::napi::int32Arg;
 using flashgraph::napi::int32Prop;
-using flashgraph::napi::nonNullPointerArg;
 using flashgraph::napi::objectArg;
 
-// A device pointer a kernel dereferences (0n is an `invalid_value` error).
-uint64_t nonNullArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(nonNullPointerArg(info, i, name)));
-}
-
-template <typename P>
-P* ptr(uint64_t v) {
-  return reinterpret_cast<P*>(static_cast<uintptr_t>(v));
-}
-
-cudaStream_t streamOf(uint64_t v) { return reinterpret_cast<cudaStream_t>(static_cast<uintptr_t>(v)); }
+using flashgraph::napi::nonNullArg;
+using flashgraph::napi::ptr;
+using flashgraph::napi::streamOf;
 
 inline void check(Napi::Env env, cudaError_t err, const char* call) { flashgraph::napi::checkCuda(env, err, call); }
 
