@@ -5,7 +5,6 @@ import { ATTENTION_DTYPES, type AttentionDtype, DTYPE_BYTES, KV_CACHE_DTYPES, ty
 import { WGMMA_HEAD_DIMS } from './forward-kernel.js';
 import { HEAD_DIMS, type HeadDim, MAX_NUM_HEADS_KV, MAX_NUM_HEADS_Q } from './heads.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
-import { SINKS_UNVERIFIED, UNVERIFIED_ENV, UNVERIFIED_HEAD_DIMS } from './unverified.js';
 
 export interface AttentionCaps {
   /** Head dims of q, k and v (one D for all three). */
@@ -39,11 +38,6 @@ export interface AttentionCaps {
   readonly maxNumHeadsKv: number;
   /** The largest split capacity (`maxNumSplits`). */
   readonly maxNumSplits: number;
-  /**
-   * What is built, CPU-checked and passed the GPU suites, but has not run under compute-sanitizer yet: createAttention (head dims)
-   * and forward (sinks) refuse it unless the environment variable `env` is `1`.
-   */
-  readonly unverified: { readonly headDims: readonly number[]; readonly sinks: boolean; readonly env: string };
 }
 
 const frozen = <T>(list: readonly T[]): readonly T[] => Object.freeze([...list]);
@@ -66,5 +60,4 @@ export const attentionCaps: AttentionCaps = Object.freeze({
   maxNumHeadsQ: MAX_NUM_HEADS_Q,
   maxNumHeadsKv: MAX_NUM_HEADS_KV,
   maxNumSplits: MAX_NUM_SPLITS,
-  unverified: Object.freeze({ headDims: frozen(UNVERIFIED_HEAD_DIMS), sinks: SINKS_UNVERIFIED, env: UNVERIFIED_ENV }),
 });

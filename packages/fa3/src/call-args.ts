@@ -3,7 +3,6 @@
 import { type DeviceMemory, devicePointer, type StreamLike, streamHandle } from './device-args.js';
 import { DTYPE_BYTES, kvCacheDtypeBytes } from './dtype.js';
 import type { ResolvedAttentionOptions } from './options.js';
-import { requireUnverified, SINKS_UNVERIFIED } from './unverified.js';
 import { checkArgInt, checkArgNumber, checkArgs, INT32_MAX, invalidValue } from './validate.js';
 
 export interface ScheduleArgs {
@@ -197,9 +196,6 @@ export function checkForwardArgs(fn: string, o: ResolvedAttentionOptions, args: 
     a.sinks === undefined || a.sinks === null
       ? 0n
       : devicePointer(fn, 'sinks', a.sinks, 4 * o.numHeadsQ, `fp32 [Hq] = [${o.numHeadsQ}]`, 4, o.device);
-  if (sinks !== 0n && SINKS_UNVERIFIED) {
-    requireUnverified(fn, 'sinks', a.sinks, 'Attention sinks', 'undefined (sinks once opted in)');
-  }
   const c = cacheBytes(o);
   const kCache = devicePointer(fn, 'kCache', a.kCache, c.bytes, c.shape, VEC_ALIGN, o.device);
   const vCache = devicePointer(fn, 'vCache', a.vCache, c.bytes, c.shape, VEC_ALIGN, o.device);

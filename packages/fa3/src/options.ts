@@ -3,10 +3,9 @@
 import { estimateSplitWorkspaceBytes } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
 import { ATTENTION_DTYPES, type AttentionDtype, type KvCacheDtype } from './dtype.js';
-import { checkHeads, HEAD_DIMS, type HeadDim } from './heads.js';
+import { checkHeads, type HeadDim } from './heads.js';
 import type { Caps } from './native.js';
 import { MAX_NUM_SPLITS } from './plan-splits.js';
-import { requireUnverified, UNVERIFIED_HEAD_DIMS } from './unverified.js';
 import {
   checkArgInt,
   checkArgNumber,
@@ -102,16 +101,6 @@ export function resolveOptions(opts: unknown): { options: ResolvedAttentionOptio
   const fn = 'createAttention';
   const o = checkArgs(fn, opts, OPTION_KEYS);
   const { numHeadsQ, numHeadsKv, headDim, qheadsPerKvhead } = checkHeads(fn, o);
-  if (UNVERIFIED_HEAD_DIMS.includes(headDim)) {
-    const verified = HEAD_DIMS.filter((d) => !UNVERIFIED_HEAD_DIMS.includes(d)).join(', ');
-    requireUnverified(
-      fn,
-      'headDim',
-      headDim,
-      `headDim ${headDim}`,
-      `one of ${verified} (${UNVERIFIED_HEAD_DIMS.join(', ')} once opted in)`,
-    );
-  }
   const dtype = checkArgOneOf(fn, 'dtype', o.dtype, ATTENTION_DTYPES);
   // A cache of the other 16-bit type has no kernel: the query dtype or fp8 only.
   const kvDtype =

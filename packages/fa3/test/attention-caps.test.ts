@@ -3,10 +3,9 @@
 // before any device work; config's declared FA3 capability says the same.
 import { fa3BackendCapability } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attentionCaps, createAttention, forwardKernel, HEAD_DIMS, tileShape, WGMMA_HEAD_DIMS } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
-import { expectArgumentError } from './support/expect-error.js';
 
 const opts = {
   numHeadsQ: 8,
@@ -23,12 +22,6 @@ const opts = {
 } as const;
 
 describe('attentionCaps', () => {
-  const saved = process.env.FLASHGRAPH_FA3_UNVERIFIED;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.FLASHGRAPH_FA3_UNVERIFIED;
-    else process.env.FLASHGRAPH_FA3_UNVERIFIED = saved;
-  });
-
   it('lists the head dims, dtypes and features, frozen all the way down', () => {
     expect(attentionCaps).toEqual({
       headDims: [64, 96, 128, 192, 256],
@@ -43,7 +36,6 @@ describe('attentionCaps', () => {
       maxNumHeadsQ: 4096,
       maxNumHeadsKv: 1024,
       maxNumSplits: 256,
-      unverified: { headDims: [96, 192], sinks: true, env: 'FLASHGRAPH_FA3_UNVERIFIED' },
     });
     expect(attentionCaps.headDims).toEqual([...HEAD_DIMS]);
     expect(attentionCaps.kernelHeadDims.wgmma).toEqual([...WGMMA_HEAD_DIMS]);
@@ -53,8 +45,6 @@ describe('attentionCaps', () => {
       attentionCaps.dtypes,
       attentionCaps.kvCacheDtypes,
       attentionCaps.kernelHeadDims,
-      attentionCaps.unverified,
-      attentionCaps.unverified.headDims,
     ])
       expect(Object.isFrozen(x)).toBe(true);
     for (const list of Object.values(attentionCaps.kernelHeadDims)) expect(Object.isFrozen(list)).toBe(true);
@@ -65,23 +55,12 @@ describe('attentionCaps', () => {
     expect(fa3BackendCapability.attentionSinks).toBe(attentionCaps.sinks);
   });
 
-  it('head dims 96 and 192 and sinks are listed as unverified: createAttention refuses them until the process opts in', () => {
-    expect(attentionCaps.unverified).toEqual({ headDims: [96, 192], sinks: true, env: 'FLASHGRAPH_FA3_UNVERIFIED' });
-    delete process.env.FLASHGRAPH_FA3_UNVERIFIED;
-    for (const headDim of attentionCaps.unverified.headDims) {
-      expectArgumentError(
-        () => createAttention({ ...opts, headDim: headDim as never }),
-        'invalid_value',
-        'createAttention.headDim',
-        /has not run under compute-sanitizer yet; set FLASHGRAPH_FA3_UNVERIFIED=1/,
-      );
-    }
-    for (const headDim of [64, 128, 256] as const)
+  it('every head dim, 96 and 192 included, is taken with no opt-in (all have run on a GPU)', () => {
+    for (const headDim of attentionCaps.headDims)
       expect(resolveOptions({ ...opts, headDim }).options.headDim).toBe(headDim);
   });
 
-  it('every listed head dim passes the option checks and the scheduling maths (opted in)', () => {
-    process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
+  it('every listed head dim passes the option checks and the scheduling maths', () => {
     for (const headDim of attentionCaps.headDims) {
       expect(resolveOptions({ ...opts, headDim }).options.headDim).toBe(headDim);
       expect(tileShape(headDim, 4)).toEqual({ blockM: 64, blockN: headDim <= 64 ? 128 : 64 });

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../src/call-args.js';
 import { resolveOptions } from '../src/options.js';
 import { expectArgumentError } from './support/expect-error.js';
@@ -50,21 +50,7 @@ const write = {
 };
 
 describe('schedule / forward argument checks', () => {
-  const saved = process.env.FLASHGRAPH_FA3_UNVERIFIED;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.FLASHGRAPH_FA3_UNVERIFIED;
-    else process.env.FLASHGRAPH_FA3_UNVERIFIED = saved;
-  });
-
-  it('sinks are refused until the process opts in to kernel paths not yet run on a GPU', () => {
-    delete process.env.FLASHGRAPH_FA3_UNVERIFIED;
-    expectArgumentError(
-      () => checkForwardArgs('Attention.forward', options, { ...forward, sinks: buf(32) }),
-      'invalid_value',
-      'Attention.forward.sinks',
-      /FLASHGRAPH_FA3_UNVERIFIED=1/,
-    );
-    process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
+  it('sinks: an fp32 [Hq] device buffer, taken with no opt-in (they have run on a GPU under the sanitizers)', () => {
     expect(checkForwardArgs('Attention.forward', options, { ...forward, sinks: buf(32) }).sinks).toBe(0x7f0000000000n);
   });
 
@@ -79,10 +65,9 @@ describe('schedule / forward argument checks', () => {
       stream: 0n,
     });
     expect(checkForwardArgs('f', options, { ...forward, lse: undefined }).lse).toBe(0n);
-    // Sinks: none by default (0n for the addon), else fp32 [Hq] = 32 bytes (once opted in).
+    // Sinks: none by default (0n for the addon), else fp32 [Hq] = 32 bytes.
     expect(checkForwardArgs('f', options, forward).sinks).toBe(0n);
     expect(checkForwardArgs('f', options, { ...forward, sinks: null }).sinks).toBe(0n);
-    process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
     expect(checkForwardArgs('f', options, { ...forward, sinks: buf(32, 0x7f0000000100n) }).sinks).toBe(0x7f0000000100n);
     expect(checkForwardArgs('f', options, { ...forward, sinks: 0x7f0000000204n }).sinks).toBe(0x7f0000000204n);
     const s = checkScheduleArgs('s', options, { ...schedule, stream: { handle: 42n } });
@@ -170,7 +155,6 @@ describe('schedule / forward argument checks', () => {
     ['softmaxScale 0', { softmaxScale: 0 }, 'out_of_range', 'softmaxScale', /finite number in \(0, inf\)/],
     ['softmaxScale NaN', { softmaxScale: Number.NaN }, 'out_of_range', 'softmaxScale', /got NaN/],
   ] as const)('forward: %s', (_n, over, code, path, message) => {
-    process.env.FLASHGRAPH_FA3_UNVERIFIED = '1'; // the sinks cases check the buffer itself
     expectArgumentError(
       () => checkForwardArgs('Attention.forward', options, { ...forward, ...over }),
       code,

@@ -2,7 +2,7 @@
 // native/fa3/kernels/scheduling.h, over thousands of random batches. Runs wherever the addon is
 // built (no GPU needed: these functions are host code); skipped with a message otherwise.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { forwardKernel, HEAD_DIMS, planSplits, tileShape } from '../src/index.js';
 import { type Caps, loadNative } from '../src/native.js';
 import { partialsBytes, resolveOptions } from '../src/options.js';
@@ -38,16 +38,6 @@ const capsArb = fc
   );
 
 describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', () => {
-  // Head dims 96 / 192 are behind the not-yet-run-on-a-GPU switch (unverified.ts); their maths is not.
-  const saved = process.env.FLASHGRAPH_FA3_UNVERIFIED;
-  beforeAll(() => {
-    process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.FLASHGRAPH_FA3_UNVERIFIED;
-    else process.env.FLASHGRAPH_FA3_UNVERIFIED = saved;
-  });
-
   it('tileShape of every kernel', () => {
     for (const k of ['general', 'decode', 'wgmma'] as const)
       for (const d of HEAD_DIMS)

@@ -4,10 +4,6 @@
 import { cudaStatus, DeviceBuffer, fromBf16, fromFp16, type Stream, toBf16, toFp16 } from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, planSplits, referenceAttention } from '@flashgraph/fa3';
 
-// These suites are what verifies the kernel paths not yet run on a GPU (head dims 96 / 192,
-// attention sinks): opt in to them for every suite (unverified.ts; read at each call).
-process.env.FLASHGRAPH_FA3_UNVERIFIED = '1';
-
 /** Why the GPU suites skip, or undefined when a device is there. */
 export function skipReason(): string | undefined {
   const s = cudaStatus();
