@@ -31,7 +31,7 @@ fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 t
     --test-reporter=tap --test-reporter-destination="$L/gpu-tests.tap" "$H"/suite/${ROUND_SUITES:-*}.mjs > "$L/gpu-tests.log" 2>&1
   echo $? > "$L/suites.rc"
   if [[ ${ROUND_WGMMA_SUITES:-0} == 1 ]]; then
-    FLASHGRAPH_FA3_KERNEL=wgmma timeout ${ROUND_WGMMA_TIMEOUT:-150} /tmp/node --test --test-concurrency=1 --test-reporter=tap \
+    FLASHGRAPH_FA3_KERNEL=wgmma timeout ${ROUND_WGMMA_TIMEOUT:-300} /tmp/node --test --test-concurrency=1 --test-reporter=tap \
       --test-reporter-destination="$L/gpu-tests-wgmma.tap" "$H"/suite/fa3--*.mjs > "$L/gpu-tests-wgmma.log" 2>&1
     echo $? > "$L/suites-wgmma.rc"
   fi ) &

@@ -17,3 +17,4 @@ cp /tmp/round-models/{driver.mjs,cli.mjs,models-check.py} .gpu-round/models/
 cp native/fa3/build/selftest/fa3_selftest native/fa3/tests/prefill-device.sh native/fa3/tests/sdpa_baseline.py .gpu-round/fa3/
 cp tooling/gpu/round-check.sh .gpu-round/
 du -sh .gpu-round
+bash tooling/gpu/pack.sh

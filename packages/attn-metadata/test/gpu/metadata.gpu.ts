@@ -315,11 +315,18 @@ test('creating and disposing builders returns their device memory', { skip }, ()
   const caps = { ...CAPS, maxNumReqs: 1024, maxBlocksPerReq: 512 };
   const warm = createMetadataBuilder({ attention, graphConfig, ...caps });
   warm.dispose();
-  const before = memGetInfo().freeBytes;
-  for (let i = 0; i < 100; i++) {
-    using builder = createMetadataBuilder({ attention, graphConfig, ...caps });
-    assert.ok(builder.layout.byteLength >= 2 << 20);
+  // memGetInfo is device-wide: another process on the card (the round check runs the models'
+  // transformers check beside the suites) can take memory inside one window. A leak (200 MiB per
+  // window) shows in every window, so the test fails only if all three windows fell.
+  const drops: number[] = [];
+  for (let window = 0; window < 3; window++) {
+    const before = memGetInfo().freeBytes;
+    for (let i = 0; i < 100; i++) {
+      using builder = createMetadataBuilder({ attention, graphConfig, ...caps });
+      assert.ok(builder.layout.byteLength >= 2 << 20);
+    }
+    drops.push(before - memGetInfo().freeBytes);
+    if (drops.at(-1)! < 8 << 20) break;
   }
-  const after = memGetInfo().freeBytes;
-  assert.ok(before - after < 8 << 20, `free device memory fell by ${before - after} bytes over 100 builders`);
+  assert.ok(Math.min(...drops) < 8 << 20, `free device memory fell by ${drops.join(' / ')} bytes over 100 builders`);
 });
