@@ -26,6 +26,7 @@ import {
 import { stepSplitBound } from './plan-splits.js';
 import { MAX_SM_COUNT } from './sm-count.js';
 import { type TileShape, tileShape } from './tile-shape.js';
+import { fp8DeepEnabled } from './unverified.js';
 import { checkArgInt, checkArgs, INT32_MAX, outOfRange } from './validate.js';
 
 export interface AttentionMetadata {
@@ -71,6 +72,7 @@ class AttentionImpl implements Attention {
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
   #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
+  #fp8Deep: boolean; // fp8 cache and FLASHGRAPH_FA3_FP8_DEEP=1 at creation: the decode kernel's deep ring
 
   constructor(
     native: NativeFa3,
@@ -82,6 +84,7 @@ class AttentionImpl implements Attention {
     workspace: DeviceBuffer,
   ) {
     this.options = options;
+    this.#fp8Deep = options.kvDtype === 'fp8_e4m3' && fp8DeepEnabled();
     this.#native = native;
     this.#caps = caps;
     this.smCount = smCount;
@@ -208,6 +211,7 @@ class AttentionImpl implements Attention {
         smCount: this.smCount,
         ...(f.kDescale === 0n ? {} : { kDescale: f.kDescale }),
         ...(f.vDescale === 0n ? {} : { vDescale: f.vDescale }),
+        ...(this.#fp8Deep ? { fp8Deep: true } : {}),
       }),
     );
   }
