@@ -8,10 +8,10 @@
 // (c) graph replay == eager, and descales rewritten between replays take effect without recapture;
 // (d) NaN codes propagate as referenceAttention says (a NaN key poisons its rows, a NaN value its
 //     column), on one split.
-// (b), (c) and (d) run twice: on an Attention of the standard fp8 decode kernel and on one created
-// with FLASHGRAPH_FA3_FP8_DEEP=1 (the decode kernel's deep ring, opt-in until this suite passes on a
-// device); (b) also counts the configs where both gave the same bits (the same arithmetic in the
-// same order: expected everywhere).
+// (b), and the decode-kernel cases of (c) and (d), run twice: on an Attention of the standard fp8
+// decode kernel and on one created with FLASHGRAPH_FA3_FP8_DEEP=1 (the decode kernel's deep ring,
+// opt-in until this suite passes on a device); (b) also counts the configs where both gave the
+// same bits (the same arithmetic in the same order: expected everywhere).
 //   FA3_FP8_CONFIGS=n   random configs (default 64)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -361,9 +361,16 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
 test('fp8 cache: graph replay == eager, and descales rewritten between replays take effect', { skip }, () => {
   const stream = Stream.create();
   try {
-    const cases: { name: string; geo: Parameters<typeof optionsFor>[0]; qLens: number[]; kLens: number[] }[] = [
+    const cases: {
+      name: string;
+      geo: Parameters<typeof optionsFor>[0];
+      qLens: number[];
+      kLens: number[];
+      decodeKernel: boolean;
+    }[] = [
       {
         name: 'decode, splits (decode kernel)',
+        decodeKernel: true,
         geo: {
           numHeadsQ: 32,
           numHeadsKv: 8,
@@ -377,14 +384,26 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
         kLens: [4000, 17, 900, 2048],
       },
       {
+        // D 64: the deep ring's longest ring (7 chunks), G 4 x 4 queries = one 16-row slice.
+        name: 'decode of 4 tokens, fp16, D 64, splits (decode kernel)',
+        decodeKernel: true,
+        geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 32, causal: true, maxNumSplits: 8 },
+        qLens: [4, 4, 4],
+        kLens: [3000, 40, 1500],
+      },
+      {
         name: 'prefill + decode, fp16, D 64 (general kernel)',
+        decodeKernel: false,
         geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, causal: true, maxNumSplits: 8 },
         qLens: [77, 1, 5],
         kLens: [300, 1000, 5],
       },
     ];
+    // The deep ring is the decode kernel's: the general kernel's case runs once.
     for (const [c, v] of cases.flatMap((c) =>
-      VARIANTS.map((v) => [{ ...c, name: `${c.name}, ${v.name}` }, v] as const),
+      (c.decodeKernel ? VARIANTS : VARIANTS.slice(0, 1)).map(
+        (v) => [{ ...c, name: `${c.name}, ${v.name}` }, v] as const,
+      ),
     )) {
       const opts = { ...optionsFor(c.geo, { qLens: c.qLens, kLens: c.kLens }), kvDtype: 'fp8_e4m3' as const };
       const p = makeProblem(opts, { qLens: c.qLens, kLens: c.kLens }, new Rng(99));
@@ -451,7 +470,12 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
 test('fp8 cache: NaN codes propagate as in referenceAttention (decode and general kernels)', { skip }, () => {
   const stream = Stream.create();
   try {
-    for (const [qLen, v] of [1, 40].flatMap((q) => VARIANTS.map((v) => [q, v] as const))) {
+    // The deep ring is the decode kernel's (qLen 1); the general kernel (qLen 40) ignores it.
+    for (const [qLen, v] of [
+      [1, VARIANTS[0]],
+      [1, VARIANTS[1]],
+      [40, VARIANTS[0]],
+    ] as const) {
       // One split: what a merge does with a NaN partial is the split merge's business (the same for
       // every cache dtype), not the dequantization's.
       const geo = {
