@@ -225,7 +225,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
       issue(j);
   }
   cp_async_wait<kRing - 1>();  // this thread's Q copies
-  __syncthreads();                   // everyone's Q copies
+  __syncthreads();             // everyone's Q copies
   FA3_TRACE_TILE(p, ti, 2);
 
   const int q_row = (lane & 7) + ((lane >> 3) & 1) * 8;
