@@ -14,6 +14,7 @@ import {
 } from './call-args.js';
 import { Fa3Error } from './errors.js';
 import { forwardKernel } from './forward-kernel.js';
+import { fp8DeepEnabled } from './fp8-deep.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -26,7 +27,6 @@ import {
 import { stepSplitBound } from './plan-splits.js';
 import { MAX_SM_COUNT } from './sm-count.js';
 import { type TileShape, tileShape } from './tile-shape.js';
-import { fp8DeepEnabled } from './unverified.js';
 import { checkArgInt, checkArgs, INT32_MAX, outOfRange } from './validate.js';
 
 export interface AttentionMetadata {

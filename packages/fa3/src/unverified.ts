@@ -29,15 +29,3 @@ export function requireUnverified(fn: string, name: string, value: unknown, what
     `${what} passed the GPU suites but has not run under compute-sanitizer yet; set ${UNVERIFIED_ENV}=1 to use it anyway.`,
   );
 }
-
-/**
- * The fp8 decode kernel's deep ring (native/fa3 decode_kernel.cuh: K and V dequantized in turn, so
- * twice the chunks are in flight per warp): opt-in with FLASHGRAPH_FA3_FP8_DEEP=1 until a device
- * run has checked and timed it. Read by createAttention, so each Attention keeps the choice it was
- * created with (a test or bench can create one of each in one process).
- */
-export const FP8_DEEP_ENV = 'FLASHGRAPH_FA3_FP8_DEEP';
-
-export function fp8DeepEnabled(): boolean {
-  return process.env[FP8_DEEP_ENV] === '1';
-}
