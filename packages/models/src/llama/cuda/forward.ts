@@ -2,7 +2,9 @@
 // layer: [residual add +] RMSNorm, one fused q/k/v GEMM (+ bias in its epilogue), q/k norm + RoPE
 // + the q/k/v split, attention (yielded to the engine), o GEMM, residual add + RMSNorm, one fused
 // gate/up GEMM, SiLU x up, down GEMM. After the last layer only the sample rows are normed and
-// projected to fp32 logits, then `ctx.sample(logits)` runs the engine's device sampler.
+// projected to fp32 logits, then `ctx.sample(logits)` runs the engine's device sampler. GEMMs are
+// cuBLASLt, or (FLASHGRAPH_MODELS_SKINNY_GEMM=1, `skinnyGemm`) our skinny kernel for calls of at
+// most 8 rows: decode at batch 1..8 and the LM head of up to 8 requests.
 // Every buffer is allocated here, at load, at a fixed address; forward() only launches (no
 // allocation, no synchronization, no host reads), so it can be captured whole or piecewise.
 import { DeviceBuffer } from '@flashgraph/cuda';
@@ -26,7 +28,21 @@ export interface LlamaCudaModel extends LoadedModel {
   readonly activationBytes: number;
 }
 
-export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context: ModelLoadContext): LlamaCudaModel {
+export interface LlamaCudaOptions {
+  /**
+   * GEMM calls of at most 8 rows (decode at batch 1..8, the LM head of up to 8 requests) take the
+   * skinny kernel instead of cuBLASLt. Default: FLASHGRAPH_MODELS_SKINNY_GEMM=1 (the addon reads
+   * it once); the benchmark sets it both ways in one process.
+   */
+  readonly skinnyGemm?: boolean;
+}
+
+export function loadLlamaCuda(
+  config: LlamaConfig,
+  weights: CudaWeights,
+  context: ModelLoadContext,
+  options: LlamaCudaOptions = {},
+): LlamaCudaModel {
   const native = requireModelsNative();
   const cublas = native.cublasLt();
   if (!cublas.available) {
@@ -89,6 +105,7 @@ export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context
         workspace: workspace.ptr,
         workspaceBytes: GEMM_WORKSPACE_BYTES,
         ...(bias ? { bias: bias.ptr } : {}),
+        ...(options.skinnyGemm === undefined ? {} : { skinny: options.skinnyGemm }),
       });
       owned.push(g);
       return g;
