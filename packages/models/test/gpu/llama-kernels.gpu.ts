@@ -437,7 +437,7 @@ function outSteps(got: number, want: number, outDtype: 0 | 1 | 2, floor: number)
   return Math.abs(got - want) / Math.max(Math.abs(want), floor) / step;
 }
 
-test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, and replays bit-exactly', {
+test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, is batch-invariant and replays bit-exactly', {
   skip: cublasSkip,
 }, () => {
   const a = addon();
@@ -491,6 +491,7 @@ test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, and
       let worst = 0;
       let worstVsLt = 0;
       const floor = c.outDtype === 2 ? 1 : 0.05;
+      const rowsAt: Uint8Array[] = []; // rowsAt[m - 1]: the bytes of rows 0..m-1 from a call of m rows
       for (let m = 1; m <= 8; m++) {
         assert.equal(skinny.kernelFor(m), 'skinny');
         dy.fill(0xff); // NaN poison: rows past m must keep it
@@ -502,6 +503,7 @@ test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, and
         for (let b = m * c.n * outBytes; b < raw.length; b++) {
           if (raw[b] !== 0xff) assert.fail(`${c.name} m=${m}: byte ${b} past row ${m} was written`);
         }
+        rowsAt.push(raw.slice(0, m * c.n * outBytes));
         const got = readOut(dy, m * c.n, c.outDtype);
         const ref = readOut(dRef, m * c.n, c.outDtype);
         for (let i = 0; i < m; i++) {
@@ -518,6 +520,16 @@ test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, and
             worstVsLt = Math.max(worstVsLt, outSteps(g, ref[i * c.n + j] as number, c.outDtype, floor));
           }
         }
+      }
+      // Batch invariance: each row's mma column is computed on its own, with a split that does not
+      // depend on m, so a row's bits are the same whichever m the call had.
+      const all = rowsAt[7] as Uint8Array;
+      for (let m = 1; m < 8; m++) {
+        assert.deepEqual(
+          all.subarray(0, m * c.n * outBytes),
+          rowsAt[m - 1],
+          `${c.name}: rows of m=${m} differ from m=8's`,
+        );
       }
       // bf16/fp16 out: one rounding of an fp32 sum, at most one step (a step is 2^-8 or 2^-11 of
       // |want|, half an ulp at the bottom of a binade) plus the accumulation error; cuBLASLt's own
