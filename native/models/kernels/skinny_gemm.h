@@ -11,6 +11,9 @@
 //
 // Requirements (else the caller uses cuBLASLt): 1 <= m <= 8, k a multiple of 8 and x and W
 // 16-byte aligned (every load is a 16-byte vector of 8 elements).
+//
+// With `siluMul`, the gate/up projection and SiLU x up are one kernel (one launch and one
+// round trip of the [m, 2I] product fewer per layer), bit-identical to the two.
 #pragma once
 #include <cstdint>
 #include <cuda_runtime.h>
@@ -26,7 +29,7 @@ constexpr int kSkinnyLanesPerRow = 4;   // lanes t = 0..3 of a W row (the mma fr
 constexpr int kSkinnyBlockK = kSkinnyLanesPerRow * kSkinnyVector;  // k of one 16-byte load per lane: 32
 constexpr int kSkinnyStepK = kSkinnyBlockK * kSkinnyLoadsInFlight;  // k of one warp step: 128
 constexpr int kSkinnyMaxSplit = 8;
-// Warps per SM the plan aims to fill (ptxas: 52 registers, so four CTAs of 8 warps fit an SM).
+// Warps per SM the plan aims to fill (ptxas: 46 registers, so five CTAs of 8 warps fit an SM).
 constexpr int kSkinnyTargetWarpsPerSm = 16;
 
 /** How one call is split: kSplit warps share each 16-row tile of W, each summing kChunk of k. */
@@ -83,6 +86,10 @@ struct SkinnyGemmArgs {
   int inType;   // 0 bf16, 1 fp16
   int outType;  // 0 bf16, 1 fp16, 2 fp32 (fp32 or inType)
   SkinnyGemmPlan plan;  // from skinnyGemmPlan(n, k, ...)
+  // W is [gate; up] (n = 2 I rows) and y [m, I] = SiLU(x @ gate^T) * (x @ up^T), each product
+  // rounded to the input dtype first, as the GEMM followed by launchSiluMul rounds it (the same
+  // tiles: 8 gate rows with the 8 up rows of the same features). outType = inType, no bias.
+  bool siluMul;
 };
 
 /** Enqueues the skinny GEMM on stream (no allocation, capturable); cudaErrorInvalidValue on bad arguments. */

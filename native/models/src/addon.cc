@@ -99,6 +99,7 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     return DefineClass(env, "Gemm",
                        {InstanceMethod("run", &Gemm::Run), InstanceMethod("paddedRows", &Gemm::PaddedRows),
                         InstanceMethod("buckets", &Gemm::Buckets), InstanceMethod("kernelFor", &Gemm::KernelFor),
+                        InstanceMethod("runSiluMul", &Gemm::RunSiluMul),
                         InstanceMethod("skinny", &Gemm::Skinny), InstanceMethod("dispose", &Gemm::Dispose)});
   }
 
@@ -170,6 +171,30 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     Napi::Array out = Napi::Array::New(info.Env(), p.buckets().size());
     for (size_t i = 0; i < p.buckets().size(); i++) out.Set(static_cast<uint32_t>(i), p.buckets()[i]);
     return out;
+  }
+
+  // runSiluMul(x, w, act, m, stream): W = [gate; up]; act [m, n / 2] = SiLU(gate) x up in one
+  // skinny launch. Only for calls the skinny kernel takes (kernelFor(m) === 'skinny'), an even n,
+  // no bias and an output in the input dtype; each refusal a typed error before any launch.
+  Napi::Value RunSiluMul(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const GemmPlan& p = plan(env);
+    const uint64_t x = nonNullArg(info, 0, "x");
+    const uint64_t w = nonNullArg(info, 1, "w");
+    const uint64_t act = nonNullArg(info, 2, "act");
+    const int m = int32Arg(info, 3, "m", 1, p.shape().maxM);
+    const uint64_t stream = bigintArg(info, 4, "stream");
+    if (p.kernelFor(m) != GemmKernel::kSkinny) {
+      throwArgumentError(env, "invalid_value", "m", "runSiluMul needs the skinny kernel for this call",
+                         "1..8 rows on a Gemm with the skinny kernel enabled");
+    }
+    if (p.shape().n % 2 != 0 || p.shape().bias != nullptr || p.shape().out != p.shape().in) {
+      throwArgumentError(env, "invalid_value", "this", "runSiluMul needs W = [gate; up]: an even n, no bias, "
+                         "and the output in the input dtype", "a gate/up Gemm");
+    }
+    check(env, p.runSiluMul(ptr<const void>(x), ptr<const void>(w), ptr<void>(act), m, streamOf(stream)),
+          "Gemm.runSiluMul");
+    return env.Undefined();
   }
 
   // kernelFor(m): 'skinny' or 'cublaslt', the kernel a call of m rows (aligned x and W) runs.

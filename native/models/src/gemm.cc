@@ -149,6 +149,23 @@ int GemmPlan::paddedRows(int m) const {
   return it == buckets_.end() ? -1 : *it;
 }
 
+cudaError_t GemmPlan::runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const {
+  if (m < 1 || m > shape_.maxM || kernelFor(m) != GemmKernel::kSkinny) return cudaErrorInvalidValue;
+  SkinnyGemmArgs args{};
+  args.x = x;
+  args.w = w;
+  args.bias = shape_.bias;  // must be null: the launcher refuses a bias here
+  args.y = act;
+  args.m = m;
+  args.n = shape_.n;
+  args.k = shape_.k;
+  args.inType = static_cast<int>(shape_.in);
+  args.outType = static_cast<int>(shape_.out);
+  args.plan = skinnyPlan_;
+  args.siluMul = true;
+  return launchSkinnyGemm(args, stream);
+}
+
 GemmStatus GemmPlan::run(const void* x, const void* w, void* y, int m, cudaStream_t stream) const {
   GemmStatus status;
   if (m < 0 || m > shape_.maxM) {

@@ -64,6 +64,12 @@ class GemmPlan {
   GemmKernel kernelFor(int m) const;
   /** Enqueues y = x @ W^T (+ bias) on stream for m rows (0 <= m <= maxM). */
   GemmStatus run(const void* x, const void* w, void* y, int m, cudaStream_t stream) const;
+  /**
+   * For W = [gate; up] (n = 2 I, no bias, output in the input dtype): act [m, I] = SiLU(x @ gate^T)
+   * * (x @ up^T) in one skinny launch, bit-identical to run() then launchSiluMul. Only where
+   * kernelFor(m) is the skinny kernel; cudaErrorInvalidValue otherwise (the caller runs the two).
+   */
+  cudaError_t runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const;
   const GemmShape& shape() const { return shape_; }
   const std::vector<int>& buckets() const { return buckets_; }
   /** Whether calls of m <= 8 take the skinny kernel; if it was asked for but the shape forbids it, why not. */

@@ -68,6 +68,12 @@ export interface NativeGemm {
   /** The most rows a call with m rows touches (cuBLASLt computes its planned bucket; the skinny kernel m). */
   paddedRows(m: number): number;
   buckets(): number[];
+  /**
+   * For W = [gate; up] (even n, no bias, output in the input dtype): act [m, n / 2] = SiLU(x @
+   * gate^T) * (x @ up^T) in one skinny launch, bit-identical to run() then siluMul(). Only where
+   * kernelFor(m) is 'skinny' (else an InvalidArgumentError); x and W 16-byte aligned.
+   */
+  runSiluMul(x: bigint, w: bigint, act: bigint, m: number, stream: bigint): void;
   /** The kernel a call of m rows runs (x and W 16-byte aligned, as device allocations are; else cuBLASLt). */
   kernelFor(m: number): 'skinny' | 'cublaslt';
   skinny(): NativeSkinnyGemmStatus;

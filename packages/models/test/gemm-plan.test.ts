@@ -224,6 +224,35 @@ describe.runIf(native.addon !== null && cc !== undefined)('skinny GEMM dispatch 
     expect(r.bad).toEqual(['invalid_type', 'options.skinny']);
   });
 
+  it('runSiluMul only where the skinny kernel runs, on a [gate; up] Gemm (even n, no bias, output dtype = input)', () => {
+    const r = inChild(`
+      const base = { n: 64, k: 32, maxM: 16, inDtype: 0, outDtype: 0, workspace: 4096n, workspaceBytes: 1 << 20 };
+      const tryRun = (o, m) => {
+        const g = new a.Gemm({ ...base, ...o });
+        try { g.runSiluMul(4096n, 8192n, 12288n, m, 0n); return 'ran'; }
+        catch (e) { return e.code === undefined ? 'cuda:' + e.cudaCall : [e.code, e.path].join(' '); }
+        finally { g.dispose(); }
+      };
+      console.log(JSON.stringify({
+        off: tryRun({ skinny: false }, 1),
+        nine: tryRun({ skinny: true }, 9),
+        zero: tryRun({ skinny: true }, 0),
+        odd: tryRun({ skinny: true, n: 63 }, 1),
+        bias: tryRun({ skinny: true, bias: 4096n }, 1),
+        fp32: tryRun({ skinny: true, outDtype: 2 }, 1),
+        ok: tryRun({ skinny: true }, 2),
+      }));
+    `) as Record<string, string>;
+    expect(r.off).toBe('invalid_value m');
+    expect(r.nine).toBe('invalid_value m');
+    expect(r.zero).toBe('out_of_range m');
+    expect(r.odd).toBe('invalid_value this');
+    expect(r.bias).toBe('invalid_value this');
+    expect(r.fp32).toBe('invalid_value this');
+    // A valid call reaches the launch: on a machine without a GPU, a CUDA error from Gemm.runSiluMul.
+    if (!native.addon?.status().available) expect(r.ok).toBe('cuda:Gemm.runSiluMul');
+  });
+
   it.runIf(!native.addon?.status().available)(
     'without a GPU: an aligned call of m <= 8 launches the skinny kernel (a CUDA error), a misaligned one takes cuBLASLt',
     () => {

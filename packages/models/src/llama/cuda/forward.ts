@@ -4,7 +4,8 @@
 // gate/up GEMM, SiLU x up, down GEMM. After the last layer only the sample rows are normed and
 // projected to fp32 logits, then `ctx.sample(logits)` runs the engine's device sampler. GEMMs are
 // cuBLASLt, or (FLASHGRAPH_MODELS_SKINNY_GEMM=1, `skinnyGemm`) our skinny kernel for calls of at
-// most 8 rows: decode at batch 1..8 and the LM head of up to 8 requests.
+// most 8 rows: decode at batch 1..8 and the LM head of up to 8 requests; there the gate/up GEMM
+// and SiLU x up are one launch.
 // Every buffer is allocated here, at load, at a fixed address; forward() only launches (no
 // allocation, no synchronization, no host reads), so it can be captured whole or piecewise.
 import { DeviceBuffer } from '@flashgraph/cuda';
@@ -155,8 +156,13 @@ export function loadLlamaCuda(
           yield c.attention(layer, { q, k, v, out: attnOut });
           (oGemms[layer] as NativeGemm).run(attnOut.ptr, w.o.ptr, delta.ptr, n, s);
           kernels.addRmsNorm(hidden.ptr, delta.ptr, w.postNorm.ptr, normed.ptr, n, s);
-          gateUpGemm.run(normed.ptr, w.gateUp.ptr, gateUp.ptr, n, s);
-          kernels.siluMul(gateUp.ptr, act.ptr, n, s);
+          if (gateUpGemm.kernelFor(n) === 'skinny') {
+            // One launch for gate/up and SiLU x up (the same bits as the two below).
+            gateUpGemm.runSiluMul(normed.ptr, w.gateUp.ptr, act.ptr, n, s);
+          } else {
+            gateUpGemm.run(normed.ptr, w.gateUp.ptr, gateUp.ptr, n, s);
+            kernels.siluMul(gateUp.ptr, act.ptr, n, s);
+          }
           downGemm.run(act.ptr, w.down.ptr, delta.ptr, n, s);
         }
         kernels.gatherFinalNorm(
