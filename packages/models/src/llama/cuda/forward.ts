@@ -136,6 +136,9 @@ export function loadLlamaCuda(
         const s = c.stream.handle;
         const n = c.numTokens;
         const b = c.buffers;
+        // Where the skinny kernel takes the gate/up GEMM, SiLU x up is its epilogue: one launch, the
+        // same bits as the GEMM then siluMul.
+        const fusedSiluMul = gateUpGemm.kernelFor(n) === 'skinny';
         kernels.embed(weights.embed.ptr, b.tokenIds.ptr, hidden.ptr, n, s);
         for (let layer = 0; layer < weights.layers.length; layer++) {
           const w = weights.layers[layer] as (typeof weights.layers)[number];
@@ -156,8 +159,7 @@ export function loadLlamaCuda(
           yield c.attention(layer, { q, k, v, out: attnOut });
           (oGemms[layer] as NativeGemm).run(attnOut.ptr, w.o.ptr, delta.ptr, n, s);
           kernels.addRmsNorm(hidden.ptr, delta.ptr, w.postNorm.ptr, normed.ptr, n, s);
-          if (gateUpGemm.kernelFor(n) === 'skinny') {
-            // One launch for gate/up and SiLU x up (the same bits as the two below).
+          if (fusedSiluMul) {
             gateUpGemm.runSiluMul(normed.ptr, w.gateUp.ptr, act.ptr, n, s);
           } else {
             gateUpGemm.run(normed.ptr, w.gateUp.ptr, gateUp.ptr, n, s);
