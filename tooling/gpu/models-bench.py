@@ -3,8 +3,10 @@
 transformers on the same card in the same call (random-weight LlamaForCausalLM, bf16, static cache;
 decoding compiled with torch.compile mode="reduce-overhead" through generate's compile support,
 falling back to eager when that fails), then one table: decode tokens/s per context and batch,
-flashgraph's speed-up over transformers, batch 1's ratio to the bandwidth floor.
+flashgraph's speed-up over transformers, the step's ratio to the bandwidth floor. Batches of at most 8
+are timed with the skinny GEMM kernel off and on (--skinny-gemm, passed to bench.mjs), one row each.
   python3 models-bench.py --node NODE --bench bench.mjs [--out DIR] [--contexts 1024,4096] [--batches 1,8,64,256]
+    [--skinny-gemm off,on]
 """
 import argparse
 import json
@@ -17,8 +19,8 @@ import torch
 
 
 def flashgraph(args):
-    cmd = [args.node, args.bench, "--contexts", args.contexts, "--batches", args.batches, "--modes", "full,none",
-           "--steps", str(args.steps)]
+    cmd = [args.node, args.bench, "--contexts", args.contexts, "--batches", args.batches, "--modes", args.modes,
+           "--steps", str(args.steps), "--skinny-gemm", args.skinny_gemm]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     with open(os.path.join(args.out, "bench-flashgraph.log"), "w") as f:
         f.write(r.stdout + "\n" + r.stderr)
@@ -66,6 +68,9 @@ def main():
     ap.add_argument("--contexts", default="1024,4096")
     ap.add_argument("--batches", default="1,8,64,256")
     ap.add_argument("--steps", type=int, default=32)
+    ap.add_argument("--modes", default="full,none")
+    ap.add_argument("--skinny-gemm", default="off,on",
+                    help="settings of the skinny GEMM kernel to time batches <= 8 with (default, off, on)")
     ap.add_argument("--timeout", type=int, default=400)
     ap.add_argument("--skip-transformers", action="store_true")
     ap.add_argument("--budget", type=float, default=380, help="seconds after which no further transformers shape starts")
@@ -74,12 +79,13 @@ def main():
     card = torch.cuda.get_device_name(0)
     rows = flashgraph(args)
     setup = next((r for r in rows if r["kind"] == "setup"), {})
-    decode = {(r["ctx"], r["batch"], r["mode"]): r for r in rows if r["kind"] == "decode"}
+    decode = {(r["ctx"], r["batch"], r.get("skinnyGemm", False), r["mode"]): r for r in rows if r["kind"] == "decode"}
+    shapes = sorted({(ctx, batch) for (ctx, batch, _, _) in decode})
     hf = {}
     if not args.skip_transformers:
         for ctx in map(int, args.contexts.split(",")):
             for batch in map(int, args.batches.split(",")):
-                if (ctx, batch, "full") not in decode:
+                if (ctx, batch) not in shapes:
                     continue
                 if time.time() - start > args.budget:  # each shape compiles anew; keep the table inside the call
                     print(f"transformers ctx {ctx} batch {batch}: skipped (time budget of {args.budget:.0f} s spent)")
@@ -93,18 +99,21 @@ def main():
                 torch.cuda.empty_cache()
     print(f"\n== decode tokens/s, 8B-shaped Llama bf16, {card}; weights {setup.get('weightBytes', 0) / 1e9:.2f} GB, "
           f"copy {setup.get('copyBandwidthGBps', 0):.0f} GB/s, load {setup.get('loadGBps', 0):.1f} GB/s")
-    print(f"{'ctx':>5} {'batch':>5} {'fg full':>9} {'fg eager':>9} {'hf':>9} {'full/hf':>7} {'b1 x floor':>10}")
-    for (ctx, batch, mode), r in sorted(decode.items()):
+    print(f"{'ctx':>5} {'batch':>5} {'skinny':>6} {'fg full':>9} {'fg eager':>9} {'hf':>9} {'full/hf':>7} "
+          f"{'x floor':>7} {'eager x floor':>13}")
+    for (ctx, batch, skinny, mode), r in sorted(decode.items()):
         if mode != "full":
             continue
+        on = "on" if skinny else "off"
         if r["decodeTokensPerSecond"] is None:
-            print(f"{ctx:>5} {batch:>5}  (no pure decode step of the whole batch was timed)")
+            print(f"{ctx:>5} {batch:>5} {on:>6}  (no pure decode step of the whole batch was timed)")
             continue
-        eager = decode.get((ctx, batch, "none"), {}).get("decodeTokensPerSecond") or float("nan")
+        eager_row = decode.get((ctx, batch, skinny, "none"), {})
+        eager = eager_row.get("decodeTokensPerSecond") or float("nan")
+        eager_ratio = eager_row.get("ratioToFloor") or float("nan")
         h = hf.get((ctx, batch), float("nan"))
-        ratio = r["ratioToFloor"] if batch == 1 else float("nan")
-        print(f"{ctx:>5} {batch:>5} {r['decodeTokensPerSecond']:>9.0f} {eager:>9.0f} {h:>9.0f} "
-              f"{r['decodeTokensPerSecond'] / h:>7.2f} {ratio:>10.2f}")
+        print(f"{ctx:>5} {batch:>5} {on:>6} {r['decodeTokensPerSecond']:>9.0f} {eager:>9.0f} {h:>9.0f} "
+              f"{r['decodeTokensPerSecond'] / h:>7.2f} {r['ratioToFloor']:>7.2f} {eager_ratio:>13.2f}")
     for r in rows:
         if r["kind"] in ("prefill", "skip"):
             print(r)

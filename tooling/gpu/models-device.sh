@@ -28,7 +28,7 @@ if has kernels; then
   tests=$(ls "$here"/suite/*.mjs 2>/dev/null)
   if [[ -n $tests ]]; then
     /tmp/node --test --test-concurrency=1 --test-reporter=spec $tests > "$OUT/kernels.log" 2>&1; rc=$?
-    grep -E '^# (cuBLASLt|gemm|addRmsNorm|qkvRope|siluMul|sampler)' "$OUT/kernels.log" | cut -c1-400
+    grep -E '^# (cuBLASLt|gemm|skinny|addRmsNorm|qkvRope|siluMul|sampler)' "$OUT/kernels.log" | cut -c1-400
     grep -E '✖|not ok|Error' "$OUT/kernels.log" | head -30
     summary+=("kernel/sampler tests rc=$rc: $(grep -E '^ℹ (pass|fail)' "$OUT/kernels.log" | tr '\n' ' ')")
   fi

@@ -58,6 +58,7 @@ echo "phase A done in $(( $(date +%s) - t0 )) s"; pack
 echo "==== round check: correctness ($card), $(( $(date +%s) - t0 )) s"
 echo "-- GPU suites rc=$(cat "$L/suites.rc" 2>/dev/null): $(grep -E '^# (tests|pass|fail|skipped|cancelled)' "$L/gpu-tests.tap" | tr '\n' ' ')"
 grep -E '^not ok' "$L/gpu-tests.tap" | head -12
+grep -E '^# skinny' "$L/gpu-tests.log" | cut -c1-300 | head -20  # the models' skinny GEMM: accuracy and bandwidth
 [[ -f $L/suites-wgmma.rc ]] && echo "-- fa3 GPU suites on FLASHGRAPH_FA3_KERNEL=wgmma rc=$(cat "$L/suites-wgmma.rc"): $(grep -E '^# (tests|pass|fail)' "$L/gpu-tests-wgmma.tap" | tr '\n' ' ')" && grep -E '^not ok' "$L/gpu-tests-wgmma.tap" | head -5
 echo "-- memcheck fa3 crash scenario rc=$(cat "$L/memcheck-fa3-crash.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-fa3-crash.log" | tail -1)"
 for tool in memcheck racecheck; do

@@ -1,5 +1,6 @@
 // flashgraph_models.node: Node glue for the Llama-family CUDA backend. `cublasLt()` reports the
-// run-time cuBLASLt (for `flashgraph doctor`); `Gemm` is one planned cuBLASLt GEMM; a
+// run-time cuBLASLt (for `flashgraph doctor`); `Gemm` is one planned GEMM (cuBLASLt, or the
+// skinny kernel for calls of at most 8 rows); `skinnyGemmPlan` is that kernel's split maths; a
 // `LlamaKernels` object holds a model's dims and capacities (so a launch cannot index past
 // buffers sized for them) and launches one kernel per method on a stream handed over as a bigint,
 // synchronously and capturably. Pointers are bigints (0n = none). Loads without a GPU or cuBLASLt.
@@ -21,12 +22,15 @@ namespace {
 
 using flashgraph_models::Dtype;
 using flashgraph_models::ElemType;
+using flashgraph_models::GemmKernel;
 using flashgraph_models::GemmPlan;
 using flashgraph_models::GemmShape;
+using flashgraph_models::SkinnyGemmPlan;
 using flashgraph_models::LlamaDims;
 
 using flashgraph::napi::bigintArg;
 using flashgraph::napi::bigintProp;
+using flashgraph::napi::boolValue;
 using flashgraph::napi::codedError;
 using flashgraph::napi::int32Arg;
 using flashgraph::napi::int32Prop;
@@ -68,16 +72,39 @@ Napi::Value CublasLt(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Object skinnyPlanObject(Napi::Env env, const SkinnyGemmPlan& p) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("kSplit", p.kSplit);
+  out.Set("tilesPerCta", p.tilesPerCta);
+  out.Set("kChunk", p.kChunk);
+  out.Set("numCtas", p.numCtas);
+  return out;
+}
+
+// skinnyGemmPlan(n, k, numSms): the skinny kernel's split of an n x k GEMM on numSms SMs, or a
+// typed error naming why the shape cannot take it.
+Napi::Value SkinnyGemmPlanOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int n = int32Arg(info, 0, "n", 1, 1 << 24);
+  const int k = int32Arg(info, 1, "k", 1, 1 << 24);
+  const int numSms = int32Arg(info, 2, "numSms", 1, 1 << 16);
+  const char* problem = flashgraph_models::skinnyGemmShapeProblem(n, k);
+  if (problem[0] != '\0') throwArgumentError(env, "invalid_value", "k", problem, "a multiple of 8");
+  return skinnyPlanObject(env, flashgraph_models::skinnyGemmPlan(n, k, numSms));
+}
+
 class Gemm : public Napi::ObjectWrap<Gemm> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Gemm",
                        {InstanceMethod("run", &Gemm::Run), InstanceMethod("paddedRows", &Gemm::PaddedRows),
-                        InstanceMethod("buckets", &Gemm::Buckets), InstanceMethod("dispose", &Gemm::Dispose)});
+                        InstanceMethod("buckets", &Gemm::Buckets), InstanceMethod("kernelFor", &Gemm::KernelFor),
+                        InstanceMethod("runSiluMul", &Gemm::RunSiluMul),
+                        InstanceMethod("skinny", &Gemm::Skinny), InstanceMethod("dispose", &Gemm::Dispose)});
   }
 
   // new Gemm({ n, k, maxM, inDtype: 0 | 1, outDtype: 0 | 1 | 2, bias?: bigint, workspace: bigint,
-  //   workspaceBytes })
+  //   workspaceBytes, skinny?: boolean (default: FLASHGRAPH_MODELS_SKINNY_GEMM=1) })
   explicit Gemm(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Gemm>(info) {
     Napi::Env env = info.Env();
     const Napi::Object o = objectArg(info, 0, "options");
@@ -92,6 +119,10 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
                          "2 (fp32) or options.inDtype");
     }
     shape.bias = ptr<const void>(bigintProp(o, "bias", true));
+    const Napi::Value skinny = o.Get("skinny");
+    shape.skinny = skinny.IsUndefined() ? flashgraph_models::skinnyGemmDefault()
+                                        : boolValue(env, skinny, "options.skinny");
+    skinnyRequested_ = shape.skinny;
     const uint64_t workspace = bigintProp(o, "workspace", false);
     const double wsBytes = integerProp(o, "workspaceBytes", 0, static_cast<double>(int64_t{1} << 40));
     const auto& lib = flashgraph_models::cublasLtLibrary();
@@ -115,8 +146,10 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     const uint64_t y = nonNullArg(info, 2, "y");
     const int m = int32Arg(info, 3, "m", 0, p.shape().maxM);
     const uint64_t stream = bigintArg(info, 4, "stream");
-    const flashgraph_models::cublasStatus_t s = p.run(ptr<const void>(x), ptr<const void>(w), ptr<void>(y), m,
-                                                      streamOf(stream));
+    const flashgraph_models::GemmStatus status =
+        p.run(ptr<const void>(x), ptr<const void>(w), ptr<void>(y), m, streamOf(stream));
+    check(info.Env(), status.cuda, "Gemm.run");  // the skinny kernel's launch
+    const flashgraph_models::cublasStatus_t s = status.cublas;
     if (s != flashgraph_models::kCublasSuccess) {
       cudaGetLastError();
       throwCublas(info.Env(), "Gemm.run",
@@ -140,12 +173,56 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     return out;
   }
 
+  // runSiluMul(x, w, act, m, stream): W = [gate; up]; act [m, n / 2] = SiLU(gate) x up in one
+  // skinny launch. Only for calls the skinny kernel takes (kernelFor(m) === 'skinny'), an even n,
+  // no bias and an output in the input dtype; each refusal a typed error before any launch.
+  Napi::Value RunSiluMul(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const GemmPlan& p = plan(env);
+    const uint64_t x = nonNullArg(info, 0, "x");
+    const uint64_t w = nonNullArg(info, 1, "w");
+    const uint64_t act = nonNullArg(info, 2, "act");
+    const int m = int32Arg(info, 3, "m", 1, p.shape().maxM);
+    const uint64_t stream = bigintArg(info, 4, "stream");
+    if (p.kernelFor(m) != GemmKernel::kSkinny) {
+      throwArgumentError(env, "invalid_value", "m", "runSiluMul needs the skinny kernel for this call",
+                         "1..8 rows on a Gemm with the skinny kernel enabled");
+    }
+    if (p.shape().n % 2 != 0 || p.shape().bias != nullptr || p.shape().out != p.shape().in) {
+      throwArgumentError(env, "invalid_value", "this", "runSiluMul needs W = [gate; up]: an even n, no bias, "
+                         "and the output in the input dtype", "a gate/up Gemm");
+    }
+    check(env, p.runSiluMul(ptr<const void>(x), ptr<const void>(w), ptr<void>(act), m, streamOf(stream)),
+          "Gemm.runSiluMul");
+    return env.Undefined();
+  }
+
+  // kernelFor(m): 'skinny' or 'cublaslt', the kernel a call of m rows (aligned x and W) runs.
+  Napi::Value KernelFor(const Napi::CallbackInfo& info) {
+    const GemmPlan& p = plan(info.Env());
+    const int m = int32Arg(info, 0, "m", 0, p.shape().maxM);
+    return Napi::String::New(info.Env(), p.kernelFor(m) == GemmKernel::kSkinny ? "skinny" : "cublaslt");
+  }
+
+  // skinny(): { requested, enabled, reason?, plan? }
+  Napi::Value Skinny(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const GemmPlan& p = plan(env);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("requested", skinnyRequested_);
+    out.Set("enabled", p.skinnyEnabled());
+    if (!p.skinnyProblem().empty()) out.Set("reason", p.skinnyProblem());
+    if (p.skinnyEnabled()) out.Set("plan", skinnyPlanObject(env, p.skinnyPlan()));
+    return out;
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     plan_.reset();
     return info.Env().Undefined();
   }
 
   std::unique_ptr<GemmPlan> plan_;
+  bool skinnyRequested_ = false;
 };
 
 class LlamaKernels : public Napi::ObjectWrap<LlamaKernels> {
@@ -294,6 +371,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cublasLt", Napi::Function::New(env, CublasLt, "cublasLt"));
   exports.Set("convert", Napi::Function::New(env, Convert, "convert"));
   exports.Set("Gemm", Gemm::Define(env));
+  exports.Set("skinnyGemmPlan", Napi::Function::New(env, SkinnyGemmPlanOf, "skinnyGemmPlan"));
+  exports.Set("skinnyGemmDefault", Napi::Boolean::New(env, flashgraph_models::skinnyGemmDefault()));
   exports.Set("LlamaKernels", LlamaKernels::Define(env));
   return exports;
 }

@@ -3,6 +3,8 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace flashgraph_models {
 namespace {
@@ -27,7 +29,28 @@ std::string failed(const char* what, cublasStatus_t s) {
   return std::string(what) + " failed: " + cublasStatusName(s) + " (" + std::to_string(s) + ")";
 }
 
+// SMs of the current device, for the skinny kernel's split; an H100's 132 where there is no device
+// (plans made on a machine without a GPU, as the CPU tests do).
+int currentDeviceSms() {
+  int device = 0;
+  int sms = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess || sms <= 0) {
+    cudaGetLastError();
+    return 132;
+  }
+  return sms;
+}
+
 }  // namespace
+
+bool skinnyGemmDefault() {
+  static const bool on = [] {
+    const char* v = std::getenv("FLASHGRAPH_MODELS_SKINNY_GEMM");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
 
 std::vector<int> gemmRowBuckets(int maxM) {
   std::vector<int> out;
@@ -97,6 +120,11 @@ std::string GemmPlan::create(const GemmShape& shape, void* workspace, size_t wor
   }
   api.preferenceDestroy(pref);
   if (!error.empty()) return error;
+  if (shape.skinny) {
+    plan->skinnyProblem_ = skinnyGemmShapeProblem(shape.n, shape.k);
+    plan->skinnyEnabled_ = plan->skinnyProblem_.empty();
+    if (plan->skinnyEnabled_) plan->skinnyPlan_ = skinnyGemmPlan(shape.n, shape.k, currentDeviceSms());
+  }
   out = std::move(plan);
   return "";
 }
@@ -111,21 +139,62 @@ GemmPlan::~GemmPlan() {
   if (desc_) api_->matmulDescDestroy(desc_);
 }
 
+GemmKernel GemmPlan::kernelFor(int m) const {
+  return skinnyEnabled_ && m >= 1 && m <= kSkinnyMaxRows ? GemmKernel::kSkinny : GemmKernel::kCublasLt;
+}
+
 int GemmPlan::paddedRows(int m) const {
   if (m <= 0) return 0;
   const auto it = std::lower_bound(buckets_.begin(), buckets_.end(), m);
   return it == buckets_.end() ? -1 : *it;
 }
 
-cublasStatus_t GemmPlan::run(const void* x, const void* w, void* y, int m, cudaStream_t stream) const {
-  if (m < 0 || m > shape_.maxM) return 7;  // CUBLAS_STATUS_INVALID_VALUE
-  if (m == 0) return kCublasSuccess;
+cudaError_t GemmPlan::runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const {
+  if (m < 1 || m > shape_.maxM || kernelFor(m) != GemmKernel::kSkinny) return cudaErrorInvalidValue;
+  SkinnyGemmArgs args{};
+  args.x = x;
+  args.w = w;
+  args.bias = shape_.bias;  // must be null: the launcher refuses a bias here
+  args.y = act;
+  args.m = m;
+  args.n = shape_.n;
+  args.k = shape_.k;
+  args.inType = static_cast<int>(shape_.in);
+  args.outType = static_cast<int>(shape_.out);
+  args.plan = skinnyPlan_;
+  args.siluMul = true;
+  return launchSkinnyGemm(args, stream);
+}
+
+GemmStatus GemmPlan::run(const void* x, const void* w, void* y, int m, cudaStream_t stream) const {
+  GemmStatus status;
+  if (m < 0 || m > shape_.maxM) {
+    status.cublas = 7;  // CUBLAS_STATUS_INVALID_VALUE
+    return status;
+  }
+  if (m == 0) return status;
+  if (kernelFor(m) == GemmKernel::kSkinny && skinnyGemmAligned(x, w)) {
+    SkinnyGemmArgs args{};
+    args.x = x;
+    args.w = w;
+    args.bias = shape_.bias;
+    args.y = y;
+    args.m = m;
+    args.n = shape_.n;
+    args.k = shape_.k;
+    args.inType = static_cast<int>(shape_.in);
+    args.outType = static_cast<int>(shape_.out);
+    args.plan = skinnyPlan_;
+    status.cuda = launchSkinnyGemm(args, stream);
+    return status;
+  }
   const size_t i = std::lower_bound(buckets_.begin(), buckets_.end(), m) - buckets_.begin();
   const Bucket& b = plans_[i];
   const float alpha = 1.0f;
   const float beta = 0.0f;
-  return api_->matmul(handle_, desc_, &alpha, w, a_, x, b.b, &beta, y, b.c, y, b.c, &b.algo, workspace_,
-                      workspaceBytes_, stream);
+  status.cublas = api_->matmul(handle_, desc_, &alpha, w, a_, x, b.b, &beta, y, b.c, y, b.c, &b.algo, workspace_,
+                               workspaceBytes_, stream);
+  return status;
 }
 
 }  // namespace flashgraph_models

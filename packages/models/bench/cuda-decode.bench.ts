@@ -6,8 +6,11 @@
 // the median decode step after prefill, as tokens/s; batch 1's time per token against the floor
 // (weight + KV bytes read per step / a device-to-device copy's bandwidth measured here); prefill
 // tokens/s of one 4k prompt; device memory of weights, KV cache and graphs. One JSON line per
-// measurement, a table last.
+// measurement, a table last. `--skinny-gemm off,on` times batches of at most 8 with the skinny GEMM
+// kernel off and on in the same process (larger batches have no GEMM of 8 rows or fewer: timed
+// once, with the first setting); `default` is the environment's FLASHGRAPH_MODELS_SKINNY_GEMM.
 //   node bench.mjs [--contexts 1024,4096] [--batches 1,8,64,256] [--modes full,none] [--steps 32]
+//     [--skinny-gemm default|off|on[,...]]
 import { DeviceBuffer, memGetInfo, Stream } from '@flashgraph/cuda';
 import { createEngine, type EngineOptions, type Model } from '@flashgraph/engine';
 import type { Checkpoint, TensorInfo } from '../src/checkpoint/index.js';
@@ -15,6 +18,7 @@ import { parseLlamaConfig } from '../src/llama/config.js';
 import { loadLlamaCuda } from '../src/llama/cuda/forward.js';
 import { loadCudaWeights } from '../src/llama/cuda/weights.js';
 import { llamaTensorSpecs } from '../src/llama/tensors.js';
+import { loadModelsNative } from '../src/native.js';
 
 type GraphMode = NonNullable<NonNullable<EngineOptions['graph']>['mode']>;
 
@@ -26,6 +30,15 @@ const contexts = arg('--contexts', '1024,4096').split(',').map(Number);
 const batches = arg('--batches', '1,8,64,256').split(',').map(Number);
 const modes = arg('--modes', 'full,none').split(',') as GraphMode[];
 const steps = Number(arg('--steps', '32'));
+const skinnyDefault = loadModelsNative().addon?.skinnyGemmDefault ?? false;
+const skinnySettings = arg('--skinny-gemm', 'default')
+  .split(',')
+  .map((v) => {
+    if (v !== 'default' && v !== 'on' && v !== 'off') throw new Error(`--skinny-gemm: ${v} is not default, on or off`);
+    return v === 'default' ? skinnyDefault : v === 'on';
+  });
+/** The largest GEMM row count the skinny kernel takes (native/models/kernels/skinny_gemm.h). */
+const SKINNY_MAX_ROWS = 8;
 
 const config = parseLlamaConfig({
   architectures: ['LlamaForCausalLM'],
@@ -102,7 +115,7 @@ const free0 = memGetInfo().freeBytes;
 const tLoad = performance.now();
 const weights = loadCudaWeights(config, syntheticCheckpoint(), { device: 0, dtype: 'bf16' });
 const loadSeconds = (performance.now() - tLoad) / 1000;
-const model: Model = {
+const modelFor = (skinnyGemm: boolean): Model => ({
   name: 'llama-8b-shaped (random)',
   shape: {
     numLayers: config.numLayers,
@@ -115,8 +128,8 @@ const model: Model = {
   },
   backends: ['cuda'],
   eosTokenIds: [],
-  load: (context) => loadLlamaCuda(config, weights, context),
-};
+  load: (context) => loadLlamaCuda(config, weights, context, { skinnyGemm }),
+});
 const bandwidth = copyBandwidth();
 const kvBytesPerToken = config.numLayers * 2 * config.numHeadsKv * config.headDim * 2;
 console.log(
@@ -152,51 +165,59 @@ for (const ctx of contexts) {
       );
       continue;
     }
-    for (const mode of modes) {
-      const before = memGetInfo().freeBytes;
-      const engine = await createEngine({
-        model,
-        graph: { mode },
-        cache: { blockSize: BLOCK, numBlocks: Math.ceil((ctx + maxNewTokens + BLOCK) / BLOCK) * batch },
-        limits: { maxNumSeqs: batch, maxNumBatchedTokens: MAX_BATCHED_TOKENS, maxModelLen: ctx + maxNewTokens + BLOCK },
-        backend: 'cuda',
-      });
-      try {
-        const afterCreate = memGetInfo().freeBytes;
-        for (let r = 0; r < batch; r++) {
-          const prompt = Array.from({ length: ctx }, (_, i) => (r * 7919 + i * 104729) % config.vocabSize);
-          engine.addRequest({ promptTokens: prompt, maxNewTokens, ignoreEos: true });
+    const settings = batch <= SKINNY_MAX_ROWS ? skinnySettings : skinnySettings.slice(0, 1);
+    for (const skinnyGemm of settings) {
+      for (const mode of modes) {
+        const before = memGetInfo().freeBytes;
+        const engine = await createEngine({
+          model: modelFor(skinnyGemm),
+          graph: { mode },
+          cache: { blockSize: BLOCK, numBlocks: Math.ceil((ctx + maxNewTokens + BLOCK) / BLOCK) * batch },
+          limits: {
+            maxNumSeqs: batch,
+            maxNumBatchedTokens: MAX_BATCHED_TOKENS,
+            maxModelLen: ctx + maxNewTokens + BLOCK,
+          },
+          backend: 'cuda',
+        });
+        try {
+          const afterCreate = memGetInfo().freeBytes;
+          for (let r = 0; r < batch; r++) {
+            const prompt = Array.from({ length: ctx }, (_, i) => (r * 7919 + i * 104729) % config.vocabSize);
+            engine.addRequest({ promptTokens: prompt, maxNewTokens, ignoreEos: true });
+          }
+          const decode: number[] = [];
+          let prefillMs = 0;
+          for (;;) {
+            const st = await engine.step();
+            if (st.mode === 'idle') break;
+            if (st.numPrefills > 0) prefillMs += st.durationMs;
+            else if (st.numReqs === batch) decode.push(st.durationMs);
+            if (decode.length >= steps) break;
+          }
+          decode.sort((a, b) => a - b);
+          const median = decode[decode.length >> 1] ?? Number.NaN;
+          const floorMs = ((weights.byteLength + batch * ctx * kvBytesPerToken) / bandwidth) * 1000;
+          const m = {
+            kind: 'decode',
+            ctx,
+            batch,
+            mode,
+            skinnyGemm,
+            decodeStepMs: median,
+            decodeTokensPerSecond: (batch / median) * 1000,
+            floorMs,
+            ratioToFloor: median / floorMs,
+            prefillTokensPerSecond: (batch * ctx) / (prefillMs / 1000),
+            engineBytes: before - afterCreate,
+          };
+          console.log(JSON.stringify(m));
+          rows.push(
+            `${String(ctx).padStart(5)} ${String(batch).padStart(5)} ${mode.padEnd(5)} ${(skinnyGemm ? 'on' : 'off').padStart(6)} ${m.decodeStepMs.toFixed(2).padStart(9)} ${m.decodeTokensPerSecond.toFixed(0).padStart(9)} ${m.ratioToFloor.toFixed(2).padStart(6)} ${(m.engineBytes / 1e9).toFixed(1).padStart(7)}`,
+          );
+        } finally {
+          engine.dispose();
         }
-        const decode: number[] = [];
-        let prefillMs = 0;
-        for (;;) {
-          const st = await engine.step();
-          if (st.mode === 'idle') break;
-          if (st.numPrefills > 0) prefillMs += st.durationMs;
-          else if (st.numReqs === batch) decode.push(st.durationMs);
-          if (decode.length >= steps) break;
-        }
-        decode.sort((a, b) => a - b);
-        const median = decode[decode.length >> 1] ?? Number.NaN;
-        const floorMs = ((weights.byteLength + batch * ctx * kvBytesPerToken) / bandwidth) * 1000;
-        const m = {
-          kind: 'decode',
-          ctx,
-          batch,
-          mode,
-          decodeStepMs: median,
-          decodeTokensPerSecond: (batch / median) * 1000,
-          floorMs,
-          ratioToFloor: median / floorMs,
-          prefillTokensPerSecond: (batch * ctx) / (prefillMs / 1000),
-          engineBytes: before - afterCreate,
-        };
-        console.log(JSON.stringify(m));
-        rows.push(
-          `${String(ctx).padStart(5)} ${String(batch).padStart(5)} ${mode.padEnd(5)} ${m.decodeStepMs.toFixed(2).padStart(9)} ${m.decodeTokensPerSecond.toFixed(0).padStart(9)} ${m.ratioToFloor.toFixed(2).padStart(6)} ${(m.engineBytes / 1e9).toFixed(1).padStart(7)}`,
-        );
-      } finally {
-        engine.dispose();
       }
     }
   }
@@ -204,7 +225,7 @@ for (const ctx of contexts) {
 // Prefill of one 4k prompt.
 {
   const engine = await createEngine({
-    model,
+    model: modelFor(skinnySettings[0] as boolean),
     graph: { mode: 'full' },
     cache: { blockSize: BLOCK, numBlocks: 4096 / BLOCK + 4 },
     limits: { maxNumSeqs: 1, maxNumBatchedTokens: 4096, maxModelLen: 4096 + BLOCK },
@@ -232,6 +253,6 @@ for (const ctx of contexts) {
 console.log(
   `\n== flashgraph decode, 8B-shaped Llama bf16 (weights ${(weights.byteLength / 1e9).toFixed(2)} GB, copy ${(bandwidth / 1e12).toFixed(2)} TB/s)`,
 );
-console.log('  ctx batch mode  step ms  tokens/s  x floor engine GB');
+console.log('  ctx batch mode  skinny  step ms  tokens/s  x floor engine GB');
 for (const r of rows) console.log(r);
 weights.dispose();

@@ -36,14 +36,47 @@ export interface NativeGemmOptions {
   bias?: bigint;
   workspace: bigint;
   workspaceBytes: number;
+  /**
+   * Calls of at most 8 rows take the skinny kernel (native/models/kernels/skinny_gemm.h) instead
+   * of cuBLASLt. Default: the environment's FLASHGRAPH_MODELS_SKINNY_GEMM=1 (read once).
+   */
+  skinny?: boolean;
 }
 
-/** One planned cuBLASLt GEMM y[m, n] = x[m, k] @ W[n, k]^T (+ bias). */
+/** The skinny kernel's split of an n x k GEMM (kSplit warps share each 16-row tile of W). */
+export interface NativeSkinnyGemmPlan {
+  kSplit: 1 | 2 | 4 | 8;
+  tilesPerCta: number;
+  /** k summed by each warp. */
+  kChunk: number;
+  numCtas: number;
+}
+
+export interface NativeSkinnyGemmStatus {
+  /** The option (or the environment's default). */
+  requested: boolean;
+  /** Whether calls of m <= 8 take it: requested and the shape allows it. */
+  enabled: boolean;
+  /** Why a requested skinny kernel is off for this shape (k not a multiple of 8). */
+  reason?: string;
+  plan?: NativeSkinnyGemmPlan;
+}
+
+/** One planned GEMM y[m, n] = x[m, k] @ W[n, k]^T (+ bias): cuBLASLt, or the skinny kernel for m <= 8. */
 export interface NativeGemm {
   run(x: bigint, w: bigint, y: bigint, m: number, stream: bigint): void;
-  /** Rows a call with m rows computes (the planned bucket at or above m). */
+  /** The most rows a call with m rows touches (cuBLASLt computes its planned bucket; the skinny kernel m). */
   paddedRows(m: number): number;
   buckets(): number[];
+  /**
+   * For W = [gate; up] (even n, no bias, output in the input dtype): act [m, n / 2] = SiLU(x @
+   * gate^T) * (x @ up^T) in one skinny launch, bit-identical to run() then siluMul(). Only where
+   * kernelFor(m) is 'skinny' (else an InvalidArgumentError); x and W 16-byte aligned.
+   */
+  runSiluMul(x: bigint, w: bigint, act: bigint, m: number, stream: bigint): void;
+  /** The kernel a call of m rows runs (x and W 16-byte aligned, as device allocations are; else cuBLASLt). */
+  kernelFor(m: number): 'skinny' | 'cublaslt';
+  skinny(): NativeSkinnyGemmStatus;
   dispose(): void;
 }
 
@@ -102,6 +135,10 @@ export interface NativeModels {
     stream: bigint,
   ): void;
   Gemm: new (options: NativeGemmOptions) => NativeGemm;
+  /** The skinny kernel's split of an n x k GEMM on numSms SMs (k must be a multiple of 8). */
+  skinnyGemmPlan(n: number, k: number, numSms: number): NativeSkinnyGemmPlan;
+  /** FLASHGRAPH_MODELS_SKINNY_GEMM=1 when the addon loaded: the Gemm option's default. */
+  readonly skinnyGemmDefault: boolean;
   LlamaKernels: new (options: NativeLlamaKernelsOptions) => NativeLlamaKernels;
 }
 

@@ -2,7 +2,10 @@
 // layer: [residual add +] RMSNorm, one fused q/k/v GEMM (+ bias in its epilogue), q/k norm + RoPE
 // + the q/k/v split, attention (yielded to the engine), o GEMM, residual add + RMSNorm, one fused
 // gate/up GEMM, SiLU x up, down GEMM. After the last layer only the sample rows are normed and
-// projected to fp32 logits, then `ctx.sample(logits)` runs the engine's device sampler.
+// projected to fp32 logits, then `ctx.sample(logits)` runs the engine's device sampler. GEMMs are
+// cuBLASLt, or (FLASHGRAPH_MODELS_SKINNY_GEMM=1, `skinnyGemm`) our skinny kernel for calls of at
+// most 8 rows: decode at batch 1..8 and the LM head of up to 8 requests; there the gate/up GEMM
+// and SiLU x up are one launch.
 // Every buffer is allocated here, at load, at a fixed address; forward() only launches (no
 // allocation, no synchronization, no host reads), so it can be captured whole or piecewise.
 import { DeviceBuffer } from '@flashgraph/cuda';
@@ -26,7 +29,21 @@ export interface LlamaCudaModel extends LoadedModel {
   readonly activationBytes: number;
 }
 
-export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context: ModelLoadContext): LlamaCudaModel {
+export interface LlamaCudaOptions {
+  /**
+   * GEMM calls of at most 8 rows (decode at batch 1..8, the LM head of up to 8 requests) take the
+   * skinny kernel instead of cuBLASLt. Default: FLASHGRAPH_MODELS_SKINNY_GEMM=1 (the addon reads
+   * it once); the benchmark sets it both ways in one process.
+   */
+  readonly skinnyGemm?: boolean;
+}
+
+export function loadLlamaCuda(
+  config: LlamaConfig,
+  weights: CudaWeights,
+  context: ModelLoadContext,
+  options: LlamaCudaOptions = {},
+): LlamaCudaModel {
   const native = requireModelsNative();
   const cublas = native.cublasLt();
   if (!cublas.available) {
@@ -89,6 +106,7 @@ export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context
         workspace: workspace.ptr,
         workspaceBytes: GEMM_WORKSPACE_BYTES,
         ...(bias ? { bias: bias.ptr } : {}),
+        ...(options.skinnyGemm === undefined ? {} : { skinny: options.skinnyGemm }),
       });
       owned.push(g);
       return g;
@@ -118,6 +136,9 @@ export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context
         const s = c.stream.handle;
         const n = c.numTokens;
         const b = c.buffers;
+        // Where the skinny kernel takes the gate/up GEMM, SiLU x up is its epilogue: one launch, the
+        // same bits as the GEMM then siluMul.
+        const fusedSiluMul = gateUpGemm.kernelFor(n) === 'skinny';
         kernels.embed(weights.embed.ptr, b.tokenIds.ptr, hidden.ptr, n, s);
         for (let layer = 0; layer < weights.layers.length; layer++) {
           const w = weights.layers[layer] as (typeof weights.layers)[number];
@@ -138,8 +159,12 @@ export function loadLlamaCuda(config: LlamaConfig, weights: CudaWeights, context
           yield c.attention(layer, { q, k, v, out: attnOut });
           (oGemms[layer] as NativeGemm).run(attnOut.ptr, w.o.ptr, delta.ptr, n, s);
           kernels.addRmsNorm(hidden.ptr, delta.ptr, w.postNorm.ptr, normed.ptr, n, s);
-          gateUpGemm.run(normed.ptr, w.gateUp.ptr, gateUp.ptr, n, s);
-          kernels.siluMul(gateUp.ptr, act.ptr, n, s);
+          if (fusedSiluMul) {
+            gateUpGemm.runSiluMul(normed.ptr, w.gateUp.ptr, act.ptr, n, s);
+          } else {
+            gateUpGemm.run(normed.ptr, w.gateUp.ptr, gateUp.ptr, n, s);
+            kernels.siluMul(gateUp.ptr, act.ptr, n, s);
+          }
           downGemm.run(act.ptr, w.down.ptr, delta.ptr, n, s);
         }
         kernels.gatherFinalNorm(
