@@ -1,5 +1,5 @@
 // Standalone self-test and benchmark of the fa3 kernels through the plain C++ API (no Node):
-//   correctness  random configs (varlen, GQA, causal / window / softcap, page sizes 16/64/256,
+//   correctness  random configs (varlen, GQA, causal / window / softcap, pages 16/32/64/256/48/80,
 //                splits, bf16 / fp16, D 64/128/256, invalid page ids) against a CPU fp64
 //                reference; device metadata == host plan; bit-identical reruns; KV write.
 //   prepare      numReqs 1, 7, 992, 993, 4096 and the stale-tail metadata case.
@@ -7,7 +7,7 @@
 //                vLLM PR #20301 crash scenario) at several capture sizes; eager == replay bit for
 //                bit; stale tail (big batch then small padded batch); 32 layers on one prepare;
 //                corrupt metadata is memory safe and heals on the next prepare.
-//   race         one tiny case per head dim and page size 16 / 256 (for compute-sanitizer).
+//   race         tiny cases per head dim and page size 16 / 32 / 64 / 256 (for compute-sanitizer).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
 //   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
@@ -138,6 +138,7 @@ struct Config {
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
   bool sinks = false;      // attention sinks: one random logit per query head (some -inf)
   bool nan_tail = false;   // the slots past k_len in each request's last page hold NaN (never read)
+  int bad_page_at = -1;    // >= 0: request 0's page-table entry of that index is out of range
   std::string describe() const {
     char b[288];
     int maxq = 0, maxk = 0;
@@ -220,6 +221,7 @@ struct Problem {
       for (int j = 0; j < np; ++j) {
         int id = perm[next++];
         if (c.bad_pages && rng.chance(0.05)) id = rng.chance(0.5) ? -1 - rng.range(0, 5) : caps.num_pages + rng.range(0, 5);
+        if (b == 0 && j == c.bad_page_at) id = caps.num_pages + 1;
         pt[static_cast<size_t>(b) * pt_stride + j] = id;
       }
     }
@@ -493,7 +495,9 @@ Config random_config(Rng& rng) {
   const int g = rng.pick(std::vector<int>{1, 2, 4, 8});
   c.hkv = rng.pick(std::vector<int>{1, 2, 4});
   c.hq = g * c.hkv;
-  c.page = rng.pick(std::vector<int>{16, 16, 64, 64, 256, 256, 48, 80});  // 48, 80: non-power-of-two pages
+  // 16 / 32 / 64: the wgmma kernel's TMA per page of a block; 256: per block; 48, 80:
+  // non-power-of-two pages (the cp.async gather).
+  c.page = rng.pick(std::vector<int>{16, 16, 32, 64, 64, 256, 256, 48, 80});
   c.max_splits = rng.pick(std::vector<int>{1, 4, 16, 32, 128});
   c.num_splits = rng.chance(0.6) ? 0 : rng.range(1, c.max_splits);
   c.causal = rng.chance(0.6);
@@ -889,20 +893,26 @@ void run_graph(uint64_t seed) {
   g_summary += b;
 }
 
-// Tiny cases for racecheck: one per head dim, splits on, a few CTAs.
+// Tiny cases for racecheck: one per head dim and page size, splits on, a few CTAs.
 void run_race(uint64_t seed) {
   Rng rng(seed);
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  // Page 256 as well: there the wgmma kernel's TMA path (FLASHGRAPH_FA3_WGMMA_TMA=1) takes the
-  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them. Sinks
-  // at every head dim but 128: in the fused merge (split rows) and at the direct write.
-  for (int page : {16, 256})
+  // The wgmma kernel's TMA (FLASHGRAPH_FA3_WGMMA_TMA=1) takes page 256's whole blocks
+  // and, at pages 16 / 32 / 64 (the last only at D < 256: a whole block at 256), one box per page of
+  // a block; keys 16..31 of request 0 sit on an invalid page there (that page is gathered, zero
+  // filled and masked beside its block's TMA pages), and NaN in the last pages' unused slots checks
+  // that no kernel reads them (k = 300: a block of TMA pages and a gathered partial one). Pages 32
+  // / 64 run the wgmma kernel's head dims only. Sinks at every head dim but 128: in the fused
+  // merge (split rows) and at the direct write.
+  for (int page : {16, 32, 64, 256})
     for (int D : {64, 96, 128, 192, 256}) {
+      if ((page == 32 || page == 64) && (D == 96 || D == 192)) continue;
       Config c;
       c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 4; c.num_splits = 3; c.causal = true;
       c.nan_tail = true;
+      c.bad_page_at = page < 256 ? 16 / page : -1;
       c.sinks = D != 128;
       c.q_lens = {1, 20};
       c.k_lens = {300, 150};
