@@ -13,7 +13,7 @@
 //     transposed by the descriptor; then the epilogue: output (or fp32 partials) stored from
 //     registers, and the shared fused split merge (named barrier 1, the consumers only).
 //
-// Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks; launch_wgmma):
+// Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks, overlapped unless 0; launch_wgmma):
 //   plain (0): per block S = Q K^T, wait, softmax, O += P V, wait. The two warpgroups overlap each
 //     other only as the warp schedulers happen to interleave them.
 //   overlapped (1, FA3's order): Q K_{j+1}^T is issued, then P_j V_j, and the softmax of block

@@ -3,20 +3,20 @@
 // of one KV head and one 64-column swizzle atom: min(page size, kBlockN) slots x 64 columns,
 // written 128-byte swizzled, the layout the cp.async gather produces. A page that holds whole
 // blocks gives one box per atom and block; pages smaller than a block (kBlockN a multiple of the
-// page size) give one per page and atom (wgmma_load_block). Opt-in with FLASHGRAPH_FA3_WGMMA_TMA=1
-// until it has run on a device. The driver's encoder is reached through the runtime's entry-point
-// query, so nothing links libcuda.
+// page size) give one per page and atom (wgmma_load_block). On unless FLASHGRAPH_FA3_WGMMA_TMA=0
+// (wgmma_tma_enabled). The driver's encoder is reached through the runtime's entry-point query,
+// so nothing links libcuda.
 #pragma once
 
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
 #include "forward_params.h"
+#include "launchers.h"
 
 namespace fa3 {
 
@@ -27,15 +27,6 @@ struct WgmmaKvMaps {
   CUtensorMap v;
   int enabled;
 };
-
-// FLASHGRAPH_FA3_WGMMA_TMA=1 (read once per process).
-inline bool wgmma_tma_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
-  return enabled;
-}
 
 using TensorMapEncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
                                           const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,

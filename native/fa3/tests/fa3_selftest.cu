@@ -899,7 +899,7 @@ void run_race(uint64_t seed) {
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  // The wgmma kernel's TMA (FLASHGRAPH_FA3_WGMMA_TMA=1) takes page 256's whole blocks
+  // The wgmma kernel's TMA (on unless FLASHGRAPH_FA3_WGMMA_TMA=0) takes page 256's whole blocks
   // and, at pages 16 / 32 / 64 (the last only at D < 256: a whole block at 256), one box per page of
   // a block; keys 16..31 of request 0 sit on an invalid page there (that page is gathered, zero
   // filled and masked beside its block's TMA pages), and NaN in the last pages' unused slots checks
@@ -1181,11 +1181,10 @@ void run_prefill_grid_dim(FILE* json, int D) {
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
-  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where pages hold whole blocks.
-  const char* tma = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
+  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where the page size allows.
   const std::string kname_s = kernel != fa3::kKernelWgmma ? fa3::kernel_name(kernel)
                               : std::string("wgmma") + (fa3::wgmma_overlap_enabled() ? "-ov" : "") +
-                                    (tma != nullptr && std::strcmp(tma, "1") == 0 ? "-tma" : "");
+                                    (fa3::wgmma_tma_enabled() ? "-tma" : "");
   const char* kname = kname_s.c_str();
   std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);

@@ -2,9 +2,12 @@
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
 #   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
-# The wgmma kernel's variants: "wgmma" its plain main loop, "wgmma-ov" FA3's overlapped one with
-# the warpgroup ping-pong (FLASHGRAPH_FA3_WGMMA_OVERLAP=1), "wgmma-ov-tma" that with K / V by TMA
-# where a page holds whole blocks (FLASHGRAPH_FA3_WGMMA_TMA=1: page 256; 64 too at D = 256).
+# The wgmma kernel's variants (each sets both switches; unset, both are on): "wgmma" its plain
+# main loop with the cp.async gather (FLASHGRAPH_FA3_WGMMA_OVERLAP=0 FLASHGRAPH_FA3_WGMMA_TMA=0),
+# "wgmma-ov" FA3's overlapped one with the warpgroup ping-pong (OVERLAP=1 TMA=0), "wgmma-ov-tma"
+# that with K / V by TMA where the page size allows (OVERLAP=1 TMA=1, the default: one box per
+# block at page 256, one per page of a block at pages 16 / 32 / 64, 64 being a whole block at
+# D = 256; 48 / 80 keep the gather).
 # sass: HGMMA and local-memory instruction counts per kernel (cuobjdump from triton's bundle);
 # smoke: 8 random configs on each variant (a variant that hangs is skipped by every later step);
 # wgmma / wgmma-ov / wgmma-ov-tma: the metadata and graph suites and WGMMA_CONFIGS (default 32)
