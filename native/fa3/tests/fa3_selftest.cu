@@ -12,7 +12,7 @@
 //                prefill TFLOP/s.
 //   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
 // Usage: fa3_selftest [all|correctness|prepare|graph|race|bench|prefill]... [--configs N]
-//        [--seed S] [--json FILE] [--dims 64,128,256]
+//        [--seed S] [--json FILE] [--dims 64,128,256] [--pages 16,32,64,256]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -1171,11 +1171,12 @@ void run_bench(FILE* json) {
 
 // ------------------------------------------------------------------------------------------
 // prefill grid: B requests of L query tokens each over L keys (q = k = L), head dims `dims`
-// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages of 16 and 256, each step
+// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages `pages` (--pages, default
+// 16 and 256; B = 8 at L = 16k runs at page 256 only), each step
 // (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
 // x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
 // every line.
-void run_prefill_grid_dim(FILE* json, int D) {
+void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {
   const int hq = 32, hkv = 8;
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -1191,9 +1192,9 @@ void run_prefill_grid_dim(FILE* json, int D) {
   g_summary += line;
   for (int causal : {1, 0})
     for (int B : {1, 8})
-      for (int page : {16, 256})
+      for (int page : pages)
         for (int L : {1024, 4096, 16384}) {
-          if (B == 8 && L == 16384 && page == 16) continue;  // the B=8 16k point runs once (page 256)
+          if (B == 8 && L == 16384 && page != 256) continue;  // the B=8 16k point runs once (page 256)
           fa3::Caps caps;
           caps.num_heads_q = hq; caps.num_heads_kv = hkv; caps.head_dim = D; caps.dtype = 0; caps.page_size = page;
           const int ppr = L / page;
@@ -1255,8 +1256,8 @@ void run_prefill_grid_dim(FILE* json, int D) {
   CK(cudaStreamDestroy(s));
 }
 
-void run_prefill_grid(FILE* json, const std::vector<int>& dims) {
-  for (int D : dims) run_prefill_grid_dim(json, D);
+void run_prefill_grid(FILE* json, const std::vector<int>& dims, const std::vector<int>& pages) {
+  for (int D : dims) run_prefill_grid_dim(json, D, pages);
 }
 
 #ifdef FA3_TRACE
@@ -1406,23 +1407,34 @@ int main(int argc, char** argv) {
   int n_configs = 150;
   uint64_t seed = 1234;
   const char* json_path = nullptr;
-  std::vector<int> prefill_dims;
+  std::vector<int> prefill_dims, prefill_pages;
+  // A comma-separated list of values from `allowed` (--dims, --pages) into out, or false.
+  auto parse_list = [](const char* s, std::initializer_list<int> allowed, std::vector<int>& out) {
+    for (const char* d = s; *d != 0;) {
+      char* end = nullptr;
+      const long v = std::strtol(d, &end, 10);
+      if (end == d || std::find(allowed.begin(), allowed.end(), v) == allowed.end()) return false;
+      out.push_back(static_cast<int>(v));
+      d = *end == ',' ? end + 1 : end;
+    }
+    return !out.empty();
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--configs" && i + 1 < argc) n_configs = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--dims" && i + 1 < argc) {
-      // Head dims of the prefill grid: a comma-separated subset of 64, 128, 256.
-      for (const char* d = argv[++i]; *d != 0;) {
-        char* end = nullptr;
-        const long v = std::strtol(d, &end, 10);
-        if (end == d || (v != 64 && v != 128 && v != 256)) {
-          std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
-          return 2;
-        }
-        prefill_dims.push_back(static_cast<int>(v));
-        d = *end == ',' ? end + 1 : end;
+      // Head dims of the prefill grid.
+      if (!parse_list(argv[++i], {64, 128, 256}, prefill_dims)) {
+        std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (a == "--pages" && i + 1 < argc) {
+      // Page sizes of the prefill grid (each divides every L).
+      if (!parse_list(argv[++i], {16, 32, 64, 256}, prefill_pages)) {
+        std::printf("fa3_selftest: --pages takes page sizes 16, 32, 64, 256 (comma-separated), got '%s'\n", argv[i]);
+        return 2;
       }
     }
     else modes.push_back(a);
@@ -1455,7 +1467,8 @@ int main(int argc, char** argv) {
   // Not part of "all": the grid takes a while; run it as `fa3_selftest prefill`.
   if (std::find(modes.begin(), modes.end(), "prefill") != modes.end()) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
-    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims);
+    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims,
+                     prefill_pages.empty() ? std::vector<int>{16, 256} : prefill_pages);
     if (json) std::fclose(json);
   }
   CK(cudaDeviceSynchronize());
