@@ -78,9 +78,10 @@ Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileS
 Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim, int* out);
 // "general", "decode" or "wgmma".
 const char* kernel_name(int kernel);
-// FLASHGRAPH_FA3_WGMMA_OVERLAP=1: the wgmma kernel's overlapped main loop with the warpgroup
-// ping-pong (wgmma_kernel.cuh); else its plain one.
+// The wgmma kernel's switches, on unless the variable is "0" (launchers.h):
+// FLASHGRAPH_FA3_WGMMA_OVERLAP its overlapped main loop, FLASHGRAPH_FA3_WGMMA_TMA its TMA loads.
 bool wgmma_overlap_enabled();
+bool wgmma_tma_enabled();
 Result workspace_layout_checked(const Caps& caps, WorkspaceLayout* out);
 Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seqlen_q, int max_seqlen_k,
                                   int sm_count, int* out);

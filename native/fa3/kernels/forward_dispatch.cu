@@ -47,11 +47,18 @@ const char* kernel_request_value() {
   return g_request_value != nullptr ? g_request_value : "";
 }
 
+// The wgmma kernel's switches: on unless the variable is "0" (the production configuration by
+// default; the off settings are for comparisons).
+static bool switch_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
 bool wgmma_overlap_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_OVERLAP");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
+  static const bool enabled = switch_on("FLASHGRAPH_FA3_WGMMA_OVERLAP");
+  return enabled;
+}
+bool wgmma_tma_enabled() {
+  static const bool enabled = switch_on("FLASHGRAPH_FA3_WGMMA_TMA");
   return enabled;
 }
 

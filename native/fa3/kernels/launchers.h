@@ -23,10 +23,14 @@ const char* kernel_request_value();
 int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim);
 const char* kernel_name(int kernel);
 
-// FLASHGRAPH_FA3_WGMMA_OVERLAP=1 (read once per process): the wgmma kernel's overlapped main loop
-// (FA3's order: the softmax of block j + 1 runs under block j's P V, and the two consumer
-// warpgroups take turns at the tensor cores; wgmma_kernel.cuh). Unset or 0: the plain main loop.
+// The wgmma kernel's switches (read once per process; on unless the variable is "0"):
+// FLASHGRAPH_FA3_WGMMA_OVERLAP: its overlapped main loop (FA3's order: the softmax of block j + 1
+// runs under block j's P V, and the two consumer warpgroups take turns at the tensor cores;
+// wgmma_kernel.cuh); 0: the plain main loop.
 bool wgmma_overlap_enabled();
+// FLASHGRAPH_FA3_WGMMA_TMA: K / V by TMA where the page size allows (wgmma_tma.h); 0: the
+// cp.async gather for every block.
+bool wgmma_tma_enabled();
 
 // Whether forward_kernel_list.h instantiates (kernel, head dim, dtype) for a cache of that dtype
 // (FA3_FORWARD_KERNELS) or of fp8 e4m3 (kv_fp8: FA3_FP8_KV_KERNELS).

@@ -47,9 +47,11 @@ struct TileShape {
 enum ForwardKernel : int { kKernelGeneral = 0, kKernelDecode = 1, kKernelWgmma = 2 };
 // What the caller (FLASHGRAPH_FA3_KERNEL) asks for; auto picks by the step's shape.
 enum KernelRequest : int { kRequestAuto = 0, kRequestGeneral = 1, kRequestDecode = 2, kRequestWgmma = 3 };
-// Auto picks the wgmma kernel for prefill-shaped steps only once it has passed the device checks
-// (native/fa3/README.md); until then it runs when asked for (FLASHGRAPH_FA3_KERNEL=wgmma).
-constexpr bool kWgmmaByDefault = false;
+// Auto picks the wgmma kernel for prefill-shaped steps at the head dims it has (the one switch,
+// flipped after its device checks: native/fa3/README.md; false puts the general kernel back).
+// FLASHGRAPH_FA3_KERNEL=general forces the general kernel for comparisons. WGMMA_BY_DEFAULT in
+// packages/fa3/src/forward-kernel.ts is its TypeScript copy (a test pins the two together).
+constexpr bool kWgmmaByDefault = true;
 
 #define FA3_KERNEL_ID_general kKernelGeneral
 #define FA3_KERNEL_ID_decode kKernelDecode

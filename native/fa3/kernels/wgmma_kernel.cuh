@@ -2,17 +2,18 @@
 //
 //   warpgroup 0 (producer, setmaxnreg down): fetches and decodes the tiles (warp 0), gathers the
 //     tile's packed Q rows and its paged K / V blocks with 16-byte cp.async into 128-byte-swizzled
-//     shared-memory tiles (the layout wgmma reads). K and V have rings of their own (full / empty
-//     mbarriers per stage; each producer thread's cp.async completion arrives on the stage's full
-//     barrier), loaded K_0, K_1, V_0, K_2, V_1, ...: K runs a block ahead of V, as the overlapped
-//     consumers read them.
+//     shared-memory tiles (the layout wgmma reads), or loads K / V by TMA in that layout where the
+//     page size allows (wgmma_load_block: per block, or per page of a block). K and V have rings
+//     of their own (full / empty mbarriers per stage; each producer thread's cp.async completion
+//     arrives on the stage's full barrier, TMA bytes complete its transaction count), loaded K_0,
+//     K_1, V_0, K_2, V_1, ...: K runs a block ahead of V, as the overlapped consumers read them.
 //   warpgroups 1 and 2 (consumers, setmaxnreg up): 64 rows each; S = Q K^T with wgmma from shared
 //     memory, mask / softcap / online softmax in registers (the mma.sync fragment layout the
 //     general kernel's softmax code already uses), O += P V with wgmma, P from registers and V
 //     transposed by the descriptor; then the epilogue: output (or fp32 partials) stored from
 //     registers, and the shared fused split merge (named barrier 1, the consumers only).
 //
-// Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks; launch_wgmma):
+// Two consumer main loops (FLASHGRAPH_FA3_WGMMA_OVERLAP picks, overlapped unless 0; launch_wgmma):
 //   plain (0): per block S = Q K^T, wait, softmax, O += P V, wait. The two warpgroups overlap each
 //     other only as the warp schedulers happen to interleave them.
 //   overlapped (1, FA3's order): Q K_{j+1}^T is issued, then P_j V_j, and the softmax of block
@@ -152,13 +153,14 @@ __device__ __forceinline__ void wgmma_load_pages(const ForwardParams& p, const T
   }
 }
 
-// KV block k of the tile from one cache (K or V) into a swizzled stage tile. A thread owns one
-// 16-byte column chunk of rows r0 + 8 i (D = 128), so each 16-key group (one page) holds whole
-// rows of it: one page-table load per group. An invalid page or a key past k_len is zero-filled
-// (and masked).
+// One 16-key group of KV block rows [group_row, group_row + 16) of a stage tile, keys from gpos,
+// from one cache (K or V) by the cp.async gather; `page` is the group's page-table entry (0 past
+// k_len). A thread owns one 16-byte column chunk of rows r0 + 8 i (D = 128), so a group (inside
+// one page) holds whole rows of it. An invalid page or a key past k_len is zero-filled (and
+// masked): the entry is never dereferenced.
 template <int D, typename T>
-__device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
-                                                uint32_t dst_tile, int t) {
+__device__ __forceinline__ void wgmma_gather_group(const ForwardParams& p, const TileInfo& ti, const void* cache,
+                                                   int gpos, int group_row, int page, uint32_t dst_tile, int t) {
   using Tr = WgmmaTraits<D>;
   constexpr int kRowsPerPass = Tr::kProducerThreads / Tr::kChunks;  // 16, 8, 4 at D = 64, 128, 256
   static_assert(16 % kRowsPerPass == 0, "a thread's rows tile the 16-key groups");
@@ -166,51 +168,76 @@ __device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const Ti
   const int c = t % Tr::kChunks, r0 = t / Tr::kChunks;
   const int64_t token_stride = static_cast<int64_t>(p.shape.num_heads_kv) * D;
   const T* src = static_cast<const T*>(cache) + static_cast<int64_t>(ti.kv_head) * D + c * 8;
+  const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+  const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
+                         static_cast<unsigned>(page_offset(p, gpos) + r0);
+#pragma unroll
+  for (int j = 0; j < kRowsPerGroup; ++j) {
+    const int row = group_row + r0 + j * kRowsPerPass;
+    const bool ok = page_ok && gpos + r0 + j * kRowsPerPass < ti.k_len;
+    const int64_t off = ok ? static_cast<int64_t>(slot0 + j * kRowsPerPass) * token_stride : 0;
+    cp_async_16(dst_tile + swizzled<Tr::kBlockN>(row, c), src + off, ok);
+  }
+}
+
+// KV block k of the tile from one cache into a swizzled stage tile by the cp.async gather, but
+// for the 16-key groups set in `skip` (TMA loads them): one page-table load per group.
+template <int D, typename T>
+__device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
+                                                uint32_t dst_tile, int t, unsigned skip) {
+  using Tr = WgmmaTraits<D>;
   const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
   const int* row_pages = p.page_table + ti.req * p.page_table_stride;
 #pragma unroll 1
   for (int q = 0; q < Tr::kGroupsPerBlock; ++q) {
+    if ((skip >> q) & 1u) continue;
     const int gpos = block_pos + q * 16;
     const int page = gpos < ti.k_len ? __ldg(row_pages + page_column(p, gpos)) : 0;
-    const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
-    const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
-                           static_cast<unsigned>(page_offset(p, gpos) + r0);
-#pragma unroll
-    for (int j = 0; j < kRowsPerGroup; ++j) {
-      const int row = q * 16 + r0 + j * kRowsPerPass;
-      const bool ok = page_ok && gpos + r0 + j * kRowsPerPass < ti.k_len;
-      const int64_t off = ok ? static_cast<int64_t>(slot0 + j * kRowsPerPass) * token_stride : 0;
-      cp_async_16(dst_tile + swizzled<Tr::kBlockN>(row, c), src + off, ok);
-    }
+    wgmma_gather_group<D, T>(p, ti, cache, gpos, q * 16, page, dst_tile, t);
   }
 }
 
-// KV block k of the tile from one cache into a stage tile whose full barrier is full_bar: by TMA
-// (thread 0: the barrier expects the block's bytes, one box per swizzle atom) when there is a map
-// and a valid page holds the whole block with every key < k_len (TMA copies what the page holds,
-// so the zero fill of a tail or an invalid page stays with cp.async), else the cp.async gather.
-// The choice is uniform over the producer warpgroup.
+// KV block k of the tile from one cache into a stage tile whose full barrier is full_bar, by TMA
+// where it can (`map`: make_kv_maps made one for this page size), else by the cp.async gather.
+// The block is cut into units of min(page size, kBlockN) keys, one page's share of it (the map's
+// box rows): the whole block when a page holds whole blocks, else each of its kBlockN / page-size
+// pages. A unit on a valid page whose keys are all < k_len is one box per 64-column swizzle atom,
+// landing at its rows of the tile (unit x 128 bytes apart: a multiple of 1 KiB, so the 128-byte
+// swizzle of the box is the full tile's); warp 0 issues them, the lane of the unit's first
+// 16-key group its boxes, after lane 0's one expect-tx of their bytes (the whole block's,
+// kKVBytes, when every unit qualifies). Any other unit (the tail at k_len, an invalid page-table
+// entry) is gathered with cp.async, which zero-fills it and never dereferences the entry: TMA
+// copies whatever a page holds, so it takes only whole valid pages. Lane q of each producer warp
+// reads group q's entry (its unit's page) and a ballot makes the split uniform: one load and a
+// few registers a thread (the producer runs on 72).
 template <int D, typename T>
 __device__ __forceinline__ void wgmma_load_block(const ForwardParams& p, const TileInfo& ti, int k, const void* cache,
                                                  const CUtensorMap* map, uint32_t dst_tile, uint32_t full_bar, int t) {
   using Tr = WgmmaTraits<D>;
+  unsigned by_tma = 0;  // bit q: 16-key group q is loaded by TMA
   if (map != nullptr) {
+    const int unit = min(p.shape.page_size, Tr::kBlockN);  // a power of two (see make_kv_maps)
+    const int lane = t & 31;
     const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
-    if (block_pos + Tr::kBlockN <= ti.k_len) {
-      const int page = __ldg(p.page_table + ti.req * p.page_table_stride + page_column(p, block_pos));
-      if (static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages)) {
-        if (t == 0) {
-          mbar_expect_tx(full_bar, Tr::kKVBytes);
+    const int gpos = block_pos + lane * 16;                     // lane q's group (q < kGroupsPerBlock)
+    const int upos = block_pos + ((lane * 16) & ~(unit - 1));  // and the first key of its unit
+    const bool in_block = lane < Tr::kGroupsPerBlock;
+    const int page =
+        in_block && upos + unit <= ti.k_len ? __ldg(p.page_table + ti.req * p.page_table_stride + page_column(p, gpos)) : -1;
+    const bool tma = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+    by_tma = __ballot_sync(0xffffffffu, tma);
+    if (t < 32 && by_tma != 0) {
+      if (lane == 0) mbar_expect_tx(full_bar, static_cast<uint32_t>(__popc(by_tma)) * 16u * D * sizeof(T));
+      __syncwarp();
+      if (tma && gpos == upos) {
+        const int slot = page_offset(p, upos);
 #pragma unroll
-          for (int a = 0; a < Tr::kAtoms; ++a)
-            tma_load_4d(dst_tile + a * Tr::kBlockN * 128, map, full_bar, a * 64, page_offset(p, block_pos), ti.kv_head,
-                        page);
-        }
-        return;
+        for (int a = 0; a < Tr::kAtoms; ++a)
+          tma_load_4d(dst_tile + (a * Tr::kBlockN + lane * 16) * 128, map, full_bar, a * 64, slot, ti.kv_head, page);
       }
     }
   }
-  wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t);
+  if (by_tma != (1u << Tr::kGroupsPerBlock) - 1u) wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t, by_tma);
 }
 
 template <int D, typename T>
@@ -237,7 +264,9 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       }
     }
     named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
-    const TileInfo ti = s_tile[iter % Tr::kTileSlots];
+    // Read from shared memory where used (a register copy would not fit the producer's 72): warp
+    // 0 next writes this slot at the end of tile iter + 2, past two more of these barriers.
+    const TileInfo& ti = s_tile[iter % Tr::kTileSlots];
     if (t == 0) mbar_arrive(bar(Tr::kBarTileFull));
     if (ti.tile == -1) break;
     const int nblocks = ti.block_end - ti.block_begin;

@@ -1,20 +1,22 @@
 // The wgmma kernel's TMA tensor maps of the paged K and V caches (host side): a 4-d view
-// [pages][page slot][KV head][D] (innermost last) whose boxes are one KV block of one KV head and
-// one 64-column swizzle atom: kBlockN slots x 64 columns, written 128-byte swizzled, the layout the
-// cp.async gather produces. Used for the blocks a valid page holds whole (wgmma_load_block);
-// opt-in with FLASHGRAPH_FA3_WGMMA_TMA=1 until it has run on a device. The driver's encoder is
-// reached through the runtime's entry-point query, so nothing links libcuda.
+// [pages][page slot][KV head][D] (innermost last) whose boxes are one page's share of a KV block
+// of one KV head and one 64-column swizzle atom: min(page size, kBlockN) slots x 64 columns,
+// written 128-byte swizzled, the layout the cp.async gather produces. A page that holds whole
+// blocks gives one box per atom and block; pages smaller than a block (kBlockN a multiple of the
+// page size) give one per page and atom (wgmma_load_block). On unless FLASHGRAPH_FA3_WGMMA_TMA=0
+// (wgmma_tma_enabled). The driver's encoder is reached through the runtime's entry-point query,
+// so nothing links libcuda.
 #pragma once
 
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
 #include "forward_params.h"
+#include "launchers.h"
 
 namespace fa3 {
 
@@ -25,15 +27,6 @@ struct WgmmaKvMaps {
   CUtensorMap v;
   int enabled;
 };
-
-// FLASHGRAPH_FA3_WGMMA_TMA=1 (read once per process).
-inline bool wgmma_tma_enabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
-    return v != nullptr && std::strcmp(v, "1") == 0;
-  }();
-  return enabled;
-}
 
 using TensorMapEncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
                                           const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,
@@ -52,13 +45,21 @@ inline TensorMapEncodeTiled tensor_map_encoder() {
   return fn;
 }
 
-// The maps for this call's caches, or enabled = 0: TMA off, a page size that is not a multiple of
-// the block (a block would span pages), no encoder, or a cache the encoder rejects (alignment).
+// Whether TMA boxes can carry this page size's blocks: a page holds whole blocks, or a block is
+// whole pages, each whole 8-row 128-byte swizzle atoms (so each page's box lands 1 KiB aligned).
+// Other page sizes (48, 80, 192 at kBlockN 128, ...) keep the cp.async gather.
+template <int kBlockN>
+constexpr bool tma_page_size(int page_size) {
+  return page_size > 0 && (page_size % kBlockN == 0 || (kBlockN % page_size == 0 && page_size % 8 == 0));
+}
+
+// The maps for this call's caches, or enabled = 0: TMA off, a page size tma_page_size rejects, no
+// encoder, or a cache the encoder rejects (alignment).
 template <int D, typename T, int kBlockN>
 WgmmaKvMaps make_kv_maps(const ForwardParams& p) {
   WgmmaKvMaps m;
   std::memset(&m, 0, sizeof m);
-  if (!wgmma_tma_enabled() || p.shape.page_size % kBlockN != 0) return m;
+  if (!wgmma_tma_enabled() || !tma_page_size<kBlockN>(p.shape.page_size)) return m;
   const TensorMapEncodeTiled encode = tensor_map_encoder();
   if (encode == nullptr) return m;
   const cuuint64_t esize = sizeof(T);
@@ -66,7 +67,9 @@ WgmmaKvMaps make_kv_maps(const ForwardParams& p) {
                               static_cast<cuuint64_t>(p.shape.num_heads_kv), static_cast<cuuint64_t>(p.num_pages)};
   // Byte strides of dims 1..3: a slot (all KV heads), a KV head, a page.
   const cuuint64_t strides[3] = {dims[2] * D * esize, D * esize, dims[1] * dims[2] * D * esize};
-  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(kBlockN), 1, 1};
+  // Box rows: one page's share of a block (the kernel's unit).
+  const int box_rows = p.shape.page_size < kBlockN ? p.shape.page_size : kBlockN;
+  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(box_rows), 1, 1};
   const cuuint32_t elem_strides[4] = {1, 1, 1, 1};
   const CUtensorMapDataType dtype = std::is_same<T, __nv_bfloat16>::value ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16
                                                                           : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;

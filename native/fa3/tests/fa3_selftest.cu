@@ -1,5 +1,5 @@
 // Standalone self-test and benchmark of the fa3 kernels through the plain C++ API (no Node):
-//   correctness  random configs (varlen, GQA, causal / window / softcap, page sizes 16/64/256,
+//   correctness  random configs (varlen, GQA, causal / window / softcap, pages 16/32/64/256/48/80,
 //                splits, bf16 / fp16, D 64/128/256, invalid page ids) against a CPU fp64
 //                reference; device metadata == host plan; bit-identical reruns; KV write.
 //   prepare      numReqs 1, 7, 992, 993, 4096 and the stale-tail metadata case.
@@ -7,12 +7,12 @@
 //                vLLM PR #20301 crash scenario) at several capture sizes; eager == replay bit for
 //                bit; stale tail (big batch then small padded batch); 32 layers on one prepare;
 //                corrupt metadata is memory safe and heals on the next prepare.
-//   race         one tiny case per head dim and page size 16 / 256 (for compute-sanitizer).
+//   race         tiny cases per head dim and page size 16 / 32 / 64 / 256 (for compute-sanitizer).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
 //   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
 // Usage: fa3_selftest [all|correctness|prepare|graph|race|bench|prefill]... [--configs N]
-//        [--seed S] [--json FILE] [--dims 64,128,256]
+//        [--seed S] [--json FILE] [--dims 64,128,256] [--pages 16,32,64,256]
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -138,6 +138,7 @@ struct Config {
   bool bad_pages = false;  // some page ids inside k_len out of range (masked by the kernel)
   bool sinks = false;      // attention sinks: one random logit per query head (some -inf)
   bool nan_tail = false;   // the slots past k_len in each request's last page hold NaN (never read)
+  int bad_page_at = -1;    // >= 0: request 0's page-table entry of that index is out of range
   std::string describe() const {
     char b[288];
     int maxq = 0, maxk = 0;
@@ -220,6 +221,7 @@ struct Problem {
       for (int j = 0; j < np; ++j) {
         int id = perm[next++];
         if (c.bad_pages && rng.chance(0.05)) id = rng.chance(0.5) ? -1 - rng.range(0, 5) : caps.num_pages + rng.range(0, 5);
+        if (b == 0 && j == c.bad_page_at) id = caps.num_pages + 1;
         pt[static_cast<size_t>(b) * pt_stride + j] = id;
       }
     }
@@ -493,7 +495,9 @@ Config random_config(Rng& rng) {
   const int g = rng.pick(std::vector<int>{1, 2, 4, 8});
   c.hkv = rng.pick(std::vector<int>{1, 2, 4});
   c.hq = g * c.hkv;
-  c.page = rng.pick(std::vector<int>{16, 16, 64, 64, 256, 256, 48, 80});  // 48, 80: non-power-of-two pages
+  // 16 / 32 / 64: the wgmma kernel's TMA per page of a block; 256: per block; 48, 80:
+  // non-power-of-two pages (the cp.async gather).
+  c.page = rng.pick(std::vector<int>{16, 16, 32, 64, 64, 256, 256, 48, 80});
   c.max_splits = rng.pick(std::vector<int>{1, 4, 16, 32, 128});
   c.num_splits = rng.chance(0.6) ? 0 : rng.range(1, c.max_splits);
   c.causal = rng.chance(0.6);
@@ -889,20 +893,26 @@ void run_graph(uint64_t seed) {
   g_summary += b;
 }
 
-// Tiny cases for racecheck: one per head dim, splits on, a few CTAs.
+// Tiny cases for racecheck: one per head dim and page size, splits on, a few CTAs.
 void run_race(uint64_t seed) {
   Rng rng(seed);
   int pass = 0, total = 0;
   const int saved_sm = g_sm;
   g_sm = 2;
-  // Page 256 as well: there the wgmma kernel's TMA path (FLASHGRAPH_FA3_WGMMA_TMA=1) takes the
-  // whole blocks, and NaN in the last pages' unused slots checks that no kernel reads them. Sinks
-  // at every head dim but 128: in the fused merge (split rows) and at the direct write.
-  for (int page : {16, 256})
+  // The wgmma kernel's TMA (on unless FLASHGRAPH_FA3_WGMMA_TMA=0) takes page 256's whole blocks
+  // and, at pages 16 / 32 / 64 (the last only at D < 256: a whole block at 256), one box per page of
+  // a block; keys 16..31 of request 0 sit on an invalid page there (that page is gathered, zero
+  // filled and masked beside its block's TMA pages), and NaN in the last pages' unused slots checks
+  // that no kernel reads them (k = 300: a block of TMA pages and a gathered partial one). Pages 32
+  // / 64 run the wgmma kernel's head dims only. Sinks at every head dim but 128: in the fused
+  // merge (split rows) and at the direct write.
+  for (int page : {16, 32, 64, 256})
     for (int D : {64, 96, 128, 192, 256}) {
+      if ((page == 32 || page == 64) && (D == 96 || D == 192)) continue;
       Config c;
       c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 4; c.num_splits = 3; c.causal = true;
       c.nan_tail = true;
+      c.bad_page_at = page < 256 ? 16 / page : -1;
       c.sinks = D != 128;
       c.q_lens = {1, 20};
       c.k_lens = {300, 150};
@@ -1161,30 +1171,30 @@ void run_bench(FILE* json) {
 
 // ------------------------------------------------------------------------------------------
 // prefill grid: B requests of L query tokens each over L keys (q = k = L), head dims `dims`
-// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages of 16 and 256, each step
+// (--dims, default 128), Hq = 32 Hkv = 8 bf16, causal and not, pages `pages` (--pages, default
+// 16 and 256; B = 8 at L = 16k runs at page 256 only), each step
 // (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
 // x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
 // every line.
-void run_prefill_grid_dim(FILE* json, int D) {
+void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {
   const int hq = 32, hkv = 8;
   cudaStream_t s;
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
-  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where pages hold whole blocks.
-  const char* tma = std::getenv("FLASHGRAPH_FA3_WGMMA_TMA");
+  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where the page size allows.
   const std::string kname_s = kernel != fa3::kKernelWgmma ? fa3::kernel_name(kernel)
                               : std::string("wgmma") + (fa3::wgmma_overlap_enabled() ? "-ov" : "") +
-                                    (tma != nullptr && std::strcmp(tma, "1") == 0 ? "-tma" : "");
+                                    (fa3::wgmma_tma_enabled() ? "-tma" : "");
   const char* kname = kname_s.c_str();
   std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);
   g_summary += line;
   for (int causal : {1, 0})
     for (int B : {1, 8})
-      for (int page : {16, 256})
+      for (int page : pages)
         for (int L : {1024, 4096, 16384}) {
-          if (B == 8 && L == 16384 && page == 16) continue;  // the B=8 16k point runs once (page 256)
+          if (B == 8 && L == 16384 && page != 256) continue;  // the B=8 16k point runs once (page 256)
           fa3::Caps caps;
           caps.num_heads_q = hq; caps.num_heads_kv = hkv; caps.head_dim = D; caps.dtype = 0; caps.page_size = page;
           const int ppr = L / page;
@@ -1246,8 +1256,8 @@ void run_prefill_grid_dim(FILE* json, int D) {
   CK(cudaStreamDestroy(s));
 }
 
-void run_prefill_grid(FILE* json, const std::vector<int>& dims) {
-  for (int D : dims) run_prefill_grid_dim(json, D);
+void run_prefill_grid(FILE* json, const std::vector<int>& dims, const std::vector<int>& pages) {
+  for (int D : dims) run_prefill_grid_dim(json, D, pages);
 }
 
 #ifdef FA3_TRACE
@@ -1397,23 +1407,34 @@ int main(int argc, char** argv) {
   int n_configs = 150;
   uint64_t seed = 1234;
   const char* json_path = nullptr;
-  std::vector<int> prefill_dims;
+  std::vector<int> prefill_dims, prefill_pages;
+  // A comma-separated list of values from `allowed` (--dims, --pages) into out, or false.
+  auto parse_list = [](const char* s, std::initializer_list<int> allowed, std::vector<int>& out) {
+    for (const char* d = s; *d != 0;) {
+      char* end = nullptr;
+      const long v = std::strtol(d, &end, 10);
+      if (end == d || std::find(allowed.begin(), allowed.end(), v) == allowed.end()) return false;
+      out.push_back(static_cast<int>(v));
+      d = *end == ',' ? end + 1 : end;
+    }
+    return !out.empty();
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--configs" && i + 1 < argc) n_configs = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--dims" && i + 1 < argc) {
-      // Head dims of the prefill grid: a comma-separated subset of 64, 128, 256.
-      for (const char* d = argv[++i]; *d != 0;) {
-        char* end = nullptr;
-        const long v = std::strtol(d, &end, 10);
-        if (end == d || (v != 64 && v != 128 && v != 256)) {
-          std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
-          return 2;
-        }
-        prefill_dims.push_back(static_cast<int>(v));
-        d = *end == ',' ? end + 1 : end;
+      // Head dims of the prefill grid.
+      if (!parse_list(argv[++i], {64, 128, 256}, prefill_dims)) {
+        std::printf("fa3_selftest: --dims takes head dims 64, 128, 256 (comma-separated), got '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (a == "--pages" && i + 1 < argc) {
+      // Page sizes of the prefill grid (each divides every L).
+      if (!parse_list(argv[++i], {16, 32, 64, 256}, prefill_pages)) {
+        std::printf("fa3_selftest: --pages takes page sizes 16, 32, 64, 256 (comma-separated), got '%s'\n", argv[i]);
+        return 2;
       }
     }
     else modes.push_back(a);
@@ -1446,7 +1467,8 @@ int main(int argc, char** argv) {
   // Not part of "all": the grid takes a while; run it as `fa3_selftest prefill`.
   if (std::find(modes.begin(), modes.end(), "prefill") != modes.end()) {
     FILE* json = json_path ? std::fopen(json_path, "w") : nullptr;
-    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims);
+    run_prefill_grid(json, prefill_dims.empty() ? std::vector<int>{128} : prefill_dims,
+                     prefill_pages.empty() ? std::vector<int>{16, 256} : prefill_pages);
     if (json) std::fclose(json);
   }
   CK(cudaDeviceSynchronize());

@@ -2,19 +2,24 @@
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
 #   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
-# The wgmma kernel's variants: "wgmma" its plain main loop, "wgmma-ov" FA3's overlapped one with
-# the warpgroup ping-pong (FLASHGRAPH_FA3_WGMMA_OVERLAP=1), "wgmma-ov-tma" that with K / V by TMA
-# where a page holds whole blocks (FLASHGRAPH_FA3_WGMMA_TMA=1: page 256; 64 too at D = 256).
+# The wgmma kernel's variants (each sets both switches; unset, both are on): "wgmma" its plain
+# main loop with the cp.async gather (FLASHGRAPH_FA3_WGMMA_OVERLAP=0 FLASHGRAPH_FA3_WGMMA_TMA=0),
+# "wgmma-ov" FA3's overlapped one with the warpgroup ping-pong (OVERLAP=1 TMA=0), "wgmma-ov-tma"
+# that with K / V by TMA where the page size allows (OVERLAP=1 TMA=1, the default: one box per
+# block at page 256, one per page of a block at pages 16 / 32 / 64, 64 being a whole block at
+# D = 256; 48 / 80 keep the gather).
 # sass: HGMMA and local-memory instruction counts per kernel (cuobjdump from triton's bundle);
 # smoke: 8 random configs on each variant (a variant that hangs is skipped by every later step);
 # wgmma / wgmma-ov / wgmma-ov-tma: the metadata and graph suites and WGMMA_CONFIGS (default 32)
 # random configs vs the CPU reference on FLASHGRAPH_FA3_KERNEL=wgmma (every head dim runs it);
 # grid: the prefill grid on GRID_KERNELS (default: general and every variant) at head dims
-# PREFILL_DIMS (default 128; the issue's grid is PREFILL_DIMS="64 128 256", ~3x the time); sdpa:
+# PREFILL_DIMS (default 128; the issue's grid is PREFILL_DIMS="64 128 256", ~3x the time) and
+# pages PREFILL_PAGES (default "16 256"; "16 32 64 256" times the per-page TMA at 32 / 64 too); sdpa:
 # PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
-# memcheck / racecheck / synccheck (SANITIZERS picks) on every variant's tiny cases (every head
-# dim); auto: the self-test on the default kernel choice (prepare, graph, configs; they draw head
-# dims 96 / 192 and attention sinks too); sanitize-auto: the sanitizers on the tiny cases with the
+# memcheck / racecheck / synccheck (SANITIZERS picks) on the tiny cases (every head dim; pages 16,
+# 32, 64, 256) of each variant in VARIANTS (default all three; VARIANTS=wgmma-ov-tma for the
+# production one only); auto: the self-test on the default kernel choice (prepare, graph, configs;
+# they draw head dims 96 / 192 and attention sinks too); sanitize-auto: the sanitizers on the tiny cases with the
 # default kernel choice (every head dim, sinks at 64 / 96 / 192 / 256: the issue-15 paths); bench:
 # the decode bench (no-regression check).
 # Logs go to $OUT/logs.tgz (refreshed after every step: the device tool returns at most 8 files);
@@ -26,6 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 st=$here/fa3_selftest
 steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma wgmma-ov wgmma-ov-tma grid sdpa sanitize auto)
 dims=${PREFILL_DIMS:-128}
+pages=${PREFILL_PAGES:-16 256}
 configs=${WGMMA_CONFIGS:-32}
 variants=(wgmma wgmma-ov wgmma-ov-tma)
 declare -A hang=()  # variant -> 1: it hung in the smoke step
@@ -71,13 +77,14 @@ for s in "${steps[@]}"; do
       summary+=("default-kernel selftest rc=$rc: $(grep -E '^checks:' "$OUT/auto-selftest.log")")
       grep -E '^FAIL' "$OUT/auto-selftest.log" | head -5 ;;
     grid)
-      ndims=$(wc -w <<< "$dims")
+      # Time per variant: 45 s per head dim at two page sizes.
+      ndims=$(( ($(wc -w <<< "$dims") * $(wc -w <<< "$pages") + 1) / 2 ))
       for v in ${GRID_KERNELS:-general ${variants[*]}}; do
         [[ -n ${hang[$v]:-} ]] && continue
         if [[ $v == general ]]; then
-          FLASHGRAPH_FA3_KERNEL=general timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --json "$OUT/grid-$v.jsonl" > "$OUT/grid-$v.log" 2>&1
+          FLASHGRAPH_FA3_KERNEL=general timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --pages "${pages// /,}" --json "$OUT/grid-$v.jsonl" > "$OUT/grid-$v.log" 2>&1
         else
-          vrun "$v" timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --json "$OUT/grid-$v.jsonl" > "$OUT/grid-$v.log" 2>&1
+          vrun "$v" timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --pages "${pages// /,}" --json "$OUT/grid-$v.jsonl" > "$OUT/grid-$v.log" 2>&1
         fi
         summary+=("grid $v rc=$?")
       done ;;
@@ -85,16 +92,17 @@ for s in "${steps[@]}"; do
       PYTHONUNBUFFERED=1 timeout $((60 * $(wc -w <<< "$dims"))) python3 "$here/sdpa_baseline.py" $dims > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
       summary+=("sdpa rc=$? ($(head -1 "$OUT/sdpa.jsonl"))") ;;
     sanitize)
-      for v in "${variants[@]}"; do
+      for v in ${VARIANTS:-${variants[*]}}; do
+        [[ " ${variants[*]} " == *" $v "* ]] || { summary+=("sanitize: unknown variant '$v' (VARIANTS: ${variants[*]})"); continue; }
         [[ -n ${hang[$v]:-} ]] && { summary+=("sanitizers on $v skipped (smoke hung)"); continue; }
         for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
-          vrun "$v" timeout 60 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/$v-$tool.log" 2>&1
+          vrun "$v" timeout 90 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/$v-$tool.log" 2>&1
           summary+=("$v $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$v-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/$v-$tool.log")")
         done
       done ;;
     sanitize-auto)
       for tool in ${SANITIZERS:-memcheck racecheck synccheck}; do
-        timeout 30 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/auto-$tool.log" 2>&1
+        timeout 60 compute-sanitizer --tool $tool --error-exitcode 17 "$st" race > "$OUT/auto-$tool.log" 2>&1
         summary+=("default-kernel $tool rc=$?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/auto-$tool.log" | tail -1) $(grep -E '^checks:' "$OUT/auto-$tool.log")")
       done ;;
     bench)

@@ -21,7 +21,7 @@ export interface AttentionCaps {
   readonly dtypeBytes: typeof DTYPE_BYTES;
   /**
    * Head dims each forward kernel is built for: `general` runs any step at every head dim,
-   * `decode` has the same ones, `wgmma` (opt-in prefill) falls back to `general` elsewhere.
+   * `decode` has the same ones, `wgmma` (prefill) falls back to `general` elsewhere.
    */
   readonly kernelHeadDims: {
     readonly general: readonly HeadDim[];

@@ -15,8 +15,8 @@ export type KernelRequest = 'auto' | ForwardKernelName;
 
 /** Head dims the wgmma kernel is built for (native/fa3/kernels/forward_kernel_list.h); others fall back to `general`. */
 export const WGMMA_HEAD_DIMS: readonly number[] = [64, 128, 256];
-/** `auto` picks the wgmma kernel for prefill steps only once it has passed its device checks (`kWgmmaByDefault`). */
-export const WGMMA_BY_DEFAULT = false;
+/** `auto` picks the wgmma kernel for prefill steps at the head dims it has (scheduling.h `kWgmmaByDefault`). */
+export const WGMMA_BY_DEFAULT = true;
 
 const REQUESTS = ['auto', 'general', 'decode', 'wgmma'] as const;
 let envRequest: KernelRequest | undefined;

@@ -4,7 +4,15 @@
 import { fa3BackendCapability } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
 import { describe, expect, it } from 'vitest';
-import { attentionCaps, createAttention, forwardKernel, HEAD_DIMS, tileShape, WGMMA_HEAD_DIMS } from '../src/index.js';
+import {
+  attentionCaps,
+  createAttention,
+  forwardKernel,
+  HEAD_DIMS,
+  tileShape,
+  WGMMA_BY_DEFAULT,
+  WGMMA_HEAD_DIMS,
+} from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 
 const opts = {
@@ -65,11 +73,10 @@ describe('attentionCaps', () => {
       expect(resolveOptions({ ...opts, headDim }).options.headDim).toBe(headDim);
       expect(tileShape(headDim, 4)).toEqual({ blockM: 64, blockN: headDim <= 64 ? 128 : 64 });
       expect(forwardKernel(1, 4, headDim, 'auto')).toBe('decode');
-      expect(forwardKernel(512, 4, headDim, 'auto')).toBe('general');
+      const wgmma = attentionCaps.kernelHeadDims.wgmma.includes(headDim);
+      expect(forwardKernel(512, 4, headDim, 'auto')).toBe(WGMMA_BY_DEFAULT && wgmma ? 'wgmma' : 'general');
       // wgmma only where it is built; elsewhere the request falls back to the general kernel.
-      expect(forwardKernel(512, 4, headDim, 'wgmma')).toBe(
-        attentionCaps.kernelHeadDims.wgmma.includes(headDim) ? 'wgmma' : 'general',
-      );
+      expect(forwardKernel(512, 4, headDim, 'wgmma')).toBe(wgmma ? 'wgmma' : 'general');
     }
   });
 

@@ -218,12 +218,18 @@ describe('planSplits per-request splits and tiles', () => {
     expect(plan.totalTiles).toBe(8 * 4 + 8 * 4);
   });
 
-  it('prefill: GQA-packed query blocks, no split when the machine is full', () => {
-    // q = 1000 tokens x G 4 = 4000 packed rows -> m = ceil(4000 / 64) = 63; n = ceil(1000 / 64) = 16.
-    const plan = planSplits({ ...llama, ...batch([[1000, 1000]]), numSplits: 0, maxSeqlenQ: 1000, maxSeqlenK: 1000 });
+  it.each([
+    // q = 1000 tokens x G 4 = 4000 packed rows -> m = ceil(4000 / 64) = 63 (general, 64-row tiles)
+    // or ceil(4000 / 128) = 32 (wgmma, 128-row tiles): 8 x m tiles fill the 264 CTA slots.
+    ['general', 63],
+    ['wgmma', 32],
+  ] as const)('prefill on the %s kernel: GQA-packed query blocks, no split when the machine is full', (kernel, m) => {
+    const b = batch([[1000, 1000]]);
+    const plan = planSplits({ ...llama, ...b, numSplits: 0, maxSeqlenQ: 1000, maxSeqlenK: 1000, kernel });
+    expect(plan.kernel).toBe(kernel);
     expect(plan.numSplitsBound).toBe(1);
     expect(Array.from(plan.splits)).toEqual([1]);
-    expect(plan.totalTiles).toBe(8 * 63);
+    expect(plan.totalTiles).toBe(8 * m);
   });
 
   it('has no 992-request limit: request 4000 of 4096 still gets dynamic splits', () => {

@@ -20,7 +20,6 @@ import {
   type AttentionOptions,
   createAttention,
   encodeE4m3,
-  kernelRequestFromEnv,
   referenceAttention,
   writeKvCacheReference,
 } from '@flashgraph/fa3';
@@ -332,9 +331,7 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
           attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
           if (understate && !v.deep) kernels.understated++;
           stream.synchronize();
-          // Under FLASHGRAPH_FA3_KERNEL=wgmma the device runs the general kernel on an fp8 cache
-          // while planSplits numbers wgmma tiles: the metadata check is the 16-bit suites' then.
-          const md = kernelRequestFromEnv() === 'wgmma' ? [] : checkMetadata(attn, p, cfg.numSplits);
+          const md = checkMetadata(attn, p, cfg.numSplits);
           const { outBits, lse } = readResult(up.dev, p);
           bits.push(outBits);
           const fails = [...md, ...checkResult(p, outBits, lse, ref)];

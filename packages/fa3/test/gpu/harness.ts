@@ -2,7 +2,7 @@
 // bf16/fp16 exactly as uploaded, device buffers, poisoning, and an every-element comparison with
 // referenceAttention that names the failing config, request, token, head and dimension.
 import { cudaStatus, DeviceBuffer, fromBf16, fromFp16, type Stream, toBf16, toFp16 } from '@flashgraph/cuda';
-import { type Attention, type AttentionOptions, planSplits, referenceAttention } from '@flashgraph/fa3';
+import { type Attention, type AttentionOptions, forwardKernel, planSplits, referenceAttention } from '@flashgraph/fa3';
 
 /** Why the GPU suites skip, or undefined when a device is there. */
 export function skipReason(): string | undefined {
@@ -406,9 +406,17 @@ export function readResult(dev: DeviceProblem, p: Problem): { outBits: Uint16Arr
   return { outBits, lse };
 }
 
-/** Metadata on the device equals planSplits for this step, tails included. */
-export function checkMetadata(attn: Attention, p: Problem, numSplits: number): string[] {
+/** Metadata on the device equals planSplits for this step (scheduled with maxSeqlenQ), tails included. */
+export function checkMetadata(
+  attn: Attention,
+  p: Problem,
+  numSplits: number,
+  maxSeqlenQ = Math.max(0, ...p.batch.qLens),
+): string[] {
   const o = attn.options;
+  // The kernel the step runs: planSplits takes no cache dtype, and the wgmma kernel's steps run
+  // the general kernel on an fp8 cache (its tiles are the ones prepare numbers then).
+  const kernel = forwardKernel(maxSeqlenQ, o.numHeadsQ / o.numHeadsKv, o.headDim);
   const plan = planSplits({
     cuSeqlensQ: p.cuSeqlensQ,
     seqLens: p.seqLens,
@@ -418,9 +426,10 @@ export function checkMetadata(attn: Attention, p: Problem, numSplits: number): s
     headDim: o.headDim,
     maxNumSplits: o.maxNumSplits,
     numSplits,
-    maxSeqlenQ: Math.max(0, ...p.batch.qLens),
+    maxSeqlenQ,
     maxSeqlenK: Math.max(0, ...p.batch.kLens),
     smCount: attn.smCount,
+    kernel: kernel === 'wgmma' && o.kvDtype === 'fp8_e4m3' ? 'general' : kernel,
   });
   const md = attn.readMetadata();
   const fails: string[] = [];

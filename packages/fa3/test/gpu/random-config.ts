@@ -32,7 +32,7 @@ export function sampleConfig(seed: number): Config {
   const g = r.pick([1, 2, 4, 8]);
   const numHeadsKv = r.pick([1, 2, 4, 8]);
   const numHeadsQ = g * numHeadsKv;
-  let pageSize = r.pick([16, 64, 256]);
+  let pageSize = r.pick([16, 32, 64, 256]); // 16 / 32 / 64: the wgmma kernel's TMA per page of a block
   const dtype = r.chance(0.75) ? ('bf16' as const) : ('fp16' as const);
   const causal = r.chance(0.6);
   let window: [number, number] | undefined;
@@ -95,7 +95,7 @@ export function sampleConfig(seed: number): Config {
   // Cache budget: page padding of big batches with big pages adds up.
   const cacheElems = () =>
     kLens.reduce((a, k) => a + Math.ceil(k / pageSize) * pageSize, pageSize) * numHeadsKv * headDim;
-  while (cacheElems() > cacheBudget && pageSize > 16) pageSize /= 4;
+  while (cacheElems() > cacheBudget && pageSize > 16) pageSize = Math.max(16, pageSize / 4);
   while (cacheElems() > cacheBudget) {
     let big = 0;
     for (let b = 1; b < numReqs; b++) if (kLens[b]! > kLens[big]!) big = b;
