@@ -107,7 +107,7 @@ describe.runIf(native.addon !== null && cc !== undefined)('Gemm planning (stub c
   it('refuses fp32 inputs and an output dtype other than fp32 or the input dtype', () => {
     const r = inChild(`
       const out = [];
-      for (const o of [{ inDtype: 2, outDtype: 2 }, { inDtype: 0, outDtype: 1 }]) {
+      for (const o of [{ inDtype: 2, outDtype: 2 }, { inDtype: 0, outDtype: 1 }, { inDtype: 0, outDtype: 0, k: 4100 }]) {
         try { new a.Gemm({ n: 8, k: 8, maxM: 8, workspace: 1n, workspaceBytes: 0, ...o }); out.push('ok'); }
         catch (e) { out.push([e.code, e.path, e.message]); }
       }
@@ -116,6 +116,9 @@ describe.runIf(native.addon !== null && cc !== undefined)('Gemm planning (stub c
     expect(r[0]!.slice(0, 2)).toEqual(['out_of_range', 'options.inDtype']);
     expect(r[1]!.slice(0, 2)).toEqual(['invalid_value', 'options.outDtype']);
     expect(r[1]![2]).toMatch(/GEMM output must be fp32 or the input dtype/);
+    // cuBLASLt read k = 4100 rows wrong on an H100: k must be a multiple of 8, before any work.
+    expect(r[2]!.slice(0, 2)).toEqual(['invalid_value', 'options.k']);
+    expect(r[2]![2]).toMatch(/multiple of 8/);
   });
 });
 
@@ -209,18 +212,13 @@ describe.runIf(native.addon !== null && cc !== undefined)('skinny GEMM dispatch 
     }
   });
 
-  it('a k that is not a multiple of 8 keeps cuBLASLt and says why; a non-boolean option is a typed error', () => {
+  it('a non-boolean skinny option is a typed error', () => {
     const r = inChild(`
-      const g = new a.Gemm({ n: 64, k: 36, maxM: 8, inDtype: 0, outDtype: 0, workspace: 4096n, workspaceBytes: 1 << 20, skinny: true });
-      const out = { skinny: g.skinny(), kernel: g.kernelFor(1) };
+      const out = {};
       try { new a.Gemm({ n: 64, k: 32, maxM: 8, inDtype: 0, outDtype: 0, workspace: 1n, workspaceBytes: 0, skinny: 1 }); }
       catch (e) { out.bad = [e.code, e.path]; }
       console.log(JSON.stringify(out));
-    `) as { skinny: { requested: boolean; enabled: boolean; reason: string }; kernel: string; bad: string[] };
-    expect(r.skinny.requested).toBe(true);
-    expect(r.skinny.enabled).toBe(false);
-    expect(r.skinny.reason).toMatch(/k must be a multiple of 8/);
-    expect(r.kernel).toBe('cublaslt');
+    `) as { bad: string[] };
     expect(r.bad).toEqual(['invalid_type', 'options.skinny']);
   });
 
