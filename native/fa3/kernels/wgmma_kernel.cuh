@@ -709,6 +709,11 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
     } else {
       mbar_arrive(bar(Tr::kBarQFree));
     }
+    // No thread may arrive on tile iter's phase before tile iter - 1's has completed: a warpgroup
+    // that runs a short tile (<= the ring's blocks) can finish it while the other still stores
+    // tile iter - 1, and its arrival would count there (synccheck: "missing wait", run Q). The
+    // phase is almost always complete already, so the wait costs one try_wait.
+    if (iter > 0) mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
     mbar_arrive(bar(Tr::kBarTileDone));  // this thread is done with the tile (merge, TileInfo)
   }
 }
