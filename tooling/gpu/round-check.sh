@@ -24,7 +24,7 @@ pack() { tar czf "$RESULTS/round-logs.tgz" -C "$L" . 2>/dev/null; }
 # fa3's self-test steps run before the suites, or beside them with ROUND_FA3_PARALLEL=1 (a short
 # call: correctness does not need the card to itself); ROUND_SUITE_CONCURRENCY runs suite files
 # side by side (suites that compare free device memory can then see each other's allocations).
-fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 timeout ${ROUND_FA3_TIMEOUT:-200} bash prefill-device.sh ${ROUND_FA3_STEPS:-sass smoke wgmma auto} > "$L/fa3-correctness.log" 2>&1); }
+fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 timeout ${ROUND_FA3_TIMEOUT:-200} bash prefill-device.sh ${ROUND_FA3_STEPS:-sass smoke wgmma-ov-tma auto} > "$L/fa3-correctness.log" 2>&1); }
 [[ ${ROUND_FA3_PARALLEL:-0} == 1 ]] && fa3_steps &
 ( [[ ${ROUND_FA3_PARALLEL:-0} == 1 ]] || fa3_steps
   timeout ${ROUND_SUITE_TIMEOUT:-290} /tmp/node --test --test-concurrency=${ROUND_SUITE_CONCURRENCY:-1} --test-reporter=spec --test-reporter-destination=stdout \
