@@ -7,6 +7,7 @@
 
 #include <type_traits>
 
+#include "elem_conv.cuh"
 #include "llama_kernels.h"
 
 namespace flashgraph_models {
@@ -15,19 +16,6 @@ namespace {
 constexpr int kNormThreads = 256;
 constexpr int kRopeThreads = 128;
 constexpr int kMaxPairsPerLane = 4;  // headDim 256 / 2 / 32
-
-template <typename T>
-struct Conv;
-template <>
-struct Conv<__nv_bfloat16> {
-  static __device__ __forceinline__ float load(__nv_bfloat16 v) { return __bfloat162float(v); }
-  static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
-};
-template <>
-struct Conv<__half> {
-  static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
-  static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
-};
 
 // Round a float to T and back: one torch op's output in the activation dtype.
 template <typename T>

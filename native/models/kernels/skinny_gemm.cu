@@ -12,6 +12,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include "elem_conv.cuh"
 #include "skinny_gemm.h"
 
 namespace flashgraph_models {
@@ -54,23 +55,6 @@ struct Mma<__half> {
   }
 };
 
-template <typename T>
-struct Out;
-template <>
-struct Out<__nv_bfloat16> {
-  static __device__ __forceinline__ float load(__nv_bfloat16 v) { return __bfloat162float(v); }
-  static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
-};
-template <>
-struct Out<__half> {
-  static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
-  static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
-};
-template <>
-struct Out<float> {
-  static __device__ __forceinline__ float load(float v) { return v; }
-  static __device__ __forceinline__ float store(float v) { return v; }
-};
 
 // One CTA: tilesPerCta tiles of 16 W rows, each summed over k by kSplit warps (warp w takes tile
 // w / kSplit, k part w % kSplit). Partial sums meet in shared memory and the part-0 warp adds them
@@ -159,10 +143,10 @@ __global__ void __launch_bounds__(kThreads) skinnyGemmKernel(const T* __restrict
     for (int c = 0; c < 2; c++) {
       const int mi = 2 * t + c;
       if (mi >= m || row0 >= features) continue;
-      const float gate = Out<OutT>::load(Out<OutT>::store(acc[c]));
-      const float up = Out<OutT>::load(Out<OutT>::store(acc[c + 2]));
-      const float act = Out<OutT>::load(Out<OutT>::store(gate / (1.0f + expf(-gate))));
-      y[static_cast<long long>(mi) * features + row0] = Out<OutT>::store(act * up);
+      const float gate = Conv<OutT>::load(Conv<OutT>::store(acc[c]));
+      const float up = Conv<OutT>::load(Conv<OutT>::store(acc[c + 2]));
+      const float act = Conv<OutT>::load(Conv<OutT>::store(gate / (1.0f + expf(-gate))));
+      y[static_cast<long long>(mi) * features + row0] = Conv<OutT>::store(act * up);
     }
   } else {
     // acc[c]: y[2t + (c & 1)][row (c < 2 ? row0 : row1)].
@@ -172,8 +156,8 @@ __global__ void __launch_bounds__(kThreads) skinnyGemmKernel(const T* __restrict
       const long long row = c < 2 ? row0 : row1;
       if (mi >= m || row >= n) continue;
       float v = acc[c];
-      if (bias != nullptr) v += Out<OutT>::load(bias[row]);
-      y[static_cast<long long>(mi) * n + row] = Out<OutT>::store(v);
+      if (bias != nullptr) v += Conv<OutT>::load(bias[row]);
+      y[static_cast<long long>(mi) * n + row] = Conv<OutT>::store(v);
     }
   }
 }

@@ -149,19 +149,24 @@ int GemmPlan::paddedRows(int m) const {
   return it == buckets_.end() ? -1 : *it;
 }
 
-cudaError_t GemmPlan::runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const {
-  if (m < 1 || m > shape_.maxM || kernelFor(m) != GemmKernel::kSkinny) return cudaErrorInvalidValue;
+SkinnyGemmArgs GemmPlan::skinnyArgs(const void* x, const void* w, void* y, int m) const {
   SkinnyGemmArgs args{};
   args.x = x;
   args.w = w;
-  args.bias = shape_.bias;  // must be null: the launcher refuses a bias here
-  args.y = act;
+  args.bias = shape_.bias;
+  args.y = y;
   args.m = m;
   args.n = shape_.n;
   args.k = shape_.k;
   args.inType = static_cast<int>(shape_.in);
   args.outType = static_cast<int>(shape_.out);
   args.plan = skinnyPlan_;
+  return args;
+}
+
+cudaError_t GemmPlan::runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const {
+  if (m < 1 || m > shape_.maxM || kernelFor(m) != GemmKernel::kSkinny) return cudaErrorInvalidValue;
+  SkinnyGemmArgs args = skinnyArgs(x, w, act, m);  // a bias must be null: the launcher refuses one here
   args.siluMul = true;
   return launchSkinnyGemm(args, stream);
 }
@@ -174,18 +179,7 @@ GemmStatus GemmPlan::run(const void* x, const void* w, void* y, int m, cudaStrea
   }
   if (m == 0) return status;
   if (kernelFor(m) == GemmKernel::kSkinny && skinnyGemmAligned(x, w)) {
-    SkinnyGemmArgs args{};
-    args.x = x;
-    args.w = w;
-    args.bias = shape_.bias;
-    args.y = y;
-    args.m = m;
-    args.n = shape_.n;
-    args.k = shape_.k;
-    args.inType = static_cast<int>(shape_.in);
-    args.outType = static_cast<int>(shape_.out);
-    args.plan = skinnyPlan_;
-    status.cuda = launchSkinnyGemm(args, stream);
+    status.cuda = launchSkinnyGemm(skinnyArgs(x, w, y, m), stream);
     return status;
   }
   const size_t i = std::lower_bound(buckets_.begin(), buckets_.end(), m) - buckets_.begin();

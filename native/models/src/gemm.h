@@ -95,6 +95,8 @@ class GemmPlan {
   std::vector<Bucket> plans_;
   bool skinnyEnabled_ = false;
   std::string skinnyProblem_;
+  // The skinny kernel's arguments for one call (siluMul off).
+  SkinnyGemmArgs skinnyArgs(const void* x, const void* w, void* y, int m) const;
   SkinnyGemmPlan skinnyPlan_{};
 };
 
