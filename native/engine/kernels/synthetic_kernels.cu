@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "flashgraph/elem_conv.cuh"
 #include "synthetic_kernels.h"
 #include "synthetic_math.h"
 
@@ -17,18 +18,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kSampleThreads = 256;
 
-template <typename T>
-struct Conv;
-template <>
-struct Conv<__nv_bfloat16> {
-  static __device__ __forceinline__ float load(__nv_bfloat16 v) { return __bfloat162float(v); }
-  static __device__ __forceinline__ __nv_bfloat16 store(float v) { return __float2bfloat16_rn(v); }
-};
-template <>
-struct Conv<__half> {
-  static __device__ __forceinline__ float load(__half v) { return __half2float(v); }
-  static __device__ __forceinline__ __half store(float v) { return __float2half_rn(v); }
-};
+using flashgraph::Conv;
 
 // Programmatic dependent launch (PDL) for the per-layer kernels (project, residual): each may be
 // launched while its predecessor on the stream still runs, so its launch latency hides behind

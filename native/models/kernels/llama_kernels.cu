@@ -7,11 +7,13 @@
 
 #include <type_traits>
 
-#include "elem_conv.cuh"
+#include "flashgraph/elem_conv.cuh"
 #include "llama_kernels.h"
 
 namespace flashgraph_models {
 namespace {
+
+using flashgraph::Conv;
 
 constexpr int kNormThreads = 256;
 constexpr int kRopeThreads = 128;

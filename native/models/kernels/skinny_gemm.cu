@@ -12,11 +12,13 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "elem_conv.cuh"
+#include "flashgraph/elem_conv.cuh"
 #include "skinny_gemm.h"
 
 namespace flashgraph_models {
 namespace {
+
+using flashgraph::Conv;
 
 constexpr int kThreads = kSkinnyWarps * 32;
 constexpr int kUnroll = kSkinnyLoadsInFlight;

@@ -1,11 +1,11 @@
-// fp32 <-> element conversions the models' kernels share: load widens, store rounds to nearest
+// fp32 <-> element conversions the addons' kernels share (models, engine): load widens, store rounds to nearest
 // even (as PyTorch's casts do), float passes through.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-namespace flashgraph_models {
+namespace flashgraph {
 
 template <typename T>
 struct Conv;
@@ -25,4 +25,4 @@ struct Conv<float> {
   static __device__ __forceinline__ float store(float v) { return v; }
 };
 
-}  // namespace flashgraph_models
+}  // namespace flashgraph
