@@ -131,9 +131,6 @@ struct ForwardArgs {
   // fp8 caches: fp32 [Hkv] descale factors, 0 = all 1 (read on the device each launch); must be 0
   // for a bf16 / fp16 cache.
   uintptr_t k_descale = 0, v_descale = 0;
-  // fp8 caches: decode steps run the deep-ring variant of the decode kernel (decode_kernel.cuh;
-  // opt-in until it has run on a GPU); must be false for a bf16 / fp16 cache.
-  bool fp8_deep = false;
 };
 Result forward(const ForwardArgs& a);
 

@@ -61,38 +61,22 @@ struct DecodeTraits {
   static constexpr int kFp8DequantBytes = 2 * kStageElems * 2;
   static constexpr int kFp8RingBytes = kStages * 2 * kStageElems;
   static_assert(kFp8DequantBytes + kFp8RingBytes <= kWarpKVBytes, "the fp8 layout fits a warp's K/V region");
-  // The deep fp8 ring (decode_slice's kDeep): one dequantized chunk (K, then V over it) and a ring
-  // of 2 kStages - 1 chunks, so kStages - 1 bf16 chunks' bytes are in flight per warp again (with
-  // the layout above an fp8 warp has half of bf16's bytes in flight: run N read 71-84% of copy
-  // bandwidth in fp8 bytes where bf16 reads 98-106%). Same region, same occupancy.
-  static constexpr int kFp8DeepDequantBytes = kStageElems * 2;
-  static constexpr int kFp8DeepStages = 2 * kStages - 1;
-  static_assert(kFp8DeepDequantBytes + kFp8DeepStages * 2 * kStageElems <= kWarpKVBytes,
-                "the deep fp8 layout fits a warp's K/V region");
-  static_assert((kFp8DeepStages - 1) * 2 * kStageElems == (kStages - 1) * 2 * kStageElems * 2,
-                "the deep fp8 ring keeps as many bytes in flight as the bf16 ring");
 };
 
 // One 16-row slice (tile rows [row0, row0 + rows)) against the tile's whole KV range; each warp
 // ends with the online-softmax state of its chunks in `st` (merged by store_tile_rows).
-// kDeep (fp8 caches only): the deep ring of DecodeTraits (K and V dequantized in turn into one
-// chunk buffer, one more __syncwarp per chunk, twice the chunks in flight).
-template <int D, typename T, typename KV, bool kDeep>
+template <int D, typename T, typename KV>
 __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileInfo& ti, int row0, int rows,
                                              char* smem, WarpState<D>& st) {
   using Tr = DecodeTraits<D>;
   using Ft = ForwardTraits<D>;
   constexpr bool kFp8 = KvTraits<KV>::kFp8;
-  static_assert(kFp8 || !kDeep, "the deep ring is an fp8 layout");
-  // Chunks in the ring (the issue side runs kRing - 1 chunks ahead of the compute side).
-  constexpr int kRing = kDeep ? Tr::kFp8DeepStages : Tr::kStages;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = qheads_per_kvhead(p.shape);
   T* sQ = reinterpret_cast<T*>(smem);
   T* sKV = reinterpret_cast<T*>(smem + Tr::kKVOffset) + warp * (Tr::kStages * 2 * Tr::kStageElems);
-  // fp8: sKV holds the dequantized chunk (K, then V; deep: K, then V over it); the codes' ring
-  // follows it.
-  char* ring8 = reinterpret_cast<char*>(sKV) + (kDeep ? Tr::kFp8DeepDequantBytes : Tr::kFp8DequantBytes);
+  // fp8: sKV holds the dequantized chunk (K, then V); the codes' ring follows it.
+  char* ring8 = reinterpret_cast<char*>(sKV) + Tr::kFp8DequantBytes;
 
 #pragma unroll
   for (int d = 0; d < D / 8; ++d) st.o[d][0] = st.o[d][1] = st.o[d][2] = st.o[d][3] = 0.f;
@@ -124,7 +108,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     const int j = 32 * r + lane;
     return j < ncw ? __ldg(page_row + page_column(p, chunk_pos(j))) : 0;
   };
-  // The issue side runs kRing - 1 (< 32) chunks ahead of the compute side, so each keeps its own
+  // The issue side runs kStages - 1 chunks ahead of the compute side, so each keeps its own
   // round: `pages` for issuing, and for the mask which chunks of the compute round sit on a page
   // outside the cache (`bad`, one bit per chunk, taken when the issue side loads the round).
   auto bad_of = [&](int ids) {
@@ -172,7 +156,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     }
     cp_async_commit();  // an empty group past the end keeps the group count uniform
   };
-  // fp8: chunk j's codes into ring stage j % kRing, rows of D bytes, a lane per 16 codes.
+  // fp8: chunk j's codes into ring stage j % kStages, rows of D bytes, a lane per 16 codes.
   constexpr int kPieces8 = D / 16;              // 16-byte pieces of an fp8 row
   constexpr int kRowsPerPass8 = 32 / kPieces8;  // 8, 4, 2 for D = 64, 128, 256
   const int c8 = lane % kPieces8, r08 = lane / kPieces8;
@@ -190,7 +174,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
       const bool page_ok = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
       const unsigned slot0 = static_cast<unsigned>(page) * static_cast<unsigned>(p.shape.page_size) +
                              static_cast<unsigned>(page_offset(p, pos0) + r08);
-      char* sk = ring8 + (j % kRing) * 2 * Tr::kStageElems;
+      char* sk = ring8 + (j % Tr::kStages) * 2 * Tr::kStageElems;
       char* sv = sk + Tr::kStageElems;
 #pragma unroll
       for (int i = 0; i < Tr::kChunkKeys / kRowsPerPass8; ++i) {
@@ -203,29 +187,33 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     }
     cp_async_commit();
   };
-  // fp8: the K (kv = 0) or V (kv = 1) codes of chunk j (ring stage j % kRing) -> dst, the
-  // swizzled T chunk the ldmatrix path reads.
-  auto dequant_half = [&](int j, int kv, T* dst) {
-    const char* src = ring8 + (j % kRing) * 2 * Tr::kStageElems + kv * Tr::kStageElems;
+  // fp8: chunk j's codes (ring stage j % kStages) -> the warp's dequantized K and V chunk.
+  auto dequant_chunk = [&](int j) {
+    const char* sk = ring8 + (j % Tr::kStages) * 2 * Tr::kStageElems;
 #pragma unroll
-    for (int idx = lane; idx < Tr::kChunkKeys * kPieces8; idx += 32) {
-      const int row = idx / kPieces8, c = idx % kPieces8;
-      uint4 lo, hi;
-      dequant_e4m3x16<T>(*reinterpret_cast<const uint4*>(src + row * D + c * 16), lo, hi);
-      *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c)) = lo;
-      *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c + 1)) = hi;
+    for (int kv = 0; kv < 2; ++kv) {
+      const char* src = sk + kv * Tr::kStageElems;
+      T* dst = sKV + kv * Tr::kStageElems;
+#pragma unroll
+      for (int idx = lane; idx < Tr::kChunkKeys * kPieces8; idx += 32) {
+        const int row = idx / kPieces8, c = idx % kPieces8;
+        uint4 lo, hi;
+        dequant_e4m3x16<T>(*reinterpret_cast<const uint4*>(src + row * D + c * 16), lo, hi);
+        *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c)) = lo;
+        *reinterpret_cast<uint4*>(dst + swz<D>(row, 2 * c + 1)) = hi;
+      }
     }
   };
   const float k_descale = kFp8 ? kv_descale(p.k_descale, ti.kv_head) : 1.f;
 #pragma unroll 1
-  for (int j = 0; j < kRing - 1; ++j) {
+  for (int j = 0; j < Tr::kStages - 1; ++j) {
     if constexpr (kFp8)
       issue8(j);
     else
       issue(j);
   }
-  cp_async_wait<kRing - 1>();  // this thread's Q copies
-  __syncthreads();             // everyone's Q copies
+  cp_async_wait<Tr::kStages - 1>();  // this thread's Q copies
+  __syncthreads();                   // everyone's Q copies
   FA3_TRACE_TILE(p, ti, 2);
 
   const int q_row = (lane & 7) + ((lane >> 3) & 1) * 8;
@@ -247,23 +235,22 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
 
 #pragma unroll 1
   for (int j = 0; j < ncw; ++j) {
-    cp_async_wait<kRing - 2>();
+    cp_async_wait<Tr::kStages - 2>();
     __syncwarp();  // every lane's copies of chunk j landed; every lane is done with chunk j - 1
     if (j == 0 && warp == 0) FA3_TRACE_TILE(p, ti, 3);
     if ((j & 31) == 0 && j > 0) bad = bad_next;
     const bool page_ok = ((bad >> (j & 31)) & 1u) == 0;
     const T* sk;
     if constexpr (kFp8) {
-      issue8(j + kRing - 1);
-      dequant_half(j, 0, sKV);
-      if constexpr (!kDeep) dequant_half(j, 1, sKV + Tr::kStageElems);
+      issue8(j + Tr::kStages - 1);
+      dequant_chunk(j);
       __syncwarp();  // every lane's part of the dequantized chunk is written
       sk = sKV;
     } else {
-      issue(j + kRing - 1);
-      sk = sKV + (j % kRing) * 2 * Tr::kStageElems;
+      issue(j + Tr::kStages - 1);
+      sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
     }
-    const T* sv = kDeep ? sKV : sk + Tr::kStageElems;
+    const T* sv = sk + Tr::kStageElems;
     const int pos0 = chunk_pos(j);
 
     // S = Q K^T: 16 rows x 16 keys (two n8 tiles).
@@ -281,13 +268,6 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
       ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
       MmaOp<T>::run(s[0], a, b0, b1);
       MmaOp<T>::run(s[1], a, b2, b3);
-    }
-    if constexpr (kDeep) {
-      // V over K as soon as every lane's ldmatrix of K is done: its integer work can overlap the
-      // QK^T MMAs still in flight.
-      __syncwarp();
-      dequant_half(j, 1, sKV);
-      __syncwarp();  // every lane's part of V is written
     }
     if constexpr (kFp8) {
 #pragma unroll
@@ -325,7 +305,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
 // Batches of at most this many requests take the one-round-trip tile decode (decode_tile_small).
 constexpr int kSmallBatchReqs = 32;
 
-template <int D, typename T, typename KV, bool kDeep>
+template <int D, typename T, typename KV>
 __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
     decode_kernel(const __grid_constant__ ForwardParams p) {
   using Tr = DecodeTraits<D>;
@@ -385,7 +365,7 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
       for (int row0 = 0; row0 < ti.rows; row0 += Tr::kRows) {
         WarpState<D> st;
         const int rows = min(Tr::kRows, ti.rows - row0);
-        decode_slice<D, T, KV, kDeep>(p, ti, row0, rows, smem, st);
+        decode_slice<D, T, KV>(p, ti, row0, rows, smem, st);
         __syncthreads();  // every warp is out of its K/V stages: the epilogue reuses them
         FA3_TRACE_TILE(p, ti, 4);
         store_tile_rows<ForwardTraits<D>, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
@@ -409,16 +389,11 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
   FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
-// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache). An fp8 cache runs the deep
-// ring when p.kv_fp8_deep asks for it (two kernels per fp8 instantiation, picked per launch).
+// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache).
 template <int D, typename T, typename KV = T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = DecodeTraits<D>;
-  if constexpr (KvTraits<KV>::kFp8) {
-    if (p.kv_fp8_deep)
-      return launch_persistent<decode_kernel<D, T, KV, true>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
-  }
-  return launch_persistent<decode_kernel<D, T, KV, false>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  return launch_persistent<decode_kernel<D, T, KV>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

@@ -53,8 +53,6 @@ struct ForwardParams {
   // fp8 KV caches (kv_fp8.h): fp32 [Hkv] descale factors, nullptr = 1.
   const float* k_descale;
   const float* v_descale;
-  // Read by the launcher only: an fp8 cache's decode steps run the deep ring (decode_kernel.cuh).
-  int kv_fp8_deep;
 #ifdef FA3_TRACE
   unsigned long long* trace;  // [grid][kTraceSlotsPerCta]
 #endif

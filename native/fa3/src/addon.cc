@@ -262,7 +262,6 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.sm_count = a.integer("smCount");
   p.k_descale = a.optionalPointer("kDescale");
   p.v_descale = a.optionalPointer("vDescale");
-  p.fp8_deep = a.has("fp8Deep") && a.boolean("fp8Deep");
   throwIfFailed(info.Env(), fa3::forward(p), fn);
   return info.Env().Undefined();
 }

@@ -14,7 +14,6 @@ import {
 } from './call-args.js';
 import { Fa3Error } from './errors.js';
 import { forwardKernel } from './forward-kernel.js';
-import { fp8DeepEnabled } from './fp8-deep.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -72,7 +71,6 @@ class AttentionImpl implements Attention {
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
   #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
-  #fp8Deep: boolean; // fp8 cache and FLASHGRAPH_FA3_FP8_DEEP=1 at creation: the decode kernel's deep ring
 
   constructor(
     native: NativeFa3,
@@ -84,7 +82,6 @@ class AttentionImpl implements Attention {
     workspace: DeviceBuffer,
   ) {
     this.options = options;
-    this.#fp8Deep = options.kvDtype === 'fp8_e4m3' && fp8DeepEnabled();
     this.#native = native;
     this.#caps = caps;
     this.smCount = smCount;
@@ -211,7 +208,6 @@ class AttentionImpl implements Attention {
         smCount: this.smCount,
         ...(f.kDescale === 0n ? {} : { kDescale: f.kDescale }),
         ...(f.vDescale === 0n ? {} : { vDescale: f.vDescale }),
-        ...(this.#fp8Deep ? { fp8Deep: true } : {}),
       }),
     );
   }

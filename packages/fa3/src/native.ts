@@ -96,8 +96,6 @@ export interface NativeFa3 {
     /** fp8 caches: fp32 [Hkv] descale factors (absent = all 1). */
     kDescale?: bigint;
     vDescale?: bigint;
-    /** fp8 caches: decode steps run the decode kernel's deep ring (FLASHGRAPH_FA3_FP8_DEEP). */
-    fp8Deep?: boolean;
   }): void;
   writeKvCache(a: {
     stream: bigint;

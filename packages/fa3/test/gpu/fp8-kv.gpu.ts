@@ -8,10 +8,6 @@
 // (c) graph replay == eager, and descales rewritten between replays take effect without recapture;
 // (d) NaN codes propagate as referenceAttention says (a NaN key poisons its rows, a NaN value its
 //     column), on one split.
-// (b), and the decode-kernel cases of (c) and (d), run twice: on an Attention of the standard fp8
-// decode kernel and on one created with FLASHGRAPH_FA3_FP8_DEEP=1 (the decode kernel's deep ring,
-// opt-in until this suite passes on a device); (b) also counts the configs where both gave the
-// same bits (the same arithmetic in the same order: expected everywhere).
 //   FA3_FP8_CONFIGS=n   random configs (default 64)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -142,24 +138,6 @@ function uploadFp8(f: Fp8Problem): {
   kd.write(f.kDescale);
   vd.write(f.vDescale);
   return { dev, kCache, vCache, kd, vd };
-}
-
-const FP8_DEEP_ENV = 'FLASHGRAPH_FA3_FP8_DEEP';
-const VARIANTS = [
-  { deep: false, name: 'fp8' },
-  { deep: true, name: 'fp8 deep ring' },
-] as const;
-
-/** createAttention with the deep fp8 ring switched on or off (createAttention reads the switch). */
-function createFp8Attention(opts: AttentionOptions, deep: boolean) {
-  const saved = process.env[FP8_DEEP_ENV];
-  process.env[FP8_DEEP_ENV] = deep ? '1' : '0';
-  try {
-    return createAttention(opts);
-  } finally {
-    if (saved === undefined) delete process.env[FP8_DEEP_ENV];
-    else process.env[FP8_DEEP_ENV] = saved;
-  }
 }
 
 function capture(stream: Stream, body: () => void): GraphExec {
@@ -299,7 +277,7 @@ test('writeKvCache quantizes every bf16 and fp16 bit pattern as writeKvCacheRefe
 test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random configs`, { skip }, () => {
   const stream = Stream.create();
   const failures: string[] = [];
-  const kernels = { understated: 0, sameBits: 0 };
+  const kernels = { understated: 0 };
   try {
     for (let i = 0; i < CONFIGS; i++) {
       const cfg = sampleConfig(SEED + i);
@@ -312,62 +290,47 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
       const f = fp8Problem(p, new Rng(cfg.seed * 13 + 5));
       const understate = i % 4 === 3 && cfg.numSplits > 0;
       const label = `${describeProblem(p, { config: i, seed: cfg.seed, kind: cfg.kind, numSplits: cfg.numSplits, kvDtype: 'fp8_e4m3', kDescale: Array.from(f.kDescale), vDescale: Array.from(f.vDescale) })}${understate ? ' forward maxSeqlenQ=0' : ''}`;
-      const ref = fp8Reference(f);
-      const bits: Uint16Array[] = [];
-      for (const v of VARIANTS) {
-        let attn: ReturnType<typeof createAttention> | undefined;
-        let up: ReturnType<typeof uploadFp8> | undefined;
-        try {
-          attn = createFp8Attention(opts, v.deep);
-          up = uploadFp8(f);
-          const args = {
-            ...stepArgs(p, up.dev, stream, cfg.numSplits),
-            kCache: up.kCache,
-            vCache: up.vCache,
-            kDescale: up.kd,
-            vDescale: up.vd,
-          };
-          attn.schedule(args);
-          attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
-          if (understate && !v.deep) kernels.understated++;
-          stream.synchronize();
-          const md = checkMetadata(attn, p, cfg.numSplits);
-          const { outBits, lse } = readResult(up.dev, p);
-          bits.push(outBits);
-          const fails = [...md, ...checkResult(p, outBits, lse, ref)];
-          if (fails.length) failures.push(`FAILED (${v.name}) ${label}\n    ${fails.join('\n    ')}`);
-        } catch (err) {
-          failures.push(`ERROR (${v.name}) ${label}\n    ${(err as Error).stack ?? err}`);
-        } finally {
-          up?.dev[Symbol.dispose]();
-          attn?.dispose();
-        }
+      let attn: ReturnType<typeof createAttention> | undefined;
+      let up: ReturnType<typeof uploadFp8> | undefined;
+      try {
+        attn = createAttention(opts);
+        up = uploadFp8(f);
+        const args = {
+          ...stepArgs(p, up.dev, stream, cfg.numSplits),
+          kCache: up.kCache,
+          vCache: up.vCache,
+          kDescale: up.kd,
+          vDescale: up.vd,
+        };
+        attn.schedule(args);
+        attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
+        if (understate) kernels.understated++;
+        stream.synchronize();
+        const md = checkMetadata(attn, p, cfg.numSplits);
+        const { outBits, lse } = readResult(up.dev, p);
+        const fails = [...md, ...checkResult(p, outBits, lse, fp8Reference(f))];
+        if (fails.length) failures.push(`FAILED ${label}\n    ${fails.join('\n    ')}`);
+      } catch (err) {
+        failures.push(`ERROR ${label}\n    ${(err as Error).stack ?? err}`);
+      } finally {
+        up?.dev[Symbol.dispose]();
+        attn?.dispose();
       }
-      if (bits.length === 2 && bits[0]!.every((x, k) => x === bits[1]![k])) kernels.sameBits++;
       if (failures.length >= 10) break;
     }
   } finally {
     stream.dispose();
   }
-  console.log(
-    `fp8 configs: ${CONFIGS}, forward with maxSeqlenQ understated ${kernels.understated}; deep ring == standard bit for bit in ${kernels.sameBits} of ${CONFIGS}`,
-  );
+  console.log(`fp8 configs: ${CONFIGS}, forward with maxSeqlenQ understated ${kernels.understated}`);
   assert.equal(failures.length, 0, `${failures.length} config(s) failed:\n${failures.join('\n')}`);
 });
 
 test('fp8 cache: graph replay == eager, and descales rewritten between replays take effect', { skip }, () => {
   const stream = Stream.create();
   try {
-    const cases: {
-      name: string;
-      geo: Parameters<typeof optionsFor>[0];
-      qLens: number[];
-      kLens: number[];
-      decodeKernel: boolean;
-    }[] = [
+    const cases: { name: string; geo: Parameters<typeof optionsFor>[0]; qLens: number[]; kLens: number[] }[] = [
       {
         name: 'decode, splits (decode kernel)',
-        decodeKernel: true,
         geo: {
           numHeadsQ: 32,
           numHeadsKv: 8,
@@ -381,31 +344,17 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
         kLens: [4000, 17, 900, 2048],
       },
       {
-        // D 64: the deep ring's longest ring (7 chunks), G 4 x 4 queries = one 16-row slice.
-        name: 'decode of 4 tokens, fp16, D 64, splits (decode kernel)',
-        decodeKernel: true,
-        geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 32, causal: true, maxNumSplits: 8 },
-        qLens: [4, 4, 4],
-        kLens: [3000, 40, 1500],
-      },
-      {
         name: 'prefill + decode, fp16, D 64 (general kernel)',
-        decodeKernel: false,
         geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, causal: true, maxNumSplits: 8 },
         qLens: [77, 1, 5],
         kLens: [300, 1000, 5],
       },
     ];
-    // The deep ring is the decode kernel's: the general kernel's case runs once.
-    for (const [c, v] of cases.flatMap((c) =>
-      (c.decodeKernel ? VARIANTS : VARIANTS.slice(0, 1)).map(
-        (v) => [{ ...c, name: `${c.name}, ${v.name}` }, v] as const,
-      ),
-    )) {
+    for (const c of cases) {
       const opts = { ...optionsFor(c.geo, { qLens: c.qLens, kLens: c.kLens }), kvDtype: 'fp8_e4m3' as const };
       const p = makeProblem(opts, { qLens: c.qLens, kLens: c.kLens }, new Rng(99));
       const f = fp8Problem(p, new Rng(7));
-      using attn = createFp8Attention(opts, v.deep);
+      using attn = createAttention(opts);
       const up = uploadFp8(f);
       try {
         const args = {
@@ -467,12 +416,7 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
 test('fp8 cache: NaN codes propagate as in referenceAttention (decode and general kernels)', { skip }, () => {
   const stream = Stream.create();
   try {
-    // The deep ring is the decode kernel's (qLen 1); the general kernel (qLen 40) ignores it.
-    for (const [qLen, v] of [
-      [1, VARIANTS[0]],
-      [1, VARIANTS[1]],
-      [40, VARIANTS[0]],
-    ] as const) {
+    for (const qLen of [1, 40]) {
       // One split: what a merge does with a NaN partial is the split merge's business (the same for
       // every cache dtype), not the dequantization's.
       const geo = {
@@ -493,7 +437,7 @@ test('fp8 cache: NaN codes propagate as in referenceAttention (decode and genera
       const row = geo.numHeadsKv * geo.headDim;
       f.kCodes[slot(10) * row + 0 * geo.headDim + 3] = 0x7f;
       f.vCodes[slot(20) * row + 1 * geo.headDim + 7] = 0xff;
-      using attn = createFp8Attention(opts, v.deep);
+      using attn = createAttention(opts);
       const up = uploadFp8(f);
       try {
         const args = {
@@ -516,7 +460,7 @@ test('fp8 cache: NaN codes propagate as in referenceAttention (decode and genera
           assert.equal(
             Number.isNaN(out[i]),
             Number.isNaN(ref.out[i]),
-            `${v.name}, qLen ${qLen}: out[${i}]: NaN on the device iff in the reference`,
+            `out[${i}]: NaN on the device iff in the reference`,
           );
           if (Number.isNaN(ref.out[i])) nans++;
         }
