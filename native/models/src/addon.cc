@@ -210,14 +210,13 @@ class Gemm : public Napi::ObjectWrap<Gemm> {
     return Napi::String::New(info.Env(), p.kernelFor(m) == GemmKernel::kSkinny ? "skinny" : "cublaslt");
   }
 
-  // skinny(): { requested, enabled, reason?, plan? }
+  // skinny(): { requested, enabled, plan? }
   Napi::Value Skinny(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const GemmPlan& p = plan(env);
     Napi::Object out = Napi::Object::New(env);
     out.Set("requested", skinnyRequested_);
     out.Set("enabled", p.skinnyEnabled());
-    if (!p.skinnyProblem().empty()) out.Set("reason", p.skinnyProblem());
     if (p.skinnyEnabled()) out.Set("plan", skinnyPlanObject(env, p.skinnyPlan()));
     return out;
   }

@@ -121,9 +121,12 @@ std::string GemmPlan::create(const GemmShape& shape, void* workspace, size_t wor
   api.preferenceDestroy(pref);
   if (!error.empty()) return error;
   if (shape.skinny) {
-    plan->skinnyProblem_ = skinnyGemmShapeProblem(shape.n, shape.k);
-    plan->skinnyEnabled_ = plan->skinnyProblem_.empty();
-    if (plan->skinnyEnabled_) plan->skinnyPlan_ = skinnyGemmPlan(shape.n, shape.k, currentDeviceSms());
+    // The kernel's one shape rule (k a multiple of 8) is every Gemm's rule (the addon checks it
+    // first), so a requested skinny kernel always applies.
+    const char* problem = skinnyGemmShapeProblem(shape.n, shape.k);
+    if (problem[0] != '\0') return problem;
+    plan->skinnyEnabled_ = true;
+    plan->skinnyPlan_ = skinnyGemmPlan(shape.n, shape.k, currentDeviceSms());
   }
   out = std::move(plan);
   return "";

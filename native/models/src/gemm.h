@@ -72,9 +72,8 @@ class GemmPlan {
   cudaError_t runSiluMul(const void* x, const void* w, void* act, int m, cudaStream_t stream) const;
   const GemmShape& shape() const { return shape_; }
   const std::vector<int>& buckets() const { return buckets_; }
-  /** Whether calls of m <= 8 take the skinny kernel; if it was asked for but the shape forbids it, why not. */
+  /** Whether calls of m <= 8 take the skinny kernel (it was asked for). */
   bool skinnyEnabled() const { return skinnyEnabled_; }
-  const std::string& skinnyProblem() const { return skinnyProblem_; }
   const SkinnyGemmPlan& skinnyPlan() const { return skinnyPlan_; }
 
  private:
@@ -94,7 +93,6 @@ class GemmPlan {
   std::vector<int> buckets_;
   std::vector<Bucket> plans_;
   bool skinnyEnabled_ = false;
-  std::string skinnyProblem_;
   // The skinny kernel's arguments for one call (siluMul off).
   SkinnyGemmArgs skinnyArgs(const void* x, const void* w, void* y, int m) const;
   SkinnyGemmPlan skinnyPlan_{};

@@ -55,10 +55,8 @@ export interface NativeSkinnyGemmPlan {
 export interface NativeSkinnyGemmStatus {
   /** The option (or the environment's default). */
   requested: boolean;
-  /** Whether calls of m <= 8 take it: requested and the shape allows it. */
+  /** Whether calls of m <= 8 take it (every Gemm's k is a multiple of 8, so: requested). */
   enabled: boolean;
-  /** Why a requested skinny kernel is off for this shape (k not a multiple of 8). */
-  reason?: string;
   plan?: NativeSkinnyGemmPlan;
 }
 
