@@ -11,7 +11,7 @@
 //   FA3_FP8_CONFIGS=n   random configs (default 64)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceBuffer, type GraphExec, Stream } from '@flashgraph/cuda';
+import { DeviceBuffer, Stream } from '@flashgraph/cuda';
 import {
   type AttentionOptions,
   createAttention,
@@ -20,6 +20,7 @@ import {
   writeKvCacheReference,
 } from '@flashgraph/fa3';
 import {
+  captureGraph,
   checkMetadata,
   checkResult,
   DeviceProblem,
@@ -138,21 +139,6 @@ function uploadFp8(f: Fp8Problem): {
   kd.write(f.kDescale);
   vd.write(f.vDescale);
   return { dev, kCache, vCache, kd, vd };
-}
-
-function capture(stream: Stream, body: () => void): GraphExec {
-  stream.beginCapture();
-  let graph: ReturnType<Stream['endCapture']>;
-  try {
-    body();
-  } finally {
-    graph = stream.endCapture();
-  }
-  try {
-    return graph.instantiate();
-  } finally {
-    graph.dispose();
-  }
 }
 
 test('writeKvCache quantizes every bf16 and fp16 bit pattern as writeKvCacheReference does', { skip }, () => {
@@ -369,7 +355,7 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
         stream.synchronize();
         const eager = readResult(up.dev, p);
         assert.deepEqual(checkResult(p, eager.outBits, eager.lse, fp8Reference(f)), [], `${c.name}: eager`);
-        const exec = capture(stream, () => {
+        const exec = captureGraph(stream, () => {
           attn.schedule(args);
           attn.forward(args);
         });

@@ -5,10 +5,11 @@
 // forward (the kernel reads them at launch).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type GraphExec, Stream } from '@flashgraph/cuda';
+import { Stream } from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, createAttention } from '@flashgraph/fa3';
 import {
   type Batch,
+  captureGraph,
   checkResult,
   DeviceProblem,
   describeProblem,
@@ -23,22 +24,6 @@ import {
 } from './harness.js';
 
 const skip = skipReason();
-
-/** Captures `body` on `stream` into an executable graph. */
-function capture(stream: Stream, body: () => void): GraphExec {
-  stream.beginCapture();
-  let graph: ReturnType<Stream['endCapture']>;
-  try {
-    body();
-  } finally {
-    graph = stream.endCapture();
-  }
-  try {
-    return graph.instantiate();
-  } finally {
-    graph.dispose();
-  }
-}
 
 function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
@@ -144,7 +129,7 @@ for (const c of cases) {
     const eager = readResult(dev, p);
     const fails = checkResult(p, eager.outBits, eager.lse);
     assert.equal(fails.length, 0, `eager: ${describeProblem(p)}\n    ${fails.join('\n    ')}`);
-    const exec = capture(stream, () => {
+    const exec = captureGraph(stream, () => {
       attn.schedule(args);
       attn.forward(args);
     });
@@ -217,7 +202,7 @@ test('32 layers reuse one schedule in one graph: every layer correct, eager == g
       const fails = checkResult(layers[l]!.p, e.outBits, e.lse);
       if (fails.length) failures.push(`eager layer ${l}:\n    ${fails.join('\n    ')}`);
     });
-    const exec = capture(stream, () => step(attn));
+    const exec = captureGraph(stream, () => step(attn));
     try {
       for (let replay = 0; replay < 2; replay++) {
         for (const { dev } of layers) dev.poison();
@@ -260,7 +245,7 @@ test('sinks written between replays reach the captured forward (split and one-sp
     using attn = createAttention(opts);
     using dev = new DeviceProblem(p);
     const args = stepArgs(p, dev, stream, numSplits);
-    const exec = capture(stream, () => {
+    const exec = captureGraph(stream, () => {
       attn.schedule(args);
       attn.forward(args);
     });

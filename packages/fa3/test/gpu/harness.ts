@@ -1,7 +1,16 @@
 // Shared machinery of the fa3 GPU suites: seeded random problems in the GPU layouts, rounded to
 // bf16/fp16 exactly as uploaded, device buffers, poisoning, and an every-element comparison with
 // referenceAttention that names the failing config, request, token, head and dimension.
-import { cudaStatus, DeviceBuffer, fromBf16, fromFp16, type Stream, toBf16, toFp16 } from '@flashgraph/cuda';
+import {
+  cudaStatus,
+  DeviceBuffer,
+  fromBf16,
+  fromFp16,
+  type GraphExec,
+  type Stream,
+  toBf16,
+  toFp16,
+} from '@flashgraph/cuda';
 import { type Attention, type AttentionOptions, forwardKernel, planSplits, referenceAttention } from '@flashgraph/fa3';
 
 /** Why the GPU suites skip, or undefined when a device is there. */
@@ -374,6 +383,22 @@ export function checkResult(
     }
   }
   return fails;
+}
+
+/** Captures `body` on `stream` into an executable graph (the captured graph itself is released). */
+export function captureGraph(stream: Stream, body: () => void): GraphExec {
+  stream.beginCapture();
+  let graph: ReturnType<Stream['endCapture']>;
+  try {
+    body();
+  } finally {
+    graph = stream.endCapture();
+  }
+  try {
+    return graph.instantiate();
+  } finally {
+    graph.dispose();
+  }
 }
 
 export function referenceFor(p: Problem) {
