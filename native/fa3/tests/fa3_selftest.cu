@@ -1176,6 +1176,14 @@ void run_bench(FILE* json) {
 // (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
 // x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
 // every line.
+// FA3_PREFILL_ONLY="causal,B,page,L" (e.g. "1,1,256,16384") runs that one grid point (for profilers).
+bool prefill_point_selected(int causal, int B, int page, int L) {
+  const char* only = std::getenv("FA3_PREFILL_ONLY");
+  if (only == nullptr || *only == 0) return true;
+  int c = -1, b = -1, pg = -1, l = -1;
+  return std::sscanf(only, "%d,%d,%d,%d", &c, &b, &pg, &l) == 4 && c == causal && b == B && pg == page && l == L;
+}
+
 void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {
   const int hq = 32, hkv = 8;
   cudaStream_t s;
@@ -1195,6 +1203,7 @@ void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {
       for (int page : pages)
         for (int L : {1024, 4096, 16384}) {
           if (B == 8 && L == 16384 && page != 256) continue;  // the B=8 16k point runs once (page 256)
+          if (!prefill_point_selected(causal, B, page, L)) continue;
           fa3::Caps caps;
           caps.num_heads_q = hq; caps.num_heads_kv = hkv; caps.head_dim = D; caps.dtype = 0; caps.page_size = page;
           const int ppr = L / page;
