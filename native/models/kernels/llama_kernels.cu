@@ -44,6 +44,61 @@ __device__ float blockSum(float v, float* scratch) {
   return total;
 }
 
+// Eight elements in one 16-byte access: the row kernels below read and write whole vectors, all
+// of a thread's loads issued before the first use, so a one-token step (a decode step at batch 1)
+// pays one memory round trip per kernel instead of one per element.
+constexpr int kVecElems = 8;
+// Vectors a thread of a row kernel keeps in registers (a row of up to 256 x 8 x 8 = 16384 elements);
+// longer rows, or rows that are not whole vectors, take the scalar kernels.
+constexpr int kMaxVecsPerThread = 8;
+
+template <typename T>
+struct Vec8 {
+  uint4 bits;
+  __device__ __forceinline__ float get(int i) const {
+    const T* e = reinterpret_cast<const T*>(&bits);
+    return Conv<T>::load(e[i]);
+  }
+  __device__ __forceinline__ void set(int i, float v) {
+    T* e = reinterpret_cast<T*>(&bits);
+    e[i] = Conv<T>::store(v);
+  }
+  __device__ __forceinline__ void setRaw(int i, T v) { reinterpret_cast<T*>(&bits)[i] = v; }
+  __device__ __forceinline__ T raw(int i) const { return reinterpret_cast<const T*>(&bits)[i]; }
+};
+
+template <typename T>
+__device__ __forceinline__ Vec8<T> loadVec(const T* p) {
+  return Vec8<T>{*reinterpret_cast<const uint4*>(p)};
+}
+template <typename T>
+__device__ __forceinline__ void storeVec(T* p, const Vec8<T>& v) {
+  *reinterpret_cast<uint4*>(p) = v.bits;
+}
+
+// Whether rows of `elements` run on the vector kernels: whole 16-byte vectors, 16-byte aligned
+// (every row base is then aligned too, the buffers being allocations), few enough per thread.
+bool rowsVectorizable(long long elements, const void* const* pointers, int count) {
+  if (elements % kVecElems != 0) return false;
+  for (int i = 0; i < count; i++)
+    if ((reinterpret_cast<uintptr_t>(pointers[i]) & 15u) != 0) return false;
+  return true;
+}
+
+// Threads and vectors per thread of a row kernel over `vecs` vectors: 0 vectors when the row is
+// too long for the register copy.
+struct RowLaunch {
+  int threads;
+  int vecsPerThread;
+};
+RowLaunch rowLaunch(int vecs) {
+  const int threads = vecs >= kNormThreads ? kNormThreads : ((vecs + 31) / 32) * 32;
+  const int per = (vecs + threads - 1) / threads;
+  int pow2 = 1;
+  while (pow2 < per) pow2 <<= 1;
+  return {threads, pow2 <= kMaxVecsPerThread ? pow2 : 0};
+}
+
 template <typename T>
 __global__ void embedKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                             int hidden, int vocab) {
@@ -87,6 +142,69 @@ __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta,
   }
   ss = blockSum(ss, scratch);
   normRow<T>(row, weight, out + base, hidden, eps, ss);
+}
+
+// The vector form of embedKernel: one 16-byte copy per vector.
+template <typename T>
+__global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
+                               int hidden, int vocab) {
+  const int t = blockIdx.x;
+  const int id = tokenIds[t];
+  T* dst = out + static_cast<long long>(t) * hidden;
+  const T* src = table + static_cast<long long>(id) * hidden;
+  const bool valid = id >= 0 && id < vocab;
+  for (int v = threadIdx.x; v < hidden / kVecElems; v += blockDim.x) {
+    Vec8<T> e{make_uint4(0u, 0u, 0u, 0u)};  // +0 in bf16 and fp16
+    if (valid) e = loadVec(src + v * kVecElems);
+    storeVec(dst + v * kVecElems, e);
+  }
+}
+
+// The vector form of addRmsNormKernel (same roundings per element): x, delta and weight loaded
+// once into registers (kVecs vectors a thread), the sum written back, squares reduced over the
+// block, then the normed row stored; no element is read twice.
+template <typename T, int kVecs>
+__global__ void addRmsNormVecKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
+                                    T* __restrict__ out, int hidden, float eps) {
+  __shared__ float scratch[32];
+  const long long base = static_cast<long long>(blockIdx.x) * hidden;
+  const int vecs = hidden / kVecElems;
+  Vec8<T> xv[kVecs], dv[kVecs], wv[kVecs];
+#pragma unroll
+  for (int i = 0; i < kVecs; i++) {
+    const int v = threadIdx.x + i * blockDim.x;
+    if (v < vecs) {
+      xv[i] = loadVec(x + base + v * kVecElems);
+      if (delta != nullptr) dv[i] = loadVec(delta + base + v * kVecElems);
+      wv[i] = loadVec(weight + v * kVecElems);
+    }
+  }
+  float ss = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kVecs; i++) {
+    const int v = threadIdx.x + i * blockDim.x;
+    if (v < vecs) {
+      if (delta != nullptr) {
+#pragma unroll
+        for (int e = 0; e < kVecElems; e++) xv[i].set(e, xv[i].get(e) + dv[i].get(e));
+        storeVec(x + base + v * kVecElems, xv[i]);
+      }
+#pragma unroll
+      for (int e = 0; e < kVecElems; e++) ss += xv[i].get(e) * xv[i].get(e);
+    }
+  }
+  ss = blockSum(ss, scratch);
+  const float r = rsqrtf(ss / hidden + eps);
+#pragma unroll
+  for (int i = 0; i < kVecs; i++) {
+    const int v = threadIdx.x + i * blockDim.x;
+    if (v < vecs) {
+      Vec8<T> o;
+#pragma unroll
+      for (int e = 0; e < kVecElems; e++) o.set(e, rounded<T>(xv[i].get(e) * r) * wv[i].get(e));
+      storeVec(out + base + v * kVecElems, o);
+    }
+  }
 }
 
 template <typename T>
@@ -173,9 +291,10 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
   const int kvSize = numHeadsKv * headDim;
   const T* row = qkv + static_cast<long long>(t) * (qSize + 2 * kvSize);
   const float position = static_cast<float>(positions[t]);
-  const int warp = threadIdx.x >> 5;
+  // A warp per head, the token's heads spread over gridDim.y blocks: at one token (a batch-1
+  // decode step) every head's loads are in flight at once instead of ten heads a warp in turn.
   const int warps = blockDim.x >> 5;
-  for (int h = warp; h < numHeadsQ + numHeadsKv; h += warps) {
+  for (int h = blockIdx.y * warps + (threadIdx.x >> 5); h < numHeadsQ + numHeadsKv; h += gridDim.y * warps) {
     if (h < numHeadsQ) {
       normRopeHead<T>(row + h * headDim, qNorm, invFreq, position,
                       q + static_cast<long long>(t) * qSize + h * headDim, headDim, eps);
@@ -187,7 +306,7 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
   }
   const T* vSrc = row + qSize + kvSize;
   T* vDst = v + static_cast<long long>(t) * kvSize;
-  for (int i = threadIdx.x; i < kvSize; i += blockDim.x) vDst[i] = vSrc[i];
+  for (int i = blockIdx.y * blockDim.x + threadIdx.x; i < kvSize; i += gridDim.y * blockDim.x) vDst[i] = vSrc[i];
 }
 
 template <typename T>
@@ -200,6 +319,28 @@ __global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out,
     const float g = Conv<T>::load(row[i]);
     const float act = rounded<T>(g / (1.0f + expf(-g)));
     out[e] = Conv<T>::store(act * Conv<T>::load(row[inter + i]));
+  }
+}
+
+// The vector form of siluMulKernel (same roundings): token rows over blockIdx.y, 8 elements a
+// thread over x, no 64-bit division per element.
+template <typename T>
+__global__ void siluMulVecKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, int numTokens) {
+  const int vecs = inter / kVecElems;
+  for (int t = blockIdx.y; t < numTokens; t += gridDim.y) {
+    const T* row = gateUp + static_cast<long long>(t) * 2 * inter;
+    T* dst = out + static_cast<long long>(t) * inter;
+    for (int v = blockIdx.x * blockDim.x + threadIdx.x; v < vecs; v += gridDim.x * blockDim.x) {
+      const Vec8<T> g = loadVec(row + v * kVecElems);
+      const Vec8<T> u = loadVec(row + inter + v * kVecElems);
+      Vec8<T> o;
+#pragma unroll
+      for (int e = 0; e < kVecElems; e++) {
+        const float gv = g.get(e);
+        o.set(e, rounded<T>(gv / (1.0f + expf(-gv))) * u.get(e));
+      }
+      storeVec(dst + v * kVecElems, o);
+    }
   }
 }
 
@@ -248,8 +389,14 @@ cudaError_t launchEmbed(const LlamaDims& d, const void* table, const int32_t* to
   if (numTokens == 0) return cudaSuccess;
   return dispatch(d.dtype, [&](auto tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    embedKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<const T*>(table), tokenIds,
-                                                            static_cast<T*>(out), d.hiddenSize, d.vocabSize);
+    const void* ptrs[] = {table, out};
+    if (rowsVectorizable(d.hiddenSize, ptrs, 2)) {
+      embedVecKernel<T><<<numTokens, rowLaunch(d.hiddenSize / kVecElems).threads, 0, stream>>>(
+          static_cast<const T*>(table), tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
+    } else {
+      embedKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<const T*>(table), tokenIds,
+                                                              static_cast<T*>(out), d.hiddenSize, d.vocabSize);
+    }
     return launched();
   });
 }
@@ -260,9 +407,26 @@ cudaError_t launchAddRmsNorm(const LlamaDims& d, void* x, const void* delta, con
   if (numTokens == 0) return cudaSuccess;
   return dispatch(d.dtype, [&](auto tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    addRmsNormKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(delta),
-                                                                static_cast<const T*>(weight), static_cast<T*>(out),
-                                                                d.hiddenSize, d.rmsNormEps);
+    const void* ptrs[] = {x, delta != nullptr ? delta : x, weight, out};
+    const RowLaunch rl = rowLaunch(d.hiddenSize / kVecElems);
+    auto vec = [&](auto vecs) {
+      addRmsNormVecKernel<T, decltype(vecs)::value><<<numTokens, rl.threads, 0, stream>>>(
+          static_cast<T*>(x), static_cast<const T*>(delta), static_cast<const T*>(weight), static_cast<T*>(out),
+          d.hiddenSize, d.rmsNormEps);
+    };
+    if (!rowsVectorizable(d.hiddenSize, ptrs, 4) || rl.vecsPerThread == 0) {
+      addRmsNormKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(delta),
+                                                                  static_cast<const T*>(weight), static_cast<T*>(out),
+                                                                  d.hiddenSize, d.rmsNormEps);
+    } else if (rl.vecsPerThread == 1) {
+      vec(std::integral_constant<int, 1>{});
+    } else if (rl.vecsPerThread == 2) {
+      vec(std::integral_constant<int, 2>{});
+    } else if (rl.vecsPerThread == 4) {
+      vec(std::integral_constant<int, 4>{});
+    } else {
+      vec(std::integral_constant<int, 8>{});
+    }
     return launched();
   });
 }
@@ -274,7 +438,9 @@ cudaError_t launchQkvRope(const LlamaDims& d, const void* qkv, const void* qNorm
   if (numTokens == 0) return cudaSuccess;
   return dispatch(d.dtype, [&](auto tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    qkvRopeKernel<T><<<numTokens, kRopeThreads, 0, stream>>>(
+    const int heads = d.numHeadsQ + d.numHeadsKv;
+    const dim3 grid(static_cast<unsigned>(numTokens), static_cast<unsigned>((heads + kRopeThreads / 32 - 1) / (kRopeThreads / 32)));
+    qkvRopeKernel<T><<<grid, kRopeThreads, 0, stream>>>(
         static_cast<const T*>(qkv), static_cast<const T*>(qNorm), static_cast<const T*>(kNorm), invFreq, positions,
         static_cast<T*>(q), static_cast<T*>(k), static_cast<T*>(v), d.numHeadsQ, d.numHeadsKv, d.headDim,
         d.rmsNormEps);
@@ -288,8 +454,16 @@ cudaError_t launchSiluMul(const LlamaDims& d, const void* gateUp, void* out, int
   const long long total = static_cast<long long>(numTokens) * d.intermediateSize;
   return dispatch(d.dtype, [&](auto tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
-    siluMulKernel<T><<<gridFor(total, 256), 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
-                                                              d.intermediateSize, total);
+    const void* ptrs[] = {gateUp, out};
+    if (rowsVectorizable(d.intermediateSize, ptrs, 2)) {
+      const int vecs = d.intermediateSize / kVecElems;
+      const dim3 grid(static_cast<unsigned>((vecs + 255) / 256), static_cast<unsigned>(numTokens < 65535 ? numTokens : 65535));
+      siluMulVecKernel<T><<<grid, 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
+                                                    d.intermediateSize, numTokens);
+    } else {
+      siluMulKernel<T><<<gridFor(total, 256), 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
+                                                                d.intermediateSize, total);
+    }
     return launched();
   });
 }

@@ -86,7 +86,7 @@ function relErr(got: Float32Array, want: Float64Array): number {
   return Math.sqrt(num / den);
 }
 
-const dims = {
+const evenDims = {
   hiddenSize: 512,
   numHeadsQ: 8,
   numHeadsKv: 2,
@@ -177,84 +177,92 @@ test('GEMM y = x @ W^T matches float64 (bf16 out, fp32 out, bias), at every buck
   }
 });
 
-test('embedding, residual add + RMSNorm and the final gather-norm round like transformers', { skip }, () => {
-  const next = rng(12);
-  const k = new (addon().LlamaKernels)(dims);
-  using stream = Stream.create();
-  const H = dims.hiddenSize;
-  const T = 13;
-  const table = randomBf16(next, dims.vocabSize * H);
-  const ids = Int32Array.from({ length: T }, (_, i) =>
-    i === 5 ? dims.vocabSize + 3 : Math.floor(next() * dims.vocabSize),
-  );
-  using dTable = upload(table.bits);
-  using dIds = upload(ids);
-  using dx = DeviceBuffer.alloc(T * H * 2);
-  k.embed(dTable.ptr, dIds.ptr, dx.ptr, T, stream.handle);
-  stream.synchronize();
-  const x = readBf16(dx, T * H);
-  for (let t = 0; t < T; t++) {
-    const id = ids[t] as number;
-    for (let i = 0; i < H; i++) {
-      const want = id < dims.vocabSize ? (table.host[id * H + i] as number) : 0;
-      assert.equal(x[t * H + i], want, `embed row ${t}`);
-    }
-  }
-  const delta = randomBf16(next, T * H, 2);
-  const weight = randomBf16(next, H, 1.5);
-  using dDelta = upload(delta.bits);
-  using dW = upload(weight.bits);
-  using dOut = DeviceBuffer.alloc(T * H * 2);
-  k.addRmsNorm(dx.ptr, dDelta.ptr, dW.ptr, dOut.ptr, T, stream.handle);
-  stream.synchronize();
-  const summed = readBf16(dx, T * H);
-  const normed = readBf16(dOut, T * H);
-  const wantSum = new Float64Array(T * H);
-  const wantNorm = new Float64Array(T * H);
-  for (let t = 0; t < T; t++) {
-    let ss = 0;
-    for (let i = 0; i < H; i++) {
-      const v = r16((x[t * H + i] as number) + (delta.host[t * H + i] as number));
-      wantSum[t * H + i] = v;
-      ss += v * v;
-    }
-    const r = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
-    for (let i = 0; i < H; i++)
-      wantNorm[t * H + i] = r16(r16((wantSum[t * H + i] as number) * r) * (weight.host[i] as number));
-  }
-  assert.equal(ulps(summed, wantSum), 0, 'residual add is one bf16 rounding');
-  const normUlps = ulps(normed, wantNorm);
-  console.log(`# addRmsNorm: max ${normUlps.toFixed(2)} bf16 steps from the reference`);
-  assert.ok(normUlps <= 2, `rmsnorm off by ${normUlps} bf16 steps`);
+// The row kernels take 16-byte vectors where rows are whole vectors (hidden 512, intermediate 1024)
+// and scalar kernels otherwise (hidden 100, intermediate 36): both must round the same way.
+const oddDims = { ...evenDims, hiddenSize: 100, intermediateSize: 36 };
 
-  // Final norm of the sample rows only (x + delta, x untouched); -1 gives a zero row.
-  const rows = Int32Array.from([3, -1, 12, 0]);
-  using dRows = upload(rows);
-  using dFinal = DeviceBuffer.alloc(dims.maxNumReqs * H * 2);
-  const before = dx.read(new Uint8Array(T * H * 2));
-  k.gatherFinalNorm(dx.ptr, dDelta.ptr, dW.ptr, dRows.ptr, dFinal.ptr, rows.length, T, stream.handle);
-  stream.synchronize();
-  assert.deepEqual(dx.read(new Uint8Array(T * H * 2)), before, 'gatherFinalNorm leaves x alone');
-  const fin = readBf16(dFinal, rows.length * H);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r] as number;
-    const want = new Float64Array(H);
-    if (row >= 0) {
-      let ss = 0;
-      const s = new Float64Array(H);
+for (const dims of [evenDims, oddDims])
+  test(`embedding, residual add + RMSNorm and the final gather-norm round like transformers (H ${dims.hiddenSize})`, {
+    skip,
+  }, () => {
+    const next = rng(12);
+    const k = new (addon().LlamaKernels)(dims);
+    using stream = Stream.create();
+    const H = dims.hiddenSize;
+    const T = 13;
+    const table = randomBf16(next, dims.vocabSize * H);
+    const ids = Int32Array.from({ length: T }, (_, i) =>
+      i === 5 ? dims.vocabSize + 3 : Math.floor(next() * dims.vocabSize),
+    );
+    using dTable = upload(table.bits);
+    using dIds = upload(ids);
+    using dx = DeviceBuffer.alloc(T * H * 2);
+    k.embed(dTable.ptr, dIds.ptr, dx.ptr, T, stream.handle);
+    stream.synchronize();
+    const x = readBf16(dx, T * H);
+    for (let t = 0; t < T; t++) {
+      const id = ids[t] as number;
       for (let i = 0; i < H; i++) {
-        s[i] = r16((summed[row * H + i] as number) + (delta.host[row * H + i] as number));
-        ss += (s[i] as number) ** 2;
+        const want = id < dims.vocabSize ? (table.host[id * H + i] as number) : 0;
+        assert.equal(x[t * H + i], want, `embed row ${t}`);
       }
-      const rr = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
-      for (let i = 0; i < H; i++) want[i] = r16(r16((s[i] as number) * rr) * (weight.host[i] as number));
     }
-    const u = ulps(fin.subarray(r * H, (r + 1) * H), want);
-    assert.ok(u <= 2, `final norm of request ${r} off by ${u} bf16 steps`);
-  }
-});
+    const delta = randomBf16(next, T * H, 2);
+    const weight = randomBf16(next, H, 1.5);
+    using dDelta = upload(delta.bits);
+    using dW = upload(weight.bits);
+    using dOut = DeviceBuffer.alloc(T * H * 2);
+    k.addRmsNorm(dx.ptr, dDelta.ptr, dW.ptr, dOut.ptr, T, stream.handle);
+    stream.synchronize();
+    const summed = readBf16(dx, T * H);
+    const normed = readBf16(dOut, T * H);
+    const wantSum = new Float64Array(T * H);
+    const wantNorm = new Float64Array(T * H);
+    for (let t = 0; t < T; t++) {
+      let ss = 0;
+      for (let i = 0; i < H; i++) {
+        const v = r16((x[t * H + i] as number) + (delta.host[t * H + i] as number));
+        wantSum[t * H + i] = v;
+        ss += v * v;
+      }
+      const r = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
+      for (let i = 0; i < H; i++)
+        wantNorm[t * H + i] = r16(r16((wantSum[t * H + i] as number) * r) * (weight.host[i] as number));
+    }
+    assert.equal(ulps(summed, wantSum), 0, 'residual add is one bf16 rounding');
+    const normUlps = ulps(normed, wantNorm);
+    console.log(`# addRmsNorm: max ${normUlps.toFixed(2)} bf16 steps from the reference`);
+    assert.ok(normUlps <= 2, `rmsnorm off by ${normUlps} bf16 steps`);
 
-test('q/k norm + RoPE + split and SiLU x up round like transformers', { skip }, () => {
+    // Final norm of the sample rows only (x + delta, x untouched); -1 gives a zero row.
+    const rows = Int32Array.from([3, -1, 12, 0]);
+    using dRows = upload(rows);
+    using dFinal = DeviceBuffer.alloc(dims.maxNumReqs * H * 2);
+    const before = dx.read(new Uint8Array(T * H * 2));
+    k.gatherFinalNorm(dx.ptr, dDelta.ptr, dW.ptr, dRows.ptr, dFinal.ptr, rows.length, T, stream.handle);
+    stream.synchronize();
+    assert.deepEqual(dx.read(new Uint8Array(T * H * 2)), before, 'gatherFinalNorm leaves x alone');
+    const fin = readBf16(dFinal, rows.length * H);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r] as number;
+      const want = new Float64Array(H);
+      if (row >= 0) {
+        let ss = 0;
+        const s = new Float64Array(H);
+        for (let i = 0; i < H; i++) {
+          s[i] = r16((summed[row * H + i] as number) + (delta.host[row * H + i] as number));
+          ss += (s[i] as number) ** 2;
+        }
+        const rr = 1 / Math.sqrt(ss / H + dims.rmsNormEps);
+        for (let i = 0; i < H; i++) want[i] = r16(r16((s[i] as number) * rr) * (weight.host[i] as number));
+      }
+      const u = ulps(fin.subarray(r * H, (r + 1) * H), want);
+      assert.ok(u <= 2, `final norm of request ${r} off by ${u} bf16 steps`);
+    }
+  });
+
+test('q/k norm + RoPE + split round like transformers', { skip }, () => {
+  const dims = evenDims;
   const next = rng(13);
   using stream = Stream.create();
   for (const [headDim, qkNorm] of [
@@ -332,27 +340,32 @@ test('q/k norm + RoPE + split and SiLU x up round like transformers', { skip }, 
     console.log(`# qkvRope D=${D} qkNorm=${qkNorm}: max ${Math.max(uq, uk).toFixed(2)} bf16 steps`);
     assert.ok(uq <= 2 && uk <= 2, `rope D=${D}: q ${uq}, k ${uk} bf16 steps`);
   }
-  // SiLU(gate) x up
-  const k = new (addon().LlamaKernels)(dims);
-  const T = 7;
-  const I = dims.intermediateSize;
-  const gu = randomBf16(next, T * 2 * I, 6);
-  using dGu = upload(gu.bits);
-  using dAct = DeviceBuffer.alloc(T * I * 2);
-  k.siluMul(dGu.ptr, dAct.ptr, T, stream.handle);
-  stream.synchronize();
-  const act = readBf16(dAct, T * I);
-  const want = new Float64Array(T * I);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < I; i++) {
-      const g = gu.host[t * 2 * I + i] as number;
-      want[t * I + i] = r16(r16(g / (1 + Math.exp(-g))) * (gu.host[t * 2 * I + I + i] as number));
-    }
-  }
-  const u = ulps(act, want);
-  console.log(`# siluMul: max ${u.toFixed(2)} bf16 steps`);
-  assert.ok(u <= 2, `siluMul off by ${u} bf16 steps`);
 });
+
+for (const dims of [evenDims, oddDims])
+  test(`SiLU x up rounds like transformers (I ${dims.intermediateSize})`, { skip }, () => {
+    const next = rng(14);
+    using stream = Stream.create();
+    const k = new (addon().LlamaKernels)(dims);
+    const T = 7;
+    const I = dims.intermediateSize;
+    const gu = randomBf16(next, T * 2 * I, 6);
+    using dGu = upload(gu.bits);
+    using dAct = DeviceBuffer.alloc(T * I * 2);
+    k.siluMul(dGu.ptr, dAct.ptr, T, stream.handle);
+    stream.synchronize();
+    const act = readBf16(dAct, T * I);
+    const want = new Float64Array(T * I);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < I; i++) {
+        const g = gu.host[t * 2 * I + i] as number;
+        want[t * I + i] = r16(r16(g / (1 + Math.exp(-g))) * (gu.host[t * 2 * I + I + i] as number));
+      }
+    }
+    const u = ulps(act, want);
+    console.log(`# siluMul: max ${u.toFixed(2)} bf16 steps`);
+    assert.ok(u <= 2, `siluMul off by ${u} bf16 steps`);
+  });
 
 test('convert: fp32 -> bf16 -> fp16 -> fp32 on the device', { skip }, () => {
   const next = rng(14);
@@ -681,7 +694,7 @@ test('skinny gate/up GEMM + SiLU x up in one launch equals the GEMM then siluMul
       skinny: true,
     });
     const kernels = new (addon().LlamaKernels)({
-      ...dims,
+      ...evenDims,
       hiddenSize: k,
       intermediateSize: inter,
       dtype,
