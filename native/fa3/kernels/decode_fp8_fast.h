@@ -75,7 +75,10 @@ __device__ __forceinline__ int fast_k_piece(int row, int c) {
 // scaling, <= 2^-39 of the row's largest |q|): far below the rounding of the bf16 query itself
 // (2^-9 relative), which the reference tolerance already allows. The scores are multiplied by
 // 2^-s in fp32 (exact), so the result is Q K^T as before. s is clamped to [-114, 126], so 2^s and
-// 2^-s are fp32 normals; a row holding an inf / NaN keeps it (s = -114).
+// 2^-s are fp32 normals; a row holding an inf / NaN keeps it (s = -114); a row whose largest |q|
+// is below 2^-112 (s = 126) converts exactly (bf16's finest step, 2^-133, becomes 2^-7). Checked
+// on the host against numpy's fp16 over 20,000 rows of exponents 2^-130 .. 2^126: every element
+// within 2^-28 of its row's largest exact, worst error 2^-39 of the row's largest.
 // e: the largest biased exponent field of the row (0 for an all-zero row).
 __device__ __forceinline__ int fast_q_shift(int e) { return min(141 - e, 126); }
 __device__ __forceinline__ float pow2f(int s) { return __int_as_float((127 + s) << 23); }
