@@ -355,8 +355,10 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
         *reinterpret_cast<uint4*>(sv_fast + swz<D>(row, 2 * c + 1)) = hi;
       }
       // K codes straight into B fragments: keys fr (tile 0) and fr + 8 (tile 1), 16 codes (4 k
-      // steps) per load, in the permuted head-dim order of decode_fp8_fast.h.
-#pragma unroll
+      // steps) per load, in the permuted head-dim order of decode_fp8_fast.h. D 256 (Q read from
+      // shared memory per step) keeps the piece loop rolled: unrolled, ptxas spilled 140 bytes
+      // (bf16 query; the default fp8 path spills 112), rolled 96.
+#pragma unroll(Tr::kQInRegs ? FL::kLanePieces : 1)
       for (int m = 0; m < FL::kLanePieces; ++m) {
         const int piece = FL::kLanePieces * fc + m;
         const uint4 k0 = *reinterpret_cast<const uint4*>(sk8 + fr * D + fast_k_piece<D>(fr, piece) * 16);
