@@ -47,7 +47,8 @@ fa3_steps() { [[ ${ROUND_FA3_STEPS-x} != none ]] && (cd "$H/fa3" && OUT=$L/fa3 t
 [[ ${ROUND_MEMCHECK_FA3:-1} == 1 ]] && ( timeout ${ROUND_MEMCHECK_FA3_TIMEOUT:-200} compute-sanitizer --tool memcheck --error-exitcode 17 /tmp/node --test "$H/suite/fa3--crash-scenario.mjs" \
     > "$L/memcheck-fa3-crash.log" 2>&1; echo $? > "$L/memcheck-fa3-crash.rc" ) &
 # fa3's fp8-cache kernels under memcheck and racecheck: the suite's small NaN-code case (one
-# request of 200 keys through the decode kernel, then 40 queries through the general kernel).
+# request of 200 keys through the decode kernel, on its standard and fast fp8 paths, then 40
+# queries through the general kernel).
 [[ ${ROUND_SANITIZE_FP8:-1} == 1 ]] && ( for tool in memcheck racecheck; do
     timeout ${ROUND_FP8_SANITIZE_TIMEOUT:-150} compute-sanitizer --tool $tool --error-exitcode 17 /tmp/node --test --test-name-pattern='NaN codes' \
       "$H/suite/fa3--fp8-kv.mjs" > "$L/$tool-fa3-fp8.log" 2>&1; echo $? > "$L/$tool-fa3-fp8.rc"
@@ -71,11 +72,12 @@ sed -n '/== transformers vs flashgraph/,$p' "$L/models-check.log" | head -60
 [[ -s $L/models-check.log ]] && ! grep -q '== transformers vs flashgraph' "$L/models-check.log" && tail -n 25 "$L/models-check.log"
 echo "-- memcheck generate rc=$(cat "$L/memcheck-generate.rc" 2>/dev/null): $(grep 'ERROR SUMMARY' "$L/memcheck-generate.log" 2>/dev/null | tail -1)"
 
-# Phase B: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point, alone on the card.
+# Phase B: the decode grid (BENCHMARKS.md), bf16 and fp8 e4m3 caches point by point (fp8 on the
+# standard decode kernel and on its fast path, FLASHGRAPH_FA3_FP8_FAST), alone on the card.
 if [[ ${ROUND_DECODE:-1} == 1 ]]; then
-  timeout ${ROUND_DECODE_TIMEOUT:-240} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
+  timeout ${ROUND_DECODE_TIMEOUT:-300} /tmp/node "$H/bench/fa3--decode.mjs" > "$L/fa3-decode.log" 2>&1
   echo $? > "$L/fa3-decode.rc"; pack
-  echo "==== round check: decode grid, bf16 vs fp8 ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
+  echo "==== round check: decode grid, bf16 vs fp8 vs fp8 fast path ($card) rc=$(cat "$L/fa3-decode.rc"), $(( $(date +%s) - t0 )) s"
   grep -v '^{' "$L/fa3-decode.log" | tail -n 45
 fi
 # Phase C: prefill timings (general vs wgmma vs PyTorch SDPA cuDNN), alone on the card.

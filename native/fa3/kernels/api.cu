@@ -339,6 +339,7 @@ Result forward(const ForwardArgs& a) {
                    std::to_string(a.caps.head_dim) + ", dtype " + (a.caps.dtype == 0 ? "bf16" : "fp16") +
                    (kv_fp8 ? ", kvDtype fp8_e4m3" : "") + ")");
   if (!(r = check_descales(a.caps, a.k_descale, a.v_descale)).ok()) return r;
+  if (a.fp8_fast && !kv_fp8) return invalid("fp8Fast must be false unless caps.kvDtype is 'fp8_e4m3'");
   if (a.max_seqlen_k < 0) return invalid(range("maxSeqlenK", a.max_seqlen_k, 0, kInt32Max));
   if (!(a.softmax_scale > 0) || !std::isfinite(a.softmax_scale))
     return invalid("softmaxScale must be a finite number > 0");
@@ -384,6 +385,7 @@ Result forward(const ForwardArgs& a) {
   p.max_total_tiles = static_cast<int>(max_total_tiles(s, layout_tile_shape(s.head_dim, qheads_per_kvhead(s))));
   p.k_descale = reinterpret_cast<const float*>(a.k_descale);
   p.v_descale = reinterpret_cast<const float*>(a.v_descale);
+  p.kv_fp8_fast = a.fp8_fast ? 1 : 0;
 #ifdef FA3_TRACE
   p.trace = g_trace_forward;
 #endif

@@ -26,10 +26,13 @@
 
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include "forward_epilogue.h"
 #include "forward_mainloop.h"
 #include "forward_params.h"
 #include "forward_tile_scheduler.h"
+#include "decode_fp8_fast.h"
 #include "kv_fp8.h"
 #include "persistent_launch.h"
 
@@ -63,14 +66,50 @@ struct DecodeTraits {
   static_assert(kFp8DequantBytes + kFp8RingBytes <= kWarpKVBytes, "the fp8 layout fits a warp's K/V region");
 };
 
+// A chunk's scores after Q K^T, 16 rows x 16 keys from pos0: times k_descale (kDescale: an fp8
+// cache's codes), scaled (or softcapped) into the log2 domain, masked, then the online softmax.
+template <int D, bool kDescale>
+__device__ __forceinline__ void finish_chunk_scores(const ForwardParams& p, float (&s)[2][4], WarpState<D>& st,
+                                                    float k_descale, int pos0, int key_end, bool page_ok,
+                                                    int64_t diag_a, int64_t diag_b, int64_t diag_lo,
+                                                    int64_t diag_hi, int right, int left) {
+  const int lane = threadIdx.x & 31;
+  if constexpr (kDescale) {
+#pragma unroll
+    for (int t = 0; t < 2; ++t)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) s[t][e] *= k_descale;
+  }
+  // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop).
+  scale_scores<2>(p, s, 2);
+  const int pos1 = pos0 + DecodeTraits<D>::kChunkKeys - 1;
+  if (pos1 >= key_end || !page_ok || (right >= 0 && pos1 > diag_lo + right) || (left >= 0 && pos0 < diag_hi - left)) {
+#pragma unroll
+    for (int t = 0; t < 2; ++t) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int pos = pos0 + t * 8 + (lane & 3) * 2 + (e & 1);
+        const int64_t diag = e < 2 ? diag_a : diag_b;
+        if (pos >= key_end || !page_ok || (right >= 0 && pos > diag + right) || (left >= 0 && pos < diag - left))
+          s[t][e] = -INFINITY;
+      }
+    }
+  }
+  online_softmax<D, 2>(s, 2, st);
+}
+
 // One 16-row slice (tile rows [row0, row0 + rows)) against the tile's whole KV range; each warp
 // ends with the online-softmax state of its chunks in `st` (merged by store_tile_rows).
-template <int D, typename T, typename KV>
+// kFast (fp8 caches only): the fast fp8 path of decode_fp8_fast.h (hardware conversion, fp16
+// MMAs, K straight from the ring into registers).
+template <int D, typename T, typename KV, bool kFast>
 __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileInfo& ti, int row0, int rows,
                                              char* smem, WarpState<D>& st) {
   using Tr = DecodeTraits<D>;
   using Ft = ForwardTraits<D>;
   constexpr bool kFp8 = KvTraits<KV>::kFp8;
+  static_assert(kFp8 || !kFast, "the fast path reads an fp8 cache");
+  using FL = Fp8FastLayout<D>;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = qheads_per_kvhead(p.shape);
   T* sQ = reinterpret_cast<T*>(smem);
@@ -156,7 +195,8 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     }
     cp_async_commit();  // an empty group past the end keeps the group count uniform
   };
-  // fp8: chunk j's codes into ring stage j % kStages, rows of D bytes, a lane per 16 codes.
+  // fp8: chunk j's codes into ring stage j % kStages, rows of D bytes, a lane per 16 codes (the
+  // fast path swizzles K's pieces within each row: fast_k_piece).
   constexpr int kPieces8 = D / 16;              // 16-byte pieces of an fp8 row
   constexpr int kRowsPerPass8 = 32 / kPieces8;  // 8, 4, 2 for D = 64, 128, 256
   const int c8 = lane % kPieces8, r08 = lane / kPieces8;
@@ -181,7 +221,8 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
         const int row = r08 + i * kRowsPerPass8;
         const bool ok = page_ok && pos0 + row < key_end;
         const int64_t off = ok ? static_cast<int64_t>(slot0 + i * kRowsPerPass8) * token_stride : 0;
-        cp_async_16(smem_u32(sk + row * D + c8 * 16), kc8 + off, ok);
+        const int kpiece = kFast ? fast_k_piece<D>(row, c8) : c8;
+        cp_async_16(smem_u32(sk + row * D + kpiece * 16), kc8 + off, ok);
         cp_async_16(smem_u32(sv + row * D + c8 * 16), vc8 + off, ok);
       }
     }
@@ -218,7 +259,64 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
 
   const int q_row = (lane & 7) + ((lane >> 3) & 1) * 8;
   uint32_t qf[Tr::kQInRegs ? D / 16 : 1][4];
-  if constexpr (Tr::kQInRegs) {
+  // Fast path: this lane's MMA rows fr, fr + 8 and quarter fc of the permuted head dim
+  // (decode_fp8_fast.h); q_down[h]: 2^-s of row fr + 8 h, undone on the scores.
+  const int fr = lane >> 2, fc = lane & 3;
+  float q_down[2] = {1.f, 1.f};
+  if constexpr (kFast) {
+    constexpr bool kScaleQ = !std::is_same<T, __half>::value;
+    float up[2] = {1.f, 1.f};
+    if constexpr (kScaleQ) {
+      int e[2] = {0, 0};
+#pragma unroll
+      for (int m = 0; m < FL::kLaneQChunks; ++m) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const uint4 u = *reinterpret_cast<const uint4*>(sQ + swz<D>(fr + 8 * h, fast_q_chunk<D>(fc, m)));
+          e[h] = max(e[h], max(max(bf16x2_max_exponent(u.x), bf16x2_max_exponent(u.y)),
+                               max(bf16x2_max_exponent(u.z), bf16x2_max_exponent(u.w))));
+        }
+      }
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        e[h] = max(e[h], __shfl_xor_sync(0xffffffffu, e[h], 1));  // the row's four lanes
+        e[h] = max(e[h], __shfl_xor_sync(0xffffffffu, e[h], 2));
+        const int shift = fast_q_shift(e[h]);
+        up[h] = pow2f(shift);
+        q_down[h] = pow2f(-shift);
+      }
+    }
+    if constexpr (Tr::kQInRegs) {
+#pragma unroll
+      for (int m = 0; m < FL::kLaneQChunks; ++m) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const uint4 u = *reinterpret_cast<const uint4*>(sQ + swz<D>(fr + 8 * h, fast_q_chunk<D>(fc, m)));
+          qf[2 * m][h] = fast_q_word<T>(u.x, up[h]);
+          qf[2 * m][2 + h] = fast_q_word<T>(u.y, up[h]);
+          qf[2 * m + 1][h] = fast_q_word<T>(u.z, up[h]);
+          qf[2 * m + 1][2 + h] = fast_q_word<T>(u.w, up[h]);
+        }
+      }
+    } else if constexpr (kScaleQ) {
+      // Q stays in shared memory (D 256): the tile is converted in place, each warp a quarter of
+      // the chunks, once every warp has read the bf16 rows for its exponents (all warps derive
+      // the same scales from the same rows).
+      __syncthreads();
+#pragma unroll
+      for (int m = 0; m < FL::kLaneQChunks; ++m) {
+        if (m % Tr::kWarps != warp) continue;
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          uint4* at = reinterpret_cast<uint4*>(sQ + swz<D>(fr + 8 * h, fast_q_chunk<D>(fc, m)));
+          const uint4 u = *at;
+          *at = make_uint4(fast_q_word<T>(u.x, up[h]), fast_q_word<T>(u.y, up[h]), fast_q_word<T>(u.z, up[h]),
+                           fast_q_word<T>(u.w, up[h]));
+        }
+      }
+      __syncthreads();
+    }
+  } else if constexpr (Tr::kQInRegs) {
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk)
       ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), qf[kk][0], qf[kk][1], qf[kk][2], qf[kk][3]);
@@ -240,58 +338,98 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
     if (j == 0 && warp == 0) FA3_TRACE_TILE(p, ti, 3);
     if ((j & 31) == 0 && j > 0) bad = bad_next;
     const bool page_ok = ((bad >> (j & 31)) & 1u) == 0;
-    const T* sk;
-    if constexpr (kFp8) {
+    if constexpr (kFast) {
       issue8(j + Tr::kStages - 1);
-      dequant_chunk(j);
-      __syncwarp();  // every lane's part of the dequantized chunk is written
-      sk = sKV;
-    } else {
-      issue(j + Tr::kStages - 1);
-      sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
-    }
-    const T* sv = sk + Tr::kStageElems;
-    const int pos0 = chunk_pos(j);
-
-    // S = Q K^T: 16 rows x 16 keys (two n8 tiles).
-    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-    const int krow = ((lane >> 4) << 3) + (lane & 7);
+      const int pos0 = chunk_pos(j);
+      float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};  // S = Q K^T: 16 rows x 16 keys (two n8 tiles)
+      __half* const sv_fast = reinterpret_cast<__half*>(sKV);  // the V chunk in fp16
+      const char* sk8 = ring8 + (j % Tr::kStages) * 2 * Tr::kStageElems;
+      const char* sv8 = sk8 + Tr::kStageElems;
+      // V codes -> the fp16 chunk pv_accumulate reads (ldmatrix.trans).
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      uint32_t a[4];
-      if constexpr (Tr::kQInRegs) {
-        a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
-      } else {
-        ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
+      for (int idx = lane; idx < Tr::kChunkKeys * kPieces8; idx += 32) {
+        const int row = idx / kPieces8, c = idx % kPieces8;
+        uint4 lo, hi;
+        e4m3x16_to_half(*reinterpret_cast<const uint4*>(sv8 + row * D + c * 16), lo, hi);
+        *reinterpret_cast<uint4*>(sv_fast + swz<D>(row, 2 * c)) = lo;
+        *reinterpret_cast<uint4*>(sv_fast + swz<D>(row, 2 * c + 1)) = hi;
       }
-      uint32_t b0, b1, b2, b3;
-      ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
-      MmaOp<T>::run(s[0], a, b0, b1);
-      MmaOp<T>::run(s[1], a, b2, b3);
-    }
-    if constexpr (kFp8) {
+      // K codes straight into B fragments: keys fr (tile 0) and fr + 8 (tile 1), 16 codes (4 k
+      // steps) per load, in the permuted head-dim order of decode_fp8_fast.h. D 256 (Q read from
+      // shared memory per step) keeps the piece loop rolled: unrolled, ptxas spilled 140 bytes
+      // (bf16 query; the default fp8 path spills 112), rolled 96.
+#pragma unroll(Tr::kQInRegs ? FL::kLanePieces : 1)
+      for (int m = 0; m < FL::kLanePieces; ++m) {
+        const int piece = FL::kLanePieces * fc + m;
+        const uint4 k0 = *reinterpret_cast<const uint4*>(sk8 + fr * D + fast_k_piece<D>(fr, piece) * 16);
+        const uint4 k1 = *reinterpret_cast<const uint4*>(sk8 + (fr + 8) * D + fast_k_piece<D>(fr + 8, piece) * 16);
+        const uint32_t w0[4] = {k0.x, k0.y, k0.z, k0.w};
+        const uint32_t w1[4] = {k1.x, k1.y, k1.z, k1.w};
+#pragma unroll
+        for (int i2 = 0; i2 < 2; ++i2) {
+          const int qm = 2 * m + i2;  // the Q chunk of steps 2 qm, 2 qm + 1
+          uint32_t qa[4], qb[4];       // rows fr, fr + 8: words x, y (step 2 qm), z, w (step 2 qm + 1)
+          if constexpr (Tr::kQInRegs) {
+            qa[0] = qf[2 * qm][0], qa[1] = qf[2 * qm][2], qa[2] = qf[2 * qm + 1][0], qa[3] = qf[2 * qm + 1][2];
+            qb[0] = qf[2 * qm][1], qb[1] = qf[2 * qm][3], qb[2] = qf[2 * qm + 1][1], qb[3] = qf[2 * qm + 1][3];
+          } else {
+            const uint4 ua = *reinterpret_cast<const uint4*>(sQ + swz<D>(fr, fast_q_chunk<D>(fc, qm)));
+            const uint4 ub = *reinterpret_cast<const uint4*>(sQ + swz<D>(fr + 8, fast_q_chunk<D>(fc, qm)));
+            qa[0] = ua.x, qa[1] = ua.y, qa[2] = ua.z, qa[3] = ua.w;
+            qb[0] = ub.x, qb[1] = ub.y, qb[2] = ub.z, qb[3] = ub.w;
+          }
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int i = 2 * i2 + h;  // word i of the piece: k step 4 m + i
+            const uint32_t a[4] = {qa[2 * h], qb[2 * h], qa[2 * h + 1], qb[2 * h + 1]};
+            uint32_t b0, b1, c0, c1;
+            e4m3x4_to_half2x2(w0[i], b0, b1);
+            e4m3x4_to_half2x2(w1[i], c0, c1);
+            MmaOp<__half>::run(s[0], a, b0, b1);
+            MmaOp<__half>::run(s[1], a, c0, c1);
+          }
+        }
+      }
+      __syncwarp();  // every lane's part of the fp16 V chunk is written
 #pragma unroll
       for (int t = 0; t < 2; ++t)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[t][e] *= k_descale;
-    }
-    // Scale (or softcap) into the log2 domain, then mask (a uniform branch around a whole loop).
-    scale_scores<2>(p, s, 2);
-    const int pos1 = pos0 + Tr::kChunkKeys - 1;
-    if (pos1 >= key_end || !page_ok || (right >= 0 && pos1 > diag_lo + right) || (left >= 0 && pos0 < diag_hi - left)) {
-#pragma unroll
-      for (int t = 0; t < 2; ++t) {
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int pos = pos0 + t * 8 + (lane & 3) * 2 + (e & 1);
-          const int64_t diag = e < 2 ? diag_a : diag_b;
-          if (pos >= key_end || !page_ok || (right >= 0 && pos > diag + right) || (left >= 0 && pos < diag - left))
-            s[t][e] = -INFINITY;
-        }
+        for (int e = 0; e < 4; ++e) s[t][e] *= q_down[e >> 1];  // exact: powers of two
+      finish_chunk_scores<D, kFp8>(p, s, st, k_descale, pos0, key_end, page_ok, diag_a, diag_b, diag_lo, diag_hi, right, left);
+      pv_accumulate<D, __half>(s[0], s[1], sv_fast, 0, st);  // O += P V, P in fp16
+    } else {
+      const T* sk;
+      if constexpr (kFp8) {
+        issue8(j + Tr::kStages - 1);
+        dequant_chunk(j);
+        __syncwarp();  // every lane's part of the dequantized chunk is written
+        sk = sKV;
+      } else {
+        issue(j + Tr::kStages - 1);
+        sk = sKV + (j % Tr::kStages) * 2 * Tr::kStageElems;
       }
+      const T* sv = sk + Tr::kStageElems;
+      const int pos0 = chunk_pos(j);
+
+      // S = Q K^T: 16 rows x 16 keys (two n8 tiles).
+      float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+      const int krow = ((lane >> 4) << 3) + (lane & 7);
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t a[4];
+        if constexpr (Tr::kQInRegs) {
+          a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
+        } else {
+          ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
+        }
+        uint32_t b0, b1, b2, b3;
+        ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
+        MmaOp<T>::run(s[0], a, b0, b1);
+        MmaOp<T>::run(s[1], a, b2, b3);
+      }
+      finish_chunk_scores<D, kFp8>(p, s, st, k_descale, pos0, key_end, page_ok, diag_a, diag_b, diag_lo, diag_hi, right, left);
+      pv_accumulate<D, T>(s[0], s[1], sv, 0, st);  // O += P V
     }
-    online_softmax<D, 2>(s, 2, st);
-    pv_accumulate<D, T>(s[0], s[1], sv, 0, st);  // O += P V
   }
   cp_async_wait<0>();
   if constexpr (kFp8) {
@@ -305,7 +443,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
 // Batches of at most this many requests take the one-round-trip tile decode (decode_tile_small).
 constexpr int kSmallBatchReqs = 32;
 
-template <int D, typename T, typename KV>
+template <int D, typename T, typename KV, bool kFast>
 __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
     decode_kernel(const __grid_constant__ ForwardParams p) {
   using Tr = DecodeTraits<D>;
@@ -365,7 +503,7 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
       for (int row0 = 0; row0 < ti.rows; row0 += Tr::kRows) {
         WarpState<D> st;
         const int rows = min(Tr::kRows, ti.rows - row0);
-        decode_slice<D, T, KV>(p, ti, row0, rows, smem, st);
+        decode_slice<D, T, KV, kFast>(p, ti, row0, rows, smem, st);
         __syncthreads();  // every warp is out of its K/V stages: the epilogue reuses them
         FA3_TRACE_TILE(p, ti, 4);
         store_tile_rows<ForwardTraits<D>, T>(p, ti, geo, sO, s_epi, st, lse_stride, row0, rows);
@@ -389,11 +527,16 @@ __global__ void __launch_bounds__(DecodeTraits<D>::kThreads)
   FA3_TRACE_AT(p.trace, kTraceSlotsPerCta - 1);
 }
 
-// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache).
+// KV: the cache element type (T, or KvFp8 for an fp8 e4m3 cache). An fp8 cache runs the fast
+// path when p.kv_fp8_fast asks for it (two kernels per fp8 instantiation, picked per launch).
 template <int D, typename T, typename KV = T>
 cudaError_t launch_decode(const ForwardParams& p, int sm_count, cudaStream_t stream) {
   using Tr = DecodeTraits<D>;
-  return launch_persistent<decode_kernel<D, T, KV>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  if constexpr (KvTraits<KV>::kFp8) {
+    if (p.kv_fp8_fast)
+      return launch_persistent<decode_kernel<D, T, KV, true>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
+  }
+  return launch_persistent<decode_kernel<D, T, KV, false>, Tr::kThreads, Tr::kSmemBytes>(p, sm_count, stream);
 }
 
 }  // namespace fa3

@@ -53,6 +53,8 @@ struct ForwardParams {
   // fp8 KV caches (kv_fp8.h): fp32 [Hkv] descale factors, nullptr = 1.
   const float* k_descale;
   const float* v_descale;
+  // Read by the launcher only: an fp8 cache's decode steps run the fast path (decode_fp8_fast.h).
+  int kv_fp8_fast;
 #ifdef FA3_TRACE
   unsigned long long* trace;  // [grid][kTraceSlotsPerCta]
 #endif

@@ -262,6 +262,7 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   p.sm_count = a.integer("smCount");
   p.k_descale = a.optionalPointer("kDescale");
   p.v_descale = a.optionalPointer("vDescale");
+  p.fp8_fast = a.has("fp8Fast") && a.boolean("fp8Fast");
   throwIfFailed(info.Env(), fa3::forward(p), fn);
   return info.Env().Undefined();
 }

@@ -9,7 +9,9 @@
 // - the same decode grid over an fp8 e4m3 cache (kvDtype 'fp8_e4m3', descales in device memory),
 //   each point timed right after its bf16 point: us per step, the speedup over bf16, and the KV
 //   bandwidth counted in fp8 bytes (issue 15: >= 1.6x bf16 and >= 80% of the copy wherever
-//   B x context >= 256k). FA3_BENCH_FP8=0 skips it.
+//   B x context >= 256k). FA3_BENCH_FP8=0 skips it. Each point also times the decode kernel's fast
+//   fp8 path (an Attention created with FLASHGRAPH_FA3_FP8_FAST=1, decode_fp8_fast.h) right after the
+//   fp8 point, so one run gives bf16 / fp8 / fp8 fast side by side; FA3_BENCH_FP8_FAST=0 skips it.
 // When the grid's KV cache does not fit in half of the free memory, requests share physical pages
 // modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
@@ -33,6 +35,7 @@ const BATCHES = ONLY ? [Number(ONLY[1])] : [1, 8, 32, 128, 512];
 const CONTEXTS = ONLY ? [Number(ONLY[2])] : [1024, 8192, 32768];
 const REPEATS = Number(process.env.FA3_BENCH_REPEATS ?? 30);
 const FP8 = process.env.FA3_BENCH_FP8 !== '0';
+const FP8_FAST = FP8 && process.env.FA3_BENCH_FP8_FAST !== '0';
 const card = status.devices[0]?.name ?? 'unknown GPU';
 const date = new Date().toISOString().slice(0, 10);
 
@@ -325,16 +328,36 @@ for (const b of BATCHES) {
 if (fp8) {
   const { window: _, ...geometry } = decode.options; // no window: the decode grid's options
   using decode8 = createAttention({ ...geometry, kvDtype: 'fp8_e4m3' });
-  console.log('fp8 e4m3 cache (each point timed right after its bf16 point; GB/s in fp8 bytes):');
-  console.log('  B  context   bf16 us   fp8 us   speedup   fp8 GB/s   of copy bw   target (B x ctx >= 256k)');
+  // The fast path is chosen when an Attention is created (FLASHGRAPH_FA3_FP8_FAST read by createAttention).
+  const envFast = process.env.FLASHGRAPH_FA3_FP8_FAST;
+  process.env.FLASHGRAPH_FA3_FP8_FAST = '1';
+  using decode8fast = FP8_FAST ? createAttention({ ...geometry, kvDtype: 'fp8_e4m3' }) : undefined;
+  if (envFast === undefined) delete process.env.FLASHGRAPH_FA3_FP8_FAST;
+  else process.env.FLASHGRAPH_FA3_FP8_FAST = envFast;
+  const target = (speedup: number, ratio: number) => speedup >= 1.6 && ratio >= 0.8;
+  console.log(
+    `fp8 e4m3 cache (each point timed right after its bf16 point${decode8fast ? ', then the fast fp8 path' : ''}; GB/s in fp8 bytes):`,
+  );
+  console.log(
+    `  B  context   bf16 us   fp8 us   speedup   fp8 GB/s   of copy bw   target (B x ctx >= 256k)${decode8fast ? '   fast us   speedup   fast GB/s   of copy bw   fast target' : ''}`,
+  );
   for (const b of BATCHES) {
     for (const context of CONTEXTS) {
       const r16 = decodeStep(decode, b, context);
       const r8 = decodeStep(decode8, b, context);
+      const rd = decode8fast ? decodeStep(decode8fast, b, context) : undefined;
       const bw = r8.kvBytes / (r8.ms / 1e3);
       const speedup = r16.ms / r8.ms;
       const gated = b * context >= 256 * 1024;
-      const met = speedup >= 1.6 && bw / copyBw >= 0.8;
+      const met = target(speedup, bw / copyBw);
+      const fast = rd
+        ? (() => {
+            const dbw = rd.kvBytes / (rd.ms / 1e3);
+            const fspeedup = r16.ms / rd.ms;
+            return { us: rd.ms * 1e3, speedup: fspeedup, kvGBps: dbw / 1e9, ratio: dbw / copyBw };
+          })()
+        : undefined;
+      const fastMet = fast ? target(fast.speedup, fast.ratio) : false;
       rows.push({
         kind: 'decode-fp8',
         B: b,
@@ -347,9 +370,13 @@ if (fp8) {
         splitBound: r8.bound,
         aliasedPages: r8.aliased,
         ...(gated ? { targetMet: met } : {}),
+        ...(fast ? { fast: { ...fast, ...(gated ? { targetMet: fastMet } : {}) } } : {}),
       });
+      const fastCols = fast
+        ? `  ${fast.us.toFixed(1).padStart(8)}  ${fast.speedup.toFixed(2).padStart(7)}x  ${fast.kvGBps.toFixed(0).padStart(10)}  ${(100 * fast.ratio).toFixed(1).padStart(10)}%  ${gated ? (fastMet ? 'met' : 'NOT met') : '-'}`
+        : '';
       console.log(
-        `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r16.ms * 1e3).toFixed(1).padStart(8)}  ${(r8.ms * 1e3).toFixed(1).padStart(7)}  ${speedup.toFixed(2).padStart(7)}x  ${(bw / 1e9).toFixed(0).padStart(9)}  ${((100 * bw) / copyBw).toFixed(1).padStart(10)}%  ${gated ? (met ? 'met' : 'NOT met') : '-'}${r8.aliased ? '  (pages aliased)' : ''}`,
+        `${String(b).padStart(3)}  ${String(context).padStart(7)}  ${(r16.ms * 1e3).toFixed(1).padStart(8)}  ${(r8.ms * 1e3).toFixed(1).padStart(7)}  ${speedup.toFixed(2).padStart(7)}x  ${(bw / 1e9).toFixed(0).padStart(9)}  ${((100 * bw) / copyBw).toFixed(1).padStart(10)}%  ${(gated ? (met ? 'met' : 'NOT met') : '-').padEnd(26)}${fastCols}${r8.aliased ? '  (pages aliased)' : ''}`,
       );
     }
   }

@@ -14,6 +14,7 @@ import {
 } from './call-args.js';
 import { Fa3Error } from './errors.js';
 import { forwardKernel } from './forward-kernel.js';
+import { fp8FastEnabled } from './fp8-fast.js';
 import type { Caps, NativeFa3, WorkspaceLayout } from './native.js';
 import { callNative, requireNative } from './native-call.js';
 import {
@@ -71,6 +72,7 @@ class AttentionImpl implements Attention {
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
   #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
+  #fp8Fast: boolean; // fp8 cache and FLASHGRAPH_FA3_FP8_FAST=1 at creation: the decode kernel's fast fp8 path
 
   constructor(
     native: NativeFa3,
@@ -82,6 +84,7 @@ class AttentionImpl implements Attention {
     workspace: DeviceBuffer,
   ) {
     this.options = options;
+    this.#fp8Fast = options.kvDtype === 'fp8_e4m3' && fp8FastEnabled();
     this.#native = native;
     this.#caps = caps;
     this.smCount = smCount;
@@ -208,6 +211,7 @@ class AttentionImpl implements Attention {
         smCount: this.smCount,
         ...(f.kDescale === 0n ? {} : { kDescale: f.kDescale }),
         ...(f.vDescale === 0n ? {} : { vDescale: f.vDescale }),
+        ...(this.#fp8Fast ? { fp8Fast: true } : {}),
       }),
     );
   }

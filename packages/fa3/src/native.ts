@@ -96,6 +96,8 @@ export interface NativeFa3 {
     /** fp8 caches: fp32 [Hkv] descale factors (absent = all 1). */
     kDescale?: bigint;
     vDescale?: bigint;
+    /** fp8 caches: decode steps run the decode kernel's fast fp8 path (FLASHGRAPH_FA3_FP8_FAST). */
+    fp8Fast?: boolean;
   }): void;
   writeKvCache(a: {
     stream: bigint;

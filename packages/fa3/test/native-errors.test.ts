@@ -279,6 +279,7 @@ describe.runIf(addon !== null)('fa3 addon errors (no GPU needed)', () => {
     );
     expectArgumentError(() => a.forward({ ...forwardArgs, kDescale: 2n ** 64n }), 'out_of_range', 'forward.kDescale');
     expectArgumentError(() => a.forward({ ...forwardArgs, sinks: null as never }), 'invalid_type', 'forward.sinks');
+    expectArgumentError(() => a.forward({ ...forwardArgs, fp8Fast: 1 as never }), 'invalid_type', 'forward.fp8Fast');
     expectArgumentError(
       () => a.forward({ ...forwardArgs, softmaxScale: 1n as never }),
       'invalid_type',
@@ -301,6 +302,12 @@ describe.runIf(addon !== null)('fa3 addon errors (no GPU needed)', () => {
     const cases: [() => unknown, string, RegExp][] = [
       [() => a.forward({ ...forwardArgs, q: 0n }), 'forward', /q must be a non-null device pointer/],
       [() => a.forward({ ...forwardArgs, workspace: 0n }), 'forward', /workspace must be a non-null device pointer/],
+      // The decode kernel's fast fp8 path reads an fp8 cache: a bf16 cache cannot ask for it.
+      [
+        () => a.forward({ ...forwardArgs, fp8Fast: true }),
+        'forward',
+        /fp8Fast must be false unless caps\.kvDtype is 'fp8_e4m3'/,
+      ],
       [() => a.prepare({ ...prepareArgs, seqLens: 0n }), 'prepare', /seqLens must be a non-null device pointer/],
       [() => a.writeKvCache({ ...writeArgs, slotMapping: 0n }), 'writeKvCache', /slotMapping must be a non-null/],
     ];

@@ -8,6 +8,13 @@
 // (c) graph replay == eager, and descales rewritten between replays take effect without recapture;
 // (d) NaN codes propagate as referenceAttention says (a NaN key poisons its rows, a NaN value its
 //     column), on one split.
+// (e) bf16 queries far outside fp16's range (x 2^-40 .. 2^40, softmax scale compensating), on
+//     the decode kernel: the fast path's per-row power-of-two scale into fp16.
+// (b), (e) and the decode-kernel cases of (c) and (d) run twice: on an Attention of the standard
+// fp8 decode kernel and on one created with FLASHGRAPH_FA3_FP8_FAST=1 (the decode kernel's fast
+// path: hardware e4m3 -> fp16, fp16 MMAs, K straight into registers; opt-in until this suite
+// passes on a device); (b) also prints each path's worst error against the reference (the fast
+// path computes in fp16, P included, so it is not expected to give the standard path's bits).
 //   FA3_FP8_CONFIGS=n   random configs (default 64)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -141,6 +148,41 @@ function uploadFp8(f: Fp8Problem): {
   return { dev, kCache, vCache, kd, vd };
 }
 
+const FP8_FAST_ENV = 'FLASHGRAPH_FA3_FP8_FAST';
+const VARIANTS = [
+  { fast: false, name: 'fp8' },
+  { fast: true, name: 'fp8 fast path' },
+] as const;
+
+/** Max over (token, head) rows of max |out - ref| / max |ref| (rows the reference sees keys in). */
+function worstRowError(p: Problem, outBits: Uint16Array, ref: ReturnType<typeof fp8Reference>): number {
+  const { numHeadsQ: hq, headDim: d, dtype } = p.opts;
+  const out = dequantize(outBits, dtype);
+  let worst = 0;
+  for (let r = 0; r < p.totalQ * hq; r++) {
+    let rowMax = 0;
+    let err = 0;
+    for (let x = r * d; x < (r + 1) * d; x++) {
+      rowMax = Math.max(rowMax, Math.abs(ref.out[x]!));
+      err = Math.max(err, Math.abs(out[x]! - ref.out[x]!));
+    }
+    if (rowMax > 0) worst = Math.max(worst, err / rowMax);
+  }
+  return worst;
+}
+
+/** createAttention with the fast fp8 path switched on or off (createAttention reads the switch). */
+function createFp8Attention(opts: AttentionOptions, fast: boolean) {
+  const saved = process.env[FP8_FAST_ENV];
+  process.env[FP8_FAST_ENV] = fast ? '1' : '0';
+  try {
+    return createAttention(opts);
+  } finally {
+    if (saved === undefined) delete process.env[FP8_FAST_ENV];
+    else process.env[FP8_FAST_ENV] = saved;
+  }
+}
+
 test('writeKvCache quantizes every bf16 and fp16 bit pattern as writeKvCacheReference does', { skip }, () => {
   const stream = Stream.create();
   try {
@@ -264,6 +306,7 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
   const stream = Stream.create();
   const failures: string[] = [];
   const kernels = { understated: 0 };
+  const worst = VARIANTS.map(() => 0); // max over configs of max |out - ref| / max |ref| per row
   try {
     for (let i = 0; i < CONFIGS; i++) {
       const cfg = sampleConfig(SEED + i);
@@ -276,47 +319,60 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
       const f = fp8Problem(p, new Rng(cfg.seed * 13 + 5));
       const understate = i % 4 === 3 && cfg.numSplits > 0;
       const label = `${describeProblem(p, { config: i, seed: cfg.seed, kind: cfg.kind, numSplits: cfg.numSplits, kvDtype: 'fp8_e4m3', kDescale: Array.from(f.kDescale), vDescale: Array.from(f.vDescale) })}${understate ? ' forward maxSeqlenQ=0' : ''}`;
-      let attn: ReturnType<typeof createAttention> | undefined;
-      let up: ReturnType<typeof uploadFp8> | undefined;
-      try {
-        attn = createAttention(opts);
-        up = uploadFp8(f);
-        const args = {
-          ...stepArgs(p, up.dev, stream, cfg.numSplits),
-          kCache: up.kCache,
-          vCache: up.vCache,
-          kDescale: up.kd,
-          vDescale: up.vd,
-        };
-        attn.schedule(args);
-        attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
-        if (understate) kernels.understated++;
-        stream.synchronize();
-        const md = checkMetadata(attn, p, cfg.numSplits);
-        const { outBits, lse } = readResult(up.dev, p);
-        const fails = [...md, ...checkResult(p, outBits, lse, fp8Reference(f))];
-        if (fails.length) failures.push(`FAILED ${label}\n    ${fails.join('\n    ')}`);
-      } catch (err) {
-        failures.push(`ERROR ${label}\n    ${(err as Error).stack ?? err}`);
-      } finally {
-        up?.dev[Symbol.dispose]();
-        attn?.dispose();
+      const ref = fp8Reference(f);
+      for (const [vi, v] of VARIANTS.entries()) {
+        let attn: ReturnType<typeof createAttention> | undefined;
+        let up: ReturnType<typeof uploadFp8> | undefined;
+        try {
+          attn = createFp8Attention(opts, v.fast);
+          up = uploadFp8(f);
+          const args = {
+            ...stepArgs(p, up.dev, stream, cfg.numSplits),
+            kCache: up.kCache,
+            vCache: up.vCache,
+            kDescale: up.kd,
+            vDescale: up.vd,
+          };
+          attn.schedule(args);
+          attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
+          if (understate && !v.fast) kernels.understated++;
+          stream.synchronize();
+          const md = checkMetadata(attn, p, cfg.numSplits);
+          const { outBits, lse } = readResult(up.dev, p);
+          worst[vi] = Math.max(worst[vi]!, worstRowError(p, outBits, ref));
+          const fails = [...md, ...checkResult(p, outBits, lse, ref)];
+          if (fails.length) failures.push(`FAILED (${v.name}) ${label}\n    ${fails.join('\n    ')}`);
+        } catch (err) {
+          failures.push(`ERROR (${v.name}) ${label}\n    ${(err as Error).stack ?? err}`);
+        } finally {
+          up?.dev[Symbol.dispose]();
+          attn?.dispose();
+        }
       }
       if (failures.length >= 10) break;
     }
   } finally {
     stream.dispose();
   }
-  console.log(`fp8 configs: ${CONFIGS}, forward with maxSeqlenQ understated ${kernels.understated}`);
+  console.log(
+    `fp8 configs: ${CONFIGS}, forward with maxSeqlenQ understated ${kernels.understated}; worst row error / row max |ref|: ${VARIANTS.map((v, i) => `${v.name} ${worst[i]!.toExponential(2)}`).join(', ')}`,
+  );
   assert.equal(failures.length, 0, `${failures.length} config(s) failed:\n${failures.join('\n')}`);
 });
 
 test('fp8 cache: graph replay == eager, and descales rewritten between replays take effect', { skip }, () => {
   const stream = Stream.create();
   try {
-    const cases: { name: string; geo: Parameters<typeof optionsFor>[0]; qLens: number[]; kLens: number[] }[] = [
+    const cases: {
+      name: string;
+      geo: Parameters<typeof optionsFor>[0];
+      qLens: number[];
+      kLens: number[];
+      decodeKernel: boolean;
+    }[] = [
       {
         name: 'decode, splits (decode kernel)',
+        decodeKernel: true,
         geo: {
           numHeadsQ: 32,
           numHeadsKv: 8,
@@ -330,17 +386,32 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
         kLens: [4000, 17, 900, 2048],
       },
       {
+        // D 64 fp16: one 16-byte K piece per lane on the fast path, fp16 queries as they are; G 4
+        // x 4 queries = one 16-row slice.
+        name: 'decode of 4 tokens, fp16, D 64, splits (decode kernel)',
+        decodeKernel: true,
+        geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 32, causal: true, maxNumSplits: 8 },
+        qLens: [4, 4, 4],
+        kLens: [3000, 40, 1500],
+      },
+      {
         name: 'prefill + decode, fp16, D 64 (general kernel)',
+        decodeKernel: false,
         geo: { numHeadsQ: 8, numHeadsKv: 2, headDim: 64, dtype: 'fp16', pageSize: 64, causal: true, maxNumSplits: 8 },
         qLens: [77, 1, 5],
         kLens: [300, 1000, 5],
       },
     ];
-    for (const c of cases) {
+    // The fast path is the decode kernel's: the general kernel's case runs once.
+    for (const [c, v] of cases.flatMap((c) =>
+      (c.decodeKernel ? VARIANTS : VARIANTS.slice(0, 1)).map(
+        (v) => [{ ...c, name: `${c.name}, ${v.name}` }, v] as const,
+      ),
+    )) {
       const opts = { ...optionsFor(c.geo, { qLens: c.qLens, kLens: c.kLens }), kvDtype: 'fp8_e4m3' as const };
       const p = makeProblem(opts, { qLens: c.qLens, kLens: c.kLens }, new Rng(99));
       const f = fp8Problem(p, new Rng(7));
-      using attn = createAttention(opts);
+      using attn = createFp8Attention(opts, v.fast);
       const up = uploadFp8(f);
       try {
         const args = {
@@ -402,13 +473,21 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
 test('fp8 cache: NaN codes propagate as in referenceAttention (decode and general kernels)', { skip }, () => {
   const stream = Stream.create();
   try {
-    for (const qLen of [1, 40]) {
+    // The fast path is the decode kernel's (qLen 1); the general kernel (qLen 40) ignores it. D 256
+    // on the fast path converts the bf16 query in shared memory (two barriers): the round check
+    // runs this test under racecheck.
+    for (const [qLen, headDim, v] of [
+      [1, 128, VARIANTS[0]],
+      [1, 128, VARIANTS[1]],
+      [1, 256, VARIANTS[1]],
+      [40, 128, VARIANTS[0]],
+    ] as const) {
       // One split: what a merge does with a NaN partial is the split merge's business (the same for
       // every cache dtype), not the dequantization's.
       const geo = {
         numHeadsQ: 4,
         numHeadsKv: 2,
-        headDim: 128 as const,
+        headDim,
         dtype: 'bf16' as const,
         pageSize: 16,
         causal: true,
@@ -423,7 +502,7 @@ test('fp8 cache: NaN codes propagate as in referenceAttention (decode and genera
       const row = geo.numHeadsKv * geo.headDim;
       f.kCodes[slot(10) * row + 0 * geo.headDim + 3] = 0x7f;
       f.vCodes[slot(20) * row + 1 * geo.headDim + 7] = 0xff;
-      using attn = createAttention(opts);
+      using attn = createFp8Attention(opts, v.fast);
       const up = uploadFp8(f);
       try {
         const args = {
@@ -446,13 +525,69 @@ test('fp8 cache: NaN codes propagate as in referenceAttention (decode and genera
           assert.equal(
             Number.isNaN(out[i]),
             Number.isNaN(ref.out[i]),
-            `out[${i}]: NaN on the device iff in the reference`,
+            `${v.name}, qLen ${qLen}, D ${headDim}: out[${i}]: NaN on the device iff in the reference`,
           );
           if (Number.isNaN(ref.out[i])) nans++;
         }
         assert.ok(nans > 0, 'the reference has NaN outputs');
       } finally {
         up.dev[Symbol.dispose]();
+      }
+    }
+  } finally {
+    stream.dispose();
+  }
+});
+
+test('fp8 cache, decode kernel: bf16 queries outside fp16 range (2^-40 .. 2^40) match the reference', { skip }, () => {
+  const stream = Stream.create();
+  try {
+    for (const headDim of [128, 256] as const) {
+      for (const shift of [-40, -20, 20, 40]) {
+        for (const v of VARIANTS) {
+          const geo = {
+            numHeadsQ: 16,
+            numHeadsKv: 4,
+            headDim,
+            dtype: 'bf16' as const,
+            pageSize: 16,
+            causal: true,
+            maxNumSplits: 4,
+          };
+          const batch = { qLens: [1, 1, 1], kLens: [700, 33, 2000] };
+          const opts = { ...optionsFor(geo, batch), kvDtype: 'fp8_e4m3' as const };
+          const p = makeProblem(opts, batch, new Rng(11 + shift));
+          // q x 2^shift, exactly (bf16: the exponent field; every value is a normal well inside
+          // the range), and the softmax scale x 2^-shift: the same scores, q beyond fp16 either way.
+          for (let i = 0; i < p.qBits.length; i++) {
+            p.qBits[i] = p.qBits[i]! + (shift << 7);
+            p.q[i] = p.q[i]! * 2 ** shift;
+          }
+          p.softmaxScale = 2 ** -shift / Math.sqrt(headDim);
+          const f = fp8Problem(p, new Rng(12));
+          using attn = createFp8Attention(opts, v.fast);
+          const up = uploadFp8(f);
+          try {
+            const args = {
+              ...stepArgs(p, up.dev, stream, 0),
+              kCache: up.kCache,
+              vCache: up.vCache,
+              kDescale: up.kd,
+              vDescale: up.vd,
+            };
+            attn.schedule(args);
+            attn.forward(args);
+            stream.synchronize();
+            const { outBits, lse } = readResult(up.dev, p);
+            assert.deepEqual(
+              checkResult(p, outBits, lse, fp8Reference(f)),
+              [],
+              `${v.name}, D ${headDim}, q x 2^${shift}`,
+            );
+          } finally {
+            up.dev[Symbol.dispose]();
+          }
+        }
       }
     }
   } finally {
