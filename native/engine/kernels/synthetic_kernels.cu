@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "flashgraph/elem_conv.cuh"
+#include "flashgraph/pdl.cuh"
 #include "synthetic_kernels.h"
 #include "synthetic_math.h"
 
@@ -27,8 +28,8 @@ using flashgraph::Conv;
 // ordered: passing the wait means the predecessor completed, hence passed its own wait. Also
 // inside captured graphs (programmatic edges). FLASHGRAPH_ENGINE_PDL=0 turns it off.
 __device__ __forceinline__ void awaitPredecessor() {
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+  flashgraph::pdlWait();
+  flashgraph::pdlLaunchDependents();
 }
 
 bool pdlEnabled() {
@@ -39,19 +40,9 @@ bool pdlEnabled() {
   return enabled;
 }
 
-template <typename Kernel, typename... Args>
-cudaError_t launchPdl(Kernel kernel, unsigned grid, int threads, cudaStream_t stream, Args... args) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(grid);
-  cfg.blockDim = dim3(threads);
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdlEnabled() ? 1 : 0;
-  const cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, args...);
-  return err != cudaSuccess ? err : cudaGetLastError();
+template <typename... KernelArgs, typename... Args>
+cudaError_t launchPdl(void (*kernel)(KernelArgs...), unsigned grid, int threads, cudaStream_t stream, Args... args) {
+  return flashgraph::launchWithPdl(pdlEnabled(), kernel, dim3(grid), dim3(threads), 0, stream, args...);
 }
 
 unsigned gridFor(long long n, int threads) {

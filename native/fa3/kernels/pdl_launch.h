@@ -5,6 +5,7 @@
 
 #include <cuda_runtime.h>
 
+#include "flashgraph/pdl.cuh"
 #include "launchers.h"
 
 namespace fa3 {
@@ -12,18 +13,7 @@ namespace fa3 {
 template <typename... KernelArgs, typename... Args>
 cudaError_t launch_with_pdl(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, int smem_bytes, cudaStream_t stream,
                             Args... args) {
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = block;
-  cfg.dynamicSmemBytes = smem_bytes;
-  cfg.stream = stream;
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = pdl_enabled() ? 1 : 0;
-  const cudaError_t err = cudaLaunchKernelEx(&cfg, kernel, args...);
-  return err != cudaSuccess ? err : cudaGetLastError();
+  return flashgraph::launchWithPdl(pdl_enabled(), kernel, grid, block, static_cast<size_t>(smem_bytes), stream, args...);
 }
 
 }  // namespace fa3

@@ -6,6 +6,8 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
+#include "flashgraph/pdl.cuh"
+
 namespace fa3 {
 
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
@@ -24,8 +26,8 @@ __device__ __forceinline__ void cp_async_4(uint32_t dst, const void* src, bool v
 }
 // Programmatic dependent launch (sm_90): wait for the preceding grid's completion and memory;
 // allow the next programmatically launched grid to start launching. No-ops without PDL.
-__device__ __forceinline__ void pdl_wait() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
-__device__ __forceinline__ void pdl_launch_dependents() { asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); }
+__device__ __forceinline__ void pdl_wait() { flashgraph::pdlWait(); }
+__device__ __forceinline__ void pdl_launch_dependents() { flashgraph::pdlLaunchDependents(); }
 
 // Release + acquire fence at GPU scope (lighter than the sequentially consistent __threadfence).
 __device__ __forceinline__ void fence_acq_rel_gpu() { asm volatile("fence.acq_rel.gpu;\n" ::: "memory"); }

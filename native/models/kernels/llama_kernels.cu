@@ -5,15 +5,41 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "flashgraph/elem_conv.cuh"
+#include "flashgraph/pdl.cuh"
 #include "llama_kernels.h"
 
 namespace flashgraph_models {
 namespace {
 
 using flashgraph::Conv;
+
+// The row kernels launch with programmatic dependent launch (flashgraph/pdl.cuh): each may start
+// while the kernel before it still runs and waits (pdlWait) before its first global access, so a
+// batch-1 step's ~200 small launches overlap their neighbours' tails. FLASHGRAPH_MODELS_PDL=0
+// turns it off (for comparisons).
+bool pdlEnabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_MODELS_PDL");
+    return v == nullptr || std::strcmp(v, "0") != 0;
+  }();
+  return enabled;
+}
+
+__device__ __forceinline__ void awaitPredecessor() {
+  flashgraph::pdlWait();
+  flashgraph::pdlLaunchDependents();
+}
+
+template <typename... KernelArgs, typename... Args>
+cudaError_t launchRow(void (*kernel)(KernelArgs...), dim3 grid, int threads, size_t smem, cudaStream_t stream,
+                      Args... args) {
+  return flashgraph::launchWithPdl(pdlEnabled(), kernel, grid, dim3(threads), smem, stream, args...);
+}
 
 constexpr int kNormThreads = 256;
 constexpr int kRopeThreads = 128;
@@ -102,6 +128,7 @@ RowLaunch rowLaunch(int vecs) {
 template <typename T>
 __global__ void embedKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                             int hidden, int vocab) {
+  awaitPredecessor();
   const int t = blockIdx.x;
   const int id = tokenIds[t];
   T* dst = out + static_cast<long long>(t) * hidden;
@@ -127,6 +154,7 @@ __device__ void normRow(const T* x, const T* __restrict__ weight, T* __restrict_
 template <typename T>
 __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
                                  T* __restrict__ out, int hidden, float eps) {
+  awaitPredecessor();
   __shared__ float scratch[32];
   const long long base = static_cast<long long>(blockIdx.x) * hidden;
   T* row = x + base;
@@ -148,6 +176,7 @@ __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta,
 template <typename T>
 __global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                                int hidden, int vocab) {
+  awaitPredecessor();
   const int t = blockIdx.x;
   const int id = tokenIds[t];
   T* dst = out + static_cast<long long>(t) * hidden;
@@ -166,6 +195,7 @@ __global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __res
 template <typename T, int kVecs>
 __global__ void addRmsNormVecKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
                                     T* __restrict__ out, int hidden, float eps) {
+  awaitPredecessor();
   __shared__ float scratch[32];
   const long long base = static_cast<long long>(blockIdx.x) * hidden;
   const int vecs = hidden / kVecElems;
@@ -211,6 +241,7 @@ template <typename T>
 __global__ void gatherFinalNormKernel(const T* __restrict__ x, const T* __restrict__ delta,
                                       const T* __restrict__ weight, const int32_t* __restrict__ sampleRows,
                                       T* __restrict__ out, int hidden, float eps, int numTokens) {
+  awaitPredecessor();
   __shared__ float scratch[32];
   extern __shared__ unsigned char smem[];
   T* summed = reinterpret_cast<T*>(smem);
@@ -286,6 +317,7 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
                               const float* __restrict__ invFreq, const int32_t* __restrict__ positions,
                               T* __restrict__ q, T* __restrict__ k, T* __restrict__ v, int numHeadsQ,
                               int numHeadsKv, int headDim, float eps) {
+  awaitPredecessor();
   const int t = blockIdx.x;
   const int qSize = numHeadsQ * headDim;
   const int kvSize = numHeadsKv * headDim;
@@ -311,6 +343,7 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
 
 template <typename T>
 __global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, long long total) {
+  awaitPredecessor();
   for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
        e += static_cast<long long>(gridDim.x) * blockDim.x) {
     const long long t = e / inter;
@@ -326,6 +359,7 @@ __global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out,
 // thread over x, no 64-bit division per element.
 template <typename T>
 __global__ void siluMulVecKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, int numTokens) {
+  awaitPredecessor();
   const int vecs = inter / kVecElems;
   for (int t = blockIdx.y; t < numTokens; t += gridDim.y) {
     const T* row = gateUp + static_cast<long long>(t) * 2 * inter;
@@ -390,14 +424,11 @@ cudaError_t launchEmbed(const LlamaDims& d, const void* table, const int32_t* to
   return dispatch(d.dtype, [&](auto tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     const void* ptrs[] = {table, out};
-    if (rowsVectorizable(d.hiddenSize, ptrs, 2)) {
-      embedVecKernel<T><<<numTokens, rowLaunch(d.hiddenSize / kVecElems).threads, 0, stream>>>(
-          static_cast<const T*>(table), tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
-    } else {
-      embedKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<const T*>(table), tokenIds,
-                                                              static_cast<T*>(out), d.hiddenSize, d.vocabSize);
-    }
-    return launched();
+    if (rowsVectorizable(d.hiddenSize, ptrs, 2))
+      return launchRow(embedVecKernel<T>, dim3(numTokens), rowLaunch(d.hiddenSize / kVecElems).threads, 0, stream,
+                       static_cast<const T*>(table), tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
+    return launchRow(embedKernel<T>, dim3(numTokens), kNormThreads, 0, stream, static_cast<const T*>(table),
+                     tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
   });
 }
 
@@ -410,24 +441,18 @@ cudaError_t launchAddRmsNorm(const LlamaDims& d, void* x, const void* delta, con
     const void* ptrs[] = {x, delta != nullptr ? delta : x, weight, out};
     const RowLaunch rl = rowLaunch(d.hiddenSize / kVecElems);
     auto vec = [&](auto vecs) {
-      addRmsNormVecKernel<T, decltype(vecs)::value><<<numTokens, rl.threads, 0, stream>>>(
-          static_cast<T*>(x), static_cast<const T*>(delta), static_cast<const T*>(weight), static_cast<T*>(out),
-          d.hiddenSize, d.rmsNormEps);
+      return launchRow(addRmsNormVecKernel<T, decltype(vecs)::value>, dim3(numTokens), rl.threads, 0, stream,
+                       static_cast<T*>(x), static_cast<const T*>(delta), static_cast<const T*>(weight),
+                       static_cast<T*>(out), d.hiddenSize, d.rmsNormEps);
     };
-    if (!rowsVectorizable(d.hiddenSize, ptrs, 4) || rl.vecsPerThread == 0) {
-      addRmsNormKernel<T><<<numTokens, kNormThreads, 0, stream>>>(static_cast<T*>(x), static_cast<const T*>(delta),
-                                                                  static_cast<const T*>(weight), static_cast<T*>(out),
-                                                                  d.hiddenSize, d.rmsNormEps);
-    } else if (rl.vecsPerThread == 1) {
-      vec(std::integral_constant<int, 1>{});
-    } else if (rl.vecsPerThread == 2) {
-      vec(std::integral_constant<int, 2>{});
-    } else if (rl.vecsPerThread == 4) {
-      vec(std::integral_constant<int, 4>{});
-    } else {
-      vec(std::integral_constant<int, 8>{});
-    }
-    return launched();
+    if (!rowsVectorizable(d.hiddenSize, ptrs, 4) || rl.vecsPerThread == 0)
+      return launchRow(addRmsNormKernel<T>, dim3(numTokens), kNormThreads, 0, stream, static_cast<T*>(x),
+                       static_cast<const T*>(delta), static_cast<const T*>(weight), static_cast<T*>(out),
+                       d.hiddenSize, d.rmsNormEps);
+    if (rl.vecsPerThread == 1) return vec(std::integral_constant<int, 1>{});
+    if (rl.vecsPerThread == 2) return vec(std::integral_constant<int, 2>{});
+    if (rl.vecsPerThread == 4) return vec(std::integral_constant<int, 4>{});
+    return vec(std::integral_constant<int, 8>{});
   });
 }
 
@@ -440,11 +465,9 @@ cudaError_t launchQkvRope(const LlamaDims& d, const void* qkv, const void* qNorm
     using T = std::remove_pointer_t<decltype(tag)>;
     const int heads = d.numHeadsQ + d.numHeadsKv;
     const dim3 grid(static_cast<unsigned>(numTokens), static_cast<unsigned>((heads + kRopeThreads / 32 - 1) / (kRopeThreads / 32)));
-    qkvRopeKernel<T><<<grid, kRopeThreads, 0, stream>>>(
-        static_cast<const T*>(qkv), static_cast<const T*>(qNorm), static_cast<const T*>(kNorm), invFreq, positions,
-        static_cast<T*>(q), static_cast<T*>(k), static_cast<T*>(v), d.numHeadsQ, d.numHeadsKv, d.headDim,
-        d.rmsNormEps);
-    return launched();
+    return launchRow(qkvRopeKernel<T>, grid, kRopeThreads, 0, stream, static_cast<const T*>(qkv),
+                     static_cast<const T*>(qNorm), static_cast<const T*>(kNorm), invFreq, positions, static_cast<T*>(q),
+                     static_cast<T*>(k), static_cast<T*>(v), d.numHeadsQ, d.numHeadsKv, d.headDim, d.rmsNormEps);
   });
 }
 
@@ -458,13 +481,11 @@ cudaError_t launchSiluMul(const LlamaDims& d, const void* gateUp, void* out, int
     if (rowsVectorizable(d.intermediateSize, ptrs, 2)) {
       const int vecs = d.intermediateSize / kVecElems;
       const dim3 grid(static_cast<unsigned>((vecs + 255) / 256), static_cast<unsigned>(numTokens < 65535 ? numTokens : 65535));
-      siluMulVecKernel<T><<<grid, 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
-                                                    d.intermediateSize, numTokens);
-    } else {
-      siluMulKernel<T><<<gridFor(total, 256), 256, 0, stream>>>(static_cast<const T*>(gateUp), static_cast<T*>(out),
-                                                                d.intermediateSize, total);
+      return launchRow(siluMulVecKernel<T>, grid, 256, 0, stream, static_cast<const T*>(gateUp), static_cast<T*>(out),
+                       d.intermediateSize, numTokens);
     }
-    return launched();
+    return launchRow(siluMulKernel<T>, dim3(gridFor(total, 256)), 256, 0, stream, static_cast<const T*>(gateUp),
+                     static_cast<T*>(out), d.intermediateSize, total);
   });
 }
 
@@ -477,10 +498,9 @@ cudaError_t launchGatherFinalNorm(const LlamaDims& d, const void* x, const void*
     using T = std::remove_pointer_t<decltype(tag)>;
     const size_t smem = sizeof(T) * static_cast<size_t>(d.hiddenSize);
     if (smem > 48 * 1024) return cudaErrorInvalidValue;
-    gatherFinalNormKernel<T><<<numReqs, kNormThreads, smem, stream>>>(
-        static_cast<const T*>(x), static_cast<const T*>(delta), static_cast<const T*>(weight), sampleRows,
-        static_cast<T*>(out), d.hiddenSize, d.rmsNormEps, numTokens);
-    return launched();
+    return launchRow(gatherFinalNormKernel<T>, dim3(numReqs), kNormThreads, smem, stream, static_cast<const T*>(x),
+                     static_cast<const T*>(delta), static_cast<const T*>(weight), sampleRows, static_cast<T*>(out),
+                     d.hiddenSize, d.rmsNormEps, numTokens);
   });
 }
 
