@@ -5,8 +5,6 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 #include "flashgraph/elem_conv.cuh"
@@ -18,27 +16,14 @@ namespace {
 
 using flashgraph::Conv;
 
-// The row kernels launch with programmatic dependent launch (flashgraph/pdl.cuh): each may start
-// while the kernel before it still runs and waits (pdlWait) before its first global access, so a
-// batch-1 step's ~200 small launches overlap their neighbours' tails. FLASHGRAPH_MODELS_PDL=0
-// turns it off (for comparisons).
-bool pdlEnabled() {
-  static const bool enabled = [] {
-    const char* v = std::getenv("FLASHGRAPH_MODELS_PDL");
-    return v == nullptr || std::strcmp(v, "0") != 0;
-  }();
-  return enabled;
-}
-
-__device__ __forceinline__ void awaitPredecessor() {
-  flashgraph::pdlWait();
-  flashgraph::pdlLaunchDependents();
-}
-
+// The row kernels launch without programmatic dependent launch: with it (each kernel waiting in
+// griddepcontrol.wait, launched early) the 8B-shaped model's batch-1 step took 6.82 ms against
+// 6.81 without, and batch 8 7.13 against 7.07 (BENCHMARKS.md run U, H100): their neighbours are
+// mostly cuBLASLt kernels, which neither trigger early nor wait.
 template <typename... KernelArgs, typename... Args>
 cudaError_t launchRow(void (*kernel)(KernelArgs...), dim3 grid, int threads, size_t smem, cudaStream_t stream,
                       Args... args) {
-  return flashgraph::launchWithPdl(pdlEnabled(), kernel, grid, dim3(threads), smem, stream, args...);
+  return flashgraph::launchWithPdl(false, kernel, grid, dim3(threads), smem, stream, args...);
 }
 
 constexpr int kNormThreads = 256;
@@ -128,7 +113,6 @@ RowLaunch rowLaunch(int vecs) {
 template <typename T>
 __global__ void embedKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                             int hidden, int vocab) {
-  awaitPredecessor();
   const int t = blockIdx.x;
   const int id = tokenIds[t];
   T* dst = out + static_cast<long long>(t) * hidden;
@@ -154,7 +138,6 @@ __device__ void normRow(const T* x, const T* __restrict__ weight, T* __restrict_
 template <typename T>
 __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
                                  T* __restrict__ out, int hidden, float eps) {
-  awaitPredecessor();
   __shared__ float scratch[32];
   const long long base = static_cast<long long>(blockIdx.x) * hidden;
   T* row = x + base;
@@ -176,7 +159,6 @@ __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta,
 template <typename T>
 __global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                                int hidden, int vocab) {
-  awaitPredecessor();
   const int t = blockIdx.x;
   const int id = tokenIds[t];
   T* dst = out + static_cast<long long>(t) * hidden;
@@ -195,7 +177,6 @@ __global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __res
 template <typename T, int kVecs>
 __global__ void addRmsNormVecKernel(T* __restrict__ x, const T* __restrict__ delta, const T* __restrict__ weight,
                                     T* __restrict__ out, int hidden, float eps) {
-  awaitPredecessor();
   __shared__ float scratch[32];
   const long long base = static_cast<long long>(blockIdx.x) * hidden;
   const int vecs = hidden / kVecElems;
@@ -241,7 +222,6 @@ template <typename T>
 __global__ void gatherFinalNormKernel(const T* __restrict__ x, const T* __restrict__ delta,
                                       const T* __restrict__ weight, const int32_t* __restrict__ sampleRows,
                                       T* __restrict__ out, int hidden, float eps, int numTokens) {
-  awaitPredecessor();
   __shared__ float scratch[32];
   extern __shared__ unsigned char smem[];
   T* summed = reinterpret_cast<T*>(smem);
@@ -317,7 +297,6 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
                               const float* __restrict__ invFreq, const int32_t* __restrict__ positions,
                               T* __restrict__ q, T* __restrict__ k, T* __restrict__ v, int numHeadsQ,
                               int numHeadsKv, int headDim, float eps) {
-  awaitPredecessor();
   const int t = blockIdx.x;
   const int qSize = numHeadsQ * headDim;
   const int kvSize = numHeadsKv * headDim;
@@ -343,7 +322,6 @@ __global__ void qkvRopeKernel(const T* __restrict__ qkv, const T* __restrict__ q
 
 template <typename T>
 __global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, long long total) {
-  awaitPredecessor();
   for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; e < total;
        e += static_cast<long long>(gridDim.x) * blockDim.x) {
     const long long t = e / inter;
@@ -359,7 +337,6 @@ __global__ void siluMulKernel(const T* __restrict__ gateUp, T* __restrict__ out,
 // thread over x, no 64-bit division per element.
 template <typename T>
 __global__ void siluMulVecKernel(const T* __restrict__ gateUp, T* __restrict__ out, int inter, int numTokens) {
-  awaitPredecessor();
   const int vecs = inter / kVecElems;
   for (int t = blockIdx.y; t < numTokens; t += gridDim.y) {
     const T* row = gateUp + static_cast<long long>(t) * 2 * inter;
