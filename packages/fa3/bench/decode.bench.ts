@@ -9,9 +9,10 @@
 // - the same decode grid over an fp8 e4m3 cache (kvDtype 'fp8_e4m3', descales in device memory),
 //   each point timed right after its bf16 point: us per step, the speedup over bf16, and the KV
 //   bandwidth counted in fp8 bytes (issue 15: >= 1.6x bf16 and >= 80% of the copy wherever
-//   B x context >= 256k). FA3_BENCH_FP8=0 skips it. Each point also times the decode kernel's fast
-//   fp8 path (an Attention created with FLASHGRAPH_FA3_FP8_FAST=1, decode_fp8_fast.h) right after the
-//   fp8 point, so one run gives bf16 / fp8 / fp8 fast side by side; FA3_BENCH_FP8_FAST=0 skips it.
+//   B x context >= 256k). FA3_BENCH_FP8=0 skips it. The fp8 columns are the standard fp8 path
+//   (FLASHGRAPH_FA3_FP8_FAST=0), then the decode kernel's fast fp8 path (the default since run U,
+//   decode_fp8_fast.h) right after, so one run gives bf16 / fp8 / fp8 fast side by side;
+//   FA3_BENCH_FP8_FAST=0 skips the fast one.
 // When the grid's KV cache does not fit in half of the free memory, requests share physical pages
 // modulo the cache (reuse distance of gigabytes, far beyond L2, so the bytes really come from DRAM).
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
@@ -327,9 +328,11 @@ for (const b of BATCHES) {
 }
 if (fp8) {
   const { window: _, ...geometry } = decode.options; // no window: the decode grid's options
-  using decode8 = createAttention({ ...geometry, kvDtype: 'fp8_e4m3' });
-  // The fast path is chosen when an Attention is created (FLASHGRAPH_FA3_FP8_FAST read by createAttention).
+  // The path is chosen when an Attention is created (FLASHGRAPH_FA3_FP8_FAST read by createAttention):
+  // the standard fp8 path (0), then the fast one (the default).
   const envFast = process.env.FLASHGRAPH_FA3_FP8_FAST;
+  process.env.FLASHGRAPH_FA3_FP8_FAST = '0';
+  using decode8 = createAttention({ ...geometry, kvDtype: 'fp8_e4m3' });
   process.env.FLASHGRAPH_FA3_FP8_FAST = '1';
   using decode8fast = FP8_FAST ? createAttention({ ...geometry, kvDtype: 'fp8_e4m3' }) : undefined;
   if (envFast === undefined) delete process.env.FLASHGRAPH_FA3_FP8_FAST;

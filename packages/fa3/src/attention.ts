@@ -72,7 +72,7 @@ class AttentionImpl implements Attention {
   #workspace: DeviceBuffer | undefined;
   #scheduledReqs = 0; // numReqs of the last schedule(); forward must match it
   #scheduledTile: TileShape | undefined; // tiles of the last schedule()'s kernel; forward's must match
-  #fp8Fast: boolean; // fp8 cache and FLASHGRAPH_FA3_FP8_FAST=1 at creation: the decode kernel's fast fp8 path
+  #fp8Fast: boolean; // fp8 cache and FLASHGRAPH_FA3_FP8_FAST not 0 at creation: the decode kernel's fast fp8 path
 
   constructor(
     native: NativeFa3,

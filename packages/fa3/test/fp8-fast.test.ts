@@ -12,14 +12,14 @@ describe('FLASHGRAPH_FA3_FP8_FAST', () => {
     expect(FP8_FAST_ENV).toBe('FLASHGRAPH_FA3_FP8_FAST');
   });
 
-  it('is on only for exactly "1", read at each call (createAttention reads it per Attention)', () => {
+  it('is on unless exactly "0", read at each call (createAttention reads it per Attention)', () => {
     delete process.env[FP8_FAST_ENV];
-    expect(fp8FastEnabled()).toBe(false);
-    for (const off of ['0', '', 'true', 'yes', ' 1', '1 ']) {
-      process.env[FP8_FAST_ENV] = off;
-      expect(fp8FastEnabled()).toBe(false);
-    }
-    process.env[FP8_FAST_ENV] = '1';
     expect(fp8FastEnabled()).toBe(true);
+    for (const on of ['1', '', 'true', 'yes', ' 0', '0 ']) {
+      process.env[FP8_FAST_ENV] = on;
+      expect(fp8FastEnabled()).toBe(true);
+    }
+    process.env[FP8_FAST_ENV] = '0';
+    expect(fp8FastEnabled()).toBe(false);
   });
 });

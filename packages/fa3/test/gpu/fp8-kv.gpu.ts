@@ -11,9 +11,9 @@
 // (e) bf16 queries far outside fp16's range (x 2^-40 .. 2^40, softmax scale compensating), on
 //     the decode kernel: the fast path's per-row power-of-two scale into fp16.
 // (b), (e) and the decode-kernel cases of (c) and (d) run twice: on an Attention of the standard
-// fp8 decode kernel and on one created with FLASHGRAPH_FA3_FP8_FAST=1 (the decode kernel's fast
-// path: hardware e4m3 -> fp16, fp16 MMAs, K straight into registers; opt-in until this suite
-// passes on a device); (b) also prints each path's worst error against the reference (the fast
+// fp8 decode kernel (FLASHGRAPH_FA3_FP8_FAST=0) and on one created with FLASHGRAPH_FA3_FP8_FAST=1
+// (the decode kernel's fast path, the default since run U: hardware e4m3 -> fp16, fp16 MMAs, K
+// straight into registers); (b) also prints each path's worst error against the reference (the fast
 // path computes in fp16, P included, so it is not expected to give the standard path's bits).
 //   FA3_FP8_CONFIGS=n   random configs (default 64)
 import assert from 'node:assert/strict';
