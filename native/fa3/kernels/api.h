@@ -78,10 +78,14 @@ Result tile_shape_checked(int kernel, int head_dim, int qheads_per_kvhead, TileS
 Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim, int* out);
 // "general", "decode" or "wgmma".
 const char* kernel_name(int kernel);
-// The wgmma kernel's switches, on unless the variable is "0" (launchers.h):
-// FLASHGRAPH_FA3_WGMMA_OVERLAP its overlapped main loop, FLASHGRAPH_FA3_WGMMA_TMA its TMA loads.
+// The wgmma kernel's switches (launchers.h): on unless the variable is "0",
+// FLASHGRAPH_FA3_WGMMA_OVERLAP its overlapped main loop, FLASHGRAPH_FA3_WGMMA_TMA its TMA loads;
+// opt-in ("1" / "3"), FLASHGRAPH_FA3_WGMMA_LEAN its lean variant, FLASHGRAPH_FA3_WGMMA_STAGES=3
+// that with three K / V stages at D = 128.
 bool wgmma_overlap_enabled();
 bool wgmma_tma_enabled();
+bool wgmma_lean_enabled();
+bool wgmma_deep_ring_enabled();
 Result workspace_layout_checked(const Caps& caps, WorkspaceLayout* out);
 Result resolve_num_splits_checked(const Caps& caps, int num_splits, int max_seqlen_q, int max_seqlen_k,
                                   int sm_count, int* out);

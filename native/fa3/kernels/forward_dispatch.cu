@@ -61,6 +61,19 @@ bool wgmma_tma_enabled() {
   static const bool enabled = switch_on("FLASHGRAPH_FA3_WGMMA_TMA");
   return enabled;
 }
+// The opt-in switches: on only for exactly `value`.
+static bool switch_set(const char* name, const char* value) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, value) == 0;
+}
+bool wgmma_lean_enabled() {
+  static const bool enabled = switch_set("FLASHGRAPH_FA3_WGMMA_LEAN", "1");
+  return enabled;
+}
+bool wgmma_deep_ring_enabled() {
+  static const bool enabled = switch_set("FLASHGRAPH_FA3_WGMMA_STAGES", "3");
+  return enabled;
+}
 
 int step_kernel(int max_seqlen_q, int qheads_per_kvhead, int head_dim) {
   const int r = kernel_request();

@@ -31,6 +31,13 @@ bool wgmma_overlap_enabled();
 // FLASHGRAPH_FA3_WGMMA_TMA: K / V by TMA where the page size allows (wgmma_tma.h); 0: the
 // cp.async gather for every block.
 bool wgmma_tma_enabled();
+// Opt-in until a GPU run has verified them (read once per process; off unless set as below):
+// FLASHGRAPH_FA3_WGMMA_LEAN=1: the lean variant of the overlapped main loop (wgmma_kernel.cuh
+// WgmmaVariant: producer warp 0 alone on TMA blocks, sleeping waits, one word per stage instead
+// of the page ids); ignored with OVERLAP=0.
+bool wgmma_lean_enabled();
+// FLASHGRAPH_FA3_WGMMA_STAGES=3 (with LEAN=1): three K / V stages at D = 128 instead of two.
+bool wgmma_deep_ring_enabled();
 
 // Whether forward_kernel_list.h instantiates (kernel, head dim, dtype) for a cache of that dtype
 // (FA3_FORWARD_KERNELS) or of fp8 e4m3 (kv_fp8: FA3_FP8_KV_KERNELS).

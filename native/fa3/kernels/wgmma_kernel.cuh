@@ -48,14 +48,33 @@
 
 namespace fa3 {
 
-template <int D>
+// The kernel's variants (launch_wgmma picks one from the switches, launchers.h):
+//   plain: the plain main loop (FLASHGRAPH_FA3_WGMMA_OVERLAP=0);
+//   overlap: the overlapped main loop (the default);
+//   lean (FLASHGRAPH_FA3_WGMMA_LEAN=1, opt-in until a GPU run verifies it): the overlapped loop
+//     with less work off the tensor cores: a TMA-only block is waited for and issued by producer
+//     warp 0 alone (the other producer warps skip it; they join, at the producer barrier rather
+//     than spinning, only for blocks with gathered groups), producer waits sleep on the barrier
+//     (suspend-time hint), each stage carries one word (its invalid-page mask and whether any
+//     cp.async wrote it) instead of the page ids every consumer warp re-read and compared, the
+//     proxy fence runs only after a stage with gathered rows, and the softmax scale is folded into
+//     the exp2's argument (one FFMA per score, as FA3) instead of multiplying every score first;
+//   lean-deep (also FLASHGRAPH_FA3_WGMMA_STAGES=3; D = 128 only): lean with three K / V stages
+//     instead of two, so V_j is not queued behind K_{j+1}'s wait for its stage.
+enum WgmmaVariant : int { kWgmmaPlain = 0, kWgmmaOverlap = 1, kWgmmaLean = 2, kWgmmaLeanDeep = 3 };
+
+// Stages of each of the K and V rings. D = 64 has room for 4 (and the fused merge's LSE table of
+// 128 rows x 256 splits needs the K / V region to be 128 KiB); D = 128 has room for 3 (lean-deep).
+__host__ __device__ constexpr int wgmma_stages(int d, int variant) {
+  return d == 64 ? 4 : (variant == kWgmmaLeanDeep && d == 128 ? 3 : 2);
+}
+
+template <int D, int kStagesOfRing = wgmma_stages(D, kWgmmaOverlap)>
 struct WgmmaTraits {
   static constexpr int kHeadDim = D;
   static constexpr int kBlockM = tile_shape(kKernelWgmma, D, 1).block_m;
   static constexpr int kBlockN = tile_shape(kKernelWgmma, D, 1).block_n;
-  // Stages of each of the K and V rings. D = 64 has room for 4 (and the fused merge's LSE table of
-  // 128 rows x 256 splits needs the K / V region to be 128 KiB).
-  static constexpr int kStages = D == 64 ? 4 : 2;
+  static constexpr int kStages = kStagesOfRing;
   static constexpr int kAtoms = D / 64;  // 64-column (128-byte) swizzle atoms per row
   static constexpr int kProducerThreads = 128;
   static constexpr int kCtaThreads = 384;
@@ -71,8 +90,9 @@ struct WgmmaTraits {
   // warpgroups' turns (overlapped main loop).
   static constexpr int kBarEpilogue = 1, kBarProducer = 2, kBarTurn0 = 3;
   // Dynamic shared memory (1024-byte aligned: the swizzle atoms): Q, K stages, V stages, page ids
-  // (per K stage), mbarriers. The epilogue stores from registers; only the fused merge reuses Q
-  // (its row table) and the K / V stages (its staging).
+  // (per K stage; the lean variants keep one word per K and per V stage there instead, kWord*),
+  // mbarriers. The epilogue stores from registers; only the fused merge reuses Q (its row table)
+  // and the K / V stages (its staging).
   static constexpr int kQBytes = kBlockM * D * 2;
   static constexpr int kKVBytes = kBlockN * D * 2;  // one block of K (or of V)
   static constexpr int kKOffset = kQBytes;
@@ -80,6 +100,10 @@ struct WgmmaTraits {
   static constexpr int kGroupsPerBlock = kBlockN / 16;
   static constexpr int kPageOffset = kVOffset + kStages * kKVBytes;
   static constexpr int kBarOffset = kPageOffset + kStages * kGroupsPerBlock * 4;
+  // A lean stage's word: bit q = 16-key group q is on an invalid page-table entry (masked), and
+  // kWordGathered = some group of it came by cp.async (the consumers' proxy fence is needed).
+  static constexpr uint32_t kWordGathered = 1u << 31;
+  static constexpr int kWordK = 0, kWordV = kStages;  // word index of K / V stage 0
   static constexpr int kBarFullK = 0, kBarFullV = kStages, kBarEmptyK = 2 * kStages, kBarEmptyV = 3 * kStages,
                        kBarQ = 4 * kStages, kBarQFree = kBarQ + 1, kBarTileFull = kBarQ + 2,
                        kBarTileDone = kBarQ + 3, kNumBars = kBarQ + 4;
@@ -87,11 +111,16 @@ struct WgmmaTraits {
   // epilogue and about to start tile i.
   static constexpr int kTileSlots = 3;
   static constexpr int kSmemBytes = kBarOffset + kNumBars * 8 + 1024;  // + alignment slack
+  // Static shared memory (ptxas -v: 1,024 B, TileInfo slots and the merge flag); a kernel whose
+  // total exceeds 227 KiB fails its launch with an error (cudaFuncSetAttribute), never silently.
+  static constexpr int kStaticSmemBytes = 1024;
   static constexpr int kRegionFloats = 2 * kStages * kKVBytes / 4;
   static_assert(D % 64 == 0 && kBlockM == 128 && kBlockN % 16 == 0 && kBlockN <= 128, "tile shape of the wgmma kernel");
   static_assert(kBlockM * kMaxSplitsLimit <= kRegionFloats, "merge LSE table fits the K/V stages");
   static_assert(2 * kBlockM * 4 <= kQBytes, "merge row table fits the Q region");
-  static_assert(kSmemBytes + 2048 <= 227 * 1024, "shared memory of one CTA (+ static) fits an SM");
+  static_assert(2 * kStages <= kStages * kGroupsPerBlock, "lean stage words fit the page-id slots");
+  static_assert(kGroupsPerBlock <= 31, "a stage word's group bits stay below kWordGathered");
+  static_assert(kSmemBytes + kStaticSmemBytes <= 227 * 1024, "shared memory of one CTA (+ static) fits an SM");
   static_assert(kProducerRegs * kProducerThreads + kConsumerRegs * kThreads <= 65536, "register file");
 };
 
@@ -127,6 +156,10 @@ __device__ __forceinline__ void wgmma_load_q(const ForwardParams& p, const TileI
   constexpr int kRowsPerPass = Tr::kProducerThreads / Tr::kChunks;
   const T* q = static_cast<const T*>(p.q);
   const int g = qheads_per_kvhead(p.shape);
+  // Hidden from the compiler, so the per-thread swizzled addresses of this once-a-tile load are
+  // formed here rather than hoisted out of the tile loop into registers the producer's 72 lack
+  // (the lean variant spilled them).
+  asm volatile("" : "+r"(t));
   const int c = t % Tr::kChunks, r0 = t / Tr::kChunks;
 #pragma unroll 4
   for (int r = r0; r < Tr::kBlockM; r += kRowsPerPass) {
@@ -240,10 +273,81 @@ __device__ __forceinline__ void wgmma_load_block(const ForwardParams& p, const T
   if (by_tma != (1u << Tr::kGroupsPerBlock) - 1u) wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t, by_tma);
 }
 
-template <int D, typename T>
+// The lean variants' load of KV block k into a ring stage (its tile, full / empty barriers, the
+// empty phase to wait for, its word): every producer warp reads the block's page-table entries
+// (lane q: group q's, as wgmma_load_block) and ballots the same split, so all four take the same
+// path without talking.
+//   Every group by TMA: warp 0 alone waits for the stage (sleeping on the barrier), lane 0
+//     writes the word (0) and makes the full barrier's one expected arrival with the block's bytes,
+//     and the units' lanes issue their boxes. Warps 1-3 return at once: they never wait on a
+//     barrier for such a block (they may run ahead through the tile's TMA blocks; the producer
+//     barrier stops them at the next gathered block or tile).
+//   Some group gathered (the tail at k_len, an invalid entry, a page size without TMA): warp 0
+//     waits for the stage and the others wait for warp 0 at the producer barrier (no spinning;
+//     and none of them can pass a stage's empty barrier on an older phase of the same parity,
+//     however far ahead it ran), warp 0 issues the TMA units, every thread gathers the others and
+//     registers its copies with the full barrier (mbar_track_cp_async), and after a second producer
+//     barrier (every copy is registered) thread 0 writes the word (the bad-page mask and
+//     kWordGathered) and makes the expected arrival: the phase completes when the copies and the
+//     TMA bytes have landed.
+// The full barriers of the lean variants so expect one arrival a phase (thread 0's, a release: the
+// word is visible to the consumers that see the phase complete).
+template <int D, typename T, typename Tr>
+__device__ __forceinline__ void wgmma_load_block_lean(const ForwardParams& p, const TileInfo& ti, int k,
+                                                      const void* cache, const CUtensorMap* map, uint32_t dst_tile,
+                                                      uint32_t full_bar, uint32_t empty_bar, uint32_t empty_parity,
+                                                      uint32_t* word, int t) {
+  const int lane = t & 31;
+  const int unit = min(p.shape.page_size, Tr::kBlockN);
+  const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
+  const int gpos = block_pos + lane * 16;
+  const int upos = block_pos + ((lane * 16) & ~(unit - 1));
+  const bool in_block = lane < Tr::kGroupsPerBlock && gpos < ti.k_len;
+  const int page = in_block ? __ldg(p.page_table + ti.req * p.page_table_stride + page_column(p, gpos)) : -1;
+  const bool valid = static_cast<unsigned>(page) < static_cast<unsigned>(p.num_pages);
+  const bool tma = map != nullptr && valid && upos + unit <= ti.k_len;
+  const unsigned by_tma = __ballot_sync(0xffffffffu, tma);
+  const unsigned bad = __ballot_sync(0xffffffffu, in_block && !valid);
+  auto issue_boxes = [&] {
+    if (tma && gpos == upos) {
+      const int slot = page_offset(p, upos);
+#pragma unroll
+      for (int a = 0; a < Tr::kAtoms; ++a)
+        tma_load_4d(dst_tile + (a * Tr::kBlockN + lane * 16) * 128, map, full_bar, a * 64, slot, ti.kv_head, page);
+    }
+  };
+  if (by_tma == (1u << Tr::kGroupsPerBlock) - 1u) {
+    if (t >= 32) return;
+    mbar_wait_sleep(empty_bar, empty_parity);
+    if (lane == 0) {
+      *word = 0u;
+      mbar_arrive_expect_tx(full_bar, static_cast<uint32_t>(Tr::kKVBytes));
+    }
+    __syncwarp();
+    issue_boxes();
+    return;
+  }
+  if (t < 32) mbar_wait_sleep(empty_bar, empty_parity);
+  named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);
+  if (t < 32 && by_tma != 0) {
+    if (lane == 0) mbar_expect_tx(full_bar, static_cast<uint32_t>(__popc(by_tma)) * 16u * D * sizeof(T));
+    __syncwarp();
+    issue_boxes();
+  }
+  wgmma_load_rows<D, T>(p, ti, k, cache, dst_tile, t, by_tma);
+  mbar_track_cp_async(full_bar);
+  named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);
+  if (t == 0) {
+    *word = bad | Tr::kWordGathered;
+    mbar_arrive(full_bar);
+  }
+}
+
+template <int D, typename T, int kVariant>
 __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const WgmmaKvMaps& maps, char* smem,
                                                TileInfo* s_tile, uint32_t bars, int total_tiles) {
-  using Tr = WgmmaTraits<D>;
+  using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
+  constexpr bool kLean = kVariant >= kWgmmaLean;
   setmaxnreg_dec<Tr::kProducerRegs>();
   const int t = threadIdx.x;
   auto bar = [&](int i) { return bars + 8u * i; };
@@ -252,18 +356,23 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
   bool prev_merges = false;  // tile iter - 1 may run the fused merge, in Q and the K / V stages
 #pragma unroll 1
   for (int iter = 0;; ++iter) {
-    if (iter > 0) {
+    // Lean: warp 0 alone waits (sleeping), the other warps wait for it at the producer barrier.
+    if (iter > 0 && (!kLean || t < 32)) {
       // The consumers' last Q K^T of tile iter - 1 has landed: Q may be refilled while they run
       // its epilogue, and the K / V stages come back through the rings. A tile that may merge
       // needs its shared memory until its done arrival. (Their next arrivals need TileFull of
       // this tile, posted below: neither barrier can be a phase ahead of these waits.)
-      mbar_wait(bar(Tr::kBarQFree), (iter - 1) & 1);
+      if constexpr (kLean)
+        mbar_wait_sleep(bar(Tr::kBarQFree), (iter - 1) & 1);
+      else
+        mbar_wait(bar(Tr::kBarQFree), (iter - 1) & 1);
       if (prev_merges) {
         mbar_wait(bar(Tr::kBarTileDone), (iter - 1) & 1);
         fence_proxy_async_shared();  // the merge's generic accesses before the next TMA writes
       }
     }
-    named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);  // warp 0's decode of this tile is visible
+    // Warp 0's decode of this tile is visible (and, lean, its waits above are passed on).
+    named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);
     // Read from shared memory where used (a register copy would not fit the producer's 72): warp
     // 0 next writes this slot at the end of tile iter + 2, past two more of these barriers.
     const TileInfo& ti = s_tile[iter % Tr::kTileSlots];
@@ -275,8 +384,16 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       mbar_arrive_cp_async(bar(Tr::kBarQ));
       const CUtensorMap* k_map = maps.enabled ? &maps.k : nullptr;
       const CUtensorMap* v_map = maps.enabled ? &maps.v : nullptr;
+      uint32_t* words = reinterpret_cast<uint32_t*>(smem + Tr::kPageOffset);
       auto load_k = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nk++);
+        if constexpr (kLean) {
+          wgmma_load_block_lean<D, T, Tr>(p, ti, j, p.k_cache, k_map,
+                                          smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes),
+                                          bar(Tr::kBarFullK + r.stage), bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1,
+                                          words + Tr::kWordK + r.stage, t);
+          return;
+        }
         mbar_wait(bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1);
         wgmma_load_pages<D>(p, ti, j, reinterpret_cast<int*>(smem + Tr::kPageOffset) + r.stage * Tr::kGroupsPerBlock, t);
         wgmma_load_block<D, T>(p, ti, j, p.k_cache, k_map, smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes),
@@ -285,6 +402,13 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       };
       auto load_v = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nv++);
+        if constexpr (kLean) {
+          wgmma_load_block_lean<D, T, Tr>(p, ti, j, p.v_cache, v_map,
+                                          smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes),
+                                          bar(Tr::kBarFullV + r.stage), bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1,
+                                          words + Tr::kWordV + r.stage, t);
+          return;
+        }
         mbar_wait(bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1);
         wgmma_load_block<D, T>(p, ti, j, p.v_cache, v_map, smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes),
                                bar(Tr::kBarFullV + r.stage), t);
@@ -384,15 +508,18 @@ __device__ __forceinline__ unsigned bad_pages_of(const ForwardParams& p, const T
 }
 
 // Scores of the block at key kb0 into the log2 domain (scale or softcap), then masked (keys past
-// k_len, invalid pages, causal / window) where any of it can apply to the tile.
-template <int D>
+// k_len, invalid pages, causal / window) where any of it can apply to the tile. kFoldScale (the
+// lean variants): without a softcap the scores stay unscaled here, and softmax_rows folds the
+// scale into its exp2 argument (FA3's way: one FFMA per score instead of a multiply here and a
+// subtraction there).
+template <int D, bool kFoldScale = false>
 __device__ __forceinline__ void scale_and_mask(const ForwardParams& p, const WgmmaMask& mk,
                                                float (&s)[WgmmaTraits<D>::kBlockN / 8][4], int kb0,
                                                unsigned bad_pages, int lane) {
   constexpr int kNT = WgmmaTraits<D>::kBlockN / 8;
   const int kb1 = kb0 + WgmmaTraits<D>::kBlockN - 1;
   const bool need_mask = kb1 > mk.hi_tile || kb0 < mk.lo_tile || bad_pages != 0;
-  scale_scores<kNT>(p, s, kNT);
+  if (!kFoldScale || p.has_softcap) scale_scores<kNT>(p, s, kNT);
   if (need_mask) {
 #pragma unroll
     for (int tt = 0; tt < kNT; ++tt)
@@ -410,8 +537,12 @@ __device__ __forceinline__ void scale_and_mask(const ForwardParams& p, const Wgm
 // thread: running max and sum updated, scores turned into probabilities in place; alpha gets the
 // factor the output accumulated so far must be scaled by (rescale_o), which the overlapped loop
 // applies only after the previous block's P V has landed. The same arithmetic as online_softmax.
-template <int kNT>
-__device__ __forceinline__ void softmax_rows(float (&s)[kNT][4], float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+// kFoldScale: the scores are unscaled by `scale` (> 0, validated: the row max commutes with it, and
+// rounding is monotonic, so max(s) x scale is exactly the max of the scaled scores); m stays in
+// the scaled log2 domain, and each probability is exp2(fma(s, scale, -m)).
+template <int kNT, bool kFoldScale = false>
+__device__ __forceinline__ void softmax_rows(float (&s)[kNT][4], float (&m)[2], float (&l)[2], float (&alpha)[2],
+                                             float scale = 1.f) {
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
     float mx = -INFINITY;
@@ -419,14 +550,19 @@ __device__ __forceinline__ void softmax_rows(float (&s)[kNT][4], float (&m)[2], 
     for (int t = 0; t < kNT; ++t) mx = fmaxf(mx, fmaxf(s[t][2 * h], s[t][2 * h + 1]));
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-    const float m_new = fmaxf(m[h], mx);
+    const float m_new = fmaxf(m[h], kFoldScale ? mx * scale : mx);
     const float m_use = m_new == -INFINITY ? 0.f : m_new;
     alpha[h] = fast_exp2(m[h] - m_use);
     float sum = 0.f;
 #pragma unroll
     for (int t = 0; t < kNT; ++t) {
-      s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
-      s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+      if constexpr (kFoldScale) {
+        s[t][2 * h] = fast_exp2(fmaf(s[t][2 * h], scale, -m_use));
+        s[t][2 * h + 1] = fast_exp2(fmaf(s[t][2 * h + 1], scale, -m_use));
+      } else {
+        s[t][2 * h] = fast_exp2(s[t][2 * h] - m_use);
+        s[t][2 * h + 1] = fast_exp2(s[t][2 * h + 1] - m_use);
+      }
       sum += s[t][2 * h] + s[t][2 * h + 1];
     }
     l[h] = l[h] * alpha[h] + sum;
@@ -471,47 +607,60 @@ struct WgmmaConsumerCtx {
   uint32_t nk, nv;
 };
 
-template <int D>
-__device__ __forceinline__ uint32_t wait_k(WgmmaConsumerCtx& c, int& stage) {
-  using Tr = WgmmaTraits<D>;
+// Waits for the K (V) stage of the next block and returns its tile; lean, `word` gets the stage's
+// word (read before the stage goes back), and the proxy fence runs only where cp.async wrote it.
+template <typename Tr, bool kLean>
+__device__ __forceinline__ uint32_t wait_k(WgmmaConsumerCtx& c, int& stage, uint32_t& word) {
   const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(c.nk);
   mbar_wait(c.bars + 8u * (Tr::kBarFullK + r.stage), r.phase);
-  fence_proxy_async_shared();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+  if constexpr (kLean) {
+    word = reinterpret_cast<const uint32_t*>(c.smem + Tr::kPageOffset)[Tr::kWordK + r.stage];
+    if (word & Tr::kWordGathered) fence_proxy_async_shared();
+  } else {
+    fence_proxy_async_shared();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+  }
   stage = r.stage;
   return smem_u32(c.smem + Tr::kKOffset + r.stage * Tr::kKVBytes);
 }
-template <int D>
+template <typename Tr, bool kLean>
 __device__ __forceinline__ uint32_t wait_v(WgmmaConsumerCtx& c, int& stage) {
-  using Tr = WgmmaTraits<D>;
   const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(c.nv);
   mbar_wait(c.bars + 8u * (Tr::kBarFullV + r.stage), r.phase);
-  fence_proxy_async_shared();
+  if constexpr (kLean) {
+    if (reinterpret_cast<const uint32_t*>(c.smem + Tr::kPageOffset)[Tr::kWordV + r.stage] & Tr::kWordGathered)
+      fence_proxy_async_shared();
+  } else {
+    fence_proxy_async_shared();
+  }
   stage = r.stage;
   return smem_u32(c.smem + Tr::kVOffset + r.stage * Tr::kKVBytes);
 }
-// The block's invalid-page mask is read from its K stage, then the stage goes back to the
-// producer (this thread's wgmma reads of it are complete: the caller waited).
-template <int D>
+// The block's invalid-page mask (lean: from its word; else from the page ids in its K stage),
+// then the stage goes back to the producer (this thread's wgmma reads of it are complete: the
+// caller waited).
+template <typename Tr, bool kLean>
 __device__ __forceinline__ unsigned release_k(const ForwardParams& p, const TileInfo& ti, WgmmaConsumerCtx& c,
-                                              int stage, int kb0) {
-  using Tr = WgmmaTraits<D>;
-  const unsigned bad =
-      bad_pages_of<D>(p, ti, reinterpret_cast<const int*>(c.smem + Tr::kPageOffset) + stage * Tr::kGroupsPerBlock, kb0);
+                                              int stage, int kb0, uint32_t word) {
+  unsigned bad;
+  if constexpr (kLean)
+    bad = word & ~Tr::kWordGathered;
+  else
+    bad = bad_pages_of<Tr::kHeadDim>(
+        p, ti, reinterpret_cast<const int*>(c.smem + Tr::kPageOffset) + stage * Tr::kGroupsPerBlock, kb0);
   mbar_arrive(c.bars + 8u * (Tr::kBarEmptyK + stage));
   ++c.nk;
   return bad;
 }
-template <int D>
+template <typename Tr>
 __device__ __forceinline__ void release_v(WgmmaConsumerCtx& c, int stage) {
-  mbar_arrive(c.bars + 8u * (WgmmaTraits<D>::kBarEmptyV + stage));
+  mbar_arrive(c.bars + 8u * (Tr::kBarEmptyV + stage));
   ++c.nv;
 }
 
 // Plain main loop: per block S = Q K^T, wait, softmax (O rescaled at once), O += P V, wait.
-template <int D, typename T>
+template <int D, typename T, typename Tr>
 __device__ __forceinline__ void mainloop_plain(const ForwardParams& p, const TileInfo& ti, const WgmmaMask& mk,
                                                WgmmaConsumerCtx& c, WarpState<D>& st) {
-  using Tr = WgmmaTraits<D>;
   constexpr int kNT = Tr::kBlockN / 8;
   const int nblocks = ti.block_end - ti.block_begin;
   uint32_t pa[kNT / 2][4];
@@ -519,23 +668,24 @@ __device__ __forceinline__ void mainloop_plain(const ForwardParams& p, const Til
   for (int j = 0; j < nblocks; ++j) {
     const int kb0 = (ti.block_begin + j) * Tr::kBlockN;
     int ks, vs;
-    const uint32_t sk = wait_k<D>(c, ks);
+    uint32_t word = 0;
+    const uint32_t sk = wait_k<Tr, false>(c, ks, word);
     float s[kNT][4];
     issue_qk<D, T>(s, c.sq, sk);
     wgmma_wait<0>();
     fence_accumulators(s);
-    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
+    const unsigned bad = release_k<Tr, false>(p, ti, c, ks, kb0, word);
     scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
     float alpha[2];
     softmax_rows<kNT>(s, st.m, st.l, alpha);
     rescale_o<D>(st.o, alpha);
     pack_p<T, kNT>(s, pa);
-    const uint32_t sv = wait_v<D>(c, vs);
+    const uint32_t sv = wait_v<Tr, false>(c, vs);
     issue_pv<D, T>(st.o, pa, sv);
     wgmma_wait<0>();
     fence_accumulators(st.o);
     fence_fragments(pa);
-    release_v<D>(c, vs);
+    release_v<Tr>(c, vs);
   }
 }
 
@@ -546,10 +696,9 @@ __device__ __forceinline__ void mainloop_plain(const ForwardParams& p, const Til
 // other (FA3's scheduler barriers), so the tensor cores alternate between the warpgroups' GEMMs
 // while the other one runs its softmax. Both warpgroups run the same tiles and the same number of
 // blocks, so the turns stay paired across tiles.
-template <int D, typename T>
+template <int D, typename T, typename Tr, bool kLean>
 __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const TileInfo& ti, const WgmmaMask& mk,
                                                  WgmmaConsumerCtx& c, WarpState<D>& st) {
-  using Tr = WgmmaTraits<D>;
   constexpr int kNT = Tr::kBlockN / 8;
   const int nblocks = ti.block_end - ti.block_begin;
   const int my_turn = Tr::kBarTurn0 + c.wg, their_turn = Tr::kBarTurn0 + (c.wg ^ 1);
@@ -557,49 +706,52 @@ __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const T
   uint32_t pa[kNT / 2][4];
   float alpha[2];
   int ks, vs;
+  uint32_t word = 0;
+  // Lean: the softmax scale folded into the exp2 (none left to apply after a softcap).
+  const float scale = p.has_softcap ? 1.f : p.scale_log2;
   // Block 0: Q K^T alone.
   {
     const int kb0 = ti.block_begin * Tr::kBlockN;
-    const uint32_t sk = wait_k<D>(c, ks);
+    const uint32_t sk = wait_k<Tr, kLean>(c, ks, word);
     named_barrier_sync(my_turn, 2 * 128);
     issue_qk<D, T>(s, c.sq, sk);
     named_barrier_arrive(their_turn, 2 * 128);
     wgmma_wait<0>();
     fence_accumulators(s);
-    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
-    scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
-    softmax_rows<kNT>(s, st.m, st.l, alpha);  // O is still zero: its alpha needs no applying
+    const unsigned bad = release_k<Tr, kLean>(p, ti, c, ks, kb0, word);
+    scale_and_mask<D, kLean>(p, mk, s, kb0, bad, c.lane);
+    softmax_rows<kNT, kLean>(s, st.m, st.l, alpha, scale);  // O is still zero: its alpha needs no applying
     pack_p<T, kNT>(s, pa);
   }
 #pragma unroll 1
   for (int j = 1; j < nblocks; ++j) {
     const int kb0 = (ti.block_begin + j) * Tr::kBlockN;
-    const uint32_t sk = wait_k<D>(c, ks);
+    const uint32_t sk = wait_k<Tr, kLean>(c, ks, word);
     named_barrier_sync(my_turn, 2 * 128);
     issue_qk<D, T>(s, c.sq, sk);  // S_j
     rescale_o<D>(st.o, alpha);    // to block j - 1's max; no wgmma touches O now
-    const uint32_t sv = wait_v<D>(c, vs);
+    const uint32_t sv = wait_v<Tr, kLean>(c, vs);
     issue_pv<D, T>(st.o, pa, sv);  // O += P_{j-1} V_{j-1}
     named_barrier_arrive(their_turn, 2 * 128);
     wgmma_wait<1>();  // S_j has landed; P V runs on
     fence_accumulators(s);
-    const unsigned bad = release_k<D>(p, ti, c, ks, kb0);
-    scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
-    softmax_rows<kNT>(s, st.m, st.l, alpha);
+    const unsigned bad = release_k<Tr, kLean>(p, ti, c, ks, kb0, word);
+    scale_and_mask<D, kLean>(p, mk, s, kb0, bad, c.lane);
+    softmax_rows<kNT, kLean>(s, st.m, st.l, alpha, scale);
     wgmma_wait<0>();  // P_{j-1} V_{j-1} has landed: V's stage and P's registers are free
     fence_accumulators(st.o);
     fence_fragments(pa);
-    release_v<D>(c, vs);
+    release_v<Tr>(c, vs);
     pack_p<T, kNT>(s, pa);
   }
   // The last block's P V.
   rescale_o<D>(st.o, alpha);
-  const uint32_t sv = wait_v<D>(c, vs);
+  const uint32_t sv = wait_v<Tr, kLean>(c, vs);
   issue_pv<D, T>(st.o, pa, sv);
   wgmma_wait<0>();
   fence_accumulators(st.o);
   fence_fragments(pa);
-  release_v<D>(c, vs);
+  release_v<Tr>(c, vs);
 }
 
 // The tile's output straight from the accumulators, without shared memory (the producer refills
@@ -647,11 +799,12 @@ __device__ __forceinline__ void wgmma_store_tile(const ForwardParams& p, const T
   }
 }
 
-template <int D, typename T, bool kOverlap>
+template <int D, typename T, int kVariant>
 __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* smem, const TileInfo* s_tile,
                                                EpilogueSharedT<WgmmaTraits<D>::kWarps>& es, uint32_t bars,
                                                int64_t lse_stride) {
-  using Tr = WgmmaTraits<D>;
+  using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
+  constexpr bool kOverlap = kVariant != kWgmmaPlain;
   setmaxnreg_inc<Tr::kConsumerRegs>();
   const int ct = Tr::tid();
   const int warp = ct >> 5;  // rows 16 warp .. of the tile
@@ -695,9 +848,9 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
         mbar_wait(bar(Tr::kBarQ), q_loads & 1);
         ++q_loads;
         if constexpr (kOverlap)
-          mainloop_overlap<D, T>(p, ti, mk, c, st);
+          mainloop_overlap<D, T, Tr, (kVariant >= kWgmmaLean)>(p, ti, mk, c, st);
         else
-          mainloop_plain<D, T>(p, ti, mk, c, st);
+          mainloop_plain<D, T, Tr>(p, ti, mk, c, st);
       }
       mbar_arrive(bar(Tr::kBarQFree));  // this thread's Q K^T are done: the next Q may come
       wgmma_store_tile<D, T>(p, ti, st, warp, c.lane, lse_stride);
@@ -718,10 +871,12 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
   }
 }
 
-template <int D, typename T, bool kOverlap>
+template <int D, typename T, int kVariant>
 __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
     wgmma_kernel(const __grid_constant__ ForwardParams p, const __grid_constant__ WgmmaKvMaps maps) {
-  using Tr = WgmmaTraits<D>;
+  using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
+  // Lean: one expected arrival a phase on the full barriers (wgmma_load_block_lean).
+  constexpr int kFullArrivals = kVariant >= kWgmmaLean ? 1 : Tr::kProducerThreads;
   extern __shared__ __align__(1024) char smem_raw[];
   __shared__ TileInfo s_tile[Tr::kTileSlots];
   __shared__ EpilogueSharedT<Tr::kWarps> s_epi;
@@ -729,8 +884,8 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
   const uint32_t bars = smem_u32(smem + Tr::kBarOffset);
   if (threadIdx.x == 0) {
     for (int s = 0; s < Tr::kStages; ++s) {
-      mbar_init(bars + 8u * (Tr::kBarFullK + s), Tr::kProducerThreads);
-      mbar_init(bars + 8u * (Tr::kBarFullV + s), Tr::kProducerThreads);
+      mbar_init(bars + 8u * (Tr::kBarFullK + s), kFullArrivals);
+      mbar_init(bars + 8u * (Tr::kBarFullV + s), kFullArrivals);
       mbar_init(bars + 8u * (Tr::kBarEmptyK + s), Tr::kThreads);
       mbar_init(bars + 8u * (Tr::kBarEmptyV + s), Tr::kThreads);
     }
@@ -746,21 +901,31 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
   __syncthreads();
   if (threadIdx.x < Tr::kProducerThreads) {
     const int total_tiles = p.num_reqs > 0 ? min(__ldg(p.tile_offsets + p.num_reqs), p.max_total_tiles) : 0;
-    wgmma_producer<D, T>(p, maps, smem, s_tile, bars, total_tiles);
+    wgmma_producer<D, T, kVariant>(p, maps, smem, s_tile, bars, total_tiles);
   } else {
     const int64_t lse_stride =
         p.num_reqs > 0 ? clamp_int(__ldg(p.cu_seqlens_q + p.num_reqs), 0, p.shape.max_num_tokens) : 0;
-    wgmma_consumer<D, T, kOverlap>(p, smem, s_tile, s_epi, bars, lse_stride);
+    wgmma_consumer<D, T, kVariant>(p, smem, s_tile, s_epi, bars, lse_stride);
   }
 }
 
+template <int D, typename T, int kVariant>
+cudaError_t launch_wgmma_variant(const ForwardParams& p, int sm_count, cudaStream_t stream, const WgmmaKvMaps& maps) {
+  using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
+  return launch_persistent<wgmma_kernel<D, T, kVariant>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
+}
+
+// The variant from the switches (launchers.h): the plain loop if the overlap is off; lean only on
+// the overlapped loop; lean-deep only where it has its own ring (D = 128; else it is lean).
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream) {
-  using Tr = WgmmaTraits<D>;
-  const WgmmaKvMaps maps = make_kv_maps<D, T, Tr::kBlockN>(p);
-  if (wgmma_overlap_enabled())
-    return launch_persistent<wgmma_kernel<D, T, true>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
-  return launch_persistent<wgmma_kernel<D, T, false>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
+  const WgmmaKvMaps maps = make_kv_maps<D, T, WgmmaTraits<D>::kBlockN>(p);
+  if (!wgmma_overlap_enabled()) return launch_wgmma_variant<D, T, kWgmmaPlain>(p, sm_count, stream, maps);
+  if (!wgmma_lean_enabled()) return launch_wgmma_variant<D, T, kWgmmaOverlap>(p, sm_count, stream, maps);
+  if constexpr (wgmma_stages(D, kWgmmaLeanDeep) != wgmma_stages(D, kWgmmaLean)) {
+    if (wgmma_deep_ring_enabled()) return launch_wgmma_variant<D, T, kWgmmaLeanDeep>(p, sm_count, stream, maps);
+  }
+  return launch_wgmma_variant<D, T, kWgmmaLean>(p, sm_count, stream, maps);
 }
 
 }  // namespace fa3

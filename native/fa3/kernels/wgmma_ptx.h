@@ -1,8 +1,8 @@
 // Hopper-only PTX the wgmma prefill kernel uses: warpgroup MMA (wgmma.mma_async m64nNk16, fp32
 // accumulate, A from shared memory or registers, B from shared memory) with shared-memory matrix
 // descriptors for 128-byte-swizzled tiles, mbarriers (init, arrive, cp.async arrive, expect-tx,
-// parity wait), 4-d TMA tile loads, named barriers (sync, arrive) and setmaxnreg. Nothing else; no
-// CUTLASS.
+// parity wait, with or without a suspend-time hint), 4-d TMA tile loads, named barriers (sync,
+// arrive) and setmaxnreg. Nothing else; no CUTLASS.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -208,6 +208,34 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
         : "r"(bar), "r"(parity)
         : "memory");
   } while (!done);
+}
+
+// mbar_wait with a suspend-time hint: a waiting thread sleeps until the phase completes (or the
+// hint's time limit, then it tries again) instead of retrying every few tens of nanoseconds. For
+// the producer's waits on stages the consumers still read (H200 profile: ~33 retries per wait
+// without the hint, issued on the schedulers the consumers use). 10 ms, as CUTLASS's waits.
+__device__ __forceinline__ void mbar_wait_sleep(uint32_t bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2, %3;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity), "r"(10000000u)
+        : "memory");
+  } while (!done);
+}
+
+// Arrives on `bar` once every cp.async this thread issued before has landed, counted as a pending
+// arrival of the current phase (no .noinc: a net-zero change to the expected count, so the phase
+// cannot complete before the copies have, whoever makes its last expected arrival).
+__device__ __forceinline__ void mbar_track_cp_async(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+
+// One arrival (release) that also adds `bytes` to the transaction count of the current phase.
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar), "r"(bytes)
+               : "memory");
 }
 
 // Adds `bytes` to the transaction count the current phase of `bar` waits for (no arrival).

@@ -7,7 +7,8 @@
 //                vLLM PR #20301 crash scenario) at several capture sizes; eager == replay bit for
 //                bit; stale tail (big batch then small padded batch); 32 layers on one prepare;
 //                corrupt metadata is memory safe and heals on the next prepare.
-//   race         tiny cases per head dim and page size 16 / 32 / 64 / 256 (for compute-sanitizer).
+//   race         tiny cases per head dim and page size 16 / 32 / 64 / 256, and one-split cases whose
+//                K / V rings wrap (for compute-sanitizer).
 //   bench        decode grid (GB/s vs a measured D2D copy), B=1 4k step latency in a graph,
 //                prefill TFLOP/s.
 //   prefill      (not in all) the prefill grid on the kernel this process picks, per head dim.
@@ -931,6 +932,33 @@ void run_race(uint64_t seed) {
       check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
       pb.release();
     }
+  // One split over many blocks (the rings wrap several times in one tile): TMA blocks, a block
+  // with an invalid entry in the middle of the tile, TMA blocks again and a gathered tail, so the
+  // lean variant's producer warps 1-3 run ahead through TMA blocks and must meet warp 0 at the
+  // gathered ones (the K / V rings' phases repeat their parity every two laps).
+  for (int page : {16, 256})
+    for (int D : {64, 128, 256}) {
+      Config c;
+      c.head_dim = D; c.hq = 4; c.hkv = 2; c.page = page; c.max_splits = 1; c.num_splits = 1; c.causal = false;
+      c.nan_tail = true;
+      c.bad_page_at = page == 256 ? 2 : 40;
+      c.q_lens = {24};
+      c.k_lens = {1100};
+      Problem pb;
+      pb.build(c, rng);
+      pb.poison();
+      pb.run(3);
+      std::vector<uint16_t> out;
+      std::vector<float> lse;
+      pb.read(out, lse);
+      std::vector<double> ref, ref_lse;
+      pb.reference(ref, ref_lse);
+      const Errors e = compare(pb, out, lse, ref, ref_lse);
+      ++total;
+      pass += errors_ok(e);
+      check(errors_ok(e), "race-ring", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
+      pb.release();
+    }
   g_sm = saved_sm;
   char b[96];
   std::snprintf(b, sizeof b, "race cases: %d/%d pass\n", pass, total);
@@ -1190,10 +1218,13 @@ void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {
   CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   char line[256];
   const int kernel = fa3::step_kernel(1 << 20, hq / hkv, D);
-  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where the page size allows.
+  // wgmma's variants: -ov the overlapped main loop, -tma K / V by TMA where the page size allows,
+  // -lean its lean variant (with -ov only), -lean3 that with three K / V stages (D = 128 only).
+  const bool lean = fa3::wgmma_overlap_enabled() && fa3::wgmma_lean_enabled();
   const std::string kname_s = kernel != fa3::kKernelWgmma ? fa3::kernel_name(kernel)
                               : std::string("wgmma") + (fa3::wgmma_overlap_enabled() ? "-ov" : "") +
-                                    (fa3::wgmma_tma_enabled() ? "-tma" : "");
+                                    (fa3::wgmma_tma_enabled() ? "-tma" : "") +
+                                    (lean ? (fa3::wgmma_deep_ring_enabled() && D == 128 ? "-lean3" : "-lean") : "");
   const char* kname = kname_s.c_str();
   std::snprintf(line, sizeof line, "prefill grid (kernel %s; q=k=L per request, D=%d Hq=32 Hkv=8 bf16):\n", kname, D);
   std::printf("%s", line);

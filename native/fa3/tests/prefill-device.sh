@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
-#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
-# The wgmma kernel's variants (each sets both switches; unset, both are on): "wgmma" its plain
-# main loop with the cp.async gather (FLASHGRAPH_FA3_WGMMA_OVERLAP=0 FLASHGRAPH_FA3_WGMMA_TMA=0),
-# "wgmma-ov" FA3's overlapped one with the warpgroup ping-pong (OVERLAP=1 TMA=0), "wgmma-ov-tma"
-# that with K / V by TMA where the page size allows (OVERLAP=1 TMA=1, the default: one box per
-# block at page 256, one per page of a block at pages 16 / 32 / 64, 64 being a whole block at
-# D = 256; 48 / 80 keep the gather).
+#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [wgmma-lean] [wgmma-lean3] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
+# The wgmma kernel's variants (each sets all four switches; unset, OVERLAP and TMA are on, LEAN and
+# STAGES off): "wgmma" its plain main loop with the cp.async gather (FLASHGRAPH_FA3_WGMMA_OVERLAP=0
+# FLASHGRAPH_FA3_WGMMA_TMA=0), "wgmma-ov" FA3's overlapped one with the warpgroup ping-pong
+# (OVERLAP=1 TMA=0), "wgmma-ov-tma" that with K / V by TMA where the page size allows (OVERLAP=1
+# TMA=1, the default: one box per block at page 256, one per page of a block at pages 16 / 32 /
+# 64, 64 being a whole block at D = 256; 48 / 80 keep the gather); "wgmma-lean" the lean variant
+# of that (FLASHGRAPH_FA3_WGMMA_LEAN=1: producer warp 0 alone on TMA blocks, sleeping waits, one
+# word per stage; opt-in, wgmma_kernel.cuh), "wgmma-lean3" lean with three
+# K / V stages at D = 128 (FLASHGRAPH_FA3_WGMMA_STAGES=3; at D = 64 / 256 it is wgmma-lean).
 # sass: HGMMA and local-memory instruction counts per kernel (cuobjdump from triton's bundle);
 # smoke: 8 random configs on each variant (a variant that hangs is skipped by every later step);
-# wgmma / wgmma-ov / wgmma-ov-tma: the metadata and graph suites and WGMMA_CONFIGS (default 32)
+# wgmma / wgmma-ov / wgmma-ov-tma / wgmma-lean / wgmma-lean3: the metadata and graph suites and WGMMA_CONFIGS (default 32)
 # random configs vs the CPU reference on FLASHGRAPH_FA3_KERNEL=wgmma (every head dim runs it);
 # grid: the prefill grid on GRID_KERNELS (default: general and every variant) at head dims
 # PREFILL_DIMS (default 128; the issue's grid is PREFILL_DIMS="64 128 256", ~3x the time) and
 # pages PREFILL_PAGES (default "16 256"; "16 32 64 256" times the per-page TMA at 32 / 64 too); sdpa:
 # PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
 # memcheck / racecheck / synccheck (SANITIZERS picks) on the tiny cases (every head dim; pages 16,
-# 32, 64, 256) of each variant in VARIANTS (default all three; VARIANTS=wgmma-ov-tma for the
+# 32, 64, 256) of each variant in VARIANTS (default all five; VARIANTS=wgmma-ov-tma for the
 # production one only); auto: the self-test on the default kernel choice (prepare, graph, configs;
 # they draw head dims 96 / 192 and attention sinks too); sanitize-auto: the sanitizers on the tiny cases with the
 # default kernel choice (every head dim, sinks at 64 / 96 / 192 / 256: the issue-15 paths); bench:
@@ -29,19 +32,22 @@ RESULTS=${OUT:-/tmp/out}; mkdir -p "$RESULTS"
 OUT=$(mktemp -d /tmp/fa3-prefill.XXXX)
 here=$(cd "$(dirname "$0")" && pwd)
 st=$here/fa3_selftest
-steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma wgmma-ov wgmma-ov-tma grid sdpa sanitize auto)
+steps=("$@"); ((${#steps[@]})) || steps=(sass smoke wgmma wgmma-ov wgmma-ov-tma wgmma-lean wgmma-lean3 grid sdpa sanitize auto)
 dims=${PREFILL_DIMS:-128}
 pages=${PREFILL_PAGES:-16 256}
 configs=${WGMMA_CONFIGS:-32}
-variants=(wgmma wgmma-ov wgmma-ov-tma)
+variants=(wgmma wgmma-ov wgmma-ov-tma wgmma-lean wgmma-lean3)
 declare -A hang=()  # variant -> 1: it hung in the smoke step
 # Runs a command with a variant's environment: vrun VARIANT CMD...
 vrun() {
   local v=$1; shift
-  local ov=0 tma=0
+  local ov=0 tma=0 lean=0 stages=2
   [[ $v == *-ov* ]] && ov=1
   [[ $v == *-tma* ]] && tma=1
-  FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_WGMMA_TMA=$tma FLASHGRAPH_FA3_KERNEL=wgmma "$@"
+  [[ $v == *-lean* ]] && { ov=1; tma=1; lean=1; }
+  [[ $v == *-lean3 ]] && stages=3
+  FLASHGRAPH_FA3_WGMMA_OVERLAP=$ov FLASHGRAPH_FA3_WGMMA_TMA=$tma FLASHGRAPH_FA3_WGMMA_LEAN=$lean \
+    FLASHGRAPH_FA3_WGMMA_STAGES=$stages FLASHGRAPH_FA3_KERNEL=wgmma "$@"
 }
 card=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)
 echo "card: $card  date: $(date -u +%FT%TZ)"
@@ -67,7 +73,7 @@ for s in "${steps[@]}"; do
         summary+=("$v smoke rc=$rc: $(grep -E '^correctness:' "$OUT/$v-smoke.log")")
         grep -E '^FAIL' "$OUT/$v-smoke.log" | head -3
       done ;;
-    wgmma | wgmma-ov | wgmma-ov-tma)
+    wgmma | wgmma-ov | wgmma-ov-tma | wgmma-lean | wgmma-lean3)
       [[ -n ${hang[$s]:-} ]] && { summary+=("$s suite skipped (smoke hung)"); continue; }
       vrun "$s" timeout $((30 + configs)) "$st" prepare graph correctness --configs "$configs" > "$OUT/$s-selftest.log" 2>&1; rc=$?
       summary+=("$s selftest rc=$rc: $(grep -E '^(graph|correctness):' "$OUT/$s-selftest.log" | tr '\n' ' ') $(grep -E '^checks:' "$OUT/$s-selftest.log")")
@@ -114,7 +120,7 @@ for s in "${steps[@]}"; do
 done
 echo "==== prefill-device summary ($card)"
 printf '%s\n' "${summary[@]}"
-for k in general "${variants[@]}"; do [[ -f $OUT/grid-$k.log ]] && grep -E '^  (general|wgmma[-a-z]*) ' "$OUT/grid-$k.log"; done
+for k in general "${variants[@]}"; do [[ -f $OUT/grid-$k.log ]] && grep -E '^  (general|wgmma[-a-z0-9]*) ' "$OUT/grid-$k.log"; done
 [[ -f $OUT/sdpa.jsonl ]] && grep '"sdpa"' "$OUT/sdpa.jsonl" | python3 -c '
 import json, sys
 for l in sys.stdin:
