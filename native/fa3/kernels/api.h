@@ -80,8 +80,8 @@ Result step_kernel_checked(int max_seqlen_q, int qheads_per_kvhead, int head_dim
 const char* kernel_name(int kernel);
 // The wgmma kernel's switches (launchers.h): on unless the variable is "0",
 // FLASHGRAPH_FA3_WGMMA_OVERLAP its overlapped main loop, FLASHGRAPH_FA3_WGMMA_TMA its TMA loads;
-// opt-in ("1" / "3"), FLASHGRAPH_FA3_WGMMA_LEAN its lean variant, FLASHGRAPH_FA3_WGMMA_STAGES=3
-// that with three K / V stages at D = 128.
+// FLASHGRAPH_FA3_WGMMA_LEAN its lean variant; FLASHGRAPH_FA3_WGMMA_STAGES (3 unless "2") that
+// with three K / V stages at D = 128.
 bool wgmma_overlap_enabled();
 bool wgmma_tma_enabled();
 bool wgmma_lean_enabled();

@@ -61,17 +61,17 @@ bool wgmma_tma_enabled() {
   static const bool enabled = switch_on("FLASHGRAPH_FA3_WGMMA_TMA");
   return enabled;
 }
-// The opt-in switches: on only for exactly `value`.
-static bool switch_set(const char* name, const char* value) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::strcmp(v, value) == 0;
-}
+// The lean variant with three stages at D = 128 is the default since run V (H100): off for
+// comparisons with FLASHGRAPH_FA3_WGMMA_LEAN=0 / FLASHGRAPH_FA3_WGMMA_STAGES=2.
 bool wgmma_lean_enabled() {
-  static const bool enabled = switch_set("FLASHGRAPH_FA3_WGMMA_LEAN", "1");
+  static const bool enabled = switch_on("FLASHGRAPH_FA3_WGMMA_LEAN");
   return enabled;
 }
 bool wgmma_deep_ring_enabled() {
-  static const bool enabled = switch_set("FLASHGRAPH_FA3_WGMMA_STAGES", "3");
+  static const bool enabled = [] {
+    const char* v = std::getenv("FLASHGRAPH_FA3_WGMMA_STAGES");
+    return v == nullptr || std::strcmp(v, "2") != 0;
+  }();
   return enabled;
 }
 

@@ -31,12 +31,12 @@ bool wgmma_overlap_enabled();
 // FLASHGRAPH_FA3_WGMMA_TMA: K / V by TMA where the page size allows (wgmma_tma.h); 0: the
 // cp.async gather for every block.
 bool wgmma_tma_enabled();
-// Opt-in until a GPU run has verified them (read once per process; off unless set as below):
-// FLASHGRAPH_FA3_WGMMA_LEAN=1: the lean variant of the overlapped main loop (wgmma_kernel.cuh
-// WgmmaVariant: producer warp 0 alone on TMA blocks, sleeping waits, one word per stage instead
-// of the page ids); ignored with OVERLAP=0.
+// The defaults since run V (read once per process): FLASHGRAPH_FA3_WGMMA_LEAN (on unless 0): the
+// lean variant of the overlapped main loop (wgmma_kernel.cuh WgmmaVariant: producer warp 0 alone
+// on TMA blocks, sleeping waits, one word per stage instead of the page ids); ignored with
+// OVERLAP=0.
 bool wgmma_lean_enabled();
-// FLASHGRAPH_FA3_WGMMA_STAGES=3 (with LEAN=1): three K / V stages at D = 128 instead of two.
+// FLASHGRAPH_FA3_WGMMA_STAGES (3 unless 2; with the lean variant): three K / V stages at D = 128.
 bool wgmma_deep_ring_enabled();
 
 // Whether forward_kernel_list.h instantiates (kernel, head dim, dtype) for a cache of that dtype

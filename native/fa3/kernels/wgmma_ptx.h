@@ -225,13 +225,6 @@ __device__ __forceinline__ void mbar_wait_sleep(uint32_t bar, uint32_t parity) {
   } while (!done);
 }
 
-// Arrives on `bar` once every cp.async this thread issued before has landed, counted as a pending
-// arrival of the current phase (no .noinc: a net-zero change to the expected count, so the phase
-// cannot complete before the copies have, whoever makes its last expected arrival).
-__device__ __forceinline__ void mbar_track_cp_async(uint32_t bar) {
-  asm volatile("cp.async.mbarrier.arrive.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
-}
-
 // One arrival (release) that also adds `bytes` to the transaction count of the current phase.
 __device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
   asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar), "r"(bytes)
