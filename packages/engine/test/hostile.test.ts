@@ -33,11 +33,18 @@ async function typedOrValidAsync<T>(fn: () => Promise<T>, onResult: (value: T) =
   await onResult(value);
 }
 
-/** An engine that works: one request runs to completion. */
+/**
+ * An engine that works: one request runs to completion. The request fits the engine's maxModelLen
+ * (a prompt of p tokens and n new ones need p + n - 1 cache slots), which hostile limits can set
+ * as low as 1.
+ */
 async function expectUsable(engine: Engine) {
-  const id = engine.addRequest({ promptTokens: [1, 2, 3], maxNewTokens: 2 });
+  const maxModelLen = engine.limits.maxModelLen;
+  const maxNewTokens = Math.min(2, maxModelLen);
+  const promptTokens = [1, 2, 3].slice(0, Math.min(3, maxModelLen - maxNewTokens + 1));
+  const id = engine.addRequest({ promptTokens, maxNewTokens });
   const { outputs } = await engine.run();
-  expect(outputs.find((o) => o.id === id)?.outputTokens.length).toBe(2);
+  expect(outputs.find((o) => o.id === id)?.outputTokens.length).toBe(maxNewTokens);
 }
 
 describe('hostile input: createEngine', () => {
