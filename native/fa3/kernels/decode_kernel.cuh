@@ -417,11 +417,7 @@ __device__ __forceinline__ void decode_slice(const ForwardParams& p, const TileI
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
         uint32_t a[4];
-        if constexpr (Tr::kQInRegs) {
-          a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
-        } else {
-          ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
-        }
+        q_fragment<D, Tr::kQInRegs>(qf, sQ, q_row, kk, lane, a);
         uint32_t b0, b1, b2, b3;
         ldmatrix_x4(smem_u32(sk + swz<D>(krow, 2 * kk + ((lane >> 3) & 1))), b0, b1, b2, b3);
         MmaOp<T>::run(s[0], a, b0, b1);

@@ -39,6 +39,18 @@ __device__ __forceinline__ int swz(int row, int c) {
     return row * D + ((c ^ ((row >> 1) & 3)) << 3);
 }
 
+// The mma A fragment of k16 step kk of a warp's 16 query rows: from the registers Q was loaded
+// into (kQInRegs), else from the swizzled Q tile in shared memory.
+template <int D, bool kQInRegs, typename T>
+__device__ __forceinline__ void q_fragment(const uint32_t (&qf)[kQInRegs ? D / 16 : 1][4], const T* sQ, int q_row, int kk,
+                                           int lane, uint32_t (&a)[4]) {
+  if constexpr (kQInRegs) {
+    a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
+  } else {
+    ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
+  }
+}
+
 // The largest power of two <= x (x >= 1): rows per load pass when D / 8 chunks do not divide the
 // threads (D = 96, 192).
 __host__ __device__ constexpr int pow2_floor(int x) { return x >= 2 ? 2 * pow2_floor(x / 2) : 1; }
@@ -419,11 +431,7 @@ __device__ __forceinline__ void run_mainloop(const ForwardParams& p, const TileI
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       uint32_t a[4];
-      if constexpr (Tr::kQInRegs) {
-        a[0] = qf[kk][0]; a[1] = qf[kk][1]; a[2] = qf[kk][2]; a[3] = qf[kk][3];
-      } else {
-        ldmatrix_x4(smem_u32(sQ + swz<D>(q_row, 2 * kk + (lane >> 4))), a[0], a[1], a[2], a[3]);
-      }
+      q_fragment<D, Tr::kQInRegs>(qf, sQ, q_row, kk, lane, a);
 #pragma unroll
       for (int t = 0; t < kNT; t += 2) {
         if (t < nt_w) {

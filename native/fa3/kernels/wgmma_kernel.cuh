@@ -390,13 +390,17 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       const CUtensorMap* k_map = maps.enabled ? &maps.k : nullptr;
       const CUtensorMap* v_map = maps.enabled ? &maps.v : nullptr;
       uint32_t* words = reinterpret_cast<uint32_t*>(smem + Tr::kPageOffset);
+      // Lean: block j of one cache (K or V) into its ring slot r, barriers and word from the ring's bases.
+      auto load_lean = [&](int j, RingSlot<Tr::kStages> r, const void* cache, const CUtensorMap* map, int offset,
+                           int full, int empty, int word) {
+        wgmma_load_block_lean<D, T, Tr>(p, ti, j, cache, map, smem_u32(smem + offset + r.stage * Tr::kKVBytes),
+                                        bar(full + r.stage), bar(empty + r.stage), r.phase ^ 1,
+                                        words + word + r.stage, t);
+      };
       auto load_k = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nk++);
         if constexpr (kLean) {
-          wgmma_load_block_lean<D, T, Tr>(p, ti, j, p.k_cache, k_map,
-                                          smem_u32(smem + Tr::kKOffset + r.stage * Tr::kKVBytes),
-                                          bar(Tr::kBarFullK + r.stage), bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1,
-                                          words + Tr::kWordK + r.stage, t);
+          load_lean(j, r, p.k_cache, k_map, Tr::kKOffset, Tr::kBarFullK, Tr::kBarEmptyK, Tr::kWordK);
           return;
         }
         mbar_wait(bar(Tr::kBarEmptyK + r.stage), r.phase ^ 1);
@@ -408,10 +412,7 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       auto load_v = [&](int j) {
         const RingSlot<Tr::kStages> r = ring_slot<Tr::kStages>(nv++);
         if constexpr (kLean) {
-          wgmma_load_block_lean<D, T, Tr>(p, ti, j, p.v_cache, v_map,
-                                          smem_u32(smem + Tr::kVOffset + r.stage * Tr::kKVBytes),
-                                          bar(Tr::kBarFullV + r.stage), bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1,
-                                          words + Tr::kWordV + r.stage, t);
+          load_lean(j, r, p.v_cache, v_map, Tr::kVOffset, Tr::kBarFullV, Tr::kBarEmptyV, Tr::kWordV);
           return;
         }
         mbar_wait(bar(Tr::kBarEmptyV + r.stage), r.phase ^ 1);

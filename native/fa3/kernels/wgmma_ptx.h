@@ -197,17 +197,31 @@ __device__ __forceinline__ void mbar_arrive(uint32_t bar) {
 __device__ __forceinline__ void mbar_arrive_cp_async(uint32_t bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
 }
-// Waits until the phase of parity `parity` has completed (a fresh barrier counts its phase -1,
-// parity 1, as completed).
-__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
-  uint32_t done = 0;
-  do {
+// One try of mbarrier.try_wait.parity: whether the phase of parity `parity` has completed. With
+// kSleep the thread may be suspended until it does (the suspend-time hint; see mbar_wait_sleep).
+template <bool kSleep>
+__device__ __forceinline__ uint32_t mbar_try_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  if constexpr (kSleep) {
+    asm volatile(
+        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2, %3;\nselp.u32 %0, 1, 0, p;\n}\n"
+        : "=r"(done)
+        : "r"(bar), "r"(parity), "r"(10000000u)
+        : "memory");
+  } else {
     asm volatile(
         "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
         : "=r"(done)
         : "r"(bar), "r"(parity)
         : "memory");
-  } while (!done);
+  }
+  return done;
+}
+// Waits until the phase of parity `parity` has completed (a fresh barrier counts its phase -1,
+// parity 1, as completed).
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  while (!mbar_try_wait<false>(bar, parity)) {
+  }
 }
 
 // mbar_wait with a suspend-time hint: a waiting thread sleeps until the phase completes (or the
@@ -215,14 +229,8 @@ __device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
 // the producer's waits on stages the consumers still read (H200 profile: ~33 retries per wait
 // without the hint, issued on the schedulers the consumers use). 10 ms, as CUTLASS's waits.
 __device__ __forceinline__ void mbar_wait_sleep(uint32_t bar, uint32_t parity) {
-  uint32_t done = 0;
-  do {
-    asm volatile(
-        "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2, %3;\nselp.u32 %0, 1, 0, p;\n}\n"
-        : "=r"(done)
-        : "r"(bar), "r"(parity), "r"(10000000u)
-        : "memory");
-  } while (!done);
+  while (!mbar_try_wait<true>(bar, parity)) {
+  }
 }
 
 // One arrival (release) that also adds `bytes` to the transaction count of the current phase.

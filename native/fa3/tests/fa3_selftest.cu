@@ -442,6 +442,18 @@ Errors compare(const Problem& pb, const std::vector<uint16_t>& out, const std::v
 }
 
 bool errors_ok(const Errors& e) { return e.nan == 0 && e.lse_inf_mismatch == 0 && e.out_rel <= 1e-2 && e.lse_max <= 1e-3; }
+
+// One step on poisoned outputs at split bound `bound`, compared with the fp64 reference.
+Errors run_and_compare(Problem& pb, int bound) {
+  pb.poison();
+  pb.run(bound);
+  std::vector<uint16_t> out;
+  std::vector<float> lse;
+  pb.read(out, lse);
+  std::vector<double> ref, ref_lse;
+  pb.reference(ref, ref_lse);
+  return compare(pb, out, lse, ref, ref_lse);
+}
 std::string errors_str(const Errors& e) {
   char b[160];
   std::snprintf(b, sizeof b, "out_rel=%.2e lse=%.2e nan=%lld inf_mismatch=%lld", e.out_rel, e.lse_max, e.nan,
@@ -680,14 +692,7 @@ void run_prepare(uint64_t seed) {
   }
   // Forward on the full 4096-request batch (dynamic splitting stays on above 992), vs reference.
   const int bound = 32;
-  pb.poison();
-  pb.run(bound);
-  std::vector<uint16_t> out;
-  std::vector<float> lse;
-  pb.read(out, lse);
-  std::vector<double> ref, ref_lse;
-  pb.reference(ref, ref_lse);
-  const Errors e = compare(pb, out, lse, ref, ref_lse);
+  const Errors e = run_and_compare(pb, bound);
   ++total;
   pass += errors_ok(e);
   check(errors_ok(e), "forward-4096", errors_str(e));
@@ -894,6 +899,17 @@ void run_graph(uint64_t seed) {
   g_summary += b;
 }
 
+// One race case: poisoned outputs, one step at split bound `bound`, compared with the fp64
+// reference; whether it passed (a failure is reported under `what`).
+bool run_race_case(const Config& c, Rng& rng, int bound, const char* what) {
+  Problem pb;
+  pb.build(c, rng);
+  const Errors e = run_and_compare(pb, bound);
+  check(errors_ok(e), what, "D=" + std::to_string(c.head_dim) + " page=" + std::to_string(c.page) + " " + errors_str(e));
+  pb.release();
+  return errors_ok(e);
+}
+
 // Tiny cases for racecheck: one per head dim and page size, splits on, a few CTAs.
 void run_race(uint64_t seed) {
   Rng rng(seed);
@@ -917,20 +933,8 @@ void run_race(uint64_t seed) {
       c.sinks = D != 128;
       c.q_lens = {1, 20};
       c.k_lens = {300, 150};
-      Problem pb;
-      pb.build(c, rng);
-      pb.poison();
-      pb.run(3);
-      std::vector<uint16_t> out;
-      std::vector<float> lse;
-      pb.read(out, lse);
-      std::vector<double> ref, ref_lse;
-      pb.reference(ref, ref_lse);
-      const Errors e = compare(pb, out, lse, ref, ref_lse);
       ++total;
-      pass += errors_ok(e);
-      check(errors_ok(e), "race-case", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
-      pb.release();
+      pass += run_race_case(c, rng, 3, "race-case");
     }
   // One split over many blocks (the rings wrap several times in one tile): TMA blocks, a block
   // with an invalid entry in the middle of the tile, TMA blocks again and a gathered tail, so the
@@ -944,20 +948,8 @@ void run_race(uint64_t seed) {
       c.bad_page_at = page == 256 ? 2 : 40;
       c.q_lens = {24};
       c.k_lens = {1100};
-      Problem pb;
-      pb.build(c, rng);
-      pb.poison();
-      pb.run(1);
-      std::vector<uint16_t> out;
-      std::vector<float> lse;
-      pb.read(out, lse);
-      std::vector<double> ref, ref_lse;
-      pb.reference(ref, ref_lse);
-      const Errors e = compare(pb, out, lse, ref, ref_lse);
       ++total;
-      pass += errors_ok(e);
-      check(errors_ok(e), "race-ring", "D=" + std::to_string(D) + " page=" + std::to_string(page) + " " + errors_str(e));
-      pb.release();
+      pass += run_race_case(c, rng, 1, "race-ring");
     }
   g_sm = saved_sm;
   char b[96];

@@ -110,18 +110,25 @@ RowLaunch rowLaunch(int vecs) {
   return {threads, pow2 <= kMaxVecsPerThread ? pow2 : 0};
 }
 
-template <typename T>
+// out[t] = table[tokenIds[t]], a zero row for an id outside [0, vocab); kVec: 16-byte vectors
+// (rowsVectorizable), else one element at a time.
+template <typename T, bool kVec>
 __global__ void embedKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
                             int hidden, int vocab) {
   const int t = blockIdx.x;
   const int id = tokenIds[t];
   T* dst = out + static_cast<long long>(t) * hidden;
-  if (id < 0 || id >= vocab) {
-    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = Conv<T>::store(0.0f);
-    return;
-  }
   const T* src = table + static_cast<long long>(id) * hidden;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = src[i];
+  const bool valid = id >= 0 && id < vocab;
+  if constexpr (kVec) {
+    for (int v = threadIdx.x; v < hidden / kVecElems; v += blockDim.x) {
+      Vec8<T> e{make_uint4(0u, 0u, 0u, 0u)};  // +0 in bf16 and fp16
+      if (valid) e = loadVec(src + v * kVecElems);
+      storeVec(dst + v * kVecElems, e);
+    }
+  } else {
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) dst[i] = valid ? src[i] : Conv<T>::store(0.0f);
+  }
 }
 
 // transformers' LlamaRMSNorm: fp32 variance, x * rsqrt(var + eps) rounded, times the weight rounded.
@@ -153,22 +160,6 @@ __global__ void addRmsNormKernel(T* __restrict__ x, const T* __restrict__ delta,
   }
   ss = blockSum(ss, scratch);
   normRow<T>(row, weight, out + base, hidden, eps, ss);
-}
-
-// The vector form of embedKernel: one 16-byte copy per vector.
-template <typename T>
-__global__ void embedVecKernel(const T* __restrict__ table, const int32_t* __restrict__ tokenIds, T* __restrict__ out,
-                               int hidden, int vocab) {
-  const int t = blockIdx.x;
-  const int id = tokenIds[t];
-  T* dst = out + static_cast<long long>(t) * hidden;
-  const T* src = table + static_cast<long long>(id) * hidden;
-  const bool valid = id >= 0 && id < vocab;
-  for (int v = threadIdx.x; v < hidden / kVecElems; v += blockDim.x) {
-    Vec8<T> e{make_uint4(0u, 0u, 0u, 0u)};  // +0 in bf16 and fp16
-    if (valid) e = loadVec(src + v * kVecElems);
-    storeVec(dst + v * kVecElems, e);
-  }
 }
 
 // The vector form of addRmsNormKernel (same roundings per element): x, delta and weight loaded
@@ -402,9 +393,9 @@ cudaError_t launchEmbed(const LlamaDims& d, const void* table, const int32_t* to
     using T = std::remove_pointer_t<decltype(tag)>;
     const void* ptrs[] = {table, out};
     if (rowsVectorizable(d.hiddenSize, ptrs, 2))
-      return launchRow(embedVecKernel<T>, dim3(numTokens), rowLaunch(d.hiddenSize / kVecElems).threads, 0, stream,
+      return launchRow(embedKernel<T, true>, dim3(numTokens), rowLaunch(d.hiddenSize / kVecElems).threads, 0, stream,
                        static_cast<const T*>(table), tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
-    return launchRow(embedKernel<T>, dim3(numTokens), kNormThreads, 0, stream, static_cast<const T*>(table),
+    return launchRow(embedKernel<T, false>, dim3(numTokens), kNormThreads, 0, stream, static_cast<const T*>(table),
                      tokenIds, static_cast<T*>(out), d.hiddenSize, d.vocabSize);
   });
 }

@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeviceBuffer, Stream } from '@flashgraph/cuda';
 import {
+  type Attention,
   type AttentionOptions,
   createAttention,
   encodeE4m3,
@@ -146,6 +147,26 @@ function uploadFp8(f: Fp8Problem): {
   kd.write(f.kDescale);
   vd.write(f.vDescale);
   return { dev, kCache, vCache, kd, vd };
+}
+
+/** A step's arguments over an uploaded fp8 problem: the fp8 caches and their descales. */
+function fp8StepArgs(p: Problem, up: ReturnType<typeof uploadFp8>, stream: Stream, numSplits: number) {
+  return {
+    ...stepArgs(p, up.dev, stream, numSplits),
+    kCache: up.kCache,
+    vCache: up.vCache,
+    kDescale: up.kd,
+    vDescale: up.vd,
+  };
+}
+
+/** One eager step (schedule + forward) over an uploaded fp8 problem, synchronized; its result. */
+function runFp8Step(attn: Attention, p: Problem, up: ReturnType<typeof uploadFp8>, stream: Stream) {
+  const args = fp8StepArgs(p, up, stream, 0);
+  attn.schedule(args);
+  attn.forward(args);
+  stream.synchronize();
+  return { args, ...readResult(up.dev, p) };
 }
 
 const FP8_FAST_ENV = 'FLASHGRAPH_FA3_FP8_FAST';
@@ -326,13 +347,7 @@ test(`fa3 forward over an fp8 cache vs referenceAttention: ${CONFIGS} random con
         try {
           attn = createFp8Attention(opts, v.fast);
           up = uploadFp8(f);
-          const args = {
-            ...stepArgs(p, up.dev, stream, cfg.numSplits),
-            kCache: up.kCache,
-            vCache: up.vCache,
-            kDescale: up.kd,
-            vDescale: up.vd,
-          };
+          const args = fp8StepArgs(p, up, stream, cfg.numSplits);
           attn.schedule(args);
           attn.forward(understate ? { ...args, maxSeqlenQ: 0 } : args);
           if (understate && !v.fast) kernels.understated++;
@@ -414,17 +429,8 @@ test('fp8 cache: graph replay == eager, and descales rewritten between replays t
       using attn = createFp8Attention(opts, v.fast);
       const up = uploadFp8(f);
       try {
-        const args = {
-          ...stepArgs(p, up.dev, stream, 0),
-          kCache: up.kCache,
-          vCache: up.vCache,
-          kDescale: up.kd,
-          vDescale: up.vd,
-        };
-        attn.schedule(args);
-        attn.forward(args);
-        stream.synchronize();
-        const eager = readResult(up.dev, p);
+        const eager = runFp8Step(attn, p, up, stream);
+        const args = eager.args;
         assert.deepEqual(checkResult(p, eager.outBits, eager.lse, fp8Reference(f)), [], `${c.name}: eager`);
         const exec = captureGraph(stream, () => {
           attn.schedule(args);
@@ -505,18 +511,8 @@ test('fp8 cache: NaN codes propagate as in referenceAttention (decode and genera
       using attn = createFp8Attention(opts, v.fast);
       const up = uploadFp8(f);
       try {
-        const args = {
-          ...stepArgs(p, up.dev, stream, 0),
-          kCache: up.kCache,
-          vCache: up.vCache,
-          kDescale: up.kd,
-          vDescale: up.vd,
-        };
-        attn.schedule(args);
-        attn.forward(args);
-        stream.synchronize();
+        const { outBits } = runFp8Step(attn, p, up, stream);
         const ref = fp8Reference(f);
-        const { outBits } = readResult(up.dev, p);
         const out = new Float32Array(outBits.length);
         const u = new Uint32Array(out.buffer);
         for (let i = 0; i < outBits.length; i++) u[i] = outBits[i]! << 16;
@@ -568,17 +564,7 @@ test('fp8 cache, decode kernel: bf16 queries outside fp16 range (2^-40 .. 2^40) 
           using attn = createFp8Attention(opts, v.fast);
           const up = uploadFp8(f);
           try {
-            const args = {
-              ...stepArgs(p, up.dev, stream, 0),
-              kCache: up.kCache,
-              vCache: up.vCache,
-              kDescale: up.kd,
-              vDescale: up.vd,
-            };
-            attn.schedule(args);
-            attn.forward(args);
-            stream.synchronize();
-            const { outBits, lse } = readResult(up.dev, p);
+            const { outBits, lse } = runFp8Step(attn, p, up, stream);
             assert.deepEqual(
               checkResult(p, outBits, lse, fp8Reference(f)),
               [],
