@@ -135,8 +135,8 @@ struct ForwardArgs {
   // fp8 caches: fp32 [Hkv] descale factors, 0 = all 1 (read on the device each launch); must be 0
   // for a bf16 / fp16 cache.
   uintptr_t k_descale = 0, v_descale = 0;
-  // fp8 caches: decode steps run the decode kernel's fast fp8 path (decode_fp8_fast.h; opt-in
-  // until it has run on a GPU); must be false for a bf16 / fp16 cache.
+  // fp8 caches: decode steps run the decode kernel's fast fp8 path (decode_fp8_fast.h; the TS
+  // layer sets it unless FLASHGRAPH_FA3_FP8_FAST=0); must be false for a bf16 / fp16 cache.
   bool fp8_fast = false;
 };
 Result forward(const ForwardArgs& a);
