@@ -146,6 +146,49 @@ function expectClose(actual: Float32Array, expected: Float32Array, tol = 1e-5) {
   }
 }
 
+/**
+ * One request over pagesA + pagesB pages of 16 keys, attended whole and as its two page-aligned
+ * halves (each half's partial without the sink), the halves LSE-merged (with the sinks, once).
+ */
+function mergeHalves(
+  qLen: number,
+  pagesA: number,
+  pagesB: number,
+  seed: number,
+  o: { softcap?: number | undefined; sinks?: Float32Array },
+) {
+  const pageSize = 16;
+  const whole = problem({
+    qLens: [qLen],
+    kLens: [(pagesA + pagesB) * pageSize],
+    hq: 4,
+    hkv: 2,
+    d: 8,
+    pageSize,
+    causal: false,
+    seed,
+    softcap: o.softcap,
+  });
+  const stride = Math.max(1, pagesA + pagesB);
+  const half = (from: number, n: number) => {
+    const pageTable = new Int32Array(stride).fill(-1);
+    pageTable.set(whole.pageTable.subarray(from, from + n));
+    return referenceAttention({ ...whole, pageTable, seqLens: new Int32Array([n * pageSize]) });
+  };
+  const a = half(0, pagesA);
+  const b = half(pagesA, pagesB);
+  const sinks = o.sinks ? { sinks: o.sinks } : {};
+  const merged = mergeSplitsReference({
+    outs: [a.out, b.out],
+    lses: [a.lse, b.lse],
+    numHeadsQ: 4,
+    headDim: 8,
+    ...sinks,
+  });
+  const full = referenceAttention({ ...whole, ...sinks });
+  return { merged, full };
+}
+
 describe('referenceAttention: hand-computed cases', () => {
   const one = (over: Partial<ReferenceAttentionArgs>): ReferenceAttentionArgs => ({
     q: new Float32Array([1, 0]),
@@ -421,28 +464,7 @@ describe('referenceAttention: properties', () => {
         fc.integer({ min: 1, max: 1 << 30 }),
         fc.option(fc.constantFrom(1, 10), { nil: undefined }),
         (qLen, pagesA, pagesB, seed, softcap) => {
-          const pageSize = 16;
-          const whole = problem({
-            qLens: [qLen],
-            kLens: [(pagesA + pagesB) * pageSize],
-            hq: 4,
-            hkv: 2,
-            d: 8,
-            pageSize,
-            causal: false,
-            seed,
-            softcap,
-          });
-          const stride = Math.max(1, pagesA + pagesB);
-          const half = (from: number, n: number) => {
-            const pageTable = new Int32Array(stride).fill(-1);
-            pageTable.set(whole.pageTable.subarray(from, from + n));
-            return referenceAttention({ ...whole, pageTable, seqLens: new Int32Array([n * pageSize]) });
-          };
-          const a = half(0, pagesA);
-          const b = half(pagesA, pagesB);
-          const merged = mergeSplitsReference({ outs: [a.out, b.out], lses: [a.lse, b.lse], numHeadsQ: 4, headDim: 8 });
-          const full = referenceAttention(whole);
+          const { merged, full } = mergeHalves(qLen, pagesA, pagesB, seed, { softcap });
           expectClose(merged.out, full.out, 1e-5);
           expectClose(merged.lse, full.lse, 1e-6);
         },
@@ -605,34 +627,8 @@ describe('referenceAttention: attention sinks', () => {
         fc.integer({ min: 1, max: 1 << 30 }),
         fc.double({ min: -4, max: 8, noNaN: true }),
         (qLen, pagesA, pagesB, seed, sink) => {
-          const pageSize = 16;
-          const whole = problem({
-            qLens: [qLen],
-            kLens: [(pagesA + pagesB) * pageSize],
-            hq: 4,
-            hkv: 2,
-            d: 8,
-            pageSize,
-            causal: false,
-            seed,
-          });
           const sinks = new Float32Array([sink, sink / 2, NEG, -sink]);
-          const stride = Math.max(1, pagesA + pagesB);
-          const half = (from: number, n: number) => {
-            const pageTable = new Int32Array(stride).fill(-1);
-            pageTable.set(whole.pageTable.subarray(from, from + n));
-            return referenceAttention({ ...whole, pageTable, seqLens: new Int32Array([n * pageSize]) });
-          };
-          const a = half(0, pagesA);
-          const b = half(pagesA, pagesB);
-          const merged = mergeSplitsReference({
-            outs: [a.out, b.out],
-            lses: [a.lse, b.lse],
-            numHeadsQ: 4,
-            headDim: 8,
-            sinks,
-          });
-          const full = referenceAttention({ ...whole, sinks });
+          const { merged, full } = mergeHalves(qLen, pagesA, pagesB, seed, { sinks });
           expectClose(merged.out, full.out, 1e-5);
           expectClose(merged.lse, full.lse, 1e-6);
         },
