@@ -18,6 +18,7 @@
 // Prints a table and one JSON line. Without a CUDA device: "skipped: no CUDA device", exit 0.
 import { cudaStatus, DeviceBuffer, Event, type GraphExec, kernels, memGetInfo, Stream, toBf16 } from '@flashgraph/cuda';
 import { type Attention, createAttention, encodeE4m3 } from '@flashgraph/fa3';
+import { captureGraph } from '../test/gpu/harness.js';
 
 const status = cudaStatus();
 if (!status.available) {
@@ -64,21 +65,6 @@ function timeGraph(exec: GraphExec, stream: Stream): number {
   } finally {
     start.dispose();
     end.dispose();
-  }
-}
-
-function capture(stream: Stream, body: () => void): GraphExec {
-  stream.beginCapture();
-  let graph: ReturnType<Stream['endCapture']>;
-  try {
-    body();
-  } finally {
-    graph = stream.endCapture();
-  }
-  try {
-    return graph.instantiate();
-  } finally {
-    graph.dispose();
   }
 }
 
@@ -238,7 +224,7 @@ function decodeStep(attn: Attention, b: number, context: number) {
 
 /** Median ms of one graph replay of `body` (captured once). */
 function timeBody(body: () => void): number {
-  const exec = capture(stream, body);
+  const exec = captureGraph(stream, body);
   try {
     return timeGraph(exec, stream);
   } finally {
@@ -429,7 +415,7 @@ const maxL = Math.max(...LENGTHS);
       maxSeqlenK: L,
       numSplits: 1,
     };
-    const exec = capture(stream, () => {
+    const exec = captureGraph(stream, () => {
       prefill.schedule(args);
       prefill.forward(args);
     });
