@@ -13,12 +13,14 @@
 #include <cuda_fp16.h>
 
 #include "flashgraph/elem_conv.cuh"
+#include "flashgraph/mma.cuh"
 #include "skinny_gemm.h"
 
 namespace flashgraph_models {
 namespace {
 
 using flashgraph::Conv;
+using flashgraph::MmaOp;
 
 constexpr int kThreads = kSkinnyWarps * 32;
 constexpr int kUnroll = kSkinnyLoadsInFlight;
@@ -33,30 +35,6 @@ __device__ __forceinline__ uint4 loadStreaming(const void* p) {
 }
 
 __device__ __forceinline__ uint4 loadCached(const void* p) { return __ldg(static_cast<const uint4*>(p)); }
-
-template <typename T>
-struct Mma;
-template <>
-struct Mma<__nv_bfloat16> {
-  static __device__ __forceinline__ void run(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                             uint32_t b0, uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-  }
-};
-template <>
-struct Mma<__half> {
-  static __device__ __forceinline__ void run(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
-                                             uint32_t b0, uint32_t b1) {
-    asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-  }
-};
-
 
 // One CTA: tilesPerCta tiles of 16 W rows, each summed over k by kSplit warps (warp w takes tile
 // w / kSplit, k part w % kSplit). Partial sums meet in shared memory and the part-0 warp adds them
@@ -107,8 +85,8 @@ __global__ void __launch_bounds__(kThreads) skinnyGemmKernel(const T* __restrict
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; u++) {
-      Mma<T>::run(acc, a0[u].x, a1[u].x, a0[u].y, a1[u].y, b[u].x, b[u].y);
-      Mma<T>::run(acc, a0[u].z, a1[u].z, a0[u].w, a1[u].w, b[u].z, b[u].w);
+      MmaOp<T>::run(acc, {a0[u].x, a1[u].x, a0[u].y, a1[u].y}, b[u].x, b[u].y);
+      MmaOp<T>::run(acc, {a0[u].z, a1[u].z, a0[u].w, a1[u].w}, b[u].z, b[u].w);
     }
   }
   if (kb < kEnd) {  // the last partial step: vectors past kEnd are zeros
@@ -123,8 +101,8 @@ __global__ void __launch_bounds__(kThreads) skinnyGemmKernel(const T* __restrict
     }
 #pragma unroll
     for (int u = 0; u < kUnroll; u++) {
-      Mma<T>::run(acc, a0[u].x, a1[u].x, a0[u].y, a1[u].y, b[u].x, b[u].y);
-      Mma<T>::run(acc, a0[u].z, a1[u].z, a0[u].w, a1[u].w, b[u].z, b[u].w);
+      MmaOp<T>::run(acc, {a0[u].x, a1[u].x, a0[u].y, a1[u].y}, b[u].x, b[u].y);
+      MmaOp<T>::run(acc, {a0[u].z, a1[u].z, a0[u].w, a1[u].w}, b[u].z, b[u].w);
     }
   }
 
