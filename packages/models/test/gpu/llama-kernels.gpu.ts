@@ -86,6 +86,16 @@ function relErr(got: Float32Array, want: Float64Array): number {
   return Math.sqrt(num / den);
 }
 
+/** Captures `body` on `stream`, replays the graph once and waits: the calls run from a graph. */
+function runInGraph(stream: Stream, body: () => void): void {
+  stream.beginCapture();
+  body();
+  using graph = stream.endCapture();
+  using exec = graph.instantiate();
+  exec.launch(stream);
+  stream.synchronize();
+}
+
 const evenDims = {
   hiddenSize: 512,
   numHeadsQ: 8,
@@ -159,12 +169,7 @@ test('GEMM y = x @ W^T matches float64 (bf16 out, fp32 out, bias), at every buck
       // Captured and replayed: the same numbers.
       const m = Math.min(maxM, 5);
       dy.fill(0xff);
-      stream.beginCapture();
-      g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
-      using graph = stream.endCapture();
-      using exec = graph.instantiate();
-      exec.launch(stream);
-      stream.synchronize();
+      runInGraph(stream, () => g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle));
       const first = dy.read(new Uint8Array(m * n * outBytes));
       dy.fill(0xff);
       g.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
@@ -568,12 +573,7 @@ test('skinny GEMM (m <= 8) matches float64 and cuBLASLt, writes only m rows, is 
         stream.synchronize();
         assert.deepEqual(dy.read(new Uint8Array(bytes)), eager, `${c.name} m=${m}: eager calls differ`);
         dy.fill(0xff);
-        stream.beginCapture();
-        skinny.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle);
-        using graph = stream.endCapture();
-        using exec = graph.instantiate();
-        exec.launch(stream);
-        stream.synchronize();
+        runInGraph(stream, () => skinny.run(dx.ptr, dw.ptr, dy.ptr, m, stream.handle));
         assert.deepEqual(dy.read(new Uint8Array(bytes)), eager, `${c.name} m=${m}: graph replay differs from eager`);
       }
       // Rows past 8 take cuBLASLt.
@@ -717,12 +717,7 @@ test('skinny gate/up GEMM + SiLU x up in one launch equals the GEMM then siluMul
       }
       // Captured and replayed: the same bits.
       dOne.fill(0xff);
-      stream.beginCapture();
-      g.runSiluMul(dx.ptr, dw.ptr, dOne.ptr, 8, stream.handle);
-      using graph = stream.endCapture();
-      using exec = graph.instantiate();
-      exec.launch(stream);
-      stream.synchronize();
+      runInGraph(stream, () => g.runSiluMul(dx.ptr, dw.ptr, dOne.ptr, 8, stream.handle));
       assert.deepEqual(
         dOne.read(new Uint8Array(8 * inter * 2)),
         dTwo.read(new Uint8Array(8 * inter * 2)),
