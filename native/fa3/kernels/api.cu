@@ -361,6 +361,7 @@ Result forward(const ForwardArgs& a) {
   p.cu_seqlens_q = reinterpret_cast<const int*>(a.cu_seqlens_q);
   p.seq_lens = reinterpret_cast<const int*>(a.seq_lens);
   p.num_reqs = a.num_reqs;
+  p.q_rows = static_cast<int>(std::min<int64_t>(s.max_num_tokens, static_cast<int64_t>(a.num_reqs) * a.max_seqlen_q));
   p.num_pages = a.caps.num_pages;
   p.page_shift = -1;
   for (int sh = 4; sh < 31; ++sh)

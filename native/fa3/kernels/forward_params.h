@@ -23,6 +23,9 @@ struct ForwardParams {
   const int* cu_seqlens_q;
   const int* seq_lens;
   int num_reqs;
+  // Rows q holds: min(maxNumTokens, numReqs x maxSeqlenQ), the shape forward validates (host:
+  // the extent of the wgmma kernel's Q tensor map, which reads whole tiles and zero-fills past it).
+  int q_rows;
   int num_pages;
   int page_shift;  // log2(pageSize) when a power of two, else -1 (then 32-bit division)
   SchedShape shape;

@@ -23,8 +23,8 @@
 //     the other's GEMMs.
 //
 // The next tile's loads overlap this one's epilogue: the consumers arrive on QFree once their last
-// Q K^T has landed, the producer then loads the next Q, and the K / V stages come back through the
-// rings; the epilogue touches no shared memory of theirs. Only a tile that may run the fused
+// Q K^T has landed, the producer then loads the next Q (prefetched into L2 when the producer
+// decoded that tile, a tile ahead), and the K / V stages come back through the rings; the epilogue touches no shared memory of theirs. Only a tile that may run the fused
 // merge (splits > 1; the merge stages in Q and the K / V stages) makes the producer wait for its
 // done arrival first.
 //
@@ -170,6 +170,22 @@ __device__ __forceinline__ void wgmma_load_q(const ForwardParams& p, const TileI
     const T* src = valid ? q + (tok * p.shape.num_heads_q + head) * D + c * 8 : q;
     cp_async_16(sq + swizzled<Tr::kBlockM>(r, c), src, valid);
   }
+}
+
+// The tile's Q rows into L2, one bulk prefetch per query token (a token's g heads of one KV head
+// are contiguous), issued by one warp when the tile is decoded: the producer's Q load after the
+// consumers' QFree arrival then reads L2, not DRAM, while they finish the tile before (profile of
+// run X: consumers waited ~8% of their time for Q at causal B = 8, L = 4k).
+template <int D, typename T>
+__device__ __forceinline__ void prefetch_q_l2(const ForwardParams& p, const TileInfo& ti, int lane) {
+  if (ti.tile < 0 || ti.block_end <= ti.block_begin) return;
+  const int g = qheads_per_kvhead(p.shape);
+  const int first = ti.m_block * WgmmaTraits<D>::kBlockM / g;
+  const int last = (ti.m_block * WgmmaTraits<D>::kBlockM + ti.rows - 1) / g;
+  const T* q = static_cast<const T*>(p.q);
+  for (int i = first + lane; i <= last; i += 32)
+    bulk_prefetch_l2(q + ((ti.q_start + static_cast<int64_t>(i)) * p.shape.num_heads_q + ti.kv_head * g) * D,
+                     static_cast<uint32_t>(g * D * sizeof(T)));
 }
 
 // The page ids of KV block k of the tile into a K stage's page slots (for the consumers'
@@ -349,7 +365,7 @@ __device__ __forceinline__ void wgmma_load_block_lean(const ForwardParams& p, co
 }
 
 template <int D, typename T, int kVariant>
-__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const WgmmaKvMaps& maps, char* smem,
+__device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const WgmmaTmaMaps& maps, char* smem,
                                                TileInfo* s_tile, uint32_t bars, int total_tiles) {
   using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
   constexpr bool kLean = kVariant >= kWgmmaLean;
@@ -378,15 +394,47 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
     }
     // Warp 0's decode of this tile is visible (and, lean, its waits above are passed on).
     named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);
-    // Read from shared memory where used (a register copy would not fit the producer's 72): warp
-    // 0 next writes this slot at the end of tile iter + 2, past two more of these barriers.
+    // Read from shared memory where used (a register copy would not fit the producer's 72): the
+    // decoding warp next writes this slot during tile iter + 2, past two more of these barriers.
     const TileInfo& ti = s_tile[iter % Tr::kTileSlots];
     if (t == 0) mbar_arrive(bar(Tr::kBarTileFull));
     if (ti.tile == -1) break;
+    // The next tile, fetched and decoded by one warp (its lane 0 fetches), its Q rows prefetched
+    // into L2. Its slot last held tile iter - 2, whose consumers were done with it before their
+    // QFree arrivals of tile iter - 1, which the wait above saw complete.
+    auto decode_next = [&] {
+      int next = 0;
+      if ((t & 31) == 0) next = fetch_next_tile(p);
+      TileInfo* slot = &s_tile[(iter + 1) % Tr::kTileSlots];
+      decode_tile<Tr, false>(p, total_tiles, next, slot);
+      __syncwarp();
+      prefetch_q_l2<D, T>(p, *slot, t & 31);
+    };
     const int nblocks = ti.block_end - ti.block_begin;
     if (ti.tile >= 0 && nblocks > 0) {
-      wgmma_load_q<D, T>(p, ti, smem_u32(smem), t);
-      mbar_arrive_cp_async(bar(Tr::kBarQ));
+      if (maps.q_enabled) {
+        // One box per 64-column atom, issued by thread 0 with the bytes it expects; every other
+        // producer thread arrives as the cp.async path's do (the barrier counts 128).
+        if (t == 0) {
+          const int g = qheads_per_kvhead(p.shape);
+          mbar_arrive_expect_tx(bar(Tr::kBarQ), Tr::kQBytes);
+#pragma unroll
+          for (int a = 0; a < D / 64; ++a)
+            tma_load_3d(smem_u32(smem) + a * Tr::kBlockM * 128, &maps.q, bar(Tr::kBarQ), a * 64, ti.kv_head * g,
+                        ti.q_start + ti.m_block * Tr::kBlockM / g);
+        } else {
+          mbar_arrive(bar(Tr::kBarQ));
+        }
+      } else {
+        wgmma_load_q<D, T>(p, ti, smem_u32(smem), t);
+        mbar_arrive_cp_async(bar(Tr::kBarQ));
+      }
+    }
+    // Lean: warp 1 (which TMA-only blocks leave idle) decodes now, a whole tile ahead, off warp 0's
+    // chain of stage waits and TMA issues; short tiles were bound by that chain (profile of run Y:
+    // consumers waited ~7% of their time for Q at causal B = 8, L = 4k).
+    if (kLean && t >= 32 && t < 64) decode_next();
+    if (ti.tile >= 0 && nblocks > 0) {
       const CUtensorMap* k_map = maps.enabled ? &maps.k : nullptr;
       const CUtensorMap* v_map = maps.enabled ? &maps.v : nullptr;
       uint32_t* words = reinterpret_cast<uint32_t*>(smem + Tr::kPageOffset);
@@ -430,16 +478,13 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
       }
     }
     prev_merges = ti.tile >= 0 && ti.splits > 1;
-    // The next tile, fetched and decoded while the consumers finish this one. Its slot last held
-    // tile iter - 2, whose epilogue ended before the consumers' QFree arrival of tile iter - 1.
-    if (t < 32) {
-      int next = 0;
-      if (t == 0) next = fetch_next_tile(p);
-      decode_tile<Tr, false>(p, total_tiles, next, &s_tile[(iter + 1) % Tr::kTileSlots]);
-    }
+    // The other variants: warp 0, once this tile's loads are issued.
+    if (!kLean && t < 32) decode_next();
   }
   cp_async_wait<0>();
-  finish_forward(p);  // thread 0, after its last fetch
+  // Thread 0 arrives done after the last fetch of its CTA has returned (it ended the loop, through
+  // the decoded slot and the producer barrier), as reset_if_last_out needs.
+  finish_forward(p);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,7 +571,17 @@ __device__ __forceinline__ void scale_and_mask(const ForwardParams& p, const Wgm
   const int kb1 = kb0 + WgmmaTraits<D>::kBlockN - 1;
   const bool need_mask = kb1 > mk.hi_tile || kb0 < mk.lo_tile || bad_pages != 0;
   if (!kFoldScale || p.has_softcap) scale_scores<kNT>(p, s, kNT);
-  if (need_mask) {
+  if (need_mask && bad_pages == 0 && kb0 >= mk.lo_tile) {
+    // Only the upper bound can mask here (causal / right window / k_len: the diagonal block of
+    // every causal tile): one compare of a constant column against a per-row limit per score.
+    const int col0 = (lane & 3) * 2;
+    const int lim[2] = {mk.hi[0] - kb0 - col0, mk.hi[1] - kb0 - col0};
+#pragma unroll
+    for (int tt = 0; tt < kNT; ++tt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (tt * 8 + (e & 1) > lim[e >> 1]) s[tt][e] = -INFINITY;
+  } else if (need_mask) {
 #pragma unroll
     for (int tt = 0; tt < kNT; ++tt)
 #pragma unroll
@@ -613,6 +668,13 @@ struct WgmmaConsumerCtx {
   uint32_t nk, nv;
 };
 
+// This thread's last Q K^T of the tile has landed: the producer may load the next tile's Q
+// while the last P V and the epilogue run.
+template <typename Tr>
+__device__ __forceinline__ void release_q(const WgmmaConsumerCtx& c) {
+  mbar_arrive(c.bars + 8u * Tr::kBarQFree);
+}
+
 // Waits for the K (V) stage of the next block and returns its tile; lean, `word` gets the stage's
 // word (read before the stage goes back), and the proxy fence runs only where cp.async wrote it.
 template <typename Tr, bool kLean>
@@ -680,6 +742,7 @@ __device__ __forceinline__ void mainloop_plain(const ForwardParams& p, const Til
     issue_qk<D, T>(s, c.sq, sk);
     wgmma_wait<0>();
     fence_accumulators(s);
+    if (j == nblocks - 1) release_q<Tr>(c);
     const unsigned bad = release_k<Tr, false>(p, ti, c, ks, kb0, word);
     scale_and_mask<D>(p, mk, s, kb0, bad, c.lane);
     float alpha[2];
@@ -724,6 +787,7 @@ __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const T
     named_barrier_arrive(their_turn, 2 * 128);
     wgmma_wait<0>();
     fence_accumulators(s);
+    if (nblocks == 1) release_q<Tr>(c);
     const unsigned bad = release_k<Tr, kLean>(p, ti, c, ks, kb0, word);
     scale_and_mask<D, kLean>(p, mk, s, kb0, bad, c.lane);
     softmax_rows<kNT, kLean>(s, st.m, st.l, alpha, scale);  // O is still zero: its alpha needs no applying
@@ -741,6 +805,7 @@ __device__ __forceinline__ void mainloop_overlap(const ForwardParams& p, const T
     named_barrier_arrive(their_turn, 2 * 128);
     wgmma_wait<1>();  // S_j has landed; P V runs on
     fence_accumulators(s);
+    if (j == nblocks - 1) release_q<Tr>(c);
     const unsigned bad = release_k<Tr, kLean>(p, ti, c, ks, kb0, word);
     scale_and_mask<D, kLean>(p, mk, s, kb0, bad, c.lane);
     softmax_rows<kNT, kLean>(s, st.m, st.l, alpha, scale);
@@ -853,12 +918,15 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
         mk.lo_tile = mask_lo(base + (ti.m_block * Tr::kBlockM + ti.rows - 1) / g, p.window_left);
         mbar_wait(bar(Tr::kBarQ), q_loads & 1);
         ++q_loads;
+        fence_proxy_async_shared();  // a cp.async-gathered Q (generic proxy) before wgmma reads it
+        // Both main loops arrive on QFree once this thread's last Q K^T has landed.
         if constexpr (kOverlap)
           mainloop_overlap<D, T, Tr, (kVariant >= kWgmmaLean)>(p, ti, mk, c, st);
         else
           mainloop_plain<D, T, Tr>(p, ti, mk, c, st);
+      } else {
+        release_q<Tr>(c);  // no KV block, no Q K^T
       }
-      mbar_arrive(bar(Tr::kBarQFree));  // this thread's Q K^T are done: the next Q may come
       wgmma_store_tile<D, T>(p, ti, st, warp, c.lane, lse_stride);
       // The last split of the group to arrive merges it (row table in Q, staging in the K / V
       // stages: the producer waits for this tile's done arrival before refilling them).
@@ -879,7 +947,7 @@ __device__ __forceinline__ void wgmma_consumer(const ForwardParams& p, char* sme
 
 template <int D, typename T, int kVariant>
 __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
-    wgmma_kernel(const __grid_constant__ ForwardParams p, const __grid_constant__ WgmmaKvMaps maps) {
+    wgmma_kernel(const __grid_constant__ ForwardParams p, const __grid_constant__ WgmmaTmaMaps maps) {
   using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
   // Lean: one expected arrival a phase on the full barriers (wgmma_load_block_lean).
   constexpr int kFullArrivals = kVariant >= kWgmmaLean ? 1 : Tr::kProducerThreads;
@@ -916,7 +984,7 @@ __global__ void __launch_bounds__(WgmmaTraits<D>::kCtaThreads, 1)
 }
 
 template <int D, typename T, int kVariant>
-cudaError_t launch_wgmma_variant(const ForwardParams& p, int sm_count, cudaStream_t stream, const WgmmaKvMaps& maps) {
+cudaError_t launch_wgmma_variant(const ForwardParams& p, int sm_count, cudaStream_t stream, const WgmmaTmaMaps& maps) {
   using Tr = WgmmaTraits<D, wgmma_stages(D, kVariant)>;
   return launch_persistent<wgmma_kernel<D, T, kVariant>, Tr::kCtaThreads, Tr::kSmemBytes>(p, sm_count, stream, maps);
 }
@@ -925,7 +993,7 @@ cudaError_t launch_wgmma_variant(const ForwardParams& p, int sm_count, cudaStrea
 // the overlapped loop; lean-deep only where it has its own ring (D = 128; else it is lean).
 template <int D, typename T>
 cudaError_t launch_wgmma(const ForwardParams& p, int sm_count, cudaStream_t stream) {
-  const WgmmaKvMaps maps = make_kv_maps<D, T, WgmmaTraits<D>::kBlockN>(p);
+  const WgmmaTmaMaps maps = make_tma_maps<D, T, WgmmaTraits<D>::kBlockM, WgmmaTraits<D>::kBlockN>(p);
   if (!wgmma_overlap_enabled()) return launch_wgmma_variant<D, T, kWgmmaPlain>(p, sm_count, stream, maps);
   if (!wgmma_lean_enabled()) return launch_wgmma_variant<D, T, kWgmmaOverlap>(p, sm_count, stream, maps);
   if constexpr (wgmma_stages(D, kWgmmaLeanDeep) != wgmma_stages(D, kWgmmaLean)) {

@@ -17,7 +17,9 @@
 # random configs vs the CPU reference on FLASHGRAPH_FA3_KERNEL=wgmma (every head dim runs it);
 # grid: the prefill grid on GRID_KERNELS (default: general and every variant) at head dims
 # PREFILL_DIMS (default 128; the issue's grid is PREFILL_DIMS="64 128 256", ~3x the time) and
-# pages PREFILL_PAGES (default "16 256"; "16 32 64 256" times the per-page TMA at 32 / 64 too); sdpa:
+# pages PREFILL_PAGES (default "16 256"; "16 32 64 256" times the per-page TMA at 32 / 64 too), and
+# with GRID_BASELINE="DIR..." each variant of every DIR/fa3_selftest (earlier builds) too, rows
+# marked with the folder's name; sdpa:
 # PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
 # memcheck / racecheck / synccheck (SANITIZERS picks) on the tiny cases (every head dim; pages 16,
 # 32, 64, 256) of each variant in VARIANTS (default all five; VARIANTS=wgmma-ov-tma for the
@@ -93,6 +95,12 @@ for s in "${steps[@]}"; do
           vrun "$v" timeout $((45 * ndims)) "$st" prefill --dims "${dims// /,}" --pages "${pages// /,}" --json "$OUT/grid-$v.jsonl" > "$OUT/grid-$v.log" 2>&1
         fi
         summary+=("grid $v rc=$?")
+        # GRID_BASELINE="DIR...": the same variant from each DIR/fa3_selftest (earlier builds), in the same call.
+        for b in ${GRID_BASELINE:-}; do
+          [[ $v == general ]] && continue
+          vrun "$v" timeout $((45 * ndims)) "$b/fa3_selftest" prefill --dims "${dims// /,}" --pages "${pages// /,}" --json "$OUT/grid-base-$(basename "$b")-$v.jsonl" > "$OUT/grid-base-$(basename "$b")-$v.log" 2>&1
+          summary+=("grid baseline $(basename "$b") $v rc=$?")
+        done
       done ;;
     sdpa)
       PYTHONUNBUFFERED=1 timeout $((60 * $(wc -w <<< "$dims"))) python3 "$here/sdpa_baseline.py" $dims > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
@@ -120,7 +128,12 @@ for s in "${steps[@]}"; do
 done
 echo "==== prefill-device summary ($card)"
 printf '%s\n' "${summary[@]}"
-for k in general "${variants[@]}"; do [[ -f $OUT/grid-$k.log ]] && grep -E '^  (general|wgmma[-a-z0-9]*) ' "$OUT/grid-$k.log"; done
+for k in general "${variants[@]}"; do
+  [[ -f $OUT/grid-$k.log ]] && grep -E '^  (general|wgmma[-a-z0-9]*) ' "$OUT/grid-$k.log"
+  for b in ${GRID_BASELINE:-}; do
+    [[ -f $OUT/grid-base-$(basename "$b")-$k.log ]] && grep -E '^  wgmma[-a-z0-9]* ' "$OUT/grid-base-$(basename "$b")-$k.log" | sed "s/^  /  $(basename "$b") /"
+  done
+done
 [[ -f $OUT/sdpa.jsonl ]] && grep '"sdpa"' "$OUT/sdpa.jsonl" | python3 -c '
 import json, sys
 for l in sys.stdin:
