@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -1196,12 +1197,19 @@ void run_bench(FILE* json) {
 // (prepare + forward) one graph, median of 10 replays, TFLOP/s = 4 x (visible score elements) x D
 // x Hq / time. The kernel is the one this process picks (FLASHGRAPH_FA3_KERNEL), printed with
 // every line.
-// FA3_PREFILL_ONLY="causal,B,page,L" (e.g. "1,1,256,16384") runs that one grid point (for profilers).
+// FA3_PREFILL_ONLY="causal,B,page,L" (e.g. "1,1,256,16384") runs that one grid point (for profilers);
+// several points separated by ';' run those (prefill-device.sh's duel).
 bool prefill_point_selected(int causal, int B, int page, int L) {
   const char* only = std::getenv("FA3_PREFILL_ONLY");
   if (only == nullptr || *only == 0) return true;
-  int c = -1, b = -1, pg = -1, l = -1;
-  return std::sscanf(only, "%d,%d,%d,%d", &c, &b, &pg, &l) == 4 && c == causal && b == B && pg == page && l == L;
+  for (const char* at = only; at != nullptr && *at != 0;) {
+    int c = -1, b = -1, pg = -1, l = -1;
+    if (std::sscanf(at, "%d,%d,%d,%d", &c, &b, &pg, &l) == 4 && c == causal && b == B && pg == page && l == L)
+      return true;
+    at = std::strchr(at, ';');
+    if (at != nullptr) ++at;
+  }
+  return false;
 }
 
 void run_prefill_grid_dim(FILE* json, int D, const std::vector<int>& pages) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call for the wgmma prefill kernel (native/fa3/README.md, issue 14), run from a folder
 # holding fa3_selftest (tests/run.sh --build-only), this script and sdpa_baseline.py:
-#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [wgmma-lean] [wgmma-lean3] [grid] [sdpa] [sanitize] [auto] [sanitize-auto] [bench]
+#   bash prefill-device.sh [sass] [smoke] [wgmma] [wgmma-ov] [wgmma-ov-tma] [wgmma-lean] [wgmma-lean3] [grid] [sdpa] [duel] [sanitize] [auto] [sanitize-auto] [bench]
 # The wgmma kernel's variants (each sets all four switches; unset, OVERLAP and TMA are on, LEAN and
 # STAGES off): "wgmma" its plain main loop with the cp.async gather (FLASHGRAPH_FA3_WGMMA_OVERLAP=0
 # FLASHGRAPH_FA3_WGMMA_TMA=0), "wgmma-ov" FA3's overlapped one with the warpgroup ping-pong
@@ -20,7 +20,8 @@
 # pages PREFILL_PAGES (default "16 256"; "16 32 64 256" times the per-page TMA at 32 / 64 too), and
 # with GRID_BASELINE="DIR..." each variant of every DIR/fa3_selftest (earlier builds) too, rows
 # marked with the folder's name; sdpa:
-# PyTorch SDPA cuDNN / flash on the same shapes; sanitize:
+# PyTorch SDPA cuDNN / flash on the same shapes; duel: the default kernel and SDPA cuDNN taking
+# turns over a few D 128 points (DUEL_POINTS, DUEL_ROUNDS), medians and their ratio; sanitize:
 # memcheck / racecheck / synccheck (SANITIZERS picks) on the tiny cases (every head dim; pages 16,
 # 32, 64, 256) of each variant in VARIANTS (default all five; VARIANTS=wgmma-ov-tma for the
 # production one only); auto: the self-test on the default kernel choice (prepare, graph, configs;
@@ -105,6 +106,29 @@ for s in "${steps[@]}"; do
     sdpa)
       PYTHONUNBUFFERED=1 timeout $((60 * $(wc -w <<< "$dims"))) python3 "$here/sdpa_baseline.py" $dims > "$OUT/sdpa.jsonl" 2> "$OUT/sdpa.err"
       summary+=("sdpa rc=$? ($(head -1 "$OUT/sdpa.jsonl"))") ;;
+    duel)
+      # The default kernel and cuDNN taking turns, DUEL_ROUNDS (default 3) rounds over DUEL_POINTS
+      # ("causal,B,page,L ...", D 128), so clock and power drift reach both alike; medians per point.
+      pts=${DUEL_POINTS:-1,8,256,4096 1,8,256,16384 1,1,256,4096 1,1,256,16384}
+      only=$(tr ' ' ';' <<< "$pts")
+      sonly=$(for q in $pts; do IFS=, read -r c b _ l <<< "$q"; printf '%s,%s,%s;' "$c" "$b" "$l"; done)
+      for r in $(seq "${DUEL_ROUNDS:-3}"); do
+        FA3_PREFILL_ONLY=$only timeout 120 "$st" prefill --dims 128 --pages "$(for q in $pts; do cut -d, -f3 <<< "$q"; done | sort -u | paste -sd,)" --json "$OUT/duel-ours-$r.jsonl" > "$OUT/duel-ours-$r.log" 2>&1
+        SDPA_ONLY=$sonly PYTHONUNBUFFERED=1 timeout 120 python3 "$here/sdpa_baseline.py" 128 > "$OUT/duel-sdpa-$r.jsonl" 2>> "$OUT/sdpa.err"
+      done
+      summary+=("duel (${DUEL_ROUNDS:-3} rounds, median TFLOP/s; ours = the default kernel):"$'\n'"$(cat "$OUT"/duel-ours-*.jsonl "$OUT"/duel-sdpa-*.jsonl | python3 -c '
+import json, statistics, sys
+ours, cudnn = {}, {}
+for l in sys.stdin:
+    if not l.startswith("{"): continue
+    r = json.loads(l)
+    if r.get("kind") == "sdpa" and "cudnn_tflops" in r: cudnn.setdefault((r["causal"], r["B"], r["L"]), []).append(r["cudnn_tflops"])
+    elif r.get("kind") == "prefill": ours.setdefault((r["causal"], r["B"], r["page"], r["L"]), []).append(r["tflops"])
+for (c, b, pg, L), v in sorted(ours.items()):
+    o = statistics.median(v); d = cudnn.get((c, b, L))
+    line = "  duel causal=%d B=%d page=%d L=%-6d ours %6.1f (%s)" % (c, b, pg, L, o, " ".join("%.1f" % x for x in v))
+    if d: line += "  cudnn %6.1f (%s)  ratio %.3f" % (statistics.median(d), " ".join("%.1f" % x for x in d), o / statistics.median(d))
+    print(line)')") ;;
     sanitize)
       for v in ${VARIANTS:-${variants[*]}}; do
         [[ " ${variants[*]} " == *" $v "* ]] || { summary+=("sanitize: unknown variant '$v' (VARIANTS: ${variants[*]})"); continue; }

@@ -3,8 +3,10 @@
 # K / V: B requests of L tokens, q = k = L, Hq 32, Hkv 8 (K / V expanded to 32 heads), head dims
 # from the arguments (default 128; `python3 sdpa_baseline.py 64 128 256`), bf16, causal and not.
 # Median of 10 timed runs after 3 warm-ups, CUDA events. Device-side only (a test oracle, never
-# used by the packages). Prints one JSON line per point.
+# used by the packages). Prints one JSON line per point. SDPA_ONLY="causal,B,L;..." runs only those
+# points (prefill-device.sh's duel).
 import json
+import os
 import sys
 
 import torch
@@ -15,6 +17,9 @@ dims = [int(a) for a in sys.argv[1:]] or [128]
 backends = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}
 print(f"torch {torch.__version__} cudnn {torch.backends.cudnn.version()} {torch.cuda.get_device_name()}", flush=True)
 points = [(d, c, b, L) for d in dims for c in (1, 0) for b in (1, 8) for L in (1024, 4096, 16384)]
+only = {tuple(int(x) for x in p.split(",")) for p in os.environ.get("SDPA_ONLY", "").split(";") if p}
+if only:
+    points = [(d, c, b, L) for d, c, b, L in points if (c, b, L) in only]
 for d, causal, b, L in points:
     q = torch.randn(b, hq, L, d, device="cuda", dtype=torch.bfloat16)
     k = torch.randn(b, hkv, L, d, device="cuda", dtype=torch.bfloat16)
