@@ -109,26 +109,34 @@ for s in "${steps[@]}"; do
     duel)
       # The default kernel and cuDNN taking turns, DUEL_ROUNDS (default 3) rounds over DUEL_POINTS
       # ("causal,B,page,L ...", D 128), so clock and power drift reach both alike; medians per point.
+      # With GRID_BASELINE each earlier build takes its turn too (rows marked with its folder).
       pts=${DUEL_POINTS:-1,8,256,4096 1,8,256,16384 1,1,256,4096 1,1,256,16384}
       only=$(tr ' ' ';' <<< "$pts")
       sonly=$(for q in $pts; do IFS=, read -r c b _ l <<< "$q"; printf '%s,%s,%s;' "$c" "$b" "$l"; done)
+      dpages=$(for q in $pts; do cut -d, -f3 <<< "$q"; done | sort -u | paste -sd,)
       for r in $(seq "${DUEL_ROUNDS:-3}"); do
-        FA3_PREFILL_ONLY=$only timeout 120 "$st" prefill --dims 128 --pages "$(for q in $pts; do cut -d, -f3 <<< "$q"; done | sort -u | paste -sd,)" --json "$OUT/duel-ours-$r.jsonl" > "$OUT/duel-ours-$r.log" 2>&1
+        FA3_PREFILL_ONLY=$only timeout 120 "$st" prefill --dims 128 --pages "$dpages" --json "$OUT/duel-ours-$r.jsonl" > "$OUT/duel-ours-$r.log" 2>&1
+        for b in ${GRID_BASELINE:-}; do
+          FA3_PREFILL_ONLY=$only timeout 120 "$b/fa3_selftest" prefill --dims 128 --pages "$dpages" --json "$OUT/duel-$(basename "$b")-$r.jsonl" > "$OUT/duel-$(basename "$b")-$r.log" 2>&1
+        done
         SDPA_ONLY=$sonly PYTHONUNBUFFERED=1 timeout 120 python3 "$here/sdpa_baseline.py" 128 > "$OUT/duel-sdpa-$r.jsonl" 2>> "$OUT/sdpa.err"
       done
-      summary+=("duel (${DUEL_ROUNDS:-3} rounds, median TFLOP/s; ours = the default kernel):"$'\n'"$(cat "$OUT"/duel-ours-*.jsonl "$OUT"/duel-sdpa-*.jsonl | python3 -c '
-import json, statistics, sys
-ours, cudnn = {}, {}
-for l in sys.stdin:
-    if not l.startswith("{"): continue
-    r = json.loads(l)
-    if r.get("kind") == "sdpa" and "cudnn_tflops" in r: cudnn.setdefault((r["causal"], r["B"], r["L"]), []).append(r["cudnn_tflops"])
-    elif r.get("kind") == "prefill": ours.setdefault((r["causal"], r["B"], r["page"], r["L"]), []).append(r["tflops"])
-for (c, b, pg, L), v in sorted(ours.items()):
-    o = statistics.median(v); d = cudnn.get((c, b, L))
-    line = "  duel causal=%d B=%d page=%d L=%-6d ours %6.1f (%s)" % (c, b, pg, L, o, " ".join("%.1f" % x for x in v))
-    if d: line += "  cudnn %6.1f (%s)  ratio %.3f" % (statistics.median(d), " ".join("%.1f" % x for x in d), o / statistics.median(d))
-    print(line)')") ;;
+      summary+=("duel (${DUEL_ROUNDS:-3} rounds, median TFLOP/s; ours = the default kernel):"$'\n'"$(cd "$OUT" && python3 -c '
+import glob, json, re, statistics
+runs, cudnn = {}, {}
+for f in sorted(glob.glob("duel-*.jsonl")):
+    who = re.match(r"duel-(.*)-[0-9]+[.]jsonl", f).group(1)
+    for l in open(f):
+        if not l.startswith("{"): continue
+        r = json.loads(l)
+        if r.get("kind") == "sdpa" and "cudnn_tflops" in r: cudnn.setdefault((r["causal"], r["B"], r["L"]), []).append(r["cudnn_tflops"])
+        elif r.get("kind") == "prefill": runs.setdefault(who, {}).setdefault((r["causal"], r["B"], r["page"], r["L"]), []).append(r["tflops"])
+for who in sorted(runs, key=lambda w: w != "ours"):
+    for (c, b, pg, L), v in sorted(runs[who].items()):
+        o = statistics.median(v); d = cudnn.get((c, b, L))
+        line = "  duel %s causal=%d B=%d page=%d L=%-6d %6.1f (%s)" % (who, c, b, pg, L, o, " ".join("%.1f" % x for x in v))
+        if d: line += "  cudnn %6.1f (%s)  ratio %.3f" % (statistics.median(d), " ".join("%.1f" % x for x in d), o / statistics.median(d))
+        print(line)')") ;;
     sanitize)
       for v in ${VARIANTS:-${variants[*]}}; do
         [[ " ${variants[*]} " == *" $v "* ]] || { summary+=("sanitize: unknown variant '$v' (VARIANTS: ${variants[*]})"); continue; }
