@@ -23,10 +23,11 @@
 //     the other's GEMMs.
 //
 // The next tile's loads overlap this one's epilogue: the consumers arrive on QFree once their last
-// Q K^T has landed, the producer then loads the next Q (prefetched into L2 when the producer
-// decoded that tile, a tile ahead), and the K / V stages come back through the rings; the epilogue touches no shared memory of theirs. Only a tile that may run the fused
-// merge (splits > 1; the merge stages in Q and the K / V stages) makes the producer wait for its
-// done arrival first.
+// Q K^T has landed, the producer then loads the next Q (by TMA where the GQA group divides the
+// tile; prefetched into L2 when the producer decoded that tile, a tile ahead), and the K / V
+// stages come back through the rings; the epilogue touches no shared memory of theirs. Only a tile
+// that may run the fused merge (splits > 1; the merge stages in Q and the K / V stages) makes the
+// producer wait for its done arrival first.
 //
 // Same contract, metadata, partials layout and fused combine as forward_kernel; the tiles are
 // tile_shape(kKernelWgmma, ...) (prepare numbers them so when choose_forward_kernel picks this
@@ -247,7 +248,7 @@ __device__ __forceinline__ void wgmma_load_rows(const ForwardParams& p, const Ti
 }
 
 // KV block k of the tile from one cache into a stage tile whose full barrier is full_bar, by TMA
-// where it can (`map`: make_kv_maps made one for this page size), else by the cp.async gather.
+// where it can (`map`: make_tma_maps made one for this page size), else by the cp.async gather.
 // The block is cut into units of min(page size, kBlockN) keys, one page's share of it (the map's
 // box rows): the whole block when a page holds whole blocks, else each of its kBlockN / page-size
 // pages. A unit on a valid page whose keys are all < k_len is one box per 64-column swizzle atom,
@@ -265,7 +266,7 @@ __device__ __forceinline__ void wgmma_load_block(const ForwardParams& p, const T
   using Tr = WgmmaTraits<D>;
   unsigned by_tma = 0;  // bit q: 16-key group q is loaded by TMA
   if (map != nullptr) {
-    const int unit = min(p.shape.page_size, Tr::kBlockN);  // a power of two (see make_kv_maps)
+    const int unit = min(p.shape.page_size, Tr::kBlockN);  // a power of two (see make_tma_maps)
     const int lane = t & 31;
     const int block_pos = (ti.block_begin + k) * Tr::kBlockN;
     const int gpos = block_pos + lane * 16;                     // lane q's group (q < kGroupsPerBlock)
@@ -392,7 +393,8 @@ __device__ __forceinline__ void wgmma_producer(const ForwardParams& p, const Wgm
         fence_proxy_async_shared();  // the merge's generic accesses before the next TMA writes
       }
     }
-    // Warp 0's decode of this tile is visible (and, lean, its waits above are passed on).
+    // The decoding warp's slot of this tile is visible (and, lean, warp 0's waits above are passed
+    // on).
     named_barrier_sync(Tr::kBarProducer, Tr::kProducerThreads);
     // Read from shared memory where used (a register copy would not fit the producer's 72): the
     // decoding warp next writes this slot during tile iter + 2, past two more of these barriers.
