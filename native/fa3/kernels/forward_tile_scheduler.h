@@ -53,7 +53,9 @@ __device__ __forceinline__ void tile_from_request(const ForwardParams& p, int ti
   const int mb = m_blocks(r.q_len, g, ts);
   const int within = tile - tile_offset;
   if (mb > 0 && within >= 0) {
-    const TileCoord c = tile_coord(within, splits, mb, s.num_heads_kv, p.causal != 0);
+    const TileCoord c =
+        tile_coord(within, splits, mb, s.num_heads_kv, heads_per_section(r.k_len, s.head_dim, s.num_heads_kv),
+                   p.causal != 0);
     if (c.m_block < mb) {
       const int nb = n_blocks(r.k_len, ts);
       const BlockRange range = split_block_range(nb, splits, c.split);

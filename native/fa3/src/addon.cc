@@ -178,6 +178,32 @@ Napi::Value WorkspaceLayout(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// tileOrder({numHeadsKv, headDim, kLen, mBlocks, splits, causal}): scheduling.h tile_coord at every
+// position of one request's tiles and one past them, as [kvHead, mBlock, split] triples (the
+// forward kernels' tile order; the native parity tests check it covers every tile once, in L2
+// sections of heads_per_section heads, longest first). Host code: no device needed.
+Napi::Value TileOrder(const Napi::CallbackInfo& info) {
+  const char* fn = "tileOrder";
+  const Fields a = argsOf(info, fn);
+  const int hkv = a.integer("numHeadsKv", 1, 256);
+  const int head_dim = a.integer("headDim", 1, 1024);
+  const int k_len = a.integer("kLen", 0, 1 << 30);
+  const int splits = a.integer("splits", 1, fa3::kMaxSplitsLimit);
+  // At most 2^22 tiles (the answer's size): the bound on mBlocks follows from the other two.
+  const int m_blocks = a.integer("mBlocks", 1, (1 << 22) / (hkv * splits));
+  const bool causal = a.boolean("causal");
+  const int64_t tiles = static_cast<int64_t>(hkv) * m_blocks * splits;
+  const int hs = fa3::heads_per_section(k_len, head_dim, hkv);
+  Napi::Int32Array out = Napi::Int32Array::New(a.env(), static_cast<size_t>(3 * (tiles + 1)));
+  for (int64_t i = 0; i <= tiles; ++i) {
+    const fa3::TileCoord c = fa3::tile_coord(static_cast<int>(i), splits, m_blocks, hkv, hs, causal);
+    out[3 * i] = c.kv_head;
+    out[3 * i + 1] = c.m_block;
+    out[3 * i + 2] = c.split;
+  }
+  return out;
+}
+
 Napi::Value ResolveNumSplits(const Napi::CallbackInfo& info) {
   const char* fn = "resolveNumSplits";
   const Fields a = argsOf(info, fn);
@@ -292,6 +318,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("workspaceLayout", Napi::Function::New(env, WorkspaceLayout, "workspaceLayout"));
   exports.Set("resolveNumSplits", Napi::Function::New(env, ResolveNumSplits, "resolveNumSplits"));
   exports.Set("planSplitsHost", Napi::Function::New(env, PlanSplitsHost, "planSplitsHost"));
+  exports.Set("tileOrder", Napi::Function::New(env, TileOrder, "tileOrder"));
   exports.Set("prepare", Napi::Function::New(env, Prepare, "prepare"));
   exports.Set("forward", Napi::Function::New(env, Forward, "forward"));
   exports.Set("writeKvCache", Napi::Function::New(env, WriteKvCache, "writeKvCache"));

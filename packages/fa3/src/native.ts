@@ -60,6 +60,15 @@ export interface NativeFa3 {
     smCount: number;
     kernel?: ForwardKernelName;
   }): { splits: Int32Array; tileOffsets: Int32Array; order: Int32Array; totalTiles: number };
+  /** One request's tiles in the kernels' order (scheduling.h tile_coord): [kvHead, mBlock, split] per position, one past the end too. */
+  tileOrder(a: {
+    numHeadsKv: number;
+    headDim: number;
+    kLen: number;
+    mBlocks: number;
+    splits: number;
+    causal: boolean;
+  }): Int32Array;
   prepare(a: {
     stream: bigint;
     workspace: bigint;

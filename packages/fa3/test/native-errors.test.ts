@@ -215,6 +215,21 @@ describe.runIf(addon !== null)('fa3 addon errors (no GPU needed)', () => {
     expect(err).toMatchObject({ cudaName: 'cudaErrorInvalidValue', call: 'workspaceLayout', path: 'test' });
   });
 
+  it('tileOrder: each argument named with its range (mBlocks bounded by the answer size)', () => {
+    const args = { numHeadsKv: 8, headDim: 128, kLen: 4096, mBlocks: 4, splits: 1, causal: true };
+    expect(a.tileOrder(args).length).toBe(3 * (8 * 4 + 1));
+    expectArgumentError(() => a.tileOrder({ ...args, numHeadsKv: 0 }), 'out_of_range', 'tileOrder.numHeadsKv');
+    expectArgumentError(() => a.tileOrder({ ...args, kLen: -1 }), 'out_of_range', 'tileOrder.kLen');
+    expectArgumentError(
+      () => a.tileOrder({ ...args, splits: 256, mBlocks: 4096 }),
+      'out_of_range',
+      'tileOrder.mBlocks',
+      'integer in [1, 2048]',
+    );
+    expectArgumentError(() => a.tileOrder({ ...args, causal: 1 as never }), 'invalid_type', 'tileOrder.causal');
+    expectArgumentError(() => a.tileOrder(undefined as never), 'invalid_type', 'tileOrder');
+  });
+
   it('planSplitsHost and resolveNumSplits: short Int32Arrays, bounds, unknown kernels', () => {
     expectArgumentError(
       () => a.planSplitsHost({ ...planArgs, cuSeqlensQ: Int32Array.of(0) }),

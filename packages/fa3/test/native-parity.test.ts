@@ -194,3 +194,69 @@ describe.skipIf(!native)('TypeScript scheduling maths == addon (scheduling.h)', 
     );
   });
 });
+
+// The forward kernels' tile order inside one request (scheduling.h, top of file), written out
+// as loops: KV heads in sections of as many heads as keep their K and V within 32 MiB of L2;
+// per section the m blocks (a causal request's last first), then the section's heads, then
+// the splits.
+function expectedTileOrder(
+  hkv: number,
+  headDim: number,
+  kLen: number,
+  mBlocks: number,
+  splits: number,
+  causal: boolean,
+) {
+  const perHead = 4 * Math.max(kLen, 1) * headDim;
+  const hs = Math.min(hkv, Math.max(1, Math.floor((32 * 2 ** 20) / perHead)));
+  const out: number[] = [];
+  for (let h0 = 0; h0 < hkv; h0 += hs)
+    for (let rank = 0; rank < mBlocks; ++rank)
+      for (let h = h0; h < Math.min(h0 + hs, hkv); ++h)
+        for (let s = 0; s < splits; ++s) out.push(h, causal ? mBlocks - 1 - rank : rank, s);
+  return { order: out, hs };
+}
+
+describe.skipIf(!native)('tile order (scheduling.h tile_coord) == the order written out', () => {
+  it('every (KV head, m block, split) once, in L2 sections, longest first; one past the end is dropped', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          hkv: fc.integer({ min: 1, max: 16 }),
+          headDim: fc.constantFrom(...HEAD_DIMS),
+          kLen: fc.oneof(fc.integer({ min: 0, max: 4096 }), fc.integer({ min: 4096, max: 1 << 20 })),
+          mBlocks: fc.integer({ min: 1, max: 40 }),
+          splits: fc.integer({ min: 1, max: 4 }),
+          causal: fc.boolean(),
+        }),
+        ({ hkv, headDim, kLen, mBlocks, splits, causal }) => {
+          const got = native!.tileOrder({ numHeadsKv: hkv, headDim, kLen, mBlocks, splits, causal });
+          const { order } = expectedTileOrder(hkv, headDim, kLen, mBlocks, splits, causal);
+          expect(Array.from(got.subarray(0, order.length))).toEqual(order);
+          // Position tiles (past the request's tiles): m block = mBlocks, which every kernel drops.
+          const past = got.subarray(order.length);
+          expect(past[1]).toBe(mBlocks);
+          expect(past[0]).toBeGreaterThanOrEqual(0);
+          expect(past[0]).toBeLessThan(hkv);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('sections: every head in one up to 4k keys at D 128 (8 KV heads), four at 16k, one at 64k', () => {
+    // Heads per section = the leading positions of the longest m block (one split).
+    const heads = (kLen: number) => {
+      const got = native!.tileOrder({ numHeadsKv: 8, headDim: 128, kLen, mBlocks: 4, splits: 1, causal: true });
+      let n = 0;
+      while (n < 32 && got[3 * n + 1] === 3) ++n;
+      return n;
+    };
+    expect(expectedTileOrder(8, 128, 4096, 4, 1, true).hs).toBe(8);
+    expect(heads(4096)).toBe(8);
+    expect(expectedTileOrder(8, 128, 16384, 4, 1, true).hs).toBe(4);
+    expect(heads(16384)).toBe(4);
+    expect(expectedTileOrder(8, 128, 65536, 4, 1, true).hs).toBe(1);
+    expect(heads(65536)).toBe(1);
+  });
+});
