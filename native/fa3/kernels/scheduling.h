@@ -13,13 +13,13 @@
 //     the first:
 //       tile - tileOffsets[i] = (h0 * m_blocks + m_rank * hs' + head - h0) * splits + split,
 //       m_block = causal ? m_blocks - 1 - m_rank : m_rank,
-//     h0 = the section's first head, hs' its heads (hs but in a last, smaller section). hs =
-//     heads_per_section: as many KV heads as
-//     keep their K / V within 32 MiB of L2 at the request's k_len (all of them up to 4k at D 128),
-//     so the CTAs running at once share those heads' K / V in L2. With every head in one
-//     section, a 16k prompt's CTAs streamed 64 MB of K / V at once, past the 50 MB L2 (run AF's
-//     profile: 80% L2 hits, cuDNN 97%); one head at a time instead started the last head's
-//     longest tiles near the end (run AG: causal 4k 9% slower).
+//     h0 = the section's first head, hs' its heads (hs but in a last, smaller section).
+//     hs = heads_per_section: as many KV heads as keep their K / V within 32 MiB of L2 at the
+//     request's k_len (all of them up to 4k at D 128), so the CTAs running at once share those
+//     heads' K / V in L2. With every head in one section, a 16k prompt's CTAs streamed 64 MB of
+//     K / V at once, past the 50 MB L2 (run AF's profile: 80% L2 hits, cuDNN 97%); one head at
+//     a time instead started the last head's longest tiles near the end (run AG: causal 4k 9%
+//     slower).
 #pragma once
 
 #include <stdint.h>

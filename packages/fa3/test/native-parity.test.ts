@@ -233,7 +233,7 @@ describe.skipIf(!native)('tile order (scheduling.h tile_coord) == the order writ
           const got = native!.tileOrder({ numHeadsKv: hkv, headDim, kLen, mBlocks, splits, causal });
           const { order } = expectedTileOrder(hkv, headDim, kLen, mBlocks, splits, causal);
           expect(Array.from(got.subarray(0, order.length))).toEqual(order);
-          // Position tiles (past the request's tiles): m block = mBlocks, which every kernel drops.
+          // One past the last tile: m block = mBlocks, which every kernel drops.
           const past = got.subarray(order.length);
           expect(past[1]).toBe(mBlocks);
           expect(past[0]).toBeGreaterThanOrEqual(0);
