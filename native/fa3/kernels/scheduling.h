@@ -279,27 +279,18 @@ FA3_HD int heads_per_section(int k_len, int head_dim, int num_heads_kv) {
 }
 
 // m_b >= 1, 1 <= hs <= num_heads_kv (heads_per_section). A position past the request's tiles
-// (corrupt metadata) gets m_block = m_b and a KV head in range, so its caller drops it.
+// (corrupt metadata) gets m_block >= m_b and a KV head in range, so its caller drops it.
 FA3_HD TileCoord tile_coord(int within, int splits, int m_b, int num_heads_kv, int hs, bool causal) {
   TileCoord c;
   c.split = within % splits;
   const int rest = within / splits;
-  // Full sections of hs heads first, then the last section of the remaining heads.
-  const int full = num_heads_kv / hs;
-  const int64_t in_full = static_cast<int64_t>(full) * hs * m_b;
-  int head, m_rank;
-  if (rest < in_full) {
-    const int section = rest / (hs * m_b), r = rest % (hs * m_b);
-    m_rank = r / hs;
-    head = section * hs + r % hs;
-  } else {
-    const int last = num_heads_kv - full * hs;  // 0: rest is past every tile
-    const int64_t r = rest - in_full;
-    m_rank = last > 0 ? static_cast<int>(r / last) : m_b;
-    head = full * hs + (last > 0 ? static_cast<int>(r % last) : 0);
-  }
-  c.kv_head = head < num_heads_kv ? head : num_heads_kv - 1;
-  c.m_block = head >= num_heads_kv || m_rank >= m_b ? m_b : (causal ? m_b - 1 - m_rank : m_rank);
+  // Sections of hs heads (the last may hold fewer); past the end stays in the last section.
+  const int section = static_cast<int>(min64(rest / (hs * m_b), (num_heads_kv - 1) / hs));
+  const int h0 = section * hs, heads = static_cast<int>(min64(hs, num_heads_kv - h0));
+  const int r = rest - h0 * m_b;
+  const int m_rank = r / heads;
+  c.kv_head = h0 + r % heads;
+  c.m_block = m_rank >= m_b ? m_b : (causal ? m_b - 1 - m_rank : m_rank);
   return c;
 }
 
