@@ -197,9 +197,12 @@ Napi::Value TileOrder(const Napi::CallbackInfo& info) {
   Napi::Int32Array out = Napi::Int32Array::New(a.env(), static_cast<size_t>(3 * (tiles + 1)));
   for (int64_t i = 0; i <= tiles; ++i) {
     const fa3::TileCoord c = fa3::tile_coord(static_cast<int>(i), splits, m_blocks, hkv, hs, causal);
-    out[3 * i] = c.kv_head;
-    out[3 * i + 1] = c.m_block;
-    out[3 * i + 2] = c.split;
+    // size_t index: an int64_t one is ambiguous between TypedArrayOf::operator[] and the built-in
+    // subscript through napi_value (gcc -Werror rejects it).
+    const size_t at = static_cast<size_t>(3 * i);
+    out[at] = c.kv_head;
+    out[at + 1] = c.m_block;
+    out[at + 2] = c.split;
   }
   return out;
 }
