@@ -116,12 +116,69 @@ export function checkFunction<F extends (...args: never[]) => unknown>(path: str
  * change what was checked.
  */
 export function checkObject(path: string, value: unknown): Readonly<Record<string, unknown>> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
-    throw new InvalidArgumentError({ code: 'invalid_type', path, value, allowed: `object (got ${kindOf(value)})` });
+  const builtin = value !== null && typeof value === 'object' ? builtinKind(value) : undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value) || builtin) {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path,
+      value,
+      allowed: `object (got ${builtin ?? kindOf(value)})`,
+    });
   }
+  // One read of every own key, here: a getter or proxy trap that throws fails the check (typed,
+  // with the original as its cause) rather than escaping later from the middle of the work.
   const out: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(value)) out[key] = (value as Record<string, unknown>)[key];
+  try {
+    for (const key of Object.keys(value)) out[key] = (value as Record<string, unknown>)[key];
+  } catch (cause) {
+    throw unreadable(path, value, cause, 'an object whose own properties can be read');
+  }
   return out;
+}
+
+// A getter or proxy trap threw while a check read the value.
+function unreadable(path: string, value: unknown, cause: unknown, allowed: string): InvalidArgumentError {
+  let reason: string;
+  try {
+    reason = cause instanceof Error ? cause.message : formatValue(cause);
+  } catch {
+    reason = 'it threw';
+  }
+  return new InvalidArgumentError({
+    code: 'invalid_value',
+    path,
+    value,
+    problem: `could not be read (${reason})`,
+    allowed,
+    cause,
+  });
+}
+
+// Built-in objects that hold their data in internal slots rather than own properties: as an
+// options or record object they would read as empty, so they are rejected by name.
+const BUILTIN_KINDS: ReadonlyArray<readonly [string, abstract new (...args: never[]) => unknown]> = [
+  ['Map', Map],
+  ['Set', Set],
+  ['WeakMap', WeakMap],
+  ['WeakSet', WeakSet],
+  ['Date', Date],
+  ['RegExp', RegExp],
+  ['Error', Error],
+  ['Promise', Promise],
+  ['ArrayBuffer', ArrayBuffer],
+  ['SharedArrayBuffer', SharedArrayBuffer],
+  ['String', String],
+  ['Number', Number],
+  ['Boolean', Boolean],
+];
+
+function builtinKind(value: object): string | undefined {
+  try {
+    for (const [name, type] of BUILTIN_KINDS) if (value instanceof type) return name;
+  } catch {
+    // A proxy whose getPrototypeOf trap throws: its keys are read (and fail) next.
+  }
+  return undefined;
 }
 
 /**
@@ -169,9 +226,14 @@ export function checkArray(
   if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) {
     throw new InvalidArgumentError({ code: 'invalid_type', path, value, allowed });
   }
-  // A Proxy passes Array.isArray and can report any length (1.5, -1, 2^53): check it is one.
-  const length = (value as ArrayLike<unknown>).length;
-  if (!Number.isSafeInteger(length) || length < min || length > lengths.maxLength) {
+  // A Proxy passes Array.isArray and can report any length (1.5, -1, 2^53), or throw: check it is one.
+  let length: unknown;
+  try {
+    length = (value as ArrayLike<unknown>).length;
+  } catch (cause) {
+    throw unreadable(`${path}.length`, value, cause, allowed);
+  }
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < min || length > lengths.maxLength) {
     throw new InvalidArgumentError({ code: 'out_of_range', path: `${path}.length`, value: length, allowed });
   }
   return value as ArrayLike<unknown>;
@@ -186,6 +248,14 @@ export function checkIntArray(
 ): number[] {
   const items = checkArray(path, value, lengths);
   const out = new Array<number>(items.length);
-  for (let i = 0; i < items.length; i++) out[i] = checkInt(`${path}[${i}]`, items[i], range);
+  for (let i = 0; i < items.length; i++) {
+    let item: unknown;
+    try {
+      item = items[i];
+    } catch (cause) {
+      throw unreadable(`${path}[${i}]`, value, cause, intRangeText(range));
+    }
+    out[i] = checkInt(`${path}[${i}]`, item, range);
+  }
   return out;
 }

@@ -20,6 +20,8 @@ export class InvalidArgumentError extends FlashgraphError {
     allowed: string;
     problem?: string;
     fix?: string;
+    /** What reading the value threw, where that is the problem (a getter, a proxy trap). */
+    cause?: unknown;
   }) {
     super({
       code: init.code,
@@ -28,6 +30,7 @@ export class InvalidArgumentError extends FlashgraphError {
       value: init.value,
       allowed: init.allowed,
       ...(init.fix === undefined ? {} : { fix: init.fix }),
+      ...(init.cause === undefined ? {} : { cause: init.cause }),
     });
   }
 }

@@ -68,13 +68,17 @@ export class FlashgraphError extends Error {
 
   /** `instanceof` across copies of a class (duplicate installs, ESM and CJS builds). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // `this` is the class on the right of `instanceof`, a subclass included.
-    // biome-ignore lint/complexity/noThisInStatic: see above
-    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (value === null || typeof value !== 'object') return false;
-    const chain = (value as { [BRAND]?: unknown })[BRAND];
-    // biome-ignore lint/complexity/noThisInStatic: see above
-    return Array.isArray(chain) && chain.includes(this.name);
+    try {
+      // `this` is the class on the right of `instanceof`, a subclass included.
+      // biome-ignore lint/complexity/noThisInStatic: see above
+      if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+      const chain = (value as { [BRAND]?: unknown })[BRAND];
+      // biome-ignore lint/complexity/noThisInStatic: see above
+      return Array.isArray(chain) && chain.includes(this.name);
+    } catch {
+      return false; // a proxy whose traps throw is no error of ours
+    }
   }
 
   /** Plain data for logs and JSON output. */
@@ -89,5 +93,10 @@ export class FlashgraphError extends Error {
 
 /** Whether `value` is an error thrown by any copy of any @flashgraph package. */
 export function isFlashgraphError(value: unknown): value is FlashgraphError {
-  return value !== null && typeof value === 'object' && Array.isArray((value as { [BRAND]?: unknown })[BRAND]);
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return Array.isArray((value as { [BRAND]?: unknown })[BRAND]);
+  } catch {
+    return false; // a proxy whose traps throw is no error of ours
+  }
 }

@@ -9,16 +9,22 @@ function repr(value: unknown): string {
   if (typeof value === 'function') return '[function]';
   if (typeof value === 'symbol') return value.toString();
   if (value === null) return 'null';
-  // Large arrays and typed arrays by kind and length: printing a million token ids helps nobody.
-  if (ArrayBuffer.isView(value)) {
-    const length = (value as unknown as { length?: unknown }).length;
-    return `${value.constructor?.name ?? 'ArrayBufferView'}(${typeof length === 'number' ? length : value.byteLength})`;
-  }
-  if (Array.isArray(value) && value.length > 16) return `array(${value.length})`;
+  // An object may be a proxy or have getters that throw: formatting an error must never throw
+  // one of its own, so every read of the object sits inside the try.
   try {
+    // Large arrays and typed arrays by kind and length: printing a million token ids helps nobody.
+    if (ArrayBuffer.isView(value)) {
+      const length = (value as unknown as { length?: unknown }).length;
+      return `${value.constructor?.name ?? 'ArrayBufferView'}(${typeof length === 'number' ? length : value.byteLength})`;
+    }
+    if (Array.isArray(value) && value.length > 16) return `array(${value.length})`;
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return '[unreadable object]';
+    }
   }
 }
 
