@@ -1,6 +1,6 @@
 // Which capture sizes get a full decode graph: the one rule both the config's AoT check and the
 // runner's capture plan use, so what the config approves is what the runner captures.
-import { checkInt, checkIntArray, checkObject, checkOneOf, INT32_MAX } from '@flashgraph/errors';
+import { checkInt, checkIntArray, checkObject, checkOneOf, INT32_MAX, InvalidArgumentError } from '@flashgraph/errors';
 import { modeProperties } from './mode-properties.js';
 import { GRAPH_MODES, MAX_NUM_CAPTURE_SIZES } from './schema.js';
 import type { GraphMode } from './types.js';
@@ -59,5 +59,16 @@ export function decodeGraphSizes(
     { min: 1, max: INT32_MAX },
     { maxLength: MAX_NUM_CAPTURE_SIZES },
   );
+  // The reachability rule walks the sizes in order: unsorted or repeated sizes would give a wrong set.
+  for (let i = 1; i < sizes.length; i++) {
+    if (sizes[i]! <= sizes[i - 1]!) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: `resolved.captureSizes[${i}]`,
+        value: sizes[i],
+        allowed: `strictly ascending sizes (greater than resolved.captureSizes[${i - 1}] = ${sizes[i - 1]})`,
+      });
+    }
+  }
   return Object.freeze(fullDecodeSizesOf(mode, sizes, k, Math.min(seqs, cap)));
 }

@@ -5,6 +5,7 @@ export { decodeGraphSizes } from './decode-graph-sizes.js';
 export { defaultCaptureSizes } from './default-capture-sizes.js';
 export type { CaptureSizeRoutes, GraphRoute, GraphRouteConfig } from './graph-route.js';
 export { captureSizeRoutes, graphRoute, graphRouteLookup } from './graph-route.js';
+export { graphModeProperties } from './mode-properties.js';
 export { captureSizeIndex, captureSizeLookup, padToCaptureSize } from './pad-table.js';
 export { resolveGraphConfig } from './resolve.js';
 export {

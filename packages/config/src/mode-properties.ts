@@ -1,4 +1,6 @@
 // What each mode captures: the derived fields of a resolved config.
+import { checkOneOf } from '@flashgraph/errors';
+import { GRAPH_MODES } from './schema.js';
 import type { FullGraphsFor, GraphMode } from './types.js';
 
 interface ModeProperties {
@@ -22,4 +24,13 @@ export function modeProperties(mode: GraphMode): ModeProperties & { hasFullGraph
 /** Whether uniform decode batches replay a full graph in this mode. */
 export function hasFullDecodeGraphs(mode: GraphMode): boolean {
   return PROPERTIES[mode].fullGraphsFor !== 'none';
+}
+
+/**
+ * What a graph mode captures: `fullGraphsFor` and `piecewise` as resolveGraphConfig derives them,
+ * and whether it has full graphs at all. A hand-made ResolvedGraphConfig must agree with its mode
+ * (the cuda-graph runner checks it with this).
+ */
+export function graphModeProperties(mode: GraphMode): Readonly<ModeProperties & { hasFullGraphs: boolean }> {
+  return Object.freeze(modeProperties(checkOneOf('mode', mode, GRAPH_MODES)));
 }

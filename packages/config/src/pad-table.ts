@@ -3,6 +3,7 @@
 // 2^31 - 1 cost what 512 does). Bucket b covers the token counts ((b x width), (b + 1) x width]
 // and holds the index of the first size in it; a lookup searches that bucket's few sizes.
 import { checkInt, InvalidArgumentError } from '@flashgraph/errors';
+import { MAX_NUM_CAPTURE_SIZES } from './schema.js';
 
 interface PadTable {
   readonly sizes: Float64Array;
@@ -15,14 +16,24 @@ interface PadTable {
 const NUM_TOKENS = { min: 1, max: Number.MAX_SAFE_INTEGER };
 const EMPTY: PadTable = { sizes: new Float64Array(0), width: 1, start: new Int32Array(1) };
 
-// Tables keyed by the (frozen) resolved config, so the config itself stays plain JSON-printable
-// data and the per-call cost is one WeakMap lookup.
+// Tables keyed by the frozen resolved config (resolveGraphConfig's), so the config itself stays
+// plain JSON-printable data and the per-call cost is one WeakMap lookup. A config a caller can
+// still change is checked and tabled on every call: a cached table would go stale.
 const tables = new WeakMap<object, PadTable>();
 
 function checkedSizes(given: unknown): Float64Array {
   const allowed = 'ascending positive safe integers (the captureSizes of resolveGraphConfig)';
   if (!Array.isArray(given)) {
     throw new InvalidArgumentError({ code: 'invalid_type', path: 'resolved.captureSizes', value: given, allowed });
+  }
+  // Bounded before the table is allocated (a sparse array can claim 2^32 - 1 entries).
+  if (given.length > MAX_NUM_CAPTURE_SIZES) {
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: 'resolved.captureSizes.length',
+      value: given.length,
+      allowed: `at most ${MAX_NUM_CAPTURE_SIZES} sizes`,
+    });
   }
   const sizes = new Float64Array(given.length);
   let previous = 0;
@@ -61,7 +72,7 @@ function tableFor(resolved: { readonly captureSizes: readonly number[] }): PadTa
   let table = tables.get(resolved);
   if (table === undefined) {
     table = buildTable(checkedSizes(resolved.captureSizes));
-    tables.set(resolved, table);
+    if (Object.isFrozen(resolved) && Object.isFrozen(resolved.captureSizes)) tables.set(resolved, table);
   }
   return table;
 }

@@ -247,4 +247,58 @@ describe('the other public functions under hostile input', () => {
       expect.objectContaining({ code: 'invalid_type', path: 'resolved' }),
     );
   });
+
+  it('decodeGraphSizes rejects unsorted or repeated sizes (the reachability walk needs them ascending)', () => {
+    const base = { mode: 'full', uniformDecodeQueryLen: 1, maxNumSeqs: 8 } as const;
+    expect(decodeGraphSizes({ ...base, captureSizes: [1, 2, 4, 8] })).toEqual([1, 2, 4, 8]);
+    for (const [sizes, index] of [
+      [[8, 4, 2, 1], 1],
+      [[4, 4], 1],
+      [[1, 2, 2, 8], 2],
+    ] as const) {
+      expect(() => decodeGraphSizes({ ...base, captureSizes: sizes as unknown as number[] })).toThrow(
+        expect.objectContaining({ code: 'invalid_value', path: `resolved.captureSizes[${index}]` }),
+      );
+    }
+  });
+
+  it('pad lookups never answer from a table of a config the caller has changed since', () => {
+    const mutable = { captureSizes: [1, 2, 4] };
+    expect(padToCaptureSize(mutable, 3)).toBe(4);
+    mutable.captureSizes = [8, 16];
+    expect(padToCaptureSize(mutable, 3)).toBe(8);
+    mutable.captureSizes.length = 0;
+    expect(padToCaptureSize(mutable, 3)).toBeUndefined();
+    // resolveGraphConfig's frozen result keeps its cached table.
+    expect(padToCaptureSize(resolved, 1)).toBe(resolved.captureSizes[0]);
+  });
+
+  it('pad lookups bound the number of sizes before allocating anything', () => {
+    expect(() => padToCaptureSize({ captureSizes: new Array(2 ** 32 - 1) }, 1)).toThrow(
+      expect.objectContaining({ code: 'out_of_range', path: 'resolved.captureSizes.length' }),
+    );
+  });
+
+  it('resolveGraphConfig rejects built-ins whose data is not in own properties', () => {
+    for (const input of [new Map([['mode', 'none']]), new Date(0), /re/, new Error('e'), new String('')]) {
+      const error = expectTyped(() => resolveGraphConfig(input as never, { maxNumSeqs: 8, maxNumBatchedTokens: 64 }));
+      expect(isFlashgraphError(error)).toBe(true);
+    }
+  });
+
+  it('a config whose getters or proxy traps throw gives a typed error, not the trap', () => {
+    const trap = () => {
+      throw new Error('trap');
+    };
+    const proxy = new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap });
+    const getter = Object.defineProperty({}, 'mode', { enumerable: true, get: trap });
+    for (const input of [proxy, getter]) {
+      expect(
+        isFlashgraphError(
+          expectTyped(() => resolveGraphConfig(input as never, { maxNumSeqs: 8, maxNumBatchedTokens: 64 })),
+        ),
+      ).toBe(true);
+      expect(isFlashgraphError(expectTyped(() => padToCaptureSize(resolved, input as never)))).toBe(true);
+    }
+  });
 });
