@@ -2,7 +2,7 @@
 // they are recorded into a CpuGraph, which replays them in order (what a CUDA graph does with its
 // kernel nodes). So a CPU runtime exercises the same capture/replay contract as the GPU: a kernel
 // that read its inputs at launch time instead of run time replays stale data here too.
-import { checkFunction } from '@flashgraph/errors';
+import { checkFunction, InvalidArgumentError } from '@flashgraph/errors';
 import { CpuStreamError } from './errors.js';
 
 /** A captured CPU graph: the kernels launched during the capture, in order. */
@@ -37,6 +37,16 @@ export class CpuStream {
 
   /** Runs a captured graph's kernels in order. */
   static replay(graph: CpuGraph): void {
+    // Checked whole before the first kernel runs, so a bad graph runs none of them (a per-kernel
+    // typeof is nothing beside the kernels themselves).
+    const allowed = 'a CpuGraph returned by CpuStream.endCapture() (an array of functions)';
+    if (!Array.isArray(graph))
+      throw new InvalidArgumentError({ code: 'invalid_type', path: 'graph', value: graph, allowed });
+    for (let i = 0; i < graph.length; i++) {
+      if (typeof graph[i] !== 'function') {
+        throw new InvalidArgumentError({ code: 'invalid_type', path: `graph[${i}]`, value: graph[i], allowed });
+      }
+    }
     for (let i = 0; i < graph.length; i++) graph[i]!();
   }
 }

@@ -200,7 +200,7 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
     const segments = normalizeStep(
       step,
       this.plan_.sizes.some((s) => s.piecewise),
-      this.config.mode,
+      this.checked.mode,
     );
     this.state = 'capturing';
     try {
@@ -224,7 +224,7 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
     const start = performance.now();
     const emit = (size: number, index: number, phase: CaptureProgress['phase']) =>
       this.onProgress?.({ size, index, total, elapsedMs: performance.now() - start, phase });
-    const { numWarmups } = this.config;
+    const { numWarmups } = this.checked;
     this.captureMs = 0;
 
     order.forEach((record, index) => {
@@ -447,7 +447,7 @@ export class RunnerCore<S, G = unknown, E = unknown> implements GraphRunner<S> {
       );
     }
     return Object.freeze({
-      mode: this.config.mode,
+      mode: this.checked.mode,
       state: this.state === 'capturing' ? 'idle' : this.state,
       sizes: Object.freeze(sizes),
       graphs,

@@ -1,9 +1,8 @@
 // Argument checks done before any GPU work, through @flashgraph/errors' kit: each error names the
 // argument and its allowed range. Options are read from own properties only.
-import { graphConfigLimits, graphModes, type ResolvedGraphConfig } from '@flashgraph/config';
+import { graphConfigLimits, graphModeProperties, graphModes, type ResolvedGraphConfig } from '@flashgraph/config';
 import {
   checkArray,
-  checkBoolean,
   checkFunction,
   checkInt,
   checkObject,
@@ -53,6 +52,11 @@ export function validateConfig(config: unknown): ResolvedGraphConfig {
       min: Math.max(1, largest),
       max: INT32_MAX,
     });
+    // fullGraphsFor and piecewise follow from the mode: a config where they disagree would capture
+    // one mode's graphs while its stats report another's.
+    const derived = graphModeProperties(mode);
+    const fullGraphsFor = derivedField('fullGraphsFor', c.fullGraphsFor, derived.fullGraphsFor, mode);
+    const piecewise = derivedField('piecewise', c.piecewise, derived.piecewise, mode);
     return Object.freeze({
       ...(c as unknown as ResolvedGraphConfig),
       mode,
@@ -62,16 +66,22 @@ export function validateConfig(config: unknown): ResolvedGraphConfig {
       uniformDecodeQueryLen: checkInt('options.config.uniformDecodeQueryLen', c.uniformDecodeQueryLen, COUNT),
       maxNumSeqs: checkInt('options.config.maxNumSeqs', c.maxNumSeqs, COUNT),
       maxNumBatchedTokens,
-      fullGraphsFor: checkOneOf('options.config.fullGraphsFor', c.fullGraphsFor, [
-        'all',
-        'uniform_decode',
-        'none',
-      ] as const),
-      piecewise: checkBoolean('options.config.piecewise', c.piecewise),
+      fullGraphsFor,
+      piecewise,
     });
   } catch (error) {
     throw withFix(error);
   }
+}
+
+function derivedField<T extends string | boolean>(key: string, value: unknown, expected: T, mode: string): T {
+  if (value === expected) return expected;
+  throw new InvalidArgumentError({
+    code: typeof value === typeof expected ? 'invalid_value' : 'invalid_type',
+    path: `options.config.${key}`,
+    value,
+    allowed: `${JSON.stringify(expected)} (what mode ${JSON.stringify(mode)} captures)`,
+  });
 }
 
 function withFix(error: unknown): unknown {

@@ -240,4 +240,53 @@ describe('factories and helpers under hostile options', () => {
       { numRuns: 200 },
     );
   });
+
+  test('CpuStream.replay takes only a captured graph (an array of functions), checked before any kernel runs', () => {
+    let ran = 0;
+    const kernel = () => {
+      ran++;
+    };
+    for (const graph of [null, undefined, 5, {}, 'x', [kernel, 1], [kernel, null]]) {
+      const error = typedOrValue(() => CpuStream.replay(graph as never));
+      expect(error).toBeInstanceOf(FlashgraphError);
+    }
+    expect(ran).toBe(0);
+    const stream = new CpuStream();
+    stream.beginCapture();
+    stream.launch(kernel);
+    CpuStream.replay(stream.endCapture());
+    expect(ran).toBe(1);
+  });
+
+  test("the runner plans, warms up and reports from its checked copy: later changes to the caller's object do nothing", () => {
+    const mutable = {
+      ...resolveGraphConfig({ mode: 'full', captureSizes: [4] }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 }),
+    };
+    const runner = createCpuGraphRunner(mutable);
+    (mutable as { numWarmups: number }).numWarmups = 1e6;
+    (mutable as { mode: string }).mode = 'bogus';
+    let calls = 0;
+    runner.capture(() => {
+      calls++;
+    });
+    // One warm-up (the resolved default) and one capture per graph, not a million.
+    expect(calls).toBeLessThan(10);
+    expect(runner.stats().mode).toBe('full');
+    runner.dispose();
+  });
+
+  test('a hand-made config whose fullGraphsFor / piecewise disagree with its mode is rejected', () => {
+    const none = resolveGraphConfig({ mode: 'none' }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 });
+    const contradictory = { ...none, captureSizes: [4], maxCaptureSize: 4, fullGraphsFor: 'all' };
+    expect(() => createCpuGraphRunner(contradictory as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_value', path: 'options.config.fullGraphsFor' }),
+    );
+    const piecewiseFull = {
+      ...resolveGraphConfig({ mode: 'full' }, { maxNumSeqs: 8, maxNumBatchedTokens: 64 }),
+      piecewise: true,
+    };
+    expect(() => createCpuGraphRunner(piecewiseFull as never)).toThrow(
+      expect.objectContaining({ code: 'invalid_value', path: 'options.config.piecewise' }),
+    );
+  });
 });
