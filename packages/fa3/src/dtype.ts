@@ -1,4 +1,5 @@
 // Element sizes of the attention's tensors: the one owner of the dtype byte counts.
+import { checkArgOneOf } from './validate.js';
 
 /** Bytes per element of q, out, key and value (bf16 and fp16 alike), and of a bf16 / fp16 KV cache. */
 export const DTYPE_BYTES = 2;
@@ -13,5 +14,7 @@ export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
 
 /** Bytes per element of a KV cache of `kvDtype`. */
 export function kvCacheDtypeBytes(kvDtype: KvCacheDtype): number {
-  return kvDtype === 'fp8_e4m3' ? 1 : DTYPE_BYTES;
+  if (kvDtype === 'fp8_e4m3') return 1;
+  if (kvDtype !== 'bf16' && kvDtype !== 'fp16') checkArgOneOf('kvCacheDtypeBytes', 'kvDtype', kvDtype, KV_CACHE_DTYPES);
+  return DTYPE_BYTES;
 }

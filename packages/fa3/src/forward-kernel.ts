@@ -2,7 +2,7 @@
 // `choose_forward_kernel` in native/fa3/kernels/scheduling.h (with the FLASHGRAPH_FA3_KERNEL
 // request the addon reads); the parity tests check both.
 import { InvalidArgumentError } from '@flashgraph/errors';
-import { HEAD_DIMS } from './heads.js';
+import { HEAD_DIMS, MAX_NUM_HEADS_Q } from './heads.js';
 import { checkArgInt, checkArgOneOf, INT32_MAX } from './validate.js';
 
 /** Packed query rows (query tokens x query heads per KV head) of one MMA slice: the decode kernel's limit. */
@@ -58,7 +58,7 @@ export function forwardKernel(
   request: KernelRequest = kernelRequestFromEnv(),
 ): ForwardKernelName {
   checkArgInt('forwardKernel', 'maxSeqlenQ', maxSeqlenQ, 0, INT32_MAX);
-  checkArgInt('forwardKernel', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
+  checkArgInt('forwardKernel', 'qheadsPerKvhead', qheadsPerKvhead, 1, MAX_NUM_HEADS_Q);
   checkArgOneOf('forwardKernel', 'headDim', headDim, HEAD_DIMS);
   checkArgOneOf('forwardKernel', 'request', request, REQUESTS);
   const wgmma = WGMMA_HEAD_DIMS.includes(headDim);

@@ -2,6 +2,8 @@
 // float8_e4m3fn): 1 sign bit, 4 exponent bits (bias 7), 3 mantissa bits, no infinities, NaN =
 // S.1111.111, largest finite 448, subnormals m x 2^-9. The one CPU definition of the rounding the
 // KV write kernel does (native/fa3/kernels/kv_write.cu: fp32 x / scale, then cvt.rn.satfinite).
+import { InvalidArgumentError } from '@flashgraph/errors';
+import { argPath, checkArgInt, checkArgNumber } from './validate.js';
 
 /** Largest finite e4m3 value; quantization saturates to +-448. */
 export const E4M3_MAX = 448;
@@ -14,6 +16,7 @@ const MIN_NORMAL = 2 ** -6;
 
 /** The value of an e4m3 code (0..255): exact in fp16, bf16, fp32 and float64. */
 export function decodeE4m3(code: number): number {
+  if (!Number.isInteger(code) || code < 0 || code > 255) checkArgInt('decodeE4m3', 'code', code, 0, 255);
   const sign = code & 0x80 ? -1 : 1;
   const exp = (code >> 3) & 0xf;
   const mant = code & 0x7;
@@ -39,6 +42,19 @@ function roundHalfEven(y: number): number {
  * +-Infinity) gives +-448, NaN gives 0x7f, -0 keeps its sign. `scale` defaults to 1.
  */
 export function encodeE4m3(value: number, scale = 1): number {
+  // Any number quantizes (NaN and +-Infinity included, as the kernel does); the scale divides, so
+  // it must be a finite positive number (0 would saturate everything, a negative one flip signs).
+  if (typeof value !== 'number') {
+    throw new InvalidArgumentError({
+      code: 'invalid_type',
+      path: argPath('encodeE4m3', 'value'),
+      value,
+      allowed: 'number',
+    });
+  }
+  if (typeof scale !== 'number' || !(scale > 0) || !Number.isFinite(scale)) {
+    checkArgNumber('encodeE4m3', 'scale', scale, 0, true);
+  }
   const x = Math.fround(value / scale);
   if (Number.isNaN(x)) return E4M3_NAN;
   const sign = x < 0 || Object.is(x, -0) ? 0x80 : 0;

@@ -2,7 +2,7 @@
 // kernel and the forward kernels (a mismatch between them is the classic source of corrupt
 // metadata). Mirrors `tile_shape` in native/fa3/kernels/scheduling.h; the parity tests check both.
 import type { ForwardKernelName } from './forward-kernel.js';
-import { HEAD_DIMS } from './heads.js';
+import { HEAD_DIMS, MAX_NUM_HEADS_Q } from './heads.js';
 import { checkArgInt, checkArgOneOf } from './validate.js';
 
 export interface TileShape {
@@ -18,8 +18,8 @@ export interface TileShape {
  */
 export function tileShape(headDim: number, qheadsPerKvhead: number, kernel: ForwardKernelName = 'general'): TileShape {
   if (!(HEAD_DIMS as readonly number[]).includes(headDim)) checkArgOneOf('tileShape', 'headDim', headDim, HEAD_DIMS);
-  if (!Number.isInteger(qheadsPerKvhead) || qheadsPerKvhead < 1) {
-    checkArgInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, 4096);
+  if (!Number.isInteger(qheadsPerKvhead) || qheadsPerKvhead < 1 || qheadsPerKvhead > MAX_NUM_HEADS_Q) {
+    checkArgInt('tileShape', 'qheadsPerKvhead', qheadsPerKvhead, 1, MAX_NUM_HEADS_Q);
   }
   if (kernel !== 'general' && kernel !== 'decode' && kernel !== 'wgmma') {
     checkArgOneOf('tileShape', 'kernel', kernel, ['general', 'decode', 'wgmma']);

@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { checkForwardArgs, checkScheduleArgs, checkWriteKvCacheArgs } from '../src/call-args.js';
 import { resolveOptions } from '../src/options.js';
 import {
+  decodeE4m3,
+  encodeE4m3,
   forwardKernel,
+  kvCacheDtypeBytes,
   mergeSplitsReference,
   planSplits,
   referenceAttention,
@@ -223,5 +226,27 @@ describe('hostile input: Attention method arguments (checked before any device w
       }),
       runs,
     );
+  });
+
+  it('fp8 codecs, kvCacheDtypeBytes and tileShape check every argument', () => {
+    const typed = (call: () => unknown, path: string) =>
+      expect(call).toThrow(expect.objectContaining({ name: 'InvalidArgumentError', path }));
+    for (const code of [300, -1, 0.5, Number.NaN, 'abc', 1n, Symbol('s'), undefined]) {
+      typed(() => decodeE4m3(code as never), 'decodeE4m3.code');
+    }
+    expect(decodeE4m3(0x38)).toBe(1);
+    for (const value of ['abc', 1n, Symbol('s'), null]) typed(() => encodeE4m3(value as never), 'encodeE4m3.value');
+    for (const scale of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '2', null]) {
+      typed(() => encodeE4m3(1, scale as never), 'encodeE4m3.scale');
+    }
+    // NaN and infinite values quantize as the kernel does (NaN code, saturation).
+    expect(encodeE4m3(Number.NaN)).toBe(0x7f);
+    expect(encodeE4m3(Number.POSITIVE_INFINITY)).toBe(0x7e);
+    for (const dtype of ['fp32', undefined, 2, {}])
+      typed(() => kvCacheDtypeBytes(dtype as never), 'kvCacheDtypeBytes.kvDtype');
+    expect(kvCacheDtypeBytes('fp8_e4m3')).toBe(1);
+    expect(kvCacheDtypeBytes('fp16')).toBe(2);
+    for (const g of [2 ** 31, 1e308, 2 ** 53, 4097]) typed(() => tileShape(128, g), 'tileShape.qheadsPerKvhead');
+    expect(tileShape(128, 4096)).toEqual(tileShape(128, 1));
   });
 });
