@@ -241,6 +241,15 @@ Result plan_splits_host(const Caps& caps, const int32_t* cu, const int32_t* seq_
   const SchedShape s = sched_shape(caps);
   const TileShape ts = tile_shape(kernel, s.head_dim, qheads_per_kvhead(s));
   const int bound = split_bound(num_splits_bound, s);
+  // Descending cuSeqlensQ: planned as all zeros (cu_descends in scheduling.h).
+  std::vector<int32_t> zero_cu;
+  for (int b = 0; b < num_reqs; ++b) {
+    if (cu_descends(cu[b], cu[b + 1])) {
+      zero_cu.assign(static_cast<size_t>(num_reqs) + 1, 0);
+      cu = zero_cu.data();
+      break;
+    }
+  }
   int64_t work = 0;
   for (int b = 0; b < num_reqs; ++b) work += request_work(request_lens(cu[b], cu[b + 1], seq_lens[b], s), s, ts);
   const int64_t bps = use_fill_rule(num_reqs, work)

@@ -30,7 +30,14 @@ __device__ __forceinline__ void prepare_small(const PrepareParams& p, int num_re
   const int lane = threadIdx.x & 31;
   if (threadIdx.x < 32) {
     RequestLens r{0, 0, 0};
-    if (lane < num_reqs) r = request_lens(p.cu_seqlens_q[lane], p.cu_seqlens_q[lane + 1], p.seq_lens[lane], s);
+    int cu_b = 0, cu_b1 = 0;
+    if (lane < num_reqs) {
+      cu_b = p.cu_seqlens_q[lane];
+      cu_b1 = p.cu_seqlens_q[lane + 1];
+    }
+    // Descending cuSeqlensQ anywhere: every request planned with no query tokens (cu_descends).
+    if (__any_sync(0xffffffffu, cu_descends(cu_b, cu_b1))) cu_b = cu_b1 = 0;
+    if (lane < num_reqs) r = request_lens(cu_b, cu_b1, p.seq_lens[lane], s);
     long long work = request_work(r, s, ts);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) work += __shfl_xor_sync(0xffffffffu, work, o);
@@ -119,16 +126,30 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
   // 1. Total work of the batch. The first chunk's lengths stay in registers for step 2 (one
   //    global round trip fewer for batches up to 1024 requests: decode latency).
   RequestLens first{0, 0, 0};
-  if (threadIdx.x < num_reqs)
-    first = request_lens(p.cu_seqlens_q[threadIdx.x], p.cu_seqlens_q[threadIdx.x + 1], p.seq_lens[threadIdx.x], s);
+  bool descends = false;
+  if (threadIdx.x < num_reqs) {
+    const int cu_b = p.cu_seqlens_q[threadIdx.x], cu_b1 = p.cu_seqlens_q[threadIdx.x + 1];
+    descends = cu_descends(cu_b, cu_b1);
+    first = request_lens(cu_b, cu_b1, p.seq_lens[threadIdx.x], s);
+  }
   long long work = request_work(first, s, ts);
   for (int b = threadIdx.x + kPrepareThreads; b < num_reqs; b += kPrepareThreads) {
-    const RequestLens r = request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
-    work += request_work(r, s, ts);
+    const int cu_b = p.cu_seqlens_q[b], cu_b1 = p.cu_seqlens_q[b + 1];
+    descends |= cu_descends(cu_b, cu_b1);
+    work += request_work(request_lens(cu_b, cu_b1, p.seq_lens[b], s), s, ts);
   }
   const long long total = Reduce(tmp.reduce).Sum(work);
-  if (threadIdx.x == 0) s_total_work = total;
+  // Descending cuSeqlensQ anywhere: every request planned with no query tokens (cu_descends), so
+  // no work; the barrier also publishes s_total_work.
+  const bool zero_q = __syncthreads_or(descends) != 0;
+  if (threadIdx.x == 0) s_total_work = zero_q ? 0 : total;
   __syncthreads();
+  if (zero_q && threadIdx.x < num_reqs) first = request_lens(0, 0, p.seq_lens[threadIdx.x], s);
+  // Request b's lengths in steps 2a / 2b.
+  auto lens = [&](int b) {
+    return zero_q ? request_lens(0, 0, p.seq_lens[b], s)
+                  : request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+  };
   const int64_t bps = blocks_per_sm(s_total_work, p.sm_count);
   FA3_TRACE_AT(p.trace, 1);
 
@@ -147,7 +168,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
       RequestLens r{0, 0, 0};
       tiles[i] = 0;
       if (b < num_reqs) {
-        r = request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+        r = lens(b);
         splits = request_splits(r, bps, p.split_bound, ts);
         tiles[i] = static_cast<int>(request_tiles(r, splits, s, ts));
       }
@@ -176,8 +197,7 @@ __global__ void __launch_bounds__(kPrepareThreads) prepare_kernel(const PrepareP
       const int b = base + threadIdx.x;
       int splits = 0, tiles = 0;
       if (b < num_reqs) {
-        const RequestLens r =
-            base == 0 ? first : request_lens(p.cu_seqlens_q[b], p.cu_seqlens_q[b + 1], p.seq_lens[b], s);
+        const RequestLens r = base == 0 ? first : lens(b);
         splits = request_splits(r, bps, p.split_bound, ts);
         tiles = static_cast<int>(request_tiles(r, splits, s, ts));
       }

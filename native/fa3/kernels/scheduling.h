@@ -152,6 +152,12 @@ struct RequestLens {
   int k_len;
 };
 
+// A batch whose cuSeqlensQ descends anywhere (cu[b + 1] < cu[b]; valid offsets never do) is
+// planned as if every cuSeqlensQ entry were 0: no query tokens, no tiles. Its clamped ranges could
+// overlap, and their tiles sum past what the capacities bound (past int32, into negative tile
+// offsets). plan_splits_host and the prepare kernel apply the same rule.
+FA3_HD bool cu_descends(int cu_b, int cu_b1) { return cu_b1 < cu_b; }
+
 FA3_HD RequestLens request_lens(int cu_b, int cu_b1, int seq_len, const SchedShape& s) {
   RequestLens r;
   r.q_start = clamp_int(cu_b, 0, s.max_num_tokens);

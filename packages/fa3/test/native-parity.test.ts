@@ -260,3 +260,47 @@ describe.skipIf(!native)('tile order (scheduling.h tile_coord) == the order writ
     expect(heads(65536)).toBe(1);
   });
 });
+
+describe.skipIf(!native)("corrupt cuSeqlensQ in the addon's host plan (the prepare kernel's rule)", () => {
+  const caps = {
+    numHeadsQ: 1,
+    numHeadsKv: 1,
+    headDim: 128,
+    dtype: 'bf16',
+    pageSize: 16,
+    numPages: 64,
+    maxNumReqs: 256,
+    maxNumTokens: 2 ** 30 - 1,
+    maxNumPagesPerReq: 8,
+    maxNumSplits: 1,
+    causal: true,
+    windowLeft: -1,
+    windowRight: -1,
+    softcap: 0,
+  } as const;
+  const plan = (cu: Int32Array, seqLens: Int32Array, numReqs: number) =>
+    native!.planSplitsHost({ caps, cuSeqlensQ: cu, seqLens, numReqs, numSplitsBound: 1, smCount: 132 });
+
+  it('a batch whose offsets descend anywhere is planned as no query tokens: no tiles, never negative offsets', () => {
+    // Each request's range is clamped into capacity on its own: alternating 0, T, 0, T ranges
+    // overlap, and their tiles summed past int32 (a negative totalTiles) before this rule.
+    const n = 256;
+    const cu = Int32Array.from({ length: n + 1 }, (_, i) => (i % 2 ? caps.maxNumTokens : 0));
+    const seqLens = Int32Array.from({ length: n }, (_, i) => (i * 7) % 128);
+    const got = plan(cu, seqLens, n);
+    expect(got.totalTiles).toBe(0);
+    expect(Array.from(got.tileOffsets.subarray(0, n + 1)).every((t) => t === 0)).toBe(true);
+    const zeros = plan(new Int32Array(n + 1), seqLens, n);
+    expect(Array.from(got.splits)).toEqual(Array.from(zeros.splits));
+    expect(Array.from(got.order)).toEqual(Array.from(zeros.order));
+    // One descent in the middle of an otherwise valid batch is enough.
+    const oneDescent = Int32Array.from({ length: 5 }, (_, i) => [0, 4, 8, 6, 12][i]!);
+    expect(plan(oneDescent, Int32Array.of(4, 4, 4, 4), 4).totalTiles).toBe(0);
+  });
+
+  it('non-decreasing offsets, the largest the capacity allows: the exact plan', () => {
+    const got = plan(Int32Array.of(0, caps.maxNumTokens), Int32Array.of(100), 1);
+    // One KV head, one split, 64-row tiles of the general kernel (tileShape).
+    expect(got.totalTiles).toBe(Math.ceil(caps.maxNumTokens / tileShape(128, 1).blockM));
+  });
+});
