@@ -95,6 +95,9 @@ function checkModel(value: unknown): Model {
   if (shape.slidingWindow !== undefined && shape.slidingWindow !== null) {
     checkInt('options.model.shape.slidingWindow', shape.slidingWindow, { min: 1, max: INT32_MAX });
   }
+  if (shape.maxPositions !== undefined && shape.maxPositions !== null) {
+    checkInt('options.model.shape.maxPositions', shape.maxPositions, { min: 1, max: INT32_MAX });
+  }
   return model;
 }
 
@@ -124,7 +127,8 @@ export function parseEngineOptions(options: unknown): ParsedEngineOptions {
   });
   // A request's pages fit the cache and one block-table row of maxNumSeqs rows.
   const pagesPerReq = Math.min(numBlocks, Math.floor(MAX_BLOCK_TABLE_ENTRIES / maxNumSeqs));
-  const longest = Math.min(pagesPerReq * blockSize, INT32_MAX);
+  // ... and the positions the model was trained for (model.shape.maxPositions).
+  const longest = Math.min(pagesPerReq * blockSize, INT32_MAX, model.shape.maxPositions ?? INT32_MAX);
   const maxModelLen = optional(limits.maxModelLen, Math.min(longest, DEFAULT_MAX_MODEL_LEN), (v) =>
     checkInt('options.limits.maxModelLen', v, { min: 1, max: longest }),
   );

@@ -15,6 +15,7 @@ import {
   EngineAbortedError,
   EngineDisposedError,
   EngineError,
+  NonFiniteLogitsError,
   RequestTooLargeError,
   UnknownRequestError,
 } from './errors.js';
@@ -105,8 +106,13 @@ export interface RequestOutput {
    * (before temperature and filtering); 0 for models that sample themselves (the synthetic decoder).
    */
   readonly logprobs: readonly number[];
-  /** 'stop': an eos or stop token (the last output token); 'length': maxNewTokens; 'abort': `abort()`. */
+  /**
+   * 'stop': an eos or stop token (the last output token); 'length': maxNewTokens; 'abort':
+   * `abort()`; 'error': the request could not go on (`error` says why).
+   */
   readonly finishReason: FinishReason;
+  /** Why a request finished with 'error' (a `NonFiniteLogitsError`); absent otherwise. */
+  readonly error?: EngineError;
   /** The seed the request sampled with (its own, or the random one it was given). */
   readonly seed: number;
   /** Step indices: added, first scheduled, first token, finished. */
@@ -428,6 +434,30 @@ class EngineImpl implements Engine {
   }
 
   /** The step boundary: ends the aborted requests (pages back before the next schedule). */
+  /**
+   * Requests whose sampled row was not finite end now with finishReason 'error': the token drawn
+   * from that row is taken back (the scheduler committed it), a request still running is ended
+   * through the scheduler (its pages go back), and its output carries a NonFiniteLogitsError.
+   */
+  private endFailed(
+    failed: ReadonlyMap<RequestState, number>,
+    finished: readonly RequestState[],
+    stepIndex: number,
+  ): RequestOutput[] {
+    if (failed.size === 0) return [];
+    const done = new Set(finished);
+    const out: RequestOutput[] = [];
+    for (const [state, lengthBefore] of failed) {
+      if (!done.has(state)) this.scheduler.abort(state, stepIndex);
+      state.tokens.length = Math.min(state.tokens.length, lengthBefore);
+      state.logprobs.length = Math.min(state.logprobs.length, lengthBefore - state.promptLength);
+      state.finishReason = 'error';
+      this.requests.delete(state.id);
+      out.push(toOutput(state, new NonFiniteLogitsError(state.id, lengthBefore)));
+    }
+    return out;
+  }
+
   private applyAborts(stepIndex: number): RequestOutput[] {
     if (this.pendingAborts.size === 0) return [];
     const out: RequestOutput[] = [];
@@ -520,12 +550,14 @@ class EngineImpl implements Engine {
     }
     const { outcome, sampled, logprobs } = this.exec.execute(batch);
     this.stepIndex++;
+    const failed = nonFiniteRows(batch, logprobs);
     const finished = this.scheduler.commit(batch, sampled, index, logprobs);
+    const failedOut = this.endFailed(failed, finished, index);
     const durationMs = performance.now() - start;
 
     const sampledOut: { id: number; token: number; logprob: number }[] = [];
     batch.requests.forEach((entry, i) => {
-      if (entry.sample)
+      if (entry.sample && !failed.has(entry.request))
         sampledOut.push({ id: entry.request.id, token: sampled[i] as number, logprob: logprobs[i] as number });
       if (entry.numComputedTokens < entry.request.promptLength) {
         this.promptTokens += Math.min(entry.numNewTokens, entry.request.promptLength - entry.numComputedTokens);
@@ -541,10 +573,13 @@ class EngineImpl implements Engine {
     m.paddingTokens += outcome.paddedTokens - batch.numTokens;
     m.totalMs += durationMs;
     const finishedOut = aborted.concat(
-      finished.map((r) => {
-        this.requests.delete(r.id);
-        return toOutput(r);
-      }),
+      finished
+        .filter((r) => !failed.has(r))
+        .map((r) => {
+          this.requests.delete(r.id);
+          return toOutput(r);
+        }),
+      failedOut,
     );
     return Object.freeze({
       index,
@@ -661,8 +696,21 @@ class EngineImpl implements Engine {
   }
 }
 
-function toOutput(r: RequestState): RequestOutput {
+// The requests whose sampled row held NaN or +infinity (the log-softmax at the drawn token is then
+// NaN or +inf, on either sampler), each with its token count before this step's commit.
+function nonFiniteRows(batch: ScheduledBatch, logprobs: ArrayLike<number>): Map<RequestState, number> {
+  const failed = new Map<RequestState, number>();
+  batch.requests.forEach((entry, i) => {
+    const logprob = logprobs[i] as number;
+    if (entry.sample && (Number.isNaN(logprob) || logprob === Number.POSITIVE_INFINITY))
+      failed.set(entry.request, entry.request.tokens.length);
+  });
+  return failed;
+}
+
+function toOutput(r: RequestState, error?: EngineError): RequestOutput {
   return Object.freeze({
+    ...(error === undefined ? {} : { error }),
     id: r.id,
     promptLength: r.promptLength,
     outputTokens: Object.freeze(r.tokens.slice(r.promptLength)),

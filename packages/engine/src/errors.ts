@@ -5,7 +5,7 @@ import { DisposedError, FlashgraphError } from '@flashgraph/errors';
 
 /**
  * Codes of `EngineError` itself (its subclasses add `unknown_request`, `cache_full`,
- * `request_too_large`, `aborted`).
+ * `request_too_large`, `aborted`, `non_finite_logits`).
  */
 export type EngineErrorCode =
   | 'backend_unavailable'
@@ -84,6 +84,23 @@ export class RequestTooLargeError extends EngineError {
     );
     this.tokens = tokens;
     this.limit = limit;
+  }
+}
+
+/**
+ * A request ended by its own logits: the row it sampled from held NaN or +infinity (a checkpoint
+ * with NaN / Inf weights, or an fp16 activation that overflowed). Not thrown: the request finishes
+ * with finishReason 'error' and this as its `error`, without the token drawn from that row; the
+ * engine and the other requests go on.
+ */
+export class NonFiniteLogitsError extends EngineError {
+  readonly requestId: number;
+  constructor(requestId: number, position: number) {
+    super('non_finite_logits', `the logits for token position ${position} are not finite (NaN or +infinity)`, {
+      path: `request ${requestId}`,
+      fix: 'Check the checkpoint for NaN / Inf weights; with fp16 activations, try the bf16 checkpoint.',
+    });
+    this.requestId = requestId;
   }
 }
 

@@ -23,6 +23,7 @@ export {
   EngineDisposedError,
   EngineError,
   type EngineErrorCode,
+  NonFiniteLogitsError,
   RequestTooLargeError,
   UnknownRequestError,
 } from './errors.js';

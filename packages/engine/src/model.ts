@@ -24,6 +24,12 @@ export interface ModelShape {
    * convention). null or absent: full causal attention.
    */
   readonly slidingWindow?: number | null;
+  /**
+   * The most token positions a request may use (prompt + generated tokens, less the last one,
+   * which is never fed back): a checkpoint's `max_position_embeddings`. The engine's
+   * `limits.maxModelLen` defaults to at most this and may not exceed it. null or absent: no bound.
+   */
+  readonly maxPositions?: number | null;
 }
 
 /** Device memory on the CUDA backend. */

@@ -11,7 +11,7 @@ const NO_STOP_TOKENS: ReadonlySet<number> = new Set();
 export type RequestStatus = 'waiting' | 'running' | 'finished';
 
 /** Why a request ended: an eos or stop token ('stop'), maxNewTokens ('length'), or `abort()`. */
-export type FinishReason = 'stop' | 'length' | 'abort';
+export type FinishReason = 'stop' | 'length' | 'abort' | 'error';
 
 /** The scheduler's record of one request. */
 export interface RequestState {

@@ -165,7 +165,8 @@ describe('documented errors', () => {
   });
 
   // sampler_unavailable: GPU suite; native_error: the addon's fallback, pinned in native-errors.test.ts
-  // (the addon throws none today).
+  // (the addon throws none today); non_finite_logits: never thrown, a request's output carries it
+  // (engine-cpu.test.ts, "non-finite logits").
   it('docs/errors.md lists exactly the engine codes these cases throw (and the two above)', () => {
     const docs = readFileSync(fileURLToPath(new URL('../../../docs/errors.md', import.meta.url)), 'utf8');
     const documented = new Set(
@@ -175,7 +176,9 @@ describe('documented errors', () => {
         .map((line) => /^\| `([a-z_]+)`/.exec(line)?.[1]),
     );
     const thrownHere = new Set(cases.map((c) => c[3]).filter((code) => !ARGUMENT_CODES.includes(code)));
-    expect([...documented].sort()).toEqual([...thrownHere, 'sampler_unavailable', 'native_error'].sort());
+    expect([...documented].sort()).toEqual(
+      [...thrownHere, 'sampler_unavailable', 'native_error', 'non_finite_logits'].sort(),
+    );
   });
 
   it('EngineDisposedError is a DisposedError', async () => {

@@ -1,6 +1,13 @@
 import type { GraphMode } from '@flashgraph/config';
 import { describe, expect, it } from 'vitest';
-import { createEngine, EngineDisposedError, type Model, RequestTooLargeError, syntheticDecoder } from '../src/index.js';
+import {
+  type CpuForwardContext,
+  createEngine,
+  EngineDisposedError,
+  type Model,
+  RequestTooLargeError,
+  syntheticDecoder,
+} from '../src/index.js';
 import { referenceGenerate, rng } from './helpers/reference-model.js';
 
 const model = syntheticDecoder({ numLayers: 2, numHeadsQ: 4, numHeadsKv: 2, headDim: 64, vocabSize: 512 });
@@ -186,6 +193,24 @@ describe('engine on the CPU backend', () => {
   ])('rejects bad options %j', async (patch, message) => {
     await expect(createEngine({ ...base, ...(patch as object) } as never)).rejects.toThrow(message);
   });
+
+  it("caps maxModelLen at the model's shape.maxPositions (its max_position_embeddings)", async () => {
+    const bounded = { ...model, shape: { ...model.shape, maxPositions: 24 } };
+    const engine = await createEngine({ ...base, model: bounded });
+    expect(engine.limits.maxModelLen).toBe(24);
+    expect(() => engine.addRequest({ promptTokens: [1, 2, 3, 4], maxNewTokens: 22 })).toThrow(
+      expect.objectContaining({ code: 'request_too_large' }),
+    );
+    engine.dispose();
+    await expect(
+      createEngine({ ...base, model: bounded, limits: { ...base.limits, maxModelLen: 25 } }),
+    ).rejects.toThrow(/options.limits.maxModelLen: .*integer in \[1, 24\]/);
+    for (const bad of [0, 1.5, -1, 'x']) {
+      await expect(
+        createEngine({ ...base, model: { ...model, shape: { ...model.shape, maxPositions: bad } } } as never),
+      ).rejects.toThrow(/options.model.shape.maxPositions/);
+    }
+  });
 });
 
 describe('model contract', () => {
@@ -218,4 +243,62 @@ describe('model contract', () => {
     const m = broken(() => ({ forward: (() => undefined) as never, dispose() {} }));
     await expect(createEngine({ ...base, model: m })).rejects.toThrow(/must be a generator function/);
   });
+});
+
+describe('non-finite logits', () => {
+  const good = { promptTokens: [1, 2, 3], maxNewTokens: 6, ignoreEos: true };
+  const goodTokens = referenceGenerate(model.shape, good.promptTokens, good.maxNewTokens);
+  // A token the good request never sees: rows holding it sample from NaN logits.
+  const trigger = Array.from({ length: 512 }, (_, t) => t).find((t) => t > 3 && !goodTokens.includes(t))!;
+  // The synthetic decoder, except that a row whose token is the trigger samples from NaN logits
+  // (its log-softmax, what both samplers report, is NaN), as a checkpoint with a NaN weight would.
+  const nanOnTrigger: Model = {
+    ...model,
+    name: 'nan-after-13',
+    load(context) {
+      const inner = model.load(context);
+      return {
+        *forward(ctx) {
+          yield* inner.forward(ctx);
+          const c = ctx as CpuForwardContext;
+          const { sampleRows, tokenIds, logprobs } = c.buffers;
+          const n = c.numReqs;
+          c.stream.launch(() => {
+            for (let i = 0; i < n; i++) {
+              const row = sampleRows[i] as number;
+              logprobs[i] = row >= 0 && tokenIds[row] === trigger ? Number.NaN : 0;
+            }
+          });
+        },
+        dispose: () => inner.dispose(),
+      };
+    },
+  };
+
+  it.each(['none', 'full'] as const)(
+    "mode %s: that request ends with finishReason 'error' and no token from the bad row; the others go on",
+    async (mode) => {
+      const engine = await createEngine({ ...base, model: nanOnTrigger, graph: { mode } });
+      const a = engine.addRequest({ promptTokens: [5, trigger], maxNewTokens: 6, ignoreEos: true });
+      const b = engine.addRequest(good);
+      const streamed: number[] = [];
+      const outputs = [];
+      while (engine.numWaiting + engine.numRunning > 0) {
+        const step = await engine.step();
+        for (const s of step.sampled) if (s.id === a) streamed.push(s.token);
+        outputs.push(...step.finished);
+      }
+      const failed = outputs.find((o) => o.id === a)!;
+      expect(failed.finishReason).toBe('error');
+      expect(failed.outputTokens).toEqual([]);
+      expect(failed.logprobs).toEqual([]);
+      expect(failed.error).toEqual(expect.objectContaining({ code: 'non_finite_logits', requestId: a }));
+      expect(streamed).toEqual([]);
+      const ok = outputs.find((o) => o.id === b)!;
+      expect(ok.finishReason).toBe('length');
+      expect([...ok.outputTokens]).toEqual(goodTokens);
+      expect(engine.numFreeBlocks).toBe(base.cache.numBlocks);
+      engine.dispose();
+    },
+  );
 });
