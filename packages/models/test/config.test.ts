@@ -215,3 +215,31 @@ describe('RoPE', () => {
     );
   });
 });
+
+describe('config values that pass alone but break the model together', () => {
+  it('RoPE settings whose frequencies or angles are not finite are rejected', () => {
+    for (const patch of [
+      { rope_theta: 1e-320 },
+      { rope_scaling: { rope_type: 'linear', factor: 1e-320 } },
+      { rope_scaling: { ...llama31_8b.rope_scaling, factor: 1e-320 } },
+    ]) {
+      expect(() => parseLlamaConfig({ ...llama31_8b, ...patch })).toThrow(
+        expect.objectContaining({ code: 'bad_field', message: expect.stringContaining('non-finite') }),
+      );
+    }
+    // Small but sane values still parse.
+    expect(parseLlamaConfig({ ...llama31_8b, rope_theta: 10 }).ropeTheta).toBe(10);
+  });
+
+  it("config.json's bos_token_id is checked even when generation_config.json has one", () => {
+    for (const bad of ['x', -1, [1, 'a'], 1.5]) {
+      expect(() => parseLlamaConfig({ ...llama31_8b, bos_token_id: bad }, { bos_token_id: 1 })).toThrow(
+        expect.objectContaining({ code: 'bad_field' }),
+      );
+    }
+    expect(() => parseLlamaConfig({ ...llama31_8b, bos_token_id: llama31_8b.vocab_size }, { bos_token_id: 1 })).toThrow(
+      /outside the vocabulary/,
+    );
+    expect(parseLlamaConfig({ ...llama31_8b, bos_token_id: 2 }, { bos_token_id: 1 }).bosTokenId).toBe(1);
+  });
+});

@@ -229,3 +229,44 @@ describe('checkpoint layouts', () => {
     await model.close();
   });
 });
+
+describe("CPU step buffers past the engine's bound", () => {
+  it('an MLP or a vocabulary wider than the engine knows of: a typed error naming the limit, before allocating', async () => {
+    const dir = join(root, 'wide-mlp');
+    await writeTinyModel(dir, {
+      architecture: 'LlamaForCausalLM',
+      numLayers: 1,
+      hiddenSize: 8,
+      numHeadsQ: 1,
+      numHeadsKv: 1,
+      headDim: 64,
+      intermediateSize: 1 << 16,
+    });
+    const model = await loadHfModel(dir);
+    try {
+      // 8192 tokens x 2^16 intermediate = 2^29 elements per step buffer (the engine's own check
+      // sees only the 64-wide attention rows).
+      await expect(
+        createEngine({ ...engineOptions, model, limits: { maxNumSeqs: 4, maxNumBatchedTokens: 8192 } }),
+      ).rejects.toThrow(expect.objectContaining({ code: 'out_of_range', path: 'options.limits.maxNumBatchedTokens' }));
+    } finally {
+      await model.close();
+    }
+    const narrow = join(root, 'narrow');
+    await writeTinyModel(narrow, { architecture: 'LlamaForCausalLM', numLayers: 1 });
+    const small = await loadHfModel(narrow);
+    try {
+      // 2^20 requests x the tiny vocabulary's logits.
+      await expect(
+        createEngine({
+          ...engineOptions,
+          model: small,
+          cache: { blockSize: 4, numBlocks: 1 << 20 },
+          limits: { maxNumSeqs: 1 << 20, maxNumBatchedTokens: 1 << 20 },
+        }),
+      ).rejects.toThrow(expect.objectContaining({ code: 'out_of_range', path: 'options.limits.maxNumSeqs' }));
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -2,8 +2,10 @@
 // checkpoint, in transformers 4.x layout (rope_theta / rope_scaling, with `type` in older files)
 // or 5.x layout (rope_parameters). Anything this package cannot run is a ModelConfigError that
 // says what is supported.
+
 import { INT32_MAX } from '@flashgraph/errors';
 import { ModelConfigError } from '../errors.js';
+import { ropeInverseFrequencies, ropePositionScale } from './rope.js';
 
 export type LlamaArchitecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM';
 
@@ -331,17 +333,23 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
       allowed: 'bfloat16, float16, float32',
     });
   }
-  const bos =
-    tokenIds(GENERATION, g.bos_token_id, 'bos_token_id')[0] ?? tokenIds(CONFIG, c.bos_token_id, 'bos_token_id')[0];
-  for (const id of [bos ?? 0]) {
-    if (id >= vocabSize) {
-      throw new ModelConfigError('bad_field', CONFIG, 'the token id is outside the vocabulary', {
+  // Both files' bos ids are checked (generation_config.json's wins), so a bad one is never hidden.
+  const generationBos = tokenIds(GENERATION, g.bos_token_id, 'bos_token_id');
+  const configBos = tokenIds(CONFIG, c.bos_token_id, 'bos_token_id');
+  for (const [file, ids] of [
+    [GENERATION, generationBos],
+    [CONFIG, configBos],
+  ] as const) {
+    const bad = ids.find((id) => id >= vocabSize);
+    if (bad !== undefined) {
+      throw new ModelConfigError('bad_field', file, 'the token id is outside the vocabulary', {
         field: 'bos_token_id',
-        value: id,
+        value: bad,
         allowed: `[0, ${vocabSize - 1}]`,
       });
     }
   }
+  const bos = generationBos[0] ?? configBos[0];
   // Stop on any eos id either file names (generation_config.json's first, as transformers reads it).
   const eos = [
     ...new Set([
@@ -357,7 +365,7 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
       allowed: `[0, ${vocabSize - 1}]`,
     });
   }
-  return Object.freeze({
+  const parsed: LlamaConfig = Object.freeze({
     architecture,
     vocabSize,
     hiddenSize,
@@ -379,4 +387,24 @@ export function parseLlamaConfig(config: unknown, generationConfig?: unknown): L
     eosTokenIds: Object.freeze(eos),
     torchDtype: dtype,
   });
+  checkRopeFinite(parsed, ropePath);
+  return parsed;
+}
+
+// Each field can be a positive finite number while the rotation they make is not: rope_theta
+// 1e-320 gives infinite inverse frequencies, a linear factor 1e-320 an infinite position scale.
+// The largest angle the model can reach (last position x scale x largest frequency) must be finite.
+function checkRopeFinite(config: LlamaConfig, ropePath: string): void {
+  const inverse = ropeInverseFrequencies(config);
+  const scale = ropePositionScale(config);
+  let largest = 0;
+  for (const f of inverse) largest = Math.max(largest, f);
+  const angle = config.maxPositionEmbeddings * scale * largest;
+  if (!Number.isFinite(angle) || !inverse.every((f) => Number.isFinite(f) && f > 0)) {
+    throw new ModelConfigError('bad_field', CONFIG, 'these RoPE settings give non-finite rotation angles', {
+      field: ropePath === 'rope_parameters' ? 'rope_parameters' : 'rope_theta / rope_scaling',
+      value: { rope_theta: config.ropeTheta, rope_scaling: config.ropeScaling },
+      allowed: 'rope_theta and a scaling factor whose frequencies and angles stay finite',
+    });
+  }
 }

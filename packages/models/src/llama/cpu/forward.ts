@@ -10,6 +10,7 @@ import type {
   LoadedModel,
   ModelLoadContext,
 } from '@flashgraph/engine';
+import { InvalidArgumentError } from '@flashgraph/errors';
 import { ModelsError } from '../../errors.js';
 import type { LlamaConfig } from '../config.js';
 import { ropeInverseFrequencies, ropePositionScale } from '../rope.js';
@@ -27,6 +28,7 @@ export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: 
   const Hkv = config.numHeadsKv;
   const qSize = Hq * D;
   const kvSize = Hkv * D;
+  checkCpuStepSizes(T, R, Math.max(H, qSize, I), V);
   const eps = config.rmsNormEps;
   const inverseFrequencies = ropeInverseFrequencies(config);
   const positionScale = ropePositionScale(config);
@@ -105,4 +107,28 @@ export function loadLlamaCpu(config: LlamaConfig, weights: CpuWeights, context: 
     },
     dispose() {},
   };
+}
+
+// The engine bounds a step's activations by the model's hidden and attention widths; a Llama MLP
+// (intermediate_size) and the logits (vocab_size per request) can be wider. Each step buffer stays
+// within the engine's CPU bound of 2^28 float32 elements (1 GiB), checked before any is allocated.
+const MAX_CPU_STEP_ELEMENTS = 2 ** 28;
+
+function checkCpuStepSizes(maxNumTokens: number, maxNumReqs: number, widest: number, vocabSize: number): void {
+  if (maxNumTokens * widest > MAX_CPU_STEP_ELEMENTS) {
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: 'options.limits.maxNumBatchedTokens',
+      value: maxNumTokens,
+      allowed: `at most ${Math.floor(MAX_CPU_STEP_ELEMENTS / widest)} on the CPU backend for this model (its widest activation row, ${widest} elements, times the tokens of a step stays within 2^28 float32 elements)`,
+    });
+  }
+  if (maxNumReqs * vocabSize > MAX_CPU_STEP_ELEMENTS) {
+    throw new InvalidArgumentError({
+      code: 'out_of_range',
+      path: 'options.limits.maxNumSeqs',
+      value: maxNumReqs,
+      allowed: `at most ${Math.floor(MAX_CPU_STEP_ELEMENTS / vocabSize)} on the CPU backend for this model (a step's logits, vocab_size ${vocabSize} per request, stay within 2^28 float32 elements)`,
+    });
+  }
 }
