@@ -96,6 +96,24 @@ describe('CPU sampler (contract B)', () => {
     expect(logprobs[2]).toBeCloseTo(Math.log(0.25), 6);
   });
 
+  it('a row holding NaN or +infinity reports a NaN logprob (the engine ends that request) and a token in range', () => {
+    const V = 1000;
+    const R = 4;
+    const logits = Float32Array.from({ length: R * V }, (_, i) => Math.sin(i));
+    logits[1 * V + 17] = Number.NaN;
+    logits[2 * V + 3] = Number.POSITIVE_INFINITY;
+    logits[3 * V + 5] = Number.NaN;
+    const view = new SamplingParamsView(new ArrayBuffer(SamplingParamsView.byteLength(R)), 0, R);
+    for (let r = 0; r < R; r++)
+      view.set(r, r % 2 ? params({ temperature: 0.8, topK: 50, topP: 0.9, seed: r }) : params({ temperature: 0 }), 3);
+    const sampled = new Int32Array(R);
+    const logprobs = new Float32Array(R);
+    new CpuSampler(V).sampleBatch(logits, Int32Array.from([0, 1, 2, 3]), view, sampled, logprobs, R);
+    expect(Number.isFinite(logprobs[0])).toBe(true);
+    for (const r of [1, 2, 3]) expect(logprobs[r]).toBeNaN();
+    for (const t of sampled) expect(t >= 0 && t < V).toBe(true);
+  });
+
   it('lays the parameters out as contract B says', () => {
     const R = 2;
     const buffer = new ArrayBuffer(SamplingParamsView.byteLength(R));

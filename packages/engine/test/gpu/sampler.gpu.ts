@@ -157,6 +157,43 @@ test('captured into a graph and replayed, the sampler gives the same tokens', { 
   check('graph', { vocab: 32000, rows: 32, params: p, scale: 3 }, 8, true);
 });
 
+test('a row holding NaN or +infinity: NaN logprob as on the CPU (the engine ends that request), token in range, other rows unaffected', {
+  skip,
+}, () => {
+  const V = 1000;
+  const R = 8;
+  const next = rng(11);
+  const logits = Float32Array.from({ length: R * V }, () => next() * 4 - 2);
+  const bad = new Map([
+    [1, Number.NaN],
+    [2, Number.POSITIVE_INFINITY],
+    [5, Number.NaN],
+    [6, Number.POSITIVE_INFINITY],
+  ]);
+  for (const [r, value] of bad) logits[r * V + ((r * 37) % V)] = value;
+  const paramsBytes = new Uint8Array(SamplingParamsView.byteLength(R));
+  const view = new SamplingParamsView(paramsBytes.buffer, 0, R);
+  for (let r = 0; r < R; r++) view.set(r, r % 2 ? { temperature: 0.8, topK: 50, topP: 0.9, seed: r } : greedy(), 3);
+  const sampleRows = Int32Array.from({ length: R }, (_, r) => r);
+  const cpu = new CpuSampler(V);
+  const want = new Int32Array(R);
+  const wantLp = new Float32Array(R);
+  cpu.sampleBatch(logits, sampleRows, view, want, wantLp, R);
+  const got = runDevice(logits, view, paramsBytes, sampleRows, V, R, R, false);
+  console.log(`# sampler non-finite rows: tokens ${[...got.tokens]} logprobs ${[...got.logprobs]}`);
+  for (let r = 0; r < R; r++) {
+    const t = got.tokens[r] as number;
+    assert.ok(t >= 0 && t < V, `row ${r}: token ${t} in [0, ${V})`);
+    if (bad.has(r)) {
+      assert.ok(Number.isNaN(wantLp[r]), `row ${r}: the CPU sampler reports NaN`);
+      assert.ok(Number.isNaN(got.logprobs[r]), `row ${r}: logprob ${got.logprobs[r]} should be NaN`);
+    } else {
+      assert.equal(t, want[r], `row ${r}: a finite row samples as on the CPU`);
+      assert.ok(Math.abs((got.logprobs[r] as number) - (wantLp[r] as number)) < 1e-4, `row ${r}: logprob`);
+    }
+  }
+});
+
 test('a seeded draw depends on seed and position, not on the batch slot', { skip }, () => {
   const V = 2000;
   const next = rng(9);
