@@ -93,7 +93,8 @@ function forwardLogits(model: Model, tokens: readonly number[], window: number |
 const summary: Record<string, unknown> = {};
 for (const [name, options] of Object.entries(CASES)) {
   const dir = join(out, name);
-  await writeTinyModel(dir, options);
+  // Runs rewrite out/ from the last one.
+  await writeTinyModel(dir, { ...options, overwrite: true });
   const model = await loadHfModel(dir);
   const engine = await createEngine({
     model,

@@ -2,12 +2,16 @@
 // transformers' 4.x or 5.x layout, generation_config.json, safetensors in one file or shards, a
 // small working byte-level BPE tokenizer with a chat template), so tests and examples never
 // download anything. Weights come from an integer hash of (seed, tensor, element), so a folder
-// is the same on every machine and whatever the shard layout.
-import { mkdir, writeFile } from 'node:fs/promises';
+// is the same on every machine and whatever the shard layout. The folder is written in a staging
+// folder first and moved into place at the end, so a failure leaves it as it was.
+import type { Stats } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkInt, checkOneOf, checkOptions, optional } from '@flashgraph/errors';
+import { checkBoolean, checkInt, checkOneOf, checkOptions, InvalidArgumentError, optional } from '@flashgraph/errors';
 import type { CheckpointDtype } from './checkpoint/dtypes.js';
+import { INDEX_FILE } from './checkpoint/shard-names.js';
 import { type SafetensorsTensor, writeSafetensors } from './checkpoint/write.js';
+import { checkFolderArgument } from './files.js';
 import { LLAMA_ARCHITECTURES, type LlamaArchitecture, parseLlamaConfig, type RopeScaling } from './llama/config.js';
 import { llamaTensorSpecs } from './llama/tensors.js';
 import { tinyTokenizerFiles } from './tiny-tokenizer.js';
@@ -36,6 +40,12 @@ export interface TinyModelOptions {
   readonly slidingWindow?: number | null;
   /** Llama/Qwen3: q/k/v/o biases. Default false. */
   readonly attentionBias?: boolean;
+  /**
+   * Replace the model of a folder that already holds one: its model files (config, tokenizer and
+   * generation config JSON, the shard index, every *.safetensors) are removed or replaced; other
+   * files stay. Default false: such a folder is refused.
+   */
+  readonly overwrite?: boolean;
 }
 
 export interface TinyModel {
@@ -61,7 +71,72 @@ const TINY_MODEL_OPTIONS = [
   'tieWordEmbeddings',
   'slidingWindow',
   'attentionBias',
+  'overwrite',
 ];
+
+/** What a model folder's loader reads; any of them left from an earlier model would mix two models. */
+const MODEL_FILES = new Set([
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  INDEX_FILE,
+]);
+const isModelFile = (name: string) => MODEL_FILES.has(name) || name.endsWith('.safetensors');
+
+const DIR_ALLOWED = 'a new folder, an empty one, or one without model files (overwrite: true replaces a model)';
+
+function dirError(dir: string, problem: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError({
+    code: 'invalid_value',
+    path: 'dir',
+    value: dir,
+    problem,
+    allowed: DIR_ALLOWED,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Checks the target before anything is written: nothing there, or a folder that holds no model
+ * files, or (with overwrite) one whose model files are all files. Returns those model files.
+ */
+async function modelFilesToReplace(dir: string, overwrite: boolean): Promise<string[]> {
+  let s: Stats;
+  try {
+    s = await stat(dir);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR') throw dirError(dir, 'has a file where a parent folder should be', err);
+    throw dirError(dir, `cannot be read (${String(code ?? err)})`, err);
+  }
+  if (!s.isDirectory()) throw dirError(dir, 'exists and is not a folder');
+  let found: { name: string; directory: boolean }[];
+  try {
+    found = (await readdir(dir, { withFileTypes: true }))
+      .filter((e) => isModelFile(e.name))
+      .map((e) => ({ name: e.name, directory: e.isDirectory() }));
+  } catch (err) {
+    throw dirError(dir, `cannot be read (${String((err as { code?: unknown }).code ?? err)})`, err);
+  }
+  const names = found.map((f) => f.name).sort();
+  const list = names.length > 4 ? `${names.slice(0, 4).join(', ')}, ...` : names.join(', ');
+  if (found.length > 0 && !overwrite) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: 'dir',
+      value: dir,
+      problem: `already holds a model (${list})`,
+      allowed: DIR_ALLOWED,
+      fix: 'Pass overwrite: true (flashgraph make-tiny-model --overwrite) to replace it, or choose a new folder.',
+    });
+  }
+  // Only files are replaced: a folder under a model file's name is the user's to remove.
+  const folder = found.find((f) => f.directory);
+  if (folder) throw dirError(dir, `holds a folder named ${folder.name}, where a model file would go`);
+  return names;
+}
 
 interface Defaults {
   readonly hiddenSize: number;
@@ -161,6 +236,7 @@ function ropeJson(scaling: RopeScaling, layout: '4.x' | '5.x', theta: number): R
 
 /** Writes a random-weight model folder; returns what it wrote. */
 export async function writeTinyModel(dir: string, options: TinyModelOptions): Promise<TinyModel> {
+  checkFolderArgument('dir', dir, 'the folder to write');
   checkOptions('options', options ?? null, TINY_MODEL_OPTIONS);
   const architecture = checkOneOf('options.architecture', options.architecture, LLAMA_ARCHITECTURES);
   const seed = optional(options.seed, 0, (v) => checkInt('options.seed', v, { min: 0, max: 2 ** 32 - 1 }));
@@ -176,6 +252,7 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
   const dtype = options.dtype ?? 'BF16';
   const shards = options.shards ?? 1;
   checkInt('options.shards', shards, { min: 1, max: 1000 });
+  const overwrite = optional(options.overwrite, false, (v) => checkBoolean('options.overwrite', v));
   const tokenizer = tinyTokenizerFiles({ addBos: !isQwen });
   const hiddenSize = options.hiddenSize ?? d.hiddenSize;
   const numHeadsQ = options.numHeadsQ ?? d.numHeadsQ;
@@ -223,37 +300,61 @@ export async function writeTinyModel(dir: string, options: TinyModelOptions): Pr
       },
     };
   });
-  await mkdir(dir, { recursive: true });
-  const files: string[] = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
-  await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  await writeFile(
-    join(dir, 'generation_config.json'),
-    `${JSON.stringify({ bos_token_id: tokenizer.bosTokenId, eos_token_id: tokenizer.eosTokenIds, do_sample: false }, null, 2)}\n`,
-  );
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
-  await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.tokenizerConfigJson, null, 2)}\n`);
-  if (shards === 1) {
-    await writeSafetensors(join(dir, 'model.safetensors'), tensors);
-    files.push('model.safetensors');
-  } else {
-    const weightMap: Record<string, string> = {};
-    const perShard = Math.ceil(tensors.length / shards);
-    let totalSize = 0;
-    for (let s = 0; s < shards; s++) {
-      const name = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
-      const part = tensors.slice(s * perShard, (s + 1) * perShard);
-      for (const t of part) {
-        weightMap[t.name] = name;
-        totalSize += t.shape.reduce((p, x) => p * x, 1) * (dtype === 'F32' ? 4 : 2);
-      }
-      await writeSafetensors(join(dir, name), part);
-      files.push(name);
-    }
+  const writeFiles = async (out: string): Promise<string[]> => {
+    const files: string[] = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+    await writeFile(join(out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await writeFile(
-      join(dir, 'model.safetensors.index.json'),
-      `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`,
+      join(out, 'generation_config.json'),
+      `${JSON.stringify({ bos_token_id: tokenizer.bosTokenId, eos_token_id: tokenizer.eosTokenIds, do_sample: false }, null, 2)}\n`,
     );
-    files.push('model.safetensors.index.json');
+    await writeFile(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
+    await writeFile(join(out, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.tokenizerConfigJson, null, 2)}\n`);
+    if (shards === 1) {
+      await writeSafetensors(join(out, 'model.safetensors'), tensors);
+      files.push('model.safetensors');
+    } else {
+      const weightMap: Record<string, string> = {};
+      const perShard = Math.ceil(tensors.length / shards);
+      let totalSize = 0;
+      for (let s = 0; s < shards; s++) {
+        const name = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+        const part = tensors.slice(s * perShard, (s + 1) * perShard);
+        for (const t of part) {
+          weightMap[t.name] = name;
+          totalSize += t.shape.reduce((p, x) => p * x, 1) * (dtype === 'F32' ? 4 : 2);
+        }
+        await writeSafetensors(join(out, name), part);
+        files.push(name);
+      }
+      await writeFile(
+        join(out, 'model.safetensors.index.json'),
+        `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2)}\n`,
+      );
+      files.push('model.safetensors.index.json');
+    }
+    return files;
+  };
+  const replaced = await modelFilesToReplace(dir, overwrite);
+  let created: string | undefined;
+  let staging: string;
+  try {
+    created = await mkdir(dir, { recursive: true });
+    // Inside the folder, so the final renames never cross file systems.
+    staging = await mkdtemp(join(dir, '.tiny-model-'));
+  } catch (err) {
+    if (created !== undefined) await rm(created, { recursive: true, force: true });
+    throw dirError(dir, `cannot be written (${String((err as { code?: unknown }).code ?? err)})`, err);
   }
-  return { dir, config, files };
+  try {
+    const files = await writeFiles(staging);
+    // Only now is the folder changed: stale model files go first (the loader prefers an old shard
+    // index to a new model.safetensors), then each new file is renamed into place.
+    for (const name of replaced) if (!files.includes(name)) await rm(join(dir, name), { force: true });
+    for (const name of files) await rename(join(staging, name), join(dir, name));
+    await rm(staging, { recursive: true, force: true });
+    return { dir, config, files };
+  } catch (err) {
+    await rm(created ?? staging, { recursive: true, force: true });
+    throw err;
+  }
 }

@@ -101,4 +101,56 @@ describe('writeSafetensors + openCheckpoint', () => {
     await ckpt.close();
     await expect(ckpt.readFloat32('f32')).rejects.toMatchObject({ code: 'disposed' });
   });
+  it('every read method checks its arguments before reading (no endless loop, no raw error)', async () => {
+    const ckpt = await openCheckpoint(root);
+    let calls = 0;
+    const count = () => {
+      calls++;
+    };
+    const bad: [unknown, unknown, unknown, string, string][] = [
+      // Left out, chunkBytes made an empty buffer and a loop that never advanced.
+      ['f32', undefined, count, 'chunkBytes', 'invalid_type'],
+      ['f32', '16', count, 'chunkBytes', 'invalid_type'],
+      ['f32', 0, count, 'chunkBytes', 'out_of_range'],
+      ['f32', Number.NaN, count, 'chunkBytes', 'out_of_range'],
+      ['f32', 1.5, count, 'chunkBytes', 'out_of_range'],
+      ['f32', -4, count, 'chunkBytes', 'out_of_range'],
+      ['f32', 2 ** 40, count, 'chunkBytes', 'out_of_range'],
+      ['f32', 2 ** 30 + 4, count, 'chunkBytes', 'out_of_range'],
+      ['f32', 16, undefined, 'onChunk', 'invalid_type'],
+      ['f32', 16, 'print', 'onChunk', 'invalid_type'],
+      [7, 16, count, 'name', 'invalid_type'],
+      [undefined, 16, count, 'name', 'invalid_type'],
+    ];
+    for (const [name, chunkBytes, onChunk, path, code] of bad) {
+      const args = [name, chunkBytes, onChunk] as Parameters<typeof ckpt.readChunksSync>;
+      await expect(ckpt.readChunks(...args), path).rejects.toMatchObject({ code, path });
+      expect(() => ckpt.readChunksSync(...args), path).toThrow(expect.objectContaining({ code, path }));
+    }
+    await expect(ckpt.readFloat32({} as never)).rejects.toMatchObject({ code: 'invalid_type', path: 'name' });
+    expect(() => ckpt.readFloat32Sync(null as never)).toThrow(expect.objectContaining({ code: 'invalid_type' }));
+    expect(calls).toBe(0);
+    // The largest chunk allowed reads a small tensor with a buffer of the tensor's size.
+    const sizes: number[] = [];
+    ckpt.readChunksSync('bf16', 2 ** 30, (chunk) => sizes.push(chunk.buffer.byteLength));
+    await ckpt.readChunks('bf16', 2 ** 30, (chunk) => void sizes.push(chunk.buffer.byteLength));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4000);
+    await ckpt.close();
+  });
+
+  it('close() while a read awaits its onChunk: the read stops with a typed error', async () => {
+    const ckpt = await openCheckpoint(root);
+    let chunks = 0;
+    const read = ckpt.readChunks('f32', 64, async () => {
+      if (++chunks === 2) await ckpt.close();
+    });
+    await expect(read).rejects.toMatchObject({ code: 'disposed' });
+    expect(chunks).toBe(2);
+    const sync = await openCheckpoint(root);
+    expect(() =>
+      sync.readChunksSync('f32', 64, () => {
+        void sync.close();
+      }),
+    ).toThrow(expect.objectContaining({ code: 'disposed' }));
+  });
 });

@@ -14,7 +14,10 @@ export interface TensorInfo {
 export interface Checkpoint {
   readonly dir: string;
   readonly tensors: ReadonlyMap<string, TensorInfo>;
-  /** Raw little-endian bytes, streamed in chunks of at most chunkBytes through one reused buffer. */
+  /**
+   * Raw little-endian bytes, streamed in chunks of at most chunkBytes (a multiple of 4 in
+   * [4, 2^30]) through one reused buffer.
+   */
   readChunks(
     name: string,
     chunkBytes: number,
