@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HfTokenizer } from '@flashgraph/models';
@@ -256,5 +256,44 @@ describe('the weight-loading progress bar', () => {
       totalBytes: 0,
     });
     expect(narrow).toHaveLength(1);
+  });
+});
+
+describe('generate on a model that cannot go on', () => {
+  beforeAll(async () => {
+    const made = await cli(['make-tiny-model', 'tiny-nan']);
+    expect(made.code, made.stderr).toBe(0);
+    // One NaN in the final norm's weight (a corrupt checkpoint): every logit of every row is NaN.
+    const path = join(cwd, 'tiny-nan', 'model.safetensors');
+    const bytes = readFileSync(path);
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8'));
+    const norm = header['model.norm.weight'] as { dtype: string; data_offsets: [number, number] };
+    const at = 8 + headerLength + norm.data_offsets[0];
+    if (norm.dtype === 'BF16') bytes.writeUInt16LE(0x7fc0, at);
+    else if (norm.dtype === 'F16') bytes.writeUInt16LE(0x7e00, at);
+    else bytes.writeFloatLE(Number.NaN, at);
+    writeFileSync(path, bytes);
+  });
+
+  it("a prompt plus --max-new-tokens past the model's max_position_embeddings: exit 2 naming the most that fits", async () => {
+    // The tiny model has 512 positions; a 3-token prompt can take 510 new tokens (3 + 510 - 1).
+    const r = await cli(['generate', '--model', 'tiny-nan', '--prompt-ids', '1,2,3', '--max-new-tokens', '600']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--max-new-tokens 600 .* the model has 512 .*use --max-new-tokens <= 510/);
+  });
+
+  it("non-finite logits: finish reason 'error', the reason on stderr and in --json, exit 1", async () => {
+    const r = await cli(['generate', '--model', 'tiny-nan', '--prompt-ids', '1,2,3', '--max-new-tokens', '4']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/0 tokens, finish: error/);
+    expect(r.stderr).toMatch(/failed: .*logits for token position 3 are not finite/);
+    const j = await cli(['generate', '--model', 'tiny-nan', '--prompt-ids', '1,2,3', '--json']);
+    expect(j.code).toBe(1);
+    const [line] = jsonLines(j.stdout);
+    expect(line!.finishReason).toBe('error');
+    expect(line!.tokenIds).toEqual([]);
+    expect(line!.error).toMatch(/not finite/);
   });
 });

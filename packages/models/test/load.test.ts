@@ -25,6 +25,7 @@ describe('loadHfModel', () => {
       vocabSize: model.tokenizer!.vocabSize,
       dtype: 'bf16',
       slidingWindow: null,
+      maxPositions: 512,
     });
     expect(model.eosTokenIds).toEqual(model.config.eosTokenIds);
     expect(model.eosTokenIds.length).toBe(2);

@@ -12,7 +12,8 @@ import {
   type Engine,
   type RequestOutput,
 } from '@flashgraph/engine';
-import { type CliCommand, type CliIo, EXIT_OK, UsageError } from '../command.js';
+import { InvalidArgumentError } from '@flashgraph/errors';
+import { type CliCommand, type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../command.js';
 import { engineProgress, type ProgressLine, progressLine, weightProgress } from '../report/progress-line.js';
 import { parseBackend, parseIntFlag } from './shared.js';
 
@@ -51,7 +52,7 @@ run as one batch. A single prompt's text streams to stdout as it is generated. G
   --backend <auto|cuda|cpu>  default auto
   --graph-mode <mode>      ${graphModes.join(', ')} (default full_and_piecewise on CUDA, none on CPU)
   --json                   one JSON object per prompt per line:
-                           { model, backend, promptTokenIds, tokenIds, text, logprobs?, finishReason, seed, timings }
+                           { model, backend, promptTokenIds, tokenIds, text, logprobs?, finishReason, error?, seed, timings }
   --logprobs               also print each token's log-probability (natural log, before temperature)
   -h, --help               show this help`;
 
@@ -90,6 +91,8 @@ export interface GenerateJsonLine {
   readonly text: string | null;
   readonly logprobs?: readonly number[];
   readonly finishReason: RequestOutput['finishReason'];
+  /** With finishReason 'error': why the prompt stopped (e.g. non-finite logits), as one line. */
+  readonly error?: string;
   readonly seed: number;
   readonly timings: {
     /** loadHfModel + createEngine: weights, allocation, graph capture. */
@@ -249,6 +252,41 @@ function promptTokenIds(model: HfModel, prompts: readonly PromptSpec[]): number[
   });
 }
 
+// A prompt that stopped with an error (finishReason 'error': non-finite logits) fails the command:
+// its text is cut short, and a script must not take it for a finished generation.
+function exitCodeOf(outputs: Iterable<RequestOutput>): number {
+  for (const out of outputs) if (out.finishReason === 'error') return EXIT_FAILURE;
+  return EXIT_OK;
+}
+
+// A request uses prompt + maxNewTokens - 1 positions (the last token is never fed back): more
+// than the model's max_position_embeddings is a usage error naming the flag, before any work.
+function checkPositions(model: HfModel, prompts: readonly (readonly number[])[], maxNewTokens: number): void {
+  const maxPositions = model.shape.maxPositions;
+  if (maxPositions === undefined || maxPositions === null) return;
+  const longest = Math.max(...prompts.map((p) => p.length));
+  if (longest + maxNewTokens - 1 <= maxPositions) return;
+  if (longest > maxPositions) {
+    throw new UsageError(
+      `the prompt has ${longest} tokens, more than the model's max_position_embeddings (${maxPositions})`,
+    );
+  }
+  throw new UsageError(
+    `--max-new-tokens ${maxNewTokens} with a ${longest}-token prompt needs ${longest + maxNewTokens - 1} positions; ` +
+      `the model has ${maxPositions} (max_position_embeddings): use --max-new-tokens <= ${maxPositions - longest + 1}`,
+  );
+}
+
+// The KV cache generate sizes for the prompts and --max-new-tokens past what the backend holds:
+// the engine's error names its own option; the user set --max-new-tokens.
+function cacheTooSmall(error: unknown, maxNewTokens: number): UsageError | undefined {
+  if (!(error instanceof InvalidArgumentError)) return undefined;
+  if (error.path !== 'options.cache.numBlocks' && error.path !== 'options.limits.maxModelLen') return undefined;
+  return new UsageError(
+    `--max-new-tokens ${maxNewTokens} with these prompts needs more KV cache than this backend holds (${error.message})`,
+  );
+}
+
 async function generateWith(
   model: HfModel,
   args: GenerateArgs,
@@ -261,6 +299,7 @@ async function generateWith(
   // CPU "graphs" replay the same closures: capturing them costs forward passes and saves nothing.
   const mode: GraphMode = args.graphMode ?? (onCuda ? 'full_and_piecewise' : 'none');
   const lengths = prompts.map((p) => p.length + args.maxNewTokens);
+  checkPositions(model, prompts, args.maxNewTokens);
   const numBlocks = lengths.reduce((n, len) => n + Math.ceil(len / BLOCK_SIZE), 0);
   const maxNumSeqs = prompts.length;
   const engine: Engine = await createEngine({
@@ -280,6 +319,8 @@ async function generateWith(
       maxModelLen: Math.max(...lengths) - 1,
     },
     onProgress: engineProgress(line, 'generate'),
+  }).catch((error: unknown) => {
+    throw cacheTooSmall(error, args.maxNewTokens) ?? error;
   });
   try {
     const loadMs = performance.now() - loadStart;
@@ -340,6 +381,7 @@ async function generateWith(
           text: textOf(out.outputTokens),
           ...(args.logprobs ? { logprobs: [...out.logprobs] } : {}),
           finishReason: out.finishReason,
+          ...(out.error === undefined ? {} : { error: out.error.message }),
           seed: out.seed,
           timings: {
             loadMs,
@@ -351,7 +393,7 @@ async function generateWith(
         };
         io.stdout(JSON.stringify(line));
       }
-      return EXIT_OK;
+      return exitCodeOf(outputs.values());
     }
 
     const elapsed = performance.now() - start;
@@ -367,12 +409,13 @@ async function generateWith(
       }
       if (args.logprobs) io.stdout(`[${i}] logprobs: ${out.logprobs.map((l) => l.toFixed(4)).join(' ')}`);
       io.stderr(`[${i}] ${out.outputTokens.length} tokens, finish: ${out.finishReason}, seed ${out.seed}`);
+      if (out.error) io.stderr(`[${i}] failed: ${out.error.message}`);
     }
     io.stderr(
       `${model.name} on ${engine.backend} (graph mode ${mode}): ${tokens} tokens in ${(elapsed / 1000).toFixed(2)} s ` +
         `(${elapsed > 0 ? ((1000 * tokens) / elapsed).toFixed(1) : '0'} tok/s), load ${(loadMs / 1000).toFixed(2)} s`,
     );
-    return EXIT_OK;
+    return exitCodeOf(outputs.values());
   } finally {
     engine.dispose();
   }

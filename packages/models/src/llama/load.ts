@@ -2,13 +2,13 @@
 // Model. Everything is validated here, before any weight is read; `load(ctx)` then reads the
 // weights for the backend the engine chose (llama/cpu here; llama/cuda beside it).
 
-import { access, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { BackendKind, LoadedModel, Model, ModelLoadContext, ModelShape } from '@flashgraph/engine';
-import { checkFunction, checkOptions, checkString, InvalidArgumentError, optional } from '@flashgraph/errors';
+import { checkFunction, checkOptions, checkString, optional } from '@flashgraph/errors';
 import type { AsyncDisposable } from '../async-disposable.js';
 import { type Checkpoint, checkTensorSpecs, openCheckpoint } from '../checkpoint/index.js';
-import { ModelConfigError, ModelsError } from '../errors.js';
+import { ModelConfigError, ModelsError, TokenizerError } from '../errors.js';
+import { checkFolderArgument, readJsonTextFile, statRegularFile } from '../files.js';
 import { HfTokenizer } from '../tokenizer.js';
 import { type LlamaConfig, parseLlamaConfig } from './config.js';
 import { loadLlamaCpu } from './cpu/forward.js';
@@ -47,13 +47,13 @@ export interface HfModel extends Model, AsyncDisposable {
 }
 
 async function readConfigJson(dir: string, file: string, required: boolean): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, file), 'utf8');
-  } catch (err) {
+  // A directory, a named pipe or a huge file there is a typed error, even for the optional file.
+  const text = await readJsonTextFile(join(dir, file), {
+    errorFor: (code, problem, details) => new ModelConfigError(code, file, problem, details),
+  });
+  if (text === null) {
     if (!required) return undefined;
     throw new ModelConfigError('missing_file', file, `the model folder ${dir} has no ${file}`, {
-      cause: err,
       fix: 'point at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)',
     });
   }
@@ -64,24 +64,8 @@ async function readConfigJson(dir: string, file: string, required: boolean): Pro
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function loadHfModel(dir: string, options: LoadHfModelOptions = {}): Promise<HfModel> {
-  if (typeof dir !== 'string' || dir.length === 0) {
-    throw new InvalidArgumentError({
-      code: 'invalid_type',
-      path: 'dir',
-      value: dir,
-      allowed: 'the model folder path (a non-empty string)',
-    });
-  }
+  checkFolderArgument('dir', dir, 'the model folder path');
   const o = checkOptions('options', options, ['name', 'onProgress']);
   const name = optional(o.name, undefined, (v) => checkString('options.name', v, { nonEmpty: true }));
   const onProgress = optional(o.onProgress, undefined, (v) =>
@@ -97,7 +81,12 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
   try {
     const specs = llamaTensorSpecs(config);
     checkTensorSpecs(checkpoint, specs);
-    tokenizer = (await exists(join(folder, 'tokenizer.json'))) ? await HfTokenizer.load(folder) : null;
+    // A stat, not an open, decides whether there is a tokenizer (a named pipe's open would block).
+    const tokenizerFile = await statRegularFile(
+      join(folder, 'tokenizer.json'),
+      (code, problem, details) => new TokenizerError(code, 'tokenizer.json', problem, details),
+    );
+    tokenizer = tokenizerFile ? await HfTokenizer.load(folder) : null;
     if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
       throw new ModelConfigError('vocab_mismatch', 'config.json', 'the tokenizer has more tokens than the model', {
         field: 'vocab_size',
@@ -121,6 +110,7 @@ export async function loadHfModel(dir: string, options: LoadHfModelOptions = {})
     vocabSize: config.vocabSize,
     dtype: config.torchDtype === 'float16' ? 'fp16' : 'bf16',
     slidingWindow: config.slidingWindow,
+    maxPositions: config.maxPositionEmbeddings,
   });
   const progress = () => {
     let loaded = 0;
