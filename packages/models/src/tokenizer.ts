@@ -1,11 +1,23 @@
 // HfTokenizer: tokenizer.json through @huggingface/tokenizers, the chat template of
 // tokenizer_config.json through @huggingface/jinja, and incremental detokenization for streaming.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError } from '@flashgraph/errors';
-import { Template } from '@huggingface/jinja';
+import {
+  checkArray,
+  checkBoolean,
+  checkObject,
+  checkOptions,
+  checkString,
+  INT32_MAX,
+  InvalidArgumentError,
+  optional,
+} from '@flashgraph/errors';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from './errors.js';
+import { readJsonTextFile } from './files.js';
+import { CHAT_TEMPLATE_LIMITS, ChatTemplate } from './tokenizer/chat-template.js';
+import { checkTokenizerJson } from './tokenizer/check-json.js';
+
+export { CHAT_TEMPLATE_LIMITS, type ChatTemplateLimits } from './tokenizer/chat-template.js';
 
 const TOKENIZER_FILE = 'tokenizer.json';
 const CONFIG_FILE = 'tokenizer_config.json';
@@ -38,13 +50,13 @@ function tokenText(value: unknown): string | null {
 }
 
 async function readJson(dir: string, file: string, required: boolean): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, file), 'utf8');
-  } catch (err) {
+  // Stat'ed first: a directory or pipe there is a typed error, never a hang (files.ts).
+  const text = await readJsonTextFile(join(dir, file), {
+    errorFor: (code, problem, details) => new TokenizerError(code, file, problem, details),
+  });
+  if (text === null) {
     if (!required) return undefined;
     throw new TokenizerError('missing_file', file, 'the file does not exist', {
-      cause: err,
       fix: 'copy tokenizer.json from the model repository into the model folder',
     });
   }
@@ -75,7 +87,15 @@ function chatTemplateOf(config: Record<string, unknown>): string | null {
   return null;
 }
 
+/** Encoded and decoded at load, so a tokenizer part that fails on plain text fails there, typed. */
+const PROBE_TEXT = 'Hello, world! 123';
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class HfTokenizer {
+  /** The size of the id space: every id the tokenizer knows is in [0, vocabSize). */
   readonly vocabSize: number;
   readonly bosToken: string | null;
   readonly eosToken: string | null;
@@ -83,7 +103,7 @@ export class HfTokenizer {
   readonly chatTemplate: string | null;
   private readonly tokenizer: Tokenizer;
   private readonly addBosToken: boolean | null;
-  private readonly template: Template | null;
+  private readonly template: ChatTemplate | null;
 
   private constructor(tokenizerJson: Record<string, unknown>, config: Record<string, unknown>) {
     const model = tokenizerJson.model;
@@ -95,41 +115,47 @@ export class HfTokenizer {
         allowed: SUPPORTED_TOKENIZER_MODELS.join(', '),
       });
     }
+    // The library takes ids and structure on trust: check them before it builds anything.
+    try {
+      this.vocabSize = checkTokenizerJson(tokenizerJson, type);
+    } catch (err) {
+      if (err instanceof TokenizerError) throw err;
+      // An object given to fromJson whose getters throw, say.
+      throw new TokenizerError('bad_tokenizer', TOKENIZER_FILE, `the tokenizer cannot be read: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, config);
     } catch (err) {
-      throw new TokenizerError(
-        'bad_tokenizer',
-        TOKENIZER_FILE,
-        `the tokenizer cannot be built: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
+      throw new TokenizerError('bad_tokenizer', TOKENIZER_FILE, `the tokenizer cannot be built: ${messageOf(err)}`, {
+        cause: err,
+      });
     }
-    this.vocabSize = this.tokenizer.get_vocab(true).size;
     this.bosToken = tokenText(config.bos_token);
     this.eosToken = tokenText(config.eos_token);
     this.bosTokenId = this.bosToken === null ? null : (this.tokenizer.token_to_id(this.bosToken) ?? null);
     this.addBosToken = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : null;
     this.chatTemplate = chatTemplateOf(config);
+    this.template = this.chatTemplate === null ? null : new ChatTemplate(this.chatTemplate);
+    // Normalizers, pre-tokenizers, post-processors and decoders are only run on use: run them once.
     try {
-      this.template = this.chatTemplate === null ? null : new Template(this.chatTemplate);
+      const ids = this.tokenizer.encode(PROBE_TEXT, { add_special_tokens: true }).ids;
+      const known = ids.filter((id) => this.tokenizer.id_to_token(id) !== undefined);
+      if (known.length > 0) this.tokenizer.decode(known, { skip_special_tokens: false });
     } catch (err) {
       throw new TokenizerError(
-        'bad_chat_template',
-        CONFIG_FILE,
-        `the chat template does not parse: ${(err as Error).message}`,
-        {
-          field: 'chat_template',
-          cause: err,
-        },
+        'bad_tokenizer',
+        TOKENIZER_FILE,
+        `the tokenizer fails on plain text (${JSON.stringify(PROBE_TEXT)}): ${messageOf(err)}`,
+        { cause: err },
       );
     }
   }
 
   /** Reads tokenizer.json (required) and tokenizer_config.json (optional) from a model folder. */
   static async load(dir: string): Promise<HfTokenizer> {
+    checkString('dir', dir, { nonEmpty: true });
     const json = await readJson(dir, TOKENIZER_FILE, true);
     const config = (await readJson(dir, CONFIG_FILE, false)) ?? {};
     if (!isObject(json)) throw new TokenizerError('not_object', TOKENIZER_FILE, 'the file must hold a JSON object');
@@ -151,11 +177,10 @@ export class HfTokenizer {
    * tokenizer.json adds it, unless tokenizer_config.json's add_bos_token says otherwise.
    */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    if (typeof text !== 'string') {
-      throw new InvalidArgumentError({ code: 'invalid_type', path: 'text', value: text, allowed: 'a string' });
-    }
-    const addSpecial = options.addSpecialTokens ?? true;
-    const ids = this.tokenizer.encode(text, { add_special_tokens: addSpecial }).ids;
+    checkString('text', text);
+    const o = checkOptions('options', options, ['addSpecialTokens']);
+    const addSpecial = optional(o.addSpecialTokens, true, (v) => checkBoolean('options.addSpecialTokens', v));
+    const ids = this.encodeText(text, addSpecial);
     if (!addSpecial || this.bosTokenId === null || this.addBosToken === null) return ids;
     const startsWithBos = ids[0] === this.bosTokenId;
     if (this.addBosToken && !startsWithBos) return [this.bosTokenId, ...ids];
@@ -163,42 +188,110 @@ export class HfTokenizer {
     return ids;
   }
 
-  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
-    for (const [i, id] of ids.entries()) {
-      if (!Number.isSafeInteger(id) || id < 0 || id >= this.vocabSize) {
-        throw new TokenizerError('bad_token_id', 'decode', 'token id outside the vocabulary', {
-          field: `ids[${i}]`,
-          value: id,
-          allowed: `integers in [0, ${this.vocabSize - 1}]`,
+  /** The library's encode, its failures typed and its output checked: a plain array of ids in range. */
+  private encodeText(text: string, addSpecial: boolean): number[] {
+    let encoding: { ids: unknown[]; tokens: unknown[] };
+    try {
+      encoding = this.tokenizer.encode(text, { add_special_tokens: addSpecial });
+    } catch (err) {
+      throw new TokenizerError('bad_tokenizer', TOKENIZER_FILE, `the tokenizer failed on the text: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+    const ids = new Array<number>(encoding.ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = encoding.ids[i];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+        // A piece with no id: the vocabulary cannot spell it and there is no unk token to stand in.
+        throw new TokenizerError('bad_tokenizer', TOKENIZER_FILE, 'part of the text has no token id', {
+          field: 'model.unk_token',
+          value: encoding.tokens[i],
+          fix: 'use a tokenizer with an unk_token (or byte fallback), or leave those characters out of the text',
         });
       }
+      ids[i] = id;
     }
-    if (ids.length === 0) return ''; // the library rejects an empty list
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false });
+    return ids;
   }
 
-  /** The chat template rendered (as transformers' apply_chat_template with tokenize=False). */
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    const list = this.checkIds(ids);
+    const o = checkOptions('options', options, ['skipSpecialTokens']);
+    const skip = optional(o.skipSpecialTokens, false, (v) => checkBoolean('options.skipSpecialTokens', v));
+    return this.decodeIds(list, skip);
+  }
+
+  /** An array of numbers (an argument error otherwise), each an id of this tokenizer (bad_token_id otherwise). */
+  private checkIds(ids: unknown): number[] {
+    const items = checkArray('ids', ids, { maxLength: INT32_MAX });
+    const out = new Array<number>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      let id: unknown;
+      try {
+        id = items[i];
+      } catch (cause) {
+        throw new InvalidArgumentError({
+          code: 'invalid_value',
+          path: `ids[${i}]`,
+          value: ids,
+          allowed: 'a readable element',
+          cause,
+        });
+      }
+      out[i] = this.checkId(id, `ids[${i}]`);
+    }
+    return out;
+  }
+
+  private checkId(id: unknown, path: string): number {
+    const allowed = `integers in [0, ${this.vocabSize - 1}]`;
+    if (typeof id !== 'number') throw new InvalidArgumentError({ code: 'invalid_type', path, value: id, allowed });
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new TokenizerError('bad_token_id', 'decode', 'token id outside the vocabulary', {
+        field: path,
+        value: id,
+        allowed,
+      });
+    }
+    return id;
+  }
+
+  /** Checked ids to text. An id with no token (a gap in the id space) decodes to nothing, as in Rust. */
+  private decodeIds(ids: readonly number[], skipSpecialTokens: boolean): string {
+    const known = ids.filter((id) => this.tokenizer.id_to_token(id) !== undefined);
+    if (known.length === 0) return ''; // the library rejects an empty list
+    try {
+      return this.tokenizer.decode(known, { skip_special_tokens: skipSpecialTokens });
+    } catch (err) {
+      throw new TokenizerError('bad_tokenizer', TOKENIZER_FILE, `the tokenizer failed to decode: ${messageOf(err)}`, {
+        field: 'decoder',
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * The chat template rendered (as transformers' apply_chat_template with tokenize=False), under
+   * CHAT_TEMPLATE_LIMITS. Any failure is a `bad_chat_template` TokenizerError on
+   * tokenizer_config.json's chat_template, the original as its cause; its message says whether the
+   * template's raise_exception rejected the messages (its text included), the render went past a
+   * limit, or the template failed.
+   */
   applyChatTemplate(messages: readonly ChatMessage[], options: { addGenerationPrompt?: boolean } = {}): string {
+    const list = checkMessages(messages);
+    const o = checkOptions('options', options, ['addGenerationPrompt']);
+    const addGenerationPrompt = optional(o.addGenerationPrompt, true, (v) =>
+      checkBoolean('options.addGenerationPrompt', v),
+    );
     if (this.template === null) {
       throw new TokenizerError('no_chat_template', CONFIG_FILE, 'the tokenizer has no chat template', {
         field: 'chat_template',
         fix: 'use a plain text prompt, or a model folder whose tokenizer_config.json has a chat_template',
       });
     }
-    if (
-      !Array.isArray(messages) ||
-      !messages.every((m) => isObject(m) && typeof m.role === 'string' && typeof m.content === 'string')
-    ) {
-      throw new InvalidArgumentError({
-        code: 'invalid_value',
-        path: 'messages',
-        value: messages,
-        allowed: 'a list of { role, content } with string values',
-      });
-    }
     return this.template.render({
-      messages,
-      add_generation_prompt: options.addGenerationPrompt ?? true,
+      messages: list,
+      add_generation_prompt: addGenerationPrompt,
       bos_token: this.bosToken ?? '',
       eos_token: this.eosToken ?? '',
     });
@@ -214,14 +307,15 @@ export class HfTokenizer {
    * ends in U+FFFD (a character whose bytes have not all arrived), as TGI and vLLM do.
    */
   createDetokenizer(options: { skipSpecialTokens?: boolean } = {}): Detokenizer {
+    const o = checkOptions('options', options, ['skipSpecialTokens']);
+    const skip = optional(o.skipSpecialTokens, false, (v) => checkBoolean('options.skipSpecialTokens', v));
     const ids: number[] = [];
     let prefixOffset = 0;
     let readOffset = 0;
-    const decode = (from: number, to: number) => this.decode(ids.slice(from, to), options);
+    const decode = (from: number, to: number) => this.decodeIds(ids.slice(from, to), skip);
     return {
       push: (tokenId: number): string => {
-        this.decode([tokenId]); // validates the id before it joins the window
-        ids.push(tokenId);
+        ids.push(this.checkId(tokenId, 'tokenId')); // checked before it joins the window
         const prefix = decode(prefixOffset, readOffset);
         const full = decode(prefixOffset, ids.length);
         if (full.length > prefix.length && !full.endsWith('\uFFFD')) {
@@ -239,4 +333,66 @@ export class HfTokenizer {
       },
     };
   }
+}
+
+// The JSON length of a message's keys besides role and content (tool calls, names): they reach
+// the template too, so they count against its size bound, and must be JSON data.
+function extraKeysLength(m: Readonly<Record<string, unknown>>, i: number): number {
+  let length = 0;
+  for (const [key, value] of Object.entries(m)) {
+    if (key === 'role' || key === 'content') continue;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (cause) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: `messages[${i}].${key}`,
+        value,
+        allowed: 'JSON data (strings, numbers, booleans, null, arrays, plain objects)',
+        cause,
+      });
+    }
+    length += key.length + (json?.length ?? 0);
+  }
+  return length;
+}
+
+/**
+ * Messages copied (own keys only): `role` and `content` strings, and any other key a template may
+ * read (`tool_calls`, `name`, ...) as JSON data; their text is bounded as a render's output is.
+ */
+function checkMessages(messages: unknown): ChatMessage[] {
+  const maxChars = CHAT_TEMPLATE_LIMITS.maxChars;
+  const items = checkArray('messages', messages, { maxLength: maxChars });
+  const out: ChatMessage[] = [];
+  let chars = 0;
+  for (let i = 0; i < items.length; i++) {
+    let item: unknown;
+    try {
+      item = items[i];
+    } catch (cause) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: `messages[${i}]`,
+        value: messages,
+        allowed: 'a readable element',
+        cause,
+      });
+    }
+    const m = checkObject(`messages[${i}]`, item ?? null);
+    const role = checkString(`messages[${i}].role`, m.role);
+    const content = checkString(`messages[${i}].content`, m.content);
+    chars += role.length + content.length + extraKeysLength(m, i);
+    if (chars > maxChars) {
+      throw new InvalidArgumentError({
+        code: 'out_of_range',
+        path: 'messages',
+        value: `${chars}+ characters`,
+        allowed: `at most ${maxChars} characters of messages in all (as JSON)`,
+      });
+    }
+    out.push({ ...m, role, content });
+  }
+  return out;
 }

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_FILE_BYTES, readJsonTextFile } from '../src/files.js';
 import {
   CheckpointError,
+  HfTokenizer,
   loadHfModel,
   ModelConfigError,
   type ModelsError,
@@ -103,6 +104,7 @@ describe('something other than a regular file where a model file should be', () 
       ['config.json', 'single', 'config.json', ModelConfigError],
       ['generation_config.json (optional)', 'single', 'generation_config.json', ModelConfigError],
       ['tokenizer.json', 'single', 'tokenizer.json', TokenizerError],
+      ['tokenizer_config.json', 'single', 'tokenizer_config.json', TokenizerError],
     ])('%s: a typed error naming the file, at once', async (_, source, file, type) => {
       const dir = withReplaced(source === 'single' ? single : sharded, file, make);
       const error = await failure(loadHfModel(dir));
@@ -115,6 +117,9 @@ describe('something other than a regular file where a model file should be', () 
       expect((error as Error).message).toContain(file);
       if (type === CheckpointError) {
         await expect(openCheckpoint(dir)).rejects.toMatchObject({ code: 'not_regular_file', file });
+      }
+      if (type === TokenizerError) {
+        await expect(HfTokenizer.load(dir)).rejects.toMatchObject({ code: 'not_regular_file', file });
       }
     });
   });
