@@ -239,6 +239,28 @@ export function checkArray(
   return value as ArrayLike<unknown>;
 }
 
+/**
+ * `checkArray`, copied into a plain array: an element whose read throws (a getter, a proxy trap)
+ * is an InvalidArgumentError at `path[i]`, and later changes to the caller's array change nothing.
+ */
+export function checkArrayCopy(
+  path: string,
+  value: unknown,
+  lengths: { minLength?: number; maxLength: number },
+  allowed = 'a readable element',
+): unknown[] {
+  const items = checkArray(path, value, lengths);
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    try {
+      out[i] = items[i];
+    } catch (cause) {
+      throw unreadable(`${path}[${i}]`, value, cause, allowed);
+    }
+  }
+  return out;
+}
+
 /** An array of integers in range, copied into a plain number[] (so the caller's array can change afterwards). */
 export function checkIntArray(
   path: string,
@@ -246,16 +268,7 @@ export function checkIntArray(
   range: IntRange,
   lengths: { minLength?: number; maxLength: number },
 ): number[] {
-  const items = checkArray(path, value, lengths);
-  const out = new Array<number>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    let item: unknown;
-    try {
-      item = items[i];
-    } catch (cause) {
-      throw unreadable(`${path}[${i}]`, value, cause, intRangeText(range));
-    }
-    out[i] = checkInt(`${path}[${i}]`, item, range);
-  }
-  return out;
+  const items = checkArrayCopy(path, value, lengths, intRangeText(range));
+  for (let i = 0; i < items.length; i++) checkInt(`${path}[${i}]`, items[i], range);
+  return items as number[];
 }

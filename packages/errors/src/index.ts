@@ -3,6 +3,7 @@
 
 export {
   checkArray,
+  checkArrayCopy,
   checkBoolean,
   checkFunction,
   checkInt,

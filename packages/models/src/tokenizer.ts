@@ -2,7 +2,7 @@
 // tokenizer_config.json through @huggingface/jinja, and incremental detokenization for streaming.
 import { join } from 'node:path';
 import {
-  checkArray,
+  checkArrayCopy,
   checkBoolean,
   checkObject,
   checkOptions,
@@ -223,24 +223,9 @@ export class HfTokenizer {
 
   /** An array of numbers (an argument error otherwise), each an id of this tokenizer (bad_token_id otherwise). */
   private checkIds(ids: unknown): number[] {
-    const items = checkArray('ids', ids, { maxLength: INT32_MAX });
-    const out = new Array<number>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      let id: unknown;
-      try {
-        id = items[i];
-      } catch (cause) {
-        throw new InvalidArgumentError({
-          code: 'invalid_value',
-          path: `ids[${i}]`,
-          value: ids,
-          allowed: 'a readable element',
-          cause,
-        });
-      }
-      out[i] = this.checkId(id, `ids[${i}]`);
-    }
-    return out;
+    const items = checkArrayCopy('ids', ids, { maxLength: INT32_MAX });
+    for (let i = 0; i < items.length; i++) this.checkId(items[i], `ids[${i}]`);
+    return items as number[];
   }
 
   private checkId(id: unknown, path: string): number {
@@ -364,22 +349,11 @@ function extraKeysLength(m: Readonly<Record<string, unknown>>, i: number): numbe
  */
 function checkMessages(messages: unknown): ChatMessage[] {
   const maxChars = CHAT_TEMPLATE_LIMITS.maxChars;
-  const items = checkArray('messages', messages, { maxLength: maxChars });
+  const items = checkArrayCopy('messages', messages, { maxLength: maxChars });
   const out: ChatMessage[] = [];
   let chars = 0;
   for (let i = 0; i < items.length; i++) {
-    let item: unknown;
-    try {
-      item = items[i];
-    } catch (cause) {
-      throw new InvalidArgumentError({
-        code: 'invalid_value',
-        path: `messages[${i}]`,
-        value: messages,
-        allowed: 'a readable element',
-        cause,
-      });
-    }
+    const item = items[i];
     const m = checkObject(`messages[${i}]`, item ?? null);
     const role = checkString(`messages[${i}].role`, m.role);
     const content = checkString(`messages[${i}].content`, m.content);
