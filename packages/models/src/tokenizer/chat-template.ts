@@ -32,7 +32,7 @@ export const CHAT_TEMPLATE_LIMITS: ChatTemplateLimits = Object.freeze({
   maxSteps: 2_000_000,
   maxDepth: 500,
   maxRange: 100_000,
-  maxMillis: 10_000,
+  maxMillis: 2_000,
 });
 
 // The library's runtime values and AST nodes are not exported as types; these are the parts used.
