@@ -20,6 +20,8 @@ import { checkTokenizerJson } from './tokenizer/check-json.js';
 export { CHAT_TEMPLATE_LIMITS, type ChatTemplateLimits } from './tokenizer/chat-template.js';
 
 const TOKENIZER_FILE = 'tokenizer.json';
+/** The longest text `encode` takes (the chat template's output bound, CHAT_TEMPLATE_LIMITS.maxChars, is smaller). */
+const MAX_ENCODE_CHARS = 16 * 1024 * 1024;
 const CONFIG_FILE = 'tokenizer_config.json';
 
 /** Tokenizer models @huggingface/tokenizers implements. */
@@ -177,7 +179,9 @@ export class HfTokenizer {
    * tokenizer.json adds it, unless tokenizer_config.json's add_bos_token says otherwise.
    */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    checkString('text', text);
+    // Bounded: the library encodes synchronously, and 16 Mi characters is already millions of
+    // tokens, past any model's context.
+    checkString('text', text, { maxLength: MAX_ENCODE_CHARS });
     const o = checkOptions('options', options, ['addSpecialTokens']);
     const addSpecial = optional(o.addSpecialTokens, true, (v) => checkBoolean('options.addSpecialTokens', v));
     const ids = this.encodeText(text, addSpecial);

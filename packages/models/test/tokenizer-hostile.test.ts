@@ -480,6 +480,12 @@ describe('bad arguments are InvalidArgumentErrors naming the argument', () => {
     ],
     ['chat a null message', () => good.encodeChat([null] as never), 'invalid_type', 'messages[0]'],
     [
+      'encode a text past 16 Mi characters',
+      () => good.encode('x'.repeat(16 * 1024 * 1024 + 1)),
+      'out_of_range',
+      'text',
+    ],
+    [
       'chat a message key that is no JSON data',
       () => good.applyChatTemplate([{ role: 'user', content: 'x', tool_calls: [10n] }] as never),
       'invalid_value',
