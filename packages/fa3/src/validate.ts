@@ -54,15 +54,40 @@ export function checkArgs(fn: string, args: unknown, known?: readonly string[]):
     throw new InvalidArgumentError({ code: 'invalid_type', path: `${fn}(args)`, value: args, allowed: 'an object' });
   }
   const a = args as Record<string, unknown>;
-  for (const key in a) {
-    if (!hasOwn(a, key) || (known !== undefined && !known.includes(key))) {
-      throw new InvalidArgumentError({
-        code: 'unknown_option',
-        path: argPath(fn, key),
-        value: a[key],
-        allowed: known === undefined ? 'own keys only (not inherited)' : `one of the keys ${known.join(', ')}`,
-      });
+  let unknown: string | undefined;
+  try {
+    for (const key in a) {
+      if (!hasOwn(a, key) || (known !== undefined && !known.includes(key))) {
+        unknown = key;
+        break;
+      }
+      // Each value read once here: a getter or proxy trap that throws fails this check, typed,
+      // rather than escaping later from the middle of the call.
+      void a[key];
     }
+  } catch (cause) {
+    throw new InvalidArgumentError({
+      code: 'invalid_value',
+      path: `${fn}(args)`,
+      value: args,
+      problem: 'could not be read (a getter or proxy trap threw)',
+      allowed: 'an object whose own properties can be read',
+      cause,
+    });
+  }
+  if (unknown !== undefined) {
+    let value: unknown;
+    try {
+      value = a[unknown];
+    } catch {
+      value = undefined; // its getter throws too: the key is what the error names
+    }
+    throw new InvalidArgumentError({
+      code: 'unknown_option',
+      path: argPath(fn, unknown),
+      value,
+      allowed: known === undefined ? 'own keys only (not inherited)' : `one of the keys ${known.join(', ')}`,
+    });
   }
   return a;
 }

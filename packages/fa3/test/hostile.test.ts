@@ -249,4 +249,30 @@ describe('hostile input: Attention method arguments (checked before any device w
     for (const g of [2 ** 31, 1e308, 2 ** 53, 4097]) typed(() => tileShape(128, g), 'tileShape.qheadsPerKvhead');
     expect(tileShape(128, 4096)).toEqual(tileShape(128, 1));
   });
+
+  it('arguments whose getters or proxy traps throw: InvalidArgumentError, never the trap', () => {
+    const trap = () => {
+      throw new Error('trap');
+    };
+    const proxy = new Proxy(
+      {},
+      { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap },
+    );
+    // The caught error's name and code only: printing the error would print the proxy it holds.
+    const outcome = (call: () => unknown): string => {
+      try {
+        call();
+        return 'returned';
+      } catch (error) {
+        return `${(error as Error).name} ${(error as { code?: string }).code}`;
+      }
+    };
+    const getter = (key: string) => Object.defineProperty({}, key, { enumerable: true, get: trap });
+    expect(outcome(() => planSplits(proxy as never))).toBe('InvalidArgumentError invalid_value');
+    expect(outcome(() => planSplits(getter('numReqs') as never))).toBe('InvalidArgumentError invalid_value');
+    expect(outcome(() => resolveOptions(proxy))).toBe('InvalidArgumentError invalid_value');
+    expect(outcome(() => resolveOptions(getter('numHeadsQ')))).toBe('InvalidArgumentError invalid_value');
+    // An unknown key is named as such, even when reading it throws too.
+    expect(outcome(() => resolveOptions(getter('typo')))).toBe('InvalidArgumentError unknown_option');
+  });
 });
