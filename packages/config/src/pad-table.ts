@@ -71,8 +71,23 @@ function buildTable(sizes: Float64Array): PadTable {
 function tableFor(resolved: { readonly captureSizes: readonly number[] }): PadTable {
   let table = tables.get(resolved);
   if (table === undefined) {
-    table = buildTable(checkedSizes(resolved.captureSizes));
-    if (Object.isFrozen(resolved) && Object.isFrozen(resolved.captureSizes)) tables.set(resolved, table);
+    let given: unknown;
+    let frozen: boolean;
+    try {
+      given = resolved.captureSizes;
+      frozen = Object.isFrozen(resolved) && Object.isFrozen(given);
+    } catch (cause) {
+      throw new InvalidArgumentError({
+        code: 'invalid_value',
+        path: 'resolved',
+        value: resolved,
+        problem: 'could not be read (a getter or proxy trap threw)',
+        allowed: 'the object returned by resolveGraphConfig',
+        cause,
+      });
+    }
+    table = buildTable(checkedSizes(given));
+    if (frozen) tables.set(resolved, table);
   }
   return table;
 }

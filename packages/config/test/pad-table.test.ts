@@ -139,3 +139,28 @@ describe('captureSizeIndex / captureSizeLookup (the table is O(number of sizes))
     expect(() => captureSizeLookup(null as never)).toThrow(expect.objectContaining({ path: 'resolved' }));
   });
 });
+
+describe('pad lookups on a config whose reads throw', () => {
+  it('captureSizeLookup / captureSizeIndex: InvalidArgumentError at resolved, never the trap', () => {
+    const trap = () => {
+      throw new Error('trap');
+    };
+    const proxy = new Proxy(
+      {},
+      { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap },
+    );
+    const getter = Object.defineProperty({}, 'captureSizes', { enumerable: true, get: trap });
+    for (const resolved of [proxy, getter]) {
+      for (const call of [() => captureSizeLookup(resolved as never), () => captureSizeIndex(resolved as never, 1)]) {
+        let caught: unknown;
+        try {
+          call();
+        } catch (error) {
+          caught = error;
+        }
+        expect((caught as Error).name).toBe('InvalidArgumentError');
+        expect((caught as { path?: string }).path).toBe('resolved');
+      }
+    }
+  });
+});

@@ -15,7 +15,7 @@ const NO_GRAPH_MEMORY: GraphMemory = Object.freeze({ usedBytes: 0, highBytes: 0,
  * so there is nothing to wait for, upload or free; a recorded closure list is already executable.
  */
 export function cpuCaptureBackend(stream: CpuStream = new CpuStream()): CaptureBackend<CpuStream, CpuGraph, CpuGraph> {
-  if (!(stream instanceof CpuStream)) {
+  if (!isCpuStream(stream)) {
     throw new InvalidArgumentError({ code: 'invalid_type', path: 'stream', value: stream, allowed: 'a CpuStream' });
   }
   return {
@@ -50,4 +50,13 @@ export function createCpuGraphRunner(
     ...(maxNumReqs === undefined ? {} : { maxNumReqs }),
     ...(onProgress === undefined ? {} : { onProgress }),
   });
+}
+
+// `instanceof` runs a proxy's getPrototypeOf trap: one that throws is no CpuStream either.
+function isCpuStream(value: unknown): value is CpuStream {
+  try {
+    return value instanceof CpuStream;
+  } catch {
+    return false;
+  }
 }

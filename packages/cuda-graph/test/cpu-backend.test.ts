@@ -116,3 +116,24 @@ function outcomeCtx(runner: GraphRunner<CpuStream>, numTokens: number, numReqs: 
     decodeGraph: false,
   };
 }
+
+const trap = () => {
+  throw new Error('trap');
+};
+const throwingProxy = () =>
+  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
+// The caught error's name only: printing it would print the proxy it holds.
+const nameOfThrown = (call: () => unknown): string => {
+  try {
+    call();
+    return 'returned';
+  } catch (error) {
+    return (error as Error).name;
+  }
+};
+
+describe('cpuCaptureBackend given a proxy whose traps throw', () => {
+  test('InvalidArgumentError, never the trap', () => {
+    expect(nameOfThrown(() => cpuCaptureBackend(throwingProxy() as never))).toBe('InvalidArgumentError');
+  });
+});

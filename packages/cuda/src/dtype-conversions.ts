@@ -6,13 +6,17 @@
 //   with its payload (a shift), an fp16 NaN widens to the canonical 0x7FFFFFFF.
 import { wrongObject } from './validate.js';
 
+// ArrayBuffer.isView first: it reads no property, so a proxy (never a view) fails here without
+// `instanceof` running its getPrototypeOf trap.
 function float32Bits(src: unknown, name: string): Uint32Array {
-  if (!(src instanceof Float32Array)) throw wrongObject(name, src, 'Float32Array');
+  if (!ArrayBuffer.isView(src) || !(src instanceof Float32Array)) throw wrongObject(name, src, 'Float32Array');
   return new Uint32Array(src.buffer, src.byteOffset, src.length);
 }
 
 function uint16Input(src: unknown, name: string): Uint16Array {
-  if (!(src instanceof Uint16Array)) throw wrongObject(name, src, 'Uint16Array of 16-bit patterns');
+  if (!ArrayBuffer.isView(src) || !(src instanceof Uint16Array)) {
+    throw wrongObject(name, src, 'Uint16Array of 16-bit patterns');
+  }
   return src;
 }
 

@@ -217,3 +217,26 @@ describe('edge tables', () => {
     expect(fn).toThrow(message);
   });
 });
+
+const trap = () => {
+  throw new Error('trap');
+};
+const throwingProxy = () =>
+  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
+// The caught error's name only: printing it would print the proxy it holds.
+const nameOfThrown = (call: () => unknown): string => {
+  try {
+    call();
+    return 'returned';
+  } catch (error) {
+    return (error as Error).name;
+  }
+};
+
+describe('conversions given a proxy whose traps throw', () => {
+  it('InvalidArgumentError, never the trap', () => {
+    for (const convert of [toBf16, fromBf16, toFp16, fromFp16]) {
+      expect(nameOfThrown(() => convert(throwingProxy() as never))).toBe('InvalidArgumentError');
+    }
+  });
+});

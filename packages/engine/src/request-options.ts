@@ -7,6 +7,7 @@ import {
   checkInt,
   checkIntArray,
   checkNumber,
+  checkObject,
   checkOptions,
   INT32_MAX,
   InvalidArgumentError,
@@ -87,7 +88,9 @@ export type SamplingOptions = Pick<AddRequestOptions, 'temperature' | 'topK' | '
  * InvalidArgumentError, paths under `path`), fills the defaults and draws a random seed where
  * none is given. Exported so a front end (the CLI) can reject bad values before loading a model.
  */
-export function checkSamplingOptions(options: Readonly<Record<string, unknown>>, path = 'options'): SamplingParams {
+export function checkSamplingOptions(given: Readonly<Record<string, unknown>>, path = 'options'): SamplingParams {
+  // Read once, as own keys (a getter or proxy trap that throws is a typed error here).
+  const options = checkObject(path, given);
   const temperature = optional(options.temperature, 0, (v) => checkNumber(`${path}.temperature`, v, { min: 0 }));
   const topK = optional(options.topK, 0, (v) => checkInt(`${path}.topK`, v, { min: 0, max: INT32_MAX }));
   const topP = optional(options.topP, 1, (v) => checkNumber(`${path}.topP`, v, { min: 0, minExclusive: true, max: 1 }));

@@ -3,7 +3,13 @@ import { InvalidArgumentError } from '@flashgraph/errors';
 import { referenceAttention } from '@flashgraph/fa3';
 import { describe, expect, it } from 'vitest';
 import { attentionWindow } from '../src/attention-window.js';
-import { type AddRequestOptions, createEngine, type Model, UnknownRequestError } from '../src/index.js';
+import {
+  type AddRequestOptions,
+  checkSamplingOptions,
+  createEngine,
+  type Model,
+  UnknownRequestError,
+} from '../src/index.js';
 import { CpuSampler } from '../src/sampling/cpu-sampler.js';
 import { bigramLogits, logitsModel } from './helpers/logits-model.js';
 
@@ -304,6 +310,30 @@ describe('sliding window', () => {
         ),
       );
       expect(batched[1], mode).toEqual(windowed[0]);
+    }
+  });
+});
+
+const trap = () => {
+  throw new Error('trap');
+};
+const throwingProxy = () =>
+  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
+// The caught error's name only: printing it would print the proxy it holds.
+const nameOfThrown = (call: () => unknown): string => {
+  try {
+    call();
+    return 'returned';
+  } catch (error) {
+    return (error as Error).name;
+  }
+};
+
+describe('checkSamplingOptions given values whose reads throw', () => {
+  it('InvalidArgumentError, never the trap', () => {
+    const getter = Object.defineProperty({}, 'temperature', { enumerable: true, get: trap });
+    for (const options of [throwingProxy(), getter]) {
+      expect(nameOfThrown(() => checkSamplingOptions(options as never))).toBe('InvalidArgumentError');
     }
   });
 });

@@ -243,3 +243,26 @@ describe('config values that pass alone but break the model together', () => {
     expect(parseLlamaConfig({ ...llama31_8b, bos_token_id: 2 }, { bos_token_id: 1 }).bosTokenId).toBe(1);
   });
 });
+
+describe('parseLlamaConfig on objects that are no JSON data', () => {
+  it('a getter or proxy trap that throws: ModelConfigError config_not_object, the trap as cause', () => {
+    const trap = () => {
+      throw new Error('trap');
+    };
+    const proxy = new Proxy(
+      {},
+      { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap },
+    );
+    const getter = Object.defineProperty({ ...llama31_8b }, 'hidden_size', { enumerable: true, get: trap });
+    for (const config of [proxy, getter]) {
+      let caught: unknown;
+      try {
+        parseLlamaConfig(config);
+      } catch (error) {
+        caught = error;
+      }
+      expect((caught as { code?: string }).code).toBe('config_not_object');
+      expect(((caught as Error).cause as Error).message).toBe('trap');
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // or 5.x layout (rope_parameters). Anything this package cannot run is a ModelConfigError that
 // says what is supported.
 
-import { INT32_MAX } from '@flashgraph/errors';
+import { INT32_MAX, isFlashgraphError } from '@flashgraph/errors';
 import { ModelConfigError } from '../errors.js';
 import { ropeInverseFrequencies, ropePositionScale } from './rope.js';
 
@@ -244,6 +244,18 @@ function slidingWindowOf(architecture: LlamaArchitecture, c: Json): number | nul
 
 /** Validates config.json (and generation_config.json when given) into a LlamaConfig. */
 export function parseLlamaConfig(config: unknown, generationConfig?: unknown): LlamaConfig {
+  try {
+    return parseConfig(config, generationConfig);
+  } catch (error) {
+    if (isFlashgraphError(error)) throw error;
+    // Parsed JSON never throws on a read; a getter or proxy trap did.
+    throw new ModelConfigError('config_not_object', CONFIG, 'config.json must hold JSON data, and reading it threw', {
+      cause: error,
+    });
+  }
+}
+
+function parseConfig(config: unknown, generationConfig?: unknown): LlamaConfig {
   if (!isObject(config)) {
     throw new ModelConfigError('config_not_object', CONFIG, 'config.json must hold a JSON object', { value: config });
   }
