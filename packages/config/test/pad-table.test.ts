@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@flashgraph/errors';
+import { throwingProxy, trap } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { captureSizeIndex, captureSizeLookup, padToCaptureSize, resolveGraphConfig } from '../src/index.js';
@@ -142,13 +143,7 @@ describe('captureSizeIndex / captureSizeLookup (the table is O(number of sizes))
 
 describe('pad lookups on a config whose reads throw', () => {
   it('captureSizeLookup / captureSizeIndex: InvalidArgumentError at resolved, never the trap', () => {
-    const trap = () => {
-      throw new Error('trap');
-    };
-    const proxy = new Proxy(
-      {},
-      { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap },
-    );
+    const proxy = throwingProxy();
     const getter = Object.defineProperty({}, 'captureSizes', { enumerable: true, get: trap });
     for (const resolved of [proxy, getter]) {
       for (const call of [() => captureSizeLookup(resolved as never), () => captureSizeIndex(resolved as never, 1)]) {

@@ -2,6 +2,7 @@
 // the same runner as CUDA; replay computes what the eager step computes.
 import { resolveGraphConfig } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
+import { nameOfThrown, throwingProxy } from '@flashgraph/tooling/hostile';
 import { describe, expect, test } from 'vitest';
 import {
   CpuStream,
@@ -116,21 +117,6 @@ function outcomeCtx(runner: GraphRunner<CpuStream>, numTokens: number, numReqs: 
     decodeGraph: false,
   };
 }
-
-const trap = () => {
-  throw new Error('trap');
-};
-const throwingProxy = () =>
-  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
-// The caught error's name only: printing it would print the proxy it holds.
-const nameOfThrown = (call: () => unknown): string => {
-  try {
-    call();
-    return 'returned';
-  } catch (error) {
-    return (error as Error).name;
-  }
-};
 
 describe('cpuCaptureBackend given a proxy whose traps throw', () => {
   test('InvalidArgumentError, never the trap', () => {

@@ -4,6 +4,7 @@
 // against a nearest-value search, and on a table of edge cases (signed zeros, subnormals,
 // overflow, infinities, NaNs). The GPU suite compares the same functions with the hardware.
 import { InvalidArgumentError } from '@flashgraph/errors';
+import { nameOfThrown, throwingProxy } from '@flashgraph/tooling/hostile';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromBf16, fromFp16, toBf16, toFp16 } from '../src/index.js';
@@ -217,21 +218,6 @@ describe('edge tables', () => {
     expect(fn).toThrow(message);
   });
 });
-
-const trap = () => {
-  throw new Error('trap');
-};
-const throwingProxy = () =>
-  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
-// The caught error's name only: printing it would print the proxy it holds.
-const nameOfThrown = (call: () => unknown): string => {
-  try {
-    call();
-    return 'returned';
-  } catch (error) {
-    return (error as Error).name;
-  }
-};
 
 describe('conversions given a proxy whose traps throw', () => {
   it('InvalidArgumentError, never the trap', () => {

@@ -1,6 +1,7 @@
 import type { GraphMode } from '@flashgraph/config';
 import { InvalidArgumentError } from '@flashgraph/errors';
 import { referenceAttention } from '@flashgraph/fa3';
+import { nameOfThrown, throwingProxy, trap } from '@flashgraph/tooling/hostile';
 import { describe, expect, it } from 'vitest';
 import { attentionWindow } from '../src/attention-window.js';
 import {
@@ -313,21 +314,6 @@ describe('sliding window', () => {
     }
   });
 });
-
-const trap = () => {
-  throw new Error('trap');
-};
-const throwingProxy = () =>
-  new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap });
-// The caught error's name only: printing it would print the proxy it holds.
-const nameOfThrown = (call: () => unknown): string => {
-  try {
-    call();
-    return 'returned';
-  } catch (error) {
-    return (error as Error).name;
-  }
-};
 
 describe('checkSamplingOptions given values whose reads throw', () => {
   it('InvalidArgumentError, never the trap', () => {

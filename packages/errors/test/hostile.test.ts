@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkArray,
+  checkArrayCopy,
   checkBoolean,
   checkFunction,
   checkInt,
@@ -67,20 +68,26 @@ function checkedOrTyped(fn: () => unknown): void {
   }
 }
 
+/** Every check of the kit on one value: each returns or throws InvalidArgumentError naming the path. */
+function everyCheck(value: unknown): void {
+  checkedOrTyped(() => checkInt('p', value, { min: 0, max: 10 }));
+  checkedOrTyped(() => checkNumber('p', value, { min: 0, max: 1, minExclusive: true }));
+  checkedOrTyped(() => checkBoolean('p', value));
+  checkedOrTyped(() => checkString('p', value, { maxLength: 4 }));
+  checkedOrTyped(() => checkOneOf('p', value, ['a', 'b']));
+  checkedOrTyped(() => checkFunction('p', value));
+  checkedOrTyped(() => checkObject('p', value));
+  checkedOrTyped(() => checkOptions('p', value, ['a']));
+  checkedOrTyped(() => checkArray('p', value, { maxLength: 8 }));
+  checkedOrTyped(() => checkArrayCopy('p', value, { maxLength: 8 }));
+  checkedOrTyped(() => checkIntArray('p', value, { min: 0, max: 9 }, { maxLength: 8 }));
+}
+
 describe('hostile input: the validation kit', () => {
   it('every check returns or throws InvalidArgumentError naming the path', () => {
     fc.assert(
       fc.property(hostile, (value) => {
-        checkedOrTyped(() => checkInt('p', value, { min: 0, max: 10 }));
-        checkedOrTyped(() => checkNumber('p', value, { min: 0, max: 1, minExclusive: true }));
-        checkedOrTyped(() => checkBoolean('p', value));
-        checkedOrTyped(() => checkString('p', value, { maxLength: 4 }));
-        checkedOrTyped(() => checkOneOf('p', value, ['a', 'b']));
-        checkedOrTyped(() => checkFunction('p', value));
-        checkedOrTyped(() => checkObject('p', value));
-        checkedOrTyped(() => checkOptions('p', value, ['a']));
-        checkedOrTyped(() => checkArray('p', value, { maxLength: 8 }));
-        checkedOrTyped(() => checkIntArray('p', value, { min: 0, max: 9 }, { maxLength: 8 }));
+        everyCheck(value);
         expect(typeof formatValue(value)).toBe('string');
         expect(formatValue(value).length).toBeLessThanOrEqual(80);
         expect(typeof formatBytes(value as number)).toBe('string');
@@ -91,16 +98,7 @@ describe('hostile input: the validation kit', () => {
 
   it('proxies whose every trap throws: every check throws InvalidArgumentError, formatValue a string', () => {
     for (const value of [throwingProxy({}), throwingProxy([]), throwingProxy([1, 2])]) {
-      checkedOrTyped(() => checkInt('p', value, { min: 0, max: 10 }));
-      checkedOrTyped(() => checkNumber('p', value));
-      checkedOrTyped(() => checkBoolean('p', value));
-      checkedOrTyped(() => checkString('p', value));
-      checkedOrTyped(() => checkOneOf('p', value, ['a', 'b']));
-      checkedOrTyped(() => checkFunction('p', value));
-      checkedOrTyped(() => checkObject('p', value));
-      checkedOrTyped(() => checkOptions('p', value, ['a']));
-      checkedOrTyped(() => checkArray('p', value, { maxLength: 8 }));
-      checkedOrTyped(() => checkIntArray('p', value, { min: 0, max: 9 }, { maxLength: 8 }));
+      everyCheck(value);
       expect(formatValue(value)).toBe('[unreadable object]');
     }
   });

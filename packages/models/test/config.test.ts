@@ -1,4 +1,6 @@
 // parseLlamaConfig on real-world config layouts (transformers 4.x and 5.x), and the RoPE maths.
+
+import { throwingProxy, trap } from '@flashgraph/tooling/hostile';
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig, ropeInverseFrequencies, ropePositionScale } from '../src/index.js';
 
@@ -246,13 +248,7 @@ describe('config values that pass alone but break the model together', () => {
 
 describe('parseLlamaConfig on objects that are no JSON data', () => {
   it('a getter or proxy trap that throws: ModelConfigError config_not_object, the trap as cause', () => {
-    const trap = () => {
-      throw new Error('trap');
-    };
-    const proxy = new Proxy(
-      {},
-      { get: trap, ownKeys: trap, getPrototypeOf: trap, getOwnPropertyDescriptor: trap, has: trap },
-    );
+    const proxy = throwingProxy();
     const getter = Object.defineProperty({ ...llama31_8b }, 'hidden_size', { enumerable: true, get: trap });
     for (const config of [proxy, getter]) {
       let caught: unknown;

@@ -129,3 +129,32 @@ export function typedOrValid<T>(fn: () => T, onResult?: (value: T) => void): boo
   onResult?.(value);
   return true;
 }
+
+/** Throws from a getter or a proxy trap: what `throwingProxy` and hand-made getters call. */
+export function trap(): never {
+  throw new Error('trap');
+}
+
+/**
+ * A proxy whose every trap throws (reads, keys, prototype, `in`): no check may let its error
+ * through. Not for fast-check's generators, which read the values they hold.
+ */
+export function throwingProxy(target: object = {}): object {
+  return new Proxy(target, {
+    get: trap,
+    ownKeys: trap,
+    getPrototypeOf: trap,
+    getOwnPropertyDescriptor: trap,
+    has: trap,
+  });
+}
+
+/** The name of what `call` throws ('returned' if nothing): printing the error would print the proxy it holds. */
+export function nameOfThrown(call: () => unknown): string {
+  try {
+    call();
+    return 'returned';
+  } catch (error) {
+    return (error as Error).name;
+  }
+}
