@@ -2,7 +2,7 @@
 // is at most 4 x the number of capture sizes (never the max capture size: capture sizes up to
 // 2^31 - 1 cost what 512 does). Bucket b covers the token counts ((b x width), (b + 1) x width]
 // and holds the index of the first size in it; a lookup searches that bucket's few sizes.
-import { checkInt, InvalidArgumentError } from '@flashgraph/errors';
+import { checkInt, InvalidArgumentError, unreadable } from '@flashgraph/errors';
 import { MAX_NUM_CAPTURE_SIZES } from './schema.js';
 
 interface PadTable {
@@ -77,14 +77,7 @@ function tableFor(resolved: { readonly captureSizes: readonly number[] }): PadTa
       given = resolved.captureSizes;
       frozen = Object.isFrozen(resolved) && Object.isFrozen(given);
     } catch (cause) {
-      throw new InvalidArgumentError({
-        code: 'invalid_value',
-        path: 'resolved',
-        value: resolved,
-        problem: 'could not be read (a getter or proxy trap threw)',
-        allowed: 'the object returned by resolveGraphConfig',
-        cause,
-      });
+      throw unreadable('resolved', resolved, cause, 'the object returned by resolveGraphConfig');
     }
     table = buildTable(checkedSizes(given));
     if (frozen) tables.set(resolved, table);

@@ -90,7 +90,11 @@ export type SamplingOptions = Pick<AddRequestOptions, 'temperature' | 'topK' | '
  */
 export function checkSamplingOptions(given: Readonly<Record<string, unknown>>, path = 'options'): SamplingParams {
   // Read once, as own keys (a getter or proxy trap that throws is a typed error here).
-  const options = checkObject(path, given);
+  return samplingFrom(checkObject(path, given), path);
+}
+
+// The fields of an options record already copied by checkObject / checkOptions (addRequest's).
+function samplingFrom(options: Readonly<Record<string, unknown>>, path: string): SamplingParams {
   const temperature = optional(options.temperature, 0, (v) => checkNumber(`${path}.temperature`, v, { min: 0 }));
   const topK = optional(options.topK, 0, (v) => checkInt(`${path}.topK`, v, { min: 0, max: INT32_MAX }));
   const topP = optional(options.topP, 1, (v) => checkNumber(`${path}.topP`, v, { min: 0, minExclusive: true, max: 1 }));
@@ -128,7 +132,7 @@ export function parseRequestOptions(
     tokens[i] = t;
   }
   const maxNewTokens = checkInt('request.maxNewTokens', r.maxNewTokens, { min: 1, max: 1 << 24 });
-  const sampling = checkSamplingOptions(r, 'request');
+  const sampling = samplingFrom(r, 'request');
   const stopIds = optional(r.stopTokenIds, [], (v) =>
     checkIntArray('request.stopTokenIds', checkedLength('request.stopTokenIds', v), tokenRange, {
       maxLength: MAX_STOP_TOKENS,

@@ -136,8 +136,11 @@ export function checkObject(path: string, value: unknown): Readonly<Record<strin
   return out;
 }
 
-// A getter or proxy trap threw while a check read the value.
-function unreadable(path: string, value: unknown, cause: unknown, allowed: string): InvalidArgumentError {
+/**
+ * The error of a value a check could not read (a getter or proxy trap threw `cause`):
+ * `invalid_value` at `path`, the trap's message in the problem and `cause` kept.
+ */
+export function unreadable(path: string, value: unknown, cause: unknown, allowed: string): InvalidArgumentError {
   let reason: string;
   try {
     reason = cause instanceof Error ? cause.message : formatValue(cause);

@@ -18,6 +18,7 @@ export {
   intRangeText,
   type NumberRange,
   optional,
+  unreadable,
 } from './check.js';
 export { type ArgumentErrorCode, DisposedError, InvalidArgumentError } from './common-errors.js';
 export { FlashgraphError, type FlashgraphErrorInit, isFlashgraphError } from './flashgraph-error.js';

@@ -9,6 +9,7 @@ import {
   checkInt as kitCheckInt,
   checkNumber as kitCheckNumber,
   checkOneOf as kitCheckOneOf,
+  unreadable,
 } from '@flashgraph/errors';
 
 export { INT32_MAX };
@@ -66,14 +67,7 @@ export function checkArgs(fn: string, args: unknown, known?: readonly string[]):
       void a[key];
     }
   } catch (cause) {
-    throw new InvalidArgumentError({
-      code: 'invalid_value',
-      path: `${fn}(args)`,
-      value: args,
-      problem: 'could not be read (a getter or proxy trap threw)',
-      allowed: 'an object whose own properties can be read',
-      cause,
-    });
+    throw unreadable(`${fn}(args)`, args, cause, 'an object whose own properties can be read');
   }
   if (unknown !== undefined) {
     let value: unknown;
